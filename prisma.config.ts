@@ -1,0 +1,17 @@
+// Prisma CLI configuration: the WebAssembly schema engine and the better-sqlite3 adapter, so that
+// nothing is downloaded (see ../shared/notes/prisma-offline.md).
+import { defineConfig } from "prisma/config";
+import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+
+// The CLI resolves native engine paths before it reads `engine`; placeholders stop the download attempt.
+process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= "/bin/false";
+process.env.PRISMA_QUERY_ENGINE_LIBRARY ??= "/bin/false";
+
+export default defineConfig({
+  experimental: { adapter: true },
+  engine: "js",
+  schema: "prisma/schema.prisma",
+  async adapter() {
+    return new PrismaBetterSQLite3({ url: process.env.DATABASE_URL ?? "file:./data/switchyard.db" });
+  },
+});

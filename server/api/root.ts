@@ -1,0 +1,20 @@
+// The one router registry: every slice's router is mounted here.
+import { createCallerFactory, createTRPCRouter } from "./trpc";
+import { authRouter, usersRouter } from "../auth/auth.router";
+import { applicationsRouter, hostsRouter, optionsRouter, pairsRouter } from "../config/config.router";
+import { auditRouter } from "../audit/audit.router";
+import { transferRouter } from "../transfer/transfer.router";
+
+export const appRouter = createTRPCRouter({
+  auth: authRouter,
+  users: usersRouter,
+  hosts: hostsRouter,
+  applications: applicationsRouter,
+  options: optionsRouter,
+  pairs: pairsRouter,
+  audit: auditRouter,
+  config: transferRouter,
+});
+
+export type AppRouter = typeof appRouter;
+export const createCaller = createCallerFactory(appRouter);

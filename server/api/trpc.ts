@@ -1,0 +1,102 @@
+// tRPC setup, in the order create-t3-app uses.
+// 1. CONTEXT: who is calling (from the session cookie) and the services.
+// 2. INITIALIZATION: superjson, the error formatter (AppError problems and zod issues reach the
+//    browser; internal errors are logged and hidden).
+// 3. PROCEDURES: every procedure declares the role it needs through its builder; `meta.role` is
+//    what the role middleware enforces and what a test checks is present on every procedure.
+import { initTRPC, TRPCError } from "@trpc/server";
+import superjson from "superjson";
+import { ZodError } from "zod";
+import { AppError, type AppErrorCode, type Problem } from "../errors";
+import type { Services } from "../services";
+import type { SessionUser } from "../auth/auth.service";
+import { roleAtLeast, type Role } from "../auth/roles";
+import type { Actor } from "../audit/audit.repository";
+
+// ---- 1. context ---------------------------------------------------------------------------------
+
+export interface CookieJar {
+  setSession(token: string, expiresAt: Date): void;
+  clearSession(): void;
+}
+
+export interface Context {
+  services: Services;
+  user: SessionUser | null;
+  sessionId: string | null;
+  ip: string;
+  userAgent: string;
+  cookies: CookieJar;
+}
+
+export interface Meta {
+  /** The least role allowed to call; "public" only for login and first-admin setup. */
+  role: Role | "public";
+}
+
+// ---- 2. initialization -------------------------------------------------------------------------
+
+const trpcCodes: Record<AppErrorCode, TRPCError["code"]> = {
+  NOT_FOUND: "NOT_FOUND",
+  CONFLICT: "CONFLICT",
+  INVALID: "BAD_REQUEST",
+  UNAUTHENTICATED: "UNAUTHORIZED",
+  FORBIDDEN: "FORBIDDEN",
+  RATE_LIMITED: "TOO_MANY_REQUESTS",
+};
+
+function zodProblems(error: ZodError): Problem[] {
+  return error.issues.map((i) => ({ path: i.path.join("."), message: `${i.path.join(".") || "input"}: ${i.message}` }));
+}
+
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    transformer: superjson,
+    errorFormatter({ shape, error }) {
+      const cause = error.cause;
+      const problems = cause instanceof AppError ? cause.problems : cause instanceof ZodError ? zodProblems(cause) : [];
+      let message = shape.message;
+      if (cause instanceof ZodError) message = problems.map((p) => p.message).join("; ");
+      if (error.code === "INTERNAL_SERVER_ERROR") {
+        const ref = Math.random().toString(36).slice(2, 10);
+        console.error(`[trpc] internal error ${ref}:`, error.cause ?? error);
+        message = `internal error (reference ${ref}); the details are in the console log`;
+      }
+      return { ...shape, message, data: { ...shape.data, stack: undefined, problems } };
+    },
+  });
+
+export const createTRPCRouter = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Maps AppError to its tRPC code so services never import tRPC. */
+const errorMapper = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof AppError) {
+    const cause = result.error.cause;
+    throw new TRPCError({ code: trpcCodes[cause.code], message: cause.message, cause });
+  }
+  return result;
+});
+
+// ---- 3. procedures -----------------------------------------------------------------------------
+
+const requireRole = t.middleware(({ ctx, meta, next }) => {
+  const needed = meta?.role;
+  if (!needed || needed === "public") throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "procedure declares no role" });
+  if (!ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "log in first" });
+  if (!roleAtLeast(ctx.user.role, needed)) {
+    throw new TRPCError({ code: "FORBIDDEN", message: `${ctx.user.username} is a ${ctx.user.role}; this needs the ${needed} role` });
+  }
+  const actor: Actor = { id: ctx.user.id, name: ctx.user.username };
+  return next({ ctx: { ...ctx, user: ctx.user, actor } });
+});
+
+const base = t.procedure.use(errorMapper);
+
+export const publicProcedure = base.meta({ role: "public" });
+export const viewerProcedure = base.meta({ role: "viewer" }).use(requireRole);
+export const operatorProcedure = base.meta({ role: "operator" }).use(requireRole);
+export const adminProcedure = base.meta({ role: "admin" }).use(requireRole);

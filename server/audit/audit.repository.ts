@@ -1,0 +1,68 @@
+// Writes and reads audit entries. `recordAudit` takes the transaction of the change it records, so a
+// change and its audit row commit together or not at all.
+import type { DbTx } from "../db";
+import type { Prisma } from "../../generated/prisma/client";
+
+export interface Actor {
+  id: string | null;
+  name: string;
+}
+
+export const systemActor: Actor = { id: null, name: "system" };
+
+export interface AuditRecord {
+  action: string;
+  objectType: string;
+  objectId?: string | null;
+  objectName?: string;
+  before?: unknown;
+  after?: unknown;
+  detail?: string;
+}
+
+const json = (v: unknown) => (v === undefined || v === null ? undefined : (JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue));
+
+export async function recordAudit(tx: DbTx, actor: Actor, record: AuditRecord): Promise<void> {
+  await tx.auditEntry.create({
+    data: {
+      actorId: actor.id,
+      actorName: actor.name,
+      action: record.action,
+      objectType: record.objectType,
+      objectId: record.objectId ?? null,
+      objectName: record.objectName ?? "",
+      before: json(record.before),
+      after: json(record.after),
+      detail: record.detail ?? "",
+    },
+  });
+}
+
+export interface AuditFilter {
+  actorName?: string;
+  action?: string;
+  objectType?: string;
+  objectName?: string;
+  from?: Date;
+  to?: Date;
+  cursor?: string;
+  limit: number;
+}
+
+export async function findAuditEntries(db: DbTx, f: AuditFilter) {
+  const rows = await db.auditEntry.findMany({
+    where: {
+      actorName: f.actorName ? { contains: f.actorName } : undefined,
+      action: f.action ? { startsWith: f.action } : undefined,
+      objectType: f.objectType || undefined,
+      objectName: f.objectName ? { contains: f.objectName } : undefined,
+      at: f.from || f.to ? { gte: f.from, lte: f.to } : undefined,
+    },
+    orderBy: [{ at: "desc" }, { id: "desc" }],
+    take: f.limit + 1,
+    ...(f.cursor ? { cursor: { id: f.cursor }, skip: 1 } : {}),
+  });
+  const more = rows.length > f.limit;
+  const items = more ? rows.slice(0, f.limit) : rows;
+  return { items, nextCursor: more ? items[items.length - 1]!.id : null };
+}

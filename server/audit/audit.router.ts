@@ -1,0 +1,21 @@
+// The audit log, read-only, filtered and paged.
+import { z } from "zod";
+import { createTRPCRouter, viewerProcedure } from "../api/trpc";
+import { findAuditEntries } from "./audit.repository";
+
+export const auditFilterSchema = z
+  .object({
+    actorName: z.string().max(64).optional(),
+    action: z.string().max(64).optional(),
+    objectType: z.string().max(32).optional(),
+    objectName: z.string().max(128).optional(),
+    from: z.date().optional(),
+    to: z.date().optional(),
+    cursor: z.string().optional(),
+    limit: z.number().int().min(1).max(500).default(100),
+  })
+  .strict();
+
+export const auditRouter = createTRPCRouter({
+  list: viewerProcedure.input(auditFilterSchema).query(({ ctx, input }) => findAuditEntries(ctx.services.db, input)),
+});

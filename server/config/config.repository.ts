@@ -1,0 +1,202 @@
+// Reads the whole configuration as a snapshot (what the rules check) and writes single objects.
+// Only this file and other repositories touch Prisma for configuration.
+import type { DbTx } from "../db";
+import type { Prisma } from "../../generated/prisma/client";
+import type { ApplicationShape, ConfigSnapshot, HostShape, PairShape } from "./config.schema";
+
+export interface IdentifiedSnapshot extends ConfigSnapshot {
+  hostIds: Map<string, string>; // name -> id
+  applicationIds: Map<string, string>;
+  pairIds: Map<string, string>;
+}
+
+const hostSelect = {
+  id: true,
+  name: true,
+  description: true,
+  nics: { select: { name: true, address: true, carriesManagement: true, carriesSip: true }, orderBy: { position: "asc" } },
+} satisfies Prisma.HostSelect;
+
+const appSelect = {
+  id: true,
+  name: true,
+  type: true,
+  host: { select: { name: true } },
+  sipPort: true,
+  haPort: true,
+  startCommand: true,
+  startArgs: true,
+  workingDirectory: true,
+  environment: true,
+  stopCommand: true,
+  stopTimeoutMs: true,
+  options: { select: { dn: true, section: true, name: true, value: true }, orderBy: [{ dn: "asc" }, { section: "asc" }, { name: "asc" }] },
+} satisfies Prisma.ApplicationSelect;
+
+const pairSelect = {
+  id: true,
+  name: true,
+  haType: true,
+  primaryApp: { select: { name: true } },
+  backupApp: { select: { name: true } },
+  vipAddress: true,
+  vipPrefixLength: true,
+  vipInterface: true,
+  nlbClusterName: true,
+  nlbPort: true,
+  controlDriver: true,
+  enableScript: true,
+  disableScript: true,
+  scriptTimeoutMs: true,
+} satisfies Prisma.HaPairSelect;
+
+type HostRow = Prisma.HostGetPayload<{ select: typeof hostSelect }>;
+type AppRow = Prisma.ApplicationGetPayload<{ select: typeof appSelect }>;
+type PairRow = Prisma.HaPairGetPayload<{ select: typeof pairSelect }>;
+
+export function toHostShape(h: HostRow): HostShape {
+  return { name: h.name, description: h.description, nics: h.nics };
+}
+
+export function toApplicationShape(a: AppRow): ApplicationShape {
+  return {
+    name: a.name,
+    type: a.type as ApplicationShape["type"],
+    host: a.host.name,
+    sipPort: a.sipPort,
+    haPort: a.haPort,
+    startCommand: a.startCommand,
+    startArgs: (a.startArgs ?? []) as string[],
+    workingDirectory: a.workingDirectory,
+    environment: (a.environment ?? {}) as Record<string, string>,
+    stopCommand: a.stopCommand,
+    stopTimeoutMs: a.stopTimeoutMs,
+    options: a.options,
+  };
+}
+
+export function toPairShape(p: PairRow): PairShape {
+  return {
+    name: p.name,
+    haType: p.haType as PairShape["haType"],
+    primary: p.primaryApp.name,
+    backup: p.backupApp.name,
+    vipAddress: p.vipAddress,
+    vipPrefixLength: p.vipPrefixLength,
+    vipInterface: p.vipInterface,
+    nlbClusterName: p.nlbClusterName,
+    nlbPort: p.nlbPort,
+    controlDriver: p.controlDriver as PairShape["controlDriver"],
+    enableScript: p.enableScript,
+    disableScript: p.disableScript,
+    scriptTimeoutMs: p.scriptTimeoutMs,
+  };
+}
+
+export async function loadSnapshot(db: DbTx): Promise<IdentifiedSnapshot> {
+  const [hosts, apps, pairs] = await Promise.all([
+    db.host.findMany({ select: hostSelect, orderBy: { name: "asc" } }),
+    db.application.findMany({ select: appSelect, orderBy: { name: "asc" } }),
+    db.haPair.findMany({ select: pairSelect, orderBy: { name: "asc" } }),
+  ]);
+  return {
+    hosts: hosts.map(toHostShape),
+    applications: apps.map(toApplicationShape),
+    pairs: pairs.map(toPairShape),
+    hostIds: new Map(hosts.map((h) => [h.name, h.id])),
+    applicationIds: new Map(apps.map((a) => [a.name, a.id])),
+    pairIds: new Map(pairs.map((p) => [p.name, p.id])),
+  };
+}
+
+export async function writeHost(db: DbTx, id: string | null, host: HostShape): Promise<string> {
+  const nics = host.nics.map((n, position) => ({ ...n, position }));
+  if (id === null) {
+    const created = await db.host.create({ data: { name: host.name, description: host.description, nics: { create: nics } }, select: { id: true } });
+    return created.id;
+  }
+  await db.nic.deleteMany({ where: { hostId: id } });
+  await db.host.update({ where: { id }, data: { name: host.name, description: host.description, nics: { create: nics } } });
+  return id;
+}
+
+function appData(app: ApplicationShape, hostId: string) {
+  return {
+    name: app.name,
+    type: app.type,
+    hostId,
+    sipPort: app.sipPort,
+    haPort: app.haPort,
+    startCommand: app.startCommand,
+    startArgs: app.startArgs,
+    workingDirectory: app.workingDirectory,
+    environment: app.environment,
+    stopCommand: app.stopCommand,
+    stopTimeoutMs: app.stopTimeoutMs,
+  };
+}
+
+/** Writes an application and replaces its options with `app.options`. */
+export async function writeApplication(db: DbTx, id: string | null, app: ApplicationShape, hostId: string): Promise<string> {
+  const data = appData(app, hostId);
+  const appId = id === null ? (await db.application.create({ data, select: { id: true } })).id : id;
+  if (id !== null) await db.application.update({ where: { id }, data });
+  await writeOptions(db, appId, app.options);
+  return appId;
+}
+
+export async function writeOptions(db: DbTx, applicationId: string, options: ApplicationShape["options"]): Promise<void> {
+  await db.optionValue.deleteMany({ where: { applicationId } });
+  if (options.length) await db.optionValue.createMany({ data: options.map((o) => ({ ...o, applicationId })) });
+}
+
+export async function writePair(db: DbTx, id: string | null, pair: PairShape, primaryAppId: string, backupAppId: string): Promise<string> {
+  const { primary: _p, backup: _b, ...rest } = pair;
+  const data = { ...rest, primaryAppId, backupAppId };
+  if (id === null) return (await db.haPair.create({ data, select: { id: true } })).id;
+  await db.haPair.update({ where: { id }, data });
+  return id;
+}
+
+export async function deleteHost(db: DbTx, id: string) {
+  await db.host.delete({ where: { id } });
+}
+export async function deleteApplication(db: DbTx, id: string) {
+  await db.application.delete({ where: { id } });
+}
+export async function deletePair(db: DbTx, id: string) {
+  await db.haPair.delete({ where: { id } });
+}
+
+/** Rows for list pages, with ids and the relations the pages show. */
+export async function listHosts(db: DbTx) {
+  return db.host.findMany({
+    select: { ...hostSelect, updatedAt: true, _count: { select: { applications: true } } },
+    orderBy: { name: "asc" },
+  });
+}
+
+export async function listApplications(db: DbTx) {
+  return db.application.findMany({
+    select: {
+      ...appSelect,
+      hostId: true,
+      updatedAt: true,
+      primaryOfPair: { select: { id: true, name: true } },
+      backupOfPair: { select: { id: true, name: true } },
+    },
+    orderBy: { name: "asc" },
+  });
+}
+
+export async function listPairs(db: DbTx) {
+  return db.haPair.findMany({
+    select: {
+      ...pairSelect,
+      primaryApp: { select: { id: true, name: true, host: { select: { id: true, name: true } } } },
+      backupApp: { select: { id: true, name: true, host: { select: { id: true, name: true } } } },
+      updatedAt: true,
+    },
+    orderBy: { name: "asc" },
+  });
+}

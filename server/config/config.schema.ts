@@ -1,0 +1,93 @@
+// The shapes of configuration objects as the rules see them, with zod schemas used by the tRPC
+// inputs and by import. References between objects are by name, so a snapshot from the database
+// and a snapshot from an imported file are checked by the same rules (server/config/rules.ts).
+import { z } from "zod";
+
+export const applicationTypes = ["sip-server", "generic"] as const;
+export const haTypes = ["ip-takeover", "nlb-cluster", "single-host"] as const;
+export const controlDrivers = ["linux-ip", "nlb", "command", "none"] as const;
+export type ApplicationType = (typeof applicationTypes)[number];
+export type HaType = (typeof haTypes)[number];
+export type ControlDriver = (typeof controlDrivers)[number];
+
+export const objectName = z
+  .string()
+  .trim()
+  .min(1, "is required")
+  .max(64, "is longer than 64 characters")
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "may only contain letters, digits, '.', '_' and '-' and must start with a letter or digit");
+
+const port = z.number().int("must be a whole number").min(1, "must be 1–65535").max(65535, "must be 1–65535");
+
+export const nicSchema = z
+  .object({
+    name: z.string().trim().min(1, "is required").max(32),
+    address: z.string().trim().min(1, "is required"),
+    carriesManagement: z.boolean(),
+    carriesSip: z.boolean(),
+  })
+  .strict();
+
+export const hostShapeSchema = z
+  .object({
+    name: objectName,
+    description: z.string().max(500).default(""),
+    nics: z.array(nicSchema).min(1, "a host needs at least one NIC").max(8),
+  })
+  .strict();
+export type HostShape = z.infer<typeof hostShapeSchema>;
+
+export const optionEntrySchema = z
+  .object({
+    dn: z.string().trim().max(64).default(""),
+    section: z.string().trim().min(1).max(64).default("TServer"),
+    name: z.string().trim().min(1, "is required").max(128),
+    value: z.string().max(1024),
+  })
+  .strict();
+
+export const applicationShapeSchema = z
+  .object({
+    name: objectName,
+    type: z.enum(applicationTypes),
+    host: objectName,
+    sipPort: port.nullable().default(null),
+    haPort: port.nullable().default(null),
+    startCommand: z.string().max(1024).default(""),
+    startArgs: z.array(z.string().max(1024)).max(64).default([]),
+    workingDirectory: z.string().max(1024).default(""),
+    environment: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "is not a valid variable name"), z.string()).default({}),
+    stopCommand: z.string().max(1024).default(""),
+    stopTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    options: z.array(optionEntrySchema).max(2000).default([]),
+  })
+  .strict();
+export type ApplicationShape = z.infer<typeof applicationShapeSchema>;
+
+export const pairShapeSchema = z
+  .object({
+    name: objectName,
+    haType: z.enum(haTypes),
+    primary: objectName,
+    backup: objectName,
+    vipAddress: z.string().trim().default(""),
+    vipPrefixLength: z.number().int().min(0).max(128).nullable().default(null),
+    vipInterface: z.string().trim().max(32).default(""),
+    nlbClusterName: z.string().trim().max(128).default(""),
+    nlbPort: port.nullable().default(null),
+    controlDriver: z.enum(controlDrivers),
+    enableScript: z.string().max(4096).default(""),
+    disableScript: z.string().max(4096).default(""),
+    scriptTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
+  })
+  .strict();
+export type PairShape = z.infer<typeof pairShapeSchema>;
+
+export interface ConfigSnapshot {
+  hosts: HostShape[];
+  applications: ApplicationShape[];
+  pairs: PairShape[];
+}
+
+/** Placeholders control script templates may use; anything else in braces is refused. */
+export const scriptPlaceholders = ["vip", "prefix", "interface", "cluster", "port", "host", "application", "pair"] as const;

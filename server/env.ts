@@ -1,0 +1,39 @@
+// Typed environment of the console, validated once at start: a bad value stops the process with a
+// message naming the variable, instead of failing later in the middle of an operation.
+import { z } from "zod";
+
+const booleanish = z.enum(["auto", "true", "false"]);
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  DATABASE_URL: z
+    .string()
+    .regex(/^file:/, "only SQLite file URLs (file:./path.db) are supported by this build")
+    .default("file:./data/switchyard.db"),
+  /** Public base URL used in printed links (setup link); defaults to http://HOST:PORT. */
+  PUBLIC_URL: z.string().url().optional(),
+  /** First admin, created on first start when no user exists. Never defaulted. */
+  SWITCHYARD_ADMIN_USER: z.string().min(1).max(64).optional(),
+  SWITCHYARD_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
+  SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
+  /** auto: Secure cookies when the request arrived over HTTPS (or X-Forwarded-Proto says so). */
+  SECURE_COOKIES: booleanish.default("auto"),
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+  LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(15 * 60),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid environment:\n${lines.join("\n")}`);
+  }
+  if (parsed.data.SWITCHYARD_ADMIN_USER && !parsed.data.SWITCHYARD_ADMIN_PASSWORD) {
+    throw new Error("Invalid environment:\n  SWITCHYARD_ADMIN_PASSWORD: required when SWITCHYARD_ADMIN_USER is set");
+  }
+  return parsed.data;
+}

@@ -1,0 +1,152 @@
+// The console's HTTP server: one port for tRPC (/api/trpc), socket.io (/socket.io) and the Next.js
+// pages. tRPC is served here rather than from a Next route so the API, the controller and sockets
+// share one module graph (one Prisma client, one set of live state) in this process.
+import http from "node:http";
+import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import { Server as SocketServer } from "socket.io";
+import { appRouter } from "./api/root";
+import type { Context } from "./api/trpc";
+import type { Services } from "./services";
+import { SESSION_COOKIE } from "./auth/auth.service";
+
+export function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (header ?? "").split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    const key = part.slice(0, eq).trim();
+    try {
+      out[key] = decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      // a malformed cookie value is ignored, not fatal
+    }
+  }
+  return out;
+}
+
+function clientIp(req: http.IncomingMessage): string {
+  return req.socket.remoteAddress ?? "unknown";
+}
+
+function isHttps(req: http.IncomingMessage): boolean {
+  return (req.socket as { encrypted?: boolean }).encrypted === true || req.headers["x-forwarded-proto"] === "https";
+}
+
+function sessionCookie(value: string, expires: Date, secure: boolean): string {
+  return [
+    `${SESSION_COOKIE}=${value}`,
+    "Path=/",
+    "HttpOnly",
+    "SameSite=Lax",
+    `Expires=${expires.toUTCString()}`,
+    ...(secure ? ["Secure"] : []),
+  ].join("; ");
+}
+
+/** Refuses cross-site requests to the API (a second line behind SameSite cookies). */
+function sameOrigin(req: http.IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (!origin || req.method === "GET") return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+export async function contextFor(services: Services, req: http.IncomingMessage, res: http.ServerResponse): Promise<Context> {
+  const token = parseCookies(req.headers.cookie)[SESSION_COOKIE];
+  const found = await services.auth.userForToken(token);
+  const secureSetting = services.env.SECURE_COOKIES;
+  const secure = secureSetting === "true" || (secureSetting === "auto" && isHttps(req));
+  return {
+    services,
+    user: found ? { id: found.id, username: found.username, role: found.role } : null,
+    sessionId: found?.sessionId ?? null,
+    ip: clientIp(req),
+    userAgent: String(req.headers["user-agent"] ?? ""),
+    cookies: {
+      setSession: (value, expires) => res.appendHeader("Set-Cookie", sessionCookie(value, expires, secure)),
+      clearSession: () => res.appendHeader("Set-Cookie", sessionCookie("", new Date(0), secure)),
+    },
+  };
+}
+
+export interface ConsoleServer {
+  server: http.Server;
+  io: SocketServer;
+  url: string;
+  close(): Promise<void>;
+}
+
+type PageHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> | void;
+
+export async function startHttpServer(
+  services: Services,
+  opts: { host: string; port: number; pages?: PageHandler },
+): Promise<ConsoleServer> {
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    basePath: "/api/trpc/",
+    createContext: ({ req, res }) => contextFor(services, req, res),
+    onError({ error, path }) {
+      if (error.code === "INTERNAL_SERVER_ERROR") console.error(`[trpc] ${path ?? "?"}:`, error.cause ?? error);
+    },
+  });
+
+  const server = http.createServer((req, res) => {
+    res.setHeader("X-Content-Type-Options", "nosniff");
+    res.setHeader("X-Frame-Options", "DENY");
+    res.setHeader("Referrer-Policy", "same-origin");
+    const url = req.url ?? "/";
+    if (url === "/healthz") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true }));
+      return;
+    }
+    if (url.startsWith("/api/trpc/")) {
+      if (!sameOrigin(req)) {
+        res.writeHead(403, { "content-type": "application/json" }).end(JSON.stringify({ error: "cross-origin request refused" }));
+        return;
+      }
+      trpc(req, res);
+      return;
+    }
+    if (opts.pages) {
+      Promise.resolve(opts.pages(req, res)).catch((err) => {
+        console.error("[pages]", err);
+        if (!res.headersSent) res.writeHead(500).end("internal error");
+      });
+      return;
+    }
+    res.writeHead(404).end("not found");
+  });
+
+  const io = new SocketServer(server, { path: "/socket.io", serveClient: false });
+  // Browsers: only logged-in sessions get a socket; live views are added by the dashboard work.
+  io.of("/ui").use(async (socket, next) => {
+    const token = parseCookies(socket.request.headers.cookie)[SESSION_COOKIE];
+    const user = await services.auth.userForToken(token).catch(() => null);
+    if (!user) return next(new Error("not logged in"));
+    socket.data.user = { id: user.id, username: user.username, role: user.role };
+    next();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : opts.port;
+  const shownHost = opts.host === "0.0.0.0" || opts.host === "::" ? "localhost" : opts.host;
+  return {
+    server,
+    io,
+    url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        io.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,252 @@
+// Configuration export and import as YAML. Import is all-or-nothing: the file is parsed, checked
+// against the file format, merged with the stored configuration by object name and checked with the
+// same rules as UI edits (rules.ts); any problem means nothing is written, and every problem is
+// reported with its path in the file (e.g. applications[1].options.TServer.ha-max-calls-sync-at-once).
+import { parseDocument, stringify, isMap, isSeq, type Document, type Node as YamlNode } from "yaml";
+import { z } from "zod";
+import type { Db } from "../db";
+import { AppError, type Problem } from "../errors";
+import { recordAudit, type Actor } from "../audit/audit.repository";
+import * as repo from "../config/config.repository";
+import { normaliseOptions } from "../config/config.service";
+import {
+  applicationShapeSchema,
+  hostShapeSchema,
+  pairShapeSchema,
+  type ApplicationShape,
+  type ConfigSnapshot,
+  type PairShape,
+} from "../config/config.schema";
+import { applicationProblems, hostProblems, pairProblems } from "../config/rules";
+
+export const FORMAT_VERSION = 1;
+export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+const sectionMap = z.record(z.string(), z.record(z.string(), scalar));
+
+const fileApplicationSchema = applicationShapeSchema
+  .omit({ options: true })
+  .extend({ options: sectionMap.default({}), dns: z.record(z.string(), sectionMap).default({}) })
+  .strict();
+
+export const configFileSchema = z
+  .object({
+    version: z.literal(FORMAT_VERSION, { message: `version must be ${FORMAT_VERSION}` }),
+    exportedAt: z.string().optional(),
+    hosts: z.array(hostShapeSchema).default([]),
+    applications: z.array(fileApplicationSchema).default([]),
+    pairs: z.array(pairShapeSchema).default([]),
+  })
+  .strict();
+type FileApplication = z.infer<typeof fileApplicationSchema>;
+
+function toShape(a: FileApplication): { app: ApplicationShape; optionPaths: string[] } {
+  const { options, dns, ...rest } = a;
+  const entries: ApplicationShape["options"] = [];
+  const optionPaths: string[] = [];
+  for (const [section, values] of Object.entries(options)) {
+    for (const [name, value] of Object.entries(values)) {
+      entries.push({ dn: "", section, name, value });
+      optionPaths.push(`options.${section}.${name}`);
+    }
+  }
+  for (const [dn, sections] of Object.entries(dns)) {
+    for (const [section, values] of Object.entries(sections)) {
+      for (const [name, value] of Object.entries(values)) {
+        entries.push({ dn, section, name, value });
+        optionPaths.push(`dns.${dn}.${section}.${name}`);
+      }
+    }
+  }
+  return { app: { ...rest, options: entries }, optionPaths };
+}
+
+function toFileApplication(app: ApplicationShape) {
+  const options: Record<string, Record<string, string>> = {};
+  const dns: Record<string, Record<string, Record<string, string>>> = {};
+  for (const o of app.options) {
+    const target = o.dn === "" ? options : ((dns[o.dn] ??= {}));
+    (target[o.section] ??= {})[o.name] = o.value;
+  }
+  const { options: _o, ...rest } = app;
+  return { ...rest, options, ...(Object.keys(dns).length ? { dns } : {}) };
+}
+
+export async function exportConfig(db: Db): Promise<string> {
+  const snap = await repo.loadSnapshot(db);
+  const doc = {
+    version: FORMAT_VERSION,
+    exportedAt: new Date().toISOString(),
+    hosts: snap.hosts,
+    applications: snap.applications.map(toFileApplication),
+    pairs: snap.pairs,
+  };
+  return `# Switchyard configuration: hosts, applications with options, HA pairs.\n# Import it on the Import page or with the config.import API; objects are matched by name.\n${stringify(doc, { lineWidth: 0 })}`;
+}
+
+/** Line number (1-based) of the node at a path in the YAML document, for messages. */
+function lineOf(doc: Document, text: string, path: (string | number)[]): number | null {
+  let node: unknown = doc.contents;
+  for (const key of path) {
+    if (isMap(node) || isSeq(node)) node = (node as { get(k: unknown, keep: true): unknown }).get(key, true);
+    else return null;
+  }
+  const range = (node as YamlNode | undefined)?.range;
+  if (!range) return null;
+  return text.slice(0, range[0]).split("\n").length;
+}
+
+export interface ImportPlan {
+  hosts: { created: string[]; updated: string[]; deleted: string[] };
+  applications: { created: string[]; updated: string[]; deleted: string[] };
+  pairs: { created: string[]; updated: string[]; deleted: string[] };
+}
+
+export interface ImportOptions {
+  /** Also delete stored objects the file does not name (restore a whole configuration). */
+  replace: boolean;
+  /** Check only; write nothing. */
+  dryRun: boolean;
+}
+
+function parseFile(text: string): { file: z.infer<typeof configFileSchema>; doc: Document } {
+  if (Buffer.byteLength(text) > MAX_IMPORT_BYTES) {
+    throw new AppError("INVALID", `the file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MiB`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    const problems = doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? "?"}`, message: e.message.split("\n")[0]! }));
+    throw new AppError("INVALID", `the file is not valid YAML: ${problems[0]!.message}`, problems);
+  }
+  const parsed = configFileSchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const path = i.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${String(k)}`)).join("").replace(/^\./, "");
+      const line = lineOf(doc, text, i.path as (string | number)[]);
+      return { path: path || "(file)", message: `${path || "file"}: ${i.message}${line ? ` (line ${line})` : ""}` };
+    });
+    throw new AppError("INVALID", `the file does not match the configuration format: ${problems[0]!.message}`, problems);
+  }
+  return { file: parsed.data, doc };
+}
+
+function duplicateProblems(kind: "hosts" | "applications" | "pairs", list: { name: string }[]): Problem[] {
+  const seen = new Map<string, number>();
+  const problems: Problem[] = [];
+  list.forEach((o, i) => {
+    const first = seen.get(o.name);
+    if (first !== undefined) problems.push({ path: `${kind}[${i}].name`, message: `${kind}[${i}]: ${o.name} is defined twice (also ${kind}[${first}])` });
+    else seen.set(o.name, i);
+  });
+  return problems;
+}
+
+export async function importConfig(db: Db, actor: Actor, text: string, options: ImportOptions): Promise<ImportPlan> {
+  const { file } = parseFile(text);
+  const converted = file.applications.map(toShape);
+  const fileApps = converted.map((c) => normaliseOptions(c.app));
+
+  return db.$transaction(async (tx) => {
+    const stored = await repo.loadSnapshot(tx);
+    const keep = <T extends { name: string }>(storedList: T[], fileList: T[]) =>
+      options.replace ? fileList : [...storedList.filter((s) => !fileList.some((f) => f.name === s.name)), ...fileList];
+    const merged: ConfigSnapshot = {
+      hosts: keep(stored.hosts, file.hosts),
+      applications: keep(stored.applications, fileApps),
+      pairs: keep(stored.pairs, file.pairs),
+    };
+
+    const problems: Problem[] = [
+      ...duplicateProblems("hosts", file.hosts),
+      ...duplicateProblems("applications", fileApps),
+      ...duplicateProblems("pairs", file.pairs),
+    ];
+    const at = (prefix: string, list: Problem[]) => list.map((p) => ({ path: `${prefix}.${p.path}`, message: `${prefix}: ${p.message}` }));
+    file.hosts.forEach((h, i) => problems.push(...at(`hosts[${i}]`, hostProblems(h))));
+    const pairsNotInFile = merged.pairs.filter((p) => !file.pairs.some((f) => f.name === p.name));
+    fileApps.forEach((a, i) => {
+      const list = applicationProblems(a, { ...merged, pairs: pairsNotInFile }).map((p) => {
+        const m = /^options\[(\d+)\]$/.exec(p.path);
+        return m ? { ...p, path: converted[i]!.optionPaths[Number(m[1])] ?? p.path } : p;
+      });
+      problems.push(...at(`applications[${i}]`, list));
+    });
+    file.pairs.forEach((p, i) => problems.push(...at(`pairs[${i}]`, pairProblems(p, merged))));
+    if (options.replace) {
+      // Stored applications the file drops must not leave a stored host or pair dangling.
+      for (const p of merged.pairs) {
+        for (const role of ["primary", "backup"] as const) {
+          if (!merged.applications.some((a) => a.name === p[role])) {
+            problems.push({ path: "pairs", message: `pair ${p.name} needs application ${p[role]}, which the file does not contain` });
+          }
+        }
+      }
+    }
+    if (problems.length) {
+      throw new AppError("INVALID", `import refused, nothing was changed: ${problems.length} problem${problems.length > 1 ? "s" : ""}`, problems);
+    }
+
+    const plan: ImportPlan = {
+      hosts: { created: [], updated: [], deleted: [] },
+      applications: { created: [], updated: [], deleted: [] },
+      pairs: { created: [], updated: [], deleted: [] },
+    };
+    const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    const classify = <T extends { name: string }>(kind: keyof ImportPlan, storedList: T[], fileList: T[]) => {
+      for (const f of fileList) {
+        const s = storedList.find((x) => x.name === f.name);
+        if (!s) plan[kind].created.push(f.name);
+        else if (!sameJson(s, f)) plan[kind].updated.push(f.name);
+      }
+      if (options.replace) plan[kind].deleted = storedList.filter((s) => !fileList.some((f) => f.name === s.name)).map((s) => s.name);
+    };
+    classify("hosts", stored.hosts, file.hosts);
+    classify("applications", stored.applications, fileApps);
+    classify("pairs", stored.pairs, file.pairs);
+    if (options.dryRun) return plan;
+
+    // Deletions first (pairs, then applications, then hosts), then writes (hosts, applications, pairs).
+    // Pairs whose members change are removed and re-created so unique member constraints never clash mid-way.
+    const audit = (action: string, objectType: string, name: string, before: unknown, after: unknown) =>
+      recordAudit(tx, actor, { action, objectType, objectName: name, before, after, detail: "config import" });
+    const touchedPairs = new Set([...plan.pairs.deleted, ...plan.pairs.updated]);
+    for (const name of touchedPairs) await repo.deletePair(tx, stored.pairIds.get(name)!);
+    for (const name of plan.pairs.deleted) await audit("pair.delete", "pair", name, stored.pairs.find((p) => p.name === name), undefined);
+    for (const name of plan.applications.deleted) {
+      await repo.deleteApplication(tx, stored.applicationIds.get(name)!);
+      await audit("application.delete", "application", name, stored.applications.find((a) => a.name === name), undefined);
+    }
+    for (const name of plan.hosts.deleted) {
+      await repo.deleteHost(tx, stored.hostIds.get(name)!);
+      await audit("host.delete", "host", name, stored.hosts.find((h) => h.name === name), undefined);
+    }
+    const hostIds = new Map(stored.hostIds);
+    for (const h of file.hosts) {
+      const before = stored.hosts.find((x) => x.name === h.name);
+      if (before && sameJson(before, h)) continue;
+      hostIds.set(h.name, await repo.writeHost(tx, stored.hostIds.get(h.name) ?? null, h));
+      await audit(before ? "host.update" : "host.create", "host", h.name, before, h);
+    }
+    const appIds = new Map(stored.applicationIds);
+    for (const a of fileApps) {
+      const before = stored.applications.find((x) => x.name === a.name);
+      if (before && sameJson(before, a)) continue;
+      appIds.set(a.name, await repo.writeApplication(tx, stored.applicationIds.get(a.name) ?? null, a, hostIds.get(a.host)!));
+      await audit(before ? "application.update" : "application.create", "application", a.name, before, a);
+    }
+    for (const p of file.pairs as PairShape[]) {
+      const before = stored.pairs.find((x) => x.name === p.name);
+      if (before && sameJson(before, p)) continue;
+      await repo.writePair(tx, null, p, appIds.get(p.primary)!, appIds.get(p.backup)!);
+      await audit(before ? "pair.update" : "pair.create", "pair", p.name, before, p);
+    }
+    const count = (k: keyof ImportPlan) => `${plan[k].created.length} created, ${plan[k].updated.length} updated, ${plan[k].deleted.length} deleted`;
+    await recordAudit(tx, actor, {
+      action: "config.import",
+      objectType: "config",
+      detail: `hosts: ${count("hosts")}; applications: ${count("applications")}; pairs: ${count("pairs")}${options.replace ? " (replace)" : ""}`,
+    });
+    return plan;
+  });
+}
