@@ -11,11 +11,13 @@ export const auditFilterSchema = z
     objectName: z.string().max(128).optional(),
     from: z.date().optional(),
     to: z.date().optional(),
-    cursor: z.string().optional(),
+    cursor: z.string().nullish(),
+    /** Sent by TanStack infinite queries; paging is forward only. */
+    direction: z.enum(["forward", "backward"]).optional(),
     limit: z.number().int().min(1).max(500).default(100),
   })
   .strict();
 
 export const auditRouter = createTRPCRouter({
-  list: viewerProcedure.input(auditFilterSchema).query(({ ctx, input }) => findAuditEntries(ctx.services.db, input)),
+  list: viewerProcedure.input(auditFilterSchema).query(({ ctx, input }) => findAuditEntries(ctx.services.db, { ...input, cursor: input.cursor ?? undefined })),
 });

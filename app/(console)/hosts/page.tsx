@@ -1,0 +1,6 @@
+// Hosts page.
+import { HostsPage } from "@/components/hosts/hosts-page";
+
+export default function Page() {
+  return <HostsPage />;
+}

@@ -1,0 +1,6 @@
+// HA pairs page.
+import { PairsPage } from "@/components/pairs/pairs-page";
+
+export default function Page() {
+  return <PairsPage />;
+}

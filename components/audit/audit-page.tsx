@@ -1,0 +1,82 @@
+"use client";
+// The audit log: every configuration change, login and command, with filters and paging.
+import { useState } from "react";
+import { useInfiniteQuery } from "@tanstack/react-query";
+import { useTRPC } from "@/components/trpc/react";
+import { Button, Card, ErrorBox, Field, Input, Loading, PageTitle, Select, Table } from "@/components/ui";
+
+const objectTypes = ["", "host", "application", "pair", "user", "config"];
+
+function short(v: unknown): string {
+  if (v === null || v === undefined) return "";
+  const s = JSON.stringify(v);
+  return s.length > 160 ? `${s.slice(0, 157)}…` : s;
+}
+
+export function AuditPage() {
+  const trpc = useTRPC();
+  const [filter, setFilter] = useState({ actorName: "", action: "", objectType: "", objectName: "" });
+  const input = {
+    actorName: filter.actorName || undefined,
+    action: filter.action || undefined,
+    objectType: filter.objectType || undefined,
+    objectName: filter.objectName || undefined,
+    limit: 50,
+  };
+  const audit = useInfiniteQuery(trpc.audit.list.infiniteQueryOptions(input, { getNextPageParam: (last) => last.nextCursor ?? undefined }));
+  const rows = audit.data?.pages.flatMap((p) => p.items) ?? [];
+
+  return (
+    <>
+      <PageTitle>Audit log</PageTitle>
+      <Card className="mb-4">
+        <form className="flex flex-wrap items-end gap-3" aria-label="Audit filters" onSubmit={(e) => e.preventDefault()}>
+          <Field label="Who">{(id) => <Input id={id} value={filter.actorName} onChange={(e) => setFilter({ ...filter, actorName: e.target.value })} />}</Field>
+          <Field label="Action starts with">
+            {(id) => <Input id={id} placeholder="option.set" value={filter.action} onChange={(e) => setFilter({ ...filter, action: e.target.value })} />}
+          </Field>
+          <Field label="Object type">
+            {(id) => (
+              <Select id={id} value={filter.objectType} onChange={(e) => setFilter({ ...filter, objectType: e.target.value })}>
+                {objectTypes.map((t) => (
+                  <option key={t} value={t}>
+                    {t || "any"}
+                  </option>
+                ))}
+              </Select>
+            )}
+          </Field>
+          <Field label="Object name">{(id) => <Input id={id} value={filter.objectName} onChange={(e) => setFilter({ ...filter, objectName: e.target.value })} />}</Field>
+        </form>
+      </Card>
+      <Card>
+        <ErrorBox error={audit.error} />
+        {audit.isLoading ? (
+          <Loading what="audit entries" />
+        ) : (
+          <Table head={["When", "Who", "Action", "Object", "Detail", "Before", "After"]} caption="Audit entries">
+            {rows.map((r) => (
+              <tr key={r.id} data-testid="audit-row">
+                <td className="whitespace-nowrap px-2 py-1 text-xs">{r.at.toLocaleString()}</td>
+                <td className="px-2 py-1 text-xs">{r.actorName}</td>
+                <td className="px-2 py-1 font-mono text-xs">{r.action}</td>
+                <td className="px-2 py-1 text-xs">
+                  {r.objectType} {r.objectName}
+                </td>
+                <td className="px-2 py-1 text-xs">{r.detail}</td>
+                <td className="max-w-xs break-all px-2 py-1 font-mono text-xs text-slate-600">{short(r.before)}</td>
+                <td className="max-w-xs break-all px-2 py-1 font-mono text-xs">{short(r.after)}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+        {rows.length === 0 && !audit.isLoading && <p className="text-sm text-slate-500">No entries match.</p>}
+        {audit.hasNextPage && (
+          <Button variant="secondary" className="mt-3" disabled={audit.isFetchingNextPage} onClick={() => audit.fetchNextPage()}>
+            Load more
+          </Button>
+        )}
+      </Card>
+    </>
+  );
+}

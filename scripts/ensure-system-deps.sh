@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Pre-test step: makes sure the system packages the tests use are installed (Debian's Chromium for
+# Playwright, sipp for real SIP traffic, iproute2 and arping for the VIP and network-namespace tests).
+# As root it installs what is missing; otherwise it names exactly what to install and fails.
+set -euo pipefail
+
+# command -> Debian package
+declare -A needed=(
+  [/usr/bin/chromium]=chromium
+  [sipp]=sip-tester
+  [ip]=iproute2
+  [arping]=arping
+)
+
+missing=()
+for cmd in "${!needed[@]}"; do
+  if ! command -v "$cmd" >/dev/null 2>&1; then missing+=("${needed[$cmd]}"); fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing system packages for the tests: ${missing[*]}" >&2
+  echo "Install them with:  sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "Installing system packages for the tests: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing[@]}" >/dev/null

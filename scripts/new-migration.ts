@@ -1,0 +1,35 @@
+// `npm run db:migration -- NAME`: writes prisma/migrations/<NNNN>_<NAME>/migration.sql with the SQL
+// that takes the previous schema (prisma/migrations/schema.snapshot.prisma) to prisma/schema.prisma,
+// then updates the snapshot. `prisma migrate dev` needs a shadow database the offline engine cannot
+// give (../shared/notes/prisma-offline.md), so we diff schema files instead.
+import fs from "node:fs";
+import path from "node:path";
+import { execFileSync } from "node:child_process";
+
+const root = path.resolve(__dirname, "..");
+const name = process.argv[2];
+if (!name || !/^[a-z0-9_]+$/.test(name)) {
+  console.error("usage: npm run db:migration -- <name in snake_case>");
+  process.exit(2);
+}
+const migrations = path.join(root, "prisma", "migrations");
+const snapshot = path.join(migrations, "schema.snapshot.prisma");
+const schema = path.join(root, "prisma", "schema.prisma");
+const sql = execFileSync(
+  path.join(root, "node_modules", ".bin", "prisma"),
+  ["migrate", "diff", "--from-schema-datamodel", snapshot, "--to-schema-datamodel", schema, "--script"],
+  { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+)
+  .split("\n")
+  .filter((l) => !l.startsWith("Loaded Prisma config"))
+  .join("\n");
+if (!/\S/.test(sql.replace(/^--.*$/gm, ""))) {
+  console.log("The schema has not changed since the last migration; nothing written.");
+  process.exit(0);
+}
+const next = String(fs.readdirSync(migrations).filter((d) => /^\d{4}_/.test(d)).length + 1).padStart(4, "0");
+const dir = path.join(migrations, `${next}_${name}`);
+fs.mkdirSync(dir);
+fs.writeFileSync(path.join(dir, "migration.sql"), sql);
+fs.copyFileSync(schema, snapshot);
+console.log(`Wrote ${path.relative(root, dir)}/migration.sql; it is applied on the next start.`);
