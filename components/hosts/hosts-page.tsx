@@ -6,6 +6,7 @@ import { useTRPC } from "@/components/trpc/react";
 import type { RouterInputs, RouterOutputs } from "@/components/trpc/types";
 import { useIsAdmin } from "@/components/layout/app-shell";
 import { Badge, Button, Card, ErrorBox, Field, Input, Loading, PageTitle, Table } from "@/components/ui";
+import { AgentTokens } from "./agent-tokens";
 
 type HostRow = RouterOutputs["hosts"]["list"][number];
 type HostInput = RouterInputs["hosts"]["create"];
@@ -22,6 +23,7 @@ export function HostsPage() {
   const admin = useIsAdmin();
   const hosts = useQuery(trpc.hosts.list.queryOptions());
   const [editing, setEditing] = useState<{ id: string | null; host: HostInput } | null>(null);
+  const [tokensOf, setTokensOf] = useState<{ id: string; name: string } | null>(null);
   const queryClient = useQueryClient();
   const remove = useMutation(
     trpc.hosts.delete.mutationOptions({ onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.hosts.list.queryKey() }) }),
@@ -31,6 +33,7 @@ export function HostsPage() {
     <>
       <PageTitle actions={admin && <Button onClick={() => setEditing({ id: null, host: emptyHost() })}>New host</Button>}>Hosts</PageTitle>
       {editing && <HostForm key={editing.id ?? "new"} initial={editing.host} id={editing.id} onDone={() => setEditing(null)} />}
+      {tokensOf && <AgentTokens key={tokensOf.id} hostId={tokensOf.id} hostName={tokensOf.name} onClose={() => setTokensOf(null)} />}
       <ErrorBox error={remove.error} />
       <Card>
         {hosts.isLoading ? (
@@ -56,6 +59,9 @@ export function HostsPage() {
                 <td className="px-2 py-2 text-right">
                   {admin && (
                     <div className="flex justify-end gap-2">
+                      <Button variant="secondary" onClick={() => setTokensOf({ id: h.id, name: h.name })}>
+                        Agent tokens
+                      </Button>
                       <Button variant="secondary" onClick={() => setEditing({ id: h.id, host: { name: h.name, description: h.description, nics: h.nics } })}>
                         Edit
                       </Button>

@@ -4,6 +4,7 @@ import { authRouter, usersRouter } from "../auth/auth.router";
 import { applicationsRouter, hostsRouter, optionsRouter, pairsRouter } from "../config/config.router";
 import { auditRouter } from "../audit/audit.router";
 import { transferRouter } from "../transfer/transfer.router";
+import { agentTokensRouter } from "../agent-tokens/agent-tokens.router";
 
 export const appRouter = createTRPCRouter({
   auth: authRouter,
@@ -14,6 +15,7 @@ export const appRouter = createTRPCRouter({
   pairs: pairsRouter,
   audit: auditRouter,
   config: transferRouter,
+  agentTokens: agentTokensRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,15 @@
+// Agent token management (admin): list a host's tokens, create one (the secret is returned once), revoke.
+import { z } from "zod";
+import { adminProcedure, createTRPCRouter } from "../api/trpc";
+import { createAgentToken, listAgentTokens, revokeAgentToken } from "./agent-tokens.service";
+
+export const agentTokensRouter = createTRPCRouter({
+  list: adminProcedure.input(z.object({ hostId: z.string().min(1) }).strict()).query(({ ctx, input }) => listAgentTokens(ctx.services.db, input.hostId)),
+  create: adminProcedure
+    .input(z.object({ hostId: z.string().min(1), label: z.string().trim().max(100).default("") }).strict())
+    .mutation(({ ctx, input }) => createAgentToken(ctx.services.db, ctx.actor, input.hostId, input.label)),
+  revoke: adminProcedure.input(z.object({ id: z.string().min(1) }).strict()).mutation(async ({ ctx, input }) => {
+    await revokeAgentToken(ctx.services.db, ctx.actor, input.id);
+    return true;
+  }),
+});
