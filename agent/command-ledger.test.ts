@@ -1,0 +1,63 @@
+// Unit tests for the agent's command ledger: idempotency, deadline, fencing, persistence, resend.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { AgentCommand } from "../protocol/agent-wire";
+import { CommandLedger } from "./command-ledger";
+
+const NOW = Date.parse("2030-01-01T00:00:00Z");
+const dirs: string[] = [];
+function cmd(id: string, pairEpoch: number, deadlineMs = NOW + 10_000): AgentCommand {
+  return { id, type: "set-role", application: "sip1", role: "primary", pairEpoch, deadline: new Date(deadlineMs).toISOString() };
+}
+function tempFile(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), "ledger-"));
+  dirs.push(d);
+  return path.join(d, "commands.json");
+}
+afterEach(() => dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+describe("command ledger", () => {
+  it("returns the first result for a repeated id, even after the epoch moved on", () => {
+    const l = new CommandLedger(null);
+    expect(l.admit(cmd("a", 1), "pair", NOW).kind).toBe("execute");
+    expect(l.admit(cmd("a", 1), "pair", NOW).kind).toBe("duplicate-running");
+    const first = l.finish(cmd("a", 1), "ok", "sip1 is now primary at epoch 1");
+    expect(l.admit(cmd("b", 5), "pair", NOW).kind).toBe("execute");
+    const again = l.admit(cmd("a", 1), "pair", NOW);
+    expect(again).toEqual({ kind: "duplicate-done", result: first });
+  });
+
+  it("refuses an older epoch, allows the same epoch, and keeps pairs apart", () => {
+    const l = new CommandLedger(null);
+    l.admit(cmd("a", 4), "pair-x", NOW);
+    const stale = l.admit(cmd("b", 3), "pair-x", NOW);
+    expect(stale.kind).toBe("refuse");
+    expect(stale.kind === "refuse" && stale.result).toMatchObject({ outcome: "stale-epoch", reason: "command b carries epoch 3 of pair-x, older than epoch 4 already applied; refused" });
+    expect(l.admit(cmd("c", 4), "pair-x", NOW).kind).toBe("execute");
+    expect(l.admit(cmd("d", 0), "pair-y", NOW).kind).toBe("execute");
+  });
+
+  it("refuses a command past its deadline without touching the epoch", () => {
+    const l = new CommandLedger(null);
+    const late = l.admit(cmd("a", 9, NOW - 1), "pair", NOW);
+    expect(late.kind === "refuse" && late.result.outcome).toBe("expired");
+    expect(l.epochsSnapshot()).toEqual({});
+  });
+
+  it("persists epochs, results and unacknowledged results across a restart", () => {
+    const file = tempFile();
+    const l1 = new CommandLedger(file);
+    l1.admit(cmd("a", 2), "pair", NOW);
+    l1.finish(cmd("a", 2), "ok", "done a");
+    l1.admit(cmd("b", 2), "pair", NOW);
+    l1.finish(cmd("b", 2), "failed", "done b");
+    l1.acknowledged("a");
+    const l2 = new CommandLedger(file);
+    expect(l2.epochsSnapshot()).toEqual({ pair: 2 });
+    expect(l2.unackedResults().map((r) => r.commandId)).toEqual(["b"]);
+    expect(l2.admit(cmd("a", 2), "pair", NOW).kind).toBe("duplicate-done");
+    expect(l2.admit(cmd("c", 1), "pair", NOW).kind).toBe("refuse");
+  });
+});

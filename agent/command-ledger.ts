@@ -1,0 +1,125 @@
+// The agent's memory of commands: the first result of every recent command id (so a repeat returns
+// it instead of acting twice), the highest epoch applied per pair (fencing: an older epoch is
+// refused), and the results not yet acknowledged by the console (resent after a reconnect). Saved to
+// one JSON file after every change, so an agent restart neither re-executes nor unfences.
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { commandResultSchema, type AgentCommand, type CommandResult } from "../protocol/agent-wire";
+
+/** Command ids remembered for idempotency; older ones are forgotten first. */
+export const MAX_REMEMBERED_COMMANDS = 1000;
+/** Results kept for resending while the console is away; beyond this the oldest are dropped. */
+export const MAX_UNACKED_RESULTS = 1000;
+
+const ledgerFileSchema = z.object({
+  version: z.literal(1),
+  epochs: z.record(z.string(), z.number().int().min(0)),
+  results: z.array(commandResultSchema),
+  unacked: z.array(z.string()),
+});
+
+export type Admission =
+  | { kind: "execute" }
+  | { kind: "duplicate-running" }
+  | { kind: "duplicate-done"; result: CommandResult }
+  | { kind: "refuse"; result: CommandResult };
+
+export class CommandLedger {
+  private readonly epochs = new Map<string, number>();
+  private readonly results = new Map<string, CommandResult>();
+  private readonly running = new Set<string>();
+  private readonly unacked = new Set<string>();
+
+  constructor(private readonly file: string | null) {
+    if (file && fs.existsSync(file)) {
+      const parsed = ledgerFileSchema.safeParse(JSON.parse(fs.readFileSync(file, "utf8")));
+      if (!parsed.success) throw new Error(`command ledger ${file} is unreadable; move it away to start fresh: ${parsed.error.message}`);
+      for (const [k, v] of Object.entries(parsed.data.epochs)) this.epochs.set(k, v);
+      for (const r of parsed.data.results) this.results.set(r.commandId, r);
+      for (const id of parsed.data.unacked) if (this.results.has(id)) this.unacked.add(id);
+    }
+  }
+
+  /**
+   * Decides what to do with an arriving command. Order matters: a repeat of a known id is answered
+   * first (even if the epoch has since moved on), then the deadline, then fencing.
+   */
+  admit(command: AgentCommand, fencingKey: string, nowMs: number): Admission {
+    const done = this.results.get(command.id);
+    if (done) return { kind: "duplicate-done", result: done };
+    if (this.running.has(command.id)) return { kind: "duplicate-running" };
+    if (Date.parse(command.deadline) <= nowMs) {
+      return { kind: "refuse", result: this.finish(command, "expired", `command ${command.id} arrived after its deadline ${command.deadline}; not executed`) };
+    }
+    const held = this.epochs.get(fencingKey);
+    if (held !== undefined && command.pairEpoch < held) {
+      return {
+        kind: "refuse",
+        result: this.finish(command, "stale-epoch", `command ${command.id} carries epoch ${command.pairEpoch} of ${fencingKey}, older than epoch ${held} already applied; refused`),
+      };
+    }
+    this.epochs.set(fencingKey, Math.max(held ?? 0, command.pairEpoch));
+    this.running.add(command.id);
+    this.save();
+    return { kind: "execute" };
+  }
+
+  finish(command: AgentCommand, outcome: CommandResult["outcome"], reason: string, scripts: CommandResult["scripts"] = []): CommandResult {
+    const result: CommandResult = {
+      commandId: command.id,
+      type: command.type,
+      application: command.application,
+      outcome,
+      reason: reason.slice(0, 2000),
+      pairEpoch: command.pairEpoch,
+      finishedAt: new Date().toISOString(),
+      scripts,
+    };
+    this.running.delete(command.id);
+    this.results.set(command.id, result);
+    this.unacked.add(command.id);
+    while (this.results.size > MAX_REMEMBERED_COMMANDS) {
+      const oldest = this.results.keys().next().value;
+      if (oldest === undefined) break;
+      this.results.delete(oldest);
+      this.unacked.delete(oldest);
+    }
+    while (this.unacked.size > MAX_UNACKED_RESULTS) {
+      const oldest = this.unacked.values().next().value;
+      if (oldest === undefined) break;
+      this.unacked.delete(oldest);
+    }
+    this.save();
+    return result;
+  }
+
+  acknowledged(commandId: string): void {
+    if (this.unacked.delete(commandId)) this.save();
+  }
+
+  unackedResults(): CommandResult[] {
+    return [...this.unacked].map((id) => this.results.get(id)).filter((r): r is CommandResult => r !== undefined);
+  }
+
+  runningIds(): string[] {
+    return [...this.running];
+  }
+
+  epochsSnapshot(): Record<string, number> {
+    return Object.fromEntries(this.epochs);
+  }
+
+  private save(): void {
+    if (!this.file) return;
+    const body = JSON.stringify({
+      version: 1,
+      epochs: Object.fromEntries(this.epochs),
+      results: [...this.results.values()],
+      unacked: [...this.unacked],
+    });
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    fs.writeFileSync(`${this.file}.tmp`, body);
+    fs.renameSync(`${this.file}.tmp`, this.file);
+  }
+}

@@ -1,0 +1,33 @@
+// What every control-script driver offers the agent: run the enable/disable action for a pair's VIP
+// (or NLB port) on this host, and say whether the VIP is present here.
+import type { PairConfig, ScriptRun } from "../../protocol/agent-wire";
+
+export type ControlAction = "enable" | "disable";
+
+export interface DriverRun {
+  ok: boolean;
+  /** One sentence on what happened, for the command result. */
+  summary: string;
+  steps: ScriptRun[];
+  /** VIP presence checked after the action, null when the driver cannot tell. */
+  present: boolean | null;
+}
+
+export interface Presence {
+  present: boolean | null;
+  address: string;
+}
+
+export interface ControlDriver {
+  readonly kind: string;
+  run(action: ControlAction, timeoutMs: number): Promise<DriverRun>;
+  presence(timeoutMs: number): Promise<Presence>;
+}
+
+export interface DriverContext {
+  hostName: string;
+  application: string;
+  pair: PairConfig;
+  /** The agent's state directory (the lab driver's default place for its VIP files). */
+  stateDir: string;
+}

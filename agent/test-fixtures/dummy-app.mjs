@@ -1,0 +1,95 @@
+// A tiny application for agent tests: implements the application side of the local contract
+// (readiness at /server?sipServer, role changes with epoch fencing, status reports to the agent) and
+// a few /test/* hooks a test uses to make it crash, log an event or ask for its control script.
+// Exits when its stdin closes, so a killed agent never leaves it behind.
+import http from "node:http";
+import fs from "node:fs";
+
+const name = process.env.SWITCHYARD_APP_NAME;
+const agentUrl = process.env.SWITCHYARD_AGENT_URL;
+const secret = process.env.SWITCHYARD_APP_SECRET;
+const configFile = process.env.SWITCHYARD_CONFIG_FILE;
+const portArg = process.argv.indexOf("--http-port");
+const httpPort = portArg > 0 ? Number(process.argv[portArg + 1]) : 0;
+const ignoreSigterm = process.argv.includes("--ignore-sigterm");
+const config = configFile ? JSON.parse(fs.readFileSync(configFile, "utf8")) : null;
+
+let role = config?.initialRole ?? "backup";
+let epoch = 0;
+let roleRequests = 0;
+let consoleConnected = null;
+
+async function toAgent(path, body, method = "POST") {
+  const res = await fetch(`${agentUrl}/v1/apps/${name}${path}`, {
+    method,
+    headers: { "content-type": "application/json", authorization: `Bearer ${secret}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+function reportStatus() {
+  return toAgent("/status", { status: "running", role, epoch, detail: `${name} is ${role}` }).catch(() => {});
+}
+
+function readBody(req) {
+  return new Promise((resolve) => {
+    let s = "";
+    req.on("data", (c) => (s += c));
+    req.on("end", () => resolve(s ? JSON.parse(s) : null));
+  });
+}
+
+const server = http.createServer(async (req, res) => {
+  const json = (status, body) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  const authed = req.headers.authorization === `Bearer ${secret}`;
+  if (req.method === "GET" && req.url === "/server?sipServer") {
+    return json(200, {
+      role, epoch, status: "running", haLink: "down", haLinkUpSince: null,
+      calls: { total: 0, synced: 0, multisite: 0 }, readyForSwitchover: 0, readyForUpgrade: role === "backup" ? 1 : 0,
+      notReadyReasons: ["HA link down"], sipListener: "bound", oosBackoff: 1,
+    });
+  }
+  if (req.method === "POST" && req.url === "/switchyard/v1/role") {
+    if (!authed) return json(401, { error: "bad secret" });
+    roleRequests += 1;
+    const body = await readBody(req);
+    if (body.epoch < epoch) return json(409, { error: "stale-epoch", epoch, message: `epoch ${body.epoch} is older than ${epoch}` });
+    role = body.role;
+    epoch = body.epoch;
+    void reportStatus();
+    return json(200, { role, epoch });
+  }
+  if (req.method === "POST" && req.url === "/switchyard/v1/console") {
+    if (!authed) return json(401, { error: "bad secret" });
+    consoleConnected = (await readBody(req)).connected;
+    return res.writeHead(204).end();
+  }
+  if (req.url === "/test/stats") return json(200, { role, epoch, roleRequests, consoleConnected, pid: process.pid });
+  if (req.url === "/test/crash") {
+    json(200, { crashing: true });
+    setTimeout(() => process.exit(3), 20);
+    return;
+  }
+  if (req.url === "/test/event") {
+    const body = await readBody(req);
+    const r = await toAgent("/events", { events: [{ id: body.id, text: body.text, time: new Date().toISOString() }] });
+    return json(200, r);
+  }
+  if (req.url === "/test/control-script") {
+    const body = await readBody(req);
+    return json(200, await toAgent("/control-script", { action: body.action, reason: "test" }));
+  }
+  if (req.url === "/test/vip") return json(200, await toAgent("/vip", undefined, "GET"));
+  json(404, { error: "no such endpoint" });
+});
+
+if (ignoreSigterm) process.on("SIGTERM", () => console.log(`${name} ignores SIGTERM`));
+process.stdin.on("end", () => process.exit(0));
+process.stdin.resume();
+
+server.listen(httpPort, "127.0.0.1", () => {
+  console.log(`dummy app ${name} started on port ${server.address().port} as ${role}`);
+  void reportStatus();
+});

@@ -1,0 +1,159 @@
+// A small console for agent integration tests: a socket.io Server on loopback with the real agent
+// gateway, an in-memory token map and configuration, everything the gateway reports recorded, and
+// helpers to spawn real agent processes.
+import http from "node:http";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
+import type { AddressInfo } from "node:net";
+import { Server } from "socket.io";
+import { attachAgentGateway, type AgentGateway, type HostLiveState } from "../../server/agents/gateway";
+import type {
+  AppStatusMessage,
+  CommandResult,
+  HostConfigInput,
+  LogEventsMessage,
+  ReadinessReport,
+  Resync,
+  RoleReport,
+  ScriptRunMessage,
+} from "../../protocol/agent-wire";
+
+export const REPO_ROOT = path.resolve(__dirname, "../..");
+
+export interface Recorded {
+  hostStates: HostLiveState[];
+  resyncs: { host: string; snap: Resync }[];
+  statuses: { host: string; msg: AppStatusMessage }[];
+  roles: { host: string; msg: RoleReport }[];
+  readiness: { host: string; msg: ReadinessReport }[];
+  logEvents: { host: string; msg: LogEventsMessage }[];
+  scriptRuns: { host: string; msg: ScriptRunMessage }[];
+  results: { host: string; result: CommandResult }[];
+  warnings: string[];
+}
+
+export interface TestConsole {
+  url: string;
+  io: Server;
+  gateway: AgentGateway;
+  rec: Recorded;
+  tokens: Map<string, string>;
+  configs: Map<string, HostConfigInput>;
+  close(): Promise<void>;
+}
+
+export async function startTestConsole(opts: { heartbeatTimeoutMs?: number } = {}): Promise<TestConsole> {
+  const server = http.createServer();
+  const io = new Server(server, { path: "/socket.io", serveClient: false });
+  const tokens = new Map<string, string>();
+  const configs = new Map<string, HostConfigInput>();
+  const rec: Recorded = { hostStates: [], resyncs: [], statuses: [], roles: [], readiness: [], logEvents: [], scriptRuns: [], results: [], warnings: [] };
+  const gateway = attachAgentGateway(io, {
+    verifyToken: async (host, token) => tokens.get(host) === token,
+    configForHost: async (host) => configs.get(host) ?? null,
+    onHostState: (s) => rec.hostStates.push(s),
+    onResync: (host, snap) => rec.resyncs.push({ host, snap }),
+    onAppStatus: (host, msg) => rec.statuses.push({ host, msg }),
+    onRoleReport: (host, msg) => rec.roles.push({ host, msg }),
+    onReadiness: (host, msg) => rec.readiness.push({ host, msg }),
+    onLogEvents: (host, msg) => rec.logEvents.push({ host, msg }),
+    onScriptRun: (host, msg) => rec.scriptRuns.push({ host, msg }),
+    onCommandResult: (host, result) => rec.results.push({ host, result }),
+    logger: { info: () => {}, warn: (m) => rec.warnings.push(m), error: (m) => rec.warnings.push(m) },
+    heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
+    commandRetryIntervalMs: 500,
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    io,
+    gateway,
+    rec,
+    tokens,
+    configs,
+    close: () =>
+      new Promise<void>((resolve) => {
+        gateway.close();
+        io.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Polls a condition (no timing assertion: the limit only keeps a broken test from hanging). */
+export async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, limitMs = 20_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() - start > limitMs) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export interface AgentProcess {
+  child: ChildProcess;
+  output: () => string;
+  stateDir: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function makeTempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function spawnAgent(opts: { consoleUrl: string; host: string; token: string; stateDir: string; extraArgs?: string[] }): AgentProcess {
+  fs.mkdirSync(opts.stateDir, { recursive: true });
+  const tokenFile = path.join(opts.stateDir, "..", `${opts.host}-${path.basename(opts.stateDir)}.token`);
+  fs.writeFileSync(tokenFile, `${opts.token}\n`, { mode: 0o600 });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      path.join(REPO_ROOT, "agent/main.ts"),
+      "--console",
+      opts.consoleUrl,
+      "--host",
+      opts.host,
+      "--token-file",
+      tokenFile,
+      "--state-dir",
+      opts.stateDir,
+      "--initial-backoff-ms",
+      "50",
+      "--max-backoff-ms",
+      "400",
+      ...(opts.extraArgs ?? []),
+    ],
+    { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
+  child.stderr?.on("data", (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on("exit", (code, signal) => r({ code, signal })));
+  return { child, output: () => out, stateDir: opts.stateDir, exited };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = http.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,53 @@
+// Unit tests for the agent wire schemas: strictness, defaults and the rules they encode.
+import { describe, expect, it } from "vitest";
+import { agentCommandSchema, agentHelloSchema, commandResultSchema, describeZodError, hostConfigSchema } from "./agent-wire";
+
+const deadline = "2030-01-01T00:00:00.000Z";
+
+describe("agent wire schemas", () => {
+  it("refuses unknown fields in a hello (strict)", () => {
+    const r = agentHelloSchema.safeParse({ hostName: "h1", token: "x".repeat(16), agentVersion: "1", protocolVersion: 1, admin: true });
+    expect(r.success).toBe(false);
+    expect(describeZodError(r.error!)).toContain("admin");
+  });
+
+  it("parses each command type and refuses a set-role without a role", () => {
+    const base = { id: "c1", application: "sip1", pairEpoch: 3, deadline };
+    expect(agentCommandSchema.parse({ ...base, type: "start" }).type).toBe("start");
+    expect(agentCommandSchema.parse({ ...base, type: "run-control-script", action: "enable" })).toMatchObject({ reason: "" });
+    expect(agentCommandSchema.safeParse({ ...base, type: "set-role" }).success).toBe(false);
+    expect(agentCommandSchema.safeParse({ ...base, type: "start", pairEpoch: -1 }).success).toBe(false);
+    expect(agentCommandSchema.safeParse({ ...base, type: "reboot" }).success).toBe(false);
+  });
+
+  it("fills host configuration defaults and refuses duplicate application names", () => {
+    const app = {
+      name: "sip1",
+      type: "sip-server",
+      start: { command: "/opt/sip/run" },
+      pair: { name: "p", haType: "nlb-cluster", configuredRole: "primary", driver: { kind: "nlb", vip: "10.0.0.5", port: 5060 } },
+    };
+    const cfg = hostConfigSchema.parse({ hostName: "h1", revision: "r1", applications: [app] });
+    const parsed = cfg.applications[0]!;
+    expect(parsed.stop).toEqual({ command: null, timeoutMs: 10_000 });
+    expect(parsed.restart.enabled).toBe(false);
+    expect(parsed.pair?.scriptTimeoutMs).toBe(30_000);
+    expect(parsed.pair?.driver).toMatchObject({ enable: "nlb.exe enable {vip}:{port}", disable: "nlb.exe disable {vip}:{port}" });
+    const dup = hostConfigSchema.safeParse({ hostName: "h1", revision: "r1", applications: [app, app] });
+    expect(dup.success).toBe(false);
+    expect(describeZodError(dup.error!)).toContain("application sip1 appears twice");
+  });
+
+  it("refuses a linux-ip VIP that is not an address and an interface name with a space", () => {
+    const pair = (driver: object) => ({ name: "p", haType: "ip-takeover", configuredRole: "primary", driver });
+    const app = (driver: object) => ({ name: "a", type: "t", start: { command: "x" }, pair: pair(driver) });
+    expect(hostConfigSchema.safeParse({ hostName: "h", revision: "r", applications: [app({ kind: "linux-ip", vip: "10.0.0.1; reboot", prefix: 24, interface: "eth0" })] }).success).toBe(false);
+    expect(hostConfigSchema.safeParse({ hostName: "h", revision: "r", applications: [app({ kind: "linux-ip", vip: "10.0.0.1", prefix: 24, interface: "eth 0" })] }).success).toBe(false);
+  });
+
+  it("accepts a result with script steps and refuses an unknown outcome", () => {
+    const result = { commandId: "c", type: "stop", application: "a", outcome: "ok", reason: "stopped", pairEpoch: 1, finishedAt: deadline };
+    expect(commandResultSchema.parse(result).scripts).toEqual([]);
+    expect(commandResultSchema.safeParse({ ...result, outcome: "maybe" }).success).toBe(false);
+  });
+});

@@ -1,0 +1,441 @@
+// The one wire protocol between the console and its host agents (socket.io namespace /agent): typed
+// event maps plus a zod schema for every message. The console gateway (server/agents/) and the
+// agent (agent/) both import this module and nothing else from each other. Every payload is
+// validated on arrival with these schemas; wire objects are .strict() so an unknown field is an
+// error, not silently carried.
+//
+// Connection sequence (the agent authenticates in the socket.io handshake, so an unauthenticated
+// socket never reaches a message handler):
+//   agent  → handshake auth = agentHelloSchema (host, token, agent version, protocol version)
+//   console→ refuses with a connect_error { message, data: refusalSchema } on a bad token or a
+//            protocol mismatch, or accepts and sends `welcome`, then `config`
+//   agent  → acks `config`, sends `resync` (full status), then resends results not yet acknowledged
+//   both   → `heartbeat` every heartbeatIntervalMs, acknowledged by the console
+//   console→ `command` (start | stop | set-role | run-control-script); retried with the same id
+//   agent  → `commandResult` (acknowledged; resent after a reconnect until acknowledged)
+//   agent  → `appStatus`, `roleReport`, `readiness`, `logEvents`, `scriptRun` as things happen
+import { z } from "zod";
+import { appRoles, logEventSchema, sipServerStatusSchema, controlScriptResultSchema, appConfigSchema } from "./app-contract";
+
+/** Bumped on any incompatible change to this file; both sides refuse a peer that speaks another. */
+export const AGENT_PROTOCOL_VERSION = 1;
+export const AGENT_NAMESPACE = "/agent";
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 500;
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 2000;
+
+const hostNameSchema = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "host names are letters, digits, '.', '_' and '-'");
+const appNameSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "application names are letters, digits, '.', '_' and '-'");
+const isoTimeSchema = z.string().datetime({ offset: true });
+const commandIdSchema = z.string().min(1).max(128);
+const epochSchema = z.number().int().min(0);
+
+// ---------------------------------------------------------------------------------------------
+// 1. Handshake
+// ---------------------------------------------------------------------------------------------
+
+export const agentHelloSchema = z
+  .object({
+    hostName: hostNameSchema,
+    token: z.string().min(16).max(512),
+    agentVersion: z.string().min(1).max(64),
+    protocolVersion: z.number().int().min(1),
+  })
+  .strict();
+export type AgentHello = z.infer<typeof agentHelloSchema>;
+
+export const refusalCodes = ["malformed-hello", "protocol-mismatch", "bad-token", "internal-error"] as const;
+export type RefusalCode = (typeof refusalCodes)[number];
+/** Carried in the connect_error's `data` when the console refuses an agent. */
+export const refusalSchema = z.object({ code: z.enum(refusalCodes), message: z.string() }).strict();
+export type Refusal = z.infer<typeof refusalSchema>;
+
+export const welcomeSchema = z
+  .object({
+    protocolVersion: z.number().int().min(1),
+    hostName: hostNameSchema,
+    consoleVersion: z.string(),
+    heartbeatIntervalMs: z.number().int().min(50).max(60_000),
+    heartbeatTimeoutMs: z.number().int().min(100).max(600_000),
+    /** The console's clock (ms since epoch) so the agent can judge deadlines despite clock skew. */
+    consoleTimeMs: z.number().int(),
+  })
+  .strict();
+export type Welcome = z.infer<typeof welcomeSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// 2. Host configuration (console → agent)
+// ---------------------------------------------------------------------------------------------
+
+export const haTypes = ["ip-takeover", "nlb-cluster", "single-host"] as const;
+export type HaType = (typeof haTypes)[number];
+
+/**
+ * Script templates: split into argv first, then placeholders are replaced inside each argument,
+ * so a value can never become a second argument or a shell command. Placeholders:
+ * {vip} {prefix} {interface} {cluster} {port} {host} {application} {pair}.
+ */
+export const scriptTemplateSchema = z.string().min(1).max(2000);
+export const TEMPLATE_PLACEHOLDERS = ["vip", "prefix", "interface", "cluster", "port", "host", "application", "pair"] as const;
+
+const ipLikeSchema = z.string().regex(/^[0-9A-Fa-f:.]+$/, "must be an IPv4 or IPv6 address");
+const interfaceSchema = z.string().regex(/^[A-Za-z0-9._@:-]{1,64}$/, "must be an interface name");
+
+export const controlDriverSchema = z.discriminatedUnion("kind", [
+  z
+    .object({
+      kind: z.literal("linux-ip"),
+      vip: ipLikeSchema,
+      prefix: z.number().int().min(1).max(128),
+      interface: interfaceSchema,
+      /** Send gratuitous ARP after enabling (IPv4 only). */
+      gratuitousArp: z.boolean().default(true),
+      arpCount: z.number().int().min(1).max(10).default(2),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal("nlb"),
+      vip: ipLikeSchema,
+      port: z.number().int().min(0).max(65535),
+      cluster: z.string().max(253).default(""),
+      enable: scriptTemplateSchema.default("nlb.exe enable {vip}:{port}"),
+      disable: scriptTemplateSchema.default("nlb.exe disable {vip}:{port}"),
+      /** Optional presence check: exit code 0 means the port is enabled on this node. */
+      presence: scriptTemplateSchema.nullable().default(null),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal("command"),
+      vip: z.string().max(64).default(""),
+      prefix: z.number().int().min(0).max(128).default(0),
+      interface: z.string().max(64).default(""),
+      cluster: z.string().max(253).default(""),
+      port: z.number().int().min(0).max(65535).default(0),
+      enable: scriptTemplateSchema,
+      disable: scriptTemplateSchema,
+      presence: scriptTemplateSchema.nullable().default(null),
+    })
+    .strict(),
+  z.object({ kind: z.literal("none") }).strict(),
+  z
+    .object({
+      kind: z.literal("lab"),
+      vip: z.string().max(64),
+      /** Directory shared by the lab's agents; one file per pair and host records VIP presence. */
+      stateDir: z.string().min(1).max(1000).nullable().default(null),
+    })
+    .strict(),
+]);
+export type ControlDriverConfig = z.infer<typeof controlDriverSchema>;
+export type ControlDriverKind = ControlDriverConfig["kind"];
+
+export const pairConfigSchema = z
+  .object({
+    name: appNameSchema,
+    haType: z.enum(haTypes),
+    /** The role the configuration gives this application (primary application of the pair or backup). */
+    configuredRole: z.enum(appRoles),
+    driver: controlDriverSchema,
+    scriptTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  })
+  .strict();
+export type PairConfig = z.infer<typeof pairConfigSchema>;
+
+export const restartPolicySchema = z
+  .object({
+    enabled: z.boolean(),
+    /** At most this many automatic restarts inside restartWindowMs, then the application stays failed. */
+    maxRestarts: z.number().int().min(0).max(100).default(3),
+    restartWindowMs: z.number().int().min(1000).max(86_400_000).default(300_000),
+    restartDelayMs: z.number().int().min(0).max(600_000).default(1000),
+  })
+  .strict();
+
+export const applicationConfigSchema = z
+  .object({
+    name: appNameSchema,
+    type: z.string().min(1).max(64),
+    start: z
+      .object({
+        command: z.string().min(1).max(4096),
+        args: z.array(z.string().max(4096)).max(256).default([]),
+        env: z.record(z.string(), z.string()).default({}),
+        workingDir: z.string().max(4096).nullable().default(null),
+      })
+      .strict(),
+    stop: z
+      .object({
+        /** Optional stop command (argv template); without it the agent sends SIGTERM. */
+        command: scriptTemplateSchema.nullable().default(null),
+        /** After this, a process that has not exited is killed. */
+        timeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+      })
+      .strict()
+      .default({ command: null, timeoutMs: 10_000 }),
+    restart: restartPolicySchema.default({ enabled: false, maxRestarts: 3, restartWindowMs: 300_000, restartDelayMs: 1000 }),
+    /** Options by name (e.g. http-port, sip-pass-check); http-port enables readiness polling and set-role. */
+    options: z.record(z.string(), z.string()).default({}),
+    /** Address of the application's HTTP interface (loopback unless the lab binds 127.0.0.x). */
+    httpHost: z.string().max(255).default("127.0.0.1"),
+    /** Written to SWITCHYARD_CONFIG_FILE for applications that implement the local contract. */
+    appConfig: appConfigSchema.nullable().default(null),
+    pair: pairConfigSchema.nullable(),
+  })
+  .strict();
+export type ApplicationConfig = z.infer<typeof applicationConfigSchema>;
+
+export const hostConfigSchema = z
+  .object({
+    hostName: hostNameSchema,
+    /** Opaque revision so logs and acks can say which configuration is applied. */
+    revision: z.string().min(1).max(128),
+    readinessPollMs: z.number().int().min(100).max(60_000).default(1000),
+    applications: z.array(applicationConfigSchema).max(256),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, app] of cfg.applications.entries()) {
+      if (seen.has(app.name)) {
+        ctx.addIssue({ code: "custom", path: ["applications", i, "name"], message: `application ${app.name} appears twice` });
+      }
+      seen.add(app.name);
+    }
+  });
+export type HostConfig = z.infer<typeof hostConfigSchema>;
+/** What the console hands to the gateway (defaults may be left out). */
+export type HostConfigInput = z.input<typeof hostConfigSchema>;
+
+export const configAckSchema = z
+  .object({ revision: z.string(), ok: z.boolean(), errors: z.array(z.string()) })
+  .strict();
+export type ConfigAck = z.infer<typeof configAckSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// 3. Commands (console → agent) and their results (agent → console)
+// ---------------------------------------------------------------------------------------------
+
+export const commandTypes = ["start", "stop", "set-role", "run-control-script"] as const;
+export type CommandType = (typeof commandTypes)[number];
+
+const commandBase = {
+  id: commandIdSchema,
+  application: appNameSchema,
+  /** The pair's epoch (the application's own fencing key when it is in no pair). */
+  pairEpoch: epochSchema,
+  /** After this (console clock, ISO time) the agent refuses to start executing the command. */
+  deadline: isoTimeSchema,
+};
+
+export const agentCommandSchema = z.discriminatedUnion("type", [
+  z.object({ ...commandBase, type: z.literal("start") }).strict(),
+  z.object({ ...commandBase, type: z.literal("stop") }).strict(),
+  z.object({ ...commandBase, type: z.literal("set-role"), role: z.enum(appRoles) }).strict(),
+  z
+    .object({
+      ...commandBase,
+      type: z.literal("run-control-script"),
+      action: z.enum(["enable", "disable"]),
+      reason: z.string().max(500).default(""),
+    })
+    .strict(),
+]);
+export type AgentCommand = z.infer<typeof agentCommandSchema>;
+export type AgentCommandInput = z.input<typeof agentCommandSchema>;
+
+export const commandOutcomes = [
+  "ok",
+  /** Tried and failed (script exit code, process would not start, application refused the role…). */
+  "failed",
+  /** Fencing: the command's epoch is older than one already applied for the pair. */
+  "stale-epoch",
+  /** Arrived after its deadline; not executed. */
+  "expired",
+  /** Not executable here: unknown application, no pair for a script, no configuration yet. */
+  "rejected",
+  /** Made by the gateway, not the agent: no result from the agent by the deadline. */
+  "no-answer",
+] as const;
+export type CommandOutcome = (typeof commandOutcomes)[number];
+
+export const scriptRunSchema = controlScriptResultSchema
+  .extend({ argv: z.array(z.string()).max(64), driver: z.string() })
+  .strict();
+export type ScriptRun = z.infer<typeof scriptRunSchema>;
+
+export const commandResultSchema = z
+  .object({
+    commandId: commandIdSchema,
+    type: z.enum(commandTypes),
+    application: appNameSchema,
+    outcome: z.enum(commandOutcomes),
+    /** One sentence, shown to people and asserted in tests. */
+    reason: z.string().max(2000),
+    pairEpoch: epochSchema,
+    finishedAt: isoTimeSchema,
+    /** Steps of a control-script run (linux-ip runs several). */
+    scripts: z.array(scriptRunSchema).max(16).default([]),
+  })
+  .strict();
+export type CommandResult = z.infer<typeof commandResultSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// 4. Reports (agent → console)
+// ---------------------------------------------------------------------------------------------
+
+export const processStatuses = ["starting", "running", "stopping", "stopped", "failed", "service-unavailable"] as const;
+export type ProcessStatus = (typeof processStatuses)[number];
+
+export const heartbeatSchema = z.object({ seq: z.number().int().min(0), sentAtMs: z.number().int() }).strict();
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+export const heartbeatAckSchema = z.object({ seq: z.number().int().min(0), consoleTimeMs: z.number().int() }).strict();
+export type HeartbeatAck = z.infer<typeof heartbeatAckSchema>;
+
+export const appStatusMessageSchema = z
+  .object({
+    application: appNameSchema,
+    status: z.enum(processStatuses),
+    previous: z.enum(processStatuses).nullable(),
+    detail: z.string().max(2000),
+    pid: z.number().int().nullable(),
+    exitCode: z.number().int().nullable(),
+    signal: z.string().nullable(),
+    time: isoTimeSchema,
+  })
+  .strict();
+export type AppStatusMessage = z.infer<typeof appStatusMessageSchema>;
+
+export const roleReportSchema = z
+  .object({ application: appNameSchema, role: z.enum(appRoles), epoch: epochSchema, time: isoTimeSchema })
+  .strict();
+export type RoleReport = z.infer<typeof roleReportSchema>;
+
+export const readinessReportSchema = z
+  .object({
+    application: appNameSchema,
+    /** null when the poll failed; `error` then says why. */
+    report: sipServerStatusSchema.nullable(),
+    error: z.string().max(1000).nullable(),
+    time: isoTimeSchema,
+  })
+  .strict();
+export type ReadinessReport = z.infer<typeof readinessReportSchema>;
+
+export const agentLogEventSchema = logEventSchema.extend({ application: appNameSchema }).strict();
+export type AgentLogEvent = z.infer<typeof agentLogEventSchema>;
+export const logEventsMessageSchema = z.object({ events: z.array(agentLogEventSchema).min(1).max(1000) }).strict();
+export type LogEventsMessage = z.infer<typeof logEventsMessageSchema>;
+
+/** A control script run, whoever asked (the console by command, or the application itself, W9). */
+export const scriptRunMessageSchema = z
+  .object({
+    application: appNameSchema,
+    pair: appNameSchema,
+    action: z.enum(["enable", "disable"]),
+    requestedBy: z.enum(["console", "application"]),
+    reason: z.string().max(500),
+    ok: z.boolean(),
+    steps: z.array(scriptRunSchema).max(16),
+    vipPresent: z.boolean().nullable(),
+    time: isoTimeSchema,
+  })
+  .strict();
+export type ScriptRunMessage = z.infer<typeof scriptRunMessageSchema>;
+
+export const appSnapshotSchema = z
+  .object({
+    application: appNameSchema,
+    status: z.enum(processStatuses),
+    detail: z.string().max(2000),
+    pid: z.number().int().nullable(),
+    since: isoTimeSchema,
+    role: z.enum(appRoles).nullable(),
+    roleEpoch: epochSchema.nullable(),
+    readiness: readinessReportSchema.nullable(),
+  })
+  .strict();
+export type AppSnapshot = z.infer<typeof appSnapshotSchema>;
+
+/** Everything the console needs to rebuild its live view of this host after a (re)connect. */
+export const resyncSchema = z
+  .object({
+    agentVersion: z.string(),
+    agentStartedAt: isoTimeSchema,
+    configRevision: z.string().nullable(),
+    applications: z.array(appSnapshotSchema).max(256),
+    /** Highest epoch applied per fencing key (pair name). */
+    epochs: z.record(z.string(), epochSchema),
+    /** VIP presence per pair on this host, null when the driver cannot tell. */
+    vip: z.record(z.string(), z.boolean().nullable()),
+    /** Commands still executing; their results will follow. */
+    inFlightCommandIds: z.array(commandIdSchema).max(1000),
+  })
+  .strict();
+export type Resync = z.infer<typeof resyncSchema>;
+
+export const ackSchema = z.object({ ok: z.boolean(), error: z.string().optional() }).strict();
+export type Ack = z.infer<typeof ackSchema>;
+
+export const protocolErrorSchema = z.object({ event: z.string().max(64), reason: z.string().max(2000) }).strict();
+export type ProtocolError = z.infer<typeof protocolErrorSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// 5. socket.io event maps (the handler arguments are what the schemas accept; receivers still
+//    parse, because the other side may be an older or broken peer)
+// ---------------------------------------------------------------------------------------------
+
+export interface ServerToClientEvents {
+  welcome: (msg: Welcome) => void;
+  config: (msg: HostConfig, ack: (reply: ConfigAck) => void) => void;
+  command: (msg: AgentCommand) => void;
+  protocolError: (msg: ProtocolError) => void;
+}
+
+export interface ClientToServerEvents {
+  heartbeat: (msg: Heartbeat, ack: (reply: HeartbeatAck) => void) => void;
+  resync: (msg: Resync, ack: (reply: Ack) => void) => void;
+  commandResult: (msg: CommandResult, ack: (reply: Ack) => void) => void;
+  appStatus: (msg: AppStatusMessage) => void;
+  roleReport: (msg: RoleReport) => void;
+  readiness: (msg: ReadinessReport) => void;
+  logEvents: (msg: LogEventsMessage, ack: (reply: Ack) => void) => void;
+  scriptRun: (msg: ScriptRunMessage) => void;
+  protocolError: (msg: ProtocolError) => void;
+}
+
+/** Schemas of every agent → console event, keyed by event name (the gateway's registry uses it). */
+export const clientToServerSchemas = {
+  heartbeat: heartbeatSchema,
+  resync: resyncSchema,
+  commandResult: commandResultSchema,
+  appStatus: appStatusMessageSchema,
+  roleReport: roleReportSchema,
+  readiness: readinessReportSchema,
+  logEvents: logEventsMessageSchema,
+  scriptRun: scriptRunMessageSchema,
+  protocolError: protocolErrorSchema,
+} as const satisfies Record<keyof ClientToServerEvents, z.ZodType>;
+
+export const serverToClientSchemas = {
+  welcome: welcomeSchema,
+  config: hostConfigSchema,
+  command: agentCommandSchema,
+  protocolError: protocolErrorSchema,
+} as const satisfies Record<keyof ServerToClientEvents, z.ZodType>;
+
+/** One readable line from a zod error, for logs and protocolError replies. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`)
+    .join("; ");
+}
