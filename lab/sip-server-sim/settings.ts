@@ -1,0 +1,159 @@
+// Reads and validates what the simulator runs with: the environment (contract variables and lab
+// knobs) and the configuration file (appConfigSchema), turned into typed settings with units.
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { appConfigSchema, type AppConfig } from "../../protocol/app-contract";
+import { haSyncBatchDefault, haSyncBatchMax, haSyncBatchMin, haSyncPauseDefaultMs } from "./call-sync";
+import type { OosDevice } from "./traffic-monitor";
+
+const flagSchema = z
+  .enum(["0", "1", "true", "false"])
+  .optional()
+  .transform((value) => value === "1" || value === "true");
+
+const optionalMsSchema = (defaultMs: number) =>
+  z.coerce.number().int().min(0).max(3_600_000).optional().transform((value) => value ?? defaultMs);
+
+export const simEnvSchema = z.object({
+  SWITCHYARD_APP_NAME: z.string().min(1).optional(),
+  SWITCHYARD_AGENT_URL: z.url().optional(),
+  SWITCHYARD_APP_SECRET: z.string().min(1).optional(),
+  SWITCHYARD_CONFIG_FILE: z.string().min(1).optional(),
+  /** Enables POST /lab/v1/* (fault injection, bulk calls). Off unless set: never in production. */
+  SWITCHYARD_LAB_FAULTS: flagSchema,
+  /** Pause between call-sync batches; the seed's 1 s unless a test shortens it. */
+  SWITCHYARD_LAB_HA_SYNC_PAUSE_MS: optionalMsSchema(haSyncPauseDefaultMs),
+  /** How often a server whose SIP port could not be bound tries again (W7). */
+  SWITCHYARD_LAB_BIND_RETRY_MS: optionalMsSchema(5000),
+  /** How often the dialling side of the HA link retries after it went down. */
+  SWITCHYARD_LAB_HA_RECONNECT_MS: optionalMsSchema(1000),
+  /** Address of the HTTP interface; the contract says loopback. */
+  SWITCHYARD_LAB_HTTP_ADDRESS: z.union([z.ipv4(), z.ipv6()]).default("127.0.0.1"),
+  /** How often monitors (W8, W9, W10) run. */
+  SWITCHYARD_LAB_MONITOR_INTERVAL_MS: optionalMsSchema(2000),
+});
+export type SimEnv = z.infer<typeof simEnvSchema>;
+
+export interface SimSettings {
+  config: AppConfig;
+  sipAddress: string;
+  sipPort: number | null;
+  httpPort: number;
+  haPort: number | null;
+  haSyncBatchSize: number;
+  haSyncPauseMs: number;
+  bindRetryMs: number;
+  haReconnectMs: number;
+  monitorIntervalMs: number;
+  sipPassCheck: boolean;
+  oosDevices: OosDevice[];
+  /** DN → where to send its OPTIONS pings (the DN's `contact` option). */
+  oosContacts: Record<string, string>;
+  controlVipScripts: boolean;
+  sipIptakeoverMonitoring: boolean;
+  tlibNicMonitoring: boolean;
+  sipNicMonitoring: boolean;
+  sipNicAddress: string | null;
+  labEndpoints: boolean;
+  /** Warnings about options that were out of range and replaced by their default. */
+  warnings: string[];
+}
+
+const portSchema = z.coerce.number().int().min(1).max(65535);
+const boolOptionSchema = z.enum(["true", "false", "1", "0", "yes", "no"]);
+const secondsSchema = z.coerce.number().int().min(0).max(86_400);
+
+function boolOption(options: Record<string, string>, name: string, warnings: string[]): boolean {
+  const raw = options[name];
+  if (raw === undefined) return false;
+  const parsed = boolOptionSchema.safeParse(raw.trim().toLowerCase());
+  if (!parsed.success) {
+    warnings.push(`option ${name}="${raw}" is not true/false; using false`);
+    return false;
+  }
+  return parsed.data === "true" || parsed.data === "1" || parsed.data === "yes";
+}
+
+export class SettingsError extends Error {}
+
+export function settingsFromConfig(config: AppConfig, env: SimEnv): SimSettings {
+  const warnings: string[] = [];
+  const options = config.options;
+
+  const httpPortRaw = options["http-port"];
+  const httpPort = portSchema.safeParse(httpPortRaw);
+  if (!httpPort.success) {
+    throw new SettingsError(`option http-port="${httpPortRaw ?? ""}" must be a port number 1-65535 (the readiness interface needs it)`);
+  }
+
+  let haSyncBatchSize = haSyncBatchDefault;
+  const batchRaw = options["ha-max-calls-sync-at-once"];
+  if (batchRaw !== undefined) {
+    const parsed = z.coerce.number().int().min(haSyncBatchMin).max(haSyncBatchMax).safeParse(batchRaw);
+    if (parsed.success) haSyncBatchSize = parsed.data;
+    else warnings.push(`option ha-max-calls-sync-at-once="${batchRaw}" is outside ${haSyncBatchMin}-${haSyncBatchMax}; using ${haSyncBatchDefault}`);
+  }
+
+  const oosDevices: OosDevice[] = [];
+  const oosContacts: Record<string, string> = {};
+  for (const [dn, dnOptions] of Object.entries(config.dns)) {
+    const check = secondsSchema.safeParse(dnOptions["oos-check"] ?? "0");
+    const force = secondsSchema.safeParse(dnOptions["oos-force"] ?? "0");
+    if (!check.success || !force.success) {
+      warnings.push(`DN ${dn}: oos-check/oos-force must be whole seconds ≥ 0; DN not monitored`);
+      continue;
+    }
+    // oos-check 0 (the default) means the DN has no Active Out-Of-Service check.
+    if (check.data === 0) continue;
+    oosDevices.push({ dn, oosCheckSec: check.data, oosForceSec: force.data });
+    const contact = dnOptions["contact"];
+    if (contact !== undefined && contact !== "") oosContacts[dn] = contact;
+    else warnings.push(`DN ${dn}: oos-check is set but it has no contact to ping; it will count as failed`);
+  }
+
+  const sipNicAddressRaw = options["sip-nic-address"];
+  const sipNicAddress = sipNicAddressRaw === undefined || sipNicAddressRaw === "" ? null : sipNicAddressRaw;
+  const sipNicMonitoring = boolOption(options, "sip-nic-monitoring", warnings);
+  if (sipNicMonitoring && sipNicAddress === null) warnings.push("sip-nic-monitoring is on but sip-nic-address is not set; SIP NIC not monitored");
+  if (sipNicAddress !== null && !z.union([z.ipv4(), z.ipv6()]).safeParse(sipNicAddress).success) {
+    warnings.push(`option sip-nic-address="${sipNicAddress}" is not an IP address`);
+  }
+
+  return {
+    config,
+    sipAddress: config.sipAddress,
+    sipPort: config.sipPort,
+    httpPort: httpPort.data,
+    haPort: config.haPort,
+    haSyncBatchSize,
+    haSyncPauseMs: env.SWITCHYARD_LAB_HA_SYNC_PAUSE_MS,
+    bindRetryMs: Math.max(50, env.SWITCHYARD_LAB_BIND_RETRY_MS),
+    haReconnectMs: Math.max(50, env.SWITCHYARD_LAB_HA_RECONNECT_MS),
+    monitorIntervalMs: Math.max(50, env.SWITCHYARD_LAB_MONITOR_INTERVAL_MS),
+    sipPassCheck: boolOption(options, "sip-pass-check", warnings),
+    oosDevices,
+    oosContacts,
+    controlVipScripts: boolOption(options, "control-vip-scripts", warnings),
+    sipIptakeoverMonitoring: boolOption(options, "sip-iptakeover-monitoring", warnings),
+    tlibNicMonitoring: boolOption(options, "tlib-nic-monitoring", warnings),
+    sipNicMonitoring: sipNicMonitoring && sipNicAddress !== null,
+    sipNicAddress,
+    labEndpoints: env.SWITCHYARD_LAB_FAULTS,
+    warnings,
+  };
+}
+
+export function loadConfigFile(path: string): AppConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new SettingsError(`cannot read configuration file ${path}: ${String(error)}`);
+  }
+  const parsed = appConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
+    throw new SettingsError(`configuration file ${path} is invalid: ${details}`);
+  }
+  return parsed.data;
+}
