@@ -1,0 +1,482 @@
+// Unit tests of the pure failover core, one block per workflow of DESIGN §2.3 (W-numbers in names):
+// each feeds events and asserts the state, the commands (in order) and the reason sentences.
+import { describe, expect, it } from "vitest";
+import {
+  createControllerState,
+  step,
+  type ControllerCommand,
+  type ControllerEvent,
+  type ControllerState,
+  type HaType,
+  type PairConfig,
+  type PersistedPairState,
+  type ProcessStatus,
+  type StepResult,
+} from "./core";
+
+function pairOf(haType: HaType): PairConfig {
+  const single = haType === "single-host";
+  return {
+    id: "pair-a",
+    name: "pair-a",
+    haType,
+    apps: [
+      { appId: "sip-1", appName: "sip-1", hostId: "host-1", hostName: "host-1" },
+      { appId: "sip-2", appName: "sip-2", hostId: single ? "host-1" : "host-2", hostName: single ? "host-1" : "host-2" },
+    ],
+  };
+}
+
+type Role = "primary" | "backup";
+
+/** Feeds events to the core with a clock that only moves when told; keeps the last result. */
+class Harness {
+  state: ControllerState;
+  nowMs: number;
+  last!: StepResult;
+  private sent = 0;
+
+  constructor(readonly pair: PairConfig, opts: { persisted?: Record<string, PersistedPairState>; startMs?: number } = {}) {
+    this.nowMs = opts.startMs ?? 0;
+    this.state = createControllerState({ nowMs: this.nowMs, pairs: [pair], persisted: opts.persisted });
+  }
+
+  feed(event: DistributiveOmit<ControllerEvent, "atMs">): StepResult {
+    this.last = step(this.state, { ...event, atMs: this.nowMs } as ControllerEvent);
+    this.state = this.last.state;
+    return this.last;
+  }
+
+  hostOf(appId: string): string {
+    return this.pair.apps.find((a) => a.appId === appId)!.hostId;
+  }
+
+  status(appId: string, status: ProcessStatus, extra: { oosBackoff?: number; detail?: string } = {}): StepResult {
+    return this.feed({ type: "application-status", hostId: this.hostOf(appId), appId, status, sentAtMs: this.stamp(), ...extra });
+  }
+
+  role(appId: string, role: Role, epoch: number): StepResult {
+    return this.feed({ type: "role-report", hostId: this.hostOf(appId), appId, role, epoch, sentAtMs: this.stamp() });
+  }
+
+  readiness(appId: string, ready: 0 | 1, opts: { reasons?: string[]; sipListener?: "bound" | "bind-failed" } = {}): StepResult {
+    return this.feed({
+      type: "readiness-report",
+      hostId: this.hostOf(appId),
+      appId,
+      readyForSwitchover: ready,
+      notReadyReasons: opts.reasons ?? [],
+      haLink: "up",
+      sipListener: opts.sipListener ?? "bound",
+      sentAtMs: this.stamp(),
+    });
+  }
+
+  connect(hostId: string): StepResult {
+    return this.feed({ type: "agent-connected", hostId });
+  }
+
+  scriptResult(cmd: ControllerCommand, ok = true, detail = ""): StepResult {
+    if (cmd.type !== "run-control-script") throw new Error(`not a script: ${cmd.type}`);
+    return this.feed({ type: "control-script-result", commandId: cmd.commandId, pairId: cmd.pairId, hostId: cmd.hostId, action: cmd.action, ok, detail });
+  }
+
+  tick(advanceMs: number): StepResult {
+    this.nowMs += advanceMs;
+    return this.feed({ type: "tick" });
+  }
+
+  switchover(opts: { force?: boolean; reason?: string } = {}): StepResult {
+    return this.feed({ type: "operator-switchover", pairId: this.pair.id, operator: "alice", force: opts.force ?? false, reason: opts.reason ?? "" });
+  }
+
+  /** Agent stamps: strictly increasing per application and report kind (one counter is enough here). */
+  private stamp(): number {
+    return ++this.sent;
+  }
+
+  pairState() {
+    return this.state.pairStates[this.pair.id]!;
+  }
+}
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+/** Both hosts connected, sip-1 primary and sip-2 backup at epoch 4, both ready; recovery grace over. */
+function steadyPair(haType: HaType = "ip-takeover"): Harness {
+  const h = new Harness(pairOf(haType), { persisted: { "pair-a": { epoch: 4, intendedPrimaryAppId: "sip-1" } } });
+  for (const host of new Set(h.pair.apps.map((a) => a.hostId))) h.connect(host);
+  h.status("sip-1", "running");
+  h.role("sip-1", "primary", 4);
+  h.readiness("sip-1", 1);
+  h.status("sip-2", "running");
+  h.role("sip-2", "backup", 4);
+  h.readiness("sip-2", 1);
+  expect(h.last.commands).toEqual([]);
+  return h;
+}
+
+const roleAndScripts = (cmds: ControllerCommand[]) =>
+  cmds.filter((c) => c.type === "set-role" || c.type === "run-control-script").map((c) =>
+    c.type === "set-role" ? `set-role ${c.appId} ${c.role} e${c.epoch}` : `${c.action} ${c.target} on ${c.hostId} e${c.epoch}`,
+  );
+const kinds = (cmds: ControllerCommand[], type: "raise-alarm" | "cancel-alarm") =>
+  cmds.flatMap((c) => (c.type === type ? [`${c.kind}:${c.appId ?? c.hostId ?? c.pairId}`] : []));
+const historyTexts = (cmds: ControllerCommand[]) => cmds.flatMap((c) => (c.type === "record-history" ? [`e${c.epoch} ${c.text}`] : []));
+const find = (cmds: ControllerCommand[], type: "run-control-script", hostId: string) => cmds.find((c) => c.type === type && c.hostId === hostId)!;
+
+describe("W1 manual switchover", () => {
+  it("W1 ip-takeover: demotes the primary first, then promotes the backup, then disables the VIP on host 1 and enables it on host 2", () => {
+    const h = steadyPair("ip-takeover");
+    let r = h.switchover();
+    expect(r.reason).toBe("sip-2 ordered to primary and sip-1 to backup by alice's switchover (epoch 5)");
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-1 backup e5"]);
+    expect(historyTexts(r.commands)).toEqual(["e5 sip-2 ordered to primary and sip-1 to backup by alice's switchover (epoch 5)"]);
+    // The history row comes before the order: the runner persists, then sends.
+    expect(r.commands.findIndex((c) => c.type === "record-history")).toBeLessThan(r.commands.findIndex((c) => c.type === "set-role"));
+    expect(h.pairState().epoch).toBe(5);
+    expect(h.pairState().intendedPrimaryAppId).toBe("sip-2");
+
+    r = h.role("sip-1", "backup", 5);
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e5", "disable vip on host-1 e5"]);
+    const disable = find(r.commands, "run-control-script", "host-1");
+
+    r = h.role("sip-2", "primary", 5);
+    expect(roleAndScripts(r.commands)).toEqual(["enable vip on host-2 e5"]);
+    expect(r.reason).toBe("ordered enable of the VIP on host-2; switchover of pair-a to sip-2 (epoch 5) in progress: waiting for the disable script on host-1 and the enable script on host-2");
+    const enable = find(r.commands, "run-control-script", "host-2");
+
+    h.scriptResult(disable);
+    r = h.scriptResult(enable);
+    expect(r.reason).toBe("switchover of pair-a to sip-2 (epoch 5) complete: sip-2 is primary, sip-1 is backup, VIP disabled on host-1, VIP enabled on host-2");
+    expect(h.pairState().switchover).toBeNull();
+    expect(h.tick(100).commands).toEqual([]);
+  });
+
+  it("W1 nlb-cluster: the control scripts move the NLB port", () => {
+    const h = steadyPair("nlb-cluster");
+    h.switchover();
+    let r = h.role("sip-1", "backup", 5);
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e5", "disable nlb-port on host-1 e5"]);
+    r = h.role("sip-2", "primary", 5);
+    expect(roleAndScripts(r.commands)).toEqual(["enable nlb-port on host-2 e5"]);
+    h.scriptResult(find(h.last.commands, "run-control-script", "host-2"));
+    r = h.feed({ type: "control-script-result", commandId: "script:pair-a:host-1:disable:e5", pairId: "pair-a", hostId: "host-1", action: "disable", ok: true });
+    expect(r.reason).toContain("NLB port disabled on host-1, NLB port enabled on host-2");
+  });
+
+  it("W1 re-sends an unacknowledged order on tick with the same id and epoch, and abandons it after the retry limit", () => {
+    const h = steadyPair();
+    const first = h.switchover().commands.find((c) => c.type === "set-role")!;
+    expect(h.tick(100).commands).toEqual([]);
+    let r = h.tick(400);
+    expect(r.commands).toEqual([first]);
+    expect(r.reason).toContain("re-sent ordered sip-1 to backup (send 2)");
+    h.tick(500);
+    h.tick(500);
+    r = h.tick(500);
+    expect(r.reason).toContain("switchover of pair-a to sip-2 (epoch 5) abandoned: sip-1 did not confirm after 4 sends");
+    expect(kinds(r.commands, "raise-alarm")).toContain("switchover-failed:pair-a");
+    // sip-1 stopped answering orders: it no longer counts as a serving primary, so sip-2 takes over.
+    expect(r.reason).toContain("sip-2 promoted to primary because sip-1 stopped answering orders (epoch 6)");
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e6", "disable vip on host-1 e6"]);
+  });
+
+  it("W1 refuses a second switchover while one is in progress", () => {
+    const h = steadyPair();
+    h.switchover();
+    const r = h.switchover();
+    expect(r.reason).toBe("switchover of pair-a requested by alice refused: a role change is already in progress (epoch 5)");
+    expect(roleAndScripts(r.commands)).toEqual([]);
+  });
+});
+
+describe("W2 primary server failure", () => {
+  it("W2 orders the backup to primary on the very event that reports the crash, and disables the VIP on host 1", () => {
+    const h = steadyPair();
+    let r = h.status("sip-1", "failed");
+    expect(r.reason).toBe("sip-2 promoted to primary because sip-1's process failed (epoch 5)");
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e5", "disable vip on host-1 e5"]);
+    expect(kinds(r.commands, "raise-alarm")).toEqual(["application-failed:sip-1"]);
+    r = h.role("sip-2", "primary", 5);
+    expect(roleAndScripts(r.commands)).toEqual(["enable vip on host-2 e5"]);
+  });
+
+  it("W2 a restarted server that comes back as primary at epoch 0 is demoted (the higher epoch wins)", () => {
+    const h = steadyPair();
+    h.status("sip-1", "failed");
+    h.role("sip-2", "primary", 5);
+    expect(kinds(h.status("sip-1", "starting").commands, "cancel-alarm")).toEqual(["application-failed:sip-1"]);
+    h.status("sip-1", "running");
+    const r = h.role("sip-1", "primary", 0);
+    expect(r.reason).toBe("sip-1 demoted to backup because both sip-1 (epoch 0) and sip-2 (epoch 5) are primary; sip-2 stays primary (epoch 6)");
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-1 backup e6"]);
+  });
+});
+
+describe("W3 primary host disconnected", () => {
+  it("W3 promotes the backup, shows the stale VIP on host 1, and demotes the returning server when both are primary", () => {
+    const h = steadyPair();
+    let r = h.feed({ type: "agent-disconnected", hostId: "host-1", detail: "heartbeat timeout after 3000 ms" });
+    expect(r.reason).toBe("sip-2 promoted to primary because host-1 is disconnected (epoch 5)");
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e5"]);
+    expect(h.pairState().staleVips.map((v) => v.hostId)).toEqual(["host-1"]);
+    expect(kinds(r.commands, "raise-alarm")).toEqual(["host-disconnected:host-1", "stale-vip:host-1"]);
+
+    r = h.role("sip-2", "primary", 5);
+    expect(roleAndScripts(r.commands)).toEqual(["enable vip on host-2 e5"]);
+    r = h.scriptResult(find(r.commands, "run-control-script", "host-2"));
+    expect(r.reason).toBe("switchover of pair-a to sip-2 (epoch 5) complete: sip-2 is primary, VIP enabled on host-2, stale VIP on host-1");
+
+    // host 1 returns later; until its resync arrives nothing is decided for it.
+    h.tick(30_000);
+    r = h.connect("host-1");
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(kinds(r.commands, "cancel-alarm")).toEqual(["host-disconnected:host-1"]);
+    h.status("sip-1", "running");
+    r = h.role("sip-1", "primary", 4);
+    expect(r.reason).toBe("sip-1 demoted to backup because both sip-1 (epoch 4) and sip-2 (epoch 5) are primary after host-1 returned; sip-2 stays primary (epoch 6)");
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-1 backup e6"]);
+    expect(kinds(r.commands, "raise-alarm")).toEqual(["split-brain:pair-a"]);
+
+    r = h.role("sip-1", "backup", 6);
+    expect(roleAndScripts(r.commands)).toEqual(["disable vip on host-1 e6"]);
+    expect(kinds(r.commands, "cancel-alarm")).toEqual(["split-brain:pair-a"]);
+    r = h.scriptResult(find(r.commands, "run-control-script", "host-1"));
+    expect(r.reason).toBe("demotion of sip-1 (epoch 6) complete: sip-1 is backup, VIP disabled on host-1");
+    expect(h.pairState().staleVips).toEqual([]);
+    expect(kinds(r.commands, "cancel-alarm")).toEqual(["stale-vip:host-1"]);
+  });
+
+  it("W3 a returning host whose server is already backup gets its stale VIP disabled", () => {
+    const h = steadyPair();
+    h.feed({ type: "agent-disconnected", hostId: "host-1" });
+    h.role("sip-2", "primary", 5);
+    h.scriptResult(find(h.last.commands, "run-control-script", "host-2"));
+    h.connect("host-1");
+    h.status("sip-1", "running");
+    const r = h.role("sip-1", "backup", 5);
+    expect(r.reason).toBe("disabling the stale VIP on host-1: it is connected and none of its servers is primary (epoch 5)");
+    expect(roleAndScripts(r.commands)).toEqual(["disable vip on host-1 e5"]);
+  });
+
+  it("W3 waits for the resync of a reconnected host before deciding", () => {
+    const h = steadyPair();
+    h.connect("host-1"); // a reconnect: what sip-1 said before no longer counts
+    let r = h.status("sip-1", "running");
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(h.pairState().situation).toBe("no server of pair-a reports primary yet; waiting for sip-1 to resync before deciding");
+    r = h.role("sip-1", "primary", 4);
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(h.pairState().situation).toBe("sip-1 is primary (epoch 4)");
+  });
+});
+
+describe("W4/W5 SERVICE_UNAVAILABLE", () => {
+  it("W4 switches sip-1 to backup and sip-2 to primary when the primary reports SERVICE_UNAVAILABLE", () => {
+    const h = steadyPair("nlb-cluster");
+    let r = h.status("sip-1", "service-unavailable", { oosBackoff: 1, detail: "no SIP traffic for 10 s" });
+    expect(r.reason).toBe("sip-2 promoted to primary and sip-1 demoted because sip-1 reported SERVICE_UNAVAILABLE (no SIP traffic for 10 s, back-off 1x) (epoch 5)");
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-1 backup e5"]);
+    expect(kinds(r.commands, "raise-alarm")).toEqual(["service-unavailable:sip-1"]);
+    r = h.role("sip-1", "backup", 5);
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e5", "disable nlb-port on host-1 e5"]);
+    // Host 1's NIC is down: its NLB disable has no effect, so the port counts as stale there.
+    r = h.scriptResult(find(r.commands, "run-control-script", "host-1"), false, "NLB did not react");
+    expect(h.pairState().staleVips.map((v) => v.hostId)).toEqual(["host-1"]);
+    expect(kinds(r.commands, "raise-alarm")).toEqual(["control-script-failed:host-1", "stale-vip:host-1"]);
+    r = h.status("sip-1", "running");
+    expect(kinds(r.commands, "cancel-alarm")).toEqual(["service-unavailable:sip-1"]);
+  });
+
+  it("W5 shows the server's back-off and switches again when the new primary reports SERVICE_UNAVAILABLE", () => {
+    const h = steadyPair("nlb-cluster");
+    h.status("sip-1", "service-unavailable", { oosBackoff: 1 });
+    h.role("sip-1", "backup", 5);
+    h.status("sip-1", "running");
+    h.role("sip-2", "primary", 5);
+    for (const c of h.last.commands) if (c.type === "run-control-script") h.scriptResult(c);
+    h.scriptResult({ type: "run-control-script", commandId: "script:pair-a:host-1:disable:e5", pairId: "pair-a", hostId: "host-1", action: "disable", target: "nlb-port", epoch: 5 });
+    const r = h.status("sip-2", "service-unavailable", { oosBackoff: 2 });
+    expect(r.reason).toBe("sip-1 promoted to primary and sip-2 demoted because sip-2 reported SERVICE_UNAVAILABLE (no SIP traffic, back-off 2x) (epoch 6)");
+    expect(h.state.apps["sip-2"]!.oosBackoff).toBe(2);
+    expect(r.commands.find((c) => c.type === "raise-alarm")).toMatchObject({ kind: "service-unavailable", text: "sip-2 reported SERVICE_UNAVAILABLE (back-off 2x)" });
+  });
+
+  it("W4 keeps the primary when the backup cannot take over", () => {
+    const h = steadyPair("nlb-cluster");
+    h.status("sip-2", "failed");
+    const r = h.status("sip-1", "service-unavailable", { oosBackoff: 1 });
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(h.pairState().situation).toBe("sip-1 reported SERVICE_UNAVAILABLE (no SIP traffic, back-off 1x) but sip-2 cannot take over (sip-2's process failed); sip-1 stays primary");
+  });
+});
+
+describe("W7 listener bind failure", () => {
+  it("W7 alternates the primary role while neither server can bind, and stops when one can", () => {
+    const h = steadyPair();
+    h.tick(5_000); // long past the last role change
+    let r = h.readiness("sip-1", 1, { sipListener: "bind-failed" });
+    expect(r.reason).toBe("sip-2 promoted to primary and sip-1 demoted because sip-1 cannot open its SIP listening port (00-04200); the primary role alternates until one can (alternation 1, epoch 5)");
+    expect(kinds(r.commands, "raise-alarm")).toEqual(["bind-failed:sip-1"]);
+    h.role("sip-1", "backup", 5);
+    h.readiness("sip-1", 1, { sipListener: "bound" });
+    h.role("sip-2", "primary", 5);
+    for (const c of h.last.commands) if (c.type === "run-control-script") h.scriptResult(c);
+    h.scriptResult({ type: "run-control-script", commandId: "script:pair-a:host-1:disable:e5", pairId: "pair-a", hostId: "host-1", action: "disable", target: "vip", epoch: 5 });
+
+    r = h.readiness("sip-2", 1, { sipListener: "bind-failed" });
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(h.pairState().situation).toBe("sip-2 cannot open its SIP listening port (00-04200); it keeps the primary role for 2000 ms before it alternates to sip-1");
+    r = h.tick(2_000);
+    expect(r.reason).toBe("sip-1 promoted to primary and sip-2 demoted because sip-2 cannot open its SIP listening port (00-04200); the primary role alternates until one can (alternation 2, epoch 6)");
+    h.role("sip-2", "backup", 6);
+    h.role("sip-1", "primary", 6);
+    r = h.readiness("sip-1", 1, { sipListener: "bound" });
+    expect(r.reason).toBe("sip-1 opened its SIP listening port; it stays primary and the alternation stops after 2 switch(es)");
+    expect(h.pairState().bindAlternations).toBe(0);
+  });
+});
+
+describe("W12 readiness 0: double failure", () => {
+  it("W12 refuses an unforced switchover while readiness is 0, with a double failure warning", () => {
+    const h = steadyPair();
+    h.readiness("sip-2", 0, { reasons: ["HA link up for 12 s of the 60 s needed"] });
+    const r = h.switchover();
+    expect(r.reason).toBe(
+      "switchover of pair-a requested by alice refused: sip-2 is not ready for switchover (HA link up for 12 s of the 60 s needed); switching now would be a double failure — force it with a reason to proceed",
+    );
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(historyTexts(r.commands)).toHaveLength(1);
+    expect(h.pairState().epoch).toBe(4);
+  });
+
+  it("W12 refuses a forced switchover without a reason", () => {
+    const h = steadyPair();
+    h.readiness("sip-2", 0);
+    expect(h.switchover({ force: true }).reason).toBe("switchover of pair-a requested by alice refused: a forced switchover needs a reason");
+  });
+
+  it("W12 a forced switchover with a reason proceeds and raises the double failure warning", () => {
+    const h = steadyPair();
+    h.readiness("sip-2", 0, { reasons: ["HA link down"] });
+    const r = h.switchover({ force: true, reason: "host-1 maintenance window" });
+    expect(r.reason).toBe(
+      "sip-2 ordered to primary and sip-1 to backup by alice's forced switchover (epoch 5); reason: host-1 maintenance window; double failure warning: sip-2 is not ready for switchover (HA link down)",
+    );
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-1 backup e5"]);
+    expect(kinds(r.commands, "raise-alarm")).toEqual(["double-failure:pair-a"]);
+  });
+
+  it("W12 an automatic failover is not held back by readiness 0 but carries the double failure warning", () => {
+    const h = steadyPair();
+    h.readiness("sip-2", 0, { reasons: ["HA link down"] });
+    const r = h.status("sip-1", "failed");
+    expect(r.reason).toBe("sip-2 promoted to primary because sip-1's process failed (epoch 5); double failure warning: sip-2 is not ready for switchover (HA link down)");
+  });
+});
+
+describe("W15 single-host HA", () => {
+  it("W15 fails over and switches over without any control script", () => {
+    const h = steadyPair("single-host");
+    let r = h.status("sip-1", "failed");
+    expect(r.reason).toBe("sip-2 promoted to primary because sip-1's process failed (epoch 5)");
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e5"]);
+    r = h.role("sip-2", "primary", 5);
+    expect(r.reason).toBe("switchover of pair-a to sip-2 (epoch 5) complete: sip-2 is primary");
+    h.status("sip-1", "running");
+    h.role("sip-1", "backup", 0);
+    r = h.switchover();
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 backup e6"]);
+    r = h.role("sip-2", "backup", 6);
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-1 primary e6"]);
+    r = h.role("sip-1", "primary", 6);
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(r.reason).toBe("switchover of pair-a to sip-1 (epoch 6) complete: sip-1 is primary, sip-2 is backup");
+  });
+});
+
+describe("console restart: recovery without flapping", () => {
+  it("observes during the recovery grace and keeps the roles the servers report", () => {
+    const h = new Harness(pairOf("ip-takeover"), { persisted: { "pair-a": { epoch: 7, intendedPrimaryAppId: "sip-2" } }, startMs: 50_000 });
+    h.connect("host-2");
+    h.status("sip-2", "running");
+    let r = h.role("sip-2", "backup", 7); // mid-switchover at the restart: sip-2 not yet promoted
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(h.pairState().situation).toBe("recovering after the controller started: waiting up to 5000 ms for host-1 to report before deciding for pair-a");
+    h.connect("host-1");
+    h.status("sip-1", "running");
+    r = h.role("sip-1", "backup", 7);
+    // Now the picture is complete and nobody is primary: the persisted intended primary is promoted.
+    expect(r.reason).toBe("sip-2 promoted to primary because no server of pair-a was primary (epoch 8)");
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e8"]);
+  });
+
+  it("orders nothing when the resync shows one primary, even one the persisted state did not expect", () => {
+    const h = new Harness(pairOf("ip-takeover"), { persisted: { "pair-a": { epoch: 7, intendedPrimaryAppId: "sip-2" } } });
+    h.connect("host-1");
+    h.connect("host-2");
+    h.status("sip-1", "running");
+    h.role("sip-1", "primary", 7);
+    h.status("sip-2", "running");
+    const r = h.role("sip-2", "backup", 7);
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(r.reason).toBe("sip-1 is primary (epoch 7); the controller adopts it as the intended primary");
+  });
+
+  it("after the grace, a host that never reconnected counts as disconnected and the other server is promoted", () => {
+    const h = new Harness(pairOf("ip-takeover"), { persisted: { "pair-a": { epoch: 7, intendedPrimaryAppId: "sip-1" } } });
+    h.connect("host-2");
+    h.status("sip-2", "running");
+    h.role("sip-2", "backup", 7);
+    h.readiness("sip-2", 1);
+    expect(h.tick(4_900).commands.filter((c) => c.type === "set-role")).toEqual([]);
+    const r = h.tick(100);
+    expect(r.decisions.map((d) => d.sentence)).toEqual([
+      "host-1 did not reconnect within the recovery grace of 5000 ms; it counts as disconnected",
+      "sip-2 promoted to primary because host-1 is disconnected (epoch 8)",
+    ]);
+  });
+});
+
+describe("epochs and fencing", () => {
+  it("a server refusing a stale epoch moves the controller's epoch past it and the decision is made again", () => {
+    const h = steadyPair();
+    h.status("sip-1", "failed");
+    const r = h.feed({ type: "command-result", commandId: "set-role:pair-a:sip-2:primary:e5", ok: false, heldEpoch: 9 });
+    expect(r.reason).toBe(
+      "switchover of pair-a to sip-2 (epoch 5) abandoned: sip-2 refused epoch 5 because it holds epoch 9; sip-2 promoted to primary because sip-1's process failed (epoch 10)",
+    );
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e10", "disable vip on host-1 e10"]);
+  });
+
+  it("ignores a report older than the last one applied (reordered or duplicated messages)", () => {
+    const h = steadyPair();
+    h.feed({ type: "role-report", hostId: "host-1", appId: "sip-1", role: "primary", epoch: 4, sentAtMs: 1_000 });
+    const r = h.feed({ type: "role-report", hostId: "host-1", appId: "sip-1", role: "backup", epoch: 3, sentAtMs: 999 });
+    expect(r.reason).toBe("ignored an older role report from sip-1");
+    expect(h.state.apps["sip-1"]!.role).toBe("primary");
+  });
+
+  it("every role change the controller orders gets a new epoch and a history row of that epoch", () => {
+    const h = steadyPair();
+    const epochs: number[] = [];
+    const historyEpochs = new Set<number>();
+    const record = (r: StepResult) => {
+      for (const c of r.commands) if (c.type === "record-history") historyEpochs.add(c.epoch);
+      for (const c of r.commands) {
+        if (c.type !== "set-role") continue;
+        expect(historyEpochs.has(c.epoch), `history row for epoch ${c.epoch}`).toBe(true);
+        if (c.role === "primary") epochs.push(c.epoch);
+      }
+    };
+    record(h.status("sip-1", "failed"));
+    record(h.role("sip-2", "primary", 5));
+    h.status("sip-1", "running");
+    h.role("sip-1", "backup", 0);
+    h.readiness("sip-1", 1);
+    record(h.switchover());
+    record(h.role("sip-2", "backup", 6));
+    expect(epochs).toEqual([5, 6]);
+  });
+});

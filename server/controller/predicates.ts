@@ -1,0 +1,133 @@
+// Named predicates over the controller state: the vocabulary the decision procedure in core.ts is
+// written in. Pure functions, no side effects; each answers one question an operator would ask.
+import type { AppState, ControllerState, PairConfig, PairState, ProcessStatus } from "./types";
+
+export function appOf(s: ControllerState, appId: string): AppState {
+  const app = s.apps[appId];
+  if (!app) throw new Error(`unknown application ${appId}`);
+  return app;
+}
+
+export function pairStateOf(s: ControllerState, pairId: string): PairState {
+  const p = s.pairStates[pairId];
+  if (!p) throw new Error(`unknown pair ${pairId}`);
+  return p;
+}
+
+export function appName(pair: PairConfig, appId: string | null): string {
+  if (appId === null) return "nobody";
+  return pair.apps.find((a) => a.appId === appId)?.appName ?? appId;
+}
+
+export function hostName(pair: PairConfig, hostId: string): string {
+  return pair.apps.find((a) => a.hostId === hostId)?.hostName ?? hostId;
+}
+
+export function otherAppId(pair: PairConfig, appId: string): string {
+  return pair.apps[0].appId === appId ? pair.apps[1].appId : pair.apps[0].appId;
+}
+
+export function hostOfApp(pair: PairConfig, appId: string): string {
+  const ref = pair.apps.find((a) => a.appId === appId);
+  if (!ref) throw new Error(`application ${appId} is not in pair ${pair.id}`);
+  return ref.hostId;
+}
+
+export function isRecovering(s: ControllerState): boolean {
+  return s.nowMs < s.startedAtMs + s.timing.recoveryGraceMs;
+}
+
+export function isHostConnected(s: ControllerState, hostId: string): boolean {
+  return s.hosts[hostId]?.connection === "connected";
+}
+
+/** A host not seen since the controller started, while the recovery grace lasts: it may yet report. */
+export function isHostAwaitedAfterStart(s: ControllerState, hostId: string): boolean {
+  return s.hosts[hostId]?.connection === "never" && isRecovering(s);
+}
+
+const serving: readonly ProcessStatus[] = ["running", "service-unavailable"];
+const down: readonly ProcessStatus[] = ["stopped", "failed", "stopping"];
+
+/** The process is up and answering (it may still be without SIP traffic). */
+export function isServing(app: AppState): boolean {
+  return serving.includes(app.status);
+}
+
+/** The agent says the process is not there (failed, stopped, stopping). */
+export function isProcessDown(app: AppState): boolean {
+  return down.includes(app.status);
+}
+
+export function isUnresponsive(app: AppState): boolean {
+  return app.unresponsiveSinceMs !== null;
+}
+
+/** Reachable, serving, answering, and it says it is primary. */
+export function actsAsPrimary(s: ControllerState, app: AppState): boolean {
+  return isHostConnected(s, app.hostId) && app.role === "primary" && isServing(app) && !isUnresponsive(app);
+}
+
+/** Reachable and running normally: may be ordered to primary. */
+export function isCandidate(s: ControllerState, app: AppState): boolean {
+  return (
+    isHostConnected(s, app.hostId) &&
+    app.status === "running" &&
+    app.role !== null &&
+    !isUnresponsive(app)
+  );
+}
+
+/**
+ * The host (re)connected, the process is not known to be down, but its role or status has not been
+ * reported yet: it might be primary, so deciding now could create two primaries or flap roles.
+ */
+export function isAwaitingResync(s: ControllerState, app: AppState): boolean {
+  if (isHostAwaitedAfterStart(s, app.hostId)) return true;
+  const host = s.hosts[app.hostId];
+  if (!host || host.connection !== "connected") return false;
+  if ((app.role !== null && app.statusHeard) || isProcessDown(app)) return false;
+  return s.nowMs < host.sinceMs + s.timing.resyncTimeoutMs;
+}
+
+export function isReadyForSwitchover(app: AppState): boolean {
+  return app.readiness?.readyForSwitchover === 1;
+}
+
+export function notReadyWhy(app: AppState, name: string): string {
+  if (!app.readiness) return `${name}'s readiness is unknown`;
+  const why = app.readiness.notReadyReasons.join("; ");
+  return `${name} is not ready for switchover${why ? ` (${why})` : ""}`;
+}
+
+export function usesScripts(pair: PairConfig): boolean {
+  return pair.haType !== "single-host";
+}
+
+export function vipWord(pair: PairConfig): string {
+  return pair.haType === "nlb-cluster" ? "NLB port" : "VIP";
+}
+
+/** Why an application cannot serve as primary, in words ("sip-1's process failed"). */
+export function whyNotServing(s: ControllerState, pair: PairConfig, app: AppState): string {
+  const name = appName(pair, app.appId);
+  const host = s.hosts[app.hostId];
+  if (!host || host.connection !== "connected") return `${hostName(pair, app.hostId)} is disconnected`;
+  if (isUnresponsive(app)) return `${name} stopped answering orders`;
+  switch (app.status) {
+    case "failed":
+      return `${name}'s process failed`;
+    case "stopped":
+      return `${name} is stopped`;
+    case "stopping":
+      return `${name} is stopping`;
+    case "starting":
+      return `${name} is still starting`;
+    case "unknown":
+      return `${name}'s status is unknown${app.statusDetail ? ` (${app.statusDetail})` : ""}`;
+    case "service-unavailable":
+      return `${name} reported SERVICE_UNAVAILABLE`;
+    case "running":
+      return app.role === null ? `${name} has not reported its role` : `${name} is ${app.role}`;
+  }
+}

@@ -1,0 +1,372 @@
+// Types of the pure failover core: the events it is fed, the commands it returns as data, its state
+// and its timing limits. The runner (persistence, agent gateway, timers) and the UI are written
+// against these; see DECISIONS.md for the contract around them.
+
+export const haTypes = ["ip-takeover", "nlb-cluster", "single-host"] as const;
+export type HaType = (typeof haTypes)[number];
+
+export const roles = ["primary", "backup"] as const;
+export type Role = (typeof roles)[number];
+
+/** Process status of an application as its host agent sees it (plus SERVICE_UNAVAILABLE, W4). */
+export const processStatuses = [
+  "starting",
+  "running",
+  "stopping",
+  "stopped",
+  "failed",
+  "service-unavailable",
+  "unknown",
+] as const;
+export type ProcessStatus = (typeof processStatuses)[number];
+
+export type SipListener = "bound" | "bind-failed" | "unknown";
+export type HaLink = "up" | "down" | "unknown";
+
+// ───────────────────────────── configuration ─────────────────────────────
+
+export interface AppRef {
+  appId: string;
+  /** Shown in sentences ("sip-1"). */
+  appName: string;
+  hostId: string;
+  hostName: string;
+}
+
+export interface PairConfig {
+  id: string;
+  name: string;
+  haType: HaType;
+  /** apps[0] is the application configured as primary, apps[1] the one configured as backup. */
+  apps: readonly [AppRef, AppRef];
+}
+
+/** Limits, all with units. Defaults in DEFAULT_TIMING; the runner may override per installation. */
+export interface Timing {
+  /** The runner declares a host disconnected when no message arrived for this long (W3). */
+  heartbeatTimeoutMs: number;
+  /** How often the runner feeds a `tick` event. */
+  tickIntervalMs: number;
+  /** An unacknowledged command is re-sent (same id, same epoch) after this long. */
+  commandRetryIntervalMs: number;
+  /** Re-sends after the first send before the controller gives up on a command. */
+  commandRetryLimit: number;
+  /** A role change not finished in this long is abandoned and decided again. */
+  switchoverTimeoutMs: number;
+  /** After the controller starts it only observes, until every host has reported or this passes. */
+  recoveryGraceMs: number;
+  /** After a host (re)connects, wait this long for its resync before deciding without it. */
+  resyncTimeoutMs: number;
+  /** W3/W4: how often a disable script is re-ordered for a stale VIP on a connected host. */
+  staleVipRetryIntervalMs: number;
+  /** W7: minimum time a primary that cannot bind keeps the role before it alternates. */
+  bindAlternationIntervalMs: number;
+}
+
+export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
+  heartbeatTimeoutMs: 3_000,
+  tickIntervalMs: 100,
+  commandRetryIntervalMs: 500,
+  commandRetryLimit: 3,
+  switchoverTimeoutMs: 10_000,
+  recoveryGraceMs: 5_000,
+  resyncTimeoutMs: 2_000,
+  bindAlternationIntervalMs: 2_000,
+  staleVipRetryIntervalMs: 5_000,
+});
+
+// ───────────────────────────── events ─────────────────────────────
+// Every event carries `atMs`: the controller's clock when the runner received it. The core never
+// reads a clock. Events from agents also carry `sentAtMs`, the agent's clock when it sent the report,
+// strictly increasing per application and report kind; the core ignores a report older than the
+// last one it applied (message reordering, duplicates).
+
+interface EventBase {
+  atMs: number;
+}
+
+export interface ConfigLoadedEvent extends EventBase {
+  type: "config-loaded";
+  pairs: PairConfig[];
+}
+export interface AgentConnectedEvent extends EventBase {
+  type: "agent-connected";
+  hostId: string;
+}
+export interface AgentDisconnectedEvent extends EventBase {
+  type: "agent-disconnected";
+  hostId: string;
+  /** Why, for the sentence ("heartbeat timeout after 3000 ms", "socket closed"). */
+  detail?: string;
+}
+export interface ApplicationStatusEvent extends EventBase {
+  type: "application-status";
+  hostId: string;
+  appId: string;
+  status: ProcessStatus;
+  /** W5: the server's current out-of-service back-off multiplier (1, 2 or 4). */
+  oosBackoff?: number;
+  detail?: string;
+  sentAtMs: number;
+}
+export interface RoleReportEvent extends EventBase {
+  type: "role-report";
+  hostId: string;
+  appId: string;
+  role: Role;
+  /** The epoch the server holds. */
+  epoch: number;
+  sentAtMs: number;
+}
+export interface ReadinessReportEvent extends EventBase {
+  type: "readiness-report";
+  hostId: string;
+  appId: string;
+  readyForSwitchover: 0 | 1;
+  /** Plain reasons readiness is 0 (empty when ready). */
+  notReadyReasons: string[];
+  haLink: HaLink;
+  sipListener: SipListener;
+  sentAtMs: number;
+}
+export interface ControlScriptResultEvent extends EventBase {
+  type: "control-script-result";
+  commandId: string;
+  pairId: string;
+  hostId: string;
+  action: "enable" | "disable";
+  ok: boolean;
+  detail?: string;
+}
+export interface CommandResultEvent extends EventBase {
+  type: "command-result";
+  commandId: string;
+  ok: boolean;
+  /** When a server refused a set-role as stale: the epoch it holds. */
+  heldEpoch?: number;
+  detail?: string;
+}
+export interface CommandTimeoutEvent extends EventBase {
+  type: "command-timeout";
+  commandId: string;
+}
+export interface OperatorSwitchoverEvent extends EventBase {
+  type: "operator-switchover";
+  pairId: string;
+  operator: string;
+  force: boolean;
+  /** Required in words when forcing (W12); shown in history. */
+  reason: string;
+}
+export interface TickEvent extends EventBase {
+  type: "tick";
+}
+
+export type ControllerEvent =
+  | ConfigLoadedEvent
+  | AgentConnectedEvent
+  | AgentDisconnectedEvent
+  | ApplicationStatusEvent
+  | RoleReportEvent
+  | ReadinessReportEvent
+  | ControlScriptResultEvent
+  | CommandResultEvent
+  | CommandTimeoutEvent
+  | OperatorSwitchoverEvent
+  | TickEvent;
+
+// ───────────────────────────── commands ─────────────────────────────
+// Commands are data. The runner persists the state's PersistedPairState (epoch, intended primary)
+// and the record-history rows of a step BEFORE it sends that step's set-role and run-control-script
+// commands. Commands with the same `commandId` are the same command (re-sent on retry); agents and
+// servers treat them idempotently.
+
+export type AlarmKind =
+  | "host-disconnected"
+  | "application-failed"
+  | "split-brain"
+  | "service-unavailable"
+  | "bind-failed"
+  | "switchover-failed"
+  | "double-failure"
+  | "control-script-failed"
+  | "stale-vip";
+
+export interface SetRoleCommand {
+  type: "set-role";
+  commandId: string;
+  pairId: string;
+  appId: string;
+  hostId: string;
+  role: Role;
+  epoch: number;
+}
+export interface RunControlScriptCommand {
+  type: "run-control-script";
+  commandId: string;
+  pairId: string;
+  hostId: string;
+  action: "enable" | "disable";
+  /** What the script moves: the Virtual IP (ip-takeover) or the NLB Virtual IP port (nlb-cluster). */
+  target: "vip" | "nlb-port";
+  epoch: number;
+}
+export interface RaiseAlarmCommand {
+  type: "raise-alarm";
+  kind: AlarmKind;
+  pairId: string;
+  appId?: string;
+  hostId?: string;
+  text: string;
+}
+export interface CancelAlarmCommand {
+  type: "cancel-alarm";
+  kind: AlarmKind;
+  pairId: string;
+  appId?: string;
+  hostId?: string;
+  text: string;
+}
+export interface RecordHistoryCommand {
+  type: "record-history";
+  pairId: string;
+  /** The pair's epoch the row belongs to (the new epoch for a role change). */
+  epoch: number;
+  text: string;
+}
+
+export type ControllerCommand =
+  | SetRoleCommand
+  | RunControlScriptCommand
+  | RaiseAlarmCommand
+  | CancelAlarmCommand
+  | RecordHistoryCommand;
+
+// ───────────────────────────── state ─────────────────────────────
+
+export interface HostState {
+  hostId: string;
+  /** "never" = not seen since the controller started (recovery), "connected", "disconnected". */
+  connection: "never" | "connected" | "disconnected";
+  sinceMs: number;
+}
+
+export interface ReadinessState {
+  readyForSwitchover: 0 | 1;
+  notReadyReasons: string[];
+}
+
+export interface AppState {
+  appId: string;
+  pairId: string;
+  hostId: string;
+  status: ProcessStatus;
+  /** False from a (re)connection of the host until the agent's first status report for the app. */
+  statusHeard: boolean;
+  statusDetail: string;
+  /** Role and epoch from the last role report since the host (re)connected; null = not reported yet. */
+  role: Role | null;
+  epoch: number | null;
+  readiness: ReadinessState | null;
+  haLink: HaLink;
+  sipListener: SipListener;
+  /** W5 back-off the server reported with its last status (1 when none). */
+  oosBackoff: number;
+  /** Last applied sentAtMs per report kind (ordering, duplicates). */
+  lastStatusSentAtMs: number;
+  lastRoleSentAtMs: number;
+  lastReadinessSentAtMs: number;
+  /** Set when the app failed to acknowledge an order within the retry limit; cleared by any newer report. */
+  unresponsiveSinceMs: number | null;
+}
+
+export type SwitchoverCause =
+  | "operator"
+  | "primary-failed"
+  | "host-disconnected"
+  | "no-primary"
+  | "service-unavailable"
+  | "bind-failure"
+  | "split-brain"
+  | "stale-vip";
+
+export type OrderStatus = "held" | "sent" | "done" | "failed" | "skipped";
+
+/** One command of a switchover plan, with its delivery bookkeeping (retries within bounds). */
+export interface PlannedCommand {
+  command: SetRoleCommand | RunControlScriptCommand;
+  status: OrderStatus;
+  /** Sends so far (first send + re-sends). */
+  sends: number;
+  lastSentAtMs: number | null;
+  /** Why it failed or was skipped, in words. */
+  note: string;
+}
+
+export interface Switchover {
+  epoch: number;
+  cause: SwitchoverCause;
+  /** The app leaving the primary role (demoted first when reachable), or null. */
+  fromAppId: string | null;
+  /** The app taking the primary role, or null for a demotion only (split brain, stale VIP). */
+  toAppId: string | null;
+  startedAtMs: number;
+  forced: boolean;
+  /** Ordered plan: demote → promote → disable script on the old host → enable script on the new. */
+  steps: PlannedCommand[];
+}
+
+export interface StaleVip {
+  hostId: string;
+  sinceMs: number;
+  /** When the controller last ordered the disable script for it; retried every staleVipRetryIntervalMs. */
+  lastAttemptAtMs: number | null;
+}
+
+export interface PairState {
+  pairId: string;
+  /** Increments on every role change the controller orders; persisted before commands are sent. */
+  epoch: number;
+  /** The app the controller wants as primary (persisted); null until first decided or adopted. */
+  intendedPrimaryAppId: string | null;
+  switchover: Switchover | null;
+  /** W3/W4: hosts that may still hold the VIP (or NLB port) because their disable script could not run. */
+  staleVips: StaleVip[];
+  /** W7: role alternations made because the primary could not bind its SIP port; 0 when not alternating. */
+  bindAlternations: number;
+  lastRoleChangeAtMs: number | null;
+  /** Active alarms this pair raised, by key, so each is raised and cancelled once. */
+  activeAlarms: string[];
+  /** The pair's situation in one sentence, for the dashboard ("sip-1 is primary (epoch 4)"). */
+  situation: string;
+}
+
+export interface ControllerState {
+  timing: Timing;
+  startedAtMs: number;
+  nowMs: number;
+  pairs: Record<string, PairConfig>;
+  pairStates: Record<string, PairState>;
+  apps: Record<string, AppState>;
+  hosts: Record<string, HostState>;
+}
+
+/** What the runner persists for each pair (before sending the commands of the step that changed it). */
+export interface PersistedPairState {
+  epoch: number;
+  intendedPrimaryAppId: string | null;
+}
+
+export interface Decision {
+  pairId: string | null;
+  /** One plain sentence: logged, shown in the timeline, asserted in tests. */
+  sentence: string;
+}
+
+export interface StepResult {
+  state: ControllerState;
+  commands: ControllerCommand[];
+  /** The decisions of this step joined into one line; the event's own observation when nothing was decided. */
+  reason: string;
+  decisions: Decision[];
+}
