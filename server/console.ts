@@ -6,12 +6,14 @@ import { createDb } from "./db";
 import { migrateSqlite } from "./db/migrate";
 import { createServices, type Services } from "./services";
 import { startHttpServer, type ConsoleServer } from "./http";
+import { startLive, type Live } from "./runtime/live";
 
 export interface RunningConsole extends ConsoleServer {
   services: Services;
   env: Env;
   /** One-time link to create the first admin, when no user exists and none was given in the environment. */
   setupUrl: string | null;
+  live: Live | null;
   stop(): Promise<void>;
 }
 
@@ -33,6 +35,12 @@ export async function startConsole(opts: { env?: NodeJS.ProcessEnv; withPages?: 
     pages = (req, res) => handle(req, res);
   }
   const running = await startHttpServer(services, { host: env.HOST, port: env.PORT, pages });
+  const live =
+    env.SWITCHYARD_CONTROLLER === "true"
+      ? await startLive(services, running.io, { heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS, labStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null })
+      : null;
+  services.live = live;
+  if (live) services.configListeners.add(() => void live.configChanged().catch((err) => console.error("[config] pushing the change failed:", err)));
   const base = env.PUBLIC_URL ?? running.url;
   const setupUrl = boot.kind === "setup" ? `${base}/setup?token=${boot.token}` : null;
   return {
@@ -40,7 +48,9 @@ export async function startConsole(opts: { env?: NodeJS.ProcessEnv; withPages?: 
     services,
     env,
     setupUrl,
+    live,
     async stop() {
+      await live?.stop();
       await running.close();
       await db.$disconnect();
     },

@@ -22,6 +22,12 @@ export const envSchema = z.object({
   SECURE_COOKIES: booleanish.default("auto"),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(15 * 60),
+  /** A host whose agent sent nothing for this long is reported disconnected (W3). */
+  HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(200).max(600_000).default(2000),
+  /** Lab mode: every pair uses the lab VIP driver with this shared directory (demo and tests only). */
+  SWITCHYARD_LAB_STATE_DIR: z.string().min(1).optional(),
+  /** Set to "false" to run the console without the agent gateway and controller (configuration only). */
+  SWITCHYARD_CONTROLLER: z.enum(["true", "false"]).default("true"),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,6 +1,6 @@
-// Overview page.
-import { OverviewPage } from "@/components/overview/overview-page";
+// The live dashboard: every HA pair, roles, VIP, readiness, switchover.
+import { Dashboard } from "@/components/live/dashboard";
 
 export default function Page() {
-  return <OverviewPage />;
+  return <Dashboard />;
 }

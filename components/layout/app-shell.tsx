@@ -7,6 +7,7 @@ import { createContext, useContext, useEffect, type ReactNode } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
 import { cx } from "@/components/ui";
+import { ConnectionBanner, LiveSocketProvider } from "@/components/live/use-live-socket";
 
 type Role = "viewer" | "operator" | "admin";
 interface CurrentUser {
@@ -28,7 +29,7 @@ export function useIsAdmin(): boolean {
 }
 
 const nav: { href: string; label: string; adminOnly?: boolean }[] = [
-  { href: "/", label: "Overview" },
+  { href: "/", label: "Dashboard" },
   { href: "/pairs", label: "HA pairs" },
   { href: "/applications", label: "Applications" },
   { href: "/hosts", label: "Hosts" },
@@ -63,6 +64,8 @@ export function AppShell({ children }: { children: ReactNode }) {
   const user = me.data;
   return (
     <UserContext.Provider value={user}>
+      <LiveSocketProvider>
+      <ConnectionBanner />
       <a href="#main" className="sr-only focus:not-sr-only">
         Skip to content
       </a>
@@ -101,6 +104,7 @@ export function AppShell({ children }: { children: ReactNode }) {
       <main id="main" className="mx-auto max-w-7xl px-4 py-6">
         {children}
       </main>
+      </LiveSocketProvider>
     </UserContext.Provider>
   );
 }

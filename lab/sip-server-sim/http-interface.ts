@@ -62,7 +62,10 @@ export function createHttpInterface(options: HttpInterfaceOptions): http.Server 
       return;
     }
     if (isLab && !options.labEndpoints) throw new HttpError(404, "lab endpoints are disabled (set SWITCHYARD_LAB_FAULTS=1)");
-    if (url.pathname.startsWith("/switchyard/") || isLab) authorise(request);
+    // /switchyard/* changes roles: only the agent that started us (it holds the secret). /lab/* is off
+    // unless SWITCHYARD_LAB_FAULTS=1 and is driven by the lab (demo page, tests), which never sees the
+    // per-start secret the agent generated.
+    if (url.pathname.startsWith("/switchyard/")) authorise(request);
 
     const route = `${request.method} ${url.pathname}`;
     switch (route) {

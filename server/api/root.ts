@@ -5,6 +5,7 @@ import { applicationsRouter, hostsRouter, optionsRouter, pairsRouter } from "../
 import { auditRouter } from "../audit/audit.router";
 import { transferRouter } from "../transfer/transfer.router";
 import { agentTokensRouter } from "../agent-tokens/agent-tokens.router";
+import { liveRouter } from "../runtime/live.router";
 
 export const appRouter = createTRPCRouter({
   auth: authRouter,
@@ -16,6 +17,7 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   config: transferRouter,
   agentTokens: agentTokensRouter,
+  live: liveRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -100,3 +100,10 @@ export const publicProcedure = base.meta({ role: "public" });
 export const viewerProcedure = base.meta({ role: "viewer" }).use(requireRole);
 export const operatorProcedure = base.meta({ role: "operator" }).use(requireRole);
 export const adminProcedure = base.meta({ role: "admin" }).use(requireRole);
+
+/** An admin mutation that changes the configuration: listeners (agents, controller) hear of it once it committed. */
+export const configChangeProcedure = adminProcedure.use(async ({ ctx, next }) => {
+  const result = await next();
+  if (result.ok) ctx.services.configChanged();
+  return result;
+});

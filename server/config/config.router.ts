@@ -1,6 +1,6 @@
 // tRPC endpoints for hosts, applications, options and HA pairs: validate, authorise, call the service.
 import { z } from "zod";
-import { adminProcedure, createTRPCRouter, viewerProcedure } from "../api/trpc";
+import { configChangeProcedure as adminProcedure, createTRPCRouter, viewerProcedure } from "../api/trpc";
 import { applicationShapeSchema, hostShapeSchema, optionEntrySchema, pairShapeSchema } from "./config.schema";
 import * as service from "./config.service";
 import * as repo from "./config.repository";

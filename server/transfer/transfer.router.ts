@@ -1,6 +1,6 @@
 // Configuration export/import endpoints (admin: exports include start commands and environments).
 import { z } from "zod";
-import { adminProcedure, createTRPCRouter } from "../api/trpc";
+import { adminProcedure, configChangeProcedure, createTRPCRouter } from "../api/trpc";
 import { exportConfig, importConfig, MAX_IMPORT_BYTES } from "./transfer.service";
 import { recordAudit } from "../audit/audit.repository";
 
@@ -10,7 +10,7 @@ export const transferRouter = createTRPCRouter({
     await recordAudit(ctx.services.db, ctx.actor, { action: "config.export", objectType: "config" });
     return text;
   }),
-  import: adminProcedure
+  import: configChangeProcedure
     .input(
       z
         .object({

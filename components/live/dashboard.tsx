@@ -1,0 +1,258 @@
+"use client";
+// The operator's dashboard: every HA pair with both servers' roles, process status, host connection,
+// where the VIP (or NLB port) is — stale VIPs included — readiness, HA link and back-off; split brain
+// made obvious; the manual switchover with its safety explained first; and each pair's timeline.
+import { useMemo, useState } from "react";
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { useTRPC } from "@/components/trpc/react";
+import type { RouterOutputs } from "@/components/trpc/types";
+import { useCurrentUser } from "@/components/layout/app-shell";
+import { Badge, Button, Card, ErrorBox, Input, Loading, PageTitle, Textarea, cx } from "@/components/ui";
+
+type PairView = RouterOutputs["live"]["pairs"][number];
+type ServerView = PairView["servers"][number];
+
+function RoleBadge({ role }: { role: ServerView["role"] }) {
+  const tone = role === "primary" ? "green" : role === "backup" ? "slate" : "amber";
+  return (
+    <Badge tone={tone}>
+      <span data-testid="role">{role}</span>
+    </Badge>
+  );
+}
+
+function ServerCell({ s, haType }: { s: ServerView; haType: PairView["haType"] }) {
+  const vipWord = haType === "nlb-cluster" ? "NLB port" : "VIP";
+  return (
+    <div data-testid={`server-${s.name}`} className={cx("rounded border p-3", s.role === "primary" ? "border-green-400 bg-green-50" : "border-slate-200")}>
+      <div className="flex items-center justify-between">
+        <div className="font-medium">{s.name}</div>
+        <RoleBadge role={s.role} />
+      </div>
+      <div className="text-xs text-slate-600">
+        on {s.hostName} · configured {s.configuredRole}
+        {s.roleEpoch !== null && ` · epoch ${s.roleEpoch}`}
+      </div>
+      <dl className="mt-2 grid grid-cols-2 gap-x-2 gap-y-1 text-xs">
+        <dt className="text-slate-500">Process</dt>
+        <dd>
+          <Badge tone={s.status === "running" ? "green" : s.status === "unknown" ? "amber" : "red"}>{s.status}</Badge>
+        </dd>
+        <dt className="text-slate-500">Host agent</dt>
+        <dd>
+          <Badge tone={s.hostConnection === "connected" ? "green" : "red"}>{s.hostConnection}</Badge>
+        </dd>
+        {haType !== "single-host" && (
+          <>
+            <dt className="text-slate-500">{vipWord}</dt>
+            <dd data-testid="vip">
+              {s.vip === "present" && <Badge tone="green">{vipWord} here</Badge>}
+              {s.vip === "absent" && <span className="text-slate-500">not here</span>}
+              {s.vip === "stale" && <Badge tone="red">stale {vipWord} on {s.hostName}</Badge>}
+            </dd>
+          </>
+        )}
+        <dt className="text-slate-500">Ready to switch</dt>
+        <dd>{s.readyForSwitchover === 1 ? <Badge tone="green">1</Badge> : s.readyForSwitchover === 0 ? <Badge tone="amber">0</Badge> : "—"}</dd>
+        <dt className="text-slate-500">HA link</dt>
+        <dd>{s.haLink}</dd>
+        <dt className="text-slate-500">SIP listener</dt>
+        <dd>{s.sipListener === "bind-failed" ? <Badge tone="red">bind failed</Badge> : s.sipListener}</dd>
+        {s.oosBackoff > 1 && (
+          <>
+            <dt className="text-slate-500">OOS back-off</dt>
+            <dd>
+              <Badge tone="amber">{s.oosBackoff}×</Badge>
+            </dd>
+          </>
+        )}
+      </dl>
+      {s.notReadyReasons.length > 0 && <ul className="mt-1 list-disc pl-4 text-xs text-amber-800">{s.notReadyReasons.map((r) => <li key={r}>{r}</li>)}</ul>}
+      {s.statusDetail && <div className="mt-1 text-xs text-slate-600">{s.statusDetail}</div>}
+    </div>
+  );
+}
+
+function SwitchoverControl({ pair }: { pair: PairView }) {
+  const trpc = useTRPC();
+  const user = useCurrentUser();
+  const [open, setOpen] = useState<"confirm" | "force" | null>(null);
+  const [reason, setReason] = useState("");
+  const switchover = useMutation(trpc.live.switchover.mutationOptions({ onSuccess: () => (setOpen(null), setReason("")) }));
+  if (user.role === "viewer") return null;
+  const primary = pair.servers.find((s) => s.role === "primary");
+  const target = pair.servers.find((s) => s !== primary) ?? pair.servers[1]!;
+  const blocked = pair.switchoverBlockers.length > 0;
+  const what =
+    pair.haType === "single-host"
+      ? `${primary?.name ?? "the primary"} becomes backup and ${target.name} becomes primary (same host, no VIP scripts).`
+      : `${primary?.name ?? "the primary"} becomes backup and ${target.name} becomes primary; the ${pair.haType === "nlb-cluster" ? "NLB port" : "VIP"} moves from ${primary?.hostName ?? "?"} to ${target.hostName}.`;
+
+  return (
+    <div className="space-y-2">
+      <div className="flex flex-wrap gap-2">
+        <Button onClick={() => setOpen("confirm")} disabled={blocked || switchover.isPending} aria-describedby={`blockers-${pair.id}`}>
+          Switch over
+        </Button>
+        {blocked && (
+          <Button variant="secondary" onClick={() => setOpen("force")}>
+            Force switchover…
+          </Button>
+        )}
+      </div>
+      {blocked && (
+        <div id={`blockers-${pair.id}`} className="text-xs text-slate-700">
+          Switchover is not safe now:
+          <ul className="list-disc pl-4">
+            {pair.switchoverBlockers.map((b) => (
+              <li key={b}>{b}</li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {open && (
+        <div role="dialog" aria-label={open === "force" ? "Force switchover" : "Confirm switchover"} className="rounded border border-blue-300 bg-blue-50 p-3 text-sm">
+          <p className="font-medium">{open === "force" ? "Forced switchover — double failure risk" : "Confirm switchover"}</p>
+          <p>{what}</p>
+          {open === "force" && (
+            <>
+              <p className="mt-1 text-amber-900">
+                Readiness is not 1 on both servers: calls may not be synchronised yet (W12). A forced switchover is recorded with your reason.
+              </p>
+              <Textarea aria-label="Reason for forcing" className="mt-2 w-full" rows={2} value={reason} onChange={(e) => setReason(e.target.value)} />
+            </>
+          )}
+          <div className="mt-2 flex gap-2">
+            <Button
+              variant={open === "force" ? "danger" : "primary"}
+              disabled={switchover.isPending || (open === "force" && reason.trim().length < 5)}
+              onClick={() => switchover.mutate({ pairId: pair.id, force: open === "force", reason })}
+            >
+              {open === "force" ? "Force switchover" : "Switch over now"}
+            </Button>
+            <Button variant="secondary" onClick={() => setOpen(null)}>
+              Cancel
+            </Button>
+          </div>
+        </div>
+      )}
+      <ErrorBox error={switchover.error} />
+      {switchover.data && (
+        <p role="status" className="text-xs text-slate-700">
+          Controller: {switchover.data}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function Timeline({ pairId }: { pairId: string }) {
+  const trpc = useTRPC();
+  const timeline = useQuery(trpc.live.timeline.queryOptions({ pairId, limit: 100 }));
+  if (timeline.isLoading) return <Loading what="timeline" />;
+  return (
+    <ol data-testid="timeline" className="max-h-72 space-y-1 overflow-y-auto text-xs">
+      {(timeline.data ?? []).map((h) => (
+        <li key={h.id} className="flex gap-2">
+          <span className="whitespace-nowrap text-slate-500">{h.at.toLocaleTimeString()}</span>
+          <Badge tone={h.kind === "operator" ? "blue" : h.kind === "alarm" ? "red" : "slate"}>{h.kind}</Badge>
+          <span>{h.text}</span>
+        </li>
+      ))}
+      {timeline.data?.length === 0 && <li className="text-slate-500">Nothing yet.</li>}
+    </ol>
+  );
+}
+
+function PairCard({ pair }: { pair: PairView }) {
+  const [showTimeline, setShowTimeline] = useState(false);
+  return (
+    <Card
+      className={cx(pair.splitBrain && "border-red-500 ring-2 ring-red-400")}
+      title={
+        <span data-testid={`pair-${pair.name}`} className="flex items-center gap-2">
+          {pair.name} <Badge tone="blue">{pair.haType}</Badge> <span className="text-xs font-normal text-slate-500">epoch {pair.epoch}</span>
+        </span>
+      }
+      actions={
+        <Button variant="ghost" onClick={() => setShowTimeline(!showTimeline)} aria-expanded={showTimeline}>
+          {showTimeline ? "Hide timeline" : "Timeline"}
+        </Button>
+      }
+    >
+      {pair.splitBrain && (
+        <div role="alert" className="mb-3 rounded bg-red-700 p-2 text-sm font-semibold text-white">
+          Split brain: both servers claim primary. {pair.situation}
+        </div>
+      )}
+      <p data-testid="situation" className="mb-3 text-sm text-slate-700">
+        {pair.situation}
+      </p>
+      <div className="grid gap-3 md:grid-cols-2">
+        {pair.servers.map((s) => (
+          <ServerCell key={s.appId} s={s} haType={pair.haType} />
+        ))}
+      </div>
+      {pair.switchover && (
+        <div className="mt-3 rounded border border-blue-200 bg-blue-50 p-2 text-xs">
+          <div className="font-medium">
+            Switchover in progress ({pair.switchover.cause}
+            {pair.switchover.forced ? ", forced" : ""}): {pair.switchover.from ?? "—"} → {pair.switchover.to ?? "—"}
+          </div>
+          <ol className="list-decimal pl-5">
+            {pair.switchover.steps.map((st, i) => (
+              <li key={i}>
+                {st.label}: <b>{st.status}</b> {st.note}
+              </li>
+            ))}
+          </ol>
+        </div>
+      )}
+      {pair.activeAlarms.length > 0 && (
+        <div className="mt-2 text-xs text-red-800">
+          Active: {pair.activeAlarms.join(", ")}
+        </div>
+      )}
+      <div className="mt-3">
+        <SwitchoverControl pair={pair} />
+      </div>
+      {showTimeline && (
+        <div className="mt-3 border-t border-slate-200 pt-2">
+          <Timeline pairId={pair.id} />
+        </div>
+      )}
+    </Card>
+  );
+}
+
+export function Dashboard() {
+  const trpc = useTRPC();
+  const pairs = useQuery(trpc.live.pairs.queryOptions());
+  const [search, setSearch] = useState("");
+  const shown = useMemo(() => {
+    const q = search.trim().toLowerCase();
+    return (pairs.data ?? []).filter((p) => !q || p.name.toLowerCase().includes(q) || p.servers.some((s) => s.name.toLowerCase().includes(q) || s.hostName.toLowerCase().includes(q)));
+  }, [pairs.data, search]);
+  const splitBrains = (pairs.data ?? []).filter((p) => p.splitBrain);
+
+  return (
+    <>
+      <PageTitle actions={<Input aria-label="Search pairs" placeholder="Search pairs, servers, hosts" value={search} onChange={(e) => setSearch(e.target.value)} />}>
+        Dashboard
+      </PageTitle>
+      {splitBrains.length > 0 && (
+        <div role="alert" data-testid="split-brain-banner" className="mb-4 rounded bg-red-700 p-3 text-white">
+          <b>Split brain</b> in {splitBrains.map((p) => p.name).join(", ")}: both servers claim primary.
+        </div>
+      )}
+      <ErrorBox error={pairs.error} />
+      {pairs.isLoading && <Loading what="pairs" />}
+      <div className="space-y-4">
+        {shown.map((p) => (
+          <PairCard key={p.id} pair={p} />
+        ))}
+      </div>
+      {pairs.data?.length === 0 && <p className="text-sm text-slate-500">No HA pairs configured yet.</p>}
+    </>
+  );
+}

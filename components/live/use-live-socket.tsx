@@ -1,0 +1,48 @@
+"use client";
+// The browser's live connection (socket.io namespace /ui, same login cookie): on every "live:changed"
+// it invalidates the live queries so TanStack Query refetches them; no second copy of server state.
+// Exposes the connection state for the "reconnecting" banner.
+import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
+import { io } from "socket.io-client";
+import { useQueryClient } from "@tanstack/react-query";
+import { useTRPC } from "@/components/trpc/react";
+
+type LiveConnection = "connecting" | "connected" | "reconnecting";
+const LiveContext = createContext<LiveConnection>("connecting");
+
+export function useLiveConnection(): LiveConnection {
+  return useContext(LiveContext);
+}
+
+export function LiveSocketProvider({ children }: { children: ReactNode }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [state, setState] = useState<LiveConnection>("connecting");
+
+  useEffect(() => {
+    const socket = io("/ui", { path: "/socket.io", withCredentials: true, transports: ["websocket", "polling"] });
+    const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.live.pathKey() });
+    socket.on("connect", () => {
+      setState("connected");
+      void refresh(); // anything missed while disconnected
+    });
+    socket.on("disconnect", () => setState("reconnecting"));
+    socket.on("connect_error", () => setState("reconnecting"));
+    socket.on("live:changed", () => void refresh());
+    return () => {
+      socket.close();
+    };
+  }, [queryClient, trpc]);
+
+  return <LiveContext.Provider value={state}>{children}</LiveContext.Provider>;
+}
+
+export function ConnectionBanner() {
+  const state = useLiveConnection();
+  if (state !== "reconnecting") return null;
+  return (
+    <div role="status" className="bg-amber-500 px-4 py-1 text-center text-sm font-medium text-slate-900">
+      Live updates interrupted — reconnecting to the console… (what you see may be out of date)
+    </div>
+  );
+}

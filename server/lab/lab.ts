@@ -1,0 +1,136 @@
+// The demo lab and the full-stack tests' harness: one real host agent process per lab host (each with
+// its own token and state directory), the simulated SIP Servers those agents start, and fault
+// injection the way an operator would cause it: crash a server, cut a host off (its agent is frozen,
+// so heartbeats stop while its servers keep running — W3), unplug the SIP NIC, fail the bind.
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import type { Db } from "../db";
+import { createAgentToken } from "../agent-tokens/agent-tokens.service";
+import { loadSnapshot } from "../config/config.repository";
+import { systemActor } from "../audit/audit.repository";
+
+export const labFaults = ["crash", "sip-silent", "bind-fail", "hang", "tlib-nic-down"] as const;
+export type LabFault = (typeof labFaults)[number];
+
+export interface LabOptions {
+  db: Db;
+  consoleUrl: string;
+  /** Checkout root (agent and simulator sources). */
+  rootDir: string;
+  /** Where agents keep tokens, state and logs: <stateDir>/hosts/<host>/. */
+  stateDir: string;
+  /** Agent stdout/stderr: "inherit" for the demo, "ignore" for tests, or a function. */
+  output?: "inherit" | "ignore";
+}
+
+interface AgentProcess {
+  host: string;
+  child: ChildProcess;
+  frozen: boolean;
+}
+
+export class Lab {
+  private readonly agents = new Map<string, AgentProcess>();
+
+  constructor(private readonly opts: LabOptions) {}
+
+  hosts(): { host: string; running: boolean; frozen: boolean }[] {
+    return [...this.agents.values()].map((a) => ({ host: a.host, running: a.child.exitCode === null && a.child.signalCode === null, frozen: a.frozen }));
+  }
+
+  /** Starts one agent per host (a fresh token each time; old lab tokens stay valid until revoked). */
+  async startAgents(hostNames?: string[]): Promise<void> {
+    const snapshot = await loadSnapshot(this.opts.db);
+    for (const host of hostNames ?? snapshot.hosts.map((h) => h.name)) await this.startAgent(host);
+  }
+
+  async startAgent(host: string): Promise<void> {
+    const snapshot = await loadSnapshot(this.opts.db);
+    const hostId = snapshot.hostIds.get(host);
+    if (!hostId) throw new Error(`lab: host ${host} does not exist`);
+    const dir = path.join(this.opts.stateDir, "hosts", host);
+    fs.mkdirSync(dir, { recursive: true });
+    const tokenFile = path.join(dir, "agent.token");
+    if (!fs.existsSync(tokenFile)) {
+      const { token } = await createAgentToken(this.opts.db, systemActor, hostId, "lab");
+      fs.writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+    }
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", path.join(this.opts.rootDir, "agent", "main.ts"), "--console", this.opts.consoleUrl, "--host", host, "--token-file", tokenFile, "--state-dir", dir, "--initial-backoff-ms", "100", "--max-backoff-ms", "1000"],
+      { cwd: this.opts.rootDir, stdio: ["ignore", this.opts.output ?? "ignore", this.opts.output ?? "ignore"] },
+    );
+    this.agents.set(host, { host, child, frozen: false });
+  }
+
+  /** W3: the host drops off the network — its agent stops answering, its servers keep running. */
+  disconnectHost(host: string): void {
+    const a = this.agent(host);
+    a.child.kill("SIGSTOP");
+    a.frozen = true;
+  }
+
+  reconnectHost(host: string): void {
+    const a = this.agent(host);
+    a.child.kill("SIGCONT");
+    a.frozen = false;
+  }
+
+  /** Kills a host's agent (SIGTERM: it stops its servers too) — or SIGKILL, leaving them orphaned. */
+  async stopAgent(host: string, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    const a = this.agent(host);
+    if (a.frozen) a.child.kill("SIGCONT");
+    await new Promise<void>((resolve) => {
+      if (a.child.exitCode !== null || a.child.signalCode !== null) return resolve();
+      a.child.once("exit", () => resolve());
+      a.child.kill(signal);
+    });
+    this.agents.delete(host);
+  }
+
+  /** Turns a simulator fault on or off through its lab endpoint (crash ends the process, W2). */
+  async fault(appName: string, kind: LabFault, on = true): Promise<void> {
+    const url = await this.labUrl(appName);
+    const res = await fetch(`${url}/lab/v1/fault`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ kind, on }) }).catch((err: unknown) => {
+      if (kind === "crash") return null; // the process may exit before it answers
+      throw new Error(`lab: ${appName} did not answer (${String(err)})`);
+    });
+    if (res && !res.ok && kind !== "crash") throw new Error(`lab: fault ${kind} on ${appName} refused: ${res.status} ${await res.text()}`);
+  }
+
+  /** Creates calls on a server (lab endpoint), e.g. to watch the HA sync (W12). */
+  async createCalls(appName: string, count: number): Promise<void> {
+    const url = await this.labUrl(appName);
+    const res = await fetch(`${url}/lab/v1/calls`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ count, multisite: false }) });
+    if (!res.ok) throw new Error(`lab: creating calls on ${appName} failed: ${res.status}`);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.agents.keys()].map((h) => this.stopAgent(h)));
+  }
+
+  private agent(host: string): AgentProcess {
+    const a = this.agents.get(host);
+    if (!a) throw new Error(`lab: no agent runs for host ${host}`);
+    return a;
+  }
+
+  private async labUrl(appName: string): Promise<string> {
+    const snapshot = await loadSnapshot(this.opts.db);
+    const app = snapshot.applications.find((a) => a.name === appName);
+    if (!app) throw new Error(`lab: application ${appName} does not exist`);
+    const port = app.options.find((o) => o.dn === "" && o.name === "http-port")?.value;
+    const address = app.environment.SWITCHYARD_LAB_HTTP_ADDRESS ?? "127.0.0.1";
+    if (!port) throw new Error(`lab: ${appName} has no http-port`);
+    return `http://${address}:${port}`;
+  }
+}
+
+/** The demo configuration file with this machine's paths filled in. */
+export function labConfigText(rootDir: string): string {
+  return fs
+    .readFileSync(path.join(rootDir, "scripts", "demo-config.yaml"), "utf8")
+    .replaceAll("{node}", process.execPath)
+    .replaceAll("{root}", rootDir);
+}

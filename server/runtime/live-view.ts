@@ -1,0 +1,120 @@
+// The dashboard's view of every pair, derived from the controller's state and the agents' connection
+// states: roles, process status, host connection, VIP location (with stale VIPs), readiness, HA link,
+// back-off, split brain, and whether a switchover is safe now (with the reasons when it is not).
+import type { ControllerState, PairConfig } from "../controller/core";
+import type { HostLiveState } from "../agents/gateway";
+
+export interface ServerView {
+  appId: string;
+  name: string;
+  hostName: string;
+  configuredRole: "primary" | "backup";
+  role: "primary" | "backup" | "unknown";
+  roleEpoch: number | null;
+  status: string;
+  statusDetail: string;
+  hostConnection: "connected" | "disconnected" | "unknown";
+  lastHeartbeatAt: Date | null;
+  readyForSwitchover: 0 | 1 | null;
+  notReadyReasons: string[];
+  haLink: string;
+  sipListener: string;
+  oosBackoff: number;
+  /** present: the VIP (or NLB port) should be enabled here; stale: may still be enabled though this server is not primary. */
+  vip: "present" | "absent" | "stale" | "none";
+}
+
+export interface PairView {
+  id: string;
+  name: string;
+  haType: PairConfig["haType"];
+  epoch: number;
+  situation: string;
+  servers: ServerView[];
+  splitBrain: boolean;
+  switchover: null | { cause: string; from: string | null; to: string | null; forced: boolean; steps: { label: string; status: string; note: string }[] };
+  activeAlarms: string[];
+  /** Problems first: 0 healthy, higher is worse. */
+  severity: number;
+  switchoverBlockers: string[];
+}
+
+export function pairViews(state: ControllerState | null, pairs: readonly PairConfig[], hosts: readonly HostLiveState[]): PairView[] {
+  const hostByName = new Map(hosts.map((h) => [h.hostName, h]));
+  const views = pairs.map((pair): PairView => {
+    const ps = state?.pairStates[pair.id];
+    const staleHosts = new Set((ps?.staleVips ?? []).map((s) => s.hostId));
+    const servers = pair.apps.map((ref, i): ServerView => {
+      const app = state?.apps[ref.appId];
+      const live = hostByName.get(ref.hostName);
+      const role = app?.role ?? "unknown";
+      const vip: ServerView["vip"] =
+        pair.haType === "single-host" ? "none" : staleHosts.has(ref.hostId) ? "stale" : role === "primary" && live?.state === "connected" ? "present" : "absent";
+      return {
+        appId: ref.appId,
+        name: ref.appName,
+        hostName: ref.hostName,
+        configuredRole: i === 0 ? "primary" : "backup",
+        role,
+        roleEpoch: app?.epoch ?? null,
+        status: app?.status ?? "unknown",
+        statusDetail: app?.statusDetail ?? "",
+        hostConnection: live ? live.state : "unknown",
+        lastHeartbeatAt: live?.lastHeartbeatAt ?? null,
+        readyForSwitchover: app?.readiness?.readyForSwitchover ?? null,
+        notReadyReasons: app?.readiness?.notReadyReasons ?? [],
+        haLink: app?.haLink ?? "unknown",
+        sipListener: app?.sipListener ?? "unknown",
+        oosBackoff: app?.oosBackoff ?? 1,
+        vip,
+      };
+    });
+    const splitBrain = servers.filter((s) => s.role === "primary").length > 1;
+    const blockers: string[] = [];
+    if (ps?.switchover) blockers.push("a switchover is already in progress");
+    for (const s of servers) {
+      if (s.hostConnection !== "connected") blockers.push(`host ${s.hostName} of ${s.name} is ${s.hostConnection}`);
+      if (s.readyForSwitchover !== 1) {
+        blockers.push(s.notReadyReasons.length ? `${s.name} is not ready: ${s.notReadyReasons.join("; ")}` : `${s.name} has not reported readiness`);
+      }
+      if (pair.haType !== "single-host" && s.haLink !== "up") blockers.push(`${s.name}: HA link is ${s.haLink}`);
+    }
+    const noPrimary = !servers.some((s) => s.role === "primary");
+    const severity =
+      (splitBrain ? 8 : 0) +
+      (noPrimary ? 8 : 0) +
+      servers.filter((s) => s.hostConnection !== "connected").length * 4 +
+      servers.filter((s) => s.status !== "running").length * 2 +
+      staleHosts.size * 2 +
+      (ps?.activeAlarms.length ?? 0);
+    return {
+      id: pair.id,
+      name: pair.name,
+      haType: pair.haType,
+      epoch: ps?.epoch ?? 0,
+      situation: ps?.situation ?? "the controller is not running",
+      servers,
+      splitBrain,
+      switchover: ps?.switchover
+        ? {
+            cause: ps.switchover.cause,
+            from: servers.find((s) => s.appId === ps.switchover!.fromAppId)?.name ?? null,
+            to: servers.find((s) => s.appId === ps.switchover!.toAppId)?.name ?? null,
+            forced: ps.switchover.forced,
+            steps: ps.switchover.steps.map((st) => ({
+              label:
+                st.command.type === "set-role"
+                  ? `${servers.find((s) => s.appId === (st.command as { appId: string }).appId)?.name ?? "?"} → ${(st.command as { role: string }).role}`
+                  : `${st.command.action} ${st.command.target === "vip" ? "VIP" : "NLB port"} on ${servers.find((s) => state?.apps[s.appId]?.hostId === st.command.hostId)?.hostName ?? "?"}`,
+              status: st.status,
+              note: st.note,
+            })),
+          }
+        : null,
+      activeAlarms: ps?.activeAlarms ?? [],
+      severity,
+      switchoverBlockers: [...new Set(blockers)],
+    };
+  });
+  return views.sort((a, b) => b.severity - a.severity || a.name.localeCompare(b.name));
+}

@@ -1,0 +1,51 @@
+// Reads the pairs the controller manages and writes its decisions: per-pair epoch and intended
+// primary (upserted) and timeline rows, in one transaction per step.
+import type { Db } from "../db";
+import type { PairConfig, PersistedPairState } from "../controller/core";
+import type { Prisma } from "../../generated/prisma/client";
+
+export async function loadPairConfigs(db: Db): Promise<PairConfig[]> {
+  const app = { select: { id: true, name: true, host: { select: { id: true, name: true } } } } as const;
+  const rows = await db.haPair.findMany({ select: { id: true, name: true, haType: true, primaryApp: app, backupApp: app }, orderBy: { name: "asc" } });
+  const ref = (a: (typeof rows)[number]["primaryApp"]) => ({ appId: a.id, appName: a.name, hostId: a.host.id, hostName: a.host.name });
+  return rows.map((p) => ({ id: p.id, name: p.name, haType: p.haType as PairConfig["haType"], apps: [ref(p.primaryApp), ref(p.backupApp)] as const }));
+}
+
+export async function loadPersisted(db: Db): Promise<Record<string, PersistedPairState>> {
+  const rows = await db.pairRuntime.findMany({ select: { pairId: true, epoch: true, intendedPrimaryAppId: true } });
+  return Object.fromEntries(rows.map((r) => [r.pairId, { epoch: r.epoch, intendedPrimaryAppId: r.intendedPrimaryAppId }]));
+}
+
+export interface HistoryRow {
+  pairId: string;
+  epoch: number;
+  kind: string;
+  text: string;
+  data: unknown;
+}
+
+const json = (v: unknown) => (v === null || v === undefined ? undefined : (JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue));
+
+export async function saveStep(db: Db, pairs: Record<string, PersistedPairState>, history: HistoryRow[]): Promise<void> {
+  const existing = new Set((await db.haPair.findMany({ select: { id: true } })).map((p) => p.id));
+  await db.$transaction(async (tx) => {
+    for (const [pairId, p] of Object.entries(pairs)) {
+      if (!existing.has(pairId)) continue; // deleted meanwhile
+      await tx.pairRuntime.upsert({
+        where: { pairId },
+        create: { pairId, epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId },
+        update: { epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId },
+      });
+    }
+    const rows = history.filter((h) => existing.has(h.pairId));
+    if (rows.length) await tx.pairHistory.createMany({ data: rows.map((h) => ({ pairId: h.pairId, epoch: h.epoch, kind: h.kind, text: h.text, data: json(h.data) })) });
+  });
+}
+
+export async function appendHistory(db: Db, history: HistoryRow[]): Promise<void> {
+  await saveStep(db, {}, history);
+}
+
+export async function pairHistory(db: Db, pairId: string, limit: number) {
+  return db.pairHistory.findMany({ where: { pairId }, orderBy: [{ at: "desc" }, { id: "desc" }], take: limit, select: { id: true, at: true, epoch: true, kind: true, text: true, data: true } });
+}
