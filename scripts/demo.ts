@@ -1,7 +1,7 @@
-// `npm run demo`: the console on an embedded SQLite database with the lab's example configuration
-// (three SIP Server pairs: ip-takeover, nlb-cluster, single-host), a fresh random admin password
-// printed with the URL. The database (data/demo.db) is kept between runs; the configuration is
-// re-seeded only when the database is empty.
+// `npm run demo`: the whole lab on loopback, one command. The console (embedded SQLite in
+// data/demo.db, a new random admin password printed on every start), one real host agent per lab
+// host, and the simulated SIP Servers those agents start: three pairs — ip-takeover (lab VIP driver),
+// nlb-cluster, single-host. The Lab page (or its API) injects faults so every workflow can be watched.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -10,6 +10,7 @@ import { startConsole } from "../server/console";
 import { importConfig } from "../server/transfer/transfer.service";
 import { systemActor } from "../server/audit/audit.repository";
 import { findUserByName } from "../server/auth/auth.repository";
+import { Lab, labConfigText } from "../server/lab/lab";
 
 const root = path.resolve(__dirname, "..");
 
@@ -34,6 +35,7 @@ function ensureBuild() {
 
 async function main() {
   ensureBuild();
+  const labDir = path.join(root, "data", "lab");
   const password = crypto.randomBytes(12).toString("base64url");
   const env = {
     ...process.env,
@@ -42,21 +44,35 @@ async function main() {
     PORT: process.env.PORT ?? "3000",
     SWITCHYARD_ADMIN_USER: "admin",
     SWITCHYARD_ADMIN_PASSWORD: password,
+    SWITCHYARD_LAB_STATE_DIR: path.join(labDir, "vip"),
   };
   const running = await startConsole({ env, dev: false });
   const { db, auth } = running.services;
   const admin = await findUserByName(db, "admin");
   if (admin) await auth.updateUser(systemActor, admin.id, { password, disabled: false, role: "admin" });
   if ((await db.host.count()) === 0) {
-    const plan = await importConfig(db, systemActor, fs.readFileSync(path.join(root, "scripts", "demo-config.yaml"), "utf8"), { replace: false, dryRun: false });
+    // A fresh database: tokens of an earlier lab are unknown to it.
+    fs.rmSync(labDir, { recursive: true, force: true });
+    const plan = await importConfig(db, systemActor, labConfigText(root), { replace: false, dryRun: false });
     console.log(`Seeded the lab configuration: ${plan.hosts.created.length} hosts, ${plan.applications.created.length} applications, ${plan.pairs.created.length} pairs.`);
+    await running.live?.configChanged();
   }
+  const lab = new Lab({ db, consoleUrl: running.url, rootDir: root, stateDir: labDir, output: "ignore" });
+  running.services.lab = lab;
+  await lab.startAgents();
+
   console.log("");
   console.log(`  Switchyard demo:  ${running.url}`);
   console.log(`  Log in as:        admin / ${password}   (new password on every start)`);
+  console.log(`  Lab:              ${lab.hosts().length} host agents starting their simulated SIP Servers; inject faults on the Lab page`);
   console.log(`  Database:         ${env.DATABASE_URL}`);
   console.log("");
+  let stopping = false;
   const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("Stopping the lab and the console…");
+    await lab.stopAll();
     await running.stop();
     process.exit(0);
   };

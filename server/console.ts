@@ -8,6 +8,9 @@ import { createServices, type Services } from "./services";
 import { startHttpServer, type ConsoleServer } from "./http";
 import { startLive, type Live } from "./runtime/live";
 
+/** How long the controller waits for a (re)connected host's servers to report their roles. */
+export const APP_START_GRACE_MS = 10_000;
+
 export interface RunningConsole extends ConsoleServer {
   services: Services;
   env: Env;
@@ -37,7 +40,14 @@ export async function startConsole(opts: { env?: NodeJS.ProcessEnv; withPages?: 
   const running = await startHttpServer(services, { host: env.HOST, port: env.PORT, pages });
   const live =
     env.SWITCHYARD_CONTROLLER === "true"
-      ? await startLive(services, running.io, { heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS, labStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null })
+      ? await startLive(services, running.io, {
+          heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS,
+          labStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null,
+          // A server the agent just started has not reported its role yet; give it time to come up
+          // before deciding without it (otherwise a cold start promotes the backup, then demotes the
+          // configured primary as a split brain).
+          timing: { resyncTimeoutMs: APP_START_GRACE_MS },
+        })
       : null;
   services.live = live;
   if (live) services.configListeners.add(() => void live.configChanged().catch((err) => console.error("[config] pushing the change failed:", err)));

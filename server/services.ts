@@ -3,6 +3,7 @@ import type { Db } from "./db";
 import type { Env } from "./env";
 import { AuthService } from "./auth/auth.service";
 import type { Live } from "./runtime/live";
+import type { Lab } from "./lab/lab";
 
 export interface Services {
   db: Db;
@@ -13,6 +14,8 @@ export interface Services {
   configChanged(): void;
   /** The agent gateway and controller, once started (null when the console runs without them). */
   live: Live | null;
+  /** The demo lab (agents and simulators on loopback) when this console runs it. */
+  lab: Lab | null;
 }
 
 export function createServices(db: Db, env: Env): Services {
@@ -23,6 +26,7 @@ export function createServices(db: Db, env: Env): Services {
     configListeners,
     configChanged: () => configListeners.forEach((l) => l()),
     live: null,
+    lab: null,
     auth: new AuthService(db, {
       sessionTtlHours: env.SESSION_TTL_HOURS,
       loginMaxFailures: env.LOGIN_MAX_FAILURES,

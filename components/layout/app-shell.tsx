@@ -35,6 +35,7 @@ const nav: { href: string; label: string; adminOnly?: boolean }[] = [
   { href: "/hosts", label: "Hosts" },
   { href: "/options", label: "Options" },
   { href: "/audit", label: "Audit" },
+  { href: "/lab", label: "Lab" },
   { href: "/users", label: "Users", adminOnly: true },
   { href: "/config", label: "Export / import", adminOnly: true },
 ];

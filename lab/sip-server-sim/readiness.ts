@@ -17,6 +17,8 @@ export interface ReadinessInput {
   multisiteCallsPredatingLink: number;
   /** Backup: the primary told it the call synchronisation after the last link-up is complete. */
   backupSyncComplete: boolean;
+  /** How long the HA link must be up before the primary is ready; the W13 60 s unless a lab knob shortens it. */
+  linkSettleMs?: number;
 }
 
 export interface Readiness {
@@ -32,10 +34,11 @@ export function computeReadiness(input: ReadinessInput): Readiness {
   }
   if (input.role === "primary") {
     if (input.haLinkUpSinceMs !== null) {
+      const settleMs = input.linkSettleMs ?? primaryLinkSettleMs;
       const upMs = Math.max(0, input.nowMs - input.haLinkUpSinceMs);
-      if (upMs < primaryLinkSettleMs) {
+      if (upMs < settleMs) {
         reasons.push(
-          `HA link up for ${Math.floor(upMs / 1000)} s of the ${primaryLinkSettleMs / 1000} s needed`,
+          `HA link up for ${Math.floor(upMs / 1000)} s of the ${settleMs / 1000} s needed`,
         );
       }
     }
@@ -51,12 +54,12 @@ export function computeReadiness(input: ReadinessInput): Readiness {
       reasons.push("call synchronisation from the primary is not complete");
     }
   }
-  // W13: the primary is never ready for upgrade, the backup always is.
+  // W13: the primary is never ready for upgrade, the backup always is. notReadyReasons explain
+  // readiness for switchover only (what the console shows before the switchover button).
   const readyForUpgrade = input.role === "backup" ? 1 : 0;
-  const upgradeReasons = readyForUpgrade === 1 ? [] : ["the primary is never ready for upgrade: switch it to backup first"];
   return {
     readyForSwitchover: reasons.length === 0 ? 1 : 0,
     readyForUpgrade,
-    notReadyReasons: [...reasons, ...upgradeReasons],
+    notReadyReasons: reasons,
   };
 }

@@ -6,6 +6,7 @@ import { auditRouter } from "../audit/audit.router";
 import { transferRouter } from "../transfer/transfer.router";
 import { agentTokensRouter } from "../agent-tokens/agent-tokens.router";
 import { liveRouter } from "../runtime/live.router";
+import { labRouter } from "../lab/lab.router";
 
 export const appRouter = createTRPCRouter({
   auth: authRouter,
@@ -18,6 +19,7 @@ export const appRouter = createTRPCRouter({
   config: transferRouter,
   agentTokens: agentTokensRouter,
   live: liveRouter,
+  lab: labRouter,
 });
 
 export type AppRouter = typeof appRouter;
