@@ -23,7 +23,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: "rm -rf .tmp/e2e && mkdir -p .tmp/e2e && tsx server/main.ts",
+    // The console with the demo lab (agents + simulated SIP Servers) on a fresh database.
+    command: "rm -rf .tmp/e2e && mkdir -p .tmp/e2e && tsx scripts/e2e-lab.ts",
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 120_000,
@@ -33,7 +34,6 @@ export default defineConfig({
       NODE_ENV: "production",
       HOST: "127.0.0.1",
       PORT: String(port),
-      DATABASE_URL: "file:./.tmp/e2e/console.db",
       SWITCHYARD_ADMIN_USER: e2eAdmin.username,
       SWITCHYARD_ADMIN_PASSWORD: e2eAdmin.password,
     },

@@ -21,6 +21,32 @@ function RoleBadge({ role }: { role: ServerView["role"] }) {
   );
 }
 
+function ProcessControl({ s }: { s: ServerView }) {
+  const trpc = useTRPC();
+  const user = useCurrentUser();
+  const control = useMutation(trpc.live.application.mutationOptions());
+  if (user.role === "viewer" || s.hostConnection !== "connected") return null;
+  const down = ["failed", "stopped"].includes(s.status);
+  return (
+    <div className="mt-2">
+      {down ? (
+        <Button variant="secondary" disabled={control.isPending} onClick={() => control.mutate({ appId: s.appId, action: "start" })}>
+          Start {s.name}
+        </Button>
+      ) : (
+        <Button
+          variant="ghost"
+          disabled={control.isPending}
+          onClick={() => window.confirm(`Stop ${s.name} on ${s.hostName}?${s.role === "primary" ? " It is primary: the controller will move the primary role." : ""}`) && control.mutate({ appId: s.appId, action: "stop" })}
+        >
+          Stop {s.name}
+        </Button>
+      )}
+      <ErrorBox error={control.error} />
+    </div>
+  );
+}
+
 function ServerCell({ s, haType }: { s: ServerView; haType: PairView["haType"] }) {
   const vipWord = haType === "nlb-cluster" ? "NLB port" : "VIP";
   return (
@@ -69,6 +95,7 @@ function ServerCell({ s, haType }: { s: ServerView; haType: PairView["haType"] }
       </dl>
       {s.notReadyReasons.length > 0 && <ul className="mt-1 list-disc pl-4 text-xs text-amber-800">{s.notReadyReasons.map((r) => <li key={r}>{r}</li>)}</ul>}
       {s.statusDetail && <div className="mt-1 text-xs text-slate-600">{s.statusDetail}</div>}
+      <ProcessControl s={s} />
     </div>
   );
 }
@@ -181,8 +208,20 @@ function PairCard({ pair }: { pair: PairView }) {
       }
     >
       {pair.splitBrain && (
-        <div role="alert" className="mb-3 rounded bg-red-700 p-2 text-sm font-semibold text-white">
-          Split brain: both servers claim primary. {pair.situation}
+        <div role="alert" className="mb-3 rounded bg-red-700 p-2 text-sm text-white">
+          <div className="font-semibold">Split brain: both servers claim primary.</div>
+          <ul className="list-disc pl-5">
+            {pair.servers.map((s) => (
+              <li key={s.appId}>
+                {s.name} on {s.hostName}: claims {s.role}
+                {s.roleEpoch !== null && ` at epoch ${s.roleEpoch}`}
+                {s.hostConnection !== "connected" && ` (host ${s.hostConnection}: last report)`}
+                {s.vip === "present" && `, holds the ${pair.haType === "nlb-cluster" ? "NLB port" : "VIP"}`}
+                {s.vip === "stale" && `, may still hold the ${pair.haType === "nlb-cluster" ? "NLB port" : "VIP"}`}
+              </li>
+            ))}
+          </ul>
+          <div>Controller: {pair.situation}</div>
         </div>
       )}
       <p data-testid="situation" className="mb-3 text-sm text-slate-700">

@@ -127,10 +127,16 @@ export class Lab {
   }
 }
 
-/** The demo configuration file with this machine's paths filled in. */
-export function labConfigText(rootDir: string): string {
+/**
+ * The demo configuration file with this machine's paths filled in. `addressBlock` (0–255) moves every
+ * lab address from 127.0.x.y to 127.<block>.x.y, so several labs (the demo, browser tests, test files
+ * running in parallel) never fight over the same addresses and ports.
+ */
+export function labConfigText(rootDir: string, addressBlock = 0): string {
+  if (!Number.isInteger(addressBlock) || addressBlock < 0 || addressBlock > 255) throw new Error(`lab: address block ${addressBlock} is not 0–255`);
   return fs
     .readFileSync(path.join(rootDir, "scripts", "demo-config.yaml"), "utf8")
     .replaceAll("{node}", process.execPath)
-    .replaceAll("{root}", rootDir);
+    .replaceAll("{root}", rootDir)
+    .replaceAll("127.0.", `127.${addressBlock}.`);
 }

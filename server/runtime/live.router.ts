@@ -8,6 +8,33 @@ import { loadPairConfigs, pairHistory } from "./runtime.repository";
 import { pairViews } from "./live-view";
 
 export const liveRouter = createTRPCRouter({
+  /** Start or stop a server through its host's agent (e.g. restart a failed server, W14 upgrades). */
+  application: operatorProcedure
+    .input(z.object({ appId: z.string().min(1), action: z.enum(["start", "stop"]) }).strict())
+    .mutation(async ({ ctx, input }) => {
+      const live = ctx.services.live;
+      if (!live) throw new AppError("CONFLICT", "the controller is not running on this console");
+      const app = await ctx.services.db.application.findUnique({ where: { id: input.appId }, select: { name: true, host: { select: { name: true } } } });
+      if (!app) throw notFound(`application ${input.appId}`);
+      const pairId = live.runner.current?.apps[input.appId]?.pairId;
+      const epoch = (pairId && live.runner.current?.pairStates[pairId]?.epoch) || 0;
+      const result = await live.gateway.sendCommand(app.host.name, {
+        id: `${input.action}-${input.appId}-${Date.now()}`,
+        type: input.action,
+        application: app.name,
+        pairEpoch: epoch,
+        deadline: new Date(Date.now() + 30_000).toISOString(),
+      });
+      await recordAudit(ctx.services.db, ctx.actor, {
+        action: `application.${input.action}`,
+        objectType: "application",
+        objectId: input.appId,
+        objectName: app.name,
+        detail: `${result.outcome}: ${result.reason}`,
+      });
+      if (result.outcome !== "ok") throw new AppError("CONFLICT", `${input.action} ${app.name} on ${app.host.name}: ${result.outcome} — ${result.reason}`);
+      return result.reason;
+    }),
   pairs: viewerProcedure.query(async ({ ctx }) => {
     const live = ctx.services.live;
     return pairViews(live?.runner.current ?? null, await loadPairConfigs(ctx.services.db), live?.gateway.hosts() ?? []);
