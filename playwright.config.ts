@@ -36,6 +36,8 @@ export default defineConfig({
       PORT: String(port),
       SWITCHYARD_ADMIN_USER: e2eAdmin.username,
       SWITCHYARD_ADMIN_PASSWORD: e2eAdmin.password,
+      // Enables the admin-only alarms.injectLogEvent the alarm tests create alarms with.
+      SWITCHYARD_TEST_HOOKS: "1",
     },
   },
 });

@@ -7,6 +7,7 @@ import { migrateSqlite } from "./db/migrate";
 import { createServices, type Services } from "./services";
 import { startHttpServer, type ConsoleServer } from "./http";
 import { startLive, type Live } from "./runtime/live";
+import { createAlarmEngine } from "./alarms/engine";
 
 /** How long the controller waits for a (re)connected host's servers to report their roles. */
 export const APP_START_GRACE_MS = 10_000;
@@ -38,6 +39,9 @@ export async function startConsole(opts: { env?: NodeJS.ProcessEnv; withPages?: 
     pages = (req, res) => handle(req, res);
   }
   const running = await startHttpServer(services, { host: env.HOST, port: env.PORT, pages });
+  // The alarm engine first: the controller and the agent gateway hand it alarms and log events.
+  const alarms = createAlarmEngine(services, { onChange: () => running.io.of("/ui").emit("alarms:changed") });
+  await alarms.start();
   const live =
     env.SWITCHYARD_CONTROLLER === "true"
       ? await startLive(services, running.io, {
@@ -61,6 +65,7 @@ export async function startConsole(opts: { env?: NodeJS.ProcessEnv; withPages?: 
     live,
     async stop() {
       await live?.stop();
+      await alarms.stop();
       await running.close();
       await db.$disconnect();
     },

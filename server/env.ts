@@ -28,6 +28,8 @@ export const envSchema = z.object({
   SWITCHYARD_LAB_STATE_DIR: z.string().min(1).optional(),
   /** Set to "false" to run the console without the agent gateway and controller (configuration only). */
   SWITCHYARD_CONTROLLER: z.enum(["true", "false"]).default("true"),
+  /** Log events older than this are pruned by the alarm engine (alarms themselves are kept). */
+  ALARM_LOG_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(30),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -8,6 +8,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
 import { cx } from "@/components/ui";
 import { ConnectionBanner, LiveSocketProvider } from "@/components/live/use-live-socket";
+import { AlarmBadge } from "@/components/alarms/alarm-badge";
 
 type Role = "viewer" | "operator" | "admin";
 interface CurrentUser {
@@ -31,6 +32,7 @@ export function useIsAdmin(): boolean {
 const nav: { href: string; label: string; adminOnly?: boolean }[] = [
   { href: "/", label: "Dashboard" },
   { href: "/pairs", label: "HA pairs" },
+  { href: "/alarms", label: "Alarms" },
   { href: "/applications", label: "Applications" },
   { href: "/hosts", label: "Hosts" },
   { href: "/options", label: "Options" },
@@ -93,6 +95,7 @@ export function AppShell({ children }: { children: ReactNode }) {
               })}
           </nav>
           <div className="flex items-center gap-2 text-sm">
+            <AlarmBadge />
             <span data-testid="current-user">
               {user.username} <span className="text-slate-400">({user.role})</span>
             </span>

@@ -29,6 +29,7 @@ export function LiveSocketProvider({ children }: { children: ReactNode }) {
     socket.on("disconnect", () => setState("reconnecting"));
     socket.on("connect_error", () => setState("reconnecting"));
     socket.on("live:changed", () => void refresh());
+    socket.on("alarms:changed", () => void queryClient.invalidateQueries({ queryKey: trpc.alarms.pathKey() }));
     return () => {
       socket.close();
     };

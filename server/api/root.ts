@@ -7,6 +7,7 @@ import { transferRouter } from "../transfer/transfer.router";
 import { agentTokensRouter } from "../agent-tokens/agent-tokens.router";
 import { liveRouter } from "../runtime/live.router";
 import { labRouter } from "../lab/lab.router";
+import { alarmsRouter } from "../alarms/alarms.router";
 
 export const appRouter = createTRPCRouter({
   auth: authRouter,
@@ -20,6 +21,7 @@ export const appRouter = createTRPCRouter({
   agentTokens: agentTokensRouter,
   live: liveRouter,
   lab: labRouter,
+  alarms: alarmsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -8,6 +8,7 @@ import { loadSnapshot } from "../config/config.repository";
 import { buildHostConfig } from "./host-config";
 import { ControllerRunner } from "./runner";
 import type { Timing } from "../controller/core";
+import { alarmEngineOf } from "../alarms/engine";
 
 export const LIVE_PUSH_INTERVAL_MS = 100;
 
@@ -28,6 +29,7 @@ export interface Live {
 export async function startLive(services: Services, io: Server, opts: LiveOptions = {}): Promise<Live> {
   let revision = Date.now();
   let runner: ControllerRunner | null = null;
+  const alarms = alarmEngineOf(services);
   // Browsers are told that live state changed (at most every LIVE_PUSH_INTERVAL_MS); they refetch.
   let pushTimer: NodeJS.Timeout | null = null;
   const pushLive = () => {
@@ -49,8 +51,9 @@ export async function startLive(services: Services, io: Server, opts: LiveOption
     onRoleReport: (host, msg) => runner?.onRoleReport(host, msg),
     onReadiness: (host, msg) => runner?.onReadiness(host, msg),
     onCommandResult: (host, result) => runner?.onCommandResult(host, result),
+    onLogEvents: (host, msg) => alarms.onLogEvents(host, msg),
   });
-  runner = new ControllerRunner({ db: services.db, gateway, onChange: pushLive, timing: { ...(opts.heartbeatTimeoutMs ? { heartbeatTimeoutMs: opts.heartbeatTimeoutMs } : {}), ...opts.timing } });
+  runner = new ControllerRunner({ db: services.db, gateway, onChange: pushLive, onAlarm: (cmd) => alarms.onControllerAlarm(cmd), timing: { ...(opts.heartbeatTimeoutMs ? { heartbeatTimeoutMs: opts.heartbeatTimeoutMs } : {}), ...opts.timing } });
   await runner.start();
   return {
     gateway,

@@ -1,0 +1,98 @@
+// tRPC endpoints for alarms: log event search, active alarms and history, header counts (viewer);
+// acknowledge and clear (operator); conditions and reactions (admin); and a test-only log event
+// injection that refuses unless NODE_ENV=test or SWITCHYARD_TEST_HOOKS=1.
+import { z } from "zod";
+import { adminProcedure, createTRPCRouter, operatorProcedure, viewerProcedure } from "../api/trpc";
+import { AppError } from "../errors";
+import * as repo from "./alarms.repository";
+import * as service from "./alarms.service";
+import { alarmEngineOf, testHooksEnabled } from "./engine";
+import { alarmHistorySchema, conditionInputSchema, eventIdSchema, logEventSearchSchema, reactionInputSchema, severities } from "./alarms.schema";
+
+const id = z.string().min(1).max(64);
+
+export const acknowledgeInputSchema = z.object({ id, note: z.string().trim().min(1, "say what you are doing about it").max(500) }).strict();
+export const clearInputSchema = z.object({ id, comment: z.string().trim().min(1, "a comment is required to clear an alarm (what was done)").max(1000) }).strict();
+export const injectLogEventInputSchema = z
+  .object({
+    host: z.string().min(1).max(128),
+    application: z.string().min(1).max(128),
+    id: eventIdSchema,
+    text: z.string().max(2000).default(""),
+  })
+  .strict();
+
+const conditionsRouter = createTRPCRouter({
+  list: viewerProcedure.query(({ ctx }) => repo.listConditions(ctx.services.db)),
+  create: adminProcedure.input(conditionInputSchema).mutation(async ({ ctx, input }) => {
+    const created = await service.createCondition(ctx.services.db, ctx.actor, input);
+    await alarmEngineOf(ctx.services).conditionsChanged();
+    return created;
+  }),
+  update: adminProcedure.input(z.object({ id, condition: conditionInputSchema }).strict()).mutation(async ({ ctx, input }) => {
+    await service.updateCondition(ctx.services.db, ctx.actor, input.id, input.condition);
+    await alarmEngineOf(ctx.services).conditionsChanged();
+    return true;
+  }),
+  delete: adminProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
+    await service.deleteCondition(ctx.services.db, ctx.actor, input.id);
+    await alarmEngineOf(ctx.services).conditionsChanged();
+    return true;
+  }),
+});
+
+const reactionsRouter = createTRPCRouter({
+  list: viewerProcedure.input(z.object({ conditionId: id.optional() }).strict()).query(({ ctx, input }) => repo.listReactions(ctx.services.db, input.conditionId)),
+  create: adminProcedure.input(reactionInputSchema).mutation(async ({ ctx, input }) => {
+    const created = await service.createReaction(ctx.services.db, ctx.actor, input);
+    await alarmEngineOf(ctx.services).conditionsChanged();
+    return created;
+  }),
+  update: adminProcedure.input(z.object({ id, reaction: reactionInputSchema }).strict()).mutation(async ({ ctx, input }) => {
+    await service.updateReaction(ctx.services.db, ctx.actor, input.id, input.reaction);
+    await alarmEngineOf(ctx.services).conditionsChanged();
+    return true;
+  }),
+  delete: adminProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
+    await service.deleteReaction(ctx.services.db, ctx.actor, input.id);
+    await alarmEngineOf(ctx.services).conditionsChanged();
+    return true;
+  }),
+});
+
+export const alarmsRouter = createTRPCRouter({
+  active: viewerProcedure.query(({ ctx }) => repo.listActiveAlarms(ctx.services.db)),
+  history: viewerProcedure.input(alarmHistorySchema).query(({ ctx, input }) => repo.listAlarmHistory(ctx.services.db, { ...input, cursor: input.cursor ?? undefined })),
+  /** For the header badge: active alarms per severity, and how many of them nobody acknowledged. */
+  counts: viewerProcedure.query(async ({ ctx }) => {
+    const groups = await repo.activeAlarmCounts(ctx.services.db);
+    const out = { total: 0, unacknowledged: 0, critical: 0, major: 0, minor: 0 };
+    for (const g of groups) {
+      out.total += g.count;
+      if (!g.acknowledged) out.unacknowledged += g.count;
+      if ((severities as readonly string[]).includes(g.severity)) out[g.severity as (typeof severities)[number]] += g.count;
+    }
+    return out;
+  }),
+  acknowledge: operatorProcedure.input(acknowledgeInputSchema).mutation(async ({ ctx, input }) => {
+    await alarmEngineOf(ctx.services).acknowledge(ctx.actor, input.id, input.note);
+    return true;
+  }),
+  clear: operatorProcedure.input(clearInputSchema).mutation(async ({ ctx, input }) => {
+    await alarmEngineOf(ctx.services).clear(ctx.actor, input.id, input.comment);
+    return true;
+  }),
+  logEvents: viewerProcedure.input(logEventSearchSchema).query(({ ctx, input }) => repo.searchLogEvents(ctx.services.db, { ...input, cursor: input.cursor ?? undefined })),
+  conditions: conditionsRouter,
+  reactions: reactionsRouter,
+  /** Test hook: feeds one log event to the engine as if the host's agent had sent it. */
+  injectLogEvent: adminProcedure.input(injectLogEventInputSchema).mutation(async ({ ctx, input }) => {
+    if (!testHooksEnabled(ctx.services)) {
+      throw new AppError("FORBIDDEN", "alarms.injectLogEvent is a test hook: it works only with NODE_ENV=test or SWITCHYARD_TEST_HOOKS=1");
+    }
+    const result = await alarmEngineOf(ctx.services).ingestLogEvents(input.host, [
+      { application: input.application, id: input.id, text: input.text, time: new Date().toISOString(), level: "standard" },
+    ]);
+    return { raised: result.raised, repeated: result.repeated, cleared: result.cleared };
+  }),
+});

@@ -1,0 +1,29 @@
+// The alarm conditions every console ships with (DESIGN §2.4, the seed's "Monitoring Critical
+// Conditions" and "Network Status Monitoring"), created on first start and never deleted (disable them).
+import type { ConditionInput } from "./alarms.schema";
+
+const base: Omit<ConditionInput, "severity" | "description"> = {
+  scopeKind: "all",
+  scopeValues: [],
+  cancelEventId: null,
+  autoClearSeconds: null,
+  enabled: true,
+  eventId: null,
+  controllerKind: null,
+};
+
+export const builtInConditions: readonly ConditionInput[] = [
+  { ...base, eventId: "00-04200", severity: "critical", description: "SIP listener bind failure: the server is running but cannot open its SIP port (W7)" },
+  { ...base, eventId: "00-52027", cancelEventId: "00-52028", severity: "major", description: "SIP NIC failure (sip-nic-monitoring, W10); cleared by 00-52028" },
+  { ...base, eventId: "00-52029", cancelEventId: "00-52030", severity: "major", description: "Virtual IP failure (sip-iptakeover-monitoring, W9); cleared by 00-52030" },
+  { ...base, controllerKind: "host-disconnected", severity: "critical", description: "Host disconnected: its agent stopped answering (W3)" },
+  { ...base, controllerKind: "application-failed", severity: "critical", description: "Application failed: its process ended or would not start (W2)" },
+  { ...base, controllerKind: "split-brain", severity: "critical", description: "Split brain: both servers of a pair are primary (W3, W8)" },
+  { ...base, controllerKind: "service-unavailable", severity: "major", description: "Service unavailable: no SIP traffic for the out-of-service timeout (W4)" },
+  { ...base, controllerKind: "switchover-failed", severity: "critical", description: "Switchover failed: a role change did not finish in time" },
+  { ...base, controllerKind: "double-failure", severity: "major", description: "Double failure: switchover right after the HA link came up, calls may be lost (W12)" },
+  { ...base, controllerKind: "control-script-failed", severity: "major", description: "A VIP / NLB control script failed" },
+  { ...base, controllerKind: "stale-vip", severity: "minor", description: "Stale VIP: the Virtual IP is still enabled on a host that is no longer primary (W3)" },
+  // Off by default: the server's own 00-04200 event already raises the bind-failure alarm.
+  { ...base, controllerKind: "bind-failed", severity: "critical", enabled: false, description: "Bind failure seen by the controller (duplicates 00-04200; enable when servers do not log it)" },
+];

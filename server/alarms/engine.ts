@@ -1,0 +1,476 @@
+// The alarm engine (DESIGN §3): log events from agents and alarm commands from the controller go
+// through the pure matcher; its effects are persisted (alarms, audit) in one transaction per batch;
+// reactions then run in the background, bounded, recorded on the alarm, never blocking the engine.
+// Operations run one at a time (a promise queue) so the in-memory matcher and the database agree.
+// Also keeps the log-event retention (pruned at start and hourly) and the auto-clear timer.
+import type { Services } from "../services";
+import type { Db, DbTx } from "../db";
+import { recordAudit, type Actor } from "../audit/audit.repository";
+import { agentLogEventSchema, describeZodError } from "../../protocol/agent-wire";
+import type { CancelAlarmCommand, RaiseAlarmCommand } from "../controller/types";
+import * as repo from "./alarms.repository";
+import * as service from "./alarms.service";
+import { builtInConditions } from "./defaults";
+import { AlarmMatcher, type ActiveAlarm, type MatchEffect, type Subject } from "./matcher";
+import { defaultRetryDelayMs, runReaction, type AlarmNotice, type ReactionDeps } from "./reactions";
+
+/** Browsers are told at most this often that alarms changed (they refetch). */
+export const ALARM_PUSH_INTERVAL_MS = 100;
+export const AUTO_CLEAR_CHECK_INTERVAL_MS = 1_000;
+export const LOG_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+/** Reactions running at once; beyond it a reaction is recorded as skipped rather than queued without bound. */
+export const MAX_REACTIONS_IN_FLIGHT = 64;
+
+const engineActor: Actor = { id: null, name: "alarm engine" };
+const reactionActor: Actor = { id: null, name: "alarm reaction" };
+
+export interface AlarmEngineOptions {
+  /** Called (coalesced, at most every ALARM_PUSH_INTERVAL_MS) after alarms changed: wire it to io.of("/ui").emit("alarms:changed"). */
+  onChange?: () => void;
+  /** Injected clock (ms since epoch) for tests. */
+  now?: () => number;
+  log?: (line: string) => void;
+  /** Defaults to the environment's ALARM_LOG_RETENTION_DAYS. */
+  retentionDays?: number;
+  /** Webhook fetch and retry delays, injectable for tests. */
+  reactions?: Pick<ReactionDeps, "fetch" | "retryDelayMs">;
+  maxReactionsInFlight?: number;
+}
+
+export interface IngestResult {
+  stored: number;
+  /** Events refused by validation, with the reason (they are not stored). */
+  rejected: { index: number; reason: string }[];
+  raised: number;
+  repeated: number;
+  cleared: number;
+}
+
+export interface AlarmEngine {
+  /** Validates, stores and matches a batch of log events from a host's agent. */
+  ingestLogEvents(hostName: string, events: readonly unknown[]): Promise<IngestResult>;
+  /** Wire to the gateway: onLogEvents: (host, msg) => alarms.onLogEvents(host, msg). Fire and forget; errors are logged. */
+  onLogEvents(hostName: string, msg: { events: readonly unknown[] }): void;
+  /** Wire to the runner: onAlarm: (cmd) => alarms.onControllerAlarm(cmd). Fire and forget; errors are logged. */
+  onControllerAlarm(command: RaiseAlarmCommand | CancelAlarmCommand): void;
+  /** The same, awaitable. */
+  controllerAlarm(command: RaiseAlarmCommand | CancelAlarmCommand): Promise<void>;
+  acknowledge(actor: Actor, alarmId: string, note: string): Promise<repo.AlarmView>;
+  clear(actor: Actor, alarmId: string, comment: string): Promise<repo.AlarmView>;
+  /** After conditions or reactions changed in the database. */
+  conditionsChanged(): Promise<void>;
+  /** Runs the auto-clear check now (the timer does it every second). Returns how many were cleared. */
+  expireNow(): Promise<number>;
+  /** Prunes log events past the retention now (done at start and hourly). */
+  pruneNow(): Promise<number>;
+  /** Resolves when queued work and running reactions are done (tests, shutdown). */
+  idle(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Directory {
+  appByName: Map<string, { type: string; host: string; pair: string }>;
+  appById: Map<string, { name: string; type: string; host: string }>;
+  hostById: Map<string, string>;
+  pairById: Map<string, string>;
+  pairIdByName: Map<string, string>;
+}
+
+const engines = new WeakMap<Services, AlarmEngine>();
+
+/** Creates the console's alarm engine and registers it for `services` (the router finds it there). */
+export function createAlarmEngine(services: Services, opts: AlarmEngineOptions = {}): AlarmEngine {
+  const engine = new Engine(services, opts);
+  engines.set(services, engine);
+  return engine;
+}
+
+/** The engine registered for these services; one without timers or notifications is made on first use (tests). */
+export function alarmEngineOf(services: Services): AlarmEngine {
+  return engines.get(services) ?? createAlarmEngine(services);
+}
+
+/** The test-only log event injection exists with NODE_ENV=test or SWITCHYARD_TEST_HOOKS=1 (set by playwright.config.ts). */
+export function testHooksEnabled(services: Services): boolean {
+  return services.env.NODE_ENV === "test" || process.env.SWITCHYARD_TEST_HOOKS === "1";
+}
+
+class Engine implements AlarmEngine {
+  private readonly db: Db;
+  private readonly now: () => number;
+  private readonly log: (line: string) => void;
+  private readonly retentionDays: number;
+  private readonly maxInFlight: number;
+  private tail: Promise<unknown> = Promise.resolve();
+  private loaded: Promise<void> | null = null;
+  private matcher = new AlarmMatcher([]);
+  private reactionsByCondition = new Map<string, repo.ReactionView[]>();
+  private alarmIds = new Map<string, string>();
+  private directory: Directory | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
+  private timers: NodeJS.Timeout[] = [];
+  private pushTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly configListener = () => {
+    this.directory = null;
+  };
+
+  constructor(
+    private readonly services: Services,
+    private readonly opts: AlarmEngineOptions,
+  ) {
+    this.db = services.db;
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log ?? ((line) => console.log(`[alarms] ${line}`));
+    this.retentionDays = opts.retentionDays ?? services.env.ALARM_LOG_RETENTION_DAYS;
+    this.maxInFlight = opts.maxReactionsInFlight ?? MAX_REACTIONS_IN_FLIGHT;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    await this.run(() => this.ready());
+    await this.pruneNow();
+    const every = (ms: number, fn: () => Promise<unknown>) => {
+      const t = setInterval(() => void fn().catch((err: unknown) => this.log(`background task failed: ${String(err)}`)), ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(AUTO_CLEAR_CHECK_INTERVAL_MS, () => this.expireNow());
+    every(LOG_PRUNE_INTERVAL_MS, () => this.pruneNow());
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.pushTimer) clearTimeout(this.pushTimer);
+    this.pushTimer = null;
+    this.services.configListeners.delete(this.configListener);
+    await this.idle();
+  }
+
+  async idle(): Promise<void> {
+    // Reactions may record runs that queue nothing, but a run can finish while we wait: loop until quiet.
+    for (;;) {
+      await this.tail;
+      if (this.inFlight.size === 0) return;
+      await Promise.allSettled([...this.inFlight]);
+    }
+  }
+
+  /** Serialises engine operations: the matcher and the database change together, one operation at a time. */
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(fn);
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Built-in conditions, conditions, reactions and active alarms, loaded once (again after a failed write). */
+  private ready(): Promise<void> {
+    this.loaded ??= (async () => {
+      this.services.configListeners.add(this.configListener);
+      await this.ensureBuiltIns();
+      const dir = await this.dir();
+      const active: ActiveAlarm[] = [];
+      this.alarmIds = new Map();
+      for (const a of await repo.loadActiveForMatcher(this.db)) {
+        const subject: Subject = { application: a.application, host: a.host, pair: a.pair, applicationType: dir.appByName.get(a.application)?.type ?? null };
+        active.push({ key: a.activeKey!, conditionId: a.conditionId, subject, source: a.source, count: a.count, firstSeenMs: a.firstSeen.getTime(), lastSeenMs: a.lastSeen.getTime() });
+        this.alarmIds.set(a.activeKey!, a.id);
+      }
+      this.matcher = new AlarmMatcher([], active);
+      await this.reloadConditions();
+    })().catch((err: unknown) => {
+      this.loaded = null;
+      throw err;
+    });
+    return this.loaded;
+  }
+
+  private async ensureBuiltIns(): Promise<void> {
+    const existing = await repo.listConditions(this.db);
+    const have = new Set(existing.filter((c) => c.builtIn).map((c) => c.eventId ?? `kind:${c.controllerKind}`));
+    for (const c of builtInConditions) {
+      const key = c.eventId ?? `kind:${c.controllerKind}`;
+      if (have.has(key)) continue;
+      await this.db.$transaction(async (tx) => {
+        const id = await repo.createCondition(tx, c, true);
+        await recordAudit(tx, engineActor, { action: "alarm-condition.create", objectType: "alarm-condition", objectId: id, objectName: c.eventId ?? c.controllerKind ?? "", after: c, detail: "built-in condition created on first start" });
+      });
+    }
+  }
+
+  private async reloadConditions(): Promise<void> {
+    const [conditions, reactions] = await Promise.all([repo.listConditions(this.db), repo.listReactions(this.db)]);
+    this.matcher.setConditions(conditions);
+    this.reactionsByCondition = new Map();
+    for (const r of reactions) {
+      const list = this.reactionsByCondition.get(r.conditionId) ?? [];
+      list.push(r);
+      this.reactionsByCondition.set(r.conditionId, list);
+    }
+  }
+
+  private async dir(): Promise<Directory> {
+    if (this.directory) return this.directory;
+    const { apps, hosts, pairs } = await repo.loadDirectory(this.db);
+    const pairOfApp = new Map<string, string>();
+    for (const p of pairs) {
+      pairOfApp.set(p.primaryAppId, p.name);
+      pairOfApp.set(p.backupAppId, p.name);
+    }
+    const d: Directory = {
+      appByName: new Map(apps.map((a) => [a.name, { type: a.type, host: a.host.name, pair: pairOfApp.get(a.id) ?? "" }])),
+      appById: new Map(apps.map((a) => [a.id, { name: a.name, type: a.type, host: a.host.name }])),
+      hostById: new Map(hosts.map((h) => [h.id, h.name])),
+      pairById: new Map(pairs.map((p) => [p.id, p.name])),
+      pairIdByName: new Map(pairs.map((p) => [p.name, p.id])),
+    };
+    this.directory = d;
+    return d;
+  }
+
+  // ---- inputs ---------------------------------------------------------------------------------
+
+  ingestLogEvents(hostName: string, events: readonly unknown[]): Promise<IngestResult> {
+    // Validated before queueing: malformed input is refused with a reason and never reaches the matcher.
+    const rejected: IngestResult["rejected"] = [];
+    const valid: { application: string; eventId: string; text: string; time: Date; level: string }[] = [];
+    events.forEach((raw, index) => {
+      const parsed = agentLogEventSchema.safeParse(raw);
+      if (!parsed.success) rejected.push({ index, reason: describeZodError(parsed.error) });
+      else valid.push({ application: parsed.data.application, eventId: parsed.data.id, text: parsed.data.text, time: new Date(parsed.data.time), level: parsed.data.level });
+    });
+    if (rejected.length) this.log(`refused ${rejected.length} log event(s) from ${hostName}: ${rejected[0]!.reason}`);
+    return this.run(async () => {
+      await this.ready();
+      const result: IngestResult = { stored: valid.length, rejected, raised: 0, repeated: 0, cleared: 0 };
+      if (!valid.length) return result;
+      const nowMs = this.now();
+      const receivedAt = new Date(nowMs);
+      const dir = await this.dir();
+      const effects: MatchEffect[] = [];
+      for (const e of valid) {
+        const app = dir.appByName.get(e.application);
+        // The host is the agent that forwarded it (what an operator sees), whatever the configuration says.
+        const subject: Subject = { application: e.application, host: hostName, pair: app?.pair ?? "", applicationType: app?.type ?? null };
+        effects.push(...this.matcher.logEvent(e.eventId, subject, e.text, nowMs));
+      }
+      await this.persist(effects, (tx) => repo.insertLogEvents(tx, valid.map((e) => ({ ...e, host: hostName, receivedAt }))));
+      for (const e of effects) {
+        if (e.type === "raise") result.raised++;
+        else if (e.type === "repeat") result.repeated++;
+        else result.cleared++;
+      }
+      return result;
+    });
+  }
+
+  onLogEvents(hostName: string, msg: { events: readonly unknown[] }): void {
+    this.ingestLogEvents(hostName, msg.events).catch((err: unknown) => this.log(`log events from ${hostName} not recorded: ${String(err)}`));
+  }
+
+  onControllerAlarm(command: RaiseAlarmCommand | CancelAlarmCommand): void {
+    this.controllerAlarm(command).catch((err: unknown) => this.log(`controller alarm ${command.kind} not recorded: ${String(err)}`));
+  }
+
+  controllerAlarm(c: RaiseAlarmCommand | CancelAlarmCommand): Promise<void> {
+    return this.run(async () => {
+      await this.ready();
+      const dir = await this.dir();
+      const app = c.appId ? dir.appById.get(c.appId) : undefined;
+      const subject: Subject = {
+        application: app?.name ?? "",
+        host: (c.hostId ? dir.hostById.get(c.hostId) : undefined) ?? app?.host ?? "",
+        pair: dir.pairById.get(c.pairId) ?? "",
+        applicationType: app?.type ?? null,
+      };
+      const nowMs = this.now();
+      const effects = c.type === "raise-alarm" ? this.matcher.controllerRaise(c.kind, subject, c.text, nowMs) : this.matcher.controllerCancel(c.kind, subject, c.text, nowMs);
+      await this.persist(effects);
+    });
+  }
+
+  acknowledge(actor: Actor, alarmId: string, note: string): Promise<repo.AlarmView> {
+    return this.run(async () => {
+      const alarm = await service.acknowledgeAlarm(this.db, actor, alarmId, note, new Date(this.now()));
+      this.changed();
+      return alarm;
+    });
+  }
+
+  clear(actor: Actor, alarmId: string, comment: string): Promise<repo.AlarmView> {
+    return this.run(async () => {
+      await this.ready();
+      const before = await service.clearAlarm(this.db, actor, alarmId, "manual", comment, new Date(this.now()));
+      if (before.activeKey) {
+        this.matcher.forget(before.activeKey);
+        this.alarmIds.delete(before.activeKey);
+      }
+      this.fireReactions(before.id, before.conditionId, "clear");
+      this.changed();
+      return before;
+    });
+  }
+
+  conditionsChanged(): Promise<void> {
+    return this.run(async () => {
+      await this.ready();
+      await this.reloadConditions();
+    });
+  }
+
+  expireNow(): Promise<number> {
+    return this.run(async () => {
+      await this.ready();
+      const effects = this.matcher.expire(this.now());
+      await this.persist(effects);
+      return effects.length;
+    });
+  }
+
+  pruneNow(): Promise<number> {
+    return this.run(async () => {
+      const before = new Date(this.now() - this.retentionDays * 24 * 3600 * 1000);
+      const pruned = await repo.pruneLogEvents(this.db, before);
+      if (pruned) this.log(`pruned ${pruned} log event(s) received before ${before.toISOString()} (retention ${this.retentionDays} days)`);
+      return pruned;
+    });
+  }
+
+  // ---- effects --------------------------------------------------------------------------------
+
+  /** Writes the matcher's effects (and `also`) in one transaction; on failure reloads the matcher from the database. */
+  private async persist(effects: MatchEffect[], also?: (tx: DbTx) => Promise<void>): Promise<void> {
+    if (!effects.length && !also) return;
+    const fired: { alarmId: string; conditionId: string; trigger: "raise" | "clear" }[] = [];
+    const created = new Map<string, string>();
+    const removed = new Set<string>();
+    try {
+      await this.db.$transaction(async (tx) => {
+        if (also) await also(tx);
+        // Only the last repeat of a key before its next raise/clear needs writing (it carries the count).
+        const repeats = new Map<string, Extract<MatchEffect, { type: "repeat" }>>();
+        const flush = async (key?: string) => {
+          for (const [k, r] of repeats) {
+            if (key !== undefined && k !== key) continue;
+            await repo.updateActiveAlarm(tx, k, r.count, new Date(r.atMs), r.text);
+            repeats.delete(k);
+          }
+        };
+        for (const e of effects) {
+          if (e.type === "repeat") {
+            repeats.set(e.key, e);
+            continue;
+          }
+          await flush(e.key);
+          if (e.type === "raise") {
+            const id = await repo.createAlarm(tx, {
+              conditionId: e.condition.id,
+              severity: e.condition.severity,
+              source: e.source,
+              application: e.subject.application,
+              host: e.subject.host,
+              pair: e.subject.pair,
+              activeKey: e.key,
+              at: new Date(e.atMs),
+              text: e.text,
+            });
+            created.set(e.key, id);
+            removed.delete(e.key);
+            await recordAudit(tx, engineActor, { action: "alarm.raise", objectType: "alarm", objectId: id, objectName: `${e.source} on ${e.subject.application || e.subject.host || e.subject.pair}`, after: { severity: e.condition.severity, text: e.text }, detail: e.condition.description });
+            fired.push({ alarmId: id, conditionId: e.condition.id, trigger: "raise" });
+          } else {
+            const id = created.get(e.key) ?? this.alarmIds.get(e.key) ?? (await repo.findActiveAlarmByKey(tx, e.key))?.id;
+            if (!id) continue; // already cleared by hand in the meantime
+            await repo.markCleared(tx, id, e.how, engineActor.name, new Date(e.atMs), e.text);
+            await recordAudit(tx, engineActor, { action: `alarm.${e.how}`, objectType: "alarm", objectId: id, objectName: e.key, after: { state: "cleared", how: e.how }, detail: e.text });
+            created.delete(e.key);
+            removed.add(e.key);
+            fired.push({ alarmId: id, conditionId: e.conditionId, trigger: "clear" });
+          }
+        }
+        await flush();
+      });
+    } catch (err) {
+      // The matcher already moved on; make it forget and re-read the truth on the next operation.
+      this.loaded = null;
+      this.directory = null;
+      throw err;
+    }
+    for (const key of removed) this.alarmIds.delete(key);
+    for (const [key, id] of created) this.alarmIds.set(key, id);
+    for (const f of fired) this.fireReactions(f.alarmId, f.conditionId, f.trigger);
+    if (effects.length) this.changed();
+  }
+
+  private changed(): void {
+    if (!this.opts.onChange || this.stopped) return;
+    this.pushTimer ??= setTimeout(() => {
+      this.pushTimer = null;
+      try {
+        this.opts.onChange?.();
+      } catch (err) {
+        this.log(`onChange threw: ${String(err)}`);
+      }
+    }, ALARM_PUSH_INTERVAL_MS);
+  }
+
+  // ---- reactions ------------------------------------------------------------------------------
+
+  private fireReactions(alarmId: string, conditionId: string, trigger: "raise" | "clear"): void {
+    const reactions = (this.reactionsByCondition.get(conditionId) ?? []).filter((r) => r.enabled && (trigger === "raise" || r.onClear));
+    for (const r of reactions) {
+      if (this.inFlight.size >= this.maxInFlight) {
+        void repo
+          .recordReactionRun(this.db, { alarmId, reactionId: r.id, kind: r.kind, trigger, ok: false, detail: `skipped: ${this.maxInFlight} reactions already running` })
+          .catch((err: unknown) => this.log(`recording a skipped reaction failed: ${String(err)}`));
+        continue;
+      }
+      const p = this.react(alarmId, r, trigger)
+        .catch((err: unknown) => this.log(`reaction ${r.kind} for alarm ${alarmId} failed to record: ${String(err)}`))
+        .finally(() => this.inFlight.delete(p));
+      this.inFlight.add(p);
+    }
+  }
+
+  private async react(alarmId: string, r: repo.ReactionView, trigger: "raise" | "clear"): Promise<void> {
+    const alarm = await repo.findAlarm(this.db, alarmId);
+    if (!alarm) return;
+    const notice: AlarmNotice = {
+      id: alarm.id,
+      state: alarm.state === "active" ? "active" : "cleared",
+      severity: alarm.severity,
+      source: alarm.source,
+      description: alarm.description,
+      application: alarm.application,
+      host: alarm.host,
+      pair: alarm.pair,
+      count: alarm.count,
+      firstSeen: alarm.firstSeen.toISOString(),
+      lastSeen: alarm.lastSeen.toISOString(),
+      text: alarm.lastText,
+      clearedHow: alarm.clearedHow,
+    };
+    const outcome = await runReaction(r.kind, r.settings, trigger, notice, {
+      fetch: this.opts.reactions?.fetch,
+      retryDelayMs: this.opts.reactions?.retryDelayMs ?? defaultRetryDelayMs,
+      switchover: (pairName, reason) => this.switchover(pairName, reason),
+    });
+    await repo.recordReactionRun(this.db, { alarmId, reactionId: r.id, kind: r.kind, trigger, ok: outcome.ok, detail: outcome.detail });
+    if (!outcome.ok) this.log(`reaction ${r.kind} for alarm ${alarm.source} on ${alarm.application || alarm.host || alarm.pair}: ${outcome.detail}`);
+    this.changed();
+  }
+
+  private async switchover(pairName: string, reason: string): Promise<string> {
+    const live = this.services.live;
+    if (!live) throw new Error("the controller does not run in this console");
+    const pairId = (await this.dir()).pairIdByName.get(pairName);
+    if (!pairId) throw new Error(`pair ${pairName} does not exist`);
+    const outcome = await live.runner.operatorSwitchover(pairId, reactionActor.name, false, reason);
+    await recordAudit(this.db, reactionActor, { action: "pair.switchover", objectType: "pair", objectId: pairId, objectName: pairName, detail: `reason: ${reason}; controller: ${outcome}` });
+    return outcome;
+  }
+}
