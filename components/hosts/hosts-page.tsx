@@ -22,6 +22,9 @@ export function HostsPage() {
   const trpc = useTRPC();
   const admin = useIsAdmin();
   const hosts = useQuery(trpc.hosts.list.queryOptions());
+  // Agent connections are live state: refreshed on every live:changed push (see use-live-socket).
+  const agents = useQuery(trpc.live.hosts.queryOptions(undefined, { refetchInterval: 5000 }));
+  const agentOf = (name: string) => agents.data?.find((a) => a.hostName === name);
   const [editing, setEditing] = useState<{ id: string | null; host: HostInput } | null>(null);
   const [tokensOf, setTokensOf] = useState<{ id: string; name: string } | null>(null);
   const queryClient = useQueryClient();
@@ -39,7 +42,7 @@ export function HostsPage() {
         {hosts.isLoading ? (
           <Loading what="hosts" />
         ) : (
-          <Table head={["Name", "NICs", "Applications", ""]} caption="Hosts">
+          <Table head={["Name", "NICs", "Applications", "Agent", ""]} caption="Hosts">
             {(hosts.data ?? []).map((h: HostRow) => (
               <tr key={h.id} data-testid={`host-row-${h.name}`}>
                 <td className="px-2 py-2 font-medium">
@@ -56,6 +59,22 @@ export function HostsPage() {
                   ))}
                 </td>
                 <td className="px-2 py-2">{h._count.applications}</td>
+                <td className="px-2 py-2 text-xs" data-testid={`agent-${h.name}`}>
+                  {(() => {
+                    const a = agentOf(h.name);
+                    if (!a) return <Badge>never connected</Badge>;
+                    return (
+                      <>
+                        <Badge tone={a.state === "connected" ? "green" : "red"}>{a.state}</Badge>
+                        <div className="text-slate-600">
+                          {a.agentVersion && `agent ${a.agentVersion} · `}
+                          {a.lastHeartbeatAt ? `last heartbeat ${a.lastHeartbeatAt.toLocaleTimeString()}` : "no heartbeat yet"}
+                        </div>
+                        {a.state !== "connected" && <div className="text-slate-600">{a.reason}</div>}
+                      </>
+                    );
+                  })()}
+                </td>
                 <td className="px-2 py-2 text-right">
                   {admin && (
                     <div className="flex justify-end gap-2">

@@ -2,8 +2,10 @@
 // The operator's dashboard: every HA pair with both servers' roles, process status, host connection,
 // where the VIP (or NLB port) is — stale VIPs included — readiness, HA link and back-off; split brain
 // made obvious; the manual switchover with its safety explained first; and each pair's timeline.
-import { useMemo, useState } from "react";
+import Link from "next/link";
+import { useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
+import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import { useTRPC } from "@/components/trpc/react";
 import type { RouterOutputs } from "@/components/trpc/types";
 import { useCurrentUser } from "@/components/layout/app-shell";
@@ -47,7 +49,7 @@ function ProcessControl({ s }: { s: ServerView }) {
   );
 }
 
-function ServerCell({ s, haType }: { s: ServerView; haType: PairView["haType"] }) {
+export function ServerCell({ s, haType }: { s: ServerView; haType: PairView["haType"] }) {
   const vipWord = haType === "nlb-cluster" ? "NLB port" : "VIP";
   return (
     <div data-testid={`server-${s.name}`} className={cx("rounded border p-3", s.role === "primary" ? "border-green-400 bg-green-50" : "border-slate-200")}>
@@ -100,7 +102,7 @@ function ServerCell({ s, haType }: { s: ServerView; haType: PairView["haType"] }
   );
 }
 
-function SwitchoverControl({ pair }: { pair: PairView }) {
+export function SwitchoverControl({ pair }: { pair: PairView }) {
   const trpc = useTRPC();
   const user = useCurrentUser();
   const [open, setOpen] = useState<"confirm" | "force" | null>(null);
@@ -173,9 +175,9 @@ function SwitchoverControl({ pair }: { pair: PairView }) {
   );
 }
 
-function Timeline({ pairId }: { pairId: string }) {
+export function Timeline({ pairId }: { pairId: string }) {
   const trpc = useTRPC();
-  const timeline = useQuery(trpc.live.timeline.queryOptions({ pairId, limit: 100 }));
+  const timeline = useQuery(trpc.live.timeline.queryOptions({ pairId, limit: 200 }));
   if (timeline.isLoading) return <Loading what="timeline" />;
   return (
     <ol data-testid="timeline" className="max-h-72 space-y-1 overflow-y-auto text-xs">
@@ -198,7 +200,10 @@ function PairCard({ pair }: { pair: PairView }) {
       className={cx(pair.splitBrain && "border-red-500 ring-2 ring-red-400")}
       title={
         <span data-testid={`pair-${pair.name}`} className="flex items-center gap-2">
-          {pair.name} <Badge tone="blue">{pair.haType}</Badge> <span className="text-xs font-normal text-slate-500">epoch {pair.epoch}</span>
+          <Link href={`/pairs/${pair.id}`} className="hover:underline">
+            {pair.name}
+          </Link>{" "}
+          <Badge tone="blue">{pair.haType}</Badge> <span className="text-xs font-normal text-slate-500">epoch {pair.epoch}</span>
         </span>
       }
       actions={
@@ -264,19 +269,43 @@ function PairCard({ pair }: { pair: PairView }) {
   );
 }
 
+/** Estimated height of a pair card before it is measured (px). */
+const PAIR_CARD_ESTIMATE_PX = 420;
+
 export function Dashboard() {
   const trpc = useTRPC();
   const pairs = useQuery(trpc.live.pairs.queryOptions());
   const [search, setSearch] = useState("");
+  const [problemsOnly, setProblemsOnly] = useState(false);
   const shown = useMemo(() => {
     const q = search.trim().toLowerCase();
-    return (pairs.data ?? []).filter((p) => !q || p.name.toLowerCase().includes(q) || p.servers.some((s) => s.name.toLowerCase().includes(q) || s.hostName.toLowerCase().includes(q)));
-  }, [pairs.data, search]);
+    return (pairs.data ?? []).filter(
+      (p) =>
+        (!problemsOnly || p.severity > 0) &&
+        (!q || p.name.toLowerCase().includes(q) || p.servers.some((s) => s.name.toLowerCase().includes(q) || s.hostName.toLowerCase().includes(q))),
+    );
+  }, [pairs.data, search, problemsOnly]);
   const splitBrains = (pairs.data ?? []).filter((p) => p.splitBrain);
+  const withProblems = (pairs.data ?? []).filter((p) => p.severity > 0).length;
+  // Only the cards near the viewport are in the page, so thousands of pairs stay responsive; cards
+  // are measured after render, so live updates do not make the list jump.
+  const listRef = useRef<HTMLDivElement>(null);
+  const [scrollMargin, setScrollMargin] = useState(0);
+  useLayoutEffect(() => setScrollMargin(listRef.current?.offsetTop ?? 0), [pairs.isLoading, splitBrains.length]);
+  const virtualizer = useWindowVirtualizer({ count: shown.length, estimateSize: () => PAIR_CARD_ESTIMATE_PX, overscan: 4, scrollMargin, getItemKey: (i) => shown[i]!.id });
 
   return (
     <>
-      <PageTitle actions={<Input aria-label="Search pairs" placeholder="Search pairs, servers, hosts" value={search} onChange={(e) => setSearch(e.target.value)} />}>
+      <PageTitle
+        actions={
+          <>
+            <label className="flex items-center gap-1 text-sm">
+              <input type="checkbox" checked={problemsOnly} onChange={(e) => setProblemsOnly(e.target.checked)} /> problems only ({withProblems})
+            </label>
+            <Input aria-label="Search pairs" placeholder="Search pairs, servers, hosts" value={search} onChange={(e) => setSearch(e.target.value)} />
+          </>
+        }
+      >
         Dashboard
       </PageTitle>
       {splitBrains.length > 0 && (
@@ -286,9 +315,20 @@ export function Dashboard() {
       )}
       <ErrorBox error={pairs.error} />
       {pairs.isLoading && <Loading what="pairs" />}
-      <div className="space-y-4">
-        {shown.map((p) => (
-          <PairCard key={p.id} pair={p} />
+      <p className="mb-2 text-xs text-slate-500">
+        {shown.length} of {pairs.data?.length ?? 0} pairs, problems first.
+      </p>
+      <div ref={listRef} style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
+        {virtualizer.getVirtualItems().map((item) => (
+          <div
+            key={item.key}
+            data-index={item.index}
+            ref={virtualizer.measureElement}
+            style={{ position: "absolute", top: 0, left: 0, width: "100%", transform: `translateY(${item.start - virtualizer.options.scrollMargin}px)` }}
+            className="pb-4"
+          >
+            <PairCard pair={shown[item.index]!} />
+          </div>
         ))}
       </div>
       {pairs.data?.length === 0 && <p className="text-sm text-slate-500">No HA pairs configured yet.</p>}

@@ -5,7 +5,11 @@
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { io } from "socket.io-client";
 import { useQueryClient } from "@tanstack/react-query";
+import superjson, { type SuperJSONResult } from "superjson";
 import { useTRPC } from "@/components/trpc/react";
+import type { RouterOutputs } from "@/components/trpc/types";
+
+type PairView = RouterOutputs["live"]["pairs"][number];
 
 type LiveConnection = "connecting" | "connected" | "reconnecting";
 const LiveContext = createContext<LiveConnection>("connecting");
@@ -28,7 +32,22 @@ export function LiveSocketProvider({ children }: { children: ReactNode }) {
     });
     socket.on("disconnect", () => setState("reconnecting"));
     socket.on("connect_error", () => setState("reconnecting"));
-    socket.on("live:changed", () => void refresh());
+    // Pair views arrive computed: patch the cached list (replace changed pairs, drop removed ones,
+    // keep problems first) instead of refetching it.
+    socket.on("live:pairs", (payload: SuperJSONResult) => {
+      const { changed, removed } = superjson.deserialize<{ changed: PairView[]; removed: string[] }>(payload);
+      queryClient.setQueryData(trpc.live.pairs.queryKey(), (old) => {
+        if (!old) return old;
+        const byId = new Map(old.map((p) => [p.id, p]));
+        for (const id of removed) byId.delete(id);
+        for (const p of changed) byId.set(p.id, p);
+        return [...byId.values()].sort((a, b) => b.severity - a.severity || a.name.localeCompare(b.name));
+      });
+    });
+    // Everything else live (timelines, agents) is refetched when it is on screen.
+    socket.on("live:changed", () =>
+      void queryClient.invalidateQueries({ queryKey: trpc.live.pathKey(), predicate: (q) => JSON.stringify(q.queryKey).indexOf('"pairs"') < 0 }),
+    );
     socket.on("alarms:changed", () => void queryClient.invalidateQueries({ queryKey: trpc.alarms.pathKey() }));
     return () => {
       socket.close();

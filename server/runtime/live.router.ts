@@ -37,7 +37,10 @@ export const liveRouter = createTRPCRouter({
     }),
   pairs: viewerProcedure.query(async ({ ctx }) => {
     const live = ctx.services.live;
-    return pairViews(live?.runner.current ?? null, await loadPairConfigs(ctx.services.db), live?.gateway.hosts() ?? []);
+    const state = live?.runner.current ?? null;
+    // The controller holds the pair list in memory; the database is read only when it is not running.
+    const pairs = state ? Object.values(state.pairs) : await loadPairConfigs(ctx.services.db);
+    return pairViews(state, pairs, live?.gateway.hosts() ?? []);
   }),
   timeline: viewerProcedure
     .input(z.object({ pairId: z.string().min(1), limit: z.number().int().min(1).max(1000).default(200) }).strict())

@@ -9,8 +9,11 @@ import { buildHostConfig } from "./host-config";
 import { ControllerRunner } from "./runner";
 import type { Timing } from "../controller/core";
 import { alarmEngineOf } from "../alarms/engine";
+import superjson from "superjson";
+import { pairViews } from "./live-view";
 
-export const LIVE_PUSH_INTERVAL_MS = 100;
+/** Live pushes are coalesced: at most one per this window (the first change is pushed at once). */
+export const LIVE_PUSH_INTERVAL_MS = 50;
 
 export interface LiveOptions {
   heartbeatTimeoutMs?: number;
@@ -30,13 +33,34 @@ export async function startLive(services: Services, io: Server, opts: LiveOption
   let revision = Date.now();
   let runner: ControllerRunner | null = null;
   const alarms = alarmEngineOf(services);
-  // Browsers are told that live state changed (at most every LIVE_PUSH_INTERVAL_MS); they refetch.
+  // Browsers get the pair views that changed, already computed (one computation per push, not one
+  // per browser), and patch their query cache with them; "live:changed" tells them to refetch the
+  // other live queries (timelines, agents). Pushes are coalesced to one per LIVE_PUSH_INTERVAL_MS.
   let pushTimer: NodeJS.Timeout | null = null;
+  let lastPushAtMs = 0;
+  const lastSent = new Map<string, string>();
+  const flush = () => {
+    pushTimer = null;
+    lastPushAtMs = Date.now();
+    const state = runner?.current ?? null;
+    if (state) {
+      const views = pairViews(state, Object.values(state.pairs), gateway.hosts());
+      const changed = views.filter((v) => {
+        const text = JSON.stringify(v);
+        if (lastSent.get(v.id) === text) return false;
+        lastSent.set(v.id, text);
+        return true;
+      });
+      const ids = new Set(views.map((v) => v.id));
+      const removed = [...lastSent.keys()].filter((id) => !ids.has(id));
+      for (const id of removed) lastSent.delete(id);
+      if (changed.length || removed.length) io.of("/ui").emit("live:pairs", superjson.serialize({ changed, removed }));
+    }
+    io.of("/ui").emit("live:changed");
+  };
   const pushLive = () => {
-    pushTimer ??= setTimeout(() => {
-      pushTimer = null;
-      io.of("/ui").emit("live:changed");
-    }, LIVE_PUSH_INTERVAL_MS);
+    if (pushTimer) return;
+    pushTimer = setTimeout(flush, Math.max(0, lastPushAtMs + LIVE_PUSH_INTERVAL_MS - Date.now()));
   };
   const gateway = attachAgentGateway(io, {
     verifyToken: (hostName, token) => verifyAgentToken(services.db, hostName, token),
