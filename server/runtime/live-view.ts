@@ -48,6 +48,7 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
       const app = state?.apps[ref.appId];
       const live = hostByName.get(ref.hostName);
       const role = app?.role ?? "unknown";
+      const processDown = app ? ["failed", "stopped"].includes(app.status) : false;
       const vip: ServerView["vip"] =
         pair.haType === "single-host" ? "none" : staleHosts.has(ref.hostId) ? "stale" : role === "primary" && live?.state === "connected" ? "present" : "absent";
       return {
@@ -61,9 +62,10 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
         statusDetail: app?.statusDetail ?? "",
         hostConnection: live ? live.state : "unknown",
         lastHeartbeatAt: live?.lastHeartbeatAt ?? null,
-        readyForSwitchover: app?.readiness?.readyForSwitchover ?? null,
-        notReadyReasons: app?.readiness?.notReadyReasons ?? [],
-        haLink: app?.haLink ?? "unknown",
+        // A process that is not running has no readiness: what it reported before it stopped is stale.
+        readyForSwitchover: processDown ? null : (app?.readiness?.readyForSwitchover ?? null),
+        notReadyReasons: processDown ? [] : (app?.readiness?.notReadyReasons ?? []),
+        haLink: processDown ? "down" : (app?.haLink ?? "unknown"),
         sipListener: app?.sipListener ?? "unknown",
         oosBackoff: app?.oosBackoff ?? 1,
         vip,
@@ -111,7 +113,12 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
             })),
           }
         : null,
-      activeAlarms: ps?.activeAlarms ?? [],
+      // Alarm keys are "kind:subject-id"; people read the kind and the name of what it is about.
+      activeAlarms: (ps?.activeAlarms ?? []).map((key) => {
+        const [kind = key, subject = ""] = key.split(":");
+        const named = pair.apps.find((a) => a.appId === subject)?.appName ?? pair.apps.find((a) => a.hostId === subject)?.hostName;
+        return `${kind.replaceAll("-", " ")}${named ? ` (${named})` : ""}`;
+      }),
       severity,
       switchoverBlockers: [...new Set(blockers)],
     };
