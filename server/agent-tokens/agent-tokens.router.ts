@@ -9,7 +9,10 @@ export const agentTokensRouter = createTRPCRouter({
     .input(z.object({ hostId: z.string().min(1), label: z.string().trim().max(100).default("") }).strict())
     .mutation(({ ctx, input }) => createAgentToken(ctx.services.db, ctx.actor, input.hostId, input.label)),
   revoke: adminProcedure.input(z.object({ id: z.string().min(1) }).strict()).mutation(async ({ ctx, input }) => {
-    await revokeAgentToken(ctx.services.db, ctx.actor, input.id);
+    const hostName = await revokeAgentToken(ctx.services.db, ctx.actor, input.id);
+    // A revoked token must not keep a live session: the agent has to authenticate again, and is refused
+    // unless another live token of the host is what it holds.
+    if (hostName) ctx.services.live?.gateway.dropHost(hostName, "agent token revoked");
     return true;
   }),
 });

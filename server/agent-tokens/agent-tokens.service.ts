@@ -22,13 +22,15 @@ export async function createAgentToken(db: Db, actor: Actor, hostId: string, lab
   });
 }
 
-export async function revokeAgentToken(db: Db, actor: Actor, tokenId: string): Promise<void> {
-  await db.$transaction(async (tx) => {
+/** Revokes a token; returns the host's name (or null when it was already revoked). */
+export async function revokeAgentToken(db: Db, actor: Actor, tokenId: string): Promise<string | null> {
+  return db.$transaction(async (tx) => {
     const row = await tx.agentToken.findUnique({ where: { id: tokenId }, select: { prefix: true, revokedAt: true, host: { select: { id: true, name: true } } } });
     if (!row) throw notFound(`agent token ${tokenId}`);
-    if (row.revokedAt) return;
+    if (row.revokedAt) return null;
     await tx.agentToken.update({ where: { id: tokenId }, data: { revokedAt: new Date() } });
     await recordAudit(tx, actor, { action: "agent-token.revoke", objectType: "host", objectId: row.host.id, objectName: row.host.name, detail: `token ${row.prefix}…` });
+    return row.host.name;
   });
 }
 

@@ -86,6 +86,8 @@ export interface AgentGateway {
   sendCommand(hostName: string, command: AgentCommandInput): Promise<CommandResult>;
   /** Re-reads configForHost(hostName) and pushes it if the host is connected. */
   pushConfig(hostName: string): Promise<boolean>;
+  /** Closes the host's agent socket (e.g. its token was revoked): it must authenticate again. */
+  dropHost(hostName: string, reason: string): boolean;
   hosts(): HostLiveState[];
   host(hostName: string): HostLiveState | null;
   close(): void;
@@ -343,6 +345,13 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       const entry = hosts.get(hostName);
       if (!entry?.socket?.connected) return false;
       return pushConfigTo(entry, entry.socket);
+    },
+    dropHost(hostName, reason) {
+      const entry = hosts.get(hostName);
+      if (!entry?.socket) return false;
+      log.warn(`host ${hostName}: agent connection closed by the console (${reason})`);
+      entry.socket.disconnect(true);
+      return true;
     },
     hosts: () => [...hosts.values()].map((e) => ({ ...e.live })),
     host: (hostName) => {
