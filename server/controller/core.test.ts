@@ -412,7 +412,7 @@ describe("console restart: recovery without flapping", () => {
     expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e8"]);
   });
 
-  it("orders nothing when the resync shows one primary, even one the persisted state did not expect", () => {
+  it("changes no role when the resync shows one primary, even one the persisted state did not expect; it puts the VIP with it", () => {
     const h = new Harness(pairOf("ip-takeover"), { persisted: { "pair-a": { epoch: 7, intendedPrimaryAppId: "sip-2" } } });
     h.connect("host-1");
     h.connect("host-2");
@@ -420,8 +420,20 @@ describe("console restart: recovery without flapping", () => {
     h.role("sip-1", "primary", 7);
     h.status("sip-2", "running");
     const r = h.role("sip-2", "backup", 7);
+    // No role change and no new epoch: only the VIP is made to follow the primary.
+    expect(roleAndScripts(r.commands)).toEqual(["disable vip on host-2 e7", "enable vip on host-1 e7"]);
+    expect(r.reason).toBe("sip-1 is primary (epoch 7); the controller adopts it as the intended primary and enables the VIP on host-1");
+  });
+
+  it("W15 single-host: adopting a primary runs no script", () => {
+    const h = new Harness(pairOf("single-host"));
+    h.connect("host-1");
+    h.status("sip-1", "running");
+    h.role("sip-1", "primary", 0);
+    h.status("sip-2", "running");
+    const r = h.role("sip-2", "backup", 0);
     expect(roleAndScripts(r.commands)).toEqual([]);
-    expect(r.reason).toBe("sip-1 is primary (epoch 7); the controller adopts it as the intended primary");
+    expect(r.reason).toBe("sip-1 is primary (epoch 0); the controller adopts it as the intended primary");
   });
 
   it("after the grace, a host that never reconnected counts as disconnected and the other server is promoted", () => {

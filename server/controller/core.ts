@@ -664,8 +664,16 @@ const steady: DecisionRule = {
     }
     if (ctx.ps.intendedPrimaryAppId !== primary.appId) {
       ctx.ps.intendedPrimaryAppId = primary.appId;
-      const sentence = `${p} is primary (epoch ${primary.epoch}); the controller adopts it as the intended primary`;
-      history(ctx, ctx.ps.epoch, sentence);
+      if (!usesScripts(ctx.pair)) {
+        const sentence = `${p} is primary (epoch ${primary.epoch}); the controller adopts it as the intended primary`;
+        history(ctx, ctx.ps.epoch, sentence);
+        return { sentence, acted: true, stop: true };
+      }
+      // Nothing says the VIP is where the adopted primary is (first start, or a server that made
+      // itself primary): put it there, and take it off the partner's host, at the current epoch.
+      const others = ctx.pair.apps.map((a) => a.hostId).filter((h) => h !== primary.hostId && isHostConnected(ctx.s, h));
+      const sentence = `${p} is primary (epoch ${primary.epoch}); the controller adopts it as the intended primary and enables the ${vipWord(ctx.pair)} on ${hostName(ctx.pair, primary.hostId)}`;
+      startSwitchover(ctx, { cause: "adoption", fromAppId: null, toAppId: null, demoteFirst: false, forced: false, vipOnly: { enableHostId: primary.hostId, disableHostIds: [...new Set(others)] } }, sentence);
       return { sentence, acted: true, stop: true };
     }
     if (ctx.ps.bindAlternations > 0 && primary.sipListener === "bound") {
@@ -707,11 +715,13 @@ interface PlanSpec {
   forced: boolean;
   /** A plan that only runs the disable script on this host, at the current epoch (stale VIP). */
   scriptOnlyHostId?: string;
+  /** A plan that only puts the VIP where the primary is, at the current epoch (adoption). */
+  vipOnly?: { enableHostId: string; disableHostIds: string[] };
 }
 
 function startSwitchover(ctx: Ctx, spec: PlanSpec, sentence: string): void {
   const { s, pair, ps } = ctx;
-  const changesRoles = spec.scriptOnlyHostId === undefined;
+  const changesRoles = spec.scriptOnlyHostId === undefined && spec.vipOnly === undefined;
   // Every role change gets a new epoch: no two primaries can ever be ordered under the same one.
   const epoch = changesRoles ? ps.epoch + 1 : ps.epoch;
   ps.epoch = epoch;
@@ -739,6 +749,9 @@ function startSwitchover(ctx: Ctx, spec: PlanSpec, sentence: string): void {
   });
   if (spec.scriptOnlyHostId !== undefined) {
     plan(script(spec.scriptOnlyHostId, "disable"));
+  } else if (spec.vipOnly !== undefined) {
+    for (const hostId of spec.vipOnly.disableHostIds) plan(script(hostId, "disable"));
+    plan(script(spec.vipOnly.enableHostId, "enable"));
   } else {
     const from = spec.fromAppId ? appOf(s, spec.fromAppId) : null;
     if (from && spec.demoteFirst) plan(setRole(from.appId, "backup"));

@@ -288,7 +288,9 @@ export type SwitchoverCause =
   | "service-unavailable"
   | "bind-failure"
   | "split-brain"
-  | "stale-vip";
+  | "stale-vip"
+  /** Not a role change: the VIP is put where an adopted primary is. */
+  | "adoption";
 
 export type OrderStatus = "held" | "sent" | "done" | "failed" | "skipped";
 
