@@ -13,11 +13,15 @@ import {
   type LogEvent,
 } from "../protocol/app-contract";
 import {
+  OS_COMMAND_MAX_OUTPUT_CHARS,
   describeZodError,
+  isHostCommand,
   type AgentCommand,
+  type ApplicationCommand,
   type AgentLogEvent,
   type ApplicationConfig,
   type CommandResult,
+  type HostCommand,
   type HostConfig,
   type ReadinessReport,
   type Resync,
@@ -27,6 +31,7 @@ import { CommandLedger } from "./command-ledger";
 import { ConsoleConnection, type ConnectionState } from "./connection";
 import { createDriver, driverProblems, type ControlDriver } from "./drivers";
 import { startLocalServer, type LocalServer } from "./local-server";
+import { runArgv } from "./run-script";
 import { Supervisor } from "./supervisor";
 
 export const AGENT_VERSION = "0.1.0";
@@ -38,6 +43,11 @@ export const ACK_TIMEOUT_MS = 5000;
 export const APP_HTTP_TIMEOUT_MS = 2000;
 /** How often the health file is rewritten even without changes, so a reader can see the agent is alive. */
 export const HEALTH_REFRESH_MS = 5000;
+/**
+ * The queue OS commands share: one runs at a time, so an alarm storm cannot fork without bound, and
+ * they never wait behind (or hold up) a pair's commands.
+ */
+const OS_COMMAND_QUEUE = "host:os-commands";
 
 export interface AgentOptions {
   consoleUrl: string;
@@ -53,6 +63,11 @@ export interface AgentOptions {
   maxBackoffMs: number;
   logMaxFileBytes: number;
   logMaxRotatedFiles: number;
+  /**
+   * Run `run-os-command` commands from the console (--allow-os-commands). Off by default: with it, a
+   * console administrator can run any program on this host as the agent's user.
+   */
+  allowOsCommands: boolean;
   log?: (line: string) => void;
 }
 
@@ -97,7 +112,7 @@ export class Agent {
       log: this.log,
       onStatus: (msg) => {
         this.log(`${msg.application}: ${msg.previous ?? "?"} → ${msg.status} (${msg.detail})`);
-        if (msg.status === "stopped" || msg.status === "failed") this.forgetReadiness(msg.application);
+        if (msg.status === "stopped" || msg.status === "failed") this.forgetProcessState(msg.application);
         this.connection.send("appStatus", msg);
         this.writeHealth();
       },
@@ -145,6 +160,7 @@ export class Agent {
       log: this.log,
     });
     this.log(`local application contract on ${this.local.url}`);
+    if (this.opts.allowOsCommands) this.log("--allow-os-commands: OS commands sent by the console will be run");
     this.healthTimer = setInterval(() => this.writeHealth(), HEALTH_REFRESH_MS);
     this.healthTimer.unref();
     this.connection.start();
@@ -226,7 +242,7 @@ export class Agent {
   // --- commands -----------------------------------------------------------------------------
 
   private async onCommand(command: AgentCommand): Promise<void> {
-    const key = this.fencingKey(command.application);
+    const key = isHostCommand(command) ? OS_COMMAND_QUEUE : this.fencingKey(command.application);
     const admission = this.ledger.admit(command, key, this.connection.consoleNowMs());
     switch (admission.kind) {
       case "duplicate-running":
@@ -246,12 +262,12 @@ export class Agent {
     const result = await this.serialise(key, () => this.execute(command)).catch((err: unknown) =>
       this.ledger.finish(command, "failed", `command ${command.id} failed inside the agent: ${err instanceof Error ? err.message : String(err)}`),
     );
-    this.log(`command ${command.id} ${command.type} ${command.application}: ${result.outcome}: ${result.reason}`);
+    this.log(`command ${command.id} ${command.type} ${isHostCommand(command) ? "(host)" : command.application}: ${result.outcome}: ${result.reason}`);
     void this.sendResult(result);
   }
 
   /** Handlers keyed by command type; each returns the finished result. */
-  private readonly commandHandlers: { [K in AgentCommand["type"]]: (cmd: Extract<AgentCommand, { type: K }>, app: ApplicationConfig) => Promise<CommandResult> } = {
+  private readonly commandHandlers: { [K in ApplicationCommand["type"]]: (cmd: Extract<ApplicationCommand, { type: K }>, app: ApplicationConfig) => Promise<CommandResult> } = {
     start: async (cmd, app) => {
       const r = await this.supervisor.start(app.name, `command ${cmd.id}`);
       return this.ledger.finish(cmd, r.ok ? "ok" : "failed", r.reason);
@@ -284,13 +300,36 @@ export class Agent {
   };
 
   private async execute(command: AgentCommand): Promise<CommandResult> {
+    if (isHostCommand(command)) return this.runOsCommand(command);
     const app = this.appConfig(command.application);
     if (!app) {
       const why = this.config ? `application ${command.application} is not configured on host ${this.opts.hostName}` : `host ${this.opts.hostName} has no configuration yet`;
       return this.ledger.finish(command, "rejected", why);
     }
-    const handler = this.commandHandlers[command.type] as (c: AgentCommand, a: ApplicationConfig) => Promise<CommandResult>;
+    const handler = this.commandHandlers[command.type] as (c: ApplicationCommand, a: ApplicationConfig) => Promise<CommandResult>;
     return handler(command, app);
+  }
+
+  /** run-os-command: refused unless the operator of this host opted in; no shell; killed at its timeout. */
+  private async runOsCommand(cmd: HostCommand): Promise<CommandResult> {
+    const program = cmd.argv[0]!;
+    if (!this.opts.allowOsCommands) {
+      return this.ledger.finish(cmd, "rejected", `host ${this.opts.hostName} does not run OS commands: its agent was started without --allow-os-commands; ${program} was not run`);
+    }
+    // Commands wait in one queue; one that waited past its deadline is no longer wanted by the console.
+    if (Date.parse(cmd.deadline) <= this.connection.consoleNowMs()) {
+      return this.ledger.finish(cmd, "expired", `command ${cmd.id} waited past its deadline ${cmd.deadline} behind other OS commands; ${program} was not run`);
+    }
+    this.log(`command ${cmd.id}: running OS command ${JSON.stringify(cmd.argv)} (timeout ${cmd.timeoutMs} ms${cmd.reason ? `; ${cmd.reason}` : ""})`);
+    const run = await runArgv(cmd.argv, { timeoutMs: cmd.timeoutMs, driver: "os-command" });
+    const cut = (text: string) => (text.length > OS_COMMAND_MAX_OUTPUT_CHARS ? `${text.slice(0, OS_COMMAND_MAX_OUTPUT_CHARS)}\n[output truncated]` : text);
+    const step = { ...run, stdout: cut(run.stdout), stderr: cut(run.stderr) };
+    const reason = run.timedOut
+      ? `${program} was killed after its timeout of ${cmd.timeoutMs} ms`
+      : run.exitCode === null
+        ? `${program} failed: ${run.stderr.trim().split("\n").at(-1) || "no exit code"}`
+        : `${program} exited with code ${run.exitCode} after ${Math.round(run.durationMs)} ms`;
+    return this.ledger.finish(cmd, run.ok ? "ok" : "failed", reason, [step]);
   }
 
   private async setRole(app: ApplicationConfig, role: AppRole, epoch: number, commandId: string): Promise<{ outcome: CommandResult["outcome"]; reason: string }> {
@@ -441,11 +480,15 @@ export class Agent {
 
   // --- readiness ----------------------------------------------------------------------------
 
-  private forgetReadiness(app: string): void {
+  private forgetProcessState(app: string): void {
     const live = this.live.get(app);
     if (live) {
       live.readiness = null;
       live.readinessKey = "";
+      // The process is gone and so is its role: the console wipes it too, so the restarted process's
+      // first report (often the same role and epoch 0 again) must not be deduplicated away.
+      live.role = null;
+      live.roleEpoch = null;
     }
   }
 
@@ -512,6 +555,7 @@ export class Agent {
       localContractUrl: this.local?.url ?? null,
       configRevision: this.config?.revision ?? null,
       applications: this.supervisor.states().map((s) => ({ name: s.name, status: s.status, pid: s.pid })),
+      allowOsCommands: this.opts.allowOsCommands,
       queuedLogEvents: this.logQueue.length,
       droppedLogEvents: this.droppedLogEvents,
       unacknowledgedResults: this.ledger.unackedResults().length,

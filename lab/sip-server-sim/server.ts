@@ -233,6 +233,7 @@ export class SimServer {
       multisiteCallsPredatingLink:
         this.haLinkUpSinceMs === null ? this.calls.countMultisite() : this.calls.countMultisiteExistingAt(this.haLinkUpSinceMs),
       backupSyncComplete: this.backupSyncComplete,
+      linkSettleMs: this.settings.readinessSettleMs,
     });
     let calls: SipServerStatus["calls"];
     if (this.role === "primary") {

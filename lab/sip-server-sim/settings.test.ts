@@ -38,4 +38,10 @@ describe("simulator settings", () => {
     expect(() => settingsFromConfig(config, env)).toThrow(SettingsError);
     expect(() => settingsFromConfig(config, env)).toThrow('option http-port="http" must be a port number 1-65535');
   });
+
+  it("W13 readiness settle time is the real 60 s unless the lab knob SWITCHYARD_LAB_READINESS_SETTLE_MS shortens it", () => {
+    const config = simConfig({ name: "s", sipPort: 5060, httpPort: 8080, initialRole: "primary" });
+    expect(settingsFromConfig(config, env).readinessSettleMs).toBe(60_000);
+    expect(settingsFromConfig(config, simEnvSchema.parse({ SWITCHYARD_LAB_READINESS_SETTLE_MS: "1500" })).readinessSettleMs).toBe(1500);
+  });
 });

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { appConfigSchema, type AppConfig } from "../../protocol/app-contract";
+import { primaryLinkSettleMs } from "./readiness";
 import { haSyncBatchDefault, haSyncBatchMax, haSyncBatchMin, haSyncPauseDefaultMs } from "./call-sync";
 import type { OosDevice } from "./traffic-monitor";
 
@@ -31,6 +32,8 @@ export const simEnvSchema = z.object({
   SWITCHYARD_LAB_HTTP_ADDRESS: z.union([z.ipv4(), z.ipv6()]).default("127.0.0.1"),
   /** How often monitors (W8, W9, W10) run. */
   SWITCHYARD_LAB_MONITOR_INTERVAL_MS: optionalMsSchema(2000),
+  /** How long the HA link must be up before the primary is ready for switchover (W13: 60 s); tests shorten it. */
+  SWITCHYARD_LAB_READINESS_SETTLE_MS: optionalMsSchema(primaryLinkSettleMs),
 });
 export type SimEnv = z.infer<typeof simEnvSchema>;
 
@@ -45,6 +48,7 @@ export interface SimSettings {
   bindRetryMs: number;
   haReconnectMs: number;
   monitorIntervalMs: number;
+  readinessSettleMs: number;
   sipPassCheck: boolean;
   oosDevices: OosDevice[];
   /** DN → where to send its OPTIONS pings (the DN's `contact` option). */
@@ -130,6 +134,7 @@ export function settingsFromConfig(config: AppConfig, env: SimEnv): SimSettings 
     bindRetryMs: Math.max(50, env.SWITCHYARD_LAB_BIND_RETRY_MS),
     haReconnectMs: Math.max(50, env.SWITCHYARD_LAB_HA_RECONNECT_MS),
     monitorIntervalMs: Math.max(50, env.SWITCHYARD_LAB_MONITOR_INTERVAL_MS),
+    readinessSettleMs: env.SWITCHYARD_LAB_READINESS_SETTLE_MS,
     sipPassCheck: boolOption(options, "sip-pass-check", warnings),
     oosDevices,
     oosContacts,

@@ -43,6 +43,9 @@ interface Names {
   appById: Map<string, { name: string; hostId: string; pairId: string }>;
 }
 
+/** A configured backup is started at the latest this long after its agent asked, even if its partner never reported. */
+export const BACKUP_START_WAIT_MS = 30_000;
+
 /** Maximum events waiting for the core; beyond it the oldest tick is dropped (never a report). */
 export const MAX_QUEUED_EVENTS = 10_000;
 
@@ -85,6 +88,7 @@ export class ControllerRunner {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     await this.draining;
+    await this.writes;
   }
 
   /** Re-reads pairs after a configuration change. */
@@ -109,11 +113,20 @@ export class ControllerRunner {
   onResync(hostName: string, snapshot: Resync): void {
     this.autostart(hostName, snapshot);
     for (const app of snapshot.applications) {
-      this.onAppStatus(hostName, { application: app.application, status: app.status, previous: null, detail: app.detail, pid: app.pid, exitCode: null, signal: null, time: app.since });
+      const ids = this.appIds(hostName, app.application);
+      if (!ids) continue;
+      // The resync is the agent's picture as of now, newer than anything it sent on the old
+      // connection, but it carries old stamps (the status's "since"). The core forgets what the app
+      // said when its host reconnects and ignores reports not newer than the last one it took, so
+      // with those stamps the returning primary's role was dropped and a W3 split brain went unseen.
+      const fresh = (kinds: ControllerEvent["type"][], agentStampMs: number) =>
+        new Date(Math.max(agentStampMs, ...kinds.map((k) => (this.lastStamps.get(`${ids.appId}|${k}`) ?? -Infinity) + 1))).toISOString();
+      const since = Date.parse(app.since);
+      this.onAppStatus(hostName, { application: app.application, status: app.status, previous: null, detail: app.detail, pid: app.pid, exitCode: null, signal: null, time: fresh(["application-status"], since) });
       if (app.role !== null && app.roleEpoch !== null) {
-        this.onRoleReport(hostName, { application: app.application, role: app.role, epoch: app.roleEpoch, time: app.since });
+        this.onRoleReport(hostName, { application: app.application, role: app.role, epoch: app.roleEpoch, time: fresh(["role-report"], since) });
       }
-      if (app.readiness) this.onReadiness(hostName, app.readiness);
+      if (app.readiness) this.onReadiness(hostName, { ...app.readiness, time: fresh(["readiness-report", "application-status"], Date.parse(app.readiness.time)) });
     }
   }
 
@@ -158,6 +171,8 @@ export class ControllerRunner {
   }
 
   onCommandResult(_hostName: string, result: CommandResult): void {
+    // Results still arriving while the console shuts down have nobody to feed and no database to write to.
+    if (this.stopped) return;
     const cmd = this.sent.get(result.commandId);
     if (!cmd) return;
     this.sent.delete(result.commandId);
@@ -173,9 +188,21 @@ export class ControllerRunner {
     if (cmd.type === "set-role" && ok) {
       this.enqueue({ type: "role-report", atMs, hostId: cmd.hostId, appId: cmd.appId, role: cmd.role, epoch: cmd.epoch, sentAtMs: Date.parse(result.finishedAt) });
     }
-    void repo.appendHistory(this.deps.db, [
+    void this.serializedWrite(() => repo.appendHistory(this.deps.db, [
       { pairId: cmd.pairId, epoch: cmd.epoch, kind: "command-result", text: `${describeCommand(cmd, this.names)}: ${result.outcome} — ${result.reason}`, data: { commandId: cmd.commandId, outcome: result.outcome, scripts: result.scripts } },
-    ]).catch((err) => this.log(`history write failed: ${String(err)}`));
+    ])).catch((err) => this.log(`history write failed: ${String(err)}`));
+  }
+
+  /**
+   * One database write at a time, in the order they were asked for. Overlapping interactive
+   * transactions on the one SQLite connection rolled each other back (seen in the workflow tests:
+   * "Transaction already closed"), losing history rows; the queue also keeps the timeline in order.
+   */
+  private writes: Promise<void> = Promise.resolve();
+  private serializedWrite(write: () => Promise<void>): Promise<void> {
+    const next = this.writes.then(write);
+    this.writes = next.catch(() => {});
+    return next;
   }
 
   // ---- the loop ------------------------------------------------------------------------------
@@ -189,8 +216,15 @@ export class ControllerRunner {
     });
   }
 
+  /** Newest agent stamp taken per `appId|event type`, so a resync can be stamped newer (onResync). */
+  private readonly lastStamps = new Map<string, number>();
+
   private enqueue(event: ControllerEvent): void {
     if (this.stopped || !this.state) return;
+    if ("sentAtMs" in event && "appId" in event) {
+      const key = `${event.appId}|${event.type}`;
+      this.lastStamps.set(key, Math.max(event.sentAtMs, this.lastStamps.get(key) ?? -Infinity));
+    }
     if (this.queue.length >= MAX_QUEUED_EVENTS) {
       const tick = this.queue.findIndex((e) => e.type === "tick");
       if (tick >= 0) this.queue.splice(tick, 1);
@@ -224,6 +258,7 @@ export class ControllerRunner {
       }
       waiter?.(result.reason);
       this.execute(result.commands);
+      if (this.deferredStarts.size) this.releaseStarts();
       if (result.commands.length || result.decisions.length || event.type !== "tick") this.deps.onChange?.(this.state, result.reason);
     }
   }
@@ -249,7 +284,7 @@ export class ControllerRunner {
       history.unshift({ pairId: event.pairId, epoch: this.state!.pairStates[event.pairId]?.epoch ?? 0, kind: "operator", text: `${event.operator} asked for a ${event.force ? "forced " : ""}switchover${event.reason ? ` (${event.reason})` : ""}: ${text}`, data: null });
     }
     if (!changed.length && !history.length) return;
-    await repo.saveStep(this.deps.db, Object.fromEntries(changed), history);
+    await this.serializedWrite(() => repo.saveStep(this.deps.db, Object.fromEntries(changed), history));
     for (const [id, p] of changed) this.lastPersisted[id] = p;
   }
 
@@ -292,8 +327,10 @@ export class ControllerRunner {
 
   /**
    * Like SCS with autostart: applications an agent reports as never started ("stopped") when it
-   * (re)connects are started. A process that failed is left failed for an operator to look at; the
-   * controller moves the primary role away from it instead.
+   * (re)connects are started — the configured primary first. A configured backup waits until its
+   * partner has reported a role (or is known down, or BACKUP_START_WAIT_MS passed), so a cold start
+   * does not race two servers for the primary role. A process that failed is left failed for an
+   * operator to look at; the controller moves the primary role away from it instead.
    */
   private autostart(hostName: string, snapshot: Resync): void {
     for (const app of snapshot.applications) {
@@ -302,19 +339,38 @@ export class ControllerRunner {
       const key = `${hostName}/${app.application}/${snapshot.agentStartedAt}`;
       if (app.status !== "stopped" || this.autostarted.has(key)) continue;
       this.autostarted.add(key);
-      const appId = this.names.appIdByName.get(app.application);
+      this.deferredStarts.set(key, { hostName, application: app.application, notAfterMs: this.now() + BACKUP_START_WAIT_MS });
+    }
+    this.releaseStarts();
+  }
+
+  /** Starts the deferred applications whose turn has come (called after every step). */
+  private releaseStarts(): void {
+    for (const [key, d] of this.deferredStarts) {
+      const appId = this.names.appIdByName.get(d.application);
       const pairId = appId ? this.names.appById.get(appId)?.pairId : undefined;
+      const pair = pairId ? this.state?.pairs[pairId] : undefined;
+      const partnerId = pair && appId === pair.apps[1].appId ? pair.apps[0].appId : null;
+      const partner = partnerId ? this.state?.apps[partnerId] : undefined;
+      const partnerSettled =
+        !partner ||
+        partner.role !== null ||
+        ["failed", "stopped", "stopping"].includes(partner.status) ||
+        this.state?.hosts[partner.hostId]?.connection !== "connected";
+      if (!partnerSettled && this.now() < d.notAfterMs) continue;
+      this.deferredStarts.delete(key);
       const epoch = (pairId && this.state?.pairStates[pairId]?.epoch) || 0;
       const deadline = new Date(this.now() + 30_000).toISOString();
       this.deps.gateway
-        .sendCommand(hostName, { id: `autostart-${hostName}-${app.application}-${this.now()}`, type: "start", application: app.application, pairEpoch: epoch, deadline })
-        .then((r) => this.log(`autostart ${app.application} on ${hostName}: ${r.outcome} — ${r.reason}`))
-        .catch((err) => this.log(`autostart ${app.application} on ${hostName} failed: ${String(err)}`));
+        .sendCommand(d.hostName, { id: `autostart-${d.hostName}-${d.application}-${this.now()}`, type: "start", application: d.application, pairEpoch: epoch, deadline })
+        .then((r) => this.log(`autostart ${d.application} on ${d.hostName}: ${r.outcome} — ${r.reason}`))
+        .catch((err) => this.log(`autostart ${d.application} on ${d.hostName} failed: ${String(err)}`));
     }
   }
 
   /** host/application/agent-start keys already autostarted. */
   private readonly autostarted = new Set<string>();
+  private readonly deferredStarts = new Map<string, { hostName: string; application: string; notAfterMs: number }>();
 
   // ---- helpers -------------------------------------------------------------------------------
 

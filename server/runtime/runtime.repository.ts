@@ -28,18 +28,22 @@ const json = (v: unknown) => (v === null || v === undefined ? undefined : (JSON.
 
 export async function saveStep(db: Db, pairs: Record<string, PersistedPairState>, history: HistoryRow[]): Promise<void> {
   const existing = new Set((await db.haPair.findMany({ select: { id: true } })).map((p) => p.id));
-  await db.$transaction(async (tx) => {
-    for (const [pairId, p] of Object.entries(pairs)) {
-      if (!existing.has(pairId)) continue; // deleted meanwhile
-      await tx.pairRuntime.upsert({
+  const upserts = Object.entries(pairs)
+    .filter(([pairId]) => existing.has(pairId)) // deleted meanwhile
+    .map(([pairId, p]) =>
+      db.pairRuntime.upsert({
         where: { pairId },
         create: { pairId, epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId },
         update: { epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId },
-      });
-    }
-    const rows = history.filter((h) => existing.has(h.pairId));
-    if (rows.length) await tx.pairHistory.createMany({ data: rows.map((h) => ({ pairId: h.pairId, epoch: h.epoch, kind: h.kind, text: h.text, data: json(h.data) })) });
-  });
+      }),
+    );
+  const rows = history.filter((h) => existing.has(h.pairId));
+  const inserts = rows.length ? [db.pairHistory.createMany({ data: rows.map((h) => ({ pairId: h.pairId, epoch: h.epoch, kind: h.kind, text: h.text, data: json(h.data) })) })] : [];
+  if (!upserts.length && !inserts.length) return;
+  // A batch transaction, not an interactive one: an interactive transaction left open across awaits
+  // on the single SQLite connection was rolled back under load ("Transaction already closed") and
+  // took the step's history rows with it.
+  await db.$transaction([...upserts, ...inserts]);
 }
 
 export async function appendHistory(db: Db, history: HistoryRow[]): Promise<void> {

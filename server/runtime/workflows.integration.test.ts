@@ -1,0 +1,322 @@
+// The DESIGN §2.3 workflows end to end with real processes on loopback: the console (controller,
+// agent gateway, tRPC) in this process, one host agent process per lab host, and the simulated SIP
+// Servers those agents start. Each test injects the fault an operator would meet and asserts roles,
+// where the VIP (lab VIP files) is, what the live view shows and the pair's history rows.
+import dgram from "node:dgram";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeView, startLabStack, waitFor, type LabStack } from "./lab-stack";
+import type { PairView } from "./live-view";
+import { buildResponse, parseDatagram } from "../../lab/sip-server-sim/sip-message";
+
+const A = "pair-a-iptakeover";
+const B = "pair-b-nlb";
+const C = "pair-c-single";
+/** Generous: the machine is shared and every process here is a tsx-compiled node. Never a timing assertion. */
+const WAIT_MS = 40_000;
+
+let stack: LabStack;
+/** Answers the W4 service DN's OPTIONS pings, standing for the SIP gateway behind it. */
+let gateway: dgram.Socket;
+let gatewayAnswered = 0;
+
+beforeAll(async () => {
+  stack = await startLabStack({
+    pairs: [A, B, C],
+    appEnv: {
+      // W13's 60 s shortened (lab knob) so W1 can wait for readiness 1.
+      [A]: { SWITCHYARD_LAB_READINESS_SETTLE_MS: "2000" },
+      [B]: { SWITCHYARD_LAB_READINESS_SETTLE_MS: "2000" },
+      // Pair C's primary is never ready within the run: W12's refusal does not race the clock.
+      [C]: { SWITCHYARD_LAB_READINESS_SETTLE_MS: "3600000" },
+    },
+    customize: async (config, net) => {
+      // The "gateway" behind pair B's service DN: a real UDP SIP endpoint that answers OPTIONS with 200.
+      gateway = dgram.createSocket("udp4");
+      await new Promise<void>((resolve) => gateway.bind(0, net.address("127.0.9.1"), () => resolve()));
+      gateway.on("message", (data, from) => {
+        const parsed = parseDatagram(data);
+        if (parsed.kind !== "request" || parsed.request.method !== "OPTIONS") return;
+        gatewayAnswered++;
+        gateway.send(buildResponse(parsed.request, 200, "OK", { toTag: "gw" }), from.port, from.address);
+      });
+      const contact = `sip:gw@${net.address("127.0.9.1")}:${gateway.address().port}`;
+      // W4/W6: one service DN with the shortest Active-OOS check: timeout (1 + max(0, 5)) s = 6 s.
+      for (const app of config.applications.filter((a) => a.name === "sip-b1" || a.name === "sip-b2")) {
+        app.options.TServer = { ...app.options.TServer, "sip-pass-check": "true" };
+        app.dns = { "7001": { TServer: { "oos-check": "1", "oos-force": "0", contact } } };
+      }
+    },
+  });
+  await Promise.all([healthy(A, "sip-a1"), healthy(B, "sip-b1"), healthy(C, "sip-c1")]);
+}, 120_000);
+
+afterAll(async () => {
+  gateway?.close();
+  await stack?.stop();
+}, 60_000);
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+const server = (v: PairView, name: string) => v.servers.find((s) => s.name === name)!;
+const other = (v: PairView, name: string) => v.servers.find((s) => s.name !== name)!;
+
+async function describePair(pair: string): Promise<string> {
+  const v = await stack.view(pair);
+  const files = v.servers.map((s) => `${s.hostName}=${stack.vipFile(pair, s.hostName)}`).join(" ");
+  const rows = (await stack.history(pair)).slice(-12).map((h) => `    e${h.epoch} ${h.kind}: ${h.text}`);
+  return `${describeView(v)}\n  VIP files: ${files}\n  history (last 12):\n${rows.join("\n")}`;
+}
+
+/** Waits until `primary` is the only primary, both servers run, both hosts are connected and no switchover is in progress. */
+async function healthy(pair: string, primary: string, opts: { ready?: boolean } = {}): Promise<PairView> {
+  return waitFor(
+    `${pair}: ${primary} primary, the other backup, both running${opts.ready ? " and ready for switchover" : ""}`,
+    async () => {
+      const v = await stack.view(pair);
+      const p = server(v, primary);
+      const b = other(v, primary);
+      const ok =
+        p.role === "primary" &&
+        b.role === "backup" &&
+        [p, b].every((s) => s.status === "running" && s.hostConnection === "connected" && (v.haType === "single-host" || s.haLink === "up")) &&
+        v.switchover === null &&
+        (!opts.ready || (p.readyForSwitchover === 1 && b.readyForSwitchover === 1));
+      return ok ? v : undefined;
+    },
+    { timeoutMs: WAIT_MS, describe: () => describePair(pair) },
+  );
+}
+
+async function vipOn(pair: string, onHost: string, offHost: string): Promise<void> {
+  await waitFor(`${pair}: VIP enabled on ${onHost} and disabled on ${offHost} (lab VIP files)`, () => stack.vipFile(pair, onHost) === true && stack.vipFile(pair, offHost) === false, {
+    timeoutMs: WAIT_MS,
+    describe: () => describePair(pair),
+  });
+}
+
+async function historySince(pair: string, since: Date): Promise<string[]> {
+  return (await stack.history(pair)).filter((h) => h.at >= since).map((h) => `e${h.epoch} ${h.kind}: ${h.text}`);
+}
+
+/** A crashed server comes back through its agent (the operator's "start"); the controller keeps the other primary. */
+async function restart(pair: string, app: string, primary: string): Promise<void> {
+  await waitFor(`${app} reported failed`, async () => server(await stack.view(pair), app).status === "failed", { timeoutMs: WAIT_MS, describe: () => describePair(pair) });
+  expect(await stack.startApp(app)).toMatch(/^ok/);
+  await healthy(pair, primary);
+}
+
+// ---- workflows -------------------------------------------------------------------------------
+
+describe("workflows on the live lab: console + host agents + simulated SIP Servers", () => {
+  it("W2 primary server failure: the crashed primary's backup becomes primary and the VIP moves to host 2", async () => {
+    await healthy(A, "sip-a1");
+    expect(stack.vipFile(A, "lab-host-1")).toBe(true);
+    // On adoption the controller put the VIP on the primary's host and took it off the backup's.
+    expect(stack.vipFile(A, "lab-host-2")).not.toBe(true);
+    const since = new Date();
+    await stack.lab.fault("sip-a1", "crash");
+
+    const v = await waitFor(
+      "sip-a2 primary after sip-a1 crashed",
+      async () => {
+        const x = await stack.view(A);
+        return server(x, "sip-a2").role === "primary" && server(x, "sip-a1").status === "failed" && x.switchover === null ? x : undefined;
+      },
+      { timeoutMs: WAIT_MS, describe: () => describePair(A) },
+    );
+    expect(server(v, "sip-a2").role).toBe("primary");
+    await vipOn(A, "lab-host-2", "lab-host-1");
+    const after = await stack.view(A);
+    expect(server(after, "sip-a2").vip).toBe("present");
+    expect(server(after, "sip-a1").vip).toBe("absent");
+
+    const rows = await historySince(A, since);
+    expect(rows.join("\n")).toMatch(/sip-a2 promoted to primary because/);
+    expect(rows.some((r) => /command-result: set-role sip-a2 → primary .* on lab-host-2: ok/.test(r))).toBe(true);
+    expect(rows.some((r) => /command-result: enable VIP on lab-host-2 .*: ok/.test(r))).toBe(true);
+    expect(rows.some((r) => /command-result: disable VIP on lab-host-1 .*: ok/.test(r))).toBe(true);
+    expect(rows.join("\n")).toMatch(/complete: sip-a2 is primary/);
+
+    // Reset for the next workflow: the crashed server returns as backup; sip-a2 stays primary.
+    await restart(A, "sip-a1", "sip-a2");
+  }, 120_000);
+
+  it("W1 manual switchover (ip-takeover): primary → backup, backup → primary, VIP disabled on host 1 and enabled on host 2", async () => {
+    // After W2, sip-a2 is primary on lab-host-2; switching over moves everything to sip-a1 on lab-host-1.
+    await healthy(A, "sip-a2", { ready: true });
+    const since = new Date();
+    const outcome = await stack.caller().live.switchover({ pairId: await stack.pairId(A) });
+    expect(outcome).toMatch(/switchover/i);
+
+    await healthy(A, "sip-a1");
+    await vipOn(A, "lab-host-1", "lab-host-2");
+    const v = await stack.view(A);
+    expect(server(v, "sip-a1").vip).toBe("present");
+    expect(server(v, "sip-a2").vip).toBe("absent");
+
+    const rows = await historySince(A, since);
+    const text = rows.join("\n");
+    expect(text).toMatch(/operator: admin asked for a switchover/);
+    // The demotion is sent and confirmed before the promotion (W1 order).
+    const demoted = rows.findIndex((r) => /command-result: set-role sip-a2 → backup .*: ok/.test(r));
+    const promoted = rows.findIndex((r) => /command-result: set-role sip-a1 → primary .*: ok/.test(r));
+    expect(demoted).toBeGreaterThanOrEqual(0);
+    expect(promoted).toBeGreaterThan(demoted);
+    expect(text).toMatch(/command-result: disable VIP on lab-host-2 .*: ok/);
+    expect(text).toMatch(/command-result: enable VIP on lab-host-1 .*: ok/);
+    expect(text).toMatch(/complete: sip-a1 is primary, sip-a2 is backup/);
+  }, 120_000);
+
+  it("W1 manual switchover (nlb-cluster): the NLB port is disabled on host 3 and enabled on host 4", async () => {
+    await healthy(B, "sip-b1", { ready: true });
+    const since = new Date();
+    await stack.caller().live.switchover({ pairId: await stack.pairId(B) });
+
+    await healthy(B, "sip-b2");
+    await vipOn(B, "lab-host-4", "lab-host-3");
+    const text = (await historySince(B, since)).join("\n");
+    expect(text).toMatch(/operator: admin asked for a switchover/);
+    expect(text).toMatch(/command-result: disable NLB port on lab-host-3 .*: ok/);
+    expect(text).toMatch(/command-result: enable NLB port on lab-host-4 .*: ok/);
+    expect(text).toMatch(/complete: sip-b2 is primary, sip-b1 is backup/);
+
+    // Back to sip-b1 so W4 starts from the configured layout.
+    await healthy(B, "sip-b2", { ready: true });
+    await stack.caller().live.switchover({ pairId: await stack.pairId(B) });
+    await healthy(B, "sip-b1");
+    await vipOn(B, "lab-host-3", "lab-host-4");
+  }, 120_000);
+
+  it("W3 primary host disconnected: backup goes primary, stale VIP on host 1; on return host 1's server is demoted and its VIP disabled", async () => {
+    await healthy(A, "sip-a1");
+    await vipOn(A, "lab-host-1", "lab-host-2");
+    const since = new Date();
+    stack.lab.disconnectHost("lab-host-1");
+    try {
+      await waitFor(
+        "sip-a2 primary while lab-host-1 is disconnected, with a stale VIP on lab-host-1",
+        async () => {
+          const v = await stack.view(A);
+          return server(v, "sip-a2").role === "primary" && server(v, "sip-a1").hostConnection === "disconnected" && server(v, "sip-a1").vip === "stale" ? v : undefined;
+        },
+        { timeoutMs: WAIT_MS, describe: () => describePair(A) },
+      );
+      await waitFor("VIP enabled on lab-host-2", () => stack.vipFile(A, "lab-host-2") === true, { timeoutMs: WAIT_MS, describe: () => describePair(A) });
+      // Host 1's script could not run: its VIP is still up there (both files say present).
+      expect(stack.vipFile(A, "lab-host-1")).toBe(true);
+      const during = (await historySince(A, since)).join("\n");
+      expect(during).toMatch(/sip-a2 promoted to primary because/);
+      expect(during).toMatch(/alarm raised \(stale-vip\)/);
+    } finally {
+      stack.lab.reconnectHost("lab-host-1");
+    }
+
+    // Host 1 returns still primary (at the old epoch): both primary → the returning server is demoted.
+    await healthy(A, "sip-a2");
+    await vipOn(A, "lab-host-2", "lab-host-1");
+    const v = await stack.view(A);
+    expect(server(v, "sip-a1").vip).toBe("absent");
+    const rows = (await historySince(A, since)).join("\n");
+    expect(rows).toMatch(/command-result: set-role sip-a1 → backup .*: ok/);
+    expect(rows).toMatch(/command-result: disable VIP on lab-host-1 .*: ok/);
+  }, 120_000);
+
+  it("W12 switchover while readiness is 0 is refused with the double-failure warning, then forced with a reason (history and audit)", async () => {
+    const v = await healthy(C, "sip-c1");
+    expect(server(v, "sip-c1").readyForSwitchover).toBe(0);
+    expect(v.switchoverBlockers.join("; ")).toMatch(/sip-c1 is not ready/);
+    const since = new Date();
+    const pairId = await stack.pairId(C);
+
+    const refused = await stack.caller().live.switchover({ pairId });
+    expect(refused).toMatch(/double failure/);
+    // Nothing moved.
+    const still = await stack.view(C);
+    expect(server(still, "sip-c1").role).toBe("primary");
+    expect(still.epoch).toBe(v.epoch);
+
+    // A forced switchover without a reason is rejected by validation.
+    await expect(stack.caller().live.switchover({ pairId, force: true })).rejects.toThrow(/reason/);
+    const forced = await stack.caller().live.switchover({ pairId, force: true, reason: "W12 test: calls are known to be synced" });
+    expect(forced).not.toMatch(/refused/);
+    await healthy(C, "sip-c2");
+
+    const rows = (await historySince(C, since)).join("\n");
+    expect(rows).toMatch(/operator: admin asked for a switchover: .*double failure/);
+    expect(rows).toMatch(/operator: admin asked for a forced switchover \(W12 test: calls are known to be synced\)/);
+    expect(rows).toMatch(/alarm raised \(double-failure\)/);
+    expect(rows).toMatch(/complete: sip-c2 is primary, sip-c1 is backup/);
+    const audit = await stack.running.services.db.auditEntry.findMany({ where: { objectId: pairId, at: { gte: since } }, select: { action: true, detail: true }, orderBy: { at: "asc" } });
+    expect(audit.map((a) => a.action)).toEqual(["pair.switchover", "pair.switchover-forced"]);
+    expect(audit[1]!.detail).toMatch(/reason: W12 test/);
+  }, 120_000);
+
+  it("W15 single-host HA: a crashed primary's partner on the same host takes over, with no VIP scripts and no VIP files", async () => {
+    await healthy(C, "sip-c2");
+    const since = new Date();
+    await stack.lab.fault("sip-c2", "crash");
+    await waitFor("sip-c1 primary after sip-c2 crashed", async () => {
+      const v = await stack.view(C);
+      return server(v, "sip-c1").role === "primary" && server(v, "sip-c2").status === "failed" && v.switchover === null ? v : undefined;
+    }, { timeoutMs: WAIT_MS, describe: () => describePair(C) });
+    const v = await stack.view(C);
+    expect(v.servers.map((s) => s.vip)).toEqual(["none", "none"]);
+    expect(stack.vipFile(C, "lab-host-5")).toBeNull();
+    const rows = await historySince(C, since);
+    expect(rows.join("\n")).toMatch(/sip-c1 promoted to primary because/);
+    expect(rows.filter((r) => /VIP|NLB/.test(r))).toEqual([]);
+    await restart(C, "sip-c2", "sip-c1");
+    expect(stack.vipFile(C, "lab-host-5")).toBeNull();
+  }, 120_000);
+
+  it("W4 SIP NIC unplugged with sip-pass-check: no SIP traffic → SERVICE_UNAVAILABLE → switch, NLB port moves to host 4", async () => {
+    await healthy(B, "sip-b1");
+    await waitFor("the service DN gateway answers pings", () => gatewayAnswered > 0, { timeoutMs: WAIT_MS });
+    const since = new Date();
+    await stack.lab.fault("sip-b1", "sip-silent", true);
+    try {
+      await waitFor("sip-b2 primary after sip-b1 reported SERVICE_UNAVAILABLE", async () => {
+        const v = await stack.view(B);
+        return server(v, "sip-b2").role === "primary" && server(v, "sip-b1").role === "backup" && v.switchover === null ? v : undefined;
+      }, { timeoutMs: WAIT_MS, describe: () => describePair(B) });
+      await vipOn(B, "lab-host-4", "lab-host-3");
+      const rows = (await historySince(B, since)).join("\n");
+      expect(rows).toMatch(/sip-b2 promoted to primary and sip-b1 demoted because sip-b1 reported SERVICE_UNAVAILABLE/);
+      expect(rows).toMatch(/command-result: enable NLB port on lab-host-4 .*: ok/);
+      // sip-b2 hears the gateway: it stays primary and running.
+      const v = await stack.view(B);
+      expect(server(v, "sip-b2").status).toBe("running");
+    } finally {
+      await stack.lab.fault("sip-b1", "sip-silent", false);
+    }
+  }, 120_000);
+
+  it("W7 both servers cannot bind their SIP port: the primary role alternates until one binds, and service resumes there", async () => {
+    await healthy(A, "sip-a2");
+    const since = new Date();
+    await stack.lab.fault("sip-a1", "bind-fail", true);
+    await stack.lab.fault("sip-a2", "bind-fail", true);
+    try {
+      // At least two alternations: away from sip-a2 and back again.
+      await waitFor("two bind-failure alternations", async () => (await historySince(A, since)).filter((r) => /the primary role alternates until one can/.test(r)).length >= 2, {
+        timeoutMs: WAIT_MS,
+        describe: () => describePair(A),
+      });
+      await stack.lab.fault("sip-a1", "bind-fail", false);
+      await waitFor("sip-a1 primary with its SIP port bound", async () => {
+        const v = await stack.view(A);
+        return server(v, "sip-a1").role === "primary" && server(v, "sip-a1").sipListener === "bound" && v.switchover === null ? v : undefined;
+      }, { timeoutMs: WAIT_MS, describe: () => describePair(A) });
+      await vipOn(A, "lab-host-1", "lab-host-2");
+      await waitFor("the alternation stops", async () => (await historySince(A, since)).some((r) => /sip-a1 opened its SIP listening port; it stays primary and the alternation stops/.test(r)), {
+        timeoutMs: WAIT_MS,
+        describe: () => describePair(A),
+      });
+      const rows = (await historySince(A, since)).join("\n");
+      expect(rows).toMatch(/alarm raised \(bind-failed\)/);
+    } finally {
+      await stack.lab.fault("sip-a1", "bind-fail", false).catch(() => {});
+      await stack.lab.fault("sip-a2", "bind-fail", false).catch(() => {});
+    }
+  }, 120_000);
+});
