@@ -57,6 +57,7 @@ describe("agent result delivery across reconnects", () => {
       maxBackoffMs: 200,
       logMaxFileBytes: 1024 * 1024,
       logMaxRotatedFiles: 1,
+      allowOsCommands: false,
       log: () => {},
     });
     await agent.start();

@@ -1,4 +1,4 @@
-// Unit tests for the agent's command ledger: idempotency, deadline, fencing, persistence, resend.
+// Unit tests for the agent's command ledger: idempotency, deadline, fencing (not of host commands), persistence, resend.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -44,6 +44,16 @@ describe("command ledger", () => {
     const late = l.admit(cmd("a", 9, NOW - 1), "pair", NOW);
     expect(late.kind === "refuse" && late.result.outcome).toBe("expired");
     expect(l.epochsSnapshot()).toEqual({});
+  });
+
+  it("never fences a host command (run-os-command) and reports it without application or epoch", () => {
+    const l = new CommandLedger(null);
+    l.admit(cmd("a", 7), "pair", NOW);
+    const os: AgentCommand = { id: "o", type: "run-os-command", argv: ["/bin/true"], timeoutMs: 1000, reason: "", deadline: new Date(NOW + 10_000).toISOString() };
+    expect(l.admit(os, "pair", NOW).kind).toBe("execute");
+    expect(l.epochsSnapshot()).toEqual({ pair: 7 });
+    expect(l.finish(os, "ok", "ran")).toMatchObject({ commandId: "o", type: "run-os-command", application: null, pairEpoch: null });
+    expect(l.admit(os, "pair", NOW).kind).toBe("duplicate-done");
   });
 
   it("persists epochs, results and unacknowledged results across a restart", () => {

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { commandResultSchema, type AgentCommand, type CommandResult } from "../protocol/agent-wire";
+import { commandResultSchema, commandSubject, isHostCommand, type AgentCommand, type CommandResult } from "../protocol/agent-wire";
 
 /** Command ids remembered for idempotency; older ones are forgotten first. */
 export const MAX_REMEMBERED_COMMANDS = 1000;
@@ -43,7 +43,8 @@ export class CommandLedger {
 
   /**
    * Decides what to do with an arriving command. Order matters: a repeat of a known id is answered
-   * first (even if the epoch has since moved on), then the deadline, then fencing.
+   * first (even if the epoch has since moved on), then the deadline, then fencing. A host command
+   * (run-os-command) belongs to no pair, so it is never fenced and fencingKey is not used.
    */
   admit(command: AgentCommand, fencingKey: string, nowMs: number): Admission {
     const done = this.results.get(command.id);
@@ -51,6 +52,11 @@ export class CommandLedger {
     if (this.running.has(command.id)) return { kind: "duplicate-running" };
     if (Date.parse(command.deadline) <= nowMs) {
       return { kind: "refuse", result: this.finish(command, "expired", `command ${command.id} arrived after its deadline ${command.deadline}; not executed`) };
+    }
+    if (isHostCommand(command)) {
+      this.running.add(command.id);
+      this.save();
+      return { kind: "execute" };
     }
     const held = this.epochs.get(fencingKey);
     if (held !== undefined && command.pairEpoch < held) {
@@ -69,10 +75,9 @@ export class CommandLedger {
     const result: CommandResult = {
       commandId: command.id,
       type: command.type,
-      application: command.application,
+      ...commandSubject(command),
       outcome,
       reason: reason.slice(0, 2000),
-      pairEpoch: command.pairEpoch,
       finishedAt: new Date().toISOString(),
       scripts,
     };

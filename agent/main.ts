@@ -22,6 +22,8 @@ Options:
   --health-file FILE      health JSON rewritten every ${HEALTH_REFRESH_MS / 1000} s (default STATE_DIR/health.json)
   --local-port PORT       port of the local application contract on 127.0.0.1 (default 0: any free port)  SWITCHYARD_LOCAL_PORT
   --leave-apps-running    on SIGTERM leave supervised applications running (default: stop them)
+  --allow-os-commands     run OS commands the console sends (alarm reactions); off by default, because
+                          then a console administrator can run any program here as this agent's user
   --initial-backoff-ms N  first reconnect delay (default 250)
   --max-backoff-ms N      longest reconnect delay (default 10000)
   --log-max-file-bytes N  size of one application log file before rotation (default 10485760)
@@ -57,6 +59,7 @@ const cliSchema = z.object({
   logMaxFileBytes: intFrom(1024, 1024 ** 3),
   logMaxFiles: intFrom(0, 100),
   leaveAppsRunning: z.boolean(),
+  allowOsCommands: z.boolean(),
 });
 
 function fail(message: string): never {
@@ -96,6 +99,7 @@ function main(): void {
         "log-max-file-bytes": { type: "string" },
         "log-max-files": { type: "string" },
         "leave-apps-running": { type: "boolean" },
+        "allow-os-commands": { type: "boolean" },
         "check-health": { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
@@ -144,6 +148,8 @@ function main(): void {
     logMaxFileBytes: values["log-max-file-bytes"] ?? 10 * 1024 * 1024,
     logMaxFiles: values["log-max-files"] ?? 5,
     leaveAppsRunning: values["leave-apps-running"] === true,
+    // A flag only, no environment variable: the opt-in should be visible on the command line.
+    allowOsCommands: values["allow-os-commands"] === true,
   });
   if (!parsed.success) {
     fail(`invalid configuration:\n${parsed.error.issues.map((i) => `  - ${i.message}${i.path.length ? ` (${i.path.join(".")})` : ""}`).join("\n")}`);
@@ -163,6 +169,7 @@ function main(): void {
     maxBackoffMs: o.maxBackoffMs,
     logMaxFileBytes: o.logMaxFileBytes,
     logMaxRotatedFiles: o.logMaxFiles,
+    allowOsCommands: o.allowOsCommands,
   });
 
   let signals = 0;

@@ -1,6 +1,6 @@
 // Unit tests for the agent wire schemas: strictness, defaults and the rules they encode.
 import { describe, expect, it } from "vitest";
-import { agentCommandSchema, agentHelloSchema, commandResultSchema, describeZodError, hostConfigSchema } from "./agent-wire";
+import { agentCommandSchema, agentHelloSchema, commandResultSchema, describeZodError, hostConfigSchema, splitCommandLine } from "./agent-wire";
 
 const deadline = "2030-01-01T00:00:00.000Z";
 
@@ -18,6 +18,34 @@ describe("agent wire schemas", () => {
     expect(agentCommandSchema.safeParse({ ...base, type: "set-role" }).success).toBe(false);
     expect(agentCommandSchema.safeParse({ ...base, type: "start", pairEpoch: -1 }).success).toBe(false);
     expect(agentCommandSchema.safeParse({ ...base, type: "reboot" }).success).toBe(false);
+  });
+
+  it("run-os-command: argv without application or epoch, bounded, with a default timeout", () => {
+    const cmd = { id: "o1", type: "run-os-command", deadline, argv: ["/usr/bin/logger", "alarm; rm -rf /"] };
+    expect(agentCommandSchema.parse(cmd)).toEqual({ ...cmd, timeoutMs: 30_000, reason: "" });
+    // Not tied to an application: the strict schema refuses the fields of application commands.
+    expect(describeZodError(agentCommandSchema.safeParse({ ...cmd, application: "sip1" }).error!)).toContain("application");
+    expect(agentCommandSchema.safeParse({ ...cmd, pairEpoch: 1 }).success).toBe(false);
+    expect(agentCommandSchema.safeParse({ ...cmd, argv: [] }).success).toBe(false);
+    expect(describeZodError(agentCommandSchema.safeParse({ ...cmd, argv: ["", "x"] }).error!)).toContain("argv[0] must name the program");
+    expect(agentCommandSchema.safeParse({ ...cmd, argv: Array.from({ length: 65 }, () => "a") }).success).toBe(false);
+    expect(agentCommandSchema.safeParse({ ...cmd, argv: ["x", "a".repeat(4097)] }).success).toBe(false);
+    expect(agentCommandSchema.safeParse({ ...cmd, timeoutMs: 99 }).success).toBe(false);
+    expect(agentCommandSchema.safeParse({ ...cmd, timeoutMs: 600_001 }).success).toBe(false);
+    expect(agentCommandSchema.safeParse({ ...cmd, reason: "r".repeat(501) }).success).toBe(false);
+    expect(agentCommandSchema.safeParse({ ...cmd, shell: true }).success).toBe(false);
+  });
+
+  it("a run-os-command result has no application or epoch and carries the run", () => {
+    const run = { argv: ["/bin/true"], driver: "os-command", ok: true, exitCode: 0, stdout: "", stderr: "", durationMs: 2, timedOut: false };
+    const result = { commandId: "o1", type: "run-os-command", application: null, outcome: "ok", reason: "exited 0", pairEpoch: null, finishedAt: deadline, scripts: [run] };
+    expect(commandResultSchema.parse(result).scripts[0]).toMatchObject({ exitCode: 0 });
+    expect(commandResultSchema.safeParse({ ...result, application: undefined }).success).toBe(false);
+  });
+
+  it("splits a command line like a shell would, without expanding anything", () => {
+    expect(splitCommandLine(`/usr/bin/logger -t switchyard "disk full; reboot" '$HOME'`)).toEqual(["/usr/bin/logger", "-t", "switchyard", "disk full; reboot", "$HOME"]);
+    expect(() => splitCommandLine(`notify "open`)).toThrow("unclosed");
   });
 
   it("fills host configuration defaults and refuses duplicate application names", () => {

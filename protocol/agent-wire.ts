@@ -11,14 +11,19 @@
 //            protocol mismatch, or accepts and sends `welcome`, then `config`
 //   agent  → acks `config`, sends `resync` (full status), then resends results not yet acknowledged
 //   both   → `heartbeat` every heartbeatIntervalMs, acknowledged by the console
-//   console→ `command` (start | stop | set-role | run-control-script); retried with the same id
+//   console→ `command` (start | stop | set-role | run-control-script for an application, run-os-command
+//            for the host itself); retried with the same id
 //   agent  → `commandResult` (acknowledged; resent after a reconnect until acknowledged)
 //   agent  → `appStatus`, `roleReport`, `readiness`, `logEvents`, `scriptRun` as things happen
 import { z } from "zod";
 import { appRoles, logEventSchema, sipServerStatusSchema, controlScriptResultSchema, appConfigSchema } from "./app-contract";
 
-/** Bumped on any incompatible change to this file; both sides refuse a peer that speaks another. */
-export const AGENT_PROTOCOL_VERSION = 1;
+/**
+ * Bumped on any incompatible change to this file; both sides refuse a peer that speaks another.
+ * 2: the host command run-os-command (a version-1 agent would refuse it as malformed, and a
+ *    version-1 console would refuse its result, whose application and pairEpoch are null).
+ */
+export const AGENT_PROTOCOL_VERSION = 2;
 export const AGENT_NAMESPACE = "/agent";
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 500;
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 2000;
@@ -84,6 +89,46 @@ export type HaType = (typeof haTypes)[number];
  */
 export const scriptTemplateSchema = z.string().min(1).max(2000);
 export const TEMPLATE_PLACEHOLDERS = ["vip", "prefix", "interface", "cluster", "port", "host", "application", "pair"] as const;
+
+/**
+ * Splits a command line into argv the way a POSIX shell would for plain words and '…' / "…" quotes
+ * (no expansion, no escapes but \" and \\ in double quotes). Here, not in the agent, because both
+ * sides need the same reading: the agent for script templates, the console for an alarm reaction's
+ * OS command, which travels as argv.
+ */
+export function splitCommandLine(line: string): string[] {
+  const out: string[] = [];
+  let current = "";
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quote) {
+      if (ch === quote) {
+        quote = null;
+      } else if (quote === '"' && ch === "\\" && (line[i + 1] === '"' || line[i + 1] === "\\")) {
+        current += line[++i];
+      } else {
+        current += ch;
+      }
+      continue;
+    }
+    if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) out.push(current);
+      current = "";
+      inWord = false;
+    } else {
+      current += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new Error(`command line has an unclosed ${quote} quote: ${line}`);
+  if (inWord) out.push(current);
+  return out;
+}
 
 const ipLikeSchema = z.string().regex(/^[0-9A-Fa-f:.]+$/, "must be an IPv4 or IPv6 address");
 const interfaceSchema = z.string().regex(/^[A-Za-z0-9._@:-]{1,64}$/, "must be an interface name");
@@ -224,16 +269,37 @@ export type ConfigAck = z.infer<typeof configAckSchema>;
 // 3. Commands (console → agent) and their results (agent → console)
 // ---------------------------------------------------------------------------------------------
 
-export const commandTypes = ["start", "stop", "set-role", "run-control-script"] as const;
+/** Commands addressed to one application on the host, fenced by its pair's epoch. */
+export const applicationCommandTypes = ["start", "stop", "set-role", "run-control-script"] as const;
+/**
+ * Commands addressed to the host itself. They carry no application and no pair epoch: no pair's
+ * fencing applies to them, and a made-up application name or epoch would be a lie the agent has to
+ * know to ignore. Idempotency by id and the deadline still apply.
+ */
+export const hostCommandTypes = ["run-os-command"] as const;
+export const commandTypes = [...applicationCommandTypes, ...hostCommandTypes] as const;
 export type CommandType = (typeof commandTypes)[number];
 
-const commandBase = {
+/** Limits of run-os-command (the agent also needs --allow-os-commands to run one at all). */
+export const OS_COMMAND_MAX_ARGS = 64;
+export const OS_COMMAND_MAX_ARG_CHARS = 4096;
+export const OS_COMMAND_MIN_TIMEOUT_MS = 100;
+export const OS_COMMAND_MAX_TIMEOUT_MS = 600_000;
+export const OS_COMMAND_DEFAULT_TIMEOUT_MS = 30_000;
+/** stdout and stderr of an OS command are each cut to this in its result (kept in the agent's ledger, so small). */
+export const OS_COMMAND_MAX_OUTPUT_CHARS = 16 * 1024;
+
+const hostCommandBase = {
   id: commandIdSchema,
+  /** After this (console clock, ISO time) the agent refuses to start executing the command. */
+  deadline: isoTimeSchema,
+};
+
+const commandBase = {
+  ...hostCommandBase,
   application: appNameSchema,
   /** The pair's epoch (the application's own fencing key when it is in no pair). */
   pairEpoch: epochSchema,
-  /** After this (console clock, ISO time) the agent refuses to start executing the command. */
-  deadline: isoTimeSchema,
 };
 
 export const agentCommandSchema = z.discriminatedUnion("type", [
@@ -248,9 +314,36 @@ export const agentCommandSchema = z.discriminatedUnion("type", [
       reason: z.string().max(500).default(""),
     })
     .strict(),
+  z
+    .object({
+      ...hostCommandBase,
+      type: z.literal("run-os-command"),
+      /** Run as is, without a shell: argv[0] is the program, no expansion, no `;` or pipes. */
+      argv: z
+        .array(z.string().max(OS_COMMAND_MAX_ARG_CHARS))
+        .min(1)
+        .max(OS_COMMAND_MAX_ARGS)
+        .refine((argv) => argv[0] !== "", "argv[0] must name the program to run"),
+      /** The agent kills the command (with its process group on POSIX) after this. */
+      timeoutMs: z.number().int().min(OS_COMMAND_MIN_TIMEOUT_MS).max(OS_COMMAND_MAX_TIMEOUT_MS).default(OS_COMMAND_DEFAULT_TIMEOUT_MS),
+      /** Why it is run (e.g. the alarm), for the agent's log. */
+      reason: z.string().max(500).default(""),
+    })
+    .strict(),
 ]);
 export type AgentCommand = z.infer<typeof agentCommandSchema>;
 export type AgentCommandInput = z.input<typeof agentCommandSchema>;
+export type HostCommand = Extract<AgentCommand, { type: (typeof hostCommandTypes)[number] }>;
+export type ApplicationCommand = Exclude<AgentCommand, HostCommand>;
+
+export function isHostCommand(command: AgentCommand): command is HostCommand {
+  return (hostCommandTypes as readonly string[]).includes(command.type);
+}
+
+/** The application and pair epoch a result reports: null for host commands. */
+export function commandSubject(command: AgentCommand): { application: string | null; pairEpoch: number | null } {
+  return isHostCommand(command) ? { application: null, pairEpoch: null } : { application: command.application, pairEpoch: command.pairEpoch };
+}
 
 export const commandOutcomes = [
   "ok",
@@ -260,7 +353,7 @@ export const commandOutcomes = [
   "stale-epoch",
   /** Arrived after its deadline; not executed. */
   "expired",
-  /** Not executable here: unknown application, no pair for a script, no configuration yet. */
+  /** Not executable here: unknown application, no pair for a script, no configuration yet, OS commands not allowed. */
   "rejected",
   /** Made by the gateway, not the agent: no result from the agent by the deadline. */
   "no-answer",
@@ -276,13 +369,15 @@ export const commandResultSchema = z
   .object({
     commandId: commandIdSchema,
     type: z.enum(commandTypes),
-    application: appNameSchema,
+    /** null for host commands (run-os-command). */
+    application: appNameSchema.nullable(),
     outcome: z.enum(commandOutcomes),
     /** One sentence, shown to people and asserted in tests. */
     reason: z.string().max(2000),
-    pairEpoch: epochSchema,
+    /** null for host commands (run-os-command). */
+    pairEpoch: epochSchema.nullable(),
     finishedAt: isoTimeSchema,
-    /** Steps of a control-script run (linux-ip runs several). */
+    /** Steps of a control-script run (linux-ip runs several); the one run of an OS command. */
     scripts: z.array(scriptRunSchema).max(16).default([]),
   })
   .strict();

@@ -21,7 +21,7 @@ const controllerKinds = ["host-disconnected", "application-failed", "split-brain
 const settingsTemplates: Record<(typeof reactionKinds)[number], string> = {
   webhook: '{ "url": "https://hooks.example.com/alarms", "timeoutMs": 5000, "retries": 2 }',
   email: '{ "to": ["oncall@example.com"], "from": "switchyard@example.com", "smtpHost": "smtp.example.com", "smtpPort": 25 }',
-  command: '{ "host": "host-1", "command": "/usr/local/bin/notify" }',
+  command: '{ "host": "host-1", "command": "/usr/local/bin/notify --alarm \\"disk full\\"" }',
   switchover: "{}",
 };
 
@@ -189,7 +189,7 @@ function Reactions({ condition, reactions, isAdmin }: { condition: Condition; re
             <Badge tone={r.kind === "command" ? "amber" : "blue"}>{r.kind}</Badge>
             <code className="break-all">{JSON.stringify(r.settings)}</code>
             {r.onClear && <span>(also on clear)</span>}
-            {r.kind === "command" && <span className="text-amber-800">not supported by the agent protocol: runs are recorded as unsupported</span>}
+            {r.kind === "command" && <span className="text-amber-800">runs without a shell on that host, only if its agent was started with --allow-os-commands</span>}
             {isAdmin && (
               <Button variant="ghost" onClick={() => remove.mutate({ id: r.id })} aria-label={`Delete ${r.kind} reaction`}>
                 Delete

@@ -2,7 +2,7 @@
 // arrives or its deadline passes, re-sends with the same id (the agent answers a repeat with the first
 // result), and a bounded memory of finished results so a repeated sendCommand or a late, duplicated
 // result is answered from memory. Time is injected; the gateway drives tick().
-import type { AgentCommand, CommandResult } from "../../protocol/agent-wire";
+import { commandSubject, type AgentCommand, type CommandResult } from "../../protocol/agent-wire";
 
 /** Finished results remembered for idempotent sendCommand calls and late duplicates. */
 export const MAX_REMEMBERED_RESULTS = 2000;
@@ -103,10 +103,9 @@ export class PendingCommands {
     const result: CommandResult = {
       commandId: entry.command.id,
       type: entry.command.type,
-      application: entry.command.application,
+      ...commandSubject(entry.command),
       outcome: "no-answer",
       reason,
-      pairEpoch: entry.command.pairEpoch,
       finishedAt: new Date(this.opts.now()).toISOString(),
       scripts: [],
     };

@@ -32,8 +32,8 @@ export interface AlarmEngineOptions {
   log?: (line: string) => void;
   /** Defaults to the environment's ALARM_LOG_RETENTION_DAYS. */
   retentionDays?: number;
-  /** Webhook fetch and retry delays, injectable for tests. */
-  reactions?: Pick<ReactionDeps, "fetch" | "retryDelayMs">;
+  /** Webhook fetch and retry delays, and the gateway for OS commands (default: the console's own), injectable for tests. */
+  reactions?: Pick<ReactionDeps, "fetch" | "retryDelayMs" | "agents">;
   maxReactionsInFlight?: number;
 }
 
@@ -458,6 +458,7 @@ class Engine implements AlarmEngine {
       fetch: this.opts.reactions?.fetch,
       retryDelayMs: this.opts.reactions?.retryDelayMs ?? defaultRetryDelayMs,
       switchover: (pairName, reason) => this.switchover(pairName, reason),
+      agents: this.opts.reactions?.agents ?? this.services.live?.gateway ?? null,
     });
     await repo.recordReactionRun(this.db, { alarmId, reactionId: r.id, kind: r.kind, trigger, ok: outcome.ok, detail: outcome.detail });
     if (!outcome.ok) this.log(`reaction ${r.kind} for alarm ${alarm.source} on ${alarm.application || alarm.host || alarm.pair}: ${outcome.detail}`);

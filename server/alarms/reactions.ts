@@ -1,10 +1,12 @@
 // Runs one alarm reaction: webhook (JSON POST, bounded retries, per-attempt timeout), e-mail (SMTP via
-// nodemailer), OS command on a host (not supported by the agent wire protocol: recorded as such) and
+// nodemailer), OS command on a chosen host (run-os-command through that host's agent, no shell) and
 // switchover of the alarm's pair. Each returns { ok, detail } and never throws: a failing reaction is
 // recorded on the alarm and must not stop the engine.
+import { randomUUID } from "node:crypto";
 import nodemailer from "nodemailer";
 import { ZodError } from "zod";
-import { describeZodError } from "../../protocol/agent-wire";
+import { OS_COMMAND_DEFAULT_TIMEOUT_MS, describeZodError, splitCommandLine } from "../../protocol/agent-wire";
+import type { AgentGateway } from "../agents/gateway";
 import type { ReactionKind } from "./alarms.schema";
 import { commandSettingsSchema, emailSettingsSchema, reactionSettingsSchemas, webhookSettingsSchema } from "./alarms.schema";
 
@@ -33,6 +35,8 @@ export interface ReactionOutcome {
 export interface ReactionDeps {
   /** Switches the named pair over as the operator "alarm reaction"; null when the controller does not run here. */
   switchover: ((pairName: string, reason: string) => Promise<string>) | null;
+  /** The agent gateway, for OS commands on hosts; null or absent when it does not run in this console. */
+  agents?: Pick<AgentGateway, "sendCommand" | "host"> | null;
   fetch?: typeof fetch;
   /** Delay before webhook retry n (1-based); injectable so tests need not wait. */
   retryDelayMs?: (attempt: number) => number;
@@ -41,8 +45,13 @@ export interface ReactionDeps {
 /** Back-off between webhook attempts: 500 ms, 1 s, 2 s… capped at 5 s. */
 export const defaultRetryDelayMs = (attempt: number) => Math.min(5_000, 500 * 2 ** (attempt - 1));
 
-export const COMMAND_UNSUPPORTED =
-  "unsupported: the agent wire protocol has no command to run an arbitrary OS command (only start, stop, set-role and run-control-script); nothing was run";
+/**
+ * The gateway waits this long beyond an OS command's own timeout for its result (delivery, retries,
+ * the way back) before it records no-answer; a later result is still logged by the gateway.
+ */
+export const OS_COMMAND_RESULT_MARGIN_MS = 15_000;
+/** Characters of stdout and of stderr quoted in the reaction run (the stored detail is cut at 2000). */
+export const OS_COMMAND_EXCERPT_CHARS = 400;
 
 /** Checks settings against the kind's schema; returns the first problem in words, or null. */
 export function settingsProblem(kind: ReactionKind, settings: unknown): string | null {
@@ -59,10 +68,8 @@ export async function runReaction(kind: ReactionKind, settings: unknown, trigger
         return await webhook(settings, trigger, alarm, deps);
       case "email":
         return await email(settings, trigger, alarm);
-      case "command": {
-        const s = commandSettingsSchema.safeParse(settings);
-        return { ok: false, detail: s.success ? `${COMMAND_UNSUPPORTED} (host ${s.data.host}: ${s.data.command})` : COMMAND_UNSUPPORTED };
-      }
+      case "command":
+        return await osCommand(settings, trigger, alarm, deps);
       case "switchover":
         return await switchover(alarm, deps);
     }
@@ -127,6 +134,47 @@ async function email(raw: unknown, trigger: "raise" | "clear", alarm: AlarmNotic
   } finally {
     transport.close();
   }
+}
+
+function excerpt(text: string): string {
+  const t = text.trim();
+  return JSON.stringify(t.length > OS_COMMAND_EXCERPT_CHARS ? `${t.slice(0, OS_COMMAND_EXCERPT_CHARS)}…` : t);
+}
+
+async function osCommand(raw: unknown, trigger: "raise" | "clear", alarm: AlarmNotice, deps: ReactionDeps): Promise<ReactionOutcome> {
+  const s = commandSettingsSchema.parse(raw);
+  const notRun = (why: string): ReactionOutcome => ({ ok: false, detail: `OS command on ${s.host} not run: ${why}` });
+  if (!deps.agents) return notRun("the agent gateway does not run in this console");
+  let argv: string[];
+  try {
+    argv = splitCommandLine(s.command);
+  } catch (err) {
+    return notRun(err instanceof Error ? err.message : String(err));
+  }
+  if (argv.length === 0) return notRun("the command is empty");
+  // Asked first so an absent host is recorded at once, not after the gateway's deadline as no-answer.
+  const host = deps.agents.host(s.host);
+  if (!host) return notRun(`host ${s.host} has no agent connected to this console`);
+  if (host.state !== "connected") return notRun(`host ${s.host} is disconnected (${host.reason})`);
+
+  const timeoutMs = OS_COMMAND_DEFAULT_TIMEOUT_MS;
+  const result = await deps.agents.sendCommand(s.host, {
+    id: `alarm-reaction-${randomUUID()}`,
+    type: "run-os-command",
+    argv,
+    timeoutMs,
+    reason: `alarm ${alarm.source} ${trigger === "raise" ? "raised" : "cleared"} on ${subjectOf(alarm)}: ${alarm.description}`.slice(0, 500),
+    deadline: new Date(Date.now() + timeoutMs + OS_COMMAND_RESULT_MARGIN_MS).toISOString(),
+  });
+  const run = result.scripts[0];
+  const what = `OS command on ${s.host}`;
+  // No run: refused (no --allow-os-commands, expired) or no answer; the reason says which.
+  if (!run) return { ok: false, detail: `${what}: ${result.outcome}: ${result.reason}` };
+  const output = [run.stdout.trim() && `stdout ${excerpt(run.stdout)}`, run.stderr.trim() && `stderr ${excerpt(run.stderr)}`].filter(Boolean).join("; ");
+  return {
+    ok: result.outcome === "ok",
+    detail: `${what}: ${result.outcome}, exit code ${run.exitCode ?? "none"}: ${result.reason}${output ? `; ${output}` : ""}`,
+  };
 }
 
 async function switchover(alarm: AlarmNotice, deps: ReactionDeps): Promise<ReactionOutcome> {
