@@ -6,7 +6,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
 import type { RouterInputs, RouterOutputs } from "@/components/trpc/types";
 import { useIsAdmin } from "@/components/layout/app-shell";
-import { Badge, Button, Card, ErrorBox, Field, Input, Loading, PageTitle, Select, Table, Textarea } from "@/components/ui";
+import { Badge, Button, Card, ErrorBox, Field, Input, Loading, PageTitle, Select, Table, Textarea, FormActions } from "@/components/ui";
 
 export type AppRow = RouterOutputs["applications"]["list"][number];
 type AppInput = RouterInputs["applications"]["create"];
@@ -176,14 +176,7 @@ export function ApplicationForm({ id, initial, onDone }: { id: string | null; in
           <Field label="Environment" hint="KEY=value, one per line.">{(fid) => <Textarea id={fid} rows={3} value={envText} onChange={(e) => setEnvText(e.target.value)} />}</Field>
         </div>
         <ErrorBox error={error} />
-        <div className="flex gap-2">
-          <Button type="submit" disabled={create.isPending || update.isPending}>
-            Save application
-          </Button>
-          <Button variant="secondary" onClick={() => onDone()}>
-            Cancel
-          </Button>
-        </div>
+        <FormActions saveLabel="Save application" pending={create.isPending || update.isPending} onCancel={() => onDone()} />
       </form>
     </Card>
   );

@@ -5,7 +5,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
 import type { RouterInputs, RouterOutputs } from "@/components/trpc/types";
 import { useIsAdmin } from "@/components/layout/app-shell";
-import { Badge, Button, Card, ErrorBox, Field, Input, Loading, PageTitle, Table } from "@/components/ui";
+import { Badge, Button, Card, ErrorBox, Field, Input, Loading, PageTitle, Table, FormActions } from "@/components/ui";
 import { AgentTokens } from "./agent-tokens";
 
 type HostRow = RouterOutputs["hosts"]["list"][number];
@@ -158,14 +158,7 @@ function HostForm({ initial, id, onDone }: { initial: HostInput; id: string | nu
           </Button>
         </fieldset>
         <ErrorBox error={error} />
-        <div className="flex gap-2">
-          <Button type="submit" disabled={create.isPending || update.isPending}>
-            Save host
-          </Button>
-          <Button variant="secondary" onClick={onDone}>
-            Cancel
-          </Button>
-        </div>
+        <FormActions saveLabel="Save host" pending={create.isPending || update.isPending} onCancel={onDone} />
       </form>
     </Card>
   );

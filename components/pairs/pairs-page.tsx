@@ -6,7 +6,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
 import type { RouterInputs, RouterOutputs } from "@/components/trpc/types";
 import { useIsAdmin } from "@/components/layout/app-shell";
-import { Badge, Button, Card, ErrorBox, Field, Input, Loading, PageTitle, Select, Table, Textarea } from "@/components/ui";
+import { Badge, Button, Card, ErrorBox, Field, Input, Loading, PageTitle, Select, Table, Textarea, FormActions } from "@/components/ui";
 
 type PairRow = RouterOutputs["pairs"]["list"][number];
 type PairInput = RouterInputs["pairs"]["create"];
@@ -213,14 +213,7 @@ function PairForm({ id, initial, onDone }: { id: string | null; initial: PairInp
           </div>
         )}
         <ErrorBox error={error} />
-        <div className="flex gap-2">
-          <Button type="submit" disabled={create.isPending || update.isPending}>
-            Save pair
-          </Button>
-          <Button variant="secondary" onClick={onDone}>
-            Cancel
-          </Button>
-        </div>
+        <FormActions saveLabel="Save pair" pending={create.isPending || update.isPending} onCancel={onDone} />
       </form>
     </Card>
   );

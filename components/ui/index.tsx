@@ -145,3 +145,17 @@ export function PageTitle({ children, actions }: { children: ReactNode; actions?
 export function Loading({ what }: { what: string }) {
   return <p className="text-sm text-slate-500">Loading {what}…</p>;
 }
+
+/** The save / cancel row at the bottom of an edit form. */
+export function FormActions({ saveLabel, pending, onCancel }: { saveLabel: string; pending: boolean; onCancel: () => void }) {
+  return (
+    <div className="flex gap-2">
+      <Button type="submit" disabled={pending}>
+        {saveLabel}
+      </Button>
+      <Button variant="secondary" onClick={onCancel}>
+        Cancel
+      </Button>
+    </div>
+  );
+}
