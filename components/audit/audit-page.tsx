@@ -5,7 +5,7 @@ import { useInfiniteQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
 import { Button, Card, ErrorBox, Field, Input, Loading, PageTitle, Select, Table } from "@/components/ui";
 
-const objectTypes = ["", "host", "application", "pair", "user", "config"];
+const objectTypes = ["", "host", "application", "pair", "user", "config", "alarm", "alarm-condition", "alarm-reaction"];
 
 function short(v: unknown): string {
   if (v === null || v === undefined) return "";
@@ -15,12 +15,14 @@ function short(v: unknown): string {
 
 export function AuditPage() {
   const trpc = useTRPC();
-  const [filter, setFilter] = useState({ actorName: "", action: "", objectType: "", objectName: "" });
+  const [filter, setFilter] = useState({ actorName: "", action: "", objectType: "", objectName: "", from: "", to: "" });
   const input = {
     actorName: filter.actorName || undefined,
     action: filter.action || undefined,
     objectType: filter.objectType || undefined,
     objectName: filter.objectName || undefined,
+    from: filter.from ? new Date(filter.from) : undefined,
+    to: filter.to ? new Date(filter.to) : undefined,
     limit: 50,
   };
   const audit = useInfiniteQuery(trpc.audit.list.infiniteQueryOptions(input, { getNextPageParam: (last) => last.nextCursor ?? undefined }));
@@ -47,6 +49,8 @@ export function AuditPage() {
             )}
           </Field>
           <Field label="Object name">{(id) => <Input id={id} value={filter.objectName} onChange={(e) => setFilter({ ...filter, objectName: e.target.value })} />}</Field>
+          <Field label="From">{(id) => <Input id={id} type="datetime-local" value={filter.from} onChange={(e) => setFilter({ ...filter, from: e.target.value })} />}</Field>
+          <Field label="To">{(id) => <Input id={id} type="datetime-local" value={filter.to} onChange={(e) => setFilter({ ...filter, to: e.target.value })} />}</Field>
         </form>
       </Card>
       <Card>

@@ -167,9 +167,11 @@ export function SwitchoverControl({ pair }: { pair: PairView }) {
       )}
       <ErrorBox error={switchover.error} />
       {switchover.data && (
-        <p role="status" className="text-xs text-slate-700">
-          Controller: {switchover.data}
-        </p>
+        <div role="status" data-testid="switchover-outcome" className="text-xs text-slate-700">
+          <div>Controller: {switchover.data}</div>
+          {/* The plan's steps show above while agents acknowledge them; then the outcome. */}
+          <div className="font-medium">{pair.switchover ? "In progress: waiting for the agents' acknowledgements…" : `Finished: ${pair.situation}`}</div>
+        </div>
       )}
     </div>
   );
