@@ -68,6 +68,8 @@ export interface LabStack {
   pairId(pair: string): Promise<string>;
   /** Starts an application through its host's agent (after a crash), as an operator would. */
   startApp(appName: string): Promise<string>;
+  /** Stops the console and starts a new one on the same database and port; agents and servers keep running. */
+  restartConsole(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -160,21 +162,19 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
     quiet?.restore();
     fs.rmSync(dir, { recursive: true, force: true });
   };
+  const consoleEnv = {
+    NODE_ENV: "test" as const,
+    HOST: "127.0.0.1",
+    PORT: "0",
+    DATABASE_URL: `file:${path.join(dir, "stack.db")}`,
+    SWITCHYARD_ADMIN_USER: "admin",
+    SWITCHYARD_ADMIN_PASSWORD: "stack-admin-password-1",
+    SWITCHYARD_LAB_STATE_DIR: vipDir,
+    SWITCHYARD_CONTROLLER: "true",
+    ...(opts.heartbeatTimeoutMs ? { HEARTBEAT_TIMEOUT_MS: String(opts.heartbeatTimeoutMs) } : {}),
+  };
   try {
-    running = await startConsole({
-      withPages: false,
-      env: {
-        NODE_ENV: "test",
-        HOST: "127.0.0.1",
-        PORT: "0",
-        DATABASE_URL: `file:${path.join(dir, "stack.db")}`,
-        SWITCHYARD_ADMIN_USER: "admin",
-        SWITCHYARD_ADMIN_PASSWORD: "stack-admin-password-1",
-        SWITCHYARD_LAB_STATE_DIR: vipDir,
-        SWITCHYARD_CONTROLLER: "true",
-        ...(opts.heartbeatTimeoutMs ? { HEARTBEAT_TIMEOUT_MS: String(opts.heartbeatTimeoutMs) } : {}),
-      },
-    });
+    running = await startConsole({ withPages: false, env: consoleEnv });
     const db = running.services.db;
     await importConfig(db, systemActor, stringify(config), { replace: false, dryRun: false });
     // The controller started before the pairs existed: reload it so it manages them.
@@ -187,7 +187,8 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
     await stop();
     throw err;
   }
-  const r = running;
+  // The console of this stack; restartConsole() replaces it (agents reconnect to the same URL).
+  let r = running;
   const admin = (await findUserByName(r.services.db, "admin"))!;
   const pairIds = new Map((await r.services.db.haPair.findMany({ select: { id: true, name: true } })).map((p) => [p.name, p.id]));
   const pairId = async (pair: string) => {
@@ -242,6 +243,13 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
         deadline: new Date(Date.now() + 20_000).toISOString(),
       });
       return `${result.outcome}: ${result.reason}`;
+    },
+    async restartConsole() {
+      const port = new URL(r.url).port;
+      await r.stop();
+      r = await startConsole({ withPages: false, env: { ...consoleEnv, PORT: port } });
+      running = r;
+      stack.running = r;
     },
     stop,
   };

@@ -67,6 +67,14 @@ async function describePair(pair: string): Promise<string> {
   return `${describeView(v)}\n  VIP files: ${files}\n  history (last 12):\n${rows.join("\n")}`;
 }
 
+/** The name of the pair's one primary, once there is exactly one. */
+async function primaryOf(pair: string): Promise<string> {
+  return waitFor(`${pair} to have exactly one primary`, async () => {
+    const primaries = (await stack.view(pair)).servers.filter((s) => s.role === "primary");
+    return primaries.length === 1 ? primaries[0]!.name : undefined;
+  }, { timeoutMs: WAIT_MS, describe: () => describePair(pair) });
+}
+
 /** Waits until `primary` is the only primary, both servers run, both hosts are connected and no switchover is in progress. */
 async function healthy(pair: string, primary: string, opts: { ready?: boolean } = {}): Promise<PairView> {
   return waitFor(
@@ -319,4 +327,19 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
       await stack.lab.fault("sip-a2", "bind-fail", false).catch(() => {});
     }
   }, 120_000);
+
+  it("console restart: roles are rebuilt from the agents' resync and nothing is switched (no flapping)", async () => {
+    const before = await healthy(B, await primaryOf(B));
+    const primaryName = before.servers.find((s) => s.role === "primary")!.name;
+    const primaryHost = before.servers.find((s) => s.role === "primary")!.hostName;
+    const rowsBefore = (await stack.history(B)).length;
+    await stack.restartConsole();
+    // The new console knows nothing live until the agents reconnect and resync.
+    const after = await healthy(B, primaryName);
+    expect(after.epoch).toBe(before.epoch);
+    expect(stack.vipFile(B, primaryHost)).toBe(true);
+    const newRows = (await stack.history(B)).slice(rowsBefore);
+    expect(newRows.filter((h) => h.kind === "command" || h.kind === "operator").map((h) => h.text)).toEqual([]);
+    expect(newRows.every((h) => h.epoch === before.epoch)).toBe(true);
+  });
 });
