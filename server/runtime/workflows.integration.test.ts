@@ -334,7 +334,14 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     const primaryHost = before.servers.find((s) => s.role === "primary")!.hostName;
     const rowsBefore = (await stack.history(B)).length;
     await stack.restartConsole();
-    // The new console knows nothing live until the agents reconnect and resync.
+    // The new console knows nothing live until the agents reconnect and resync; it only observes
+    // during its recovery grace, so look again once that (and the resync wait) is over: that is when
+    // a careless controller would start switching.
+    await healthy(B, primaryName);
+    await waitFor("the new controller to be past its recovery grace", () => {
+      const st = stack.running.live!.runner.current!;
+      return st.nowMs > st.startedAtMs + st.timing.recoveryGraceMs + st.timing.resyncTimeoutMs ? true : undefined;
+    }, { timeoutMs: WAIT_MS });
     const after = await healthy(B, primaryName);
     expect(after.epoch).toBe(before.epoch);
     expect(stack.vipFile(B, primaryHost)).toBe(true);
