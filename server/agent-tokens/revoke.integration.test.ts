@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startConsole, type RunningConsole } from "../console";
 import { createCaller } from "../api/root";
 import { twoNicHost } from "../test-support";
+import { waitFor } from "../runtime/lab-stack";
 
 const root = path.resolve(__dirname, "../..");
 let running: RunningConsole;
@@ -31,16 +32,6 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function until<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 it("revoking an agent token drops the agent's live session and its reconnection is refused", async () => {
   const admin = await running.services.db.user.findUniqueOrThrow({ where: { username: "root" } });
   const caller = createCaller({
@@ -58,11 +49,11 @@ it("revoking an agent token drops the agent's live session and its reconnection 
   const stateDir = path.join(dir, "agent");
   agent = spawn(process.execPath, ["--import", "tsx", path.join(root, "agent", "main.ts"), "--console", running.url, "--host", "revoke-host", "--token-file", tokenFile, "--state-dir", stateDir, "--initial-backoff-ms", "100", "--max-backoff-ms", "500"], { cwd: root, stdio: "ignore" });
   const gateway = running.live!.gateway;
-  await until("the agent to connect", () => gateway.host("revoke-host")?.socketOpen);
+  await waitFor("the agent to connect", () => gateway.host("revoke-host")?.socketOpen);
 
   await caller.agentTokens.revoke({ id });
-  await until("the session to close", () => gateway.host("revoke-host")?.socketOpen === false);
-  const health = await until("the agent to report the refusal", () => {
+  await waitFor("the session to close", () => gateway.host("revoke-host")?.socketOpen === false);
+  const health = await waitFor("the agent to report the refusal", () => {
     try {
       const h = JSON.parse(fs.readFileSync(path.join(stateDir, "health.json"), "utf8")) as { connection: string; reason: string };
       return h.connection === "refused" ? h : undefined;

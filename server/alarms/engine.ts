@@ -4,6 +4,7 @@
 // Operations run one at a time (a promise queue) so the in-memory matcher and the database agree.
 // Also keeps the log-event retention (pruned at start and hourly) and the auto-clear timer.
 import type { Services } from "../services";
+import { switchOver } from "../runtime/operations.service";
 import type { Db, DbTx } from "../db";
 import { recordAudit, type Actor } from "../audit/audit.repository";
 import { agentLogEventSchema, describeZodError } from "../../protocol/agent-wire";
@@ -466,12 +467,8 @@ class Engine implements AlarmEngine {
   }
 
   private async switchover(pairName: string, reason: string): Promise<string> {
-    const live = this.services.live;
-    if (!live) throw new Error("the controller does not run in this console");
     const pairId = (await this.dir()).pairIdByName.get(pairName);
     if (!pairId) throw new Error(`pair ${pairName} does not exist`);
-    const outcome = await live.runner.operatorSwitchover(pairId, reactionActor.name, false, reason);
-    await recordAudit(this.db, reactionActor, { action: "pair.switchover", objectType: "pair", objectId: pairId, objectName: pairName, detail: `reason: ${reason}; controller: ${outcome}` });
-    return outcome;
+    return switchOver(this.services, reactionActor, pairId, { force: false, reason });
   }
 }
