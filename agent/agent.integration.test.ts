@@ -42,7 +42,7 @@ function appConfig(name: string, httpPort: number, pairRole: "primary" | "backup
     name,
     type: "dummy",
     // Handed to the application as SWITCHYARD_CONFIG_FILE; the dummy takes its initial role from it.
-    appConfig: { name, type: "dummy", host: "h", sipAddress: "127.0.0.1", sipPort: null, haPort: null, peer: null, initialRole: pairRole, options: {}, dns: {} },
+    appConfig: { name, type: "dummy", host: "h", sipAddress: "127.0.0.1", sipListenAddress: "127.0.0.1", sipAdvertisedAddress: "127.0.0.1", sipPort: null, haPort: null, peer: null, initialRole: pairRole, options: {}, dns: {} },
     start: { command: process.execPath, args: [DUMMY, "--http-port", String(httpPort), ...extraArgs] },
     stop: { command: null, timeoutMs: 3000 },
     options: { "http-port": String(httpPort) },
@@ -141,7 +141,7 @@ describe("agent ↔ console over loopback", () => {
   });
 
   it("starts an application, reports running with its pid and captures its output", async () => {
-    const result = await command("host1", { type: "start", application: "sip1", pairEpoch: 0 });
+    const result = await command("host1", { type: "start", application: "sip1", pairEpoch: 0, role: null });
     expect(result.outcome).toBe("ok");
     const running = await waitFor("sip1 running", () => consoleSrv.rec.statuses.find((s) => s.msg.application === "sip1" && s.msg.status === "running"));
     expect(running.msg.previous).toBe("starting");
@@ -227,7 +227,7 @@ describe("agent ↔ console over loopback", () => {
   });
 
   it("stops an application that ignores SIGTERM by killing it after its stop timeout", async () => {
-    expect((await command("host2", { type: "start", application: "sip2", pairEpoch: 1 })).outcome).toBe("ok");
+    expect((await command("host2", { type: "start", application: "sip2", pairEpoch: 1, role: null })).outcome).toBe("ok");
     const running = await waitFor("sip2 running", () => consoleSrv.rec.statuses.find((s) => s.msg.application === "sip2" && s.msg.status === "running"));
     // Running means spawned; wait until the process answers (and so has installed its SIGTERM handler).
     await waitFor("sip2 readiness", () => consoleSrv.rec.readiness.find((r) => r.msg.application === "sip2" && r.msg.report));
@@ -261,7 +261,7 @@ describe("agent ↔ console over loopback", () => {
     const agentRefusal = new Promise<{ event: string; reason: string }>((r) => socket.once("protocolError", r));
     socket.emit("command", { id: "broken", type: "explode" });
     expect((await agentRefusal).event).toBe("command");
-    const start = await command("host1", { type: "start", application: "sip1", pairEpoch: 1 });
+    const start = await command("host1", { type: "start", application: "sip1", pairEpoch: 1, role: null });
     expect(start.outcome).toBe("ok");
   });
 
@@ -273,7 +273,7 @@ describe("agent ↔ console over loopback", () => {
     expect(down.reason).toMatch(/^no heartbeat for \d+ ms \(timeout 2000 ms\)$/);
     expect(consoleSrv.gateway.host("host2")?.state).toBe("disconnected");
     // A command sent while the host is away is delivered once it is back (same id, retried).
-    const pending = command("host2", { type: "start", application: "sip2", pairEpoch: 2 });
+    const pending = command("host2", { type: "start", application: "sip2", pairEpoch: 2, role: null });
 
     const resyncMarker = consoleSrv.rec.resyncs.length;
     agent2 = spawnAgent({ consoleUrl: consoleSrv.url, host: "host2", token: TOKEN_2, stateDir: path.join(tmp, "a2") });

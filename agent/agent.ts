@@ -463,6 +463,9 @@ export class Agent {
           role: live?.role ?? null,
           roleEpoch: live?.roleEpoch ?? null,
           readiness: live?.readiness ?? null,
+          restart: null,
+          lastOutput: "",
+          running: null,
         };
       }),
       epochs: this.ledger.epochsSnapshot(),

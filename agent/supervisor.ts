@@ -294,6 +294,8 @@ export class Supervisor {
       exitCode,
       signal,
       time: app.since.toISOString(),
+      restart: null,
+      lastOutput: "",
     });
   }
 }

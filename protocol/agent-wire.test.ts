@@ -13,10 +13,13 @@ describe("agent wire schemas", () => {
 
   it("parses each command type and refuses a set-role without a role", () => {
     const base = { id: "c1", application: "sip1", pairEpoch: 3, deadline };
-    expect(agentCommandSchema.parse({ ...base, type: "start" }).type).toBe("start");
+    expect(agentCommandSchema.parse({ ...base, type: "start", role: "backup" }).type).toBe("start");
+    expect(agentCommandSchema.parse({ ...base, type: "start", role: null }).type).toBe("start");
+    // Every start says which role to start in: a server never picks one itself.
+    expect(agentCommandSchema.safeParse({ ...base, type: "start" }).success).toBe(false);
     expect(agentCommandSchema.parse({ ...base, type: "run-control-script", action: "enable" })).toMatchObject({ reason: "" });
     expect(agentCommandSchema.safeParse({ ...base, type: "set-role" }).success).toBe(false);
-    expect(agentCommandSchema.safeParse({ ...base, type: "start", pairEpoch: -1 }).success).toBe(false);
+    expect(agentCommandSchema.safeParse({ ...base, type: "start", role: "backup", pairEpoch: -1 }).success).toBe(false);
     expect(agentCommandSchema.safeParse({ ...base, type: "reboot" }).success).toBe(false);
   });
 
@@ -58,7 +61,9 @@ describe("agent wire schemas", () => {
     const cfg = hostConfigSchema.parse({ hostName: "h1", revision: "r1", applications: [app] });
     const parsed = cfg.applications[0]!;
     expect(parsed.stop).toEqual({ command: null, timeoutMs: 10_000 });
-    expect(parsed.restart.enabled).toBe(false);
+    // Like SCS autorestart: a crashed application is restarted unless its policy says otherwise.
+    expect(parsed.restart.enabled).toBe(true);
+    expect(parsed.startupTimeoutMs).toBe(60_000);
     expect(parsed.pair?.scriptTimeoutMs).toBe(30_000);
     expect(parsed.pair?.driver).toMatchObject({ enable: "nlb.exe enable {vip}:{port}", disable: "nlb.exe disable {vip}:{port}" });
     const dup = hostConfigSchema.safeParse({ hostName: "h1", revision: "r1", applications: [app, app] });

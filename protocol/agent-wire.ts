@@ -14,16 +14,24 @@
 //   console→ `command` (start | stop | set-role | run-control-script for an application, run-os-command
 //            for the host itself); retried with the same id
 //   agent  → `commandResult` (acknowledged; resent after a reconnect until acknowledged)
+//   agent  → acknowledges each `command` at once on receipt (socket.io ack with a commandReceipt), so
+//            the console knows it arrived and does not send it again while it runs
 //   agent  → `appStatus`, `roleReport`, `readiness`, `logEvents`, `scriptRun` as things happen
+//   agent  → `vipPresence` (the VIP / NLB port as observed on this host: on change and every
+//            vipCheckIntervalMs), `runningConfig` (what a server runs with, after a start or a
+//            reload), `configDelivery` (how an option change reached a running server)
 import { z } from "zod";
-import { appRoles, logEventSchema, sipServerStatusSchema, controlScriptResultSchema, appConfigSchema } from "./app-contract";
+import { appRoles, logEventSchema, sipServerStatusSchema, controlScriptResultSchema, appConfigSchema, runningConfigSchema } from "./app-contract";
 
 /**
  * Bumped on any incompatible change to this file; both sides refuse a peer that speaks another.
  * 2: the host command run-os-command (a version-1 agent would refuse it as malformed, and a
  *    version-1 console would refuse its result, whose application and pairEpoch are null).
+ * 3: `start` carries the role to start in; commands are acknowledged on receipt; the reports
+ *    vipPresence, runningConfig and configDelivery; restart state and last output in appStatus;
+ *    startup timeout and a restart policy with back-off in the application configuration.
  */
-export const AGENT_PROTOCOL_VERSION = 2;
+export const AGENT_PROTOCOL_VERSION = 3;
 export const AGENT_NAMESPACE = "/agent";
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 500;
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 2000;
@@ -195,15 +203,35 @@ export const pairConfigSchema = z
   .strict();
 export type PairConfig = z.infer<typeof pairConfigSchema>;
 
+/**
+ * What the agent does when an application exits without being asked to (LCA / SCS autorestart):
+ * restart it after restartDelayMs, each further restart waiting backoffMultiplier times longer (up to
+ * restartDelayMaxMs); after maxRestarts inside restartWindowMs it gives up and the application stays
+ * failed (appStatus.restart.gaveUp, which the console raises as an alarm). A restarted server always
+ * starts as backup at the newest epoch the agent holds for its pair; the controller promotes it if
+ * it should be primary.
+ */
 export const restartPolicySchema = z
   .object({
     enabled: z.boolean(),
-    /** At most this many automatic restarts inside restartWindowMs, then the application stays failed. */
-    maxRestarts: z.number().int().min(0).max(100).default(3),
-    restartWindowMs: z.number().int().min(1000).max(86_400_000).default(300_000),
+    maxRestarts: z.number().int().min(0).max(100).default(5),
+    restartWindowMs: z.number().int().min(1000).max(86_400_000).default(600_000),
     restartDelayMs: z.number().int().min(0).max(600_000).default(1000),
+    restartDelayMaxMs: z.number().int().min(0).max(3_600_000).default(60_000),
+    backoffMultiplier: z.number().min(1).max(10).default(2),
   })
   .strict();
+export type RestartPolicy = z.infer<typeof restartPolicySchema>;
+export const DEFAULT_RESTART_POLICY: RestartPolicy = Object.freeze({
+  enabled: true,
+  maxRestarts: 5,
+  restartWindowMs: 600_000,
+  restartDelayMs: 1000,
+  restartDelayMaxMs: 60_000,
+  backoffMultiplier: 2,
+});
+/** A started application that has not answered on its contract (or, without http-port, not stayed up) by then has failed to start. */
+export const DEFAULT_STARTUP_TIMEOUT_MS = 60_000;
 
 export const applicationConfigSchema = z
   .object({
@@ -226,7 +254,13 @@ export const applicationConfigSchema = z
       })
       .strict()
       .default({ command: null, timeoutMs: 10_000 }),
-    restart: restartPolicySchema.default({ enabled: false, maxRestarts: 3, restartWindowMs: 300_000, restartDelayMs: 1000 }),
+    restart: restartPolicySchema.default(DEFAULT_RESTART_POLICY),
+    /**
+     * From spawn until the application first answers on its local contract (a status report or a
+     * readiness poll) it is `starting`; past this it is killed and reported failed (then the restart
+     * policy applies). Applications without http-port count as running once spawned.
+     */
+    startupTimeoutMs: z.number().int().min(1000).max(3_600_000).default(DEFAULT_STARTUP_TIMEOUT_MS),
     /** Options by name (e.g. http-port, sip-pass-check); http-port enables readiness polling and set-role. */
     options: z.record(z.string(), z.string()).default({}),
     /** Address of the application's HTTP interface (loopback unless the lab binds 127.0.0.x). */
@@ -244,6 +278,8 @@ export const hostConfigSchema = z
     /** Opaque revision so logs and acks can say which configuration is applied. */
     revision: z.string().min(1).max(128),
     readinessPollMs: z.number().int().min(100).max(60_000).default(1000),
+    /** How often the agent checks where the VIP / NLB port really is (besides after every script). */
+    vipCheckIntervalMs: z.number().int().min(100).max(600_000).default(2000),
     applications: z.array(applicationConfigSchema).max(256),
   })
   .strict()
@@ -303,7 +339,17 @@ const commandBase = {
 };
 
 export const agentCommandSchema = z.discriminatedUnion("type", [
-  z.object({ ...commandBase, type: z.literal("start") }).strict(),
+  z
+    .object({
+      ...commandBase,
+      type: z.literal("start"),
+      /**
+       * The role to start in, at pairEpoch (written to the application's config file as initialRole /
+       * initialEpoch before it is spawned); null for an application in no pair.
+       */
+      role: z.enum(appRoles).nullable(),
+    })
+    .strict(),
   z.object({ ...commandBase, type: z.literal("stop") }).strict(),
   z.object({ ...commandBase, type: z.literal("set-role"), role: z.enum(appRoles) }).strict(),
   z
@@ -383,6 +429,10 @@ export const commandResultSchema = z
   .strict();
 export type CommandResult = z.infer<typeof commandResultSchema>;
 
+/** The agent's answer to a `command` event, sent on receipt (before it runs): it arrived. */
+export const commandReceiptSchema = z.object({ commandId: commandIdSchema }).strict();
+export type CommandReceipt = z.infer<typeof commandReceiptSchema>;
+
 // ---------------------------------------------------------------------------------------------
 // 4. Reports (agent → console)
 // ---------------------------------------------------------------------------------------------
@@ -395,6 +445,23 @@ export type Heartbeat = z.infer<typeof heartbeatSchema>;
 export const heartbeatAckSchema = z.object({ seq: z.number().int().min(0), consoleTimeMs: z.number().int() }).strict();
 export type HeartbeatAck = z.infer<typeof heartbeatAckSchema>;
 
+/** Where an application stands with its restart policy. */
+export const restartStateSchema = z
+  .object({
+    /** Automatic restarts inside the current window. */
+    attempts: z.number().int().min(0),
+    maxRestarts: z.number().int().min(0),
+    /** When the next automatic restart is due, or null when none is planned. */
+    nextAttemptAt: isoTimeSchema.nullable(),
+    /** The policy gave up: no more automatic restarts until someone starts it. */
+    gaveUp: z.boolean(),
+  })
+  .strict();
+export type RestartState = z.infer<typeof restartStateSchema>;
+
+/** The last lines an application wrote (stdout and stderr), kept with a failure so its cause is visible. */
+export const LAST_OUTPUT_MAX_CHARS = 4000;
+
 export const appStatusMessageSchema = z
   .object({
     application: appNameSchema,
@@ -405,6 +472,9 @@ export const appStatusMessageSchema = z
     exitCode: z.number().int().nullable(),
     signal: z.string().nullable(),
     time: isoTimeSchema,
+    restart: restartStateSchema.nullable().default(null),
+    /** On failed/stopped: the tail of what the process wrote before it exited (empty otherwise). */
+    lastOutput: z.string().max(LAST_OUTPUT_MAX_CHARS).default(""),
   })
   .strict();
 export type AppStatusMessage = z.infer<typeof appStatusMessageSchema>;
@@ -446,6 +516,46 @@ export const scriptRunMessageSchema = z
   .strict();
 export type ScriptRunMessage = z.infer<typeof scriptRunMessageSchema>;
 
+/** VIP / NLB port presence as the agent observed it on its host (`ip -o addr show`, the presence script). */
+export const vipPresenceMessageSchema = z
+  .object({
+    pair: appNameSchema,
+    /** null when the driver cannot tell (no presence check configured, or the check failed). */
+    present: z.boolean().nullable(),
+    address: z.string().max(255),
+    /** Why it is unknown, or what was seen, in words. */
+    detail: z.string().max(500),
+    checkedAt: isoTimeSchema,
+  })
+  .strict();
+export type VipPresenceMessage = z.infer<typeof vipPresenceMessageSchema>;
+
+/** What a server runs with (GET /switchyard/v1/running), after a start or a reload. */
+export const runningConfigMessageSchema = runningConfigSchema
+  .extend({ application: appNameSchema, time: isoTimeSchema })
+  .strict();
+export type RunningConfigMessage = z.infer<typeof runningConfigMessageSchema>;
+
+export const configDeliveryOutcomes = [
+  /** The file was rewritten and the running server re-read it (POST /switchyard/v1/reload answered). */
+  "reloaded",
+  /** The file was rewritten; the application is not running, so it reads it at its next start. */
+  "written",
+  /** The file could not be written, or the running server did not accept the reload. */
+  "failed",
+] as const;
+/** How a configuration revision reached one application (sent for every application whose config file changed). */
+export const configDeliveryMessageSchema = z
+  .object({
+    application: appNameSchema,
+    revision: z.string().max(128),
+    outcome: z.enum(configDeliveryOutcomes),
+    detail: z.string().max(1000),
+    time: isoTimeSchema,
+  })
+  .strict();
+export type ConfigDeliveryMessage = z.infer<typeof configDeliveryMessageSchema>;
+
 export const appSnapshotSchema = z
   .object({
     application: appNameSchema,
@@ -456,6 +566,9 @@ export const appSnapshotSchema = z
     role: z.enum(appRoles).nullable(),
     roleEpoch: epochSchema.nullable(),
     readiness: readinessReportSchema.nullable(),
+    restart: restartStateSchema.nullable().default(null),
+    lastOutput: z.string().max(LAST_OUTPUT_MAX_CHARS).default(""),
+    running: runningConfigMessageSchema.nullable().default(null),
   })
   .strict();
 export type AppSnapshot = z.infer<typeof appSnapshotSchema>;
@@ -491,7 +604,7 @@ export type ProtocolError = z.infer<typeof protocolErrorSchema>;
 export interface ServerToClientEvents {
   welcome: (msg: Welcome) => void;
   config: (msg: HostConfig, ack: (reply: ConfigAck) => void) => void;
-  command: (msg: AgentCommand) => void;
+  command: (msg: AgentCommand, ack: (receipt: CommandReceipt) => void) => void;
   protocolError: (msg: ProtocolError) => void;
 }
 
@@ -504,6 +617,9 @@ export interface ClientToServerEvents {
   readiness: (msg: ReadinessReport) => void;
   logEvents: (msg: LogEventsMessage, ack: (reply: Ack) => void) => void;
   scriptRun: (msg: ScriptRunMessage) => void;
+  vipPresence: (msg: VipPresenceMessage) => void;
+  runningConfig: (msg: RunningConfigMessage) => void;
+  configDelivery: (msg: ConfigDeliveryMessage) => void;
   protocolError: (msg: ProtocolError) => void;
 }
 
@@ -517,6 +633,9 @@ export const clientToServerSchemas = {
   readiness: readinessReportSchema,
   logEvents: logEventsMessageSchema,
   scriptRun: scriptRunMessageSchema,
+  vipPresence: vipPresenceMessageSchema,
+  runningConfig: runningConfigMessageSchema,
+  configDelivery: configDeliveryMessageSchema,
   protocolError: protocolErrorSchema,
 } as const satisfies Record<keyof ClientToServerEvents, z.ZodType>;
 

@@ -19,7 +19,11 @@
 //                                                          → 409 staleEpochResponseSchema (fencing)
 //   POST /switchyard/v1/console     consoleConnectionSchema: the agent tells whether it is connected to
 //                                   the console (for control-vip-scripts, W8) → 204
-//   POST /switchyard/v1/reload      re-read SWITCHYARD_CONFIG_FILE → 204
+//   POST /switchyard/v1/reload      re-read SWITCHYARD_CONFIG_FILE and apply what takes effect
+//                                   immediately → 204 (the rest waits for its moment: the HA link's
+//                                   next establishment, or a restart)
+//   GET  /switchyard/v1/running     runningConfigSchema: the option values the server runs with now,
+//                                   its version and the configuration revision it last read
 //
 // Application → agent, on SWITCHYARD_AGENT_URL:
 //   POST /v1/apps/:name/status      appStatusReportSchema (running | service-unavailable, role, epoch)
@@ -120,8 +124,17 @@ export const appConfigSchema = z
     name: z.string(),
     type: z.string(),
     host: z.string(),
-    /** Address the SIP listener binds to (the host's SIP NIC; 127.0.0.x in the lab). */
+    /** Which configuration this file is (the console's revision); reported back in runningConfigSchema. */
+    configRevision: z.string().max(128).default(""),
+    /** The host's own SIP NIC address (127.0.x.y in the lab): monitoring and the HA link use it. */
     sipAddress: z.string(),
+    /**
+     * The address the SIP listener binds. For an ip-takeover pair this is the VIP: the primary answers
+     * SIP there (a SIP Server binds it while it is primary); otherwise the host's SIP NIC address.
+     */
+    sipListenAddress: z.string(),
+    /** The address written into SIP headers (Via, Contact): the VIP for ip-takeover, else sipAddress. */
+    sipAdvertisedAddress: z.string(),
     sipPort: z.number().int().nullable(),
     haPort: z.number().int().nullable(),
     /** The other server of the pair, for the HA link; null when not in a pair. */
@@ -129,8 +142,15 @@ export const appConfigSchema = z
       .object({ name: z.string(), address: z.string(), haPort: z.number().int() })
       .strict()
       .nullable(),
-    /** The role the configuration gives it at start (primary application of the pair, or backup). */
+    /**
+     * The role to start in and the epoch that order belongs to. The controller decides it for every
+     * start (a server started while its partner serves starts as backup); a server never claims a role
+     * at an epoch it was not given.
+     */
     initialRole: z.enum(appRoles),
+    initialEpoch: z.number().int().min(0).default(0),
+    /** The pair's shared secret: both ends of the HA link prove it before exchanging anything. */
+    haSecret: z.string().max(256).nullable().default(null),
     /** Options by name (application level, section TServer). */
     options: z.record(z.string(), z.string()),
     /** Service DNs with their options (oos-check, oos-force, contact). */
@@ -138,3 +158,18 @@ export const appConfigSchema = z
   })
   .strict();
 export type AppConfig = z.infer<typeof appConfigSchema>;
+
+/** GET /switchyard/v1/running: what the server runs with now (options by name, DN options, version). */
+export const runningConfigSchema = z
+  .object({
+    /** The appConfig configRevision the server last read, or null when it runs without a file. */
+    configRevision: z.string().max(128).nullable(),
+    /** The server's own version (shown before and after a rolling upgrade, W14). */
+    version: z.string().max(64),
+    /** Application-level option values in effect now (section TServer). */
+    options: z.record(z.string(), z.string()),
+    /** Service DN option values in effect now. */
+    dns: z.record(z.string(), z.record(z.string(), z.string())),
+  })
+  .strict();
+export type RunningConfig = z.infer<typeof runningConfigSchema>;

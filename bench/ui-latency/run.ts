@@ -54,7 +54,7 @@ async function main() {
   const host = (i: number) => ({ hostName: `h${i}`, state: "connected" as const, reason: "bench", since: new Date(), lastHeartbeatAt: new Date(), agentVersion: "bench", socketOpen: true });
   for (let i = 0; i < pairCount * 2; i++) runner.onHostState(host(i));
   for (let i = 0; i < pairCount * 2; i++) {
-    runner.onAppStatus(`h${i}`, { application: `s${i}`, status: "running", previous: null, detail: "", pid: 1, exitCode: null, signal: null, time: now() });
+    runner.onAppStatus(`h${i}`, { application: `s${i}`, status: "running", previous: null, detail: "", pid: 1, exitCode: null, signal: null, time: now(), restart: null, lastOutput: "" });
     runner.onRoleReport(`h${i}`, { application: `s${i}`, role: i % 2 === 0 ? "primary" : "backup", epoch: 0, time: now() });
   }
   // Let the controller's start grace pass and adopt every primary.

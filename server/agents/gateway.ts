@@ -28,6 +28,9 @@ import {
   type Resync,
   type RoleReport,
   type ScriptRunMessage,
+  type VipPresenceMessage,
+  type RunningConfigMessage,
+  type ConfigDeliveryMessage,
   type ServerToClientEvents,
 } from "../../protocol/agent-wire";
 import { PendingCommands } from "./pending-commands";
@@ -63,6 +66,9 @@ export interface AgentGatewayDeps {
   onReadiness?(hostName: string, msg: ReadinessReport): void;
   onLogEvents?(hostName: string, msg: LogEventsMessage): void;
   onScriptRun?(hostName: string, msg: ScriptRunMessage): void;
+  onVipPresence?(hostName: string, msg: VipPresenceMessage): void;
+  onRunningConfig?(hostName: string, msg: RunningConfigMessage): void;
+  onConfigDelivery?(hostName: string, msg: ConfigDeliveryMessage): void;
   /** Every result, including late ones that arrive after sendCommand gave up, and gateway-made no-answer results. */
   onCommandResult?(hostName: string, result: CommandResult): void;
   onConfigApplied?(hostName: string, ack: { revision: string; ok: boolean; errors: string[] }): void;
@@ -128,7 +134,9 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
     send: (hostName, command) => {
       const entry = hosts.get(hostName);
       if (!entry?.socket?.connected) return false;
-      entry.socket.emit("command", command);
+      entry.socket.emit("command", command, () => {
+        // Receipt: the core-driven delivery tracking of the control-plane work uses it.
+      });
       return true;
     },
     onResult: (hostName, result) => safely(`onCommandResult(${hostName})`, () => deps.onCommandResult?.(hostName, result)),
@@ -213,6 +221,15 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
     },
     scriptRun(entry, msg) {
       safely("onScriptRun", () => deps.onScriptRun?.(entry.live.hostName, msg));
+    },
+    vipPresence(entry, msg) {
+      safely("onVipPresence", () => deps.onVipPresence?.(entry.live.hostName, msg));
+    },
+    runningConfig(entry, msg) {
+      safely("onRunningConfig", () => deps.onRunningConfig?.(entry.live.hostName, msg));
+    },
+    configDelivery(entry, msg) {
+      safely("onConfigDelivery", () => deps.onConfigDelivery?.(entry.live.hostName, msg));
     },
     protocolError(entry, msg) {
       log.warn(`agent on ${entry.live.hostName} refused a console message (${msg.event}): ${msg.reason}`);

@@ -17,7 +17,7 @@ function setup(connected = true) {
   });
   return { p, sent, results, state, advance: (ms: number) => (t += ms), now: () => t };
 }
-const command = (id: string, deadlineMs: number): AgentCommand => ({ id, type: "start", application: "a", pairEpoch: 1, deadline: new Date(deadlineMs).toISOString() });
+const command = (id: string, deadlineMs: number): AgentCommand => ({ id, type: "start", application: "a", pairEpoch: 1, role: null, deadline: new Date(deadlineMs).toISOString() });
 const result = (id: string, outcome: CommandResult["outcome"] = "ok"): CommandResult => ({
   commandId: id, type: "start", application: "a", outcome, reason: "r", pairEpoch: 1, finishedAt: new Date().toISOString(), scripts: [],
 });

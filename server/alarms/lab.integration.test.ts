@@ -93,7 +93,7 @@ beforeAll(async () => {
   lab = new Lab({ db, consoleUrl: running.url, rootDir: root, stateDir: path.join(dir, "lab") });
   await lab.startAgents([host]);
   await waitFor("the agent to connect", async () => gateway.host(host)?.state === "connected");
-  const started = await gateway.sendCommand(host, { id: "alarm-test-start", type: "start", application: app, pairEpoch: 0, deadline: new Date(Date.now() + 20_000).toISOString() });
+  const started = await gateway.sendCommand(host, { id: "alarm-test-start", type: "start", application: app, pairEpoch: 0, role: null, deadline: new Date(Date.now() + 20_000).toISOString() });
   if (started.outcome !== "ok") throw new Error(`starting ${app} failed: ${started.reason}`);
 }, 60_000);
 

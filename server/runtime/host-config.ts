@@ -2,7 +2,7 @@
 // their start/stop commands, options, the pair each belongs to and its control driver, and for SIP
 // Servers the application config file of the local contract (peer for the HA link, DNs, options).
 import type { ConfigSnapshot, ApplicationShape, PairShape } from "../config/config.schema";
-import type { ControlDriverConfig, HostConfigInput } from "../../protocol/agent-wire";
+import { DEFAULT_RESTART_POLICY, type ControlDriverConfig, type HostConfigInput } from "../../protocol/agent-wire";
 import type { AppConfig } from "../../protocol/app-contract";
 
 export interface HostConfigOptions {
@@ -49,7 +49,7 @@ function driverFor(pair: PairShape, opts: HostConfigOptions): ControlDriverConfi
   }
 }
 
-function appContractConfig(app: ApplicationShape, snapshot: ConfigSnapshot, pair: PairShape | undefined): AppConfig {
+function appContractConfig(app: ApplicationShape, snapshot: ConfigSnapshot, pair: PairShape | undefined, revision: string): AppConfig {
   const options: Record<string, string> = {};
   const dns: Record<string, Record<string, string>> = {};
   for (const o of app.options) {
@@ -58,15 +58,24 @@ function appContractConfig(app: ApplicationShape, snapshot: ConfigSnapshot, pair
   }
   const peerName = pair ? (pair.primary === app.name ? pair.backup : pair.primary) : null;
   const peer = peerName ? snapshot.applications.find((a) => a.name === peerName) : undefined;
+  const sipAddress = sipAddressOf(snapshot, app.host);
+  // SIP endpoints send to the VIP of an ip-takeover pair, so its primary answers there; management
+  // and the HA link keep using the host's own address.
+  const vip = pair?.haType === "ip-takeover" && pair.vipAddress ? pair.vipAddress : null;
   return {
     name: app.name,
     type: app.type,
     host: app.host,
-    sipAddress: sipAddressOf(snapshot, app.host),
+    configRevision: revision,
+    sipAddress,
+    sipListenAddress: vip ?? sipAddress,
+    sipAdvertisedAddress: vip ?? sipAddress,
     sipPort: app.sipPort,
     haPort: app.haPort,
     peer: peer && peer.haPort !== null ? { name: peer.name, address: sipAddressOf(snapshot, peer.host), haPort: peer.haPort } : null,
     initialRole: pair && pair.backup === app.name ? "backup" : "primary",
+    initialEpoch: 0,
+    haSecret: null,
     options,
     dns,
   };
@@ -84,11 +93,14 @@ export function buildHostConfig(snapshot: ConfigSnapshot, hostName: string, revi
         type: app.type,
         start: { command: app.startCommand, args: app.startArgs, env: app.environment, workingDir: app.workingDirectory || null },
         stop: { command: app.stopCommand || null, timeoutMs: app.stopTimeoutMs },
+        // Off until the application's own restart policy is stored and restarted servers start in the
+        // role the controller gives them (a restart in the configured role would claim primary).
+        restart: { ...DEFAULT_RESTART_POLICY, enabled: false },
         options,
         // Applications serve their HTTP interface on loopback; lab servers sharing one machine each
         // bind their host's address instead (SWITCHYARD_LAB_HTTP_ADDRESS in their environment).
         httpHost: app.environment.SWITCHYARD_LAB_HTTP_ADDRESS ?? "127.0.0.1",
-        appConfig: app.type === "sip-server" ? appContractConfig(app, snapshot, pair) : null,
+        appConfig: app.type === "sip-server" ? appContractConfig(app, snapshot, pair, revision) : null,
         pair: pair
           ? {
               name: pair.name,

@@ -240,6 +240,7 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
         type: "start",
         application: appName,
         pairEpoch: epoch,
+        role: null,
         deadline: new Date(Date.now() + 20_000).toISOString(),
       });
       return `${result.outcome}: ${result.reason}`;

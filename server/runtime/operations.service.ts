@@ -42,13 +42,8 @@ export async function controlApplication(services: Services, actor: Actor, appId
   const state = live.runner.current;
   const pairId = state?.apps[appId]?.pairId;
   const epoch = (pairId && state?.pairStates[pairId]?.epoch) || 0;
-  const result = await live.gateway.sendCommand(app.host.name, {
-    id: `${action}-${appId}-${Date.now()}`,
-    type: action,
-    application: app.name,
-    pairEpoch: epoch,
-    deadline: new Date(Date.now() + APPLICATION_COMMAND_DEADLINE_MS).toISOString(),
-  });
+  const base = { id: `${action}-${appId}-${Date.now()}`, application: app.name, pairEpoch: epoch, deadline: new Date(Date.now() + APPLICATION_COMMAND_DEADLINE_MS).toISOString() };
+  const result = await live.gateway.sendCommand(app.host.name, action === "start" ? { ...base, type: "start", role: null } : { ...base, type: "stop" });
   await recordAudit(services.db, actor, {
     action: `application.${action}`,
     objectType: "application",

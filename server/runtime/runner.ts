@@ -122,7 +122,7 @@ export class ControllerRunner {
       const fresh = (kinds: ControllerEvent["type"][], agentStampMs: number) =>
         new Date(Math.max(agentStampMs, ...kinds.map((k) => (this.lastStamps.get(`${ids.appId}|${k}`) ?? -Infinity) + 1))).toISOString();
       const since = Date.parse(app.since);
-      this.onAppStatus(hostName, { application: app.application, status: app.status, previous: null, detail: app.detail, pid: app.pid, exitCode: null, signal: null, time: fresh(["application-status"], since) });
+      this.onAppStatus(hostName, { application: app.application, status: app.status, previous: null, detail: app.detail, pid: app.pid, exitCode: null, signal: null, time: fresh(["application-status"], since), restart: app.restart, lastOutput: app.lastOutput });
       if (app.role !== null && app.roleEpoch !== null) {
         this.onRoleReport(hostName, { application: app.application, role: app.role, epoch: app.roleEpoch, time: fresh(["role-report"], since) });
       }
@@ -362,7 +362,7 @@ export class ControllerRunner {
       const epoch = (pairId && this.state?.pairStates[pairId]?.epoch) || 0;
       const deadline = new Date(this.now() + 30_000).toISOString();
       this.deps.gateway
-        .sendCommand(d.hostName, { id: `autostart-${d.hostName}-${d.application}-${this.now()}`, type: "start", application: d.application, pairEpoch: epoch, deadline })
+        .sendCommand(d.hostName, { id: `autostart-${d.hostName}-${d.application}-${this.now()}`, type: "start", application: d.application, pairEpoch: epoch, role: partnerId ? "backup" : "primary", deadline })
         .then((r) => this.log(`autostart ${d.application} on ${d.hostName}: ${r.outcome} — ${r.reason}`))
         .catch((err) => this.log(`autostart ${d.application} on ${d.hostName} failed: ${String(err)}`));
     }
