@@ -4,7 +4,7 @@
 // nlb-cluster, single-host. The Lab page (or its API) injects faults so every workflow can be watched.
 import crypto from "node:crypto";
 import path from "node:path";
-import { ensureBuild, root, startLabConsole, stopOnSignals } from "./lab-console";
+import { ensureBuild, root, startLabConsole, stopOnSignals } from "../harness/lab-console";
 
 async function main() {
   ensureBuild();

@@ -1,7 +1,7 @@
 // The browser tests' server: the demo lab on a fresh database in .tmp/e2e, with the e2e admin, and
 // the simulators' readiness settle time shortened (lab knob) so a switchover test does not wait 60 s.
 import path from "node:path";
-import { root, startLabConsole, stopOnSignals } from "./lab-console";
+import { root, startLabConsole, stopOnSignals } from "../harness/lab-console";
 
 async function main() {
   const dir = path.join(root, ".tmp", "e2e");

@@ -1,34 +1,92 @@
-// Starts the whole console: environment, database (created and migrated), first admin, HTTP server
-// with Next.js pages. Used by `npm start`, `npm run dev`, the demo and the e2e tests.
+// The composition root: the one place that builds the console, in order, handing each part what it
+// needs — environment → database (created and migrated) → authentication → configuration events →
+// control plane (agent gateway and failover controller in their own thread) → operations service →
+// alarm engine → HTTP (pages, tRPC, browsers' sockets) → start of the control plane → demo lab (when
+// asked). No part reaches for another at call time; nothing is filled in later. Used by `npm start`,
+// `npm run dev`, the demo and the tests' harness.
 import path from "node:path";
+import superjson from "superjson";
 import { parseEnv, type Env } from "./env";
+import { configureLogging, logger } from "./log";
 import { createDb } from "./db";
 import { migrateSqlite } from "./db/migrate";
-import { createServices, type Services } from "./services";
-import { startHttpServer, type ConsoleServer } from "./http";
-import { startLive, type Live } from "./runtime/live";
+import { AuthService } from "./auth/auth.service";
+import { ConfigEvents } from "./config/config-events";
+import { createControlPlane } from "./control-plane/control-plane";
+import { OperationsService } from "./runtime/operations.service";
 import { createAlarmEngine } from "./alarms/engine";
+import { Lab, noLab, seedLabConfig } from "./lab/lab";
+import { startHttpServer, type ConsoleServer } from "./http";
+import type { ConsoleServices } from "./api/trpc";
 
-/** How long the controller waits for a (re)connected host's servers to report their roles. */
-export const APP_START_GRACE_MS = 10_000;
+const log = logger("console");
+
+/** The demo lab this console runs beside itself (demo, browser tests, workflow tests). */
+export interface LabSetup {
+  /** Checkout root (agent and simulator sources, scripts/demo-config.yaml). */
+  rootDir: string;
+  /** Agents' tokens, state and logs: <stateDir>/hosts/<host>/. */
+  stateDir: string;
+  /** Second octet of every lab address (127.<block>.x.y), so several labs never share addresses. */
+  addressBlock: number;
+  /** Extra environment for every simulated server (lab knobs such as SWITCHYARD_LAB_READINESS_SETTLE_MS). */
+  serverEnv?: Record<string, string>;
+  /** Agent output: "inherit" for the demo, "ignore" for tests. */
+  output?: "inherit" | "ignore";
+  /** Start the lab's agents with the console (default true). */
+  startAgents?: boolean;
+}
+
+export interface ConsoleOptions {
+  env?: NodeJS.ProcessEnv;
+  withPages?: boolean;
+  dev?: boolean;
+  lab?: LabSetup;
+}
 
 export interface RunningConsole extends ConsoleServer {
-  services: Services;
+  services: ConsoleServices;
   env: Env;
+  /** Where host agents connect (the control plane's port); null when the controller is off. */
+  agentUrl: string | null;
   /** One-time link to create the first admin, when no user exists and none was given in the environment. */
   setupUrl: string | null;
-  live: Live | null;
+  /** The demo lab, when this console runs one. */
+  lab: Lab | null;
   stop(): Promise<void>;
 }
 
-export async function startConsole(opts: { env?: NodeJS.ProcessEnv; withPages?: boolean; dev?: boolean } = {}): Promise<RunningConsole> {
+export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningConsole> {
   const env = parseEnv(opts.env ?? process.env);
+  configureLogging({ level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   const migration = migrateSqlite(env.DATABASE_URL);
-  if (migration.applied.length) console.log(`[db] applied migrations: ${migration.applied.join(", ")}`);
+  if (migration.applied.length) log.info("applied database migrations", { migrations: migration.applied });
   const db = createDb(env.DATABASE_URL);
-  const services = createServices(db, env);
-  const boot = await services.auth.bootstrap({ username: env.SWITCHYARD_ADMIN_USER, password: env.SWITCHYARD_ADMIN_PASSWORD });
-  if (boot.kind === "created") console.log(`[auth] created the first admin ${boot.username} from SWITCHYARD_ADMIN_USER`);
+  const auth = new AuthService(db, {
+    sessionTtlHours: env.SESSION_TTL_HOURS,
+    loginMaxFailures: env.LOGIN_MAX_FAILURES,
+    loginWindowSeconds: env.LOGIN_WINDOW_SECONDS,
+  });
+  const boot = await auth.bootstrap({ username: env.SWITCHYARD_ADMIN_USER, password: env.SWITCHYARD_ADMIN_PASSWORD });
+  if (boot.kind === "created") log.info("created the first admin from SWITCHYARD_ADMIN_USER", { user: boot.username });
+  if (opts.lab && (await seedLabConfig(db, opts.lab.rootDir, { addressBlock: opts.lab.addressBlock, serverEnv: opts.lab.serverEnv }))) {
+    log.info("seeded the lab configuration (hosts, applications and pairs of scripts/demo-config.yaml)");
+  }
+
+  const configEvents = new ConfigEvents();
+  const controlPlane = createControlPlane(db, env);
+  const operations = new OperationsService(db, controlPlane);
+  const alarms = createAlarmEngine({
+    db,
+    retentionDays: env.ALARM_LOG_RETENTION_DAYS,
+    configEvents,
+    ports: { switchover: controlPlane.enabled ? operations : null, agents: controlPlane.enabled ? controlPlane : null },
+  });
+  // The lab's agents connect to the control plane's port, known once it listens (they start after it).
+  const lab = opts.lab
+    ? new Lab({ db, agentUrl: () => controlPlane.agentUrl(), rootDir: opts.lab.rootDir, stateDir: opts.lab.stateDir, output: opts.lab.output ?? "ignore" })
+    : null;
+  const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: lab ?? noLab };
 
   let pages: ((req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => Promise<void>) | undefined;
   if (opts.withPages !== false) {
@@ -38,36 +96,49 @@ export async function startConsole(opts: { env?: NodeJS.ProcessEnv; withPages?: 
     const handle = app.getRequestHandler();
     pages = (req, res) => handle(req, res);
   }
-  const running = await startHttpServer(services, { host: env.HOST, port: env.PORT, pages });
-  // The alarm engine first: the controller and the agent gateway hand it alarms and log events.
-  const alarms = createAlarmEngine(services, { onChange: () => running.io.of("/ui").emit("alarms:changed") });
-  await alarms.start();
-  const live =
-    env.SWITCHYARD_CONTROLLER === "true"
-      ? await startLive(services, running.io, {
-          heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS,
-          labStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null,
-          // A server the agent just started has not reported its role yet; give it time to come up
-          // before deciding without it (otherwise a cold start promotes the backup, then demotes the
-          // configured primary as a split brain).
-          timing: { resyncTimeoutMs: APP_START_GRACE_MS },
-        })
-      : null;
-  services.live = live;
-  if (live) services.configListeners.add(() => void live.configChanged().catch((err) => console.error("[config] pushing the change failed:", err)));
-  const base = env.PUBLIC_URL ?? running.url;
-  const setupUrl = boot.kind === "setup" ? `${base}/setup?token=${boot.token}` : null;
+  const http = await startHttpServer(services, { host: env.HOST, port: env.PORT, pages });
+  const ui = http.io.of("/ui");
+  const stopAll = async () => {
+    await lab?.stopAll();
+    await controlPlane.stop();
+    await alarms.stop();
+    await http.close();
+    await db.$disconnect();
+  };
+  try {
+    // Wiring the control plane's notices to their listeners, before it starts (nothing is missed).
+    configEvents.subscribe(() => void controlPlane.configChanged().catch((err: unknown) => log.error("pushing a configuration change to the control plane failed", { error: String(err) })));
+    controlPlane.subscribe({
+      onLive: (changed, removed) => {
+        if (changed.length || removed.length) ui.emit("live:pairs", superjson.serialize({ changed, removed }));
+        ui.emit("live:changed");
+      },
+      onLogEvents: (hostName, events) => alarms.onLogEvents(hostName, { events }),
+      onControllerAlarm: (command) => alarms.onControllerAlarm(command),
+    });
+    alarms.onChange(() => ui.emit("alarms:changed"));
+    await alarms.start();
+    await controlPlane.start();
+    if (lab && opts.lab?.startAgents !== false) await lab.startAgents();
+  } catch (err) {
+    // Nothing half-started is left behind (a lab agent would keep knocking with a token of a dead console).
+    await stopAll().catch(() => undefined);
+    throw err;
+  }
+
+  const base = env.PUBLIC_URL ?? http.url;
+  let stopped = false;
   return {
-    ...running,
+    ...http,
     services,
     env,
-    setupUrl,
-    live,
+    agentUrl: controlPlane.agentUrl(),
+    setupUrl: boot.kind === "setup" ? `${base}/setup?token=${boot.token}` : null,
+    lab,
     async stop() {
-      await live?.stop();
-      await alarms.stop();
-      await running.close();
-      await db.$disconnect();
+      if (stopped) return;
+      stopped = true;
+      await stopAll();
     },
   };
 }

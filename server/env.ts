@@ -1,6 +1,7 @@
 // Typed environment of the console, validated once at start: a bad value stops the process with a
 // message naming the variable, instead of failing later in the middle of an operation.
 import { z } from "zod";
+import { logFormats, logLevels } from "./log";
 
 const booleanish = z.enum(["auto", "true", "false"]);
 
@@ -8,6 +9,14 @@ export const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /**
+   * Host agents connect here (socket.io namespace /agent), served by the control plane's own thread so
+   * the web tier cannot starve it. 0 picks a free port (tests). Defaults: HOST and 3001.
+   */
+  AGENT_HOST: z.string().min(1).optional(),
+  AGENT_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  /** Largest HTTP request body the console reads (API calls, configuration imports); larger ones get 413 before they are read. */
+  MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
   DATABASE_URL: z
     .string()
     .regex(/^file:/, "only SQLite file URLs (file:./path.db) are supported by this build")
@@ -28,6 +37,10 @@ export const envSchema = z.object({
   SWITCHYARD_LAB_STATE_DIR: z.string().min(1).optional(),
   /** Set to "false" to run the console without the agent gateway and controller (configuration only). */
   SWITCHYARD_CONTROLLER: z.enum(["true", "false"]).default("true"),
+  /** Least level written to the console's log (silent: nothing). */
+  LOG_LEVEL: z.enum(logLevels).default("info"),
+  /** text: one readable line per event; json: one JSON object per line, for log shippers. */
+  LOG_FORMAT: z.enum(logFormats).default("text"),
   /** Log events older than this are pruned by the alarm engine (alarms themselves are kept). */
   ALARM_LOG_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(30),
 });

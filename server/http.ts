@@ -1,12 +1,13 @@
-// The console's HTTP server: one port for tRPC (/api/trpc), socket.io (/socket.io) and the Next.js
-// pages. tRPC is served here rather than from a Next route so the API, the controller and sockets
-// share one module graph (one Prisma client, one set of live state) in this process.
+// The console's HTTP server (the web tier): one port for tRPC (/api/trpc), the browsers' socket.io
+// (/socket.io, namespace /ui) and the Next.js pages. tRPC is served here rather than from a Next route so
+// the API and the browsers' sockets share one module graph with the services the composition root
+// built. Host agents do not connect here: they use the control plane's own port (AGENT_PORT).
+// Every request body is bounded (MAX_REQUEST_BYTES), refused with 413 before it is read.
 import http from "node:http";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Server as SocketServer } from "socket.io";
 import { appRouter } from "./api/root";
-import type { Context } from "./api/trpc";
-import type { Services } from "./services";
+import type { ConsoleServices, Context } from "./api/trpc";
 import { SESSION_COOKIE } from "./auth/auth.service";
 
 export function parseCookies(header: string | undefined): Record<string, string> {
@@ -54,7 +55,7 @@ function sameOrigin(req: http.IncomingMessage): boolean {
   }
 }
 
-export async function contextFor(services: Services, req: http.IncomingMessage, res: http.ServerResponse): Promise<Context> {
+export async function contextFor(services: ConsoleServices, req: http.IncomingMessage, res: http.ServerResponse): Promise<Context> {
   const token = parseCookies(req.headers.cookie)[SESSION_COOKIE];
   const found = await services.auth.userForToken(token);
   const secureSetting = services.env.SECURE_COOKIES;
@@ -81,13 +82,25 @@ export interface ConsoleServer {
 
 type PageHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> | void;
 
+/** Browsers send only small messages on their socket (the server pushes; they do not upload). */
+export const UI_SOCKET_MAX_MESSAGE_BYTES = 64 * 1024;
+
+function refuse(res: http.ServerResponse, status: number, error: string): void {
+  // The body was not read: close the connection rather than let the client keep sending into it.
+  res.writeHead(status, { "content-type": "application/json", connection: "close" }).end(JSON.stringify({ error }));
+  res.once("finish", () => res.socket?.destroy());
+}
+
 export async function startHttpServer(
-  services: Services,
+  services: ConsoleServices,
   opts: { host: string; port: number; pages?: PageHandler },
 ): Promise<ConsoleServer> {
+  const maxBodyBytes = services.env.MAX_REQUEST_BYTES;
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: "/api/trpc/",
+    // Bodies without a declared length (chunked) are cut off at the same limit while they stream.
+    maxBodySize: maxBodyBytes,
     createContext: ({ req, res }) => contextFor(services, req, res),
     onError({ error, path }) {
       if (error.code === "INTERNAL_SERVER_ERROR") console.error(`[trpc] ${path ?? "?"}:`, error.cause ?? error);
@@ -99,6 +112,11 @@ export async function startHttpServer(
     res.setHeader("X-Frame-Options", "DENY");
     res.setHeader("Referrer-Policy", "same-origin");
     const url = req.url ?? "/";
+    const declaredBytes = Number(req.headers["content-length"] ?? 0);
+    if (declaredBytes > maxBodyBytes) {
+      refuse(res, 413, `request body of ${declaredBytes} bytes is over the limit of ${maxBodyBytes} bytes (MAX_REQUEST_BYTES)`);
+      return;
+    }
     if (url === "/healthz") {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true }));
       return;
@@ -111,6 +129,11 @@ export async function startHttpServer(
       trpc(req, res);
       return;
     }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      // Pages are read, never posted to (the API is /api/trpc): no body reaches Next.js unbounded.
+      refuse(res, 405, `${req.method} is not accepted here; the API is /api/trpc`);
+      return;
+    }
     if (opts.pages) {
       Promise.resolve(opts.pages(req, res)).catch((err) => {
         console.error("[pages]", err);
@@ -121,7 +144,9 @@ export async function startHttpServer(
     res.writeHead(404).end("not found");
   });
 
-  const io = new SocketServer(server, { path: "/socket.io", serveClient: false });
+  const io = new SocketServer(server, { path: "/socket.io", serveClient: false, maxHttpBufferSize: UI_SOCKET_MAX_MESSAGE_BYTES });
+  // An agent pointed at the web port by mistake is told where to go instead of a bare "invalid namespace".
+  io.of("/agent").use((_socket, next) => next(new Error("host agents connect to the console's agent port (AGENT_PORT, 3001 by default), not the web port")));
   // Browsers: only logged-in sessions get a socket; live views are added by the dashboard work.
   io.of("/ui").use(async (socket, next) => {
     const token = parseCookies(socket.request.headers.cookie)[SESSION_COOKIE];

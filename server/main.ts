@@ -3,7 +3,7 @@ import { startConsole } from "./console";
 
 async function main() {
   const running = await startConsole();
-  console.log(`Switchyard console listening on ${running.url}`);
+  console.log(`Switchyard console listening on ${running.url}${running.agentUrl ? `; host agents connect to ${running.agentUrl}` : " (controller off: configuration only)"}`);
   if (running.setupUrl) {
     console.log(`No user exists yet. Create the first admin here (one-time link, valid until it is used or the console restarts):\n  ${running.setupUrl}`);
   }

@@ -1,30 +1,53 @@
-// Helpers for integration tests: a fresh migrated SQLite file per test file, services over it, and
-// tRPC callers acting as a user of a given role (through the real procedures and middleware).
+// Helpers for integration tests: a fresh migrated SQLite file per test file, the console's services
+// over it (built like the composition root builds them, with the configuration-only control plane and
+// no lab), and tRPC callers acting as a user of a given role (through the real procedures and middleware).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createDb } from "./db";
 import { migrateSqlite } from "./db/migrate";
 import { parseEnv } from "./env";
-import { createServices, type Services } from "./services";
+import { AuthService } from "./auth/auth.service";
+import { ConfigEvents } from "./config/config-events";
+import { disabledControlPlane } from "./control-plane/control-plane";
+import { OperationsService } from "./runtime/operations.service";
+import { createAlarmEngine, type AlarmEngineOptions } from "./alarms/engine";
+import type { ReactionPorts } from "./alarms/dispatcher";
+import { noLab } from "./lab/lab";
 import { createCaller } from "./api/root";
+import type { ConsoleServices } from "./api/trpc";
 import type { Role } from "./auth/roles";
 
 export interface TestConsole {
-  services: Services;
+  services: ConsoleServices;
   dir: string;
   callerAs(role: Role | null): ReturnType<typeof createCaller>;
   userIds: Record<Role, string>;
   close(): Promise<void>;
 }
 
-export async function createTestConsole(envOverrides: Record<string, string> = {}): Promise<TestConsole> {
+export interface TestConsoleOptions {
+  /** The alarm engine's options (clock, webhook retries) and what its reactions act through. */
+  alarms?: AlarmEngineOptions;
+  reactionPorts?: ReactionPorts;
+}
+
+export async function createTestConsole(envOverrides: Record<string, string> = {}, opts: TestConsoleOptions = {}): Promise<TestConsole> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-test-"));
   const url = `file:${path.join(dir, "test.db")}`;
   migrateSqlite(url);
   const env = parseEnv({ NODE_ENV: "test", DATABASE_URL: url, ...envOverrides });
   const db = createDb(url);
-  const services = createServices(db, env);
+  const auth = new AuthService(db, { sessionTtlHours: env.SESSION_TTL_HOURS, loginMaxFailures: env.LOGIN_MAX_FAILURES, loginWindowSeconds: env.LOGIN_WINDOW_SECONDS });
+  const configEvents = new ConfigEvents();
+  const controlPlane = disabledControlPlane(db);
+  const operations = new OperationsService(db, controlPlane);
+  // Not started (no timers) unless a test starts it.
+  const alarms = createAlarmEngine(
+    { db, retentionDays: env.ALARM_LOG_RETENTION_DAYS, configEvents, ports: opts.reactionPorts ?? { switchover: null, agents: null } },
+    { log: () => {}, ...opts.alarms },
+  );
+  const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: noLab };
   const userIds = {} as Record<Role, string>;
   for (const role of ["viewer", "operator", "admin"] as const) {
     const u = await services.auth.createUser({ id: null, name: "test" }, { username: `${role}1`, password: `${role}-password-123`, role });

@@ -5,10 +5,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { ControlAction, ControlDriver, DriverContext, DriverRun, Presence } from "./types";
+import { labVipFile } from "../../protocol/lab-vip";
 
-export function labVipFile(stateDir: string, pair: string, hostName: string): string {
-  return path.join(stateDir, pair, `${hostName}.json`);
-}
+export { labVipFile };
 
 export function createLabDriver(ctx: DriverContext): ControlDriver {
   const d = ctx.pair.driver;

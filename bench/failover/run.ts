@@ -9,9 +9,10 @@ import os from "node:os";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import { startLabStack, waitFor, describeView, type LabStack } from "../../server/runtime/lab-stack";
+import { startLabStack, waitFor, describeView, type LabStack } from "../../harness/lab-stack";
 import { loadPairConfigs } from "../../server/runtime/runtime.repository";
-import type { PairConfig } from "../../server/controller/core";
+import type { ControllerState, PairConfig } from "../../server/controller/core";
+import { replaceSection } from "../support/benchmarks-md";
 
 const PAIR = "pair-a-iptakeover";
 const crashRuns = Number(process.env.CRASH_RUNS ?? 50);
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
     }
     const heartbeatTimeoutMs = stack.running.env.HEARTBEAT_TIMEOUT_MS;
     const report = render({ started, crash, disconnect, heartbeatTimeoutMs });
-    fs.writeFileSync(path.resolve(__dirname, "..", "..", "BENCHMARKS.md"), report);
+    replaceSection(report);
     process.stdout.write(report);
   } finally {
     await stopAll();
@@ -76,8 +77,13 @@ async function main(): Promise<void> {
 
 const fmt = (s: Sample) => `detected ${s.detectedMs.toFixed(0)} ms, promoted ${s.promotedMs.toFixed(0)} ms, VIP ${s.vipMs.toFixed(0)} ms, total ${s.totalMs.toFixed(0)} ms`;
 
-function roles(stack: LabStack, pair: PairConfig) {
-  const st = stack.running.live!.runner.current!;
+async function state(stack: LabStack): Promise<ControllerState> {
+  const st = await stack.controllerState();
+  if (!st) throw new Error("the controller has no state yet");
+  return st;
+}
+
+function roles(st: ControllerState, pair: PairConfig) {
   return pair.apps.map((ref) => ({ ref, app: st.apps[ref.appId]!, host: st.hosts[ref.hostId]! }));
 }
 
@@ -85,9 +91,9 @@ function roles(stack: LabStack, pair: PairConfig) {
 async function healthyPrimary(stack: LabStack, pair: PairConfig): Promise<{ primary: PairConfig["apps"][number]; backup: PairConfig["apps"][number] }> {
   return waitFor(
     "a healthy pair",
-    () => {
-      const st = stack.running.live!.runner.current!;
-      const rs = roles(stack, pair);
+    async () => {
+      const st = await state(stack);
+      const rs = roles(st, pair);
       const p = rs.find((r) => r.app.role === "primary");
       const b = rs.find((r) => r.app.role === "backup");
       if (!p || !b || st.pairStates[pair.id]?.switchover) return undefined;
@@ -101,15 +107,16 @@ async function healthyPrimary(stack: LabStack, pair: PairConfig): Promise<{ prim
 }
 
 /** Samples the milestones every POLL_MS until the backup is primary with its VIP enabled. */
-async function measure(stack: LabStack, pair: PairConfig, backup: PairConfig["apps"][number], detected: () => boolean, t0: number): Promise<Sample> {
+async function measure(stack: LabStack, pair: PairConfig, backup: PairConfig["apps"][number], detected: (st: ControllerState) => boolean, t0: number): Promise<Sample> {
   let detectedMs = NaN;
   let promotedMs = NaN;
   let vipMs = NaN;
   const deadline = t0 + 60_000;
   for (;;) {
+    const st = await state(stack);
     const now = performance.now();
-    const app = stack.running.live!.runner.current!.apps[backup.appId]!;
-    if (Number.isNaN(detectedMs) && detected()) detectedMs = now - t0;
+    const app = st.apps[backup.appId]!;
+    if (Number.isNaN(detectedMs) && detected(st)) detectedMs = now - t0;
     if (Number.isNaN(promotedMs) && app.role === "primary") promotedMs = now - t0;
     if (Number.isNaN(vipMs) && stack.vipFile(PAIR, backup.hostName) === true) vipMs = now - t0;
     if (!Number.isNaN(promotedMs) && !Number.isNaN(vipMs)) {
@@ -125,9 +132,9 @@ async function crashRun(stack: LabStack, pair: PairConfig): Promise<Sample> {
   const { primary, backup } = await healthyPrimary(stack, pair);
   const t0 = performance.now();
   void stack.lab.fault(primary.appName, "crash");
-  const sample = await measure(stack, pair, backup, () => stack.running.live!.runner.current!.apps[primary.appId]!.status === "failed", t0);
+  const sample = await measure(stack, pair, backup, (st) => st.apps[primary.appId]!.status === "failed", t0);
   // Reset: the crashed server comes back through its agent and is demoted to backup by the controller.
-  await waitFor(`${primary.appName} failed`, () => stack.running.live!.runner.current!.apps[primary.appId]!.status === "failed", { timeoutMs: 30_000 });
+  await waitFor(`${primary.appName} failed`, async () => (await state(stack)).apps[primary.appId]!.status === "failed", { timeoutMs: 30_000 });
   const started = await stack.startApp(primary.appName);
   if (!started.startsWith("ok")) throw new Error(`could not restart ${primary.appName}: ${started}`);
   return sample;
@@ -138,7 +145,7 @@ async function disconnectRun(stack: LabStack, pair: PairConfig): Promise<Sample>
   const t0 = performance.now();
   stack.lab.disconnectHost(primary.hostName);
   try {
-    return await measure(stack, pair, backup, () => stack.running.live!.runner.current!.hosts[primary.hostId]!.connection === "disconnected", t0);
+    return await measure(stack, pair, backup, (st) => st.hosts[primary.hostId]!.connection === "disconnected", t0);
   } finally {
     // Reset: the host returns, its server (still primary at the old epoch) is demoted, its VIP disabled.
     stack.lab.reconnectHost(primary.hostName);
@@ -169,9 +176,7 @@ function render(r: { started: Date; crash: Sample[]; disconnect: Sample[]; heart
     cpu = `${cpu}, ${os.cpus().length} CPUs`;
   }
   nodeVersion = `Node.js ${nodeVersion}`;
-  return `# Benchmarks
-
-## Failover (\`bench/failover\`)
+  return `## Failover (\`bench/failover\`)
 
 Command: \`npx tsx bench/failover/run.ts\` (\`CRASH_RUNS\`, \`DISCONNECT_RUNS\` change the run counts).
 Run on ${r.started.toISOString().slice(0, 10)} (${r.started.toISOString()}), ${os.type()} ${os.release()}, ${cpu}, ${nodeVersion},

@@ -1,8 +1,9 @@
 // Benchmark (not a test): how long a role change decided by the controller takes to be visible in N
 // connected browsers. Each browser is a socket.io client on /ui with a real session; it receives the
 // changed pair views ("live:pairs") and patches its list, as the dashboard does; the time is taken when
-// the new role is in what it received. The controller is fed agent reports directly (no agent
-// processes), so the figure is the console's part: core step, persistence, push, refetch.
+// the new role is in what it received. The agents are fake ones in this process speaking the real wire
+// protocol (bench/support/fake-agents.ts), so the figure is the console's part: agent gateway, core
+// step, persistence, push from the control plane's thread to the web tier, socket.io to browsers.
 //   npx tsx bench/ui-latency/run.ts [--pairs 200] [--clients 50] [--changes 40]
 import fs from "node:fs";
 import os from "node:os";
@@ -12,6 +13,7 @@ import superjson, { type SuperJSONResult } from "superjson";
 import { startConsole } from "../../server/console";
 import { importConfig } from "../../server/transfer/transfer.service";
 import { systemActor } from "../../server/audit/audit.repository";
+import { connectFakeAgents } from "../support/fake-agents";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,20 +45,15 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sy-bench-ui-"));
   const running = await startConsole({
     withPages: false,
-    env: { NODE_ENV: "production", DATABASE_URL: `file:${path.join(dir, "b.db")}`, PORT: "0", SWITCHYARD_ADMIN_USER: "bench", SWITCHYARD_ADMIN_PASSWORD: "bench-password-1", HEARTBEAT_TIMEOUT_MS: "600000" },
+    env: { NODE_ENV: "production", DATABASE_URL: `file:${path.join(dir, "b.db")}`, PORT: "0", AGENT_PORT: "0", LOG_LEVEL: "warn", SWITCHYARD_ADMIN_USER: "bench", SWITCHYARD_ADMIN_PASSWORD: "bench-password-1", HEARTBEAT_TIMEOUT_MS: "600000" },
   });
   await importConfig(running.services.db, systemActor, configYaml(pairCount), { replace: false, dryRun: false });
-  const runner = running.live!.runner;
-  await running.live!.configChanged();
-  await new Promise((r) => setTimeout(r, 500));
-
-  const now = () => new Date().toISOString();
-  const host = (i: number) => ({ hostName: `h${i}`, state: "connected" as const, reason: "bench", since: new Date(), lastHeartbeatAt: new Date(), agentVersion: "bench", socketOpen: true });
-  for (let i = 0; i < pairCount * 2; i++) runner.onHostState(host(i));
-  for (let i = 0; i < pairCount * 2; i++) {
-    runner.onAppStatus(`h${i}`, { application: `s${i}`, status: "running", previous: null, detail: "", pid: 1, exitCode: null, signal: null, time: now(), restart: null, lastOutput: "" });
-    runner.onRoleReport(`h${i}`, { application: `s${i}`, role: i % 2 === 0 ? "primary" : "backup", epoch: 0, time: now() });
-  }
+  await running.services.controlPlane.configChanged();
+  const agents = await connectFakeAgents(
+    running.services.db,
+    running.agentUrl!,
+    Array.from({ length: pairCount * 2 }, (_, i) => ({ hostName: `h${i}`, roles: { [`s${i}`]: i % 2 === 0 ? ("primary" as const) : ("backup" as const) } })),
+  );
   // Let the controller's start grace pass and adopt every primary.
   await new Promise((r) => setTimeout(r, 11_000));
 
@@ -96,8 +93,8 @@ async function main() {
     const t0 = performance.now();
     const done = clients.map((socket) => new Promise<number>((resolve) => waiting.set(socket, { pair: `p${p}`, server: `s${to}`, t0, resolve })));
     // What the agents would report after a switchover: the old primary backup, the new one primary.
-    runner.onRoleReport(`h${from}`, { application: `s${from}`, role: "backup", epoch, time: now() });
-    runner.onRoleReport(`h${to}`, { application: `s${to}`, role: "primary", epoch, time: now() });
+    agents[from]!.reportRole(`s${from}`, "backup", epoch);
+    agents[to]!.reportRole(`s${to}`, "primary", epoch);
     samples.push(...(await Promise.all(done)));
   }
   samples.sort((a, b) => a - b);
@@ -112,6 +109,7 @@ async function main() {
   };
   console.log(JSON.stringify(result));
   for (const s of clients) s.close();
+  for (const a of agents) a.close();
   await running.stop();
   fs.rmSync(dir, { recursive: true, force: true });
   process.exit(0);

@@ -12,7 +12,7 @@ export const agentTokensRouter = createTRPCRouter({
     const hostName = await revokeAgentToken(ctx.services.db, ctx.actor, input.id);
     // A revoked token must not keep a live session: the agent has to authenticate again, and is refused
     // unless another live token of the host is what it holds.
-    if (hostName) ctx.services.live?.gateway.dropHost(hostName, "agent token revoked");
+    if (hostName) await ctx.services.controlPlane.dropHost(hostName, "agent token revoked");
     return true;
   }),
 });

@@ -46,6 +46,7 @@ export function listAgentTokens(db: Db, hostId: string) {
 export async function verifyAgentToken(db: Db, hostName: string, token: string): Promise<boolean> {
   const row = await db.agentToken.findUnique({ where: { tokenHash: sha256(token) }, select: { id: true, revokedAt: true, host: { select: { name: true } } } });
   if (!row || row.revokedAt || row.host.name !== hostName) return false;
-  await db.agentToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } });
+  // When it was last used is shown to admins; it must never be why an agent is refused (or waits).
+  await db.agentToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } }).catch(() => undefined);
   return true;
 }

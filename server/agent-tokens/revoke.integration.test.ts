@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startConsole, type RunningConsole } from "../console";
 import { createCaller } from "../api/root";
 import { twoNicHost } from "../test-support";
-import { waitFor } from "../runtime/lab-stack";
+import { waitFor } from "../../harness/lab-stack";
 
 const root = path.resolve(__dirname, "../..");
 let running: RunningConsole;
@@ -19,7 +19,7 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "sy-revoke-"));
   running = await startConsole({
     withPages: false,
-    env: { NODE_ENV: "test", HOST: "127.0.0.1", PORT: "0", DATABASE_URL: `file:${path.join(dir, "c.db")}`, SWITCHYARD_ADMIN_USER: "root", SWITCHYARD_ADMIN_PASSWORD: "root-password-123" },
+    env: { NODE_ENV: "test", HOST: "127.0.0.1", PORT: "0", AGENT_PORT: "0", LOG_LEVEL: "warn", DATABASE_URL: `file:${path.join(dir, "c.db")}`, SWITCHYARD_ADMIN_USER: "root", SWITCHYARD_ADMIN_PASSWORD: "root-password-123" },
   });
 });
 afterAll(async () => {
@@ -47,8 +47,8 @@ it("revoking an agent token drops the agent's live session and its reconnection 
   const tokenFile = path.join(dir, "agent.token");
   fs.writeFileSync(tokenFile, token, { mode: 0o600 });
   const stateDir = path.join(dir, "agent");
-  agent = spawn(process.execPath, ["--import", "tsx", path.join(root, "agent", "main.ts"), "--console", running.url, "--host", "revoke-host", "--token-file", tokenFile, "--state-dir", stateDir, "--initial-backoff-ms", "100", "--max-backoff-ms", "500"], { cwd: root, stdio: "ignore" });
-  const gateway = running.live!.gateway;
+  agent = spawn(process.execPath, ["--import", "tsx", path.join(root, "agent", "main.ts"), "--console", running.agentUrl!, "--host", "revoke-host", "--token-file", tokenFile, "--state-dir", stateDir, "--initial-backoff-ms", "100", "--max-backoff-ms", "500"], { cwd: root, stdio: "ignore" });
+  const gateway = running.services.controlPlane;
   await waitFor("the agent to connect", () => gateway.host("revoke-host")?.socketOpen);
 
   await caller.agentTokens.revoke({ id });

@@ -60,6 +60,8 @@ export interface AgentGatewayDeps {
   /** The configuration to push to a host right after it connects, or when pushConfig() is called. */
   configForHost(hostName: string): Promise<HostConfigInput | null>;
   onHostState?(state: HostLiveState): void;
+  /** A host's agent socket opened or closed (its state may not have changed: the heartbeat timeout decides that). */
+  onSocketChange?(state: HostLiveState): void;
   onResync?(hostName: string, snapshot: Resync): void;
   onAppStatus?(hostName: string, msg: AppStatusMessage): void;
   onRoleReport?(hostName: string, msg: RoleReport): void;
@@ -261,6 +263,7 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
     current.socket = socket;
     current.lastHeartbeatMs = now();
     current.live = { ...current.live, lastHeartbeatAt: new Date(now()), agentVersion: socket.data.agentVersion ?? null, socketOpen: true };
+    safely(`onSocketChange(${hostName})`, () => deps.onSocketChange?.({ ...current.live }));
     setState(current, "connected", `agent ${socket.data.agentVersion ?? "?"} connected from ${socket.handshake.address}`);
 
     for (const event of Object.keys(handlers) as (keyof ClientToServerEvents)[]) {
@@ -292,6 +295,7 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       if (current.socket !== socket) return;
       current.socket = null;
       current.live = { ...current.live, socketOpen: false };
+      safely(`onSocketChange(${hostName})`, () => deps.onSocketChange?.({ ...current.live }));
       // Not reported disconnected yet: the heartbeat timeout decides, so a quick reconnect does not flap.
       log.info(`host ${hostName}: agent socket closed (${why}); disconnected after ${heartbeatTimeoutMs} ms without heartbeats`);
     });

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestConsole, type TestConsole } from "../test-support";
-import { createAlarmEngine, type AlarmEngine } from "./engine";
+import type { AlarmEngine } from "./engine";
 
 let tc: TestConsole;
 let engine: AlarmEngine;
@@ -15,8 +15,8 @@ let clockMs = Date.parse("2025-06-01T10:00:00Z");
 const event = (application: string, id: string, text = "") => ({ application, id, text, time: new Date(clockMs).toISOString(), level: "standard" });
 
 beforeAll(async () => {
-  tc = await createTestConsole();
-  engine = createAlarmEngine(tc.services, { now: () => clockMs, log: () => {}, reactions: { retryDelayMs: () => 0 } });
+  tc = await createTestConsole({}, { alarms: { now: () => clockMs, log: () => {}, reactions: { retryDelayMs: () => 0 } } });
+  engine = tc.services.alarms;
 });
 afterAll(async () => {
   await engine.stop();
@@ -198,7 +198,7 @@ describe("alarms", () => {
       const alarm = (await tc.callerAs("viewer").alarms.active()).find((x) => x.source === "00-22222")!;
       const byKind = Object.fromEntries(alarm.runs.map((r) => [r.kind, r]));
       expect(byKind.email).toMatchObject({ ok: true });
-      // This console runs no agent gateway (services.live is null); command-reaction.integration.test.ts runs one with a real agent.
+      // This console runs no control plane (no agents); command-reaction.integration.test.ts runs one with a real agent.
       expect(byKind.command).toMatchObject({ ok: false, detail: "OS command on host-1 not run: the agent gateway does not run in this console" });
     } finally {
       await new Promise<void>((r) => sink.close(() => r()));

@@ -6,7 +6,7 @@ import { adminProcedure, createTRPCRouter, operatorProcedure, viewerProcedure } 
 import { AppError } from "../errors";
 import * as repo from "./alarms.repository";
 import * as service from "./alarms.service";
-import { alarmEngineOf, testHooksEnabled } from "./engine";
+import { testHooksEnabled } from "./engine";
 import { alarmHistorySchema, conditionInputSchema, eventIdSchema, logEventSearchSchema, reactionInputSchema, severities } from "./alarms.schema";
 
 const id = z.string().min(1).max(64);
@@ -26,17 +26,17 @@ const conditionsRouter = createTRPCRouter({
   list: viewerProcedure.query(({ ctx }) => repo.listConditions(ctx.services.db)),
   create: adminProcedure.input(conditionInputSchema).mutation(async ({ ctx, input }) => {
     const created = await service.createCondition(ctx.services.db, ctx.actor, input);
-    await alarmEngineOf(ctx.services).conditionsChanged();
+    await ctx.services.alarms.conditionsChanged();
     return created;
   }),
   update: adminProcedure.input(z.object({ id, condition: conditionInputSchema }).strict()).mutation(async ({ ctx, input }) => {
     await service.updateCondition(ctx.services.db, ctx.actor, input.id, input.condition);
-    await alarmEngineOf(ctx.services).conditionsChanged();
+    await ctx.services.alarms.conditionsChanged();
     return true;
   }),
   delete: adminProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
     await service.deleteCondition(ctx.services.db, ctx.actor, input.id);
-    await alarmEngineOf(ctx.services).conditionsChanged();
+    await ctx.services.alarms.conditionsChanged();
     return true;
   }),
 });
@@ -45,17 +45,17 @@ const reactionsRouter = createTRPCRouter({
   list: viewerProcedure.input(z.object({ conditionId: id.optional() }).strict()).query(({ ctx, input }) => repo.listReactions(ctx.services.db, input.conditionId)),
   create: adminProcedure.input(reactionInputSchema).mutation(async ({ ctx, input }) => {
     const created = await service.createReaction(ctx.services.db, ctx.actor, input);
-    await alarmEngineOf(ctx.services).conditionsChanged();
+    await ctx.services.alarms.conditionsChanged();
     return created;
   }),
   update: adminProcedure.input(z.object({ id, reaction: reactionInputSchema }).strict()).mutation(async ({ ctx, input }) => {
     await service.updateReaction(ctx.services.db, ctx.actor, input.id, input.reaction);
-    await alarmEngineOf(ctx.services).conditionsChanged();
+    await ctx.services.alarms.conditionsChanged();
     return true;
   }),
   delete: adminProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
     await service.deleteReaction(ctx.services.db, ctx.actor, input.id);
-    await alarmEngineOf(ctx.services).conditionsChanged();
+    await ctx.services.alarms.conditionsChanged();
     return true;
   }),
 });
@@ -75,11 +75,11 @@ export const alarmsRouter = createTRPCRouter({
     return out;
   }),
   acknowledge: operatorProcedure.input(acknowledgeInputSchema).mutation(async ({ ctx, input }) => {
-    await alarmEngineOf(ctx.services).acknowledge(ctx.actor, input.id, input.note);
+    await ctx.services.alarms.acknowledge(ctx.actor, input.id, input.note);
     return true;
   }),
   clear: operatorProcedure.input(clearInputSchema).mutation(async ({ ctx, input }) => {
-    await alarmEngineOf(ctx.services).clear(ctx.actor, input.id, input.comment);
+    await ctx.services.alarms.clear(ctx.actor, input.id, input.comment);
     return true;
   }),
   logEvents: viewerProcedure.input(logEventSearchSchema).query(({ ctx, input }) => repo.searchLogEvents(ctx.services.db, { ...input, cursor: input.cursor ?? undefined })),
@@ -87,10 +87,10 @@ export const alarmsRouter = createTRPCRouter({
   reactions: reactionsRouter,
   /** Test hook: feeds one log event to the engine as if the host's agent had sent it. */
   injectLogEvent: adminProcedure.input(injectLogEventInputSchema).mutation(async ({ ctx, input }) => {
-    if (!testHooksEnabled(ctx.services)) {
+    if (!testHooksEnabled(ctx.services.env)) {
       throw new AppError("FORBIDDEN", "alarms.injectLogEvent is a test hook: it works only with NODE_ENV=test or SWITCHYARD_TEST_HOOKS=1");
     }
-    const result = await alarmEngineOf(ctx.services).ingestLogEvents(input.host, [
+    const result = await ctx.services.alarms.ingestLogEvents(input.host, [
       { application: input.application, id: input.id, text: input.text, time: new Date().toISOString(), level: "standard" },
     ]);
     return { raised: result.raised, repeated: result.repeated, cleared: result.cleared };

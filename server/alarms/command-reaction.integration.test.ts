@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, spawnAgent, startTestConsole, waitFor, type AgentProcess, type TestConsole as AgentTestConsole } from "../../agent/test-fixtures/test-console";
 import { createTestConsole, type TestConsole } from "../test-support";
-import { createAlarmEngine, type AlarmEngine } from "./engine";
+import type { AlarmEngine } from "./engine";
 
 const TOKEN = "token-reaction-host-0123456789";
 const host = "reaction-host";
@@ -20,13 +20,13 @@ let tmp: string;
 
 beforeAll(async () => {
   tmp = makeTempDir("switchyard-command-reaction-it-");
-  tc = await createTestConsole();
   agentConsole = await startTestConsole();
   agentConsole.tokens.set(host, TOKEN);
   agentConsole.configs.set(host, { hostName: host, revision: "r1", applications: [] });
   agent = spawnAgent({ consoleUrl: agentConsole.url, host, token: TOKEN, stateDir: path.join(tmp, "agent"), extraArgs: ["--allow-os-commands"] });
   await waitFor("the agent to resync", () => agentConsole.rec.resyncs.some((r) => r.host === host && r.snap.configRevision === "r1"));
-  engine = createAlarmEngine(tc.services, { log: () => {}, reactions: { agents: agentConsole.gateway } });
+  tc = await createTestConsole({}, { reactionPorts: { switchover: null, agents: agentConsole.gateway } });
+  engine = tc.services.alarms;
 });
 
 afterAll(async () => {

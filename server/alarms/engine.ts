@@ -1,11 +1,11 @@
-// The alarm engine (DESIGN §3): log events from agents and alarm commands from the controller go
-// through the pure matcher; its effects are persisted (alarms, audit) in one transaction per batch;
-// reactions then run in the background, bounded, recorded on the alarm, never blocking the engine.
-// Operations run one at a time (a promise queue) so the in-memory matcher and the database agree.
-// Also keeps the log-event retention (pruned at start and hourly) and the auto-clear timer.
-import type { Services } from "../services";
-import { switchOver } from "../runtime/operations.service";
+// The alarm engine: log events from agents and alarm commands from the controller go through the pure
+// matcher; its effects are persisted (alarms, audit) in one transaction per batch; the reaction
+// dispatcher (dispatcher.ts) then runs the reactions in the background. Operations run one at a time
+// (a promise queue) so the in-memory matcher and the database agree. Also keeps the log-event
+// retention (pruned at start and hourly) and the auto-clear timer.
 import type { Db, DbTx } from "../db";
+import type { Env } from "../env";
+import type { ConfigEvents } from "../config/config-events";
 import { recordAudit, type Actor } from "../audit/audit.repository";
 import { agentLogEventSchema, describeZodError } from "../../protocol/agent-wire";
 import type { CancelAlarmCommand, RaiseAlarmCommand } from "../controller/types";
@@ -13,28 +13,33 @@ import * as repo from "./alarms.repository";
 import * as service from "./alarms.service";
 import { builtInConditions } from "./defaults";
 import { AlarmMatcher, type ActiveAlarm, type MatchEffect, type Subject } from "./matcher";
-import { defaultRetryDelayMs, runReaction, type AlarmNotice, type ReactionDeps } from "./reactions";
+import { ReactionDispatcher, type ReactionPorts } from "./dispatcher";
+import type { ReactionDeps } from "./reactions";
 
 /** Browsers are told at most this often that alarms changed (they refetch). */
 export const ALARM_PUSH_INTERVAL_MS = 100;
 export const AUTO_CLEAR_CHECK_INTERVAL_MS = 1_000;
 export const LOG_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
-/** Reactions running at once; beyond it a reaction is recorded as skipped rather than queued without bound. */
-export const MAX_REACTIONS_IN_FLIGHT = 64;
 
 const engineActor: Actor = { id: null, name: "alarm engine" };
-const reactionActor: Actor = { id: null, name: "alarm reaction" };
+
+/** What the engine is built with (by the composition root, or a test). */
+export interface AlarmEngineDeps {
+  db: Db;
+  /** Log events older than this are pruned (ALARM_LOG_RETENTION_DAYS). */
+  retentionDays: number;
+  /** What reactions act through: switchovers and OS commands (null parts: that reaction cannot run here). */
+  ports: ReactionPorts;
+  /** When given, the engine re-reads its application/host/pair directory after each configuration change. */
+  configEvents?: ConfigEvents;
+}
 
 export interface AlarmEngineOptions {
-  /** Called (coalesced, at most every ALARM_PUSH_INTERVAL_MS) after alarms changed: wire it to io.of("/ui").emit("alarms:changed"). */
-  onChange?: () => void;
   /** Injected clock (ms since epoch) for tests. */
   now?: () => number;
   log?: (line: string) => void;
-  /** Defaults to the environment's ALARM_LOG_RETENTION_DAYS. */
-  retentionDays?: number;
-  /** Webhook fetch and retry delays, and the gateway for OS commands (default: the console's own), injectable for tests. */
-  reactions?: Pick<ReactionDeps, "fetch" | "retryDelayMs" | "agents">;
+  /** Webhook fetch and retry delays, injectable for tests. */
+  reactions?: Pick<ReactionDeps, "fetch" | "retryDelayMs">;
   maxReactionsInFlight?: number;
 }
 
@@ -66,6 +71,8 @@ export interface AlarmEngine {
   pruneNow(): Promise<number>;
   /** Resolves when queued work and running reactions are done (tests, shutdown). */
   idle(): Promise<void>;
+  /** Called (coalesced, at most every ALARM_PUSH_INTERVAL_MS) after alarms changed; returns the unsubscribe. */
+  onChange(listener: () => void): () => void;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -78,23 +85,14 @@ interface Directory {
   pairIdByName: Map<string, string>;
 }
 
-const engines = new WeakMap<Services, AlarmEngine>();
-
-/** Creates the console's alarm engine and registers it for `services` (the router finds it there). */
-export function createAlarmEngine(services: Services, opts: AlarmEngineOptions = {}): AlarmEngine {
-  const engine = new Engine(services, opts);
-  engines.set(services, engine);
-  return engine;
-}
-
-/** The engine registered for these services; one without timers or notifications is made on first use (tests). */
-export function alarmEngineOf(services: Services): AlarmEngine {
-  return engines.get(services) ?? createAlarmEngine(services);
+/** Creates an alarm engine (the console builds one; `start()` arms its timers). */
+export function createAlarmEngine(deps: AlarmEngineDeps, opts: AlarmEngineOptions = {}): AlarmEngine {
+  return new Engine(deps, opts);
 }
 
 /** The test-only log event injection exists with NODE_ENV=test or SWITCHYARD_TEST_HOOKS=1 (set by playwright.config.ts). */
-export function testHooksEnabled(services: Services): boolean {
-  return services.env.NODE_ENV === "test" || process.env.SWITCHYARD_TEST_HOOKS === "1";
+export function testHooksEnabled(env: Env): boolean {
+  return env.NODE_ENV === "test" || process.env.SWITCHYARD_TEST_HOOKS === "1";
 }
 
 class Engine implements AlarmEngine {
@@ -102,33 +100,45 @@ class Engine implements AlarmEngine {
   private readonly now: () => number;
   private readonly log: (line: string) => void;
   private readonly retentionDays: number;
-  private readonly maxInFlight: number;
   private tail: Promise<unknown> = Promise.resolve();
   private loaded: Promise<void> | null = null;
   private matcher = new AlarmMatcher([]);
-  private reactionsByCondition = new Map<string, repo.ReactionView[]>();
   private alarmIds = new Map<string, string>();
   private directory: Directory | null = null;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly dispatcher: ReactionDispatcher;
   private timers: NodeJS.Timeout[] = [];
   private pushTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private readonly configListener = () => {
-    this.directory = null;
-  };
+  private unsubscribeConfig: (() => void) | null = null;
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(
-    private readonly services: Services,
+    deps: AlarmEngineDeps,
     private readonly opts: AlarmEngineOptions,
   ) {
-    this.db = services.db;
+    this.db = deps.db;
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? ((line) => console.log(`[alarms] ${line}`));
-    this.retentionDays = opts.retentionDays ?? services.env.ALARM_LOG_RETENTION_DAYS;
-    this.maxInFlight = opts.maxReactionsInFlight ?? MAX_REACTIONS_IN_FLIGHT;
+    this.retentionDays = deps.retentionDays;
+    this.unsubscribeConfig = deps.configEvents?.subscribe(() => (this.directory = null)) ?? null;
+    this.dispatcher = new ReactionDispatcher({
+      db: this.db,
+      log: this.log,
+      ports: deps.ports,
+      fetch: opts.reactions?.fetch,
+      retryDelayMs: opts.reactions?.retryDelayMs,
+      maxInFlight: opts.maxReactionsInFlight,
+      pairIdOf: async (pairName) => (await this.dir()).pairIdByName.get(pairName) ?? null,
+      onRecorded: () => this.changed(),
+    });
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------
+
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
 
   async start(): Promise<void> {
     await this.run(() => this.ready());
@@ -148,7 +158,8 @@ class Engine implements AlarmEngine {
     this.timers = [];
     if (this.pushTimer) clearTimeout(this.pushTimer);
     this.pushTimer = null;
-    this.services.configListeners.delete(this.configListener);
+    this.unsubscribeConfig?.();
+    this.unsubscribeConfig = null;
     await this.idle();
   }
 
@@ -156,8 +167,8 @@ class Engine implements AlarmEngine {
     // Reactions may record runs that queue nothing, but a run can finish while we wait: loop until quiet.
     for (;;) {
       await this.tail;
-      if (this.inFlight.size === 0) return;
-      await Promise.allSettled([...this.inFlight]);
+      if (!this.dispatcher.busy()) return;
+      await this.dispatcher.settled();
     }
   }
 
@@ -171,7 +182,6 @@ class Engine implements AlarmEngine {
   /** Built-in conditions, conditions, reactions and active alarms, loaded once (again after a failed write). */
   private ready(): Promise<void> {
     this.loaded ??= (async () => {
-      this.services.configListeners.add(this.configListener);
       await this.ensureBuiltIns();
       const dir = await this.dir();
       const active: ActiveAlarm[] = [];
@@ -206,12 +216,7 @@ class Engine implements AlarmEngine {
   private async reloadConditions(): Promise<void> {
     const [conditions, reactions] = await Promise.all([repo.listConditions(this.db), repo.listReactions(this.db)]);
     this.matcher.setConditions(conditions);
-    this.reactionsByCondition = new Map();
-    for (const r of reactions) {
-      const list = this.reactionsByCondition.get(r.conditionId) ?? [];
-      list.push(r);
-      this.reactionsByCondition.set(r.conditionId, list);
-    }
+    this.dispatcher.setReactions(reactions);
   }
 
   private async dir(): Promise<Directory> {
@@ -310,7 +315,7 @@ class Engine implements AlarmEngine {
         this.matcher.forget(before.activeKey);
         this.alarmIds.delete(before.activeKey);
       }
-      this.fireReactions(before.id, before.conditionId, "clear");
+      this.dispatcher.fire(before.id, before.conditionId, "clear");
       this.changed();
       return before;
     });
@@ -403,72 +408,19 @@ class Engine implements AlarmEngine {
     }
     for (const key of removed) this.alarmIds.delete(key);
     for (const [key, id] of created) this.alarmIds.set(key, id);
-    for (const f of fired) this.fireReactions(f.alarmId, f.conditionId, f.trigger);
+    for (const f of fired) this.dispatcher.fire(f.alarmId, f.conditionId, f.trigger);
     if (effects.length) this.changed();
   }
 
   private changed(): void {
-    if (!this.opts.onChange || this.stopped) return;
+    if (this.changeListeners.size === 0 || this.stopped) return;
     this.pushTimer ??= setTimeout(() => {
       this.pushTimer = null;
       try {
-        this.opts.onChange?.();
+        for (const l of this.changeListeners) l();
       } catch (err) {
         this.log(`onChange threw: ${String(err)}`);
       }
     }, ALARM_PUSH_INTERVAL_MS);
-  }
-
-  // ---- reactions ------------------------------------------------------------------------------
-
-  private fireReactions(alarmId: string, conditionId: string, trigger: "raise" | "clear"): void {
-    const reactions = (this.reactionsByCondition.get(conditionId) ?? []).filter((r) => r.enabled && (trigger === "raise" || r.onClear));
-    for (const r of reactions) {
-      if (this.inFlight.size >= this.maxInFlight) {
-        void repo
-          .recordReactionRun(this.db, { alarmId, reactionId: r.id, kind: r.kind, trigger, ok: false, detail: `skipped: ${this.maxInFlight} reactions already running` })
-          .catch((err: unknown) => this.log(`recording a skipped reaction failed: ${String(err)}`));
-        continue;
-      }
-      const p = this.react(alarmId, r, trigger)
-        .catch((err: unknown) => this.log(`reaction ${r.kind} for alarm ${alarmId} failed to record: ${String(err)}`))
-        .finally(() => this.inFlight.delete(p));
-      this.inFlight.add(p);
-    }
-  }
-
-  private async react(alarmId: string, r: repo.ReactionView, trigger: "raise" | "clear"): Promise<void> {
-    const alarm = await repo.findAlarm(this.db, alarmId);
-    if (!alarm) return;
-    const notice: AlarmNotice = {
-      id: alarm.id,
-      state: alarm.state === "active" ? "active" : "cleared",
-      severity: alarm.severity,
-      source: alarm.source,
-      description: alarm.description,
-      application: alarm.application,
-      host: alarm.host,
-      pair: alarm.pair,
-      count: alarm.count,
-      firstSeen: alarm.firstSeen.toISOString(),
-      lastSeen: alarm.lastSeen.toISOString(),
-      text: alarm.lastText,
-      clearedHow: alarm.clearedHow,
-    };
-    const outcome = await runReaction(r.kind, r.settings, trigger, notice, {
-      fetch: this.opts.reactions?.fetch,
-      retryDelayMs: this.opts.reactions?.retryDelayMs ?? defaultRetryDelayMs,
-      switchover: (pairName, reason) => this.switchover(pairName, reason),
-      agents: this.opts.reactions?.agents ?? this.services.live?.gateway ?? null,
-    });
-    await repo.recordReactionRun(this.db, { alarmId, reactionId: r.id, kind: r.kind, trigger, ok: outcome.ok, detail: outcome.detail });
-    if (!outcome.ok) this.log(`reaction ${r.kind} for alarm ${alarm.source} on ${alarm.application || alarm.host || alarm.pair}: ${outcome.detail}`);
-    this.changed();
-  }
-
-  private async switchover(pairName: string, reason: string): Promise<string> {
-    const pairId = (await this.dir()).pairIdByName.get(pairName);
-    if (!pairId) throw new Error(`pair ${pairName} does not exist`);
-    return switchOver(this.services, reactionActor, pairId, { force: false, reason });
   }
 }

@@ -1,8 +1,7 @@
 // Full-path integration test (W7): a simulated SIP Server started by a real host agent fails to bind
-// its SIP port (lab fault bind-fail), logs 00-04200, the agent forwards it over the wire protocol and
-// the alarm engine raises the critical 00-04200 alarm. The gateway callbacks are built here the way
-// server/runtime/live.ts is to wire them (onLogEvents → engine.ingestLogEvents), with the controller off
-// so nothing else moves.
+// its SIP port (lab fault bind-fail), logs 00-04200, the agent forwards it over the wire protocol to the
+// console's control plane, which passes it to the alarm engine in the web tier, which raises the
+// critical 00-04200 alarm. The application is in no pair, so the controller moves nothing.
 import dgram from "node:dgram";
 import fs from "node:fs";
 import net from "node:net";
@@ -10,14 +9,10 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startConsole, type RunningConsole } from "../console";
-import { attachAgentGateway, type AgentGateway } from "../agents/gateway";
-import { verifyAgentToken } from "../agent-tokens/agent-tokens.service";
-import { loadSnapshot } from "../config/config.repository";
-import { buildHostConfig } from "../runtime/host-config";
 import { saveApplication, saveHost } from "../config/config.service";
 import { systemActor } from "../audit/audit.repository";
 import { Lab } from "../lab/lab";
-import { createAlarmEngine, type AlarmEngine } from "./engine";
+import type { AlarmEngine } from "./engine";
 import { listActiveAlarms } from "./alarms.repository";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -55,7 +50,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | nul
 
 let dir: string;
 let running: RunningConsole;
-let gateway: AgentGateway;
 let engine: AlarmEngine;
 let lab: Lab;
 
@@ -63,17 +57,10 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-alarm-lab-"));
   running = await startConsole({
     withPages: false,
-    env: { NODE_ENV: "test", HOST: "127.0.0.1", PORT: "0", DATABASE_URL: `file:${path.join(dir, "console.db")}`, SWITCHYARD_CONTROLLER: "false" },
+    env: { NODE_ENV: "test", HOST: "127.0.0.1", PORT: "0", AGENT_PORT: "0", DATABASE_URL: `file:${path.join(dir, "console.db")}`, LOG_LEVEL: "warn" },
   });
-  const { db } = running.services;
-  engine = createAlarmEngine(running.services, { log: () => {} });
-  await engine.start();
-  gateway = attachAgentGateway(running.io, {
-    verifyToken: (hostName, token) => verifyAgentToken(db, hostName, token),
-    configForHost: async (hostName) => buildHostConfig(await loadSnapshot(db), hostName, "1", {}),
-    onLogEvents: (hostName, msg) => engine.onLogEvents(hostName, msg),
-    logger: { info: () => {}, warn: () => {}, error: () => {} },
-  });
+  const { db, controlPlane } = running.services;
+  engine = running.services.alarms;
   const [sipPort, haPort, httpPort] = [await freePort(), await freePort(), await freePort()];
   const hostId = await saveHost(db, systemActor, null, { name: host, description: "", nics: [{ name: "eth0", address: "127.0.0.1", carriesManagement: true, carriesSip: true }] });
   await saveApplication(db, systemActor, null, {
@@ -90,17 +77,17 @@ beforeAll(async () => {
     stopTimeoutMs: 5_000,
     options: [{ dn: "", section: "TServer", name: "http-port", value: String(httpPort) }],
   });
-  lab = new Lab({ db, consoleUrl: running.url, rootDir: root, stateDir: path.join(dir, "lab") });
+  await controlPlane.configChanged();
+  lab = new Lab({ db, agentUrl: () => running.agentUrl, rootDir: root, stateDir: path.join(dir, "lab") });
   await lab.startAgents([host]);
-  await waitFor("the agent to connect", async () => gateway.host(host)?.state === "connected");
-  const started = await gateway.sendCommand(host, { id: "alarm-test-start", type: "start", application: app, pairEpoch: 0, role: null, deadline: new Date(Date.now() + 20_000).toISOString() });
+  await waitFor("the agent to connect", async () => controlPlane.host(host)?.state === "connected");
+  const appId = (await db.application.findUniqueOrThrow({ where: { name: app }, select: { id: true } })).id;
+  const started = await controlPlane.applicationCommand(appId, "start");
   if (started.outcome !== "ok") throw new Error(`starting ${app} failed: ${started.reason}`);
 }, 60_000);
 
 afterAll(async () => {
   await lab?.stopAll();
-  gateway?.close();
-  await engine?.stop();
   await running?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -1,5 +1,6 @@
 // tRPC setup, in the order create-t3-app uses.
-// 1. CONTEXT: who is calling (from the session cookie) and the services.
+// 1. CONTEXT: who is calling (from the session cookie) and the console's parts, built once by the
+//    composition root (server/console.ts) and handed to every call.
 // 2. INITIALIZATION: superjson, the error formatter (AppError problems and zod issues reach the
 //    browser; internal errors are logged and hidden).
 // 3. PROCEDURES: every procedure declares the role it needs through its builder; `meta.role` is
@@ -8,8 +9,14 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError } from "zod";
 import { AppError, type AppErrorCode, type Problem } from "../errors";
-import type { Services } from "../services";
-import type { SessionUser } from "../auth/auth.service";
+import type { Db } from "../db";
+import type { Env } from "../env";
+import type { AuthService, SessionUser } from "../auth/auth.service";
+import type { ConfigEvents } from "../config/config-events";
+import type { ControlPlane } from "../control-plane/control-plane";
+import type { OperationsService } from "../runtime/operations.service";
+import type { AlarmEngine } from "../alarms/engine";
+import type { LabControls } from "../lab/lab";
 import { roleAtLeast, type Role } from "../auth/roles";
 import type { Actor } from "../audit/audit.repository";
 
@@ -20,8 +27,21 @@ export interface CookieJar {
   clearSession(): void;
 }
 
+/** The console's long-lived parts, every one built before the first request (none is filled in later). */
+export interface ConsoleServices {
+  db: Db;
+  env: Env;
+  auth: AuthService;
+  configEvents: ConfigEvents;
+  controlPlane: ControlPlane;
+  operations: OperationsService;
+  alarms: AlarmEngine;
+  /** The demo lab's fault controls, or a stand-in that says this console runs no lab. */
+  lab: LabControls;
+}
+
 export interface Context {
-  services: Services;
+  services: ConsoleServices;
   user: SessionUser | null;
   sessionId: string | null;
   ip: string;
@@ -104,6 +124,6 @@ export const adminProcedure = base.meta({ role: "admin" }).use(requireRole);
 /** An admin mutation that changes the configuration: listeners (agents, controller) hear of it once it committed. */
 export const configChangeProcedure = adminProcedure.use(async ({ ctx, next }) => {
   const result = await next();
-  if (result.ok) ctx.services.configChanged();
+  if (result.ok) ctx.services.configEvents.changed();
   return result;
 });

@@ -3,34 +3,27 @@
 // fail the SIP bind (W7) — and create calls to watch the HA sync (W12). Operators; audited.
 import { z } from "zod";
 import { createTRPCRouter, operatorProcedure, viewerProcedure } from "../api/trpc";
-import { AppError } from "../errors";
 import { recordAudit } from "../audit/audit.repository";
-import { labFaults, type Lab } from "./lab";
-import type { Services } from "../services";
-
-function labOf(services: Services): Lab {
-  if (!services.lab) throw new AppError("CONFLICT", "this console does not run the demo lab (start it with npm run demo)");
-  return services.lab;
-}
+import { labFaults } from "./lab";
 
 const name = z.string().min(1).max(128);
 
 export const labRouter = createTRPCRouter({
-  status: viewerProcedure.query(({ ctx }) => ({ enabled: ctx.services.lab !== null, hosts: ctx.services.lab?.hosts() ?? [] })),
+  status: viewerProcedure.query(({ ctx }) => ({ enabled: ctx.services.lab.enabled, hosts: ctx.services.lab.hosts() })),
   fault: operatorProcedure.input(z.object({ application: name, kind: z.enum(labFaults), on: z.boolean() }).strict()).mutation(async ({ ctx, input }) => {
-    await labOf(ctx.services).fault(input.application, input.kind, input.on);
+    await ctx.services.lab.fault(input.application, input.kind, input.on);
     await recordAudit(ctx.services.db, ctx.actor, { action: "lab.fault", objectType: "application", objectName: input.application, detail: `${input.kind} ${input.on ? "on" : "off"}` });
     return true;
   }),
   host: operatorProcedure.input(z.object({ host: name, connected: z.boolean() }).strict()).mutation(async ({ ctx, input }) => {
-    const lab = labOf(ctx.services);
+    const lab = ctx.services.lab;
     if (input.connected) lab.reconnectHost(input.host);
     else lab.disconnectHost(input.host);
     await recordAudit(ctx.services.db, ctx.actor, { action: input.connected ? "lab.host-reconnect" : "lab.host-disconnect", objectType: "host", objectName: input.host });
     return true;
   }),
   calls: operatorProcedure.input(z.object({ application: name, count: z.number().int().min(1).max(100_000) }).strict()).mutation(async ({ ctx, input }) => {
-    await labOf(ctx.services).createCalls(input.application, input.count);
+    await ctx.services.lab.createCalls(input.application, input.count);
     await recordAudit(ctx.services.db, ctx.actor, { action: "lab.calls", objectType: "application", objectName: input.application, detail: `${input.count} calls` });
     return true;
   }),

@@ -9,13 +9,41 @@ import type { Db } from "../db";
 import { createAgentToken } from "../agent-tokens/agent-tokens.service";
 import { loadSnapshot } from "../config/config.repository";
 import { systemActor } from "../audit/audit.repository";
+import { AppError } from "../errors";
+import { importConfig } from "../transfer/transfer.service";
 
 export const labFaults = ["crash", "sip-silent", "bind-fail", "hang", "tlib-nic-down"] as const;
 export type LabFault = (typeof labFaults)[number];
 
+/** What the Lab page may do: the demo lab's fault controls. */
+export interface LabControls {
+  /** False on a console that runs no lab; every control then refuses with a clear message. */
+  readonly enabled: boolean;
+  hosts(): { host: string; running: boolean; frozen: boolean }[];
+  fault(appName: string, kind: LabFault, on?: boolean): Promise<void>;
+  disconnectHost(host: string): void;
+  reconnectHost(host: string): void;
+  createCalls(appName: string, count: number): Promise<void>;
+}
+
+function noLabHere(): never {
+  throw new AppError("CONFLICT", "this console does not run the demo lab (start it with npm run demo)");
+}
+
+/** The Lab page's controls on a console without a lab. */
+export const noLab: LabControls = {
+  enabled: false,
+  hosts: () => [],
+  fault: async () => noLabHere(),
+  disconnectHost: () => noLabHere(),
+  reconnectHost: () => noLabHere(),
+  createCalls: async () => noLabHere(),
+};
+
 export interface LabOptions {
   db: Db;
-  consoleUrl: string;
+  /** Where the lab's agents connect: the console's agent port (the control plane's, not the web port). */
+  agentUrl: () => string | null;
   /** Checkout root (agent and simulator sources). */
   rootDir: string;
   /** Where agents keep tokens, state and logs: <stateDir>/hosts/<host>/. */
@@ -30,7 +58,8 @@ interface AgentProcess {
   frozen: boolean;
 }
 
-export class Lab {
+export class Lab implements LabControls {
+  readonly enabled = true;
   private readonly agents = new Map<string, AgentProcess>();
 
   constructor(private readonly opts: LabOptions) {}
@@ -58,7 +87,7 @@ export class Lab {
     }
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", path.join(this.opts.rootDir, "agent", "main.ts"), "--console", this.opts.consoleUrl, "--host", host, "--token-file", tokenFile, "--state-dir", dir, "--initial-backoff-ms", "100", "--max-backoff-ms", "1000"],
+      ["--import", "tsx", path.join(this.opts.rootDir, "agent", "main.ts"), "--console", this.agentUrl(), "--host", host, "--token-file", tokenFile, "--state-dir", dir, "--initial-backoff-ms", "100", "--max-backoff-ms", "1000"],
       { cwd: this.opts.rootDir, stdio: ["ignore", this.opts.output ?? "ignore", this.opts.output ?? "ignore"] },
     );
     this.agents.set(host, { host, child, frozen: false });
@@ -110,6 +139,12 @@ export class Lab {
     await Promise.all([...this.agents.keys()].map((h) => this.stopAgent(h)));
   }
 
+  private agentUrl(): string {
+    const url = this.opts.agentUrl();
+    if (!url) throw new Error("lab: the console's control plane is not running, so agents have nowhere to connect (SWITCHYARD_CONTROLLER=true is needed)");
+    return url;
+  }
+
   private agent(host: string): AgentProcess {
     const a = this.agents.get(host);
     if (!a) throw new Error(`lab: no agent runs for host ${host}`);
@@ -139,4 +174,17 @@ export function labConfigText(rootDir: string, addressBlock = 0): string {
     .replaceAll("{node}", process.execPath)
     .replaceAll("{root}", rootDir)
     .replaceAll("127.0.", `127.${addressBlock}.`);
+}
+
+/**
+ * Seeds the lab's configuration into an empty database (hosts, applications and pairs of the demo file,
+ * moved to the address block). Returns false when the database already had hosts (nothing changed).
+ */
+export async function seedLabConfig(db: Db, rootDir: string, opts: { addressBlock: number; serverEnv?: Record<string, string> }): Promise<boolean> {
+  if ((await db.host.count()) > 0) return false;
+  let text = labConfigText(rootDir, opts.addressBlock);
+  const extra = Object.entries(opts.serverEnv ?? {}).map(([k, v]) => `${k}: "${v}"`).join(", ");
+  if (extra) text = text.replaceAll('SWITCHYARD_LAB_FAULTS: "1",', `SWITCHYARD_LAB_FAULTS: "1", ${extra},`);
+  await importConfig(db, systemActor, text, { replace: false, dryRun: false });
+  return true;
 }

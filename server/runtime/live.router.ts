@@ -2,26 +2,19 @@
 // switchover (operators and admins; forced only with a typed reason, W12). Switchovers are audited.
 import { z } from "zod";
 import { createTRPCRouter, operatorProcedure, viewerProcedure } from "../api/trpc";
-import { controlApplication, switchOver } from "./operations.service";
-import { loadPairConfigs, pairHistory } from "./runtime.repository";
-import { pairViews } from "./live-view";
+import { pairHistory } from "./runtime.repository";
 
 export const liveRouter = createTRPCRouter({
   /** Start or stop a server through its host's agent (e.g. restart a failed server, W14 upgrades). */
   application: operatorProcedure
     .input(z.object({ appId: z.string().min(1), action: z.enum(["start", "stop"]) }).strict())
-    .mutation(({ ctx, input }) => controlApplication(ctx.services, ctx.actor, input.appId, input.action)),
-  pairs: viewerProcedure.query(async ({ ctx }) => {
-    const live = ctx.services.live;
-    const state = live?.runner.current ?? null;
-    // The controller holds the pair list in memory; the database is read only when it is not running.
-    const pairs = state ? Object.values(state.pairs) : await loadPairConfigs(ctx.services.db);
-    return pairViews(state, pairs, live?.gateway.hosts() ?? []);
-  }),
+    .mutation(({ ctx, input }) => ctx.services.operations.controlApplication(ctx.actor, input.appId, input.action)),
+  // The control plane pushes computed views; without a controller they come from the configuration.
+  pairs: viewerProcedure.query(({ ctx }) => ctx.services.controlPlane.pairViews()),
   timeline: viewerProcedure
     .input(z.object({ pairId: z.string().min(1), limit: z.number().int().min(1).max(1000).default(200) }).strict())
     .query(({ ctx, input }) => pairHistory(ctx.services.db, input.pairId, input.limit)),
-  hosts: viewerProcedure.query(({ ctx }) => ctx.services.live?.gateway.hosts() ?? []),
+  hosts: viewerProcedure.query(({ ctx }) => ctx.services.controlPlane.hosts()),
   switchover: operatorProcedure
     .input(
       z
@@ -29,5 +22,5 @@ export const liveRouter = createTRPCRouter({
         .strict()
         .refine((v) => !v.force || v.reason.length >= 5, { message: "a forced switchover needs a reason (at least 5 characters)", path: ["reason"] }),
     )
-    .mutation(({ ctx, input }) => switchOver(ctx.services, ctx.actor, input.pairId, { force: input.force, reason: input.reason })),
+    .mutation(({ ctx, input }) => ctx.services.operations.switchOver(ctx.actor, input.pairId, { force: input.force, reason: input.reason })),
 });

@@ -4,7 +4,7 @@
 // the agents and feeds their results back as events. After a console restart it starts from the
 // persisted epochs and rebuilds live state from the agents' resync (the core observes during its
 // recovery grace, so roles do not flap).
-import type { Db } from "../db";
+import { retryWhileBusy, type Db } from "../db";
 import type { AgentGateway, HostLiveState } from "../agents/gateway";
 import type { AppStatusMessage, CommandResult, ReadinessReport, Resync, RoleReport } from "../../protocol/agent-wire";
 import {
@@ -22,6 +22,7 @@ import {
   type Timing,
 } from "../controller/core";
 import * as repo from "./runtime.repository";
+import { startRoleFor } from "../controller/predicates";
 
 export interface RunnerDeps {
   db: Db;
@@ -45,6 +46,9 @@ interface Names {
 
 /** A configured backup is started at the latest this long after its agent asked, even if its partner never reported. */
 export const BACKUP_START_WAIT_MS = 30_000;
+
+/** A decision waits at most this long for the database's write lock; then it is not persisted, so not sent. */
+export const PERSIST_MAX_WAIT_MS = 30_000;
 
 /** Maximum events waiting for the core; beyond it the oldest tick is dropped (never a report). */
 export const MAX_QUEUED_EVENTS = 10_000;
@@ -72,6 +76,14 @@ export class ControllerRunner {
 
   hostIdOf(hostName: string): string | undefined {
     return this.names.hostIdByName.get(hostName);
+  }
+
+  /** Where a start or stop of this application goes, at which epoch, and the role a start must take. */
+  applicationTarget(appId: string): { appName: string; hostName: string; epoch: number; startRole: "primary" | "backup" } | null {
+    const app = this.names.appById.get(appId);
+    const hostName = app ? this.names.hostNameById.get(app.hostId) : undefined;
+    if (!app || !hostName || !this.state?.apps[appId]) return null;
+    return { appName: app.name, hostName, epoch: this.state.pairStates[app.pairId]?.epoch ?? 0, startRole: startRoleFor(this.state, appId) };
   }
 
   async start(): Promise<void> {
@@ -199,8 +211,20 @@ export class ControllerRunner {
    * "Transaction already closed"), losing history rows; the queue also keeps the timeline in order.
    */
   private writes: Promise<void> = Promise.resolve();
+  private waitLogged = false;
   private serializedWrite(write: () => Promise<void>): Promise<void> {
-    const next = this.writes.then(write);
+    // The web tier may hold the write lock (an import): wait for it without blocking this thread.
+    const next = this.writes.then(() =>
+      retryWhileBusy(write, {
+        maxWaitMs: PERSIST_MAX_WAIT_MS,
+        onWait: (waitedMs) => {
+          if (waitedMs > 1_000 && !this.waitLogged) {
+            this.waitLogged = true;
+            this.log(`waiting for the database's write lock (held by the web tier) to persist a decision; ${waitedMs} ms so far`);
+          }
+        },
+      }).finally(() => (this.waitLogged = false)),
+    );
     this.writes = next.catch(() => {});
     return next;
   }

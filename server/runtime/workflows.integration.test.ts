@@ -4,7 +4,7 @@
 // where the VIP (lab VIP files) is, what the live view shows and the pair's history rows.
 import dgram from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeView, startLabStack, waitFor, type LabStack } from "./lab-stack";
+import { describeView, startLabStack, waitFor, type LabStack } from "../../harness/lab-stack";
 import type { PairView } from "./live-view";
 import { buildResponse, parseDatagram } from "../../lab/sip-server-sim/sip-message";
 
@@ -338,8 +338,8 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     // during its recovery grace, so look again once that (and the resync wait) is over: that is when
     // a careless controller would start switching.
     await healthy(B, primaryName);
-    await waitFor("the new controller to be past its recovery grace", () => {
-      const st = stack.running.live!.runner.current!;
+    await waitFor("the new controller to be past its recovery grace", async () => {
+      const st = (await stack.controllerState())!;
       return st.nowMs > st.startedAtMs + st.timing.recoveryGraceMs + st.timing.resyncTimeoutMs ? true : undefined;
     }, { timeoutMs: WAIT_MS });
     const after = await healthy(B, primaryName);

@@ -1,22 +1,22 @@
-// The whole live stack in one process for full-stack workflow tests and the failover benchmark: a
-// console (temporary SQLite file, controller on, lab VIP driver) seeded with the demo lab's pairs, one
+// The whole live stack for full-stack workflow tests and the failover benchmark: a console (temporary
+// SQLite file, controller on in its own thread, lab VIP driver) seeded with the demo lab's pairs, one
 // real host agent process per lab host and the simulated SIP Servers those agents start — moved to a
 // loopback block and ports of their own so it never meets the demo or another run on this machine.
+// The stack owns the lab's agents (not the console), so a console restart leaves them running.
 import fs from "node:fs";
 import net from "node:net";
 import dgram from "node:dgram";
 import os from "node:os";
 import path from "node:path";
 import { parse, stringify } from "yaml";
-import { startConsole, type RunningConsole } from "../console";
-import { importConfig } from "../transfer/transfer.service";
-import { systemActor } from "../audit/audit.repository";
-import { findUserByName } from "../auth/auth.repository";
-import { createCaller } from "../api/root";
-import { Lab, labConfigText } from "../lab/lab";
-import { labVipFile } from "../../agent/drivers/lab";
-import { loadPairConfigs } from "./runtime.repository";
-import { pairViews, type PairView, type ServerView } from "./live-view";
+import { startConsole, type RunningConsole } from "../server/console";
+import { importConfig } from "../server/transfer/transfer.service";
+import { systemActor } from "../server/audit/audit.repository";
+import { findUserByName } from "../server/auth/auth.repository";
+import { createCaller } from "../server/api/root";
+import { Lab, labConfigText } from "../server/lab/lab";
+import { labVipFile } from "../protocol/lab-vip";
+import type { PairView, ServerView } from "../server/runtime/live-view";
 
 export const labPairNames = ["pair-a-iptakeover", "pair-b-nlb", "pair-c-single"] as const;
 export type LabPairName = (typeof labPairNames)[number];
@@ -68,6 +68,8 @@ export interface LabStack {
   pairId(pair: string): Promise<string>;
   /** Starts an application through its host's agent (after a crash), as an operator would. */
   startApp(appName: string): Promise<string>;
+  /** A copy of the controller's state (its clock, grace periods) from the control plane. */
+  controllerState(): Promise<import("../server/controller/core").ControllerState | null>;
   /** Stops the console and starts a new one on the same database and port; agents and servers keep running. */
   restartConsole(): Promise<void>;
   stop(): Promise<void>;
@@ -124,7 +126,7 @@ export function describeView(v: PairView): string {
   return `${v.name} epoch ${v.epoch}: ${v.situation}\n  ${v.servers.map(s).join("\n  ")}${v.switchover ? `\n  switchover: ${v.switchover.steps.map((st) => `${st.label}=${st.status}`).join(", ")}` : ""}`;
 }
 
-const rootDir = path.resolve(__dirname, "..", "..");
+const rootDir = path.resolve(__dirname, "..");
 
 export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-stack-"));
@@ -154,6 +156,8 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
   await opts.customize?.(config, { address });
 
   const quiet = verbose ? null : silenceConsole();
+  // Agents reconnect to the same address after a console restart: the agent port is fixed up front.
+  const agentPort = await freePort("127.0.0.1");
   let running: RunningConsole | null = null;
   let lab: Lab | null = null;
   const stop = async () => {
@@ -171,6 +175,8 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
     SWITCHYARD_ADMIN_PASSWORD: "stack-admin-password-1",
     SWITCHYARD_LAB_STATE_DIR: vipDir,
     SWITCHYARD_CONTROLLER: "true",
+    AGENT_PORT: String(agentPort),
+    LOG_LEVEL: verbose ? "info" : "silent",
     ...(opts.heartbeatTimeoutMs ? { HEARTBEAT_TIMEOUT_MS: String(opts.heartbeatTimeoutMs) } : {}),
   };
   try {
@@ -178,10 +184,11 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
     const db = running.services.db;
     await importConfig(db, systemActor, stringify(config), { replace: false, dryRun: false });
     // The controller started before the pairs existed: reload it so it manages them.
-    await running.live!.configChanged();
+    await running.services.controlPlane.configChanged();
     // No VIP is set up here: when the controller adopts the primary it enables the VIP (or NLB port)
     // on that host and disables it on the partner's, which the tests check.
-    lab = new Lab({ db, consoleUrl: running.url, rootDir, stateDir: path.join(dir, "lab"), output: verbose ? "inherit" : "ignore" });
+    const agentUrl = `http://127.0.0.1:${agentPort}`;
+    lab = new Lab({ db, agentUrl: () => agentUrl, rootDir, stateDir: path.join(dir, "lab"), output: verbose ? "inherit" : "ignore" });
     await lab.startAgents();
   } catch (err) {
     await stop();
@@ -196,7 +203,7 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
     if (!id) throw new Error(`no pair ${pair} in this stack`);
     return id;
   };
-  const views = async () => pairViews(r.live!.runner.current, await loadPairConfigs(r.services.db), r.live!.gateway.hosts());
+  const views = () => r.services.controlPlane.pairViews();
   const stack: LabStack = {
     running: r,
     lab: lab!,
@@ -231,20 +238,12 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
     },
     pairId,
     async startApp(appName) {
-      const app = config.applications.find((a) => a.name === appName);
+      const app = await r.services.db.application.findUnique({ where: { name: appName }, select: { id: true } });
       if (!app) throw new Error(`no application ${appName} in this stack`);
-      const pair = config.pairs.find((p) => p.primary === appName || p.backup === appName)!;
-      const epoch = r.live!.runner.current?.pairStates[await pairId(pair.name)]?.epoch ?? 0;
-      const result = await r.live!.gateway.sendCommand(app.host, {
-        id: `stack-start-${appName}-${Date.now()}`,
-        type: "start",
-        application: appName,
-        pairEpoch: epoch,
-        role: null,
-        deadline: new Date(Date.now() + 20_000).toISOString(),
-      });
+      const result = await r.services.controlPlane.applicationCommand(app.id, "start");
       return `${result.outcome}: ${result.reason}`;
     },
+    controllerState: () => r.services.controlPlane.controllerState(),
     async restartConsole() {
       const port = new URL(r.url).port;
       await r.stop();

@@ -1,13 +1,12 @@
 // Starts the console with the demo lab (real agents, simulated SIP Servers on loopback): shared by
-// `npm run demo` and the browser tests' server (scripts/e2e-lab.ts).
+// `npm run demo` (scripts/demo.ts) and the browser tests' server (scripts/e2e-lab.ts).
 import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { startConsole, type RunningConsole } from "../server/console";
-import { importConfig } from "../server/transfer/transfer.service";
 import { systemActor } from "../server/audit/audit.repository";
 import { findUserByName } from "../server/auth/auth.repository";
-import { Lab, labConfigText } from "../server/lab/lab";
+import type { Lab } from "../server/lab/lab";
 
 export const root = path.resolve(__dirname, "..");
 
@@ -33,6 +32,8 @@ export function ensureBuild(): void {
 export interface LabConsoleOptions {
   databaseUrl: string;
   port: string;
+  /** Where the lab's agents connect (the control plane's port); PORT + 1 when not given. */
+  agentPort?: string;
   labDir: string;
   admin: { username: string; password: string };
   /** Extra environment for every simulated server (lab knobs such as SWITCHYARD_LAB_READINESS_SETTLE_MS). */
@@ -49,6 +50,9 @@ export interface LabConsole {
 }
 
 export async function startLabConsole(opts: LabConsoleOptions): Promise<LabConsole> {
+  const databaseFile = opts.databaseUrl.replace(/^file:/, "");
+  // A fresh database: tokens of an earlier lab are unknown to it.
+  if (!fs.existsSync(databaseFile)) fs.rmSync(opts.labDir, { recursive: true, force: true });
   const running = await startConsole({
     env: {
       ...process.env,
@@ -56,39 +60,19 @@ export async function startLabConsole(opts: LabConsoleOptions): Promise<LabConso
       NODE_ENV: "production",
       DATABASE_URL: opts.databaseUrl,
       PORT: opts.port,
+      AGENT_PORT: opts.agentPort ?? String(Number(opts.port) + 1),
       SWITCHYARD_ADMIN_USER: opts.admin.username,
       SWITCHYARD_ADMIN_PASSWORD: opts.admin.password,
       SWITCHYARD_LAB_STATE_DIR: path.join(opts.labDir, "vip"),
     },
     dev: false,
+    lab: { rootDir: root, stateDir: opts.labDir, addressBlock: opts.addressBlock ?? 0, serverEnv: opts.serverEnv, output: "ignore" },
   });
   const { db, auth } = running.services;
   const admin = await findUserByName(db, opts.admin.username);
   if (admin) await auth.updateUser(systemActor, admin.id, { password: opts.admin.password, disabled: false, role: "admin" });
-  if ((await db.host.count()) === 0) {
-    // A fresh database: tokens of an earlier lab are unknown to it.
-    fs.rmSync(opts.labDir, { recursive: true, force: true });
-    let text = labConfigText(root, opts.addressBlock ?? 0);
-    const extra = Object.entries(opts.serverEnv ?? {}).map(([k, v]) => `${k}: "${v}"`).join(", ");
-    if (extra) text = text.replaceAll('SWITCHYARD_LAB_FAULTS: "1",', `SWITCHYARD_LAB_FAULTS: "1", ${extra},`);
-    const plan = await importConfig(db, systemActor, text, { replace: false, dryRun: false });
-    console.log(`Seeded the lab configuration: ${plan.hosts.created.length} hosts, ${plan.applications.created.length} applications, ${plan.pairs.created.length} pairs.`);
-    await running.live?.configChanged();
-  }
-  const lab = new Lab({ db, consoleUrl: running.url, rootDir: root, stateDir: opts.labDir, output: "ignore" });
-  running.services.lab = lab;
-  await lab.startAgents();
-  let stopped = false;
-  return {
-    running,
-    lab,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await lab.stopAll();
-      await running.stop();
-    },
-  };
+  const lab = running.lab!;
+  return { running, lab, stop: () => running.stop() };
 }
 
 /** Stops the lab cleanly on SIGINT/SIGTERM (agents stop their servers). */

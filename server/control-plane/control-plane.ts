@@ -1,0 +1,261 @@
+// The web tier's handle on the control plane. The agent gateway and the failover controller run in a
+// worker thread of their own (worker.ts), so a stalled main thread — a big import, a slow page, a GC
+// pause of the web heap — cannot delay a heartbeat or read as host loss; this class is the only way in:
+// typed requests (protocol.ts) and a mirror of the live views the plane pushes. A worker that dies is
+// started again (like a console restart: it rebuilds from the database and the agents' resync).
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import type { Db } from "../db";
+import type { Env } from "../env";
+import { AppError } from "../errors";
+import type { AgentCommandInput, CommandResult } from "../../protocol/agent-wire";
+import type { CancelAlarmCommand, ControllerState, RaiseAlarmCommand } from "../controller/core";
+import type { HostLiveState } from "../agents/gateway";
+import { pairViews, type PairView } from "../runtime/live-view";
+import { loadPairConfigs } from "../runtime/runtime.repository";
+import type { ControlPlaneRequests, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
+
+/** A worker that died is started again after this, doubling up to the maximum while it keeps dying. */
+export const WORKER_RESTART_DELAY_MS = 1_000;
+export const WORKER_RESTART_DELAY_MAX_MS = 30_000;
+
+export interface ControlPlaneListener {
+  /** Pair views that changed, already computed; removed pair ids. */
+  onLive?(changed: PairView[], removed: string[]): void;
+  onLogEvents?(hostName: string, events: unknown[]): void;
+  onControllerAlarm?(command: RaiseAlarmCommand | CancelAlarmCommand): void;
+  onControlPlaneAlarm?(alarm: { raise: boolean; key: string; text: string }): void;
+}
+
+export interface ControlPlane {
+  /** False on a console run as a configuration store only (SWITCHYARD_CONTROLLER=false). */
+  readonly enabled: boolean;
+  /** Where host agents connect (socket.io namespace /agent); null before start or when disabled. */
+  agentUrl(): string | null;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  subscribe(listener: ControlPlaneListener): () => void;
+  switchOver(pairId: string, operator: string, force: boolean, reason: string): Promise<string>;
+  applicationCommand(appId: string, action: "start" | "stop"): Promise<CommandResult>;
+  /** A host command (an alarm reaction's OS command); application commands go through the controller. */
+  sendCommand(hostName: string, command: AgentCommandInput): Promise<CommandResult>;
+  configChanged(): Promise<void>;
+  dropHost(hostName: string, reason: string): Promise<boolean>;
+  pairViews(): Promise<PairView[]>;
+  hosts(): HostLiveState[];
+  host(hostName: string): HostLiveState | null;
+  controllerState(): Promise<ControllerState | null>;
+}
+
+function notRunning(): AppError {
+  return new AppError("CONFLICT", "the controller is not running on this console (SWITCHYARD_CONTROLLER=false)");
+}
+
+/** The control plane of a console that runs without agents and controller: live views from the configuration only. */
+export function disabledControlPlane(db: Db): ControlPlane {
+  return {
+    enabled: false,
+    agentUrl: () => null,
+    start: async () => {},
+    stop: async () => {},
+    subscribe: () => () => {},
+    switchOver: () => Promise.reject(notRunning()),
+    applicationCommand: () => Promise.reject(notRunning()),
+    sendCommand: () => Promise.reject(notRunning()),
+    configChanged: async () => {},
+    dropHost: async () => false,
+    pairViews: async () => pairViews(null, await loadPairConfigs(db), []),
+    hosts: () => [],
+    host: () => null,
+    controllerState: async () => null,
+  };
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+class WorkerControlPlane implements ControlPlane {
+  readonly enabled = true;
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Set<ControlPlaneListener>();
+  private readonly views = new Map<string, PairView>();
+  private hostStates: HostLiveState[] = [];
+  private url: string | null = null;
+  private stopping = false;
+  private restartDelayMs = WORKER_RESTART_DELAY_MS;
+  private restartTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly env: Env,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  agentUrl(): string | null {
+    return this.url;
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const start: ControlPlaneStart = { env: this.env };
+      const worker = new Worker(path.join(__dirname, "boot.cjs"), { workerData: start, name: "switchyard-control-plane" });
+      this.worker = worker;
+      let ready = false;
+      worker.on("message", (message: WorkerToMain) => {
+        if (message.kind === "fatal") {
+          this.log(`the control plane failed: ${message.message}`);
+          if (!ready) reject(new Error(`the control plane could not start: ${message.message.split("\n")[0]}`));
+          void worker.terminate();
+          return;
+        }
+        if (message.kind === "notice" && message.notice.kind === "ready") {
+          this.url = message.notice.agentUrl;
+          this.restartDelayMs = WORKER_RESTART_DELAY_MS;
+          if (!ready) {
+            ready = true;
+            resolve();
+          }
+          return;
+        }
+        this.receive(message);
+      });
+      worker.on("error", (err) => {
+        this.log(`the control plane's thread threw: ${err.stack ?? err.message}`);
+        if (!ready) reject(err);
+      });
+      worker.on("exit", (code) => {
+        if (this.worker !== worker) return;
+        this.worker = null;
+        for (const [, p] of this.pending) p.reject(new AppError("CONFLICT", "the control plane restarted before it answered; try again"));
+        this.pending.clear();
+        if (this.stopping || !ready) return;
+        this.log(`the control plane's thread exited (code ${code}); starting it again in ${this.restartDelayMs} ms`);
+        this.restartTimer = setTimeout(() => {
+          this.restartTimer = null;
+          this.start().catch((err: unknown) => this.log(`restarting the control plane failed: ${String(err)}`));
+        }, this.restartDelayMs);
+        this.restartDelayMs = Math.min(WORKER_RESTART_DELAY_MAX_MS, this.restartDelayMs * 2);
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const worker = this.worker;
+    if (!worker) return;
+    try {
+      await this.request("stop", {});
+    } catch (err) {
+      this.log(`the control plane did not stop cleanly: ${String(err)}`);
+    }
+    this.worker = null;
+    await worker.terminate();
+  }
+
+  subscribe(listener: ControlPlaneListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  switchOver(pairId: string, operator: string, force: boolean, reason: string): Promise<string> {
+    return this.request("switchover", { pairId, operator, force, reason });
+  }
+
+  applicationCommand(appId: string, action: "start" | "stop"): Promise<CommandResult> {
+    return this.request("applicationCommand", { appId, action });
+  }
+
+  sendCommand(hostName: string, command: AgentCommandInput): Promise<CommandResult> {
+    return this.request("hostCommand", { hostName, command });
+  }
+
+  configChanged(): Promise<void> {
+    return this.request("configChanged", {});
+  }
+
+  dropHost(hostName: string, reason: string): Promise<boolean> {
+    return this.request("dropHost", { hostName, reason });
+  }
+
+  async pairViews(): Promise<PairView[]> {
+    if (this.views.size === 0) return pairViews(null, await loadPairConfigs(this.db), this.hostStates);
+    return [...this.views.values()].sort((a, b) => b.severity - a.severity || a.name.localeCompare(b.name));
+  }
+
+  hosts(): HostLiveState[] {
+    return this.hostStates.map((h) => ({ ...h }));
+  }
+
+  host(hostName: string): HostLiveState | null {
+    const h = this.hostStates.find((x) => x.hostName === hostName);
+    return h ? { ...h } : null;
+  }
+
+  controllerState(): Promise<ControllerState | null> {
+    return this.request("controllerState", {});
+  }
+
+  private request<K extends keyof ControlPlaneRequests>(name: K, input: ControlPlaneRequests[K]["in"]): Promise<ControlPlaneRequests[K]["out"]> {
+    const worker = this.worker;
+    if (!worker) return Promise.reject(new AppError("CONFLICT", "the control plane is not running right now (it is starting again); try again in a moment"));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.postMessage({ kind: "request", id, name, input } as MainToWorker);
+    });
+  }
+
+  private receive(message: Exclude<WorkerToMain, { kind: "fatal" }>): void {
+    if (message.kind === "reply") {
+      const p = this.pending.get(message.id);
+      if (!p) return;
+      this.pending.delete(message.id);
+      if (message.ok) p.resolve(message.output);
+      else p.reject(message.error.code ? new AppError(message.error.code as "NOT_FOUND" | "CONFLICT" | "INVALID", message.error.message) : new Error(message.error.message));
+      return;
+    }
+    this.notice(message.notice);
+  }
+
+  private notice(n: Notice): void {
+    switch (n.kind) {
+      case "live":
+        for (const v of n.changed) this.views.set(v.id, v);
+        for (const id of n.removed) this.views.delete(id);
+        this.hostStates = n.hosts;
+        this.emit((l) => l.onLive?.(n.changed, n.removed));
+        return;
+      case "log-events":
+        this.emit((l) => l.onLogEvents?.(n.hostName, n.events));
+        return;
+      case "controller-alarm":
+        this.emit((l) => l.onControllerAlarm?.(n.command));
+        return;
+      case "control-plane-alarm":
+        this.emit((l) => l.onControlPlaneAlarm?.({ raise: n.raise, key: n.key, text: n.text }));
+        return;
+      case "ready":
+        return;
+    }
+  }
+
+  private emit(call: (l: ControlPlaneListener) => void): void {
+    for (const l of this.listeners) {
+      try {
+        call(l);
+      } catch (err) {
+        this.log(`a control plane listener threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
+    }
+  }
+}
+
+/** The control plane for this console: its worker thread, or the configuration-only stand-in. */
+export function createControlPlane(db: Db, env: Env, log: (line: string) => void = (l) => console.log(`[control-plane] ${l}`)): ControlPlane {
+  return env.SWITCHYARD_CONTROLLER === "true" ? new WorkerControlPlane(db, env, log) : disabledControlPlane(db);
+}

@@ -1,0 +1,160 @@
+// The control plane as it runs inside its worker thread: the agent gateway on its own HTTP port, the
+// controller runner fed by it, the live pair views computed once per change, and the answers to the web
+// tier's requests. Built in order — database, gateway, runner — by startPlane(); worker.ts only carries
+// messages. Nothing here waits on the web tier: a slow page or a big import in the main thread cannot
+// delay a heartbeat or a failover decision.
+import http from "node:http";
+import { Server as SocketServer } from "socket.io";
+import type { Db } from "../db";
+import type { Env } from "../env";
+import { attachAgentGateway, type AgentGateway } from "../agents/gateway";
+import { verifyAgentToken } from "../agent-tokens/agent-tokens.service";
+import { loadSnapshot } from "../config/config.repository";
+import { buildHostConfig } from "../runtime/host-config";
+import { ControllerRunner } from "../runtime/runner";
+import { pairViews } from "../runtime/live-view";
+import type { ControlPlaneRequests, Notice } from "./protocol";
+
+/** Live pushes are coalesced: at most one per this window (the first change is pushed at once). */
+export const LIVE_PUSH_INTERVAL_MS = 50;
+/** How long a start or stop may take to reach its agent and be carried out. */
+export const APPLICATION_COMMAND_DEADLINE_MS = 30_000;
+/** Largest message an agent may send (a resync of 256 applications, a batch of 1,000 log events). */
+export const AGENT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** How long the controller waits for a (re)connected host's servers to report their roles. */
+export const APP_START_GRACE_MS = 10_000;
+
+export interface Plane {
+  agentUrl: string;
+  handle<K extends keyof ControlPlaneRequests>(name: K, input: ControlPlaneRequests[K]["in"]): Promise<ControlPlaneRequests[K]["out"]>;
+}
+
+export class PlaneRequestError extends Error {
+  constructor(
+    readonly code: "NOT_FOUND" | "CONFLICT" | "INVALID",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => void): Promise<Plane> {
+  let revision = Date.now();
+  const server = http.createServer((_req, res) => res.writeHead(404).end("agents connect with socket.io on /socket.io/ namespace /agent"));
+  const io = new SocketServer(server, { path: "/socket.io", serveClient: false, maxHttpBufferSize: AGENT_MAX_MESSAGE_BYTES });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(env.AGENT_PORT, env.AGENT_HOST ?? env.HOST, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : env.AGENT_PORT;
+  const host = env.AGENT_HOST ?? env.HOST;
+  const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host;
+  const agentUrl = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`;
+
+  // Browsers get the pair views that changed, already computed (one computation per push, not one per
+  // browser). Pushes are coalesced to one per LIVE_PUSH_INTERVAL_MS.
+  let runner: ControllerRunner | null = null;
+  let pushTimer: NodeJS.Timeout | null = null;
+  let lastPushAtMs = 0;
+  const lastSent = new Map<string, string>();
+  const flush = () => {
+    pushTimer = null;
+    lastPushAtMs = Date.now();
+    const state = runner?.current ?? null;
+    if (!state) return;
+    const views = pairViews(state, Object.values(state.pairs), gateway.hosts());
+    const changed = views.filter((v) => {
+      const text = JSON.stringify(v);
+      if (lastSent.get(v.id) === text) return false;
+      lastSent.set(v.id, text);
+      return true;
+    });
+    const ids = new Set(views.map((v) => v.id));
+    const removed = [...lastSent.keys()].filter((id) => !ids.has(id));
+    for (const id of removed) lastSent.delete(id);
+    notify({ kind: "live", changed, removed, hosts: gateway.hosts() });
+  };
+  const pushLive = () => {
+    if (pushTimer) return;
+    pushTimer = setTimeout(flush, Math.max(0, lastPushAtMs + LIVE_PUSH_INTERVAL_MS - Date.now()));
+  };
+
+  const gateway: AgentGateway = attachAgentGateway(io, {
+    verifyToken: (hostName, token) => verifyAgentToken(db, hostName, token),
+    configForHost: async (hostName) => buildHostConfig(await loadSnapshot(db), hostName, String(revision), { labStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null }),
+    heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS,
+    onHostState: (h) => {
+      runner?.onHostState(h);
+      pushLive();
+    },
+    onSocketChange: () => pushLive(),
+    onResync: (hostName, snap) => runner?.onResync(hostName, snap),
+    onAppStatus: (hostName, msg) => runner?.onAppStatus(hostName, msg),
+    onRoleReport: (hostName, msg) => runner?.onRoleReport(hostName, msg),
+    onReadiness: (hostName, msg) => runner?.onReadiness(hostName, msg),
+    onCommandResult: (hostName, result) => runner?.onCommandResult(hostName, result),
+    onLogEvents: (hostName, msg) => notify({ kind: "log-events", hostName, events: msg.events }),
+  });
+  runner = new ControllerRunner({
+    db,
+    gateway,
+    onChange: pushLive,
+    onAlarm: (command) => notify({ kind: "controller-alarm", command }),
+    // A server the agent just started has not reported its role yet; give it time to come up before
+    // deciding without it (otherwise a cold start promotes the backup, then demotes the configured
+    // primary as a split brain).
+    timing: { heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS, resyncTimeoutMs: APP_START_GRACE_MS },
+  });
+  await runner.start();
+  const r = runner;
+  flush(); // the web tier's mirror starts with every pair, before any agent has said anything
+
+  const handlers: { [K in keyof ControlPlaneRequests]: (input: ControlPlaneRequests[K]["in"]) => Promise<ControlPlaneRequests[K]["out"]> } = {
+    switchover: ({ pairId, operator, force, reason }) => r.operatorSwitchover(pairId, operator, force, reason),
+    applicationCommand: async ({ appId, action }) => {
+      const target = r.applicationTarget(appId) ?? (await unpairedTarget(db, appId));
+      if (!target) throw new PlaneRequestError("NOT_FOUND", `application ${appId} does not exist`);
+      const base = {
+        id: `${action}-${appId}-${Date.now()}`,
+        application: target.appName,
+        pairEpoch: target.epoch,
+        deadline: new Date(Date.now() + APPLICATION_COMMAND_DEADLINE_MS).toISOString(),
+      };
+      return gateway.sendCommand(target.hostName, action === "start" ? { ...base, type: "start", role: target.startRole } : { ...base, type: "stop" });
+    },
+    hostCommand: async ({ hostName, command }) => {
+      // Application commands carry a pair epoch: only the controller may choose it.
+      if (command.type !== "run-os-command") throw new PlaneRequestError("INVALID", `only host commands cross this interface; ${command.type} goes through the controller`);
+      return gateway.sendCommand(hostName, command);
+    },
+    configChanged: async () => {
+      revision = Date.now();
+      const snapshot = await loadSnapshot(db);
+      await Promise.all(snapshot.hosts.map((h) => gateway.pushConfig(h.name).catch(() => false)));
+      await r.reloadConfig();
+    },
+    dropHost: async ({ hostName, reason }) => gateway.dropHost(hostName, reason),
+    controllerState: async () => r.current,
+    stop: async () => {
+      if (pushTimer) clearTimeout(pushTimer);
+      await r.stop();
+      gateway.close();
+      io.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+  return {
+    agentUrl,
+    handle: (name, input) => (handlers[name] as (i: typeof input) => Promise<ControlPlaneRequests[typeof name]["out"]>)(input),
+  };
+}
+
+/** An application in no pair: no epoch fences it (its own key starts at 0) and it has no role to start in. */
+async function unpairedTarget(db: Db, appId: string): Promise<{ appName: string; hostName: string; epoch: number; startRole: null } | null> {
+  const app = await db.application.findUnique({ where: { id: appId }, select: { name: true, host: { select: { name: true } } } });
+  return app ? { appName: app.name, hostName: app.host.name, epoch: 0, startRole: null } : null;
+}

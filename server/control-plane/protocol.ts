@@ -1,0 +1,57 @@
+// The narrow interface between the web tier (the console's main thread: pages, tRPC, browsers' sockets,
+// the alarm engine) and the control plane (its own worker thread: the agent gateway and the failover
+// controller). Only these messages cross; both sides are built from this one map, so a request and its
+// answer cannot drift apart. Messages travel by structured clone inside one process of one build, so
+// they are typed here rather than re-validated (every byte that came from outside — agents, browsers —
+// was validated with zod where it entered).
+import type { AgentCommandInput, CommandResult } from "../../protocol/agent-wire";
+import type { CancelAlarmCommand, ControllerState, RaiseAlarmCommand } from "../controller/core";
+import type { HostLiveState } from "../agents/gateway";
+import type { PairView } from "../runtime/live-view";
+import type { Env } from "../env";
+
+/** Requests the web tier makes, each answered once: `in` is what is sent, `out` what comes back. */
+export interface ControlPlaneRequests {
+  /** W1/W12: an operator's switchover (forced only with a reason); answered with the controller's sentence. */
+  switchover: { in: { pairId: string; operator: string; force: boolean; reason: string }; out: string };
+  /** Start or stop a server through its host's agent (the control plane picks the epoch and start role). */
+  applicationCommand: { in: { appId: string; action: "start" | "stop" }; out: CommandResult };
+  /** A command for the host itself (an alarm reaction's OS command); application commands are refused. */
+  hostCommand: { in: { hostName: string; command: AgentCommandInput }; out: CommandResult };
+  /** After a configuration change committed: push host configurations, reload the controller's pairs. */
+  configChanged: { in: Record<string, never>; out: void };
+  /** Close a host's agent session (its token was revoked); true when one was open. */
+  dropHost: { in: { hostName: string; reason: string }; out: boolean };
+  /** A copy of the controller's state, for tests and benchmarks (null before the first load). */
+  controllerState: { in: Record<string, never>; out: ControllerState | null };
+  /** Stop accepting agents, finish the controller's writes, close the database. */
+  stop: { in: Record<string, never>; out: void };
+}
+export type ControlPlaneRequestName = keyof ControlPlaneRequests;
+
+export type RequestMessage = {
+  [K in ControlPlaneRequestName]: { kind: "request"; id: number; name: K; input: ControlPlaneRequests[K]["in"] };
+}[ControlPlaneRequestName];
+
+export type ReplyMessage = { kind: "reply"; id: number; ok: true; output: unknown } | { kind: "reply"; id: number; ok: false; error: { message: string; code: string | null } };
+
+/** What the control plane tells the web tier as it happens. */
+export type Notice =
+  /** Listening for agents on this URL; the controller has loaded the pairs. */
+  | { kind: "ready"; agentUrl: string }
+  /** Pair views that changed (computed once here, pushed to every browser) and every host's connection. */
+  | { kind: "live"; changed: PairView[]; removed: string[]; hosts: HostLiveState[] }
+  /** Log events an agent sent about its own host's applications (already attributed and rate-limited). */
+  | { kind: "log-events"; hostName: string; events: unknown[] }
+  /** An alarm the controller raises or cancels (the alarm engine records it and runs reactions). */
+  | { kind: "controller-alarm"; command: RaiseAlarmCommand | CancelAlarmCommand }
+  /** The control plane's own condition, not a pair's: a stall it survived, hosts held silent at once. */
+  | { kind: "control-plane-alarm"; raise: boolean; key: string; text: string };
+
+/** How the web tier starts the control plane: the validated environment (the worker parses nothing itself). */
+export interface ControlPlaneStart {
+  env: Env;
+}
+
+export type MainToWorker = RequestMessage;
+export type WorkerToMain = ReplyMessage | { kind: "notice"; notice: Notice } | { kind: "fatal"; message: string };
