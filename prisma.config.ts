@@ -1,5 +1,5 @@
 // Prisma CLI configuration: the WebAssembly schema engine and the better-sqlite3 adapter, so that
-// nothing is downloaded (see ../shared/notes/prisma-offline.md).
+// nothing is downloaded (see docs/migrations.md).
 import { defineConfig } from "prisma/config";
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 

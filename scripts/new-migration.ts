@@ -1,7 +1,7 @@
 // `npm run db:migration -- NAME`: writes prisma/migrations/<NNNN>_<NAME>/migration.sql with the SQL
 // that takes the previous schema (prisma/migrations/schema.snapshot.prisma) to prisma/schema.prisma,
 // then updates the snapshot. `prisma migrate dev` needs a shadow database the offline engine cannot
-// give (../shared/notes/prisma-offline.md), so we diff schema files instead.
+// give (docs/migrations.md), so we diff schema files instead.
 import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";

@@ -1,7 +1,7 @@
 // Applies the committed migrations (prisma/migrations/*/migration.sql) in name order, each in its own
 // transaction, recording what was applied. Run on every start, so a fresh DATABASE_URL is created and
 // migrated with nothing to do by hand. We run the SQL ourselves because Prisma's `migrate deploy`
-// needs a native engine we cannot download (../shared/notes/prisma-offline.md); the same runner
+// needs a native engine we cannot download (docs/migrations.md); the same runner
 // shape works for PostgreSQL with `pg` later.
 import fs from "node:fs";
 import path from "node:path";
