@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   });
   await server.start();
   log(
-    `${settings.config.name} running as ${server.role}: SIP udp ${settings.sipAddress}:${settings.sipPort ?? "-"}, ` +
+    `${settings.config.name} running as ${server.role} at epoch ${server.epoch}: SIP udp ${settings.sipAddress}:${settings.sipPort ?? "-"}, ` +
       `HTTP ${env.SWITCHYARD_LAB_HTTP_ADDRESS}:${settings.httpPort}, HA ${settings.haPort ?? "-"}${agent.standalone ? ", standalone (no agent)" : ""}`,
   );
 

@@ -35,7 +35,8 @@ function trafficConfigOf(settings: SimSettings): TrafficWatchConfig {
 
 export class SimServer {
   role: AppRole;
-  epoch = 0;
+  /** The epoch of the last role order; starts at the one the start order came with (initialEpoch). */
+  epoch: number;
   private lastRoleCommand: { commandId: string; result: RoleChangeResult } | null = null;
 
   readonly calls = new CallTable();
@@ -67,7 +68,9 @@ export class SimServer {
     private readonly log: (line: string) => void,
   ) {
     const { config } = settings;
+    // The controller decides the start role and its epoch; claiming epoch 0 would let an older order win.
     this.role = config.initialRole;
+    this.epoch = config.initialEpoch;
     const nowMs = () => this.clock.nowMs();
     this.traffic = new TrafficWatch({
       role: this.role,
@@ -84,8 +87,12 @@ export class SimServer {
         ? null
         : new SipUas({
             name: config.name,
-            listenAddress: settings.sipAddress,
+            version: settings.version,
+            listenAddress: settings.sipListenAddress,
+            advertisedAddress: settings.sipAdvertisedAddress,
             port: settings.sipPort,
+            listensOnVip: settings.listensOnVip,
+            vipBindWaitMs: settings.vipBindWaitMs,
             bindRetryMs: settings.bindRetryMs,
             role: () => this.role,
             hung: () => this.faults.hang,
@@ -184,6 +191,7 @@ export class SimServer {
     this.traffic.roleChanged(role, this.clock.nowMs());
     if (changed) {
       this.log(reason);
+      this.sip?.roleChanged(role);
       this.ha?.roleChanged();
     }
     this.reportStatus(reason);
@@ -248,7 +256,9 @@ export class SimServer {
       readyForSwitchover: readiness.readyForSwitchover,
       readyForUpgrade: readiness.readyForUpgrade,
       notReadyReasons: readiness.notReadyReasons,
-      sipListener: this.sip === null || this.sip.listenerState === "bound" ? "bound" : "bind-failed",
+      // The contract knows only bound / bind-failed: an ip-takeover backup holding no listener, or a new
+      // primary waiting for its VIP to reach the interface, is not failing (W7 is a real bind failure).
+      sipListener: this.sip?.listenerState === "bind-failed" ? "bind-failed" : "bound",
       oosBackoff: this.traffic.backoff,
     };
   }
@@ -343,6 +353,12 @@ export class SimServer {
       calls: this.calls.size,
       haSync: this.haSyncLog,
       contacts: this.registrar.snapshot(nowMs),
+      // Where SIP is served and how the listener really is (closed on an ip-takeover backup, waiting
+      // for the VIP), which the readiness report cannot say.
+      sip:
+        this.sip === null
+          ? null
+          : { listenAddress: this.settings.sipListenAddress, advertisedAddress: this.settings.sipAdvertisedAddress, port: this.settings.sipPort, listener: this.sip.listenerState },
       trafficMonitor: {
         serviceUnavailable: this.traffic.serviceUnavailable,
         backoff: this.traffic.backoff,

@@ -1,18 +1,20 @@
-// The SIP user agent server of one simulated SIP Server: owns the SIP listener (W7 bind failures), answers
-// requests as the primary does (or 503 as the backup), keeps the dialog bits a UAS needs (pending INVITEs,
-// To tags) and sends OPTIONS pings for traffic monitoring. Calls and contacts live in the shared tables;
+// The SIP user agent server of one simulated SIP Server: owns the SIP listener (on the VIP only while
+// primary for an ip-takeover pair; W7 bind failures), answers requests as the primary does (or 503 as the
+// backup), keeps the dialog bits a UAS needs (pending INVITEs, To tags) and sends OPTIONS pings for traffic
+// monitoring, with the advertised address in what it writes. Calls and contacts live in the shared tables;
 // what must reach the backup or the traffic monitor is handed out through `SipUasEvents`.
 import { randomBytes } from "node:crypto";
 import type { AppRole } from "../../protocol/app-contract";
 import type { AgentClient } from "./agent-client";
 import type { CallRecord, CallTable, ContactBinding, Registrar } from "./calls";
-import { SipEndpoint } from "./sip-endpoint";
+import { SipEndpoint, type SipListenerState } from "./sip-endpoint";
 import {
   buildBadRequest,
   buildOptionsPing,
   buildResponse,
   parseDatagram,
   servedMethods,
+  serverProduct,
   uriTarget,
   uriUser,
   type SipRequest,
@@ -37,9 +39,19 @@ export interface SipUasEvents {
 
 export interface SipUasOptions {
   name: string;
+  version: string;
   /** Where the UDP listener binds. */
   listenAddress: string;
+  /** Written into Via/Contact/SDP of what this server sends: the VIP for ip-takeover. */
+  advertisedAddress: string;
   port: number;
+  /**
+   * The listen address is the pair's VIP: the listener is open only while primary (two servers never
+   * answer on the VIP), and the VIP may reach the interface only after the promotion (waited for up to
+   * `vipBindWaitMs`).
+   */
+  listensOnVip: boolean;
+  vipBindWaitMs: number;
   bindRetryMs: number;
   role: () => AppRole;
   /** The lab `hang` fault: nothing is answered. */
@@ -57,23 +69,44 @@ export class SipUas {
   private readonly pendingInvites = new Map<string, SipRequest>();
   private readonly toTags = new Map<string, string>();
   private bindFailureLogged = false;
+  private readonly product: string;
 
   constructor(private readonly options: SipUasOptions) {
+    this.product = serverProduct(options.version, options.name);
     this.endpoint = new SipEndpoint({
       address: options.listenAddress,
       port: options.port,
       bindRetryMs: options.bindRetryMs,
+      addressWaitMs: options.listensOnVip ? options.vipBindWaitMs : 0,
+      shareAddress: options.listensOnVip,
       onDatagram: (data, from) => this.onDatagram(data, from),
       onBindResult: (result) => this.onBindResult(result),
     });
   }
 
-  get listenerState(): "bound" | "bind-failed" {
+  /** The listener as it is (the lab state shows it; readiness only distinguishes bind-failed). */
+  get listenerState(): SipListenerState {
     return this.endpoint.state;
   }
 
+  /** Opens the listener unless it is the VIP and this server is backup. */
   async start(): Promise<void> {
-    await this.endpoint.start();
+    if (this.wantsListener(this.options.role())) await this.endpoint.open();
+  }
+
+  /**
+   * The VIP listener follows the role: closed at once on demotion (the port is free before the role
+   * command is answered, so the new primary can bind it), opened on promotion without waiting (on a real
+   * network the VIP reaches this host only after the promotion is confirmed).
+   */
+  roleChanged(role: AppRole): void {
+    if (!this.options.listensOnVip) return;
+    if (this.wantsListener(role)) void this.endpoint.open();
+    else void this.endpoint.close();
+  }
+
+  private wantsListener(role: AppRole): boolean {
+    return !this.options.listensOnVip || role === "primary";
   }
 
   async stop(): Promise<void> {
@@ -100,11 +133,12 @@ export class SipUas {
     if (target === undefined) return null;
     const ping = buildOptionsPing({
       targetUri: target.uri,
-      localAddress: this.options.listenAddress,
+      localAddress: this.options.advertisedAddress,
       localPort: this.options.port,
       dn,
       sequence,
       token: randomTag(),
+      product: this.product,
     });
     this.endpoint.send(ping.text, { address: target.host, port: target.port });
     return ping.callId;
@@ -145,7 +179,7 @@ export class SipUas {
         return;
       case "bad-request":
         this.options.log(`400 to ${from.address}:${from.port}: ${parsed.reason}`);
-        this.endpoint.send(buildBadRequest(parsed), from);
+        this.endpoint.send(buildBadRequest(parsed, this.product), from);
         return;
       case "response":
         this.options.events.onSipMessage(nowMs, { callId: parsed.response.callId, status: parsed.response.status });
@@ -158,7 +192,7 @@ export class SipUas {
   }
 
   private reply(request: SipRequest, to: Peer, status: number, reason: string, extras: Parameters<typeof buildResponse>[3] = {}): void {
-    this.endpoint.send(buildResponse(request, status, reason, extras), to);
+    this.endpoint.send(buildResponse(request, status, reason, { ...extras, headers: { Server: this.product, ...extras.headers } }), to);
   }
 
   private onRequest(request: SipRequest, from: Peer, nowMs: number): void {
@@ -176,7 +210,8 @@ export class SipUas {
     }
     switch (request.method) {
       case "OPTIONS":
-        this.reply(request, from, 200, "OK", { toTag: randomTag(), headers: { ...allow, Accept: "application/sdp" } });
+        // A Contact in the 200 (RFC 3261 §11.2) tells the client the address to use: the advertised one.
+        this.reply(request, from, 200, "OK", { toTag: randomTag(), contact: this.ownContact(), headers: { ...allow, Accept: "application/sdp" } });
         return;
       case "REGISTER":
         this.onRegister(request, from, nowMs);
@@ -238,7 +273,7 @@ export class SipUas {
     const { calls } = this.options;
     const existing = calls.get(request.callId);
     const toTag = this.toTags.get(request.callId) ?? randomTag();
-    const contact = [{ uri: `sip:switchyard@${this.sipHostPort()}`, params: {} }];
+    const contact = this.ownContact();
     if (existing === undefined) {
       const call: CallRecord = {
         callId: request.callId,
@@ -305,14 +340,14 @@ export class SipUas {
     this.options.events.onCallEnded(request.callId);
   }
 
-  private sipHostPort(): string {
-    const address = this.options.listenAddress;
-    return `${address.includes(":") ? `[${address}]` : address}:${this.options.port}`;
+  private ownContact(): Array<{ uri: string; params: Record<string, string | null> }> {
+    const address = this.options.advertisedAddress;
+    return [{ uri: `sip:switchyard@${address.includes(":") ? `[${address}]` : address}:${this.options.port}`, params: {} }];
   }
 
   private sdpAnswer(nowMs: number): string {
     const session = Math.floor(nowMs / 1000);
-    const address = this.options.listenAddress;
+    const address = this.options.advertisedAddress;
     const family = address.includes(":") ? "IP6" : "IP4";
     return [
       "v=0",
