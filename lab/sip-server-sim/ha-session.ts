@@ -29,6 +29,8 @@ export interface HaSessionOptions {
   peer: { name: string; address: string; haPort: number };
   /** Where to accept the partner's connection (the host's own address), or null to only dial. */
   listen: { address: string; port: number } | null;
+  /** The pair's shared secret, proved by both ends before anything else; null: unauthenticated. */
+  haSecret: string | null;
   reconnectMs: number;
   syncPauseMs: number;
   /** ha-max-calls-sync-at-once in effect; read when a sync starts, so a running sync keeps its size. */
@@ -56,6 +58,7 @@ export class HaSession {
   private backupSyncCompleteValue = false;
   readonly syncLog: HaSyncRecord[] = [];
   private stopped = false;
+  private warnedUnauthenticated = false;
 
   constructor(private readonly options: HaSessionOptions) {
     // A fixed rule so the two never race two connections: the name that sorts first dials.
@@ -64,6 +67,9 @@ export class HaSession {
       listen: options.listen,
       dial: dials ? { address: options.peer.address, port: options.peer.haPort } : null,
       reconnectMs: options.reconnectMs,
+      ownName: options.name,
+      peerName: options.peer.name,
+      secret: options.haSecret,
       events: {
         onConnected: () => this.sendHello(false),
         onMessage: (message) => this.onMessage(message),
@@ -96,7 +102,23 @@ export class HaSession {
   }
 
   async start(): Promise<void> {
+    this.warnIfUnauthenticated(this.options.haSecret);
     await this.link.start();
+  }
+
+  /** A new shared secret (reload): used from the next connection; the open link was proved with the old one. */
+  setSecret(secret: string | null): void {
+    this.link.setSecret(secret);
+    this.warnIfUnauthenticated(secret);
+  }
+
+  private warnIfUnauthenticated(secret: string | null): void {
+    if (secret !== null || this.warnedUnauthenticated) return;
+    this.warnedUnauthenticated = true;
+    this.options.log(
+      `warning: the HA link to ${this.options.peer.name} is not authenticated (no haSecret in the configuration): ` +
+        "anything that reaches the HA port can act as the partner",
+    );
   }
 
   async stop(): Promise<void> {

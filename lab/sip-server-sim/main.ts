@@ -52,7 +52,8 @@ async function main(): Promise<void> {
   });
   await server.start();
   log(
-    `${settings.config.name} running as ${server.role} at epoch ${server.epoch}: SIP udp ${settings.sipAddress}:${settings.sipPort ?? "-"}, ` +
+    `${settings.config.name} running as ${server.role} at epoch ${server.epoch}: SIP udp ${settings.sipListenAddress}:${settings.sipPort ?? "-"}` +
+      `${settings.listensOnVip ? " (the VIP, held while primary)" : ""}, ` +
       `HTTP ${env.SWITCHYARD_LAB_HTTP_ADDRESS}:${settings.httpPort}, HA ${settings.haPort ?? "-"}${agent.standalone ? ", standalone (no agent)" : ""}`,
   );
 

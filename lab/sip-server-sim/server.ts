@@ -115,6 +115,7 @@ export class SimServer {
             name: config.name,
             peer: config.peer,
             listen: settings.haPort === null ? null : { address: settings.sipAddress, port: settings.haPort },
+            haSecret: config.haSecret,
             reconnectMs: settings.haReconnectMs,
             syncPauseMs: settings.haSyncPauseMs,
             batchSize: () => this.settings.haSyncBatchSize,
