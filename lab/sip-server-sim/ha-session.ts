@@ -43,6 +43,8 @@ export interface HaSessionOptions {
   log: (line: string) => void;
   /** A call the backup dropped on the primary's word: the SIP side forgets its dialog state too. */
   forgetCall: (callId: string) => void;
+  /** The link came up (first hello after connecting), before any sync starts: options waiting for it apply. */
+  onLinkEstablished: () => void;
 }
 
 export class HaSession {
@@ -196,6 +198,7 @@ export class HaSession {
       if (this.linkUpSinceMsValue === null) {
         this.linkUpSinceMsValue = this.options.nowMs();
         log(`HA link up with ${message.name} (${message.role}, epoch ${message.epoch})`);
+        this.options.onLinkEstablished();
       }
       this.peerState = { name: message.name, role: message.role, epoch: message.epoch };
       if (message.wantReply) this.sendHello(false);

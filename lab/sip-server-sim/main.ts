@@ -41,9 +41,7 @@ async function main(): Promise<void> {
     secret: env.SWITCHYARD_APP_SECRET,
     labEndpoints: settings.labEndpoints,
     log,
-    reload: async () => {
-      server.applySettings(settingsFromConfig(loadConfigFile(configPath), env));
-    },
+    reload: async () => server.reload(loadConfigFile(configPath)),
   });
   await new Promise<void>((resolve) => {
     httpServer.once("error", (error) => fail(`cannot open the HTTP interface on ${env.SWITCHYARD_LAB_HTTP_ADDRESS}:${settings.httpPort}: ${error.message}`));

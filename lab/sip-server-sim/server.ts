@@ -2,13 +2,14 @@
 // monitors and the lab faults live here; the SIP side is sip-uas.ts, the partner link ha-session.ts, the
 // traffic monitoring traffic-watch.ts. The timing rules live in the pure modules (readiness,
 // traffic-monitor, call-sync, monitors); this class wires them to each other, to timers and to the agent.
-import type { AppRole, AppStatusReport, SetRoleRequest, SipServerStatus } from "../../protocol/app-contract";
+import type { AppConfig, AppRole, AppStatusReport, RunningConfig, SetRoleRequest, SipServerStatus } from "../../protocol/app-contract";
 import type { AgentClient } from "./agent-client";
 import { CallTable, Registrar, type CallRecord } from "./calls";
 import { HaSession, type HaSyncRecord } from "./ha-session";
+import { applyAtHaLink, liveConfigAtStart, planReload, reloadSummary, runningConfig, type LiveConfig } from "./live-config";
 import { NetworkMonitors } from "./network-monitors";
 import { computeReadiness } from "./readiness";
-import type { SimSettings } from "./settings";
+import { SettingsError, settingsFromConfig, type SimSettings } from "./settings";
 import { randomTag, SipUas } from "./sip-uas";
 import { TrafficWatch, type TrafficWatchConfig } from "./traffic-watch";
 
@@ -47,6 +48,8 @@ export class SimServer {
   private readonly traffic: TrafficWatch;
 
   private readonly monitors: NetworkMonitors;
+  /** The configuration in effect (what /running reports); `settings` is always derived from it. */
+  private live: LiveConfig;
 
   readonly faults: Record<LabFaultKind, boolean> = {
     "sip-silent": false,
@@ -68,6 +71,7 @@ export class SimServer {
     private readonly log: (line: string) => void,
   ) {
     const { config } = settings;
+    this.live = liveConfigAtStart(config);
     // The controller decides the start role and its epoch; claiming epoch 0 would let an older order win.
     this.role = config.initialRole;
     this.epoch = config.initialEpoch;
@@ -126,6 +130,7 @@ export class SimServer {
             nowMs,
             log,
             forgetCall: (callId) => this.sip?.forgetCall(callId),
+            onLinkEstablished: () => this.onHaLinkEstablished(),
           });
     this.monitors = new NetworkMonitors({
       settings: () => this.settings,
@@ -198,20 +203,42 @@ export class SimServer {
     this.reportStatus(reason);
   }
 
+  // ---- configuration (contract: POST /switchyard/v1/reload, GET /switchyard/v1/running) -----------
+
   /**
-   * Applies a re-read configuration (POST /switchyard/v1/reload). Options that "take effect
-   * immediately" do; the batch size applies at the next HA connection because it is read then;
-   * ports and addresses need a restart and are only reported.
+   * Applies a re-read configuration file. A file that is not valid for this server throws SettingsError
+   * and changes nothing. Otherwise each option takes effect when the catalogue says: immediately ones
+   * now, ha-max-calls-sync-at-once at the next HA link establishment, ports and addresses at a restart;
+   * one log line names the three groups.
    */
-  applySettings(next: SimSettings): string[] {
-    const notes: string[] = [...next.warnings];
-    const restartNeeded = (["sipAddress", "sipPort", "httpPort", "haPort"] as const).filter((key) => next[key] !== this.settings[key]);
-    if (restartNeeded.length > 0) notes.push(`changed ${restartNeeded.join(", ")}: takes effect at restart`);
-    // Keep the running ports and addresses; take everything else.
-    this.settings = { ...next, sipAddress: this.settings.sipAddress, sipPort: this.settings.sipPort, httpPort: this.settings.httpPort, haPort: this.settings.haPort };
-    this.traffic.setConfig(trafficConfigOf(next), this.clock.nowMs());
-    for (const note of notes) this.log(`reload: ${note}`);
-    return notes;
+  reload(file: AppConfig): void {
+    if (file.name !== this.name) throw new SettingsError(`the configuration file is for ${file.name}; this server is ${this.name}`);
+    // Validates the whole file as a start would (http-port, addresses), even where the change waits.
+    const fileSettings = settingsFromConfig(file, this.settings.env);
+    const plan = planReload(this.live, file);
+    this.live = plan.next;
+    this.applyEffectiveConfig();
+    if (plan.atHaLink.includes("haSecret")) this.ha?.setSecret(file.haSecret);
+    for (const warning of fileSettings.warnings) this.log(`reload: configuration: ${warning}`);
+    this.log(reloadSummary(plan, file.configRevision));
+  }
+
+  runningConfig(): RunningConfig {
+    return runningConfig(this.live, this.settings.version);
+  }
+
+  private onHaLinkEstablished(): void {
+    const { next, applied } = applyAtHaLink(this.live);
+    if (applied.length === 0) return;
+    this.live = next;
+    this.applyEffectiveConfig();
+    this.log(`HA link established: now in effect: ${applied.join(", ")}`);
+  }
+
+  /** Derives the settings from the configuration in effect and hands the parts what changed. */
+  private applyEffectiveConfig(): void {
+    this.settings = settingsFromConfig(this.live.effective, this.settings.env);
+    this.traffic.setConfig(trafficConfigOf(this.settings), this.clock.nowMs());
   }
 
   setConsoleConnected(connected: boolean): void {

@@ -81,16 +81,23 @@ export class TrafficWatch {
     }
   }
 
-  /** New options (reload): they apply from now; a DN new to monitoring gets a full timeout from now. */
+  /**
+   * New options (reload): they apply from now. A DN new to monitoring gets a full timeout from now; so does
+   * everything when sip-pass-check is switched on, as when a server becomes primary: silence from before
+   * the monitoring began does not count.
+   */
   setConfig(config: TrafficWatchConfig, nowMs: number): void {
+    const switchedOn = config.sipPassCheck && !this.config.sipPassCheck;
     this.config = config;
     const answers = { ...this.state.deviceLastAnswerAtMs };
     const pings = { ...this.state.deviceLastPingAtMs };
     for (const device of config.devices) {
-      answers[device.dn] ??= nowMs;
+      if (switchedOn) answers[device.dn] = nowMs;
+      else answers[device.dn] ??= nowMs;
       pings[device.dn] ??= Number.NEGATIVE_INFINITY;
     }
-    this.state = { ...this.state, deviceLastAnswerAtMs: answers, deviceLastPingAtMs: pings };
+    const lastSipMessageAtMs = switchedOn ? Math.max(this.state.lastSipMessageAtMs, nowMs) : this.state.lastSipMessageAtMs;
+    this.state = { ...this.state, lastSipMessageAtMs, deviceLastAnswerAtMs: answers, deviceLastPingAtMs: pings };
   }
 
   private monitorConfig(): TrafficMonitorConfig {
