@@ -1,7 +1,8 @@
-// One simulated SIP Server, composed: roles and epochs (fencing), status and readiness, the network
-// monitors and the lab faults live here; the SIP side is sip-uas.ts, the partner link ha-session.ts, the
-// traffic monitoring traffic-watch.ts. The timing rules live in the pure modules (readiness,
-// traffic-monitor, call-sync, monitors); this class wires them to each other, to timers and to the agent.
+// One simulated SIP Server, composed: roles and epochs (fencing), status and readiness, the configuration
+// in effect (reload, running) and the lab faults live here; the SIP side is sip-uas.ts, the partner link
+// ha-session.ts, traffic monitoring traffic-watch.ts, the W8–W10 monitors network-monitors.ts. The timing
+// rules live in the pure modules (readiness, traffic-monitor, call-sync, monitors, live-config); this
+// class wires them to each other, to timers and to the agent.
 import type { AppConfig, AppRole, AppStatusReport, RunningConfig, SetRoleRequest, SipServerStatus } from "../../protocol/app-contract";
 import type { AgentClient } from "./agent-client";
 import { CallTable, Registrar, type CallRecord } from "./calls";
