@@ -1,36 +1,26 @@
 // Robustness and lab faults of a real simulator process: bind failure (W7), bad SIP, the backup's
 // answer, and the fault injection endpoints (SIP NIC unplugged, hang, crash).
 import * as dgram from "node:dgram";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sipServerStatusSchema } from "../../protocol/app-contract";
 import {
   freePort,
-  removeTempDirs,
   simConfig,
   sipRequest,
   startFakeAgent,
   startSim,
+  startSimWithAgent,
+  stopAfterEach,
   udpExchange,
   waitFor,
   type FakeAgent,
   type SimProcess,
 } from "./testing";
 
-const started: Array<{ stop: () => Promise<void> }> = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((thing) => thing.stop()));
-});
-afterAll(() => removeTempDirs());
+const track = stopAfterEach();
 
 async function startWithAgent(role: "primary" | "backup", env: Record<string, string> = {}, sipPort?: number): Promise<{ sim: SimProcess; agent: FakeAgent }> {
-  const agent = await startFakeAgent();
-  started.push({ stop: () => agent.close() });
-  const sim = await startSim(
-    simConfig({ name: "SIP_Faults", sipPort: sipPort ?? (await freePort()), httpPort: await freePort(), initialRole: role }),
-    { SWITCHYARD_AGENT_URL: agent.url, SWITCHYARD_APP_NAME: "SIP_Faults", ...env },
-  );
-  started.push(sim);
-  return { sim, agent };
+  return startSimWithAgent(track, simConfig({ name: "SIP_Faults", sipPort: sipPort ?? (await freePort()), httpPort: await freePort(), initialRole: role }), env);
 }
 
 async function sipStatus(sim: SimProcess) {
@@ -45,7 +35,7 @@ describe("W7 listener bind failure", () => {
     const squatter = dgram.createSocket("udp4");
     await new Promise<void>((done) => squatter.bind(sipPort, "127.0.0.1", () => done()));
     let squatterOpen = true;
-    started.push({ stop: async () => void (squatterOpen && squatter.close()) });
+    track({ stop: async () => void (squatterOpen && squatter.close()) });
 
     const { sim, agent } = await startWithAgent("primary", { SWITCHYARD_LAB_BIND_RETRY_MS: "100" }, sipPort);
     const event = await waitFor("event 00-04200 at the agent", () => agent.events.find((logged) => logged.id === "00-04200"));

@@ -1,17 +1,20 @@
 // The simulator's HTTP interface on http-port: the application side of the local contract
-// (GET /server?sipServer, POST /switchyard/v1/{role,console,reload}) and, only when lab faults are
-// enabled, POST /lab/v1/* for fault injection and bulk calls. Every body is validated with zod.
+// (GET /server?sipServer, POST /switchyard/v1/{role,console,reload}, GET /switchyard/v1/running) and,
+// only when lab faults are enabled, POST /lab/v1/* for fault injection and bulk calls. Every body is
+// validated with zod.
 import * as http from "node:http";
 import { timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import {
   consoleConnectionSchema,
+  runningConfigSchema,
   setRoleRequestSchema,
   setRoleResponseSchema,
   sipServerStatusSchema,
   staleEpochResponseSchema,
 } from "../../protocol/app-contract";
 import { labFaultKinds, type SimServer } from "./server";
+import { SettingsError } from "./settings";
 
 export const labFaultRequestSchema = z.object({ kind: z.enum(labFaultKinds), on: z.boolean() }).strict();
 export const labCreateCallsSchema = z
@@ -25,7 +28,7 @@ export interface HttpInterfaceOptions {
   server: SimServer;
   secret: string | undefined;
   labEndpoints: boolean;
-  /** Re-reads SWITCHYARD_CONFIG_FILE; throws with a message when the new file is invalid. */
+  /** Re-reads SWITCHYARD_CONFIG_FILE; throws SettingsError with a message when the new file is invalid. */
   reload: () => Promise<void>;
   log: (line: string) => void;
 }
@@ -86,11 +89,16 @@ export function createHttpInterface(options: HttpInterfaceOptions): http.Server 
         try {
           await options.reload();
         } catch (error) {
-          throw new HttpError(422, error instanceof Error ? error.message : String(error));
+          // A bad file is the caller's to fix; the server keeps running with what it had.
+          if (error instanceof SettingsError) throw new HttpError(400, `${error.message}; the running configuration is unchanged`);
+          throw error;
         }
         sendEmpty(response);
         return;
       }
+      case "GET /switchyard/v1/running":
+        sendJson(response, 200, runningConfigSchema.parse(server.runningConfig()));
+        return;
       case "POST /lab/v1/fault": {
         const body = await readJson(request, labFaultRequestSchema);
         await server.setFault(body.kind, body.on);

@@ -41,9 +41,7 @@ async function main(): Promise<void> {
     secret: env.SWITCHYARD_APP_SECRET,
     labEndpoints: settings.labEndpoints,
     log,
-    reload: async () => {
-      server.applySettings(settingsFromConfig(loadConfigFile(configPath), env));
-    },
+    reload: async () => server.reload(loadConfigFile(configPath)),
   });
   await new Promise<void>((resolve) => {
     httpServer.once("error", (error) => fail(`cannot open the HTTP interface on ${env.SWITCHYARD_LAB_HTTP_ADDRESS}:${settings.httpPort}: ${error.message}`));
@@ -52,7 +50,8 @@ async function main(): Promise<void> {
   });
   await server.start();
   log(
-    `${settings.config.name} running as ${server.role}: SIP udp ${settings.sipAddress}:${settings.sipPort ?? "-"}, ` +
+    `${settings.config.name} running as ${server.role} at epoch ${server.epoch}: SIP udp ${settings.sipListenAddress}:${settings.sipPort ?? "-"}` +
+      `${settings.listensOnVip ? " (the VIP, held while primary)" : ""}, ` +
       `HTTP ${env.SWITCHYARD_LAB_HTTP_ADDRESS}:${settings.httpPort}, HA ${settings.haPort ?? "-"}${agent.standalone ? ", standalone (no agent)" : ""}`,
   );
 

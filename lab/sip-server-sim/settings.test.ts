@@ -39,6 +39,24 @@ describe("simulator settings", () => {
     expect(() => settingsFromConfig(config, env)).toThrow('option http-port="http" must be a port number 1-65535');
   });
 
+  it("a listen address other than the host's own (and not a wildcard) is a VIP held while primary; it must be an IP address", () => {
+    const base = { name: "s", sipPort: 5060, httpPort: 8080, initialRole: "primary" as const, sipAddress: "127.0.1.2" };
+    const vip = settingsFromConfig(simConfig({ ...base, sipListenAddress: "127.0.10.100" }), env);
+    expect(vip).toMatchObject({ listensOnVip: true, sipListenAddress: "127.0.10.100", sipAdvertisedAddress: "127.0.10.100", vipBindWaitMs: 10_000 });
+    expect(settingsFromConfig(simConfig(base), env).listensOnVip).toBe(false);
+    expect(settingsFromConfig(simConfig({ ...base, sipListenAddress: "0.0.0.0", sipAdvertisedAddress: "127.0.1.2" }), env).listensOnVip).toBe(false);
+    expect(() => settingsFromConfig(simConfig({ ...base, sipListenAddress: "vip.example" }), env)).toThrow(
+      'sipListenAddress "vip.example" must be an IPv4 or IPv6 address (the SIP listener binds it)',
+    );
+  });
+
+  it("the version reported is the lab's default unless SWITCHYARD_LAB_VERSION says (a rolling upgrade changes it)", () => {
+    const config = simConfig({ name: "s", sipPort: 5060, httpPort: 8080, initialRole: "primary" });
+    expect(settingsFromConfig(config, env).version).toBe("1.0.0-sim");
+    expect(settingsFromConfig(config, simEnvSchema.parse({ SWITCHYARD_LAB_VERSION: "8.1.103.64" })).version).toBe("8.1.103.64");
+    expect(simEnvSchema.safeParse({ SWITCHYARD_LAB_VERSION: "x".repeat(65) }).success).toBe(false);
+  });
+
   it("W13 readiness settle time is the real 60 s unless the lab knob SWITCHYARD_LAB_READINESS_SETTLE_MS shortens it", () => {
     const config = simConfig({ name: "s", sipPort: 5060, httpPort: 8080, initialRole: "primary" });
     expect(settingsFromConfig(config, env).readinessSettleMs).toBe(60_000);

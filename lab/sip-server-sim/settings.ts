@@ -15,6 +15,10 @@ const flagSchema = z
 const optionalMsSchema = (defaultMs: number) =>
   z.coerce.number().int().min(0).max(3_600_000).optional().transform((value) => value ?? defaultMs);
 
+/** Long enough for the agent to confirm a promotion and put the VIP on the interface, short enough to be seen as W7. */
+export const vipBindWaitDefaultMs = 10_000;
+export const simVersionDefault = "1.0.0-sim";
+
 export const simEnvSchema = z.object({
   SWITCHYARD_APP_NAME: z.string().min(1).optional(),
   SWITCHYARD_AGENT_URL: z.url().optional(),
@@ -34,12 +38,34 @@ export const simEnvSchema = z.object({
   SWITCHYARD_LAB_MONITOR_INTERVAL_MS: optionalMsSchema(2000),
   /** How long the HA link must be up before the primary is ready for switchover (W13: 60 s); tests shorten it. */
   SWITCHYARD_LAB_READINESS_SETTLE_MS: optionalMsSchema(primaryLinkSettleMs),
+  /**
+   * How long a new primary waits for its VIP to appear on an interface (EADDRNOTAVAIL, retried every
+   * few tens of ms) before that counts as a bind failure (W7).
+   */
+  SWITCHYARD_LAB_VIP_BIND_WAIT_MS: optionalMsSchema(vipBindWaitDefaultMs),
+  /** The version the server reports (GET /switchyard/v1/running, Server header): a rolling upgrade changes it (W14). */
+  SWITCHYARD_LAB_VERSION: z.string().trim().min(1).max(64).default(simVersionDefault),
 });
 export type SimEnv = z.infer<typeof simEnvSchema>;
 
 export interface SimSettings {
   config: AppConfig;
+  /** The environment these settings were made with (a reload derives new settings with it). */
+  env: SimEnv;
+  /** The host's own SIP NIC address: the HA link and monitoring use it. */
   sipAddress: string;
+  /** Where the SIP listener binds: the VIP for an ip-takeover pair, else sipAddress. */
+  sipListenAddress: string;
+  /** What goes into Via/Contact of what this server sends. */
+  sipAdvertisedAddress: string;
+  /**
+   * The listener is the pair's VIP (ip-takeover): held only while primary, and its address may appear on
+   * an interface only after the promotion. Inferred: the listen address is neither the host's own
+   * address nor a wildcard (the configuration does not carry the HA type).
+   */
+  listensOnVip: boolean;
+  vipBindWaitMs: number;
+  version: string;
   sipPort: number | null;
   httpPort: number;
   haPort: number | null;
@@ -80,6 +106,10 @@ function boolOption(options: Record<string, string>, name: string, warnings: str
 
 export class SettingsError extends Error {}
 
+function isIpAddress(value: string): boolean {
+  return z.union([z.ipv4(), z.ipv6()]).safeParse(value).success;
+}
+
 export function settingsFromConfig(config: AppConfig, env: SimEnv): SimSettings {
   const warnings: string[] = [];
   const options = config.options;
@@ -115,17 +145,31 @@ export function settingsFromConfig(config: AppConfig, env: SimEnv): SimSettings 
     else warnings.push(`DN ${dn}: oos-check is set but it has no contact to ping; it will count as failed`);
   }
 
+  if (!isIpAddress(config.sipListenAddress)) {
+    throw new SettingsError(`sipListenAddress "${config.sipListenAddress}" must be an IPv4 or IPv6 address (the SIP listener binds it)`);
+  }
+  if (!/^\S+$/.test(config.sipAdvertisedAddress)) {
+    throw new SettingsError(`sipAdvertisedAddress "${config.sipAdvertisedAddress}" must be an address or host name without spaces (it goes into Via and Contact)`);
+  }
+  const wildcard = config.sipListenAddress === "0.0.0.0" || config.sipListenAddress === "::";
+
   const sipNicAddressRaw = options["sip-nic-address"];
   const sipNicAddress = sipNicAddressRaw === undefined || sipNicAddressRaw === "" ? null : sipNicAddressRaw;
   const sipNicMonitoring = boolOption(options, "sip-nic-monitoring", warnings);
   if (sipNicMonitoring && sipNicAddress === null) warnings.push("sip-nic-monitoring is on but sip-nic-address is not set; SIP NIC not monitored");
-  if (sipNicAddress !== null && !z.union([z.ipv4(), z.ipv6()]).safeParse(sipNicAddress).success) {
+  if (sipNicAddress !== null && !isIpAddress(sipNicAddress)) {
     warnings.push(`option sip-nic-address="${sipNicAddress}" is not an IP address`);
   }
 
   return {
     config,
+    env,
     sipAddress: config.sipAddress,
+    sipListenAddress: config.sipListenAddress,
+    sipAdvertisedAddress: config.sipAdvertisedAddress,
+    listensOnVip: config.sipListenAddress !== config.sipAddress && !wildcard,
+    vipBindWaitMs: env.SWITCHYARD_LAB_VIP_BIND_WAIT_MS,
+    version: env.SWITCHYARD_LAB_VERSION,
     sipPort: config.sipPort,
     httpPort: httpPort.data,
     haPort: config.haPort,

@@ -208,6 +208,15 @@ export interface ResponseExtras {
 
 export const serverHeader = "Switchyard-SIP-Server-Simulator";
 
+/**
+ * The Server / User-Agent value of one simulated server: product/version and, as a comment, the server's
+ * name, so a client talking to a pair's VIP sees which server answered (RFC 3261 §20.35 allows comments).
+ */
+export function serverProduct(version: string, name: string): string {
+  const comment = name.replace(/[()\\\r\n]/g, "_");
+  return `${serverHeader}/${version.replace(/[\s/]/g, "_")} (${comment})`;
+}
+
 export function buildResponse(request: SipRequest, status: number, reason: string, extras: ResponseExtras = {}): string {
   const to: NameAddr = { ...request.to, params: { ...request.to.params } };
   // A UAS adds a To tag to every response except 100 (RFC 3261 §8.2.6.2) when the request had none.
@@ -227,7 +236,7 @@ export function buildResponse(request: SipRequest, status: number, reason: strin
 }
 
 /** A 400 for a request too broken to build a normal response from; echoes what survived. */
-export function buildBadRequest(bad: Extract<ParsedDatagram, { kind: "bad-request" }>): string {
+export function buildBadRequest(bad: Extract<ParsedDatagram, { kind: "bad-request" }>, product = serverHeader): string {
   const lines = [`SIP/2.0 400 Bad Request`];
   const headerText = sip.stringify({ status: 400, reason: "Bad Request", version: "2.0", headers: { via: bad.via } });
   // Reuse the library's Via serialisation, then add the rest by hand: From/To/CSeq may be unusable.
@@ -240,7 +249,7 @@ export function buildBadRequest(bad: Extract<ParsedDatagram, { kind: "bad-reques
   if (bad.callId !== "") lines.push(`Call-ID: ${bad.callId}`);
   if (bad.cseqText !== "") lines.push(`CSeq: ${bad.cseqText}`);
   lines.push(`Warning: 399 switchyard "${bad.reason.replace(/["\r\n\\]/g, "'").slice(0, 200)}"`);
-  lines.push(`Server: ${serverHeader}`, "Content-Length: 0", "", "");
+  lines.push(`Server: ${product}`, "Content-Length: 0", "", "");
   return lines.join("\r\n");
 }
 
@@ -264,6 +273,7 @@ export function buildOptionsPing(args: {
   dn: string;
   sequence: number;
   token: string;
+  product?: string;
 }): OptionsPing {
   const branch = `z9hG4bK-oos-${args.token}`;
   const callId = `oos-${args.token}@${args.localAddress}`;
@@ -276,7 +286,7 @@ export function buildOptionsPing(args: {
     `Call-ID: ${callId}`,
     `CSeq: ${args.sequence} OPTIONS`,
     `Accept: application/sdp`,
-    `User-Agent: ${serverHeader}`,
+    `User-Agent: ${args.product ?? serverHeader}`,
     `Content-Length: 0`,
     "",
     "",

@@ -8,19 +8,20 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll, afterEach } from "vitest";
 import type { AppConfig, AppStatusReport, LogEvent } from "../../protocol/app-contract";
 import { appStatusReportSchema, logEventsSchema } from "../../protocol/app-contract";
 
 export const repoRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const mainScript = join(repoRoot, "lab/sip-server-sim/main.ts");
 
-/** A port free on 127.0.0.1 for both TCP and UDP at the time of asking. */
-export async function freePort(): Promise<number> {
+/** A port free on `address` (127.0.0.1 unless given) for both TCP and UDP at the time of asking. */
+export async function freePort(address = "127.0.0.1"): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt += 1) {
     const port = await new Promise<number>((done, fail) => {
       const server = net.createServer();
       server.once("error", fail);
-      server.listen(0, "127.0.0.1", () => {
+      server.listen(0, address, () => {
         const address = server.address();
         server.close(() => done(typeof address === "object" && address !== null ? address.port : 0));
       });
@@ -28,11 +29,20 @@ export async function freePort(): Promise<number> {
     const udpFree = await new Promise<boolean>((done) => {
       const socket = dgram.createSocket("udp4");
       socket.once("error", () => done(false));
-      socket.bind(port, "127.0.0.1", () => socket.close(() => done(true)));
+      socket.bind(port, address, () => socket.close(() => done(true)));
     });
     if (udpFree) return port;
   }
-  throw new Error("no free port found on 127.0.0.1");
+  throw new Error(`no free port found on ${address}`);
+}
+
+/**
+ * Loopback addresses of our own, 127.B.x.y with B random (as the lab stack does), so test files running
+ * side by side do not meet: `address(1, 2)` is 127.B.1.2. Linux answers on all of 127.0.0.0/8.
+ */
+export function loopbackBlock(): { address: (x: number, y: number) => string } {
+  const block = 20 + Math.floor(Math.random() * 230);
+  return { address: (x, y) => `127.${block}.${x}.${y}` };
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
@@ -95,6 +105,8 @@ export interface SimProcess {
   name: string;
   httpPort: number;
   sipPort: number;
+  /** The configuration file it was started with (SWITCHYARD_CONFIG_FILE); rewrite it, then POST /switchyard/v1/reload. */
+  configFile: string;
   proc: ChildProcess;
   output: () => string;
   /** fetch against the simulator's HTTP interface. */
@@ -113,6 +125,19 @@ export function removeTempDirs(): void {
   for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
+/**
+ * Call at the top of a test file: returns `track`, and whatever is tracked (servers, agents, sockets) is
+ * stopped after each test; temp dirs go after the file.
+ */
+export function stopAfterEach(): (thing: { stop: () => Promise<void> }) => void {
+  const started: Array<{ stop: () => Promise<void> }> = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((thing) => thing.stop()));
+  });
+  afterAll(() => removeTempDirs());
+  return (thing) => void started.push(thing);
+}
+
 export function simConfig(args: {
   name: string;
   sipPort: number;
@@ -120,32 +145,47 @@ export function simConfig(args: {
   haPort?: number | null;
   peer?: AppConfig["peer"];
   initialRole: AppConfig["initialRole"];
+  initialEpoch?: number;
+  /** The host's own address (127.0.0.1 unless given); listen and advertised default to it. */
+  sipAddress?: string;
+  /** The VIP of an ip-takeover pair. */
+  sipListenAddress?: string;
+  sipAdvertisedAddress?: string;
+  haSecret?: string | null;
+  configRevision?: string;
   options?: Record<string, string>;
   dns?: AppConfig["dns"];
 }): AppConfig {
+  const sipAddress = args.sipAddress ?? "127.0.0.1";
   return {
     name: args.name,
     type: "SIPServer",
     host: "lab-host",
-    configRevision: "test",
-    sipAddress: "127.0.0.1",
-    sipListenAddress: "127.0.0.1",
-    sipAdvertisedAddress: "127.0.0.1",
+    configRevision: args.configRevision ?? "test",
+    sipAddress,
+    sipListenAddress: args.sipListenAddress ?? sipAddress,
+    sipAdvertisedAddress: args.sipAdvertisedAddress ?? args.sipListenAddress ?? sipAddress,
     sipPort: args.sipPort,
     haPort: args.haPort ?? null,
     peer: args.peer ?? null,
     initialRole: args.initialRole,
-    initialEpoch: 0,
-    haSecret: null,
+    initialEpoch: args.initialEpoch ?? 0,
+    haSecret: args.haSecret ?? null,
     options: { "http-port": String(args.httpPort), ...(args.options ?? {}) },
     dns: args.dns ?? {},
   };
 }
 
-export async function startSim(config: AppConfig, env: Record<string, string> = {}): Promise<SimProcess> {
-  const dir = tempDir();
-  const configFile = join(dir, `${config.name}.json`);
-  writeFileSync(configFile, JSON.stringify(config, null, 2));
+/** Writes a configuration file as the agent does when options change (the server reads it on reload). */
+export function writeConfigFile(path: string, config: AppConfig | string): void {
+  writeFileSync(path, typeof config === "string" ? config : JSON.stringify(config, null, 2));
+}
+
+export async function startSim(config: AppConfig, env: Record<string, string> = {}, configFile?: string): Promise<SimProcess> {
+  if (configFile === undefined) {
+    configFile = join(tempDir(), `${config.name}.json`);
+    writeConfigFile(configFile, config);
+  }
   const childEnv: NodeJS.ProcessEnv = { NODE_ENV: "test", PATH: process.env["PATH"], HOME: process.env["HOME"], SWITCHYARD_LAB_FAULTS: "1", ...env };
   const proc = spawn(process.execPath, ["--import", "tsx", mainScript, configFile], { cwd: repoRoot, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
@@ -153,17 +193,22 @@ export async function startSim(config: AppConfig, env: Record<string, string> = 
   proc.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
   const exited = new Promise<number | null>((done) => proc.once("exit", (code) => done(code)));
   const httpPort = Number(config.options["http-port"]);
+  // Under an agent every /switchyard/* request carries the per-start secret; so do the tests' requests.
+  const secret = env["SWITCHYARD_APP_SECRET"];
   const sim: SimProcess = {
     name: config.name,
     httpPort,
     sipPort: config.sipPort ?? 0,
+    configFile,
     proc,
     output: () => output,
     exited,
     http: async (path, init = {}) => {
+      const headers: Record<string, string> = init.body === undefined ? {} : { "content-type": "application/json" };
+      if (secret !== undefined && path.startsWith("/switchyard/")) headers["authorization"] = `Bearer ${secret}`;
       const response = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
         method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-        headers: init.body === undefined ? {} : { "content-type": "application/json" },
+        headers,
         body: init.body === undefined ? undefined : JSON.stringify(init.body),
         signal: AbortSignal.timeout(init.timeoutMs ?? 5000),
       });
@@ -187,13 +232,28 @@ export async function startSim(config: AppConfig, env: Record<string, string> = 
   return sim;
 }
 
-/** Sends one datagram and collects what comes back for a while (no answer → empty list). */
-export async function udpExchange(port: number, text: string | Buffer, listenMs = 300): Promise<string[]> {
+/** A simulator under a fake host agent (what it reports lands in `agent`); both tracked for cleanup. */
+export async function startSimWithAgent(
+  track: (thing: { stop: () => Promise<void> }) => void,
+  config: AppConfig,
+  env: Record<string, string> = {},
+): Promise<{ sim: SimProcess; agent: FakeAgent }> {
+  const agent = await startFakeAgent();
+  track({ stop: () => agent.close() });
+  const sim = await startSim(config, { SWITCHYARD_AGENT_URL: agent.url, SWITCHYARD_APP_NAME: config.name, ...env });
+  track(sim);
+  return { sim, agent };
+}
+
+/** Sends one datagram (to 127.0.0.1 unless `address` says) and collects what comes back for a while (no answer → empty list). */
+export async function udpExchange(port: number, text: string | Buffer, listenMs = 300, address = "127.0.0.1"): Promise<string[]> {
   const socket = dgram.createSocket("udp4");
   const answers: string[] = [];
   socket.on("message", (data) => answers.push(data.toString("utf8")));
+  // An ICMP port unreachable (nobody listens) arrives as an error on the socket: that is "no answer".
+  socket.on("error", () => {});
   await new Promise<void>((done) => socket.bind(0, "127.0.0.1", () => done()));
-  await new Promise<void>((done) => socket.send(text, port, "127.0.0.1", () => done()));
+  await new Promise<void>((done) => socket.send(text, port, address, () => done()));
   await new Promise((done) => setTimeout(done, listenMs));
   await new Promise<void>((done) => socket.close(() => done()));
   return answers;
