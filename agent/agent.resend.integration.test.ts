@@ -40,7 +40,7 @@ describe("agent result delivery across reconnects", () => {
         if (n === 1) socket.disconnect(true); // no ack: the result is lost in transit
         else ack({ ok: true });
       });
-      if (n === 1) socket.emit("command", { id: "r1", type: "start", application: "ghost", pairEpoch: 0, deadline: new Date(Date.now() + 60_000).toISOString() });
+      if (n === 1) socket.emit("command", { id: "r1", type: "start", application: "ghost", pairEpoch: 0, role: null, deadline: new Date(Date.now() + 60_000).toISOString() });
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     const { port } = server.address() as AddressInfo;
