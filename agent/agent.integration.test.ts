@@ -8,18 +8,21 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
 import type { Socket as ServerSocket } from "socket.io";
-import { AGENT_PROTOCOL_VERSION, type AgentCommandInput, type CommandResult, type HostConfigInput } from "../protocol/agent-wire";
+import { AGENT_PROTOCOL_VERSION, type CommandResult, type HostConfigInput } from "../protocol/agent-wire";
 import { labVipFile } from "./drivers/lab";
 import {
   REPO_ROOT,
+  agentSocketOf,
   freePort,
   isAlive,
   killKeepersIn,
   makeTempDir,
+  sendCommand,
   spawnAgent,
   startTestConsole,
   waitFor,
   type AgentProcess,
+  type CommandBody,
   type TestConsole,
 } from "./test-fixtures/test-console";
 
@@ -37,7 +40,6 @@ let port1: number;
 let port2: number;
 const extraProcesses: AgentProcess[] = [];
 const clients: ClientSocket[] = [];
-let commandSeq = 0;
 
 function appConfig(name: string, httpPort: number, pairRole: "primary" | "backup", extraArgs: string[] = []) {
   return {
@@ -57,20 +59,12 @@ function hostConfig(host: string, apps: ReturnType<typeof appConfig>[]): HostCon
   return { hostName: host, revision: `rev-${host}-1`, readinessPollMs: 200, applications: apps };
 }
 
-type CommandBody = AgentCommandInput extends infer C ? (C extends AgentCommandInput ? Omit<C, "id" | "deadline"> & { id?: string } : never) : never;
-
 function command(host: string, c: CommandBody): Promise<CommandResult> {
-  commandSeq += 1;
-  return consoleSrv.gateway.sendCommand(host, {
-    id: c.id ?? `cmd-${commandSeq}`,
-    deadline: new Date(Date.now() + 20_000).toISOString(),
-    ...c,
-  } as AgentCommandInput);
+  return sendCommand(consoleSrv, host, c);
 }
 
 function agentSocket(host: string): ServerSocket {
-  for (const s of consoleSrv.io.of("/agent").sockets.values()) if (s.data.hostName === host) return s;
-  throw new Error(`no socket for ${host}`);
+  return agentSocketOf(consoleSrv, host);
 }
 
 function connectedSince(host: string, afterIndex: number): boolean {

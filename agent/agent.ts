@@ -28,6 +28,7 @@ import { CommandLedger } from "./command-ledger";
 import { ConsoleConnection, type ConnectionState } from "./connection";
 import { createDriver, driverProblems, type ControlDriver } from "./drivers";
 import { startLocalServer, type LocalServer } from "./local-server";
+import { identityOf, livenessOf, type ProcessIdentity } from "./proc";
 import { runArgv } from "./run-script";
 import { Supervisor, httpPortOf, type AppState } from "./supervisor";
 import { VipMonitor } from "./vip-monitor";
@@ -156,6 +157,7 @@ export class Agent {
   }
 
   async start(): Promise<void> {
+    this.claimStateDir();
     this.local = await this.openLocalServer();
     this.log(`local application contract on ${this.local.url}`);
     if (this.opts.allowOsCommands) this.log("--allow-os-commands: OS commands sent by the console will be run");
@@ -164,6 +166,33 @@ export class Agent {
     this.healthTimer.unref();
     this.connection.start();
     this.writeHealth();
+  }
+
+  /**
+   * One agent per state directory: two would both act on the same keepers and ledger. The claim is
+   * the agent's identity (pid + start time), so a stale file of a dead agent is simply taken over.
+   */
+  private claimStateDir(): void {
+    const file = path.join(this.opts.stateDir, "agent.pid");
+    try {
+      const other = JSON.parse(fs.readFileSync(file, "utf8")) as ProcessIdentity;
+      if (other.pid !== process.pid && livenessOf(other) === "alive") {
+        throw new Error(`another agent (pid ${other.pid}) uses the state directory ${this.opts.stateDir}; stop it first`);
+      }
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith("another agent")) throw err;
+      // no claim, or an unreadable one: ours replaces it
+    }
+    fs.writeFileSync(file, JSON.stringify(identityOf(process.pid)), { mode: 0o600 });
+  }
+
+  private releaseStateDir(): void {
+    const file = path.join(this.opts.stateDir, "agent.pid");
+    try {
+      if ((JSON.parse(fs.readFileSync(file, "utf8")) as ProcessIdentity).pid === process.pid) fs.rmSync(file, { force: true });
+    } catch {
+      // nothing to release
+    }
   }
 
   /**
@@ -186,8 +215,10 @@ export class Agent {
       vip: async (app: string) => {
         const found = this.driverFor(app);
         if ("error" in found) return found;
-        const p = await found.driver.presence(found.pairTimeoutMs);
-        return { present: p.present === true, address: p.address };
+        // Through the monitor: its check for the pair, never a second one beside it.
+        await this.vipMonitor.check(found.pair);
+        const p = this.vipMonitor.latest(found.pair);
+        return { present: p?.present === true, address: p?.address ?? "" };
       },
       log: this.log,
     };
@@ -248,6 +279,7 @@ export class Agent {
     this.connection.stop();
     await this.local?.close();
     this.writeHealth();
+    this.releaseStateDir();
   }
 
   // --- application status -------------------------------------------------------------------
@@ -255,7 +287,12 @@ export class Agent {
   private onAppStatus(msg: AppStatusMessage): void {
     this.log(`${msg.application}: ${msg.previous ?? "?"} → ${msg.status} (${msg.detail})`);
     if (msg.status === "stopped" || msg.status === "failed") this.forgetProcessState(msg.application);
-    if (msg.status === "starting" && msg.previous !== "starting") this.liveOf(msg.application).runningUnsupported = false;
+    if (msg.status === "starting" && msg.previous !== "starting") {
+      // A new process (perhaps a new version): ask it for its running configuration again.
+      const live = this.liveOf(msg.application);
+      live.runningUnsupported = false;
+      live.runningUnsupportedSaid = false;
+    }
     const sent = this.connection.send("appStatus", msg);
     // An exit found while re-attaching happened while no console could hear it: replayed before the first resync.
     if (!sent && !this.firstResyncSent && (msg.status === "failed" || msg.status === "stopped") && this.heldStatusReports.length < MAX_HELD_STATUS_REPORTS) {
@@ -312,6 +349,18 @@ export class Agent {
     }
     if (errors.length > 0) return { revision: cfg.revision, ok: false, errors };
     this.config = cfg;
+    // The supervisor takes it after re-attachment: before that, an application an earlier agent left
+    // running would look stopped and its config file be rewritten as if for a new start. Commands and
+    // resyncs wait on the same chain, so they see this configuration installed.
+    this.ready = this.ready
+      .then(() => this.installConfig(cfg))
+      .catch((err: unknown) => this.log(`configuration ${cfg.revision} could not be installed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`));
+    void this.sendResync();
+    return { revision: cfg.revision, ok: true, errors: [] };
+  }
+
+  private installConfig(cfg: HostConfig): void {
+    if (this.config !== cfg) return; // a newer configuration arrived meanwhile and is installed next
     const rewritten = this.supervisor.setConfig(cfg.applications);
     this.drivers.clear();
     const pairs = new Map<string, { driver: ControlDriver; scriptTimeoutMs: number }>();
@@ -328,8 +377,6 @@ export class Agent {
     this.readinessTimer.unref();
     this.log(`configuration ${cfg.revision} applied: ${cfg.applications.map((a) => a.name).join(", ") || "no applications"}`);
     for (const change of rewritten) void this.deliverConfig(change.name, cfg.revision, change.error);
-    void this.sendResync();
-    return { revision: cfg.revision, ok: true, errors: [] };
   }
 
   /**
@@ -353,37 +400,38 @@ export class Agent {
     }
     const reload = await requestReload(state.config, state.secret);
     if (!reload.ok) return send("failed", reload.detail);
-    const note = await this.reportRunningConfig(name);
+    const readError = await this.reportRunningConfig(name);
+    const live = this.liveOf(name);
+    let note = readError ? `; what it runs with could not be read: ${readError}` : "";
+    if (live.runningUnsupported && !live.runningUnsupportedSaid) {
+      live.runningUnsupportedSaid = true;
+      note += "; it does not implement GET /switchyard/v1/running (404), so what it runs with is not shown";
+    }
     send("reloaded", `${reload.detail} (revision ${revision})${note}`);
   }
 
   /**
-   * GET /switchyard/v1/running and report it. Returns a note for a delivery detail: a server without
-   * the endpoint (404) is said so once, and not asked again while this process runs.
+   * GET /switchyard/v1/running and report it; returns why it could not be read, or null. A server
+   * without the endpoint (404) is not asked again while this process runs (its next delivery says so once).
    */
-  private async reportRunningConfig(name: string): Promise<string> {
+  private async reportRunningConfig(name: string): Promise<string | null> {
     const state = this.supervisor.state(name);
     const live = this.liveOf(name);
-    if (!state || !httpPortOf(state.config) || !RUNNING_LIKE.has(state.status)) return "";
-    if (live.runningUnsupported) {
-      if (live.runningUnsupportedSaid) return "";
-      live.runningUnsupportedSaid = true;
-      return "; it does not implement GET /switchyard/v1/running (404), so what it runs with is not shown";
-    }
+    if (!state || !httpPortOf(state.config) || !RUNNING_LIKE.has(state.status) || live.runningUnsupported) return null;
     const answer = await fetchRunningConfig(state.config, state.secret);
     if ("running" in answer) {
       const msg: RunningConfigMessage = { ...answer.running, application: name, time: new Date().toISOString() };
       live.running = msg;
       this.connection.send("runningConfig", msg);
-      return "";
+      return null;
     }
     if ("notImplemented" in answer) {
       live.runningUnsupported = true;
       this.log(`${name} does not implement GET /switchyard/v1/running (404); not asked again while this process runs`);
-      return this.reportRunningConfig(name);
+      return null;
     }
     this.log(`${name}: ${answer.error}`);
-    return `; what it runs with could not be read: ${answer.error}`;
+    return answer.error;
   }
 
   private driverContext(app: ApplicationConfig, pair: NonNullable<ApplicationConfig["pair"]>) {

@@ -81,6 +81,8 @@ interface AppHandle {
 
 interface Supervised extends Omit<AppState, "restart" | "supervisedBy"> {
   handle: AppHandle | null;
+  /** How it is supervised when that is out of the ordinary (its keeper is gone), appended to details. */
+  supervisionNote: string;
   keeperDir: string | null;
   launching: Promise<ActionResult> | null;
   spawnedAtMs: number | null;
@@ -168,6 +170,7 @@ export class Supervisor {
       startedEpoch: null,
       recordedRole: null,
       handle: null,
+      supervisionNote: "",
       keeperDir: null,
       launching: null,
       spawnedAtMs: null,
@@ -282,6 +285,7 @@ export class Supervisor {
     app.startedEpoch = epoch;
     app.recordedRole = null;
     app.answered = false;
+    app.supervisionNote = "";
     app.killedFor = null;
     app.lastOutput = "";
     app.spawnedAtMs = null;
@@ -382,7 +386,7 @@ export class Supervisor {
       return;
     }
     app.answered = true;
-    this.transition(app, "running", `re-attached (pid ${app.pid}); it does not answer its readiness poll${pollError ? `: ${pollError}` : ""}`, app.pid, null, null);
+    this.transition(app, "running", `re-attached (pid ${app.pid}); it does not answer its readiness poll${pollError ? `: ${pollError}` : ""}${app.supervisionNote}`, app.pid, null, null);
   }
 
   private armStartupTimer(app: Supervised): void {
@@ -412,7 +416,7 @@ export class Supervisor {
     if (app.pid === null) return;
     if (app.startupTimer) clearTimeout(app.startupTimer);
     app.startupTimer = null;
-    this.transition(app, status, detail || `${status} (pid ${app.pid})`, app.pid, null, null);
+    this.transition(app, status, detail || `${status} (pid ${app.pid})${app.supervisionNote}`, app.pid, null, null);
   }
 
   /** The application's own report (local contract): running ↔ service-unavailable; the first one ends starting. */
@@ -635,6 +639,7 @@ export class Supervisor {
     app.startedEpoch = spec.epoch;
     app.keeperDir = k.dir;
     app.answered = false;
+    app.supervisionNote = "";
     ({ exited: app.exited, resolveExited: app.resolveExited } = settledLater());
     const handle = this.keeperHandle(app);
     app.handle = handle;
@@ -680,8 +685,9 @@ export class Supervisor {
       const handle = this.pidCheckHandle(app, identity, dir);
       app.handle = handle;
       app.keeperDir = dir;
-      const note = `; its keeper is gone, so its exit is noticed by checking pid ${identity.pid} with its start time every ${ORPHAN_CHECK_INTERVAL_MS} ms, its output is no longer captured and its exit code will be unknown`;
-      this.adoptRunning(app, handle, identity, Date.parse(startedAt), how === "reattached" ? "re-attached without its keeper" : "still running without its keeper", how, note);
+      app.supervisionNote = `; its keeper is gone, so its exit is noticed by checking pid ${identity.pid} with its start time every ${ORPHAN_CHECK_INTERVAL_MS} ms, its output is no longer captured and its exit code will be unknown`;
+      const verb = how === "reattached" ? "re-attached without its keeper" : "still running without its keeper";
+      this.adoptRunning(app, handle, identity, Date.parse(startedAt), verb, how, app.supervisionNote);
       return true;
     }
     if (identity && liveness === "unknown") {

@@ -91,6 +91,10 @@ export class VipMonitor {
     this.opts.send({ pair, present: presence.present, address: presence.address.slice(0, 255), detail: presence.detail.slice(0, 500), checkedAt: w.checkedAt });
   }
 
+  latest(pair: string): Presence | null {
+    return this.pairs.get(pair)?.latest ?? null;
+  }
+
   /** Presence per pair for the resync; pairs never observed are checked first. */
   async snapshot(): Promise<Record<string, boolean | null>> {
     await Promise.all([...this.pairs].filter(([, w]) => !w.latest).map(([pair]) => this.check(pair)));

@@ -8,9 +8,10 @@ import os from "node:os";
 import path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import type { AddressInfo } from "node:net";
-import { Server } from "socket.io";
+import { Server, type Socket as ServerSocket } from "socket.io";
 import { attachAgentGateway, type AgentGateway, type HostLiveState } from "../../server/agents/gateway";
 import type {
+  AgentCommandInput,
   AppStatusMessage,
   CommandResult,
   ConfigDeliveryMessage,
@@ -213,4 +214,19 @@ export function killKeepersIn(stateDir: string): void {
 export async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
   return (await res.json()) as T;
+}
+
+/** The console's socket of a connected agent, to send it raw (even malformed) messages. */
+export function agentSocketOf(consoleSrv: TestConsole, host: string): ServerSocket {
+  for (const s of consoleSrv.io.of("/agent").sockets.values()) if (s.data.hostName === host) return s;
+  throw new Error(`no socket for ${host}`);
+}
+
+export type CommandBody = AgentCommandInput extends infer C ? (C extends AgentCommandInput ? Omit<C, "id" | "deadline"> & { id?: string } : never) : never;
+let commandSeq = 0;
+
+/** Sends a command through the real gateway with a fresh id (unless given) and a 20 s deadline. */
+export function sendCommand(consoleSrv: TestConsole, host: string, c: CommandBody): Promise<CommandResult> {
+  commandSeq += 1;
+  return consoleSrv.gateway.sendCommand(host, { id: c.id ?? `cmd-${process.pid}-${commandSeq}`, deadline: new Date(Date.now() + 20_000).toISOString(), ...c } as AgentCommandInput);
 }
