@@ -141,7 +141,8 @@ export class Agent {
       onConnected: () => {
         void this.sendResync().then(() => this.flushResults());
         void this.flushLogs();
-        this.tellApplicationsConsole(true);
+        // After re-attachment, so servers an earlier agent left hear it too (W8).
+        void this.ready.then(() => this.tellApplicationsConsole(this.connection.isConnected()));
       },
       onDisconnected: () => this.tellApplicationsConsole(false),
       handlers: {
@@ -300,7 +301,7 @@ export class Agent {
     }
     if (msg.previous === "starting" && (msg.status === "running" || msg.status === "service-unavailable")) {
       const live = this.liveOf(msg.application);
-      live.afterStart = this.afterStart(msg.application);
+      live.afterStart = this.afterStart(msg.application).catch((err: unknown) => this.log(`after the start of ${msg.application}: ${err instanceof Error ? err.message : String(err)}`));
     }
     this.writeHealth();
   }

@@ -57,6 +57,11 @@ function main(): void {
   }
   // Everything the keeper creates (socket, state file) is for the agent's user only.
   process.umask(0o077);
+  // Whatever goes wrong inside the keeper, it must not take the server's output pipe and exit status
+  // down with it: log and carry on (a full disk for keeper.log included).
+  process.stdout.on("error", () => {});
+  process.on("uncaughtException", (err) => say(`unexpected error (kept running): ${err.stack ?? err.message}`));
+  process.on("unhandledRejection", (err) => say(`unexpected rejection (kept running): ${String(err)}`));
   const paths = keeperPaths(dir);
   const spec = readSpec(paths.spec);
   const state: KeeperState = {
