@@ -24,6 +24,7 @@ import {
   type KeeperState,
   type KeeperToAgent,
 } from "./keeper/protocol";
+import { signalIfSame } from "./proc";
 
 /** A keeper that has not answered by then is not coming (tsx start-up on a loaded host included). */
 export const KEEPER_START_TIMEOUT_MS = 30_000;
@@ -139,7 +140,7 @@ export async function startKeeper(stateDir: string, spec: Omit<KeeperSpec, "star
   const startId = `${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
   const dir = path.join(keepersDir(stateDir), startId);
   const paths = keeperPaths(dir);
-  if (Buffer.byteLength(paths.socket) > MAX_UNIX_SOCKET_PATH_BYTES) {
+  if (paths.socketIsFile && Buffer.byteLength(paths.socket) > MAX_UNIX_SOCKET_PATH_BYTES) {
     return { error: `the keeper socket path ${paths.socket} is longer than ${MAX_UNIX_SOCKET_PATH_BYTES} bytes; use a shorter --state-dir` };
   }
   let logFd: number;
@@ -153,6 +154,7 @@ export async function startKeeper(stateDir: string, spec: Omit<KeeperSpec, "star
     return { error: `cannot prepare the keeper directory ${dir}: ${err instanceof Error ? err.message : String(err)}` };
   }
   let keeperExit: string | null = null;
+  let keeperPid: number | undefined;
   try {
     const keeper = spawn(process.execPath, ["--import", "tsx", KEEPER_MAIN, dir], {
       // tsx is resolved from the repository; the application gets its own working directory from the spec.
@@ -164,6 +166,7 @@ export async function startKeeper(stateDir: string, spec: Omit<KeeperSpec, "star
     keeper.on("error", (err) => (keeperExit = `the keeper could not be started: ${err.message}`));
     keeper.on("exit", (code, signal) => (keeperExit = `the keeper exited (code ${code}, signal ${signal})`));
     keeper.unref();
+    keeperPid = keeper.pid;
   } finally {
     fs.closeSync(logFd);
   }
@@ -171,7 +174,7 @@ export async function startKeeper(stateDir: string, spec: Omit<KeeperSpec, "star
   let lastError = "";
   while (Date.now() < deadlineMs) {
     // The keeper listens once its application is spawned (or failed to): until then, retry.
-    if (fs.existsSync(paths.socket)) {
+    if (!paths.socketIsFile || fs.existsSync(paths.socket)) {
       const link = await connectKeeper(paths.socket, handlers);
       if (!("error" in link)) return { dir, link };
       lastError = link.error;
@@ -180,7 +183,28 @@ export async function startKeeper(stateDir: string, spec: Omit<KeeperSpec, "star
     await new Promise((r) => setTimeout(r, 20));
   }
   const why = keeperExit ?? `no answer within ${KEEPER_START_TIMEOUT_MS} ms${lastError ? ` (${lastError})` : ""}`;
-  return { error: `${why}; keeper log: ${readTail(paths.log, 500) || "(empty)"}` };
+  const error = `${why}; keeper log: ${readTail(paths.log, 500) || "(empty)"}`;
+  abandonKeeper(dir, keeperExit === null ? keeperPid : undefined);
+  return { error };
+}
+
+/**
+ * A keeper that never answered is not left half-alive: it is still our child (so its pid cannot have
+ * been reused), and an application it may have spawned is recorded in its state file with its start
+ * time. Both are killed and the directory removed, so the start fails cleanly and the next agent does
+ * not take the leftovers for a server that exited.
+ */
+function abandonKeeper(dir: string, keeperPid: number | undefined): void {
+  const app = readKeeperDir(dir).state?.app ?? null;
+  if (app) signalIfSame(app, "SIGKILL");
+  if (keeperPid) {
+    try {
+      process.kill(keeperPid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 export interface FoundKeeper {

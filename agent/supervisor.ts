@@ -659,8 +659,16 @@ export class Supervisor {
       this.adoptRunning(app, handle, hello.app!, Date.parse(hello.startedAt), "re-attached", "reattached");
       return true;
     }
-    // The keeper does not answer: fall back to the recorded pid and its start time.
     app.handle = null;
+    if (!k.state) {
+      // Its keeper never got as far as starting the application (no state file): nothing ran.
+      this.opts.log(`${app.name}: keeper directory ${k.dir} holds no state and nothing answers there (${link.error}); removed`);
+      fs.rmSync(k.dir, { recursive: true, force: true });
+      app.keeperDir = null;
+      app.resolveExited();
+      return false;
+    }
+    // The keeper does not answer: fall back to the recorded pid and its start time.
     this.opts.log(`${app.name}: its keeper (${k.state ? `pid ${k.state.keeper.pid}` : "no state file"}) does not answer: ${link.error}`);
     return this.adoptWithoutKeeper(app, k.dir, k.state?.app ?? null, k.state?.exit ?? null, k.state?.recordedRole ?? null, k.state?.startedAt ?? spec.requestedAt, "reattached");
   }

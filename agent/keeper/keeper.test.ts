@@ -149,12 +149,18 @@ describe("keeper process", () => {
     await waitFor("keeper directory removed", () => !fs.existsSync(started.dir));
   });
 
-  it("sets a corrupt keeper directory aside with a logged sentence instead of crashing", async () => {
+  it("sets a corrupt keeper directory aside, and removes one whose keeper never started its application, without reporting an exit", async () => {
     const stateDir = tmpDir();
     const broken = path.join(stateDir, "keepers", "broken-1");
     fs.mkdirSync(broken, { recursive: true });
     fs.writeFileSync(path.join(broken, "spec.json"), "{ this is not json");
+    const neverStarted = path.join(stateDir, "keepers", "never-1");
+    fs.mkdirSync(neverStarted, { recursive: true });
+    const config = applicationConfigSchema.parse({ name: "app", type: "t", pair: null, start: { command: process.execPath } });
+    const spec = { version: 1, application: "app", startId: "never-1", command: process.execPath, args: [], env: {}, cwd: null, logFile: path.join(stateDir, "app.log"), logMaxFileBytes: 4096, logMaxRotatedFiles: 1, role: null, epoch: null, secret: "s", config, requestedAt: new Date().toISOString() };
+    fs.writeFileSync(path.join(neverStarted, "spec.json"), JSON.stringify(spec));
     const logged: string[] = [];
+    const statuses: string[] = [];
     const sup = new Supervisor({
       hostName: "h",
       logDir: path.join(stateDir, "logs"),
@@ -163,11 +169,14 @@ describe("keeper process", () => {
       stateDir,
       agentUrl: () => "",
       heldEpoch: () => 0,
-      onStatus: () => {},
+      onStatus: (m) => statuses.push(m.status),
       log: (l) => logged.push(l),
     });
     expect(await sup.reattach()).toEqual([]);
     expect(fs.existsSync(`${broken}.corrupt`)).toBe(true);
     expect(logged.join("\n")).toContain(`keeper directory ${broken} is unusable (${path.join(broken, "spec.json")} is not JSON); moved to ${broken}.corrupt`);
+    expect(fs.existsSync(neverStarted)).toBe(false);
+    expect(sup.state("app")?.status).toBe("stopped");
+    expect(statuses).toEqual([]);
   });
 });

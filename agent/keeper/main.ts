@@ -187,7 +187,7 @@ function main(): void {
   });
   server.on("error", (err) => say(`socket ${paths.socket}: ${err.message} (the agent will fall back to checking the pid)`));
   const listen = () => {
-    fs.rmSync(paths.socket, { force: true });
+    if (paths.socketIsFile) fs.rmSync(paths.socket, { force: true });
     server.listen(paths.socket, () => say(`${spec.application}: listening on ${paths.socket}`));
   };
 

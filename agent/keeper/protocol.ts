@@ -22,12 +22,17 @@ export const KEEPER_FILE_NAMES = { spec: "spec.json", state: "state.json", socke
 /** Linux limit for a unix socket path (sun_path is 108 bytes including the terminating NUL). */
 export const MAX_UNIX_SOCKET_PATH_BYTES = 107;
 
+/** Windows has no unix sockets in directories; a named pipe per keeper stands in (untested there). */
+const USES_NAMED_PIPES = process.platform === "win32";
+
 export function keeperPaths(dir: string) {
   return {
     dir,
     spec: path.join(dir, KEEPER_FILE_NAMES.spec),
     state: path.join(dir, KEEPER_FILE_NAMES.state),
-    socket: path.join(dir, KEEPER_FILE_NAMES.socket),
+    socket: USES_NAMED_PIPES ? `\\\\.\\pipe\\switchyard-keeper-${path.basename(dir)}` : path.join(dir, KEEPER_FILE_NAMES.socket),
+    /** A unix socket is a file to wait for and to remove when stale; a named pipe is neither. */
+    socketIsFile: !USES_NAMED_PIPES,
     log: path.join(dir, KEEPER_FILE_NAMES.log),
   };
 }
