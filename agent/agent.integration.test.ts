@@ -1,23 +1,28 @@
 // Real processes on loopback: a test console (socket.io + the real agent gateway) and two real agent
 // processes supervising dummy applications, exercising the wire protocol end to end: auth, start /
 // stop, crash detection, set-role, idempotency, fencing, malformed messages, heartbeat timeout and
-// resync after an agent restart, clean SIGTERM.
+// resync after an agent restart, clean SIGTERM (which leaves the applications running). Restart
+// policies are off here (agent.keeper.integration.test.ts covers them with re-attachment).
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
 import type { Socket as ServerSocket } from "socket.io";
-import { AGENT_PROTOCOL_VERSION, type AgentCommandInput, type CommandResult, type HostConfigInput } from "../protocol/agent-wire";
+import { AGENT_PROTOCOL_VERSION, type CommandResult, type HostConfigInput } from "../protocol/agent-wire";
 import { labVipFile } from "./drivers/lab";
 import {
   REPO_ROOT,
+  agentSocketOf,
   freePort,
   isAlive,
+  killKeepersIn,
   makeTempDir,
+  sendCommand,
   spawnAgent,
   startTestConsole,
   waitFor,
   type AgentProcess,
+  type CommandBody,
   type TestConsole,
 } from "./test-fixtures/test-console";
 
@@ -35,7 +40,6 @@ let port1: number;
 let port2: number;
 const extraProcesses: AgentProcess[] = [];
 const clients: ClientSocket[] = [];
-let commandSeq = 0;
 
 function appConfig(name: string, httpPort: number, pairRole: "primary" | "backup", extraArgs: string[] = []) {
   return {
@@ -45,6 +49,7 @@ function appConfig(name: string, httpPort: number, pairRole: "primary" | "backup
     appConfig: { name, type: "dummy", host: "h", sipAddress: "127.0.0.1", sipListenAddress: "127.0.0.1", sipAdvertisedAddress: "127.0.0.1", sipPort: null, haPort: null, peer: null, initialRole: pairRole, options: {}, dns: {} },
     start: { command: process.execPath, args: [DUMMY, "--http-port", String(httpPort), ...extraArgs] },
     stop: { command: null, timeoutMs: 3000 },
+    restart: { enabled: false },
     options: { "http-port": String(httpPort) },
     pair: { name: "pair-a", haType: "ip-takeover" as const, configuredRole: pairRole, driver: { kind: "lab" as const, vip: "192.0.2.10", stateDir: labDir }, scriptTimeoutMs: 5000 },
   };
@@ -54,20 +59,12 @@ function hostConfig(host: string, apps: ReturnType<typeof appConfig>[]): HostCon
   return { hostName: host, revision: `rev-${host}-1`, readinessPollMs: 200, applications: apps };
 }
 
-type CommandBody = AgentCommandInput extends infer C ? (C extends AgentCommandInput ? Omit<C, "id" | "deadline"> & { id?: string } : never) : never;
-
 function command(host: string, c: CommandBody): Promise<CommandResult> {
-  commandSeq += 1;
-  return consoleSrv.gateway.sendCommand(host, {
-    id: c.id ?? `cmd-${commandSeq}`,
-    deadline: new Date(Date.now() + 20_000).toISOString(),
-    ...c,
-  } as AgentCommandInput);
+  return sendCommand(consoleSrv, host, c);
 }
 
 function agentSocket(host: string): ServerSocket {
-  for (const s of consoleSrv.io.of("/agent").sockets.values()) if (s.data.hostName === host) return s;
-  throw new Error(`no socket for ${host}`);
+  return agentSocketOf(consoleSrv, host);
 }
 
 function connectedSince(host: string, afterIndex: number): boolean {
@@ -94,8 +91,8 @@ afterAll(async () => {
   const all = [agent1, agent2, ...extraProcesses].filter(Boolean);
   for (const a of all) if (a.child.exitCode === null && a.child.signalCode === null) a.child.kill("SIGKILL");
   await Promise.all(all.map((a) => a.exited));
-  // Dummy apps exit when their agent's stdin pipe closes; make sure none is left either way.
-  for (const s of consoleSrv?.rec.statuses ?? []) if (s.msg.pid && isAlive(s.msg.pid)) process.kill(s.msg.pid, "SIGKILL");
+  // Applications outlive their agents by design: kill what the keepers recorded.
+  for (const a of all) killKeepersIn(a.stateDir);
   await consoleSrv?.close();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -286,7 +283,7 @@ describe("agent ↔ console over loopback", () => {
     expect(stale.outcome).toBe("stale-epoch");
   });
 
-  it("stops cleanly on SIGTERM, stopping the applications it supervises", async () => {
+  it("stops cleanly on SIGTERM, leaving the applications it supervises running", async () => {
     const running = await waitFor("sip1 running again", () =>
       consoleSrv.rec.statuses.filter((s) => s.msg.application === "sip1").at(-1)?.msg.status === "running"
         ? consoleSrv.rec.statuses.filter((s) => s.msg.application === "sip1").at(-1)
@@ -294,8 +291,10 @@ describe("agent ↔ console over loopback", () => {
     );
     agent1.child.kill("SIGTERM");
     expect((await agent1.exited).code).toBe(0);
-    expect(isAlive(running.msg.pid!)).toBe(false);
-    expect(agent1.output()).toContain("sip1: stopping → stopped");
+    expect(isAlive(running.msg.pid!)).toBe(true);
+    expect(agent1.output()).toContain("stopping (leaving applications running under their keepers)");
+    const stats = (await (await fetch(`http://127.0.0.1:${port1}/test/stats`)).json()) as { pid: number };
+    expect(stats.pid).toBe(running.msg.pid);
     const health = JSON.parse(fs.readFileSync(path.join(tmp, "a1", "health.json"), "utf8")) as { connection: string };
     expect(health.connection).toBe("stopped");
   });

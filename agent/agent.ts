@@ -1,53 +1,52 @@
 // The host agent (LCA role) put together: the console connection, the command ledger (idempotency
-// and fencing), process supervision, control-script drivers, readiness polling, the local
-// application contract and the health file. Commands are data; each is admitted by the ledger, then
-// executed in order per pair, and its result kept until the console acknowledges it.
+// and fencing), process supervision through keepers (applications outlive the agent; a restarted
+// agent re-attaches), control-script drivers and VIP presence, readiness polling, option delivery,
+// the local application contract and the health file. Commands are data; each is acknowledged on
+// receipt, admitted by the ledger, then executed in order per pair, and its result kept until the
+// console acknowledges it.
 import fs from "node:fs";
 import path from "node:path";
-import {
-  setRoleResponseSchema,
-  sipServerStatusSchema,
-  staleEpochResponseSchema,
-  type AppRole,
-  type ControlScriptResult,
-  type LogEvent,
-} from "../protocol/app-contract";
+import type { AppRole, ControlScriptResult, LogEvent } from "../protocol/app-contract";
 import {
   OS_COMMAND_MAX_OUTPUT_CHARS,
-  describeZodError,
   isHostCommand,
   type AgentCommand,
-  type ApplicationCommand,
   type AgentLogEvent,
+  type AppStatusMessage,
+  type ApplicationCommand,
   type ApplicationConfig,
   type CommandResult,
   type HostCommand,
   type HostConfig,
   type ReadinessReport,
   type Resync,
+  type RunningConfigMessage,
   type ScriptRun,
 } from "../protocol/agent-wire";
+import { fetchRunningConfig, notifyConsoleConnection, pollReadiness, requestReload, requestRole } from "./app-client";
 import { CommandLedger } from "./command-ledger";
 import { ConsoleConnection, type ConnectionState } from "./connection";
 import { createDriver, driverProblems, type ControlDriver } from "./drivers";
 import { startLocalServer, type LocalServer } from "./local-server";
+import { identityOf, livenessOf, type ProcessIdentity } from "./proc";
 import { runArgv } from "./run-script";
-import { Supervisor } from "./supervisor";
-
-export const AGENT_VERSION = "0.1.0";
+import { Supervisor, httpPortOf, type AppState } from "./supervisor";
+import { VipMonitor } from "./vip-monitor";
+export const AGENT_VERSION = "0.2.0";
 /** Log events kept while the console is away; the oldest are dropped beyond this (and counted). */
 export const MAX_QUEUED_LOG_EVENTS = 5000;
 /** Wait for the console to acknowledge a result or a batch before trying again on the next flush. */
 export const ACK_TIMEOUT_MS = 5000;
-/** A readiness poll or a role request to an application gives up after this. */
-export const APP_HTTP_TIMEOUT_MS = 2000;
 /** How often the health file is rewritten even without changes, so a reader can see the agent is alive. */
 export const HEALTH_REFRESH_MS = 5000;
+/** Exits seen before the first resync (re-attachment) are replayed to the console; at most this many. */
+export const MAX_HELD_STATUS_REPORTS = 256;
 /**
  * The queue OS commands share: one runs at a time, so an alarm storm cannot fork without bound, and
  * they never wait behind (or hold up) a pair's commands.
  */
 const OS_COMMAND_QUEUE = "host:os-commands";
+const RUNNING_LIKE = new Set(["starting", "running", "service-unavailable"]);
 
 export interface AgentOptions {
   consoleUrl: string;
@@ -56,8 +55,12 @@ export interface AgentOptions {
   stateDir: string;
   logDir: string;
   healthFile: string;
+  /** 0: any free port, but the one the previous agent used first (re-attached applications know that URL). */
   localPort: number;
-  /** On SIGTERM, stop the applications this agent started (default) or leave them running. */
+  /**
+   * On SIGTERM, stop the applications (--stop-apps-on-exit). Off by default: an agent restart or
+   * upgrade leaves its servers running and the next agent re-attaches to them.
+   */
   stopAppsOnExit: boolean;
   initialBackoffMs: number;
   maxBackoffMs: number;
@@ -76,6 +79,15 @@ interface AppLive {
   roleEpoch: number | null;
   readiness: ReadinessReport | null;
   readinessKey: string;
+  running: RunningConfigMessage | null;
+  /** The current process answered 404 to GET /switchyard/v1/running: not asked again. */
+  runningUnsupported: boolean;
+  /** …and that was said once in a delivery detail. */
+  runningUnsupportedSaid: boolean;
+  /** A configuration revision written while the application was starting: reloaded once it answers. */
+  pendingDelivery: string | null;
+  /** The running-config fetch after the latest start, so the first resync can wait for it. */
+  afterStart: Promise<void> | null;
 }
 
 export class Agent {
@@ -83,6 +95,7 @@ export class Agent {
   private readonly ledger: CommandLedger;
   private readonly supervisor: Supervisor;
   private readonly connection: ConsoleConnection;
+  private readonly vipMonitor: VipMonitor;
   private local: LocalServer | null = null;
   private config: HostConfig | null = null;
   private readonly drivers = new Map<string, ControlDriver>();
@@ -97,10 +110,14 @@ export class Agent {
   private healthTimer: NodeJS.Timeout | null = null;
   private readonly startedAt = new Date();
   private stopping = false;
+  /** Re-attachment and the first readiness poll of re-attached applications; commands and resyncs wait for it. */
+  private ready: Promise<void> = Promise.resolve();
+  private firstResyncSent = false;
+  private heldStatusReports: AppStatusMessage[] = [];
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.log ?? ((line) => console.log(`${new Date().toISOString()} [agent ${opts.hostName}] ${line}`));
-    fs.mkdirSync(opts.stateDir, { recursive: true });
+    fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
     this.ledger = new CommandLedger(path.join(opts.stateDir, "commands.json"));
     this.supervisor = new Supervisor({
       hostName: opts.hostName,
@@ -109,14 +126,11 @@ export class Agent {
       logMaxRotatedFiles: opts.logMaxRotatedFiles,
       stateDir: opts.stateDir,
       agentUrl: () => this.local?.url ?? "",
+      heldEpoch: (app) => this.ledger.epochsSnapshot()[this.fencingKeyOf(app)] ?? 0,
       log: this.log,
-      onStatus: (msg) => {
-        this.log(`${msg.application}: ${msg.previous ?? "?"} → ${msg.status} (${msg.detail})`);
-        if (msg.status === "stopped" || msg.status === "failed") this.forgetProcessState(msg.application);
-        this.connection.send("appStatus", msg);
-        this.writeHealth();
-      },
+      onStatus: (msg) => this.onAppStatus(msg),
     });
+    this.vipMonitor = new VipMonitor({ send: (msg) => this.connection.send("vipPresence", msg), log: this.log });
     this.connection = new ConsoleConnection({
       consoleUrl: opts.consoleUrl,
       hello: { hostName: opts.hostName, token: opts.token, agentVersion: AGENT_VERSION },
@@ -127,57 +141,200 @@ export class Agent {
       onConnected: () => {
         void this.sendResync().then(() => this.flushResults());
         void this.flushLogs();
-        this.tellApplicationsConsole(true);
+        // After re-attachment, so servers an earlier agent left hear it too (W8).
+        void this.ready.then(() => this.tellApplicationsConsole(this.connection.isConnected()));
       },
       onDisconnected: () => this.tellApplicationsConsole(false),
       handlers: {
         config: (cfg, ack) => ack?.(this.applyConfig(cfg)),
-        command: (cmd) => void this.onCommand(cmd),
+        command: (cmd, ack) => {
+          // Receipt first, before anything runs: the console stops re-sending a command that arrived.
+          ack?.({ commandId: cmd.id });
+          void this.onCommand(cmd);
+        },
         protocolError: (msg) => this.log(`the console refused our ${msg.event}: ${msg.reason}`),
       },
     });
   }
 
   async start(): Promise<void> {
-    this.local = await startLocalServer(this.opts.localPort, {
-      secretOf: (app) => {
-        const s = this.supervisor.state(app);
-        return s && s.status !== "stopped" && s.status !== "failed" ? s.secret : null;
-      },
-      status: (app, report) => {
-        this.supervisor.reportFromApplication(app, report.status, report.detail);
-        this.noteRole(app, report.role, report.epoch);
-      },
-      events: (app, events) => this.queueLogEvents(app, events),
-      controlScript: (app, action, reason) => this.controlScriptForApplication(app, action, reason),
-      vip: async (app) => {
-        const found = this.driverFor(app);
-        if ("error" in found) return found;
-        const p = await found.driver.presence(found.pairTimeoutMs);
-        return { present: p.present === true, address: p.address };
-      },
-      health: () => this.health(),
-      log: this.log,
-    });
+    this.claimStateDir();
+    this.local = await this.openLocalServer();
     this.log(`local application contract on ${this.local.url}`);
     if (this.opts.allowOsCommands) this.log("--allow-os-commands: OS commands sent by the console will be run");
+    this.ready = this.reattach();
     this.healthTimer = setInterval(() => this.writeHealth(), HEALTH_REFRESH_MS);
     this.healthTimer.unref();
     this.connection.start();
     this.writeHealth();
   }
 
-  /** Clean shutdown (SIGTERM): close the connection, stop applications if so configured, write the health file. */
+  /**
+   * One agent per state directory: two would both act on the same keepers and ledger. The claim is
+   * the agent's identity (pid + start time), so a stale file of a dead agent is simply taken over.
+   */
+  private claimStateDir(): void {
+    const file = path.join(this.opts.stateDir, "agent.pid");
+    try {
+      const other = JSON.parse(fs.readFileSync(file, "utf8")) as ProcessIdentity;
+      if (other.pid !== process.pid && livenessOf(other) === "alive") {
+        throw new Error(`another agent (pid ${other.pid}) uses the state directory ${this.opts.stateDir}; stop it first`);
+      }
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith("another agent")) throw err;
+      // no claim, or an unreadable one: ours replaces it
+    }
+    fs.writeFileSync(file, JSON.stringify(identityOf(process.pid)), { mode: 0o600 });
+  }
+
+  private releaseStateDir(): void {
+    const file = path.join(this.opts.stateDir, "agent.pid");
+    try {
+      if ((JSON.parse(fs.readFileSync(file, "utf8")) as ProcessIdentity).pid === process.pid) fs.rmSync(file, { force: true });
+    } catch {
+      // nothing to release
+    }
+  }
+
+  /**
+   * Applications started by an earlier agent keep SWITCHYARD_AGENT_URL from their start, so the
+   * contract port is kept across restarts: the port given, else the one used last, else any.
+   */
+  private async openLocalServer(): Promise<LocalServer> {
+    const portFile = path.join(this.opts.stateDir, "local-port");
+    const handlers = {
+      secretOf: (app: string) => {
+        const s = this.supervisor.state(app);
+        return s && RUNNING_LIKE.has(s.status) ? s.secret : null;
+      },
+      status: (app: string, report: { status: "running" | "service-unavailable"; role: AppRole; epoch: number; detail: string }) => {
+        this.supervisor.reportFromApplication(app, report.status, report.detail);
+        this.noteRole(app, report.role, report.epoch);
+      },
+      events: (app: string, events: LogEvent[]) => this.queueLogEvents(app, events),
+      controlScript: (app: string, action: "enable" | "disable", reason: string) => this.controlScriptForApplication(app, action, reason),
+      vip: async (app: string) => {
+        const found = this.driverFor(app);
+        if ("error" in found) return found;
+        // Through the monitor: its check for the pair, never a second one beside it.
+        await this.vipMonitor.check(found.pair);
+        const p = this.vipMonitor.latest(found.pair);
+        return { present: p?.present === true, address: p?.address ?? "" };
+      },
+      log: this.log,
+    };
+    let previousPort = 0;
+    try {
+      previousPort = Number(fs.readFileSync(portFile, "utf8").trim()) || 0;
+    } catch {
+      previousPort = 0;
+    }
+    let server: LocalServer;
+    if (this.opts.localPort === 0 && previousPort > 0) {
+      try {
+        server = await startLocalServer(previousPort, handlers);
+      } catch (err) {
+        this.log(
+          `the local contract port ${previousPort} of the previous agent is taken (${err instanceof Error ? err.message : String(err)}); using another. Applications started before cannot reach this agent until they are restarted.`,
+        );
+        server = await startLocalServer(0, handlers);
+      }
+    } else {
+      server = await startLocalServer(this.opts.localPort, handlers);
+    }
+    try {
+      fs.writeFileSync(portFile, `${server.port}\n`);
+    } catch (err) {
+      this.log(`cannot remember the local contract port in ${portFile}: ${String(err)}`);
+    }
+    return server;
+  }
+
+  /** Takes over the keepers an earlier agent left, then polls them once so the first resync has their role and epoch. */
+  private async reattach(): Promise<void> {
+    try {
+      const running = await this.supervisor.reattach();
+      if (running.length === 0) return;
+      this.log(`re-attached: ${running.join(", ")}`);
+      const polled = await this.pollReadiness(running);
+      for (const name of running) this.supervisor.settleReattached(name, polled.get(name) ?? null);
+      await Promise.all(running.map((name) => this.live.get(name)?.afterStart));
+    } catch (err) {
+      this.log(`re-attachment failed inside the agent: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    }
+  }
+
+  /**
+   * SIGTERM: close the connection and leave. Applications keep running under their keepers unless
+   * the operator asked for --stop-apps-on-exit.
+   */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.log(`stopping (${this.opts.stopAppsOnExit ? "stopping supervised applications" : "leaving applications running"})`);
+    this.log(`stopping (${this.opts.stopAppsOnExit ? "stopping supervised applications: --stop-apps-on-exit" : "leaving applications running under their keepers"})`);
     if (this.readinessTimer) clearInterval(this.readinessTimer);
     if (this.healthTimer) clearInterval(this.healthTimer);
-    if (this.opts.stopAppsOnExit) await this.supervisor.stopAll("agent shutting down");
+    this.vipMonitor.stop();
+    if (this.opts.stopAppsOnExit) await this.supervisor.stopAll("agent shutting down with --stop-apps-on-exit");
+    this.supervisor.detachAll();
     this.connection.stop();
     await this.local?.close();
     this.writeHealth();
+    this.releaseStateDir();
+  }
+
+  // --- application status -------------------------------------------------------------------
+
+  private onAppStatus(msg: AppStatusMessage): void {
+    this.log(`${msg.application}: ${msg.previous ?? "?"} → ${msg.status} (${msg.detail})`);
+    if (msg.status === "stopped" || msg.status === "failed") this.forgetProcessState(msg.application);
+    if (msg.status === "starting" && msg.previous !== "starting") {
+      // A new process (perhaps a new version): ask it for its running configuration again.
+      const live = this.liveOf(msg.application);
+      live.runningUnsupported = false;
+      live.runningUnsupportedSaid = false;
+    }
+    const sent = this.connection.send("appStatus", msg);
+    // An exit found while re-attaching happened while no console could hear it: replayed before the first resync.
+    if (!sent && !this.firstResyncSent && (msg.status === "failed" || msg.status === "stopped") && this.heldStatusReports.length < MAX_HELD_STATUS_REPORTS) {
+      this.heldStatusReports.push(msg);
+    }
+    if (msg.previous === "starting" && (msg.status === "running" || msg.status === "service-unavailable")) {
+      const live = this.liveOf(msg.application);
+      live.afterStart = this.afterStart(msg.application).catch((err: unknown) => this.log(`after the start of ${msg.application}: ${err instanceof Error ? err.message : String(err)}`));
+    }
+    this.writeHealth();
+  }
+
+  /** Once a started process answers: deliver a configuration written meanwhile, and learn what it runs with. */
+  private async afterStart(name: string): Promise<void> {
+    const live = this.liveOf(name);
+    const pending = live.pendingDelivery;
+    if (pending !== null) {
+      live.pendingDelivery = null;
+      await this.deliverConfig(name, pending, null);
+      return;
+    }
+    await this.reportRunningConfig(name);
+  }
+
+  private liveOf(name: string): AppLive {
+    let live = this.live.get(name);
+    if (!live) {
+      live = {
+        role: null,
+        roleEpoch: null,
+        readiness: null,
+        readinessKey: "",
+        running: null,
+        runningUnsupported: false,
+        runningUnsupportedSaid: false,
+        pendingDelivery: null,
+        afterStart: null,
+      };
+      this.live.set(name, live);
+    }
+    return live;
   }
 
   // --- configuration ------------------------------------------------------------------------
@@ -193,22 +350,93 @@ export class Agent {
     }
     if (errors.length > 0) return { revision: cfg.revision, ok: false, errors };
     this.config = cfg;
-    this.supervisor.setConfig(cfg.applications);
-    this.drivers.clear();
-    for (const app of cfg.applications) {
-      if (app.pair) this.drivers.set(app.name, createDriver(this.driverContext(app, app.pair)));
-      if (!this.live.has(app.name)) this.live.set(app.name, { role: null, roleEpoch: null, readiness: null, readinessKey: "" });
-    }
-    if (this.readinessTimer) clearInterval(this.readinessTimer);
-    this.readinessTimer = setInterval(() => void this.pollReadiness(), cfg.readinessPollMs);
-    this.readinessTimer.unref();
-    this.log(`configuration ${cfg.revision} applied: ${cfg.applications.map((a) => a.name).join(", ") || "no applications"}`);
+    // The supervisor takes it after re-attachment: before that, an application an earlier agent left
+    // running would look stopped and its config file be rewritten as if for a new start. Commands and
+    // resyncs wait on the same chain, so they see this configuration installed.
+    this.ready = this.ready
+      .then(() => this.installConfig(cfg))
+      .catch((err: unknown) => this.log(`configuration ${cfg.revision} could not be installed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`));
     void this.sendResync();
     return { revision: cfg.revision, ok: true, errors: [] };
   }
 
+  private installConfig(cfg: HostConfig): void {
+    if (this.config !== cfg) return; // a newer configuration arrived meanwhile and is installed next
+    const rewritten = this.supervisor.setConfig(cfg.applications);
+    this.drivers.clear();
+    const pairs = new Map<string, { driver: ControlDriver; scriptTimeoutMs: number }>();
+    for (const app of cfg.applications) {
+      this.liveOf(app.name);
+      if (!app.pair) continue;
+      const driver = createDriver(this.driverContext(app, app.pair));
+      this.drivers.set(app.name, driver);
+      if (!pairs.has(app.pair.name)) pairs.set(app.pair.name, { driver, scriptTimeoutMs: app.pair.scriptTimeoutMs });
+    }
+    this.vipMonitor.configure(pairs, cfg.vipCheckIntervalMs);
+    if (this.readinessTimer) clearInterval(this.readinessTimer);
+    this.readinessTimer = setInterval(() => void this.pollReadiness(), cfg.readinessPollMs);
+    this.readinessTimer.unref();
+    this.log(`configuration ${cfg.revision} applied: ${cfg.applications.map((a) => a.name).join(", ") || "no applications"}`);
+    for (const change of rewritten) void this.deliverConfig(change.name, cfg.revision, change.error);
+  }
+
+  /**
+   * An application's config file changed: a running server is asked to re-read it (and then what it
+   * runs with is read back); one that is not running reads it at its next start. One configDelivery
+   * per change says which.
+   */
+  private async deliverConfig(name: string, revision: string, writeError: string | null): Promise<void> {
+    const send = (outcome: "reloaded" | "written" | "failed", detail: string) => {
+      this.log(`configuration ${revision} for ${name}: ${outcome}: ${detail}`);
+      this.connection.send("configDelivery", { application: name, revision: revision.slice(0, 128), outcome, detail: detail.slice(0, 1000), time: new Date().toISOString() });
+    };
+    if (writeError) return send("failed", writeError);
+    const state = this.supervisor.state(name);
+    if (!state || !RUNNING_LIKE.has(state.status)) return send("written", `${name} is not running; it reads ${this.supervisor.configFileOf(name)} at its next start`);
+    if (!httpPortOf(state.config)) return send("written", `${name} has no http-port, so it cannot be asked to reload; it reads the file at its next start`);
+    if (state.status === "starting") {
+      // It may have read the file before this change: it is asked to reload as soon as it answers.
+      this.liveOf(name).pendingDelivery = revision;
+      return;
+    }
+    const reload = await requestReload(state.config, state.secret);
+    if (!reload.ok) return send("failed", reload.detail);
+    const readError = await this.reportRunningConfig(name);
+    const live = this.liveOf(name);
+    let note = readError ? `; what it runs with could not be read: ${readError}` : "";
+    if (live.runningUnsupported && !live.runningUnsupportedSaid) {
+      live.runningUnsupportedSaid = true;
+      note += "; it does not implement GET /switchyard/v1/running (404), so what it runs with is not shown";
+    }
+    send("reloaded", `${reload.detail} (revision ${revision})${note}`);
+  }
+
+  /**
+   * GET /switchyard/v1/running and report it; returns why it could not be read, or null. A server
+   * without the endpoint (404) is not asked again while this process runs (its next delivery says so once).
+   */
+  private async reportRunningConfig(name: string): Promise<string | null> {
+    const state = this.supervisor.state(name);
+    const live = this.liveOf(name);
+    if (!state || !httpPortOf(state.config) || !RUNNING_LIKE.has(state.status) || live.runningUnsupported) return null;
+    const answer = await fetchRunningConfig(state.config, state.secret);
+    if ("running" in answer) {
+      const msg: RunningConfigMessage = { ...answer.running, application: name, time: new Date().toISOString() };
+      live.running = msg;
+      this.connection.send("runningConfig", msg);
+      return null;
+    }
+    if ("notImplemented" in answer) {
+      live.runningUnsupported = true;
+      this.log(`${name} does not implement GET /switchyard/v1/running (404); not asked again while this process runs`);
+      return null;
+    }
+    this.log(`${name}: ${answer.error}`);
+    return answer.error;
+  }
+
   private driverContext(app: ApplicationConfig, pair: NonNullable<ApplicationConfig["pair"]>) {
-    return { hostName: this.opts.hostName, application: app.name, pair, stateDir: this.opts.stateDir };
+    return { hostName: this.opts.hostName, application: app.name, pair, stateDir: this.opts.stateDir, log: this.log };
   }
 
   private appConfig(name: string): ApplicationConfig | null {
@@ -224,8 +452,13 @@ export class Agent {
     return { driver, pairTimeoutMs: cfg.pair.scriptTimeoutMs, pair: cfg.pair.name };
   }
 
+  private fencingKeyOf(app: ApplicationConfig): string {
+    return app.pair?.name ?? `app:${app.name}`;
+  }
+
   private fencingKey(app: string): string {
-    return this.appConfig(app)?.pair?.name ?? `app:${app}`;
+    const cfg = this.appConfig(app) ?? this.supervisor.state(app)?.config;
+    return cfg ? this.fencingKeyOf(cfg) : `app:${app}`;
   }
 
   private serialise<T>(key: string, work: () => Promise<T>): Promise<T> {
@@ -242,6 +475,8 @@ export class Agent {
   // --- commands -----------------------------------------------------------------------------
 
   private async onCommand(command: AgentCommand): Promise<void> {
+    // Not before re-attachment is done: a start must see the process an earlier agent left running.
+    await this.ready;
     const key = isHostCommand(command) ? OS_COMMAND_QUEUE : this.fencingKey(command.application);
     const admission = this.ledger.admit(command, key, this.connection.consoleNowMs());
     switch (admission.kind) {
@@ -269,7 +504,7 @@ export class Agent {
   /** Handlers keyed by command type; each returns the finished result. */
   private readonly commandHandlers: { [K in ApplicationCommand["type"]]: (cmd: Extract<ApplicationCommand, { type: K }>, app: ApplicationConfig) => Promise<CommandResult> } = {
     start: async (cmd, app) => {
-      const r = await this.supervisor.start(app.name, `command ${cmd.id}`);
+      const r = await this.supervisor.start(app.name, `command ${cmd.id}`, { role: cmd.role, epoch: cmd.pairEpoch, explicit: true });
       return this.ledger.finish(cmd, r.ok ? "ok" : "failed", r.reason);
     },
     stop: async (cmd, app) => {
@@ -284,6 +519,7 @@ export class Agent {
       const found = this.driverFor(app.name);
       if ("error" in found) return this.ledger.finish(cmd, "rejected", found.error);
       const run = await found.driver.run(cmd.action, found.pairTimeoutMs);
+      void this.vipMonitor.check(found.pair);
       this.connection.send("scriptRun", {
         application: app.name,
         pair: found.pair,
@@ -337,39 +573,20 @@ export class Agent {
     if (!state || (state.status !== "running" && state.status !== "service-unavailable")) {
       return { outcome: "failed", reason: `${app.name} is ${state?.status ?? "unknown"}, so it cannot take the ${role} role` };
     }
-    const port = app.options["http-port"];
-    if (!port) {
-      // A generic process has no role interface: the agent records the role so the console sees it.
+    if (!httpPortOf(app)) {
+      // A generic process has no role interface: the agent records the role (its keeper keeps it).
       this.noteRole(app.name, role, epoch);
+      this.supervisor.recordRole(app.name, role, epoch);
       return { outcome: "ok", reason: `${app.name} has no http-port; role ${role} at epoch ${epoch} recorded by the agent` };
     }
-    let res: Response;
-    try {
-      res = await fetch(`http://${app.httpHost}:${port}/switchyard/v1/role`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${state.secret ?? ""}` },
-        body: JSON.stringify({ role, epoch, commandId }),
-        signal: AbortSignal.timeout(APP_HTTP_TIMEOUT_MS),
-      });
-    } catch (err) {
-      return { outcome: "failed", reason: `${app.name} did not take the ${role} role: ${err instanceof Error ? err.message : String(err)}` };
-    }
-    const body: unknown = await res.json().catch(() => null);
-    if (res.status === 409) {
-      const stale = staleEpochResponseSchema.safeParse(body);
-      return { outcome: "stale-epoch", reason: stale.success ? `${app.name} refused: ${stale.data.message}` : `${app.name} refused epoch ${epoch} as stale` };
-    }
-    const ok = setRoleResponseSchema.safeParse(body);
-    if (res.status !== 200 || !ok.success) {
-      return { outcome: "failed", reason: `${app.name} answered the role request with HTTP ${res.status}${ok.success ? "" : `: ${ok.error ? describeZodError(ok.error) : ""}`}` };
-    }
-    this.noteRole(app.name, ok.data.role, ok.data.epoch);
-    return { outcome: "ok", reason: `${app.name} is now ${ok.data.role} at epoch ${ok.data.epoch}` };
+    const r = await requestRole(app, state.secret, role, epoch, commandId);
+    if (r.role && r.epoch !== undefined) this.noteRole(app.name, r.role, r.epoch);
+    return { outcome: r.outcome, reason: r.reason };
   }
 
   private noteRole(app: string, role: AppRole, epoch: number): void {
-    const live = this.live.get(app);
-    if (!live || (live.role === role && live.roleEpoch === epoch)) return;
+    const live = this.liveOf(app);
+    if (live.role === role && live.roleEpoch === epoch) return;
     live.role = role;
     live.roleEpoch = epoch;
     this.connection.send("roleReport", { application: app, role, epoch, time: new Date().toISOString() });
@@ -379,6 +596,7 @@ export class Agent {
     const found = this.driverFor(app);
     if ("error" in found) return found;
     const run = await this.serialise(found.pair, () => found.driver.run(action, found.pairTimeoutMs));
+    void this.vipMonitor.check(found.pair);
     this.connection.send("scriptRun", {
       application: app,
       pair: found.pair,
@@ -441,41 +659,54 @@ export class Agent {
     }
   }
 
+  /**
+   * The role to report: what the server said (readiness, status, set-role answer); for a process
+   * without a role interface, what the agent recorded or started it in (kept by its keeper).
+   */
+  private reportedRole(s: AppState): { role: AppRole | null; roleEpoch: number | null } {
+    const live = this.live.get(s.name);
+    if (live?.role) return { role: live.role, roleEpoch: live.roleEpoch };
+    if (!RUNNING_LIKE.has(s.status) || httpPortOf(s.config)) return { role: null, roleEpoch: null };
+    if (s.recordedRole) return { role: s.recordedRole.role, roleEpoch: s.recordedRole.epoch };
+    return s.startedRole ? { role: s.startedRole, roleEpoch: s.startedEpoch } : { role: null, roleEpoch: null };
+  }
+
   private async snapshot(): Promise<Resync> {
-    const vip: Record<string, boolean | null> = {};
-    for (const [app, driver] of this.drivers) {
-      const pair = this.appConfig(app)?.pair;
-      if (!pair || pair.name in vip) continue;
-      vip[pair.name] = (await driver.presence(Math.min(pair.scriptTimeoutMs, 5000)).catch(() => ({ present: null }))).present;
-    }
     return {
       agentVersion: AGENT_VERSION,
       agentStartedAt: this.startedAt.toISOString(),
       configRevision: this.config?.revision ?? null,
       applications: this.supervisor.states().map((s) => {
         const live = this.live.get(s.name);
+        const ended = s.status === "failed" || s.status === "stopped";
         return {
           application: s.name,
           status: s.status,
           detail: s.detail.slice(0, 2000),
           pid: s.pid,
           since: s.since.toISOString(),
-          role: live?.role ?? null,
-          roleEpoch: live?.roleEpoch ?? null,
+          ...this.reportedRole(s),
           readiness: live?.readiness ?? null,
-          restart: null,
-          lastOutput: "",
-          running: null,
+          restart: s.restart,
+          lastOutput: ended ? s.lastOutput : "",
+          running: ended ? null : (live?.running ?? null),
         };
       }),
       epochs: this.ledger.epochsSnapshot(),
-      vip,
+      vip: await this.vipMonitor.snapshot(),
       inFlightCommandIds: this.ledger.runningIds(),
     };
   }
 
   private async sendResync(): Promise<void> {
+    await this.ready;
     if (!this.connection.isConnected()) return;
+    if (!this.firstResyncSent) {
+      // Exits found while re-attaching come first, with their exit codes; the resync then says what holds now.
+      for (const msg of this.heldStatusReports) this.connection.send("appStatus", msg);
+      this.heldStatusReports = [];
+      this.firstResyncSent = true;
+    }
     const snap = await this.snapshot();
     const ack = await this.connection.sendWithAck("resync", snap, ACK_TIMEOUT_MS);
     if (!ack?.ok) this.log(`resync not acknowledged${ack?.error ? `: ${ack.error}` : ""}`);
@@ -488,6 +719,8 @@ export class Agent {
     if (live) {
       live.readiness = null;
       live.readinessKey = "";
+      live.running = null;
+      live.pendingDelivery = null;
       // The process is gone and so is its role: the console wipes it too, so the restarted process's
       // first report (often the same role and epoch 0 again) must not be deduplicated away.
       live.role = null;
@@ -495,48 +728,42 @@ export class Agent {
     }
   }
 
-  private async pollReadiness(): Promise<void> {
+  /**
+   * Polls readiness of every process with an http-port (or only `only`). A first answer ends
+   * `starting`. Returns the poll error per polled application (null when it answered).
+   */
+  private async pollReadiness(only?: string[]): Promise<Map<string, string | null>> {
+    const errors = new Map<string, string | null>();
+    const targets = this.supervisor.states().filter((s) => (!only || only.includes(s.name)) && httpPortOf(s.config) && RUNNING_LIKE.has(s.status));
     await Promise.all(
-      (this.config?.applications ?? []).map(async (app) => {
-        const port = app.options["http-port"];
-        const state = this.supervisor.state(app.name);
-        const live = this.live.get(app.name);
-        if (!port || !live || !state || (state.status !== "running" && state.status !== "service-unavailable")) return;
-        let report: ReadinessReport;
-        try {
-          const res = await fetch(`http://${app.httpHost}:${port}/server?sipServer`, { signal: AbortSignal.timeout(APP_HTTP_TIMEOUT_MS) });
-          const parsed = sipServerStatusSchema.safeParse(await res.json());
-          report = parsed.success
-            ? { application: app.name, report: parsed.data, error: null, time: new Date().toISOString() }
-            : { application: app.name, report: null, error: `malformed readiness: ${describeZodError(parsed.error)}`.slice(0, 1000), time: new Date().toISOString() };
-        } catch (err) {
-          report = { application: app.name, report: null, error: `readiness poll failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 1000), time: new Date().toISOString() };
+      targets.map(async (state) => {
+        const result = await pollReadiness(state.config);
+        const time = new Date().toISOString();
+        const report: ReadinessReport =
+          "report" in result ? { application: state.name, report: result.report, error: null, time } : { application: state.name, report: null, error: result.error.slice(0, 1000), time };
+        errors.set(state.name, report.error);
+        if (report.report) {
+          this.supervisor.noteAnswer(state.name, report.report.status);
+          this.noteRole(state.name, report.report.role, report.report.epoch);
+        } else if (state.status === "starting") {
+          return; // not answering yet is what starting means; the startup timeout judges it
         }
         // Only changes travel; the resync carries the latest anyway.
+        const live = this.liveOf(state.name);
         const key = JSON.stringify([report.report, report.error]);
         if (key === live.readinessKey) return;
         live.readinessKey = key;
         live.readiness = report;
-        if (report.report) this.noteRole(app.name, report.report.role, report.report.epoch);
         this.connection.send("readiness", report);
       }),
     );
+    return errors;
   }
 
   /** W8: applications with an HTTP interface learn whether their agent reaches the console. */
   private tellApplicationsConsole(connected: boolean): void {
-    for (const app of this.config?.applications ?? []) {
-      const port = app.options["http-port"];
-      const state = this.supervisor.state(app.name);
-      if (!port || !state || (state.status !== "running" && state.status !== "service-unavailable")) continue;
-      fetch(`http://${app.httpHost}:${port}/switchyard/v1/console`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${state.secret ?? ""}` },
-        body: JSON.stringify({ connected }),
-        signal: AbortSignal.timeout(APP_HTTP_TIMEOUT_MS),
-      }).catch(() => {
-        // best effort: the application may not implement it or may be starting
-      });
+    for (const s of this.supervisor.states()) {
+      if (httpPortOf(s.config) && (s.status === "running" || s.status === "service-unavailable")) notifyConsoleConnection(s.config, s.secret, connected);
     }
   }
 
@@ -546,6 +773,7 @@ export class Agent {
     return this.connection.state;
   }
 
+  /** The health file's content (readable by the agent's user only); the HTTP /health says only "alive". */
   health() {
     return {
       hostName: this.opts.hostName,
@@ -557,8 +785,9 @@ export class Agent {
       lastHeartbeatAckAt: this.connection.lastHeartbeatAckAt?.toISOString() ?? null,
       localContractUrl: this.local?.url ?? null,
       configRevision: this.config?.revision ?? null,
-      applications: this.supervisor.states().map((s) => ({ name: s.name, status: s.status, pid: s.pid })),
+      applications: this.supervisor.states().map((s) => ({ name: s.name, status: s.status, pid: s.pid, supervisedBy: s.supervisedBy, restart: s.restart })),
       allowOsCommands: this.opts.allowOsCommands,
+      stopAppsOnExit: this.opts.stopAppsOnExit,
       queuedLogEvents: this.logQueue.length,
       droppedLogEvents: this.droppedLogEvents,
       unacknowledgedResults: this.ledger.unackedResults().length,
@@ -569,7 +798,7 @@ export class Agent {
   private writeHealth(): void {
     try {
       fs.mkdirSync(path.dirname(this.opts.healthFile), { recursive: true });
-      fs.writeFileSync(`${this.opts.healthFile}.tmp`, JSON.stringify(this.health(), null, 2));
+      fs.writeFileSync(`${this.opts.healthFile}.tmp`, JSON.stringify(this.health(), null, 2), { mode: 0o600 });
       fs.renameSync(`${this.opts.healthFile}.tmp`, this.opts.healthFile);
     } catch (err) {
       this.log(`cannot write the health file ${this.opts.healthFile}: ${String(err)}`);

@@ -1,6 +1,9 @@
 // The agent's side of the local application contract (protocol/app-contract.ts): an HTTP server on
 // 127.0.0.1 where applications the agent started report status, role and log events, ask for their
-// pair's control script, and check VIP presence; plus an unauthenticated GET /health for monitoring.
+// pair's control script, and check VIP presence; plus an unauthenticated GET /health that says only
+// that the agent is alive (names, pids and the console address stay in the health file). A request
+// whose Host is not this loopback address and port is refused (421): a web page the operator visits
+// cannot reach the contract through a DNS name rebound to 127.0.0.1.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { timingSafeEqual } from "node:crypto";
@@ -25,7 +28,6 @@ export interface LocalHandlers {
   events(app: string, events: LogEvent[]): void;
   controlScript(app: string, action: "enable" | "disable", reason: string): Promise<ControlScriptResult | { error: string }>;
   vip(app: string): Promise<{ present: boolean; address: string } | { error: string }>;
-  health(): unknown;
   log(line: string): void;
 }
 
@@ -67,7 +69,13 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 
 export interface LocalServer {
   url: string;
+  port: number;
   close(): Promise<void>;
+}
+
+/** The Host values a loopback client of this server sends; anything else is a rebound name or a proxy. */
+export function allowedHosts(port: number): Set<string> {
+  return new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
 }
 
 export async function startLocalServer(port: number, h: LocalHandlers): Promise<LocalServer> {
@@ -89,9 +97,12 @@ export async function startLocalServer(port: number, h: LocalHandlers): Promise<
       });
   });
 
+  let hosts = new Set<string>();
   async function handle(req: http.IncomingMessage): Promise<{ status: number; body?: unknown }> {
+    const host = (req.headers.host ?? "").toLowerCase();
+    if (!hosts.has(host)) throw new HttpError(421, `Host ${JSON.stringify(host.slice(0, 100))} is not this agent's loopback address`);
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    if (req.method === "GET" && url.pathname === "/health") return { status: 200, body: h.health() };
+    if (req.method === "GET" && url.pathname === "/health") return { status: 200, body: { ok: true } };
     const m = /^\/v1\/apps\/([^/]+)\/(status|events|control-script|vip)$/.exec(url.pathname);
     if (!m) throw new HttpError(404, "no such endpoint");
     const app = decodeURIComponent(m[1]!);
@@ -130,8 +141,10 @@ export async function startLocalServer(port: number, h: LocalHandlers): Promise<
     server.listen(port, "127.0.0.1", () => resolve());
   });
   const { port: actual } = server.address() as AddressInfo;
+  hosts = allowedHosts(actual);
   return {
     url: `http://127.0.0.1:${actual}`,
+    port: actual,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -17,11 +17,12 @@ Required (flag or environment):
   --token-file FILE       file holding this host's agent token                  SWITCHYARD_TOKEN_FILE
 
 Options:
-  --state-dir DIR         command ledger, app configs, health file (default ${defaultStateDir()})   SWITCHYARD_STATE_DIR
+  --state-dir DIR         command ledger, keepers, app configs, health file (default ${defaultStateDir()})   SWITCHYARD_STATE_DIR
   --log-dir DIR           application stdout/stderr logs (default STATE_DIR/logs)                   SWITCHYARD_LOG_DIR
   --health-file FILE      health JSON rewritten every ${HEALTH_REFRESH_MS / 1000} s (default STATE_DIR/health.json)
   --local-port PORT       port of the local application contract on 127.0.0.1 (default 0: any free port)  SWITCHYARD_LOCAL_PORT
-  --leave-apps-running    on SIGTERM leave supervised applications running (default: stop them)
+  --stop-apps-on-exit     on SIGTERM also stop the applications (default: leave them running under
+                          their keepers; the next agent re-attaches to them)
   --allow-os-commands     run OS commands the console sends (alarm reactions); off by default, because
                           then a console administrator can run any program here as this agent's user
   --initial-backoff-ms N  first reconnect delay (default 250)
@@ -58,7 +59,7 @@ const cliSchema = z.object({
   maxBackoffMs: intFrom(100, 600_000),
   logMaxFileBytes: intFrom(1024, 1024 ** 3),
   logMaxFiles: intFrom(0, 100),
-  leaveAppsRunning: z.boolean(),
+  stopAppsOnExit: z.boolean(),
   allowOsCommands: z.boolean(),
 });
 
@@ -98,7 +99,7 @@ function main(): void {
         "max-backoff-ms": { type: "string" },
         "log-max-file-bytes": { type: "string" },
         "log-max-files": { type: "string" },
-        "leave-apps-running": { type: "boolean" },
+        "stop-apps-on-exit": { type: "boolean" },
         "allow-os-commands": { type: "boolean" },
         "check-health": { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -147,7 +148,8 @@ function main(): void {
     maxBackoffMs: values["max-backoff-ms"] ?? 10_000,
     logMaxFileBytes: values["log-max-file-bytes"] ?? 10 * 1024 * 1024,
     logMaxFiles: values["log-max-files"] ?? 5,
-    leaveAppsRunning: values["leave-apps-running"] === true,
+    // Stopping applications is never a side effect of an agent exit unless asked for here.
+    stopAppsOnExit: values["stop-apps-on-exit"] === true,
     // A flag only, no environment variable: the opt-in should be visible on the command line.
     allowOsCommands: values["allow-os-commands"] === true,
   });
@@ -164,7 +166,7 @@ function main(): void {
     logDir: o.logDir ?? path.join(o.stateDir, "logs"),
     healthFile: o.healthFile ?? path.join(o.stateDir, "health.json"),
     localPort: o.localPort,
-    stopAppsOnExit: !o.leaveAppsRunning,
+    stopAppsOnExit: o.stopAppsOnExit,
     initialBackoffMs: o.initialBackoffMs,
     maxBackoffMs: o.maxBackoffMs,
     logMaxFileBytes: o.logMaxFileBytes,

@@ -25,4 +25,13 @@ describe("runArgv", () => {
     expect(r.exitCode).toBeNull();
     expect(r.stderr).toContain("could not run /nonexistent/switchyard-script");
   });
+
+  it("kills a command when its abort signal fires (cancelled ARP repeats)", async () => {
+    const controller = new AbortController();
+    const run = runArgv([node, "-e", "setInterval(() => {}, 1000)"], { timeoutMs: 60_000, driver: "t", signal: controller.signal });
+    controller.abort();
+    const r = await run;
+    expect(r).toMatchObject({ ok: false, timedOut: false });
+    expect(r.stderr).toContain("cancelled");
+  });
 });

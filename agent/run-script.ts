@@ -13,6 +13,8 @@ export interface RunOptions {
   driver: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Aborting kills the command (with its process group on POSIX), e.g. ARP repeats a disable overtakes. */
+  signal?: AbortSignal;
 }
 
 export function runArgv(argv: string[], opts: RunOptions): Promise<ScriptRun> {
@@ -47,6 +49,7 @@ export function runArgv(argv: string[], opts: RunOptions): Promise<ScriptRun> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
       if (extraErr) stderr = stderr ? `${stderr}\n${extraErr}` : extraErr;
       resolve({
         ...base,
@@ -58,19 +61,26 @@ export function runArgv(argv: string[], opts: RunOptions): Promise<ScriptRun> {
         timedOut,
       });
     };
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const killGroup = () => {
       try {
         if (posix && child.pid) process.kill(-child.pid, "SIGKILL");
         else child.kill("SIGKILL");
       } catch {
         child.kill("SIGKILL");
       }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
     }, opts.timeoutMs);
+    const onAbort = () => {
+      if (!settled) killGroup();
+    };
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
     child.on("error", (err) => finish(null, `could not run ${file}: ${err.message}`));
     // 'close' (not 'exit') so the output of the last writes is in; a killed group closes its pipes.
     child.on("close", (code, signal) =>
-      finish(code, timedOut ? `killed after its timeout of ${opts.timeoutMs} ms` : signal ? `terminated by ${signal}` : null),
+      finish(code, timedOut ? `killed after its timeout of ${opts.timeoutMs} ms` : opts.signal?.aborted ? "cancelled" : signal ? `terminated by ${signal}` : null),
     );
   });
 }

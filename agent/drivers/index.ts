@@ -9,7 +9,7 @@ export type { ControlDriver, DriverContext, DriverRun, ControlAction, Presence }
 const noneDriver: ControlDriver = {
   kind: "none",
   async presence() {
-    return { present: null, address: "" };
+    return { present: null, address: "", detail: "single-host pair: no VIP to observe" };
   },
   async run(action) {
     return { ok: true, summary: `no control script for this pair (single-host); ${action} is a no-op`, steps: [], present: null };

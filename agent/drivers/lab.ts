@@ -25,7 +25,8 @@ export function createLabDriver(ctx: DriverContext): ControlDriver {
   return {
     kind: "lab",
     async presence(): Promise<Presence> {
-      return { present: read(), address: d.vip };
+      const present = read();
+      return { present, address: d.vip, detail: `lab VIP file ${file} says ${present ? "present" : "absent"}` };
     },
     async run(action: ControlAction): Promise<DriverRun> {
       const started = performance.now();

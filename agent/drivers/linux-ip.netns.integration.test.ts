@@ -1,7 +1,8 @@
 // Real network test (runs as root): two hosts and a client in their own network namespaces on a
 // bridge that lives in a fourth namespace, test-only addresses 10.213.0.0/24 that exist only inside
 // them. The linux-ip driver, run inside each host's namespace, moves a VIP from host 1 to host 2 with
-// gratuitous ARP; the client's ARP entry follows and a UDP echo to the VIP is answered by host 2.
+// gratuitous ARP; the client's ARP entry follows and a UDP echo to the VIP is answered by host 2, and
+// by nobody once it is disabled there.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -104,12 +105,30 @@ describe("linux-ip driver in network namespaces", () => {
     expect(askVip()).toBe("host2");
   });
 
-  it("is idempotent: enabling a present VIP or disabling an absent one succeeds without changes", () => {
+  it("is idempotent: enabling a present VIP or disabling an absent one succeeds (already in that state)", () => {
     const again = driver(NS.h2, "enable", "host2");
     expect(again.ok).toBe(true);
-    expect(again.steps.some((s) => s.argv.slice(0, 3).join(" ") === "ip addr add")).toBe(false);
+    expect(again.summary).toContain("(it was already assigned)");
+    expect(again.steps[0]).toMatchObject({ argv: ["ip", "addr", "add", `${ADDR.vip}/24`, "dev", "eth0"], ok: true });
     const absent = driver(NS.h1, "disable", "host1");
     expect(absent.ok).toBe(true);
-    expect(absent.steps.some((s) => s.argv.slice(0, 3).join(" ") === "ip addr del")).toBe(false);
+    expect(absent.summary).toContain("(it was already absent)");
+    expect(absent.steps[0]).toMatchObject({ argv: ["ip", "addr", "del", `${ADDR.vip}/24`, "dev", "eth0"], ok: true });
+  });
+
+  it("enable puts the address first and sends one ARP before its result; the repeats do not hold the result", () => {
+    const up = driver(NS.h2, "enable", "host2");
+    expect(up.steps.map((s) => s.argv.slice(0, 3).join(" "))).toEqual(["ip addr add", expect.stringMatching(/^arping /), "ip -o addr"]);
+    const arp = up.steps[1]!;
+    expect(arp.argv[arp.argv.indexOf("-c") + 1]).toBe("1");
+  });
+
+  it("after disable the VIP is gone: nobody answers at it", () => {
+    expect(askVip()).toBe("host2");
+    const down = driver(NS.h2, "disable", "host2");
+    expect(down.ok).toBe(true);
+    expect(down.present).toBe(false);
+    expect(inNs(NS.h2, "ip", "-o", "addr", "show", "dev", "eth0")).not.toContain(ADDR.vip);
+    expect(askVip()).toBe("timeout");
   });
 });

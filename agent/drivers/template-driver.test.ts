@@ -10,7 +10,7 @@ function driverWith(driver: object, scriptTimeoutMs = 10_000) {
 }
 
 describe("template drivers", () => {
-  it("nlb: runs the enable template with placeholders as single arguments and remembers presence", async () => {
+  it("nlb: runs the enable template with placeholders as single arguments; without a presence template presence is unknown", async () => {
     const { driver } = driverWith({
       kind: "nlb",
       vip: "10.1.2.3",
@@ -23,11 +23,13 @@ describe("template drivers", () => {
     expect(up.ok).toBe(true);
     expect(up.steps[0]?.stdout).toBe("enable|10.1.2.3:5060|sip cluster|host1|pair-n\n");
     expect(up.summary).toContain("NLB port 10.1.2.3:5060: enable succeeded on host1");
-    expect((await driver.presence(1000)).present).toBe(true);
+    // The run reports what its action did; presence is an observation, and there is nothing to observe with.
+    expect(up.present).toBe(true);
+    expect(await driver.presence(1000)).toEqual({ present: null, address: "10.1.2.3:5060", detail: "no presence template configured, so presence cannot be observed" });
     const down = await driver.run("disable", 10_000);
     expect(down.ok).toBe(false);
     expect(down.summary).toContain("disable failed on host1 (exit code 2)");
-    expect((await driver.presence(1000)).present).toBe(true);
+    expect(down.present).toBe(true);
   });
 
   it("command: a hanging script is killed at the pair's timeout and reported failed", async () => {
@@ -40,6 +42,6 @@ describe("template drivers", () => {
 
   it("command: a presence template decides presence by exit code", async () => {
     const { driver } = driverWith({ kind: "command", vip: "10.9.9.9", enable: "true", disable: "true", presence: `${node} -e "process.exit(1)"` });
-    expect(await driver.presence(5000)).toEqual({ present: false, address: "10.9.9.9" });
+    expect(await driver.presence(5000)).toEqual({ present: false, address: "10.9.9.9", detail: "presence check exited 1" });
   });
 });

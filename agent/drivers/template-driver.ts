@@ -23,7 +23,8 @@ export function createTemplateDriver(ctx: DriverContext): ControlDriver {
     ...(d.kind === "command" ? { prefix: String(d.prefix), interface: d.interface } : {}),
   };
   const address = d.kind === "nlb" ? `${d.vip}:${d.port}` : d.vip;
-  // Without a presence template the last successful action is the best knowledge we have.
+  // Without a presence template the last successful action is what a script run reports as its
+  // outcome; it is not an observation, so presence() says null then.
   let lastKnown: boolean | null = null;
 
   async function runTemplate(template: string, timeoutMs: number): Promise<ScriptRun> {
@@ -37,9 +38,12 @@ export function createTemplateDriver(ctx: DriverContext): ControlDriver {
   }
 
   async function presence(timeoutMs: number): Promise<Presence> {
-    if (!d.presence) return { present: lastKnown, address };
+    if (!d.presence) return { present: null, address, detail: "no presence template configured, so presence cannot be observed" };
     const step = await runTemplate(d.presence, timeoutMs);
-    return { present: step.timedOut || step.exitCode === null ? null : step.exitCode === 0, address };
+    if (step.timedOut || step.exitCode === null) {
+      return { present: null, address, detail: `presence check failed: ${step.timedOut ? `killed after ${timeoutMs} ms` : step.stderr.trim().slice(0, 300)}` };
+    }
+    return { present: step.exitCode === 0, address, detail: `presence check exited ${step.exitCode}` };
   }
 
   return {

@@ -14,8 +14,11 @@ export interface DriverRun {
 }
 
 export interface Presence {
+  /** null when the driver cannot observe it (no presence check, or the check failed). */
   present: boolean | null;
   address: string;
+  /** What was seen, or why it is unknown, in words (vipPresence.detail). */
+  detail: string;
 }
 
 export interface ControlDriver {
@@ -30,4 +33,6 @@ export interface DriverContext {
   pair: PairConfig;
   /** The agent's state directory (the lab driver's default place for its VIP files). */
   stateDir: string;
+  /** For what happens after a result was returned (gratuitous ARP repeats in the background). */
+  log?: (line: string) => void;
 }

@@ -1,7 +1,10 @@
 // A tiny application for agent tests: implements the application side of the local contract
-// (readiness at /server?sipServer, role changes with epoch fencing, status reports to the agent) and
-// a few /test/* hooks a test uses to make it crash, log an event or ask for its control script.
-// Exits when its stdin closes, so a killed agent never leaves it behind.
+// (readiness at /server?sipServer, role changes with epoch fencing, status reports to the agent,
+// reload of its config file and its running configuration) and a few /test/* hooks a test uses to
+// make it crash, log an event or ask for its control script. It outlives its agent, as a real server
+// does (tests kill it through the keepers' state files). Flags: --http-port N, --ignore-sigterm,
+// --no-running (GET /switchyard/v1/running answers 404), --never-answer (never opens its port),
+// --exit-on-stdin-close (exit when its keeper goes).
 import http from "node:http";
 import fs from "node:fs";
 
@@ -12,11 +15,17 @@ const configFile = process.env.SWITCHYARD_CONFIG_FILE;
 const portArg = process.argv.indexOf("--http-port");
 const httpPort = portArg > 0 ? Number(process.argv[portArg + 1]) : 0;
 const ignoreSigterm = process.argv.includes("--ignore-sigterm");
-const config = configFile ? JSON.parse(fs.readFileSync(configFile, "utf8")) : null;
+const noRunning = process.argv.includes("--no-running");
+const neverAnswer = process.argv.includes("--never-answer");
+const readConfig = () => (configFile ? JSON.parse(fs.readFileSync(configFile, "utf8")) : null);
+let config = readConfig();
 
 let role = config?.initialRole ?? "backup";
-let epoch = 0;
+let epoch = config?.initialEpoch ?? 0;
+const startedAs = { role, epoch };
 let roleRequests = 0;
+let reloads = 0;
+let lastReloadAuth = null;
 let consoleConnected = null;
 
 async function toAgent(path, body, method = "POST") {
@@ -66,7 +75,20 @@ const server = http.createServer(async (req, res) => {
     consoleConnected = (await readBody(req)).connected;
     return res.writeHead(204).end();
   }
-  if (req.url === "/test/stats") return json(200, { role, epoch, roleRequests, consoleConnected, pid: process.pid });
+  if (req.method === "POST" && req.url === "/switchyard/v1/reload") {
+    lastReloadAuth = req.headers.authorization ?? null;
+    if (!authed) return json(401, { error: "bad secret" });
+    config = readConfig();
+    reloads += 1;
+    return res.writeHead(204).end();
+  }
+  if (req.method === "GET" && req.url === "/switchyard/v1/running") {
+    if (noRunning) return json(404, { error: "no such endpoint" });
+    return json(200, { configRevision: config?.configRevision ?? null, version: "dummy-1.0", options: config?.options ?? {}, dns: config?.dns ?? {} });
+  }
+  if (req.url === "/test/stats") {
+    return json(200, { role, epoch, startedAs, roleRequests, reloads, lastReloadAuth, configRevision: config?.configRevision ?? null, consoleConnected, pid: process.pid });
+  }
   if (req.url === "/test/crash") {
     json(200, { crashing: true });
     setTimeout(() => process.exit(3), 20);
@@ -86,10 +108,15 @@ const server = http.createServer(async (req, res) => {
 });
 
 if (ignoreSigterm) process.on("SIGTERM", () => console.log(`${name} ignores SIGTERM`));
-process.stdin.on("end", () => process.exit(0));
-process.stdin.resume();
+if (process.argv.includes("--exit-on-stdin-close")) {
+  process.stdin.on("end", () => process.exit(0));
+  process.stdin.resume();
+}
 
-server.listen(httpPort, "127.0.0.1", () => {
+if (neverAnswer) {
+  console.log(`dummy app ${name} started but will never answer`);
+  setInterval(() => {}, 60_000);
+} else server.listen(httpPort, "127.0.0.1", () => {
   console.log(`dummy app ${name} started on port ${server.address().port} as ${role}`);
   void reportStatus();
 });

@@ -1,24 +1,31 @@
 // A small console for agent integration tests: a socket.io Server on loopback with the real agent
 // gateway, an in-memory token map and configuration, everything the gateway reports recorded, and
-// helpers to spawn real agent processes.
+// helpers to spawn real agent processes and to clean up the keepers and applications they leave
+// (applications outlive their agents by design).
 import http from "node:http";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import type { AddressInfo } from "node:net";
-import { Server } from "socket.io";
+import { Server, type Socket as ServerSocket } from "socket.io";
 import { attachAgentGateway, type AgentGateway, type HostLiveState } from "../../server/agents/gateway";
 import type {
+  AgentCommandInput,
   AppStatusMessage,
   CommandResult,
+  ConfigDeliveryMessage,
   HostConfigInput,
   LogEventsMessage,
   ReadinessReport,
   Resync,
   RoleReport,
+  RunningConfigMessage,
   ScriptRunMessage,
+  VipPresenceMessage,
 } from "../../protocol/agent-wire";
+import { findKeepers } from "../keeper-client";
+import { livenessOf } from "../proc";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 
@@ -31,6 +38,9 @@ export interface Recorded {
   logEvents: { host: string; msg: LogEventsMessage }[];
   scriptRuns: { host: string; msg: ScriptRunMessage }[];
   results: { host: string; result: CommandResult }[];
+  vipPresence: { host: string; msg: VipPresenceMessage }[];
+  runningConfigs: { host: string; msg: RunningConfigMessage }[];
+  configDeliveries: { host: string; msg: ConfigDeliveryMessage }[];
   warnings: string[];
 }
 
@@ -49,7 +59,20 @@ export async function startTestConsole(opts: { heartbeatTimeoutMs?: number } = {
   const io = new Server(server, { path: "/socket.io", serveClient: false });
   const tokens = new Map<string, string>();
   const configs = new Map<string, HostConfigInput>();
-  const rec: Recorded = { hostStates: [], resyncs: [], statuses: [], roles: [], readiness: [], logEvents: [], scriptRuns: [], results: [], warnings: [] };
+  const rec: Recorded = {
+    hostStates: [],
+    resyncs: [],
+    statuses: [],
+    roles: [],
+    readiness: [],
+    logEvents: [],
+    scriptRuns: [],
+    results: [],
+    vipPresence: [],
+    runningConfigs: [],
+    configDeliveries: [],
+    warnings: [],
+  };
   const gateway = attachAgentGateway(io, {
     verifyToken: async (host, token) => tokens.get(host) === token,
     configForHost: async (host) => configs.get(host) ?? null,
@@ -61,6 +84,9 @@ export async function startTestConsole(opts: { heartbeatTimeoutMs?: number } = {
     onLogEvents: (host, msg) => rec.logEvents.push({ host, msg }),
     onScriptRun: (host, msg) => rec.scriptRuns.push({ host, msg }),
     onCommandResult: (host, result) => rec.results.push({ host, result }),
+    onVipPresence: (host, msg) => rec.vipPresence.push({ host, msg }),
+    onRunningConfig: (host, msg) => rec.runningConfigs.push({ host, msg }),
+    onConfigDelivery: (host, msg) => rec.configDeliveries.push({ host, msg }),
     logger: { info: () => {}, warn: (m) => rec.warnings.push(m), error: (m) => rec.warnings.push(m) },
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
     commandRetryIntervalMs: 500,
@@ -106,7 +132,11 @@ export function makeTempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export function spawnAgent(opts: { consoleUrl: string; host: string; token: string; stateDir: string; extraArgs?: string[] }): AgentProcess {
+/**
+ * Starts a real agent process. ownProcessGroup puts it in a group of its own, so a test can kill the
+ * whole group the way systemd kills a service's processes.
+ */
+export function spawnAgent(opts: { consoleUrl: string; host: string; token: string; stateDir: string; extraArgs?: string[]; ownProcessGroup?: boolean }): AgentProcess {
   fs.mkdirSync(opts.stateDir, { recursive: true });
   const tokenFile = path.join(opts.stateDir, "..", `${opts.host}-${path.basename(opts.stateDir)}.token`);
   fs.writeFileSync(tokenFile, `${opts.token}\n`, { mode: 0o600 });
@@ -130,7 +160,7 @@ export function spawnAgent(opts: { consoleUrl: string; host: string; token: stri
       "400",
       ...(opts.extraArgs ?? []),
     ],
-    { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], detached: opts.ownProcessGroup === true },
   );
   let out = "";
   child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
@@ -156,4 +186,47 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The keepers (and their applications) recorded in an agent's state directory, as the tests see them. */
+export function keepersIn(stateDir: string) {
+  return findKeepers(stateDir).map((k) => ({ dir: k.dir, application: k.spec?.application ?? null, keeper: k.state?.keeper ?? null, app: k.state?.app ?? null }));
+}
+
+/**
+ * Kills every keeper and application an agent's state directory records (pid checked with its start
+ * time first, so nothing else is hit). Applications outlive their agents by design, so tests clean up.
+ */
+export function killKeepersIn(stateDir: string): void {
+  for (const k of keepersIn(stateDir)) {
+    for (const identity of [k.app, k.keeper]) {
+      if (identity && livenessOf(identity) === "alive") {
+        try {
+          process.kill(identity.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+}
+
+export async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return (await res.json()) as T;
+}
+
+/** The console's socket of a connected agent, to send it raw (even malformed) messages. */
+export function agentSocketOf(consoleSrv: TestConsole, host: string): ServerSocket {
+  for (const s of consoleSrv.io.of("/agent").sockets.values()) if (s.data.hostName === host) return s;
+  throw new Error(`no socket for ${host}`);
+}
+
+export type CommandBody = AgentCommandInput extends infer C ? (C extends AgentCommandInput ? Omit<C, "id" | "deadline"> & { id?: string } : never) : never;
+let commandSeq = 0;
+
+/** Sends a command through the real gateway with a fresh id (unless given) and a 20 s deadline. */
+export function sendCommand(consoleSrv: TestConsole, host: string, c: CommandBody): Promise<CommandResult> {
+  commandSeq += 1;
+  return consoleSrv.gateway.sendCommand(host, { id: c.id ?? `cmd-${process.pid}-${commandSeq}`, deadline: new Date(Date.now() + 20_000).toISOString(), ...c } as AgentCommandInput);
 }

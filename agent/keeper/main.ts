@@ -1,0 +1,237 @@
+// The per-application keeper (the containerd-shim / conmon pattern): started detached by the agent,
+// it owns one application as its child, writes the application's stdout/stderr to its rotating log,
+// keeps the exit status until an agent has acknowledged it, and answers the agent on a unix socket in
+// its directory. It outlives the agent, so an agent restart or upgrade leaves the application alone.
+// Usage: node --import tsx agent/keeper/main.ts <keeper directory holding spec.json>
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import { LAST_OUTPUT_MAX_CHARS } from "../../protocol/agent-wire";
+import { identityOf } from "../proc";
+import { RotatingLog } from "../rotating-log";
+import {
+  KEEPER_PROTOCOL_VERSION,
+  LineDecoder,
+  OutputTail,
+  agentToKeeperSchema,
+  keeperPaths,
+  keeperSpecSchema,
+  parseLine,
+  type AgentToKeeper,
+  type ExitRecord,
+  type KeeperSpec,
+  type KeeperState,
+  type KeeperToAgent,
+} from "./protocol";
+
+export const KEEPER_VERSION = "0.1.0";
+/** After the application's exit, how long to wait for its last output to drain before reporting. */
+const OUTPUT_DRAIN_MS = 1000;
+
+function say(line: string): void {
+  // The keeper's own stdout is its keeper.log (opened by the agent), never a pipe to the agent.
+  process.stdout.write(`${new Date().toISOString()} [keeper ${process.pid}] ${line}\n`);
+}
+
+function readSpec(file: string): KeeperSpec {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    say(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(2);
+  }
+  const parsed = keeperSpecSchema.safeParse(json);
+  if (!parsed.success) {
+    say(`${file} is not a keeper spec: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    process.exit(2);
+  }
+  return parsed.data;
+}
+
+function main(): void {
+  const dir = process.argv[2];
+  if (!dir) {
+    say("usage: keeper/main.ts KEEPER_DIR");
+    process.exit(2);
+  }
+  // Everything the keeper creates (socket, state file) is for the agent's user only.
+  process.umask(0o077);
+  // Whatever goes wrong inside the keeper, it must not take the server's output pipe and exit status
+  // down with it: log and carry on (a full disk for keeper.log included).
+  process.stdout.on("error", () => {});
+  process.on("uncaughtException", (err) => say(`unexpected error (kept running): ${err.stack ?? err.message}`));
+  process.on("unhandledRejection", (err) => say(`unexpected rejection (kept running): ${String(err)}`));
+  const paths = keeperPaths(dir);
+  const spec = readSpec(paths.spec);
+  const state: KeeperState = {
+    version: 1,
+    protocolVersion: KEEPER_PROTOCOL_VERSION,
+    application: spec.application,
+    startId: spec.startId,
+    keeper: identityOf(process.pid),
+    app: null,
+    startedAt: new Date().toISOString(),
+    role: spec.role,
+    epoch: spec.epoch,
+    recordedRole: null,
+    exit: null,
+  };
+  const writeState = () => {
+    try {
+      fs.writeFileSync(`${paths.state}.tmp`, JSON.stringify(state, null, 2), { mode: 0o600 });
+      fs.renameSync(`${paths.state}.tmp`, paths.state);
+    } catch (err) {
+      say(`cannot write ${paths.state}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+
+  // A keeper is stopped by its application's exit and the agent's acknowledgement, not by signals
+  // meant for a terminal or a service: dying would lose the exit status and the output pipe.
+  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, () => say(`${sig} ignored: the keeper exits after its application's exit is acknowledged`));
+
+  const logFile = new RotatingLog(spec.logFile, { maxFileBytes: spec.logMaxFileBytes, maxRotatedFiles: spec.logMaxRotatedFiles });
+  const tail = new OutputTail(LAST_OUTPUT_MAX_CHARS);
+  let logFailureSaid = false;
+  const capture = (chunk: Buffer) => {
+    tail.push(chunk);
+    try {
+      logFile.write(chunk);
+    } catch (err) {
+      // A full disk must not take the keeper down: the output is lost, the application is not.
+      if (!logFailureSaid) say(`cannot write ${spec.logFile}: ${String(err)}`);
+      logFailureSaid = true;
+    }
+  };
+
+  let agent: net.Socket | null = null;
+  const send = (msg: KeeperToAgent) => {
+    if (agent && !agent.destroyed) agent.write(`${JSON.stringify(msg)}\n`);
+  };
+  const hello = (): KeeperToAgent => ({
+    type: "hello",
+    protocolVersion: KEEPER_PROTOCOL_VERSION,
+    keeperVersion: KEEPER_VERSION,
+    application: state.application,
+    startId: state.startId,
+    keeperPid: process.pid,
+    app: state.app,
+    startedAt: state.startedAt,
+    role: state.role,
+    epoch: state.epoch,
+    recordedRole: state.recordedRole,
+    exit: state.exit,
+  });
+
+  let child: ChildProcess | null = null;
+  const finishExit = (exit: ExitRecord) => {
+    if (state.exit) return;
+    state.exit = exit;
+    logFile.close();
+    writeState();
+    say(`${spec.application} ${exit.spawnError ? `could not be started: ${exit.spawnError}` : `exited (code ${exit.code}, signal ${exit.signal})`}; holding the exit until an agent acknowledges it`);
+    send({ type: "exited", exit });
+  };
+
+  const onMessage = (msg: AgentToKeeper, from: net.Socket) => {
+    switch (msg.type) {
+      case "signal":
+        if (!child || state.exit || child.exitCode !== null || child.signalCode !== null) {
+          from.write(`${JSON.stringify({ type: "error", message: `${spec.application} is not running; ${msg.signal} not sent` })}\n`);
+          return;
+        }
+        say(`sending ${msg.signal} to ${spec.application} (pid ${child.pid}) for the agent`);
+        child.kill(msg.signal);
+        return;
+      case "record-role":
+        state.recordedRole = { role: msg.role, epoch: msg.epoch };
+        writeState();
+        return;
+      case "ack-exit":
+        if (!state.exit) {
+          from.write(`${JSON.stringify({ type: "error", message: `${spec.application} has not exited; nothing to acknowledge` })}\n`);
+          return;
+        }
+        say("exit acknowledged by the agent; removing the keeper directory and exiting");
+        server.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+        process.exit(0);
+    }
+  };
+
+  const server = net.createServer((socket) => {
+    // The newest agent wins: an older connection is most likely an agent that is going away.
+    if (agent && agent !== socket) agent.destroy();
+    agent = socket;
+    socket.on("error", () => {}); // a vanished agent is normal
+    socket.on("close", () => {
+      if (agent === socket) agent = null;
+    });
+    const decoder = new LineDecoder(
+      (line) => {
+        const parsed = parseLine(agentToKeeperSchema, line);
+        if (!parsed.ok) {
+          say(`malformed message from the agent refused: ${parsed.error}`);
+          socket.write(`${JSON.stringify({ type: "error", message: `malformed message refused: ${parsed.error}` })}\n`);
+          return;
+        }
+        onMessage(parsed.value, socket);
+      },
+      () => {
+        say("a line longer than the limit arrived; closing that connection");
+        socket.destroy();
+      },
+    );
+    socket.on("data", (c: Buffer) => decoder.push(c));
+    socket.write(`${JSON.stringify(hello())}\n`);
+  });
+  server.on("error", (err) => say(`socket ${paths.socket}: ${err.message} (the agent will fall back to checking the pid)`));
+  const listen = () => {
+    if (paths.socketIsFile) fs.rmSync(paths.socket, { force: true });
+    server.listen(paths.socket, () => say(`${spec.application}: listening on ${paths.socket}`));
+  };
+
+  try {
+    child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd ?? undefined,
+      env: { ...process.env, ...spec.env },
+      shell: false,
+      windowsHide: true,
+      // stdin is a pipe from the keeper: it closes when the keeper dies, which an application may watch.
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+  } catch (err) {
+    finishExit({ code: null, signal: null, at: new Date().toISOString(), lastOutput: "", spawnError: err instanceof Error ? err.message : String(err) });
+    listen();
+    return;
+  }
+  const started = child;
+  started.stdout?.on("data", capture);
+  started.stderr?.on("data", capture);
+  started.stdin?.on("error", () => {}); // EPIPE when the application closes its stdin is not our failure
+  let spawned = false;
+  started.on("spawn", () => {
+    spawned = true;
+    state.app = identityOf(started.pid!);
+    writeState();
+    say(`${spec.application} started (pid ${started.pid})`);
+    listen();
+  });
+  started.on("error", (err) => {
+    if (spawned) return; // errors after spawn (kill of an exited child) are followed by 'exit'
+    finishExit({ code: null, signal: null, at: new Date().toISOString(), lastOutput: "", spawnError: err.message });
+    listen();
+  });
+  started.on("exit", (code, signal) => {
+    const at = new Date().toISOString();
+    const report = () => finishExit({ code, signal, at, lastOutput: tail.value(), spawnError: null });
+    // 'close' follows once the pipes are drained; a grandchild holding them open must not delay the report.
+    const timer = setTimeout(report, OUTPUT_DRAIN_MS);
+    started.once("close", () => {
+      clearTimeout(timer);
+      report();
+    });
+  });
+}
+
+main();
