@@ -87,7 +87,10 @@ export class Lab implements LabControls {
     }
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", path.join(this.opts.rootDir, "agent", "main.ts"), "--console", this.agentUrl(), "--host", host, "--token-file", tokenFile, "--state-dir", dir, "--initial-backoff-ms", "100", "--max-backoff-ms", "1000"],
+      ["--import", "tsx", path.join(this.opts.rootDir, "agent", "main.ts"), "--console", this.agentUrl(), "--host", host, "--token-file", tokenFile, "--state-dir", dir, "--initial-backoff-ms", "100", "--max-backoff-ms", "1000",
+        // The lab owns its servers: stopping the lab stops them. (A production agent leaves its servers
+        // running when it stops; stopping them is an explicit command.)
+        "--stop-apps-on-exit"],
       { cwd: this.opts.rootDir, stdio: ["ignore", this.opts.output ?? "ignore", this.opts.output ?? "ignore"] },
     );
     this.agents.set(host, { host, child, frozen: false });
@@ -106,7 +109,7 @@ export class Lab implements LabControls {
     a.frozen = false;
   }
 
-  /** Kills a host's agent (SIGTERM: it stops its servers too) — or SIGKILL, leaving them orphaned. */
+  /** Stops a host's agent (SIGTERM: the lab's agents stop their servers too) — or SIGKILL, leaving them to their keepers. */
   async stopAgent(host: string, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
     const a = this.agent(host);
     if (a.frozen) a.child.kill("SIGCONT");
