@@ -28,6 +28,9 @@ export default defineConfig({
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 120_000,
+    // SIGTERM, not the default SIGKILL: the lab stops its agents, which stop their servers; a killed
+    // agent would leave its servers running under their keepers (agents outlive nothing, servers do).
+    gracefulShutdown: { signal: "SIGTERM", timeout: 20_000 },
     stdout: "pipe",
     stderr: "pipe",
     env: {

@@ -276,7 +276,7 @@ export class Agent {
     if (this.healthTimer) clearInterval(this.healthTimer);
     this.vipMonitor.stop();
     if (this.opts.stopAppsOnExit) await this.supervisor.stopAll("agent shutting down with --stop-apps-on-exit");
-    this.supervisor.detachAll();
+    await this.supervisor.detachAll();
     this.connection.stop();
     await this.local?.close();
     this.writeHealth();

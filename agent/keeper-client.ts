@@ -27,6 +27,9 @@ import {
 import { signalIfSame } from "./proc";
 
 /** A keeper that has not answered by then is not coming (tsx start-up on a loaded host included). */
+/** How long closing a keeper connection waits for what was written to be sent. */
+export const KEEPER_CLOSE_FLUSH_MS = 500;
+
 export const KEEPER_START_TIMEOUT_MS = 30_000;
 /** Waiting for the hello after a connection opened. */
 export const KEEPER_HELLO_TIMEOUT_MS = 5000;
@@ -42,7 +45,8 @@ export interface KeeperLink {
   /** Sends a message the keeper's protocol version knows; false when the connection is gone. */
   send(msg: AgentToKeeper): boolean;
   /** Leaves the keeper alone (the agent is exiting or giving up on this connection). */
-  close(): void;
+  /** Closes the connection once what was written has been sent (at most KEEPER_CLOSE_FLUSH_MS). */
+  close(): Promise<void>;
 }
 
 export interface KeeperLinkHandlers {
@@ -89,7 +93,18 @@ export function connectKeeper(socketPath: string, handlers: KeeperLinkHandlers, 
           },
           close: () => {
             closedByUs = true;
-            socket.destroy();
+            // end(), not destroy(): an ack-exit written just before must still reach the keeper.
+            return new Promise<void>((done) => {
+              const timer = setTimeout(() => {
+                socket.destroy();
+                done();
+              }, KEEPER_CLOSE_FLUSH_MS);
+              socket.once("close", () => {
+                clearTimeout(timer);
+                done();
+              });
+              socket.end();
+            });
           },
         };
         resolve(link);

@@ -174,13 +174,19 @@ function main(): void {
     allowOsCommands: o.allowOsCommands,
   });
 
-  let signals = 0;
+  let stopping = false;
   const shutdown = (signal: string) => {
-    signals += 1;
-    if (signals > 1) {
-      process.stderr.write(`switchyard-agent: second ${signal}, exiting now\n`);
-      process.exit(1);
+    if (stopping) {
+      // A second Ctrl-C is someone at a terminal who wants out now. A second SIGTERM is not: a service
+      // manager or a process-group broadcast plus a targeted signal arrive together, and exiting on it
+      // would cut the stop short (an application's exit not acknowledged to its keeper).
+      if (signal === "SIGINT") {
+        process.stderr.write("switchyard-agent: second SIGINT, exiting now\n");
+        process.exit(1);
+      }
+      return;
     }
+    stopping = true;
     console.log(`switchyard-agent: ${signal} received, stopping`);
     agent.stop().then(
       () => process.exit(0),

@@ -12,8 +12,8 @@ import { freePort, killKeepersIn, waitFor } from "./test-fixtures/test-console";
 const DUMMY = path.resolve(__dirname, "test-fixtures/dummy-app.mjs");
 let dir = "";
 let supervisor: Supervisor | null = null;
-afterEach(() => {
-  supervisor?.detachAll();
+afterEach(async () => {
+  await supervisor?.detachAll();
   if (dir) {
     killKeepersIn(dir);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -76,7 +76,7 @@ interface AppHandle {
   /** The exit has been taken over: the keeper may clean up. */
   ackExit(): void;
   /** The agent is leaving: drop the connection, leave the process alone. */
-  detach(): void;
+  detach(): Promise<void>;
 }
 
 interface Supervised extends Omit<AppState, "restart" | "supervisedBy"> {
@@ -549,14 +549,16 @@ export class Supervisor {
   }
 
   /** The agent is exiting: drop keeper connections and timers, leave every process running. */
-  detachAll(): void {
+  async detachAll(): Promise<void> {
     this.detached = true;
+    const closing: Promise<void>[] = [];
     for (const app of this.apps.values()) {
       this.cancelRestart(app);
       if (app.startupTimer) clearTimeout(app.startupTimer);
       app.startupTimer = null;
-      app.handle?.detach();
+      if (app.handle) closing.push(app.handle.detach());
     }
+    await Promise.all(closing);
   }
 
   // --- re-attachment ------------------------------------------------------------------------
@@ -744,9 +746,9 @@ export class Supervisor {
       ackExit: () => {
         link?.send({ type: "ack-exit" });
       },
-      detach: () => {
+      detach: async () => {
         detached = true;
-        link?.close();
+        await link?.close();
       },
     };
     return handle;
@@ -777,7 +779,7 @@ export class Supervisor {
         // The keeper is dead: the directory only held its records.
         if (dir) fs.rmSync(dir, { recursive: true, force: true });
       },
-      detach: () => {
+      detach: async () => {
         if (timer) clearInterval(timer);
         timer = null;
       },

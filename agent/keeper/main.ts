@@ -49,6 +49,9 @@ function readSpec(file: string): KeeperSpec {
   return parsed.data;
 }
 
+/** After its application exited, a keeper waits this long for an agent to acknowledge, then exits (state.json keeps the exit). */
+const KEEPER_LINGER_AFTER_EXIT_MS = 10 * 60_000;
+
 function main(): void {
   const dir = process.argv[2];
   if (!dir) {
@@ -86,9 +89,18 @@ function main(): void {
     }
   };
 
-  // A keeper is stopped by its application's exit and the agent's acknowledgement, not by signals
-  // meant for a terminal or a service: dying would lose the exit status and the output pipe.
-  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, () => say(`${sig} ignored: the keeper exits after its application's exit is acknowledged`));
+  // While its application runs, a keeper is not stopped by signals meant for a terminal or a service:
+  // dying would lose the output pipe and the exit event. Once the exit is recorded in state.json (which
+  // a returning agent reads when no keeper answers), a signal ends the keeper.
+  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+    process.on(sig, () => {
+      if (state.exit) {
+        say(`${sig}: the exit is recorded in ${paths.state}; exiting`);
+        process.exit(0);
+      }
+      say(`${sig} ignored: the keeper exits after its application's exit is acknowledged`);
+    });
+  }
 
   const logFile = new RotatingLog(spec.logFile, { maxFileBytes: spec.logMaxFileBytes, maxRotatedFiles: spec.logMaxRotatedFiles });
   const tail = new OutputTail(LAST_OUTPUT_MAX_CHARS);
@@ -129,8 +141,13 @@ function main(): void {
     state.exit = exit;
     logFile.close();
     writeState();
-    say(`${spec.application} ${exit.spawnError ? `could not be started: ${exit.spawnError}` : `exited (code ${exit.code}, signal ${exit.signal})`}; holding the exit until an agent acknowledges it`);
+    say(`${spec.application} ${exit.spawnError ? `could not be started: ${exit.spawnError}` : `exited (code ${exit.code}, signal ${exit.signal})`}; holding the exit until an agent acknowledges it (at most ${KEEPER_LINGER_AFTER_EXIT_MS} ms)`);
     send({ type: "exited", exit });
+    // No keeper lives forever: without an agent to hear it, the exit stays in state.json for the next one.
+    setTimeout(() => {
+      say(`no agent acknowledged the exit within ${KEEPER_LINGER_AFTER_EXIT_MS} ms; it stays recorded in ${paths.state}; exiting`);
+      process.exit(0);
+    }, KEEPER_LINGER_AFTER_EXIT_MS).unref();
   };
 
   const onMessage = (msg: AgentToKeeper, from: net.Socket) => {
