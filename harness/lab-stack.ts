@@ -123,7 +123,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 /** One line per server: role, epoch, status, readiness, VIP — for failure messages. */
 export function describeView(v: PairView): string {
   const s = (x: ServerView) => `${x.name}@${x.hostName} ${x.role}/e${x.roleEpoch ?? "-"} ${x.status} ready=${x.readyForSwitchover} ha=${x.haLink} sip=${x.sipListener} vip=${x.vip} host=${x.hostConnection}`;
-  return `${v.name} epoch ${v.epoch}: ${v.situation}\n  ${v.servers.map(s).join("\n  ")}${v.switchover ? `\n  switchover: ${v.switchover.steps.map((st) => `${st.label}=${st.status}`).join(", ")}` : ""}`;
+  return `${v.name} epoch ${v.epoch}: ${v.situation}\n  ${v.servers.map(s).join("\n  ")}${v.plan ? `\n  switchover: ${v.plan.steps.map((st) => `${st.label}=${st.status}`).join(", ")}` : ""}`;
 }
 
 const rootDir = path.resolve(__dirname, "..");

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { crossOptionProblems, effectiveOption, findOption, optionCatalogue, validateOption, validValuesText } from "./options-catalogue";
 
 describe("catalogue rows", () => {
-  it("holds every option of DESIGN §2.2 with section, level, type, takes-effect and meaning", () => {
+  it("holds every option of the domain (docs/domain.md) with section, level, type, takes-effect and meaning", () => {
     const names = optionCatalogue.map((o) => o.name);
     for (const name of [
       "ha-max-calls-sync-at-once",

@@ -1,4 +1,4 @@
-// The option catalogue: every option Switchyard knows (DESIGN §2.2), as data, with the one function
+// The option catalogue: every option Switchyard knows (docs/domain.md), as data, with the one function
 // that validates a write. Shared by the console (every write goes through validateOption) and the
 // browser (the editor shows default, valid values and meaning beside each field). Adding an option is
 // adding a row here (see CONTRIBUTING.md). Unknown options are accepted and flagged, never dropped.

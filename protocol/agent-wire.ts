@@ -21,6 +21,15 @@
 //            vipCheckIntervalMs), `runningConfig` (what a server runs with, after a start or a
 //            reload), `configDelivery` (how an option change reached a running server)
 import { z } from "zod";
+import {
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  haTypes,
+  reportedProcessStatuses,
+  scriptPlaceholders,
+  type HaType,
+  type ReportedProcessStatus,
+} from "./vocabulary";
 import { appRoles, logEventSchema, sipServerStatusSchema, controlScriptResultSchema, appConfigSchema, runningConfigSchema } from "./app-contract";
 
 /**
@@ -33,8 +42,7 @@ import { appRoles, logEventSchema, sipServerStatusSchema, controlScriptResultSch
  */
 export const AGENT_PROTOCOL_VERSION = 3;
 export const AGENT_NAMESPACE = "/agent";
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 500;
-export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 2000;
+export { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS };
 
 const hostNameSchema = z
   .string()
@@ -87,8 +95,7 @@ export type Welcome = z.infer<typeof welcomeSchema>;
 // 2. Host configuration (console → agent)
 // ---------------------------------------------------------------------------------------------
 
-export const haTypes = ["ip-takeover", "nlb-cluster", "single-host"] as const;
-export type HaType = (typeof haTypes)[number];
+export { haTypes, type HaType };
 
 /**
  * Script templates: split into argv first, then placeholders are replaced inside each argument,
@@ -96,7 +103,7 @@ export type HaType = (typeof haTypes)[number];
  * {vip} {prefix} {interface} {cluster} {port} {host} {application} {pair}.
  */
 export const scriptTemplateSchema = z.string().min(1).max(2000);
-export const TEMPLATE_PLACEHOLDERS = ["vip", "prefix", "interface", "cluster", "port", "host", "application", "pair"] as const;
+export const TEMPLATE_PLACEHOLDERS = scriptPlaceholders;
 
 /**
  * Splits a command line into argv the way a POSIX shell would for plain words and '…' / "…" quotes
@@ -201,7 +208,8 @@ export const pairConfigSchema = z
     scriptTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   })
   .strict();
-export type PairConfig = z.infer<typeof pairConfigSchema>;
+/** The pair an application belongs to, as its agent sees it (the controller's PairConfig is the console's view). */
+export type AgentPairConfig = z.infer<typeof pairConfigSchema>;
 
 /**
  * What the agent does when an application exits without being asked to (LCA / SCS autorestart):
@@ -437,8 +445,9 @@ export type CommandReceipt = z.infer<typeof commandReceiptSchema>;
 // 4. Reports (agent → console)
 // ---------------------------------------------------------------------------------------------
 
-export const processStatuses = ["starting", "running", "stopping", "stopped", "failed", "service-unavailable"] as const;
-export type ProcessStatus = (typeof processStatuses)[number];
+/** What an agent reports (the controller adds "unknown" for what it has not heard: vocabulary.ts). */
+export const processStatuses = reportedProcessStatuses;
+export type ProcessStatus = ReportedProcessStatus;
 
 export const heartbeatSchema = z.object({ seq: z.number().int().min(0), sentAtMs: z.number().int() }).strict();
 export type Heartbeat = z.infer<typeof heartbeatSchema>;

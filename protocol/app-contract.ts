@@ -32,11 +32,11 @@
 //                                   (the server asks its agent to run the VIP/NLB script, W9)
 //   GET  /v1/apps/:name/vip         → vipPresenceSchema (is the pair's VIP enabled on this host, W9)
 import { z } from "zod";
+import { appRoles, type AppRole } from "./vocabulary";
 
 export const APP_CONTRACT_VERSION = 1;
 
-export const appRoles = ["primary", "backup"] as const;
-export type AppRole = (typeof appRoles)[number];
+export { appRoles, type AppRole };
 
 export const setRoleRequestSchema = z
   .object({

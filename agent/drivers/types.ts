@@ -1,6 +1,6 @@
 // What every control-script driver offers the agent: run the enable/disable action for a pair's VIP
 // (or NLB port) on this host, and say whether the VIP is present here.
-import type { PairConfig, ScriptRun } from "../../protocol/agent-wire";
+import type { AgentPairConfig, ScriptRun } from "../../protocol/agent-wire";
 
 export type ControlAction = "enable" | "disable";
 
@@ -30,7 +30,7 @@ export interface ControlDriver {
 export interface DriverContext {
   hostName: string;
   application: string;
-  pair: PairConfig;
+  pair: AgentPairConfig;
   /** The agent's state directory (the lab driver's default place for its VIP files). */
   stateDir: string;
   /** For what happens after a result was returned (gratuitous ARP repeats in the background). */

@@ -96,7 +96,7 @@ async function healthyPrimary(stack: LabStack, pair: PairConfig): Promise<{ prim
       const rs = roles(st, pair);
       const p = rs.find((r) => r.app.role === "primary");
       const b = rs.find((r) => r.app.role === "backup");
-      if (!p || !b || st.pairStates[pair.id]?.switchover) return undefined;
+      if (!p || !b || st.pairStates[pair.id]?.plan) return undefined;
       if (![p, b].every((r) => r.app.status === "running" && r.host.connection === "connected" && r.app.haLink === "up")) return undefined;
       // A fresh lab has no VIP anywhere until the first switchover enables it: only demand the backup's is off.
       if (stack.vipFile(PAIR, b.ref.hostName) === true) return undefined;

@@ -170,7 +170,7 @@ export function SwitchoverControl({ pair }: { pair: PairView }) {
         <div role="status" data-testid="switchover-outcome" className="text-xs text-slate-700">
           <div>Controller: {switchover.data}</div>
           {/* The plan's steps show above while agents acknowledge them; then the outcome. */}
-          <div className="font-medium">{pair.switchover ? "In progress: waiting for the agents' acknowledgements…" : `Finished: ${pair.situation}`}</div>
+          <div className="font-medium">{pair.plan ? "In progress: waiting for the agents' acknowledgements…" : `Finished: ${pair.situation}`}</div>
         </div>
       )}
     </div>
@@ -239,14 +239,14 @@ function PairCard({ pair }: { pair: PairView }) {
           <ServerCell key={s.appId} s={s} haType={pair.haType} />
         ))}
       </div>
-      {pair.switchover && (
+      {pair.plan && (
         <div className="mt-3 rounded border border-blue-200 bg-blue-50 p-2 text-xs">
           <div className="font-medium">
-            Switchover in progress ({pair.switchover.cause}
-            {pair.switchover.forced ? ", forced" : ""}): {pair.switchover.from ?? "—"} → {pair.switchover.to ?? "—"}
+            {pair.plan.title} in progress
+            {pair.plan.forced ? " (forced)" : ""}: {pair.plan.from ?? "—"} → {pair.plan.to ?? "—"}
           </div>
           <ol className="list-decimal pl-5">
-            {pair.switchover.steps.map((st, i) => (
+            {pair.plan.steps.map((st, i) => (
               <li key={i}>
                 {st.label}: <b>{st.status}</b> {st.note}
               </li>

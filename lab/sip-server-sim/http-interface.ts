@@ -13,10 +13,11 @@ import {
   sipServerStatusSchema,
   staleEpochResponseSchema,
 } from "../../protocol/app-contract";
-import { labFaultKinds, type SimServer } from "./server";
+import type { SimServer } from "./server";
+import { labFaults } from "../../protocol/vocabulary";
 import { SettingsError } from "./settings";
 
-export const labFaultRequestSchema = z.object({ kind: z.enum(labFaultKinds), on: z.boolean() }).strict();
+export const labFaultRequestSchema = z.object({ kind: z.enum(labFaults), on: z.boolean() }).strict();
 export const labCreateCallsSchema = z
   .object({ count: z.number().int().min(1).max(100_000), multisite: z.boolean().default(false) })
   .strict();

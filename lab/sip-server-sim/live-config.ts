@@ -7,7 +7,7 @@ import type { AppConfig, RunningConfig } from "../../protocol/app-contract";
 export type TakesEffect = "immediately" | "at-ha-link" | "at-restart";
 
 /**
- * The "takes effect" column of lib/options-catalogue.ts (DESIGN §2.2) for the application options the
+ * The "takes effect" column of lib/options-catalogue.ts (docs/domain.md) for the application options the
  * simulator knows. lab/ imports only protocol/, so it is repeated here: it belongs in protocol/. DN options
  * (oos-check, oos-force, contact) all take effect immediately; an option not listed is not used by the
  * simulator and is taken as read (nothing waits for it).

@@ -1,4 +1,4 @@
-// Readiness for switchover and for upgrade, computed exactly as W13 says (DESIGN.md §2.3, seed
+// Readiness for switchover and for upgrade, computed exactly as W13 says (docs/workflows.md, seed
 // ha-enhanced-upgrade-procedure). Pure: the caller passes the time, so tests step an injected clock.
 import type { AppRole } from "../../protocol/app-contract";
 

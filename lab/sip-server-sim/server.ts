@@ -3,6 +3,7 @@
 // ha-session.ts, traffic monitoring traffic-watch.ts, the W8–W10 monitors network-monitors.ts. The timing
 // rules live in the pure modules (readiness, traffic-monitor, call-sync, monitors, live-config); this
 // class wires them to each other, to timers and to the agent.
+import type { LabFault } from "../../protocol/vocabulary";
 import type { AppConfig, AppRole, AppStatusReport, RunningConfig, SetRoleRequest, SipServerStatus } from "../../protocol/app-contract";
 import type { AgentClient } from "./agent-client";
 import { CallTable, Registrar, type CallRecord } from "./calls";
@@ -21,8 +22,7 @@ export interface Clock {
 }
 export const systemClock: Clock = { nowMs: () => Date.now() };
 
-export const labFaultKinds = ["sip-silent", "bind-fail", "hang", "crash", "tlib-nic-down"] as const;
-export type LabFaultKind = (typeof labFaultKinds)[number];
+export type LabFaultKind = LabFault;
 
 /** Traffic monitor resolution: SERVICE_UNAVAILABLE is reported at most this late. */
 const trafficTickMs = 200;

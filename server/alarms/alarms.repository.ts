@@ -254,12 +254,3 @@ export async function recordReactionRun(db: DbTx, run: { alarmId: string; reacti
 }
 
 // ---- names the engine needs (application type and pair for a log event; names for controller ids) ----
-
-export async function loadDirectory(db: DbTx) {
-  const [apps, hosts, pairs] = await Promise.all([
-    db.application.findMany({ select: { id: true, name: true, type: true, host: { select: { id: true, name: true } } } }),
-    db.host.findMany({ select: { id: true, name: true } }),
-    db.haPair.findMany({ select: { id: true, name: true, primaryAppId: true, backupAppId: true } }),
-  ]);
-  return { apps, hosts, pairs };
-}

@@ -1,6 +1,7 @@
 // The alarm slice's vocabulary and input schemas: severities, condition scopes, controller alarm kinds,
 // reaction kinds with their settings, and the zod inputs the router validates.
 import { z } from "zod";
+import { controllerAlarmKinds } from "../../protocol/vocabulary";
 import type { AlarmKind } from "../controller/types";
 
 export const severities = ["critical", "major", "minor"] as const;
@@ -10,21 +11,7 @@ export const scopeKinds = ["all", "type", "applications", "hosts"] as const;
 export type ScopeKind = (typeof scopeKinds)[number];
 
 /** Every alarm kind the failover controller raises (server/controller/types.ts AlarmKind). */
-export const controllerAlarmKinds = [
-  "host-disconnected",
-  "application-failed",
-  "split-brain",
-  "service-unavailable",
-  "bind-failed",
-  "switchover-failed",
-  "double-failure",
-  "control-script-failed",
-  "stale-vip",
-] as const satisfies readonly AlarmKind[];
-// A kind added to the controller but not here fails the type check below, not silently at run time.
-type MissingKinds = Exclude<AlarmKind, (typeof controllerAlarmKinds)[number]>;
-const allKindsListed: MissingKinds extends never ? true : never = true;
-void allKindsListed;
+export { controllerAlarmKinds };
 
 export const reactionKinds = ["webhook", "email", "command", "switchover"] as const;
 export type ReactionKind = (typeof reactionKinds)[number];

@@ -1,4 +1,4 @@
-// The alarm conditions every console ships with (DESIGN §2.4, the seed's "Monitoring Critical
+// The alarm conditions every console ships with (docs/domain.md, the seed's "Monitoring Critical
 // Conditions" and "Network Status Monitoring"), created on first start and never deleted (disable them).
 import type { ConditionInput } from "./alarms.schema";
 

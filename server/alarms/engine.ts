@@ -12,6 +12,7 @@ import type { CancelAlarmCommand, RaiseAlarmCommand } from "../controller/types"
 import * as repo from "./alarms.repository";
 import * as service from "./alarms.service";
 import { builtInConditions } from "./defaults";
+import { loadDirectory, type Directory } from "../config/directory";
 import { AlarmMatcher, type ActiveAlarm, type MatchEffect, type Subject } from "./matcher";
 import { ReactionDispatcher, type ReactionPorts } from "./dispatcher";
 import type { ReactionDeps } from "./reactions";
@@ -77,13 +78,6 @@ export interface AlarmEngine {
   stop(): Promise<void>;
 }
 
-interface Directory {
-  appByName: Map<string, { type: string; host: string; pair: string }>;
-  appById: Map<string, { name: string; type: string; host: string }>;
-  hostById: Map<string, string>;
-  pairById: Map<string, string>;
-  pairIdByName: Map<string, string>;
-}
 
 /** Creates an alarm engine (the console builds one; `start()` arms its timers). */
 export function createAlarmEngine(deps: AlarmEngineDeps, opts: AlarmEngineOptions = {}): AlarmEngine {
@@ -128,7 +122,7 @@ class Engine implements AlarmEngine {
       fetch: opts.reactions?.fetch,
       retryDelayMs: opts.reactions?.retryDelayMs,
       maxInFlight: opts.maxReactionsInFlight,
-      pairIdOf: async (pairName) => (await this.dir()).pairIdByName.get(pairName) ?? null,
+      pairIdOf: async (pairName) => (await this.dir()).pairsByName.get(pairName)?.id ?? null,
       onRecorded: () => this.changed(),
     });
   }
@@ -187,7 +181,7 @@ class Engine implements AlarmEngine {
       const active: ActiveAlarm[] = [];
       this.alarmIds = new Map();
       for (const a of await repo.loadActiveForMatcher(this.db)) {
-        const subject: Subject = { application: a.application, host: a.host, pair: a.pair, applicationType: dir.appByName.get(a.application)?.type ?? null };
+        const subject: Subject = { application: a.application, host: a.host, pair: a.pair, applicationType: dir.appsByName.get(a.application)?.type ?? null };
         active.push({ key: a.activeKey!, conditionId: a.conditionId, subject, source: a.source, count: a.count, firstSeenMs: a.firstSeen.getTime(), lastSeenMs: a.lastSeen.getTime() });
         this.alarmIds.set(a.activeKey!, a.id);
       }
@@ -220,22 +214,8 @@ class Engine implements AlarmEngine {
   }
 
   private async dir(): Promise<Directory> {
-    if (this.directory) return this.directory;
-    const { apps, hosts, pairs } = await repo.loadDirectory(this.db);
-    const pairOfApp = new Map<string, string>();
-    for (const p of pairs) {
-      pairOfApp.set(p.primaryAppId, p.name);
-      pairOfApp.set(p.backupAppId, p.name);
-    }
-    const d: Directory = {
-      appByName: new Map(apps.map((a) => [a.name, { type: a.type, host: a.host.name, pair: pairOfApp.get(a.id) ?? "" }])),
-      appById: new Map(apps.map((a) => [a.id, { name: a.name, type: a.type, host: a.host.name }])),
-      hostById: new Map(hosts.map((h) => [h.id, h.name])),
-      pairById: new Map(pairs.map((p) => [p.id, p.name])),
-      pairIdByName: new Map(pairs.map((p) => [p.name, p.id])),
-    };
-    this.directory = d;
-    return d;
+    this.directory ??= await loadDirectory(this.db);
+    return this.directory;
   }
 
   // ---- inputs ---------------------------------------------------------------------------------
@@ -259,9 +239,9 @@ class Engine implements AlarmEngine {
       const dir = await this.dir();
       const effects: MatchEffect[] = [];
       for (const e of valid) {
-        const app = dir.appByName.get(e.application);
+        const app = dir.appsByName.get(e.application);
         // The host is the agent that forwarded it (what an operator sees), whatever the configuration says.
-        const subject: Subject = { application: e.application, host: hostName, pair: app?.pair ?? "", applicationType: app?.type ?? null };
+        const subject: Subject = { application: e.application, host: hostName, pair: app?.pairName ?? "", applicationType: app?.type ?? null };
         effects.push(...this.matcher.logEvent(e.eventId, subject, e.text, nowMs));
       }
       await this.persist(effects, (tx) => repo.insertLogEvents(tx, valid.map((e) => ({ ...e, host: hostName, receivedAt }))));
@@ -286,11 +266,11 @@ class Engine implements AlarmEngine {
     return this.run(async () => {
       await this.ready();
       const dir = await this.dir();
-      const app = c.appId ? dir.appById.get(c.appId) : undefined;
+      const app = c.appId ? dir.appsById.get(c.appId) : undefined;
       const subject: Subject = {
         application: app?.name ?? "",
-        host: (c.hostId ? dir.hostById.get(c.hostId) : undefined) ?? app?.host ?? "",
-        pair: dir.pairById.get(c.pairId) ?? "",
+        host: (c.hostId ? dir.hostsById.get(c.hostId)?.name : undefined) ?? app?.hostName ?? "",
+        pair: dir.pairsById.get(c.pairId)?.name ?? "",
         applicationType: app?.type ?? null,
       };
       const nowMs = this.now();

@@ -4,8 +4,8 @@
 import { z } from "zod";
 
 export const applicationTypes = ["sip-server", "generic"] as const;
-export const haTypes = ["ip-takeover", "nlb-cluster", "single-host"] as const;
-export const controlDrivers = ["linux-ip", "nlb", "command", "none"] as const;
+export { haTypes, controlDrivers } from "../../protocol/vocabulary";
+import { haTypes, controlDrivers, scriptPlaceholders } from "../../protocol/vocabulary";
 export type ApplicationType = (typeof applicationTypes)[number];
 export type HaType = (typeof haTypes)[number];
 export type ControlDriver = (typeof controlDrivers)[number];
@@ -90,4 +90,4 @@ export interface ConfigSnapshot {
 }
 
 /** Placeholders control script templates may use; anything else in braces is refused. */
-export const scriptPlaceholders = ["vip", "prefix", "interface", "cluster", "port", "host", "application", "pair"] as const;
+export { scriptPlaceholders };

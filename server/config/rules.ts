@@ -12,7 +12,7 @@ import {
   type PairShape,
 } from "./config.schema";
 
-/** Seats above which a single-host pair is outside what the vendor supports (DESIGN §2.1). */
+/** Seats above which a single-host pair is outside what the vendor supports (docs/domain.md). */
 export const SINGLE_HOST_MAX_SEATS = 100;
 
 export function hostProblems(host: HostShape): Problem[] {

@@ -21,8 +21,6 @@ export const LIVE_PUSH_INTERVAL_MS = 50;
 export const APPLICATION_COMMAND_DEADLINE_MS = 30_000;
 /** Largest message an agent may send (a resync of 256 applications, a batch of 1,000 log events). */
 export const AGENT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
-/** How long the controller waits for a (re)connected host's servers to report their roles. */
-export const APP_START_GRACE_MS = 10_000;
 
 export interface Plane {
   agentUrl: string;
@@ -101,10 +99,7 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     gateway,
     onChange: pushLive,
     onAlarm: (command) => notify({ kind: "controller-alarm", command }),
-    // A server the agent just started has not reported its role yet; give it time to come up before
-    // deciding without it (otherwise a cold start promotes the backup, then demotes the configured
-    // primary as a split brain).
-    timing: { heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS, resyncTimeoutMs: APP_START_GRACE_MS },
+    timing: { heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS },
   });
   await runner.start();
   const r = runner;

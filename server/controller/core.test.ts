@@ -1,4 +1,4 @@
-// Unit tests of the pure failover core, one block per workflow of DESIGN §2.3 (W-numbers in names):
+// Unit tests of the pure failover core, one block per workflow of docs/workflows.md (W-numbers in names):
 // each feeds events and asserts the state, the commands (in order) and the reason sentences.
 import { describe, expect, it } from "vitest";
 import {
@@ -149,7 +149,7 @@ describe("W1 manual switchover", () => {
     h.scriptResult(disable);
     r = h.scriptResult(enable);
     expect(r.reason).toBe("switchover of pair-a to sip-2 (epoch 5) complete: sip-2 is primary, sip-1 is backup, VIP disabled on host-1, VIP enabled on host-2");
-    expect(h.pairState().switchover).toBeNull();
+    expect(h.pairState().plan).toBeNull();
     expect(h.tick(100).commands).toEqual([]);
   });
 

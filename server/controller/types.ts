@@ -2,23 +2,11 @@
 // and its timing limits. The runner (persistence, agent gateway, timers) and the UI are written
 // against these; see DECISIONS.md for the contract around them.
 
-export const haTypes = ["ip-takeover", "nlb-cluster", "single-host"] as const;
-export type HaType = (typeof haTypes)[number];
+export { haTypes, processStatuses, type HaType, type ProcessStatus } from "../../protocol/vocabulary";
+import { appRoles, DEFAULT_HEARTBEAT_TIMEOUT_MS, type AppRole, type ControllerAlarmKind, type HaType, type ProcessStatus } from "../../protocol/vocabulary";
 
-export const roles = ["primary", "backup"] as const;
-export type Role = (typeof roles)[number];
-
-/** Process status of an application as its host agent sees it (plus SERVICE_UNAVAILABLE, W4). */
-export const processStatuses = [
-  "starting",
-  "running",
-  "stopping",
-  "stopped",
-  "failed",
-  "service-unavailable",
-  "unknown",
-] as const;
-export type ProcessStatus = (typeof processStatuses)[number];
+export type Role = AppRole;
+export const roles = appRoles;
 
 export type SipListener = "bound" | "bind-failed" | "unknown";
 export type HaLink = "up" | "down" | "unknown";
@@ -64,13 +52,13 @@ export interface Timing {
 }
 
 export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
-  heartbeatTimeoutMs: 3_000,
+  heartbeatTimeoutMs: DEFAULT_HEARTBEAT_TIMEOUT_MS,
   tickIntervalMs: 100,
   commandRetryIntervalMs: 500,
   commandRetryLimit: 3,
   switchoverTimeoutMs: 10_000,
   recoveryGraceMs: 5_000,
-  resyncTimeoutMs: 2_000,
+  resyncTimeoutMs: 10_000,
   bindAlternationIntervalMs: 2_000,
   staleVipRetryIntervalMs: 5_000,
 });
@@ -181,16 +169,7 @@ export type ControllerEvent =
 // commands. Commands with the same `commandId` are the same command (re-sent on retry); agents and
 // servers treat them idempotently.
 
-export type AlarmKind =
-  | "host-disconnected"
-  | "application-failed"
-  | "split-brain"
-  | "service-unavailable"
-  | "bind-failed"
-  | "switchover-failed"
-  | "double-failure"
-  | "control-script-failed"
-  | "stale-vip";
+export type AlarmKind = ControllerAlarmKind;
 
 export interface SetRoleCommand {
   type: "set-role";
@@ -280,7 +259,7 @@ export interface AppState {
   unresponsiveSinceMs: number | null;
 }
 
-export type SwitchoverCause =
+export type PlanCause =
   | "operator"
   | "primary-failed"
   | "host-disconnected"
@@ -305,9 +284,9 @@ export interface PlannedCommand {
   note: string;
 }
 
-export interface Switchover {
+export interface Plan {
   epoch: number;
-  cause: SwitchoverCause;
+  cause: PlanCause;
   /** The app leaving the primary role (demoted first when reachable), or null. */
   fromAppId: string | null;
   /** The app taking the primary role, or null for a demotion only (split brain, stale VIP). */
@@ -331,7 +310,7 @@ export interface PairState {
   epoch: number;
   /** The app the controller wants as primary (persisted); null until first decided or adopted. */
   intendedPrimaryAppId: string | null;
-  switchover: Switchover | null;
+  plan: Plan | null;
   /** W3/W4: hosts that may still hold the VIP (or NLB port) because their disable script could not run. */
   staleVips: StaleVip[];
   /** W7: role alternations made because the primary could not bind its SIP port; 0 when not alternating. */

@@ -12,8 +12,8 @@ import { systemActor } from "../audit/audit.repository";
 import { AppError } from "../errors";
 import { importConfig } from "../transfer/transfer.service";
 
-export const labFaults = ["crash", "sip-silent", "bind-fail", "hang", "tlib-nic-down"] as const;
-export type LabFault = (typeof labFaults)[number];
+export { labFaults, type LabFault } from "../../protocol/vocabulary";
+import type { LabFault } from "../../protocol/vocabulary";
 
 /** What the Lab page may do: the demo lab's fault controls. */
 export interface LabControls {

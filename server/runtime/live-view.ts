@@ -1,7 +1,7 @@
 // The dashboard's view of every pair, derived from the controller's state and the agents' connection
 // states: roles, process status, host connection, VIP location (with stale VIPs), readiness, HA link,
 // back-off, split brain, and whether a switchover is safe now (with the reasons when it is not).
-import type { ControllerState, PairConfig } from "../controller/core";
+import type { ControllerState, PairConfig, PlanCause } from "../controller/core";
 import type { HostLiveState } from "../agents/gateway";
 
 export interface ServerView {
@@ -32,12 +32,26 @@ export interface PairView {
   situation: string;
   servers: ServerView[];
   splitBrain: boolean;
-  switchover: null | { cause: string; from: string | null; to: string | null; forced: boolean; steps: { label: string; status: string; note: string }[] };
+  /** The controller's plan in progress: a role change (switchover, failover, demotion) or a VIP-only plan. */
+  plan: null | { title: string; cause: string; from: string | null; to: string | null; forced: boolean; steps: { label: string; status: string; note: string }[] };
   activeAlarms: string[];
   /** Problems first: 0 healthy, higher is worse. */
   severity: number;
   switchoverBlockers: string[];
 }
+
+/** What each kind of plan is called on the dashboard. */
+const planTitles: Record<PlanCause, string> = {
+  operator: "Switchover",
+  "primary-failed": "Failover (the primary failed)",
+  "host-disconnected": "Failover (the primary's host is disconnected)",
+  "no-primary": "Promotion (no server was primary)",
+  "service-unavailable": "Switchover on SERVICE_UNAVAILABLE",
+  "bind-failure": "Alternation (the primary cannot bind its SIP port)",
+  "split-brain": "Split-brain demotion",
+  "stale-vip": "Disabling a stale VIP",
+  adoption: "Putting the VIP with the adopted primary",
+};
 
 export function pairViews(state: ControllerState | null, pairs: readonly PairConfig[], hosts: readonly HostLiveState[]): PairView[] {
   const hostByName = new Map(hosts.map((h) => [h.hostName, h]));
@@ -73,7 +87,7 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
     });
     const splitBrain = servers.filter((s) => s.role === "primary").length > 1;
     const blockers: string[] = [];
-    if (ps?.switchover) blockers.push("a switchover is already in progress");
+    if (ps?.plan) blockers.push("a switchover is already in progress");
     for (const s of servers) {
       if (s.hostConnection !== "connected") blockers.push(`host ${s.hostName} of ${s.name} is ${s.hostConnection}`);
       if (s.readyForSwitchover !== 1) {
@@ -97,13 +111,14 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
       situation: ps?.situation ?? "the controller is not running",
       servers,
       splitBrain,
-      switchover: ps?.switchover
+      plan: ps?.plan
         ? {
-            cause: ps.switchover.cause,
-            from: servers.find((s) => s.appId === ps.switchover!.fromAppId)?.name ?? null,
-            to: servers.find((s) => s.appId === ps.switchover!.toAppId)?.name ?? null,
-            forced: ps.switchover.forced,
-            steps: ps.switchover.steps.map((st) => ({
+            title: planTitles[ps.plan.cause],
+            cause: ps.plan.cause,
+            from: servers.find((s) => s.appId === ps.plan!.fromAppId)?.name ?? null,
+            to: servers.find((s) => s.appId === ps.plan!.toAppId)?.name ?? null,
+            forced: ps.plan.forced,
+            steps: ps.plan.steps.map((st) => ({
               label:
                 st.command.type === "set-role"
                   ? `${servers.find((s) => s.appId === (st.command as { appId: string }).appId)?.name ?? "?"} → ${(st.command as { role: string }).role}`

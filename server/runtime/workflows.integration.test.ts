@@ -1,4 +1,4 @@
-// The DESIGN §2.3 workflows end to end with real processes on loopback: the console (controller,
+// The workflows of docs/workflows.md end to end with real processes on loopback: the console (controller,
 // agent gateway, tRPC) in this process, one host agent process per lab host, and the simulated SIP
 // Servers those agents start. Each test injects the fault an operator would meet and asserts roles,
 // where the VIP (lab VIP files) is, what the live view shows and the pair's history rows.
@@ -87,7 +87,7 @@ async function healthy(pair: string, primary: string, opts: { ready?: boolean } 
         p.role === "primary" &&
         b.role === "backup" &&
         [p, b].every((s) => s.status === "running" && s.hostConnection === "connected" && (v.haType === "single-host" || s.haLink === "up")) &&
-        v.switchover === null &&
+        v.plan === null &&
         (!opts.ready || (p.readyForSwitchover === 1 && b.readyForSwitchover === 1));
       return ok ? v : undefined;
     },
@@ -128,7 +128,7 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
       "sip-a2 primary after sip-a1 crashed",
       async () => {
         const x = await stack.view(A);
-        return server(x, "sip-a2").role === "primary" && server(x, "sip-a1").status === "failed" && x.switchover === null ? x : undefined;
+        return server(x, "sip-a2").role === "primary" && server(x, "sip-a1").status === "failed" && x.plan === null ? x : undefined;
       },
       { timeoutMs: WAIT_MS, describe: () => describePair(A) },
     );
@@ -265,7 +265,7 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     await stack.lab.fault("sip-c2", "crash");
     await waitFor("sip-c1 primary after sip-c2 crashed", async () => {
       const v = await stack.view(C);
-      return server(v, "sip-c1").role === "primary" && server(v, "sip-c2").status === "failed" && v.switchover === null ? v : undefined;
+      return server(v, "sip-c1").role === "primary" && server(v, "sip-c2").status === "failed" && v.plan === null ? v : undefined;
     }, { timeoutMs: WAIT_MS, describe: () => describePair(C) });
     const v = await stack.view(C);
     expect(v.servers.map((s) => s.vip)).toEqual(["none", "none"]);
@@ -285,7 +285,7 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     try {
       await waitFor("sip-b2 primary after sip-b1 reported SERVICE_UNAVAILABLE", async () => {
         const v = await stack.view(B);
-        return server(v, "sip-b2").role === "primary" && server(v, "sip-b1").role === "backup" && v.switchover === null ? v : undefined;
+        return server(v, "sip-b2").role === "primary" && server(v, "sip-b1").role === "backup" && v.plan === null ? v : undefined;
       }, { timeoutMs: WAIT_MS, describe: () => describePair(B) });
       await vipOn(B, "lab-host-4", "lab-host-3");
       const rows = (await historySince(B, since)).join("\n");
@@ -313,7 +313,7 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
       await stack.lab.fault("sip-a1", "bind-fail", false);
       await waitFor("sip-a1 primary with its SIP port bound", async () => {
         const v = await stack.view(A);
-        return server(v, "sip-a1").role === "primary" && server(v, "sip-a1").sipListener === "bound" && v.switchover === null ? v : undefined;
+        return server(v, "sip-a1").role === "primary" && server(v, "sip-a1").sipListener === "bound" && v.plan === null ? v : undefined;
       }, { timeoutMs: WAIT_MS, describe: () => describePair(A) });
       await vipOn(A, "lab-host-1", "lab-host-2");
       await waitFor("the alternation stops", async () => (await historySince(A, since)).some((r) => /sip-a1 opened its SIP listening port; it stays primary and the alternation stops/.test(r)), {

@@ -82,7 +82,7 @@ describe("failover core under deterministic simulation", () => {
       const r = step(state, { ...event, force: true, reason: "readiness ignored" });
       // Report the accepted plan as unforced, as a core that skipped the readiness check would.
       const ps = r.state.pairStates[event.pairId];
-      if (ps?.switchover) ps.switchover = { ...ps.switchover, forced: false };
+      if (ps?.plan) ps.plan = { ...ps.plan, forced: false };
       return r;
     };
     const caught = firstViolation(ignoresReadiness, range(1, 2_000));

@@ -710,7 +710,7 @@ export class SimWorld {
       // Accepted = this step started an operator plan under a new epoch (re-sends of an older plan do not count).
       const was = before.pairStates[event.pairId];
       const now = after.pairStates[event.pairId];
-      const accepted = now?.switchover?.cause === "operator" && now.switchover.epoch > (was?.epoch ?? 0);
+      const accepted = now?.plan?.cause === "operator" && now.plan.epoch > (was?.epoch ?? 0);
       if (accepted) {
         const pair = this.pairs.find((p) => p.id === event.pairId)!;
         for (const ref of pair.apps) {

@@ -1,0 +1,53 @@
+// The words Switchyard's parts share, defined once: the console, the browser, the host agent and the
+// SIP Server simulator all import them from here (protocol/ depends on nothing else). A new HA type,
+// status, alarm kind or lab fault is added here and the type checker shows every place that must handle it.
+
+/** How a pair's two servers share the SIP traffic (docs/domain.md). */
+export const haTypes = ["ip-takeover", "nlb-cluster", "single-host"] as const;
+export type HaType = (typeof haTypes)[number];
+
+export const appRoles = ["primary", "backup"] as const;
+export type AppRole = (typeof appRoles)[number];
+
+/** What a host agent reports about an application's process. */
+export const reportedProcessStatuses = ["starting", "running", "stopping", "stopped", "failed", "service-unavailable"] as const;
+export type ReportedProcessStatus = (typeof reportedProcessStatuses)[number];
+/** The controller's view: a reported status, or "unknown" (nothing heard since the host (re)connected, or the server stopped answering). */
+export const processStatuses = [...reportedProcessStatuses, "unknown"] as const;
+export type ProcessStatus = (typeof processStatuses)[number];
+
+/** How the console moves a pair's VIP or NLB port (the pair's configuration); the lab adds its file driver on the wire. */
+export const controlDrivers = ["linux-ip", "nlb", "command", "none"] as const;
+export type ControlDriver = (typeof controlDrivers)[number];
+
+/**
+ * Placeholders of VIP / NLB script templates. Templates are split into argv first, then placeholders
+ * are replaced inside each argument, so a value can never become a second argument.
+ */
+export const scriptPlaceholders = ["vip", "prefix", "interface", "cluster", "port", "host", "application", "pair"] as const;
+export type ScriptPlaceholder = (typeof scriptPlaceholders)[number];
+
+/**
+ * Alarms the controller raises from what it sees. Condition alarms are raised and cancelled with the
+ * condition; event alarms (switchover-failed, double-failure, control-script-failed) stay until cleared.
+ */
+export const controllerAlarmKinds = [
+  "host-disconnected",
+  "application-failed",
+  "split-brain",
+  "service-unavailable",
+  "bind-failed",
+  "switchover-failed",
+  "double-failure",
+  "control-script-failed",
+  "stale-vip",
+] as const;
+export type ControllerAlarmKind = (typeof controllerAlarmKinds)[number];
+
+/** Faults the demo lab injects into a simulated SIP Server (the Lab page, tests). */
+export const labFaults = ["crash", "sip-silent", "bind-fail", "hang", "tlib-nic-down"] as const;
+export type LabFault = (typeof labFaults)[number];
+
+/** An agent sends a heartbeat this often; the console declares a host disconnected (W3) after the timeout. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 500;
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 2000;

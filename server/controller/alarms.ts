@@ -1,0 +1,53 @@
+// Condition alarms derived from the state after every step: raised when their condition starts and
+// cancelled when it ends, once each (event alarms are raised by the rules themselves).
+import { appName, appOf, hostName, vipWord } from "./predicates";
+import { type AlarmKind } from "./types";
+import { servingPrimaries, type Ctx } from "./context";
+
+// ───────────────────────────── alarms derived from the state ─────────────────────────────
+
+interface WantedAlarm {
+  kind: AlarmKind;
+  appId?: string;
+  hostId?: string;
+  text: string;
+}
+
+/** Alarms that follow a condition are derived from state and raised/cancelled on change, once each. */
+export function syncAlarms(ctx: Ctx): void {
+  const { s, pair, ps } = ctx;
+  const wanted = new Map<string, WantedAlarm>();
+  const want = (a: WantedAlarm): void => {
+    wanted.set(`${a.kind}:${a.appId ?? a.hostId ?? pair.id}`, a);
+  };
+  for (const ref of pair.apps) {
+    const host = s.hosts[ref.hostId];
+    if (host?.connection === "disconnected") {
+      want({ kind: "host-disconnected", hostId: ref.hostId, text: `${ref.hostName} is disconnected` });
+    }
+    const app = appOf(s, ref.appId);
+    if (app.status === "failed") want({ kind: "application-failed", appId: ref.appId, text: `${ref.appName}'s process failed` });
+    if (app.status === "service-unavailable") want({ kind: "service-unavailable", appId: ref.appId, text: `${ref.appName} reported SERVICE_UNAVAILABLE (back-off ${app.oosBackoff}x)` });
+    if (app.sipListener === "bind-failed" && app.role === "primary") want({ kind: "bind-failed", appId: ref.appId, text: `${ref.appName} cannot open its SIP listening port (00-04200)` });
+  }
+  if (servingPrimaries(ctx).length > 1) want({ kind: "split-brain", text: `both servers of ${pair.name} are primary` });
+  for (const v of ps.staleVips) want({ kind: "stale-vip", hostId: v.hostId, text: `stale ${vipWord(pair)} on ${hostName(pair, v.hostId)}` });
+
+  const active = new Set(ps.activeAlarms);
+  for (const [key, a] of wanted) {
+    if (active.has(key)) continue;
+    ctx.out.commands.push({ type: "raise-alarm", pairId: pair.id, ...a });
+  }
+  for (const key of active) {
+    if (wanted.has(key)) continue;
+    const [kind, subject] = splitKey(key);
+    const target = pair.apps.find((r) => r.appId === subject) ? { appId: subject } : subject !== pair.id ? { hostId: subject } : {};
+    ctx.out.commands.push({ type: "cancel-alarm", kind, pairId: pair.id, ...target, text: `${kind} cleared for ${subject}` });
+  }
+  ps.activeAlarms = [...wanted.keys()];
+}
+
+function splitKey(key: string): [AlarmKind, string] {
+  const i = key.indexOf(":");
+  return [key.slice(0, i) as AlarmKind, key.slice(i + 1)];
+}

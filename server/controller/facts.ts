@@ -1,0 +1,160 @@
+// Facts: what an event tells the controller (a connection, a status, a role, readiness, a command's
+// outcome), applied to the state before any rule decides. Reports older than the last one applied
+// are ignored; a report about an application from a host that is not its own is refused.
+import { appName, hostName, isHostConnected, isProcessDown, isRecovering, pairStateOf, vipWord } from "./predicates";
+import { type AppState, type ControllerEvent, type ControllerState } from "./types";
+import { forgetWhatTheAppSaid, loadPairs } from "./state";
+import type { Out } from "./context";
+import { findPlanned, acknowledgeRole, skipOrdersToDownApp, markStaleVip } from "./plans";
+
+// ───────────────────────────── facts: applying an event ─────────────────────────────
+
+export function applyEvent(s: ControllerState, e: ControllerEvent, out: Out): string {
+  switch (e.type) {
+    case "config-loaded": {
+      const removed = loadPairs(s, e.pairs, {});
+      return `configuration loaded: ${e.pairs.length} pair(s)${removed.length ? `, ${removed.length} removed` : ""}`;
+    }
+    case "agent-connected": {
+      const host = s.hosts[e.hostId];
+      if (!host) return `ignored connection of unknown host ${e.hostId}`;
+      host.connection = "connected";
+      host.sinceMs = s.nowMs;
+      // What the apps said before is stale; the agent resyncs them now.
+      for (const app of Object.values(s.apps)) if (app.hostId === e.hostId) forgetWhatTheAppSaid(app);
+      return `${e.hostId} connected; waiting for its resync`;
+    }
+    case "agent-disconnected": {
+      const host = s.hosts[e.hostId];
+      if (!host) return `ignored disconnection of unknown host ${e.hostId}`;
+      host.connection = "disconnected";
+      host.sinceMs = s.nowMs;
+      return `${e.hostId} disconnected${e.detail ? ` (${e.detail})` : ""}`;
+    }
+    case "application-status": {
+      const app = reportingApp(s, e.hostId, e.appId);
+      if (typeof app === "string") return app;
+      if (e.sentAtMs <= app.lastStatusSentAtMs) return `ignored an older status report from ${e.appId}`;
+      app.lastStatusSentAtMs = e.sentAtMs;
+      app.status = e.status;
+      app.statusHeard = true;
+      app.statusDetail = e.detail ?? "";
+      if (e.oosBackoff !== undefined) app.oosBackoff = e.oosBackoff;
+      else if (e.status === "running") app.oosBackoff = 1;
+      if (isProcessDown(app)) {
+        // The process is gone and its role with it: a restart reports afresh (often its configured
+        // role at epoch 0), and a stale "primary" must not count as a second primary.
+        app.role = null;
+        app.epoch = null;
+        app.sipListener = "unknown";
+        skipOrdersToDownApp(s, app);
+      }
+      return `${e.appId} reported ${e.status}${e.detail ? ` (${e.detail})` : ""}`;
+    }
+    case "role-report": {
+      const app = reportingApp(s, e.hostId, e.appId);
+      if (typeof app === "string") return app;
+      if (e.sentAtMs <= app.lastRoleSentAtMs) return `ignored an older role report from ${e.appId}`;
+      app.lastRoleSentAtMs = e.sentAtMs;
+      // A server binds its SIP listener for the role it has: a report from the other role says nothing (W7).
+      if (app.role !== e.role) app.sipListener = "unknown";
+      app.role = e.role;
+      app.epoch = e.epoch;
+      app.unresponsiveSinceMs = null;
+      const ps = pairStateOf(s, app.pairId);
+      // Our epoch can only be behind if persistence was lost; never order below what a server holds.
+      if (e.epoch > ps.epoch) ps.epoch = e.epoch;
+      acknowledgeRole(ps, e.appId, e.role, e.epoch);
+      return `${e.appId} reported ${e.role} (epoch ${e.epoch})`;
+    }
+    case "readiness-report": {
+      const app = reportingApp(s, e.hostId, e.appId);
+      if (typeof app === "string") return app;
+      if (e.sentAtMs <= app.lastReadinessSentAtMs) return `ignored an older readiness report from ${e.appId}`;
+      app.lastReadinessSentAtMs = e.sentAtMs;
+      app.readiness = { readyForSwitchover: e.readyForSwitchover, notReadyReasons: e.notReadyReasons };
+      app.haLink = e.haLink;
+      app.sipListener = e.sipListener;
+      app.unresponsiveSinceMs = null;
+      return `${e.appId} reported readiness ${e.readyForSwitchover}, SIP listener ${e.sipListener}`;
+    }
+    case "control-script-result": {
+      const ps = s.pairStates[e.pairId];
+      if (!ps) return `ignored a script result for unknown pair ${e.pairId}`;
+      const planned = findPlanned(ps, e.commandId);
+      if (planned && planned.status === "sent") {
+        planned.status = e.ok ? "done" : "failed";
+        planned.note = e.ok ? "" : `script failed${e.detail ? `: ${e.detail}` : ""}`;
+      }
+      if (e.action === "disable") {
+        if (e.ok) ps.staleVips = ps.staleVips.filter((v) => v.hostId !== e.hostId);
+        else markStaleVip(s, ps, e.hostId);
+      }
+      if (!e.ok) {
+        const pair = s.pairs[e.pairId]!;
+        out.commands.push({
+          type: "raise-alarm",
+          kind: "control-script-failed",
+          pairId: e.pairId,
+          hostId: e.hostId,
+          text: `${e.action} script for the ${vipWord(pair)} failed on ${hostName(pair, e.hostId)}${e.detail ? `: ${e.detail}` : ""}`,
+        });
+      }
+      return `${e.action} script on ${e.hostId} ${e.ok ? "succeeded" : "failed"}${e.detail ? ` (${e.detail})` : ""}`;
+    }
+    case "command-result": {
+      for (const ps of Object.values(s.pairStates)) {
+        const planned = findPlanned(ps, e.commandId);
+        if (!planned || planned.status !== "sent" || planned.command.type !== "set-role") continue;
+        if (e.ok) {
+          // Delivered and applied; the step is done when the role report says so (it carries the
+          // report ordering the role needs), so only hold back the next re-send.
+          planned.lastSentAtMs = s.nowMs;
+          return `${planned.command.appId} accepted ${planned.command.role} (epoch ${planned.command.epoch}); waiting for its role report`;
+        }
+        if (e.heldEpoch !== undefined && e.heldEpoch > planned.command.epoch) {
+          planned.status = "failed";
+          planned.note = `${appName(s.pairs[ps.pairId]!, planned.command.appId)} refused epoch ${planned.command.epoch} because it holds epoch ${e.heldEpoch}`;
+          if (e.heldEpoch > ps.epoch) ps.epoch = e.heldEpoch;
+          return planned.note;
+        }
+        // Not a fencing refusal (e.g. "not running"): the retry on a later tick decides.
+        return `${planned.command.appId} could not apply ${planned.command.role}${e.detail ? ` (${e.detail})` : ""}`;
+      }
+      return `ignored a result for command ${e.commandId} that is no longer awaited`;
+    }
+    case "command-timeout": {
+      for (const ps of Object.values(s.pairStates)) {
+        const planned = findPlanned(ps, e.commandId);
+        if (planned && planned.status === "sent") {
+          planned.lastSentAtMs = s.nowMs - s.timing.commandRetryIntervalMs;
+          return `command ${e.commandId} timed out; it is re-sent if the retry limit allows`;
+        }
+      }
+      return `ignored a timeout for command ${e.commandId} that is no longer awaited`;
+    }
+    case "operator-switchover":
+      return `${e.operator} asked for a ${e.force ? "forced " : ""}switchover of ${e.pairId}`;
+    case "tick":
+      return "tick: nothing to decide";
+  }
+}
+
+function reportingApp(s: ControllerState, hostId: string, appId: string): AppState | string {
+  const app = s.apps[appId];
+  if (!app) return `ignored a report from unknown application ${appId}`;
+  if (app.hostId !== hostId) return `ignored a report for ${appId} from ${hostId}, which is not its host`;
+  // The gateway only forwards reports of connected agents; one racing a disconnect is stale.
+  if (!isHostConnected(s, hostId)) return `ignored a report from ${appId} while ${hostId} is disconnected`;
+  return app;
+}
+
+export function settleHostsAfterGrace(s: ControllerState, out: Out): void {
+  if (isRecovering(s)) return;
+  for (const host of Object.values(s.hosts)) {
+    if (host.connection !== "never") continue;
+    host.connection = "disconnected";
+    host.sinceMs = s.startedAtMs + s.timing.recoveryGraceMs;
+    out.decide(null, `${host.hostId} did not reconnect within the recovery grace of ${s.timing.recoveryGraceMs} ms; it counts as disconnected`);
+  }
+}

@@ -1,0 +1,139 @@
+// The controller's state: built fresh at start (from what was persisted), reloaded with the
+// configuration, and copied at every step (the core never mutates the state it was given).
+import { pairStateOf } from "./predicates";
+import { DEFAULT_TIMING, type AppState, type ControllerState, type PairConfig, type PairState, type PersistedPairState, type Timing } from "./types";
+
+// ───────────────────────────── construction and persistence ─────────────────────────────
+
+export interface CreateControllerStateOptions {
+  nowMs: number;
+  pairs: PairConfig[];
+  /** What the runner persisted before the restart (epoch and intended primary per pair). */
+  persisted?: Record<string, PersistedPairState>;
+  timing?: Partial<Timing>;
+}
+
+/** A fresh controller (first start or console restart): it observes until hosts resync (recovery grace). */
+export function createControllerState(opts: CreateControllerStateOptions): ControllerState {
+  const s: ControllerState = {
+    timing: { ...DEFAULT_TIMING, ...opts.timing },
+    startedAtMs: opts.nowMs,
+    nowMs: opts.nowMs,
+    pairs: {},
+    pairStates: {},
+    apps: {},
+    hosts: {},
+  };
+  loadPairs(s, opts.pairs, opts.persisted ?? {});
+  return s;
+}
+
+/** The part of the state the runner must persist (before sending the step's commands). */
+export function persistedView(s: ControllerState): Record<string, PersistedPairState> {
+  const out: Record<string, PersistedPairState> = {};
+  for (const [id, p] of Object.entries(s.pairStates)) {
+    out[id] = { epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId };
+  }
+  return out;
+}
+
+function newPairState(pairId: string, persisted: PersistedPairState | undefined): PairState {
+  return {
+    pairId,
+    epoch: persisted?.epoch ?? 0,
+    intendedPrimaryAppId: persisted?.intendedPrimaryAppId ?? null,
+    plan: null,
+    staleVips: [],
+    bindAlternations: 0,
+    lastRoleChangeAtMs: null,
+    activeAlarms: [],
+    situation: "waiting for the first reports",
+  };
+}
+
+function newAppState(pairId: string, appId: string, hostId: string): AppState {
+  return {
+    appId,
+    pairId,
+    hostId,
+    status: "unknown",
+    statusHeard: false,
+    statusDetail: "",
+    role: null,
+    epoch: null,
+    readiness: null,
+    haLink: "unknown",
+    sipListener: "unknown",
+    oosBackoff: 1,
+    // Agents' clocks are non-negative: -1 = nothing applied yet (and JSON-safe, unlike -Infinity).
+    lastStatusSentAtMs: -1,
+    lastRoleSentAtMs: -1,
+    lastReadinessSentAtMs: -1,
+    unresponsiveSinceMs: null,
+  };
+}
+
+export function forgetWhatTheAppSaid(app: AppState): void {
+  app.status = "unknown";
+  app.statusHeard = false;
+  app.statusDetail = "";
+  app.role = null;
+  app.epoch = null;
+  app.readiness = null;
+  app.haLink = "unknown";
+  app.sipListener = "unknown";
+  app.unresponsiveSinceMs = null;
+}
+
+export function loadPairs(s: ControllerState, pairs: PairConfig[], persisted: Record<string, PersistedPairState>): string[] {
+  const removed: string[] = [];
+  const keep = new Set(pairs.map((p) => p.id));
+  for (const id of Object.keys(s.pairs)) {
+    if (!keep.has(id)) {
+      removed.push(id);
+      delete s.pairs[id];
+      delete s.pairStates[id];
+      for (const [appId, app] of Object.entries(s.apps)) if (app.pairId === id) delete s.apps[appId];
+    }
+  }
+  for (const pair of pairs) {
+    const before = s.pairs[pair.id];
+    const sameApps =
+      before !== undefined &&
+      before.apps.every((a, i) => a.appId === pair.apps[i]?.appId && a.hostId === pair.apps[i]?.hostId);
+    s.pairs[pair.id] = pair;
+    if (!s.pairStates[pair.id]) s.pairStates[pair.id] = newPairState(pair.id, persisted[pair.id]);
+    else if (!sameApps) {
+      // The membership changed: what was planned for the old applications no longer applies.
+      const ps = pairStateOf(s, pair.id);
+      ps.plan = null;
+      ps.staleVips = [];
+    }
+    for (const ref of pair.apps) {
+      const app = s.apps[ref.appId];
+      if (!app || app.hostId !== ref.hostId) s.apps[ref.appId] = newAppState(pair.id, ref.appId, ref.hostId);
+      if (!s.hosts[ref.hostId]) s.hosts[ref.hostId] = { hostId: ref.hostId, connection: "never", sinceMs: s.startedAtMs };
+    }
+  }
+  return removed;
+}
+
+// ───────────────────────────── cloning ─────────────────────────────
+
+/** Hand-written deep copy of the mutable parts; configuration, timing and commands are never mutated. */
+export function cloneState(s: ControllerState): ControllerState {
+  const pairStates: Record<string, PairState> = {};
+  for (const [id, p] of Object.entries(s.pairStates)) {
+    pairStates[id] = {
+      ...p,
+      staleVips: p.staleVips.map((v) => ({ ...v })),
+      activeAlarms: [...p.activeAlarms],
+      plan: p.plan ? { ...p.plan, steps: p.plan.steps.map((st) => ({ ...st })) } : null,
+    };
+  }
+  const apps: Record<string, AppState> = {};
+  for (const [id, a] of Object.entries(s.apps)) apps[id] = { ...a };
+  const hosts: ControllerState["hosts"] = {};
+  for (const [id, h] of Object.entries(s.hosts)) hosts[id] = { ...h };
+  return { timing: s.timing, startedAtMs: s.startedAtMs, nowMs: s.nowMs, pairs: { ...s.pairs }, pairStates, apps, hosts };
+}
