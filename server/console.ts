@@ -97,7 +97,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
     pages = (req, res) => handle(req, res);
   }
   const http = await startHttpServer(services, { host: env.HOST, port: env.PORT, pages });
-  const ui = http.io.of("/ui");
+  const ui = http.ui;
   const stopAll = async () => {
     await lab?.stopAll();
     await controlPlane.stop();

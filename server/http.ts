@@ -5,7 +5,8 @@
 // Every request body is bounded (MAX_REQUEST_BYTES), refused with 413 before it is read.
 import http from "node:http";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
-import { Server as SocketServer } from "socket.io";
+import { Server as SocketServer, type Namespace } from "socket.io";
+import { UI_NAMESPACE, type UiServerToClientEvents } from "../lib/ui-events";
 import { appRouter } from "./api/root";
 import type { ConsoleServices, Context } from "./api/trpc";
 import { SESSION_COOKIE } from "./auth/auth.service";
@@ -76,6 +77,8 @@ export async function contextFor(services: ConsoleServices, req: http.IncomingMe
 export interface ConsoleServer {
   server: http.Server;
   io: SocketServer;
+  /** The browsers' live channel, typed by lib/ui-events.ts. */
+  ui: Namespace<Record<string, never>, UiServerToClientEvents>;
   url: string;
   close(): Promise<void>;
 }
@@ -148,7 +151,8 @@ export async function startHttpServer(
   // An agent pointed at the web port by mistake is told where to go instead of a bare "invalid namespace".
   io.of("/agent").use((_socket, next) => next(new Error("host agents connect to the console's agent port (AGENT_PORT, 3001 by default), not the web port")));
   // Browsers: only logged-in sessions get a socket; live views are added by the dashboard work.
-  io.of("/ui").use(async (socket, next) => {
+  const ui = io.of(UI_NAMESPACE) as unknown as Namespace<Record<string, never>, UiServerToClientEvents>;
+  ui.use(async (socket, next) => {
     const token = parseCookies(socket.request.headers.cookie)[SESSION_COOKIE];
     const user = await services.auth.userForToken(token).catch(() => null);
     if (!user) return next(new Error("not logged in"));
@@ -166,6 +170,7 @@ export async function startHttpServer(
   return {
     server,
     io,
+    ui,
     url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,15 +1,13 @@
 "use client";
-// The browser's live connection (socket.io namespace /ui, same login cookie): on every "live:changed"
-// it invalidates the live queries so TanStack Query refetches them; no second copy of server state.
-// Exposes the connection state for the "reconnecting" banner.
+// The browser's live connection (socket.io namespace /ui, same login cookie, events and payloads typed
+// by lib/ui-events.ts): pushed pair views patch the TanStack Query cache, the other events invalidate
+// what they name; no second copy of server state. Exposes the connection state for the banner.
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
-import { io } from "socket.io-client";
+import { io, type Socket } from "socket.io-client";
 import { useQueryClient } from "@tanstack/react-query";
 import superjson, { type SuperJSONResult } from "superjson";
 import { useTRPC } from "@/components/trpc/react";
-import type { RouterOutputs } from "@/components/trpc/types";
-
-type PairView = RouterOutputs["live"]["pairs"][number];
+import { UI_NAMESPACE, uiEventSchemas, type UiServerToClientEvents } from "@/lib/ui-events";
 
 type LiveConnection = "connecting" | "connected" | "reconnecting";
 const LiveContext = createContext<LiveConnection>("connecting");
@@ -24,7 +22,7 @@ export function LiveSocketProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<LiveConnection>("connecting");
 
   useEffect(() => {
-    const socket = io("/ui", { path: "/socket.io", withCredentials: true, transports: ["websocket", "polling"] });
+    const socket: Socket<UiServerToClientEvents> = io(UI_NAMESPACE, { path: "/socket.io", withCredentials: true, transports: ["websocket", "polling"] });
     const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.live.pathKey() });
     socket.on("connect", () => {
       setState("connected");
@@ -34,8 +32,15 @@ export function LiveSocketProvider({ children }: { children: ReactNode }) {
     socket.on("connect_error", () => setState("reconnecting"));
     // Pair views arrive computed: patch the cached list (replace changed pairs, drop removed ones,
     // keep problems first) instead of refetching it.
-    socket.on("live:pairs", (payload: SuperJSONResult) => {
-      const { changed, removed } = superjson.deserialize<{ changed: PairView[]; removed: string[] }>(payload);
+    socket.on("live:pairs", (payload) => {
+      const parsed = uiEventSchemas["live:pairs"].safeParse(superjson.deserialize(payload as SuperJSONResult));
+      if (!parsed.success) {
+        // A console of another version, or a bug: say so and fall back to asking for the list.
+        console.warn("live:pairs payload not understood; refetching the pair list", parsed.error.issues.slice(0, 3));
+        void refresh();
+        return;
+      }
+      const { changed, removed } = parsed.data;
       queryClient.setQueryData(trpc.live.pairs.queryKey(), (old) => {
         if (!old) return old;
         const byId = new Map(old.map((p) => [p.id, p]));

@@ -3,42 +3,9 @@
 // back-off, split brain, and whether a switchover is safe now (with the reasons when it is not).
 import type { ControllerState, PairConfig, PlanCause } from "../controller/core";
 import type { HostLiveState } from "../agents/gateway";
+import type { PairView, ServerView } from "../../lib/ui-events";
 
-export interface ServerView {
-  appId: string;
-  name: string;
-  hostName: string;
-  configuredRole: "primary" | "backup";
-  role: "primary" | "backup" | "unknown";
-  roleEpoch: number | null;
-  status: string;
-  statusDetail: string;
-  hostConnection: "connected" | "disconnected" | "unknown";
-  lastHeartbeatAt: Date | null;
-  readyForSwitchover: 0 | 1 | null;
-  notReadyReasons: string[];
-  haLink: string;
-  sipListener: string;
-  oosBackoff: number;
-  /** present: the VIP (or NLB port) should be enabled here; stale: may still be enabled though this server is not primary. */
-  vip: "present" | "absent" | "stale" | "none";
-}
-
-export interface PairView {
-  id: string;
-  name: string;
-  haType: PairConfig["haType"];
-  epoch: number;
-  situation: string;
-  servers: ServerView[];
-  splitBrain: boolean;
-  /** The controller's plan in progress: a role change (switchover, failover, demotion) or a VIP-only plan. */
-  plan: null | { title: string; cause: string; from: string | null; to: string | null; forced: boolean; steps: { label: string; status: string; note: string }[] };
-  activeAlarms: string[];
-  /** Problems first: 0 healthy, higher is worse. */
-  severity: number;
-  switchoverBlockers: string[];
-}
+export type { PairView, ServerView };
 
 /** What each kind of plan is called on the dashboard. */
 const planTitles: Record<PlanCause, string> = {

@@ -1,0 +1,77 @@
+// The browsers' live channel (socket.io namespace /ui, same login as the pages): one map of event →
+// payload schema, used by the console to emit and by the browser to check what arrives — as the agent
+// wire protocol is. The pair view is defined here once; the console computes it, the dashboard shows it.
+import { z } from "zod";
+import { haTypes } from "../protocol/vocabulary";
+
+export const UI_NAMESPACE = "/ui";
+
+export const serverViewSchema = z.object({
+  appId: z.string(),
+  name: z.string(),
+  hostName: z.string(),
+  configuredRole: z.enum(["primary", "backup"]),
+  role: z.enum(["primary", "backup", "unknown"]),
+  roleEpoch: z.number().nullable(),
+  status: z.string(),
+  statusDetail: z.string(),
+  hostConnection: z.enum(["connected", "disconnected", "unknown"]),
+  lastHeartbeatAt: z.date().nullable(),
+  readyForSwitchover: z.union([z.literal(0), z.literal(1)]).nullable(),
+  notReadyReasons: z.array(z.string()),
+  haLink: z.string(),
+  sipListener: z.string(),
+  oosBackoff: z.number(),
+  /** present: the VIP (or NLB port) should be enabled here; stale: may still be enabled though this server is not primary. */
+  vip: z.enum(["present", "absent", "stale", "none"]),
+});
+export type ServerView = z.infer<typeof serverViewSchema>;
+
+export const pairViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  haType: z.enum(haTypes),
+  epoch: z.number(),
+  situation: z.string(),
+  servers: z.array(serverViewSchema),
+  splitBrain: z.boolean(),
+  /** The controller's plan in progress: a role change (switchover, failover, demotion) or a VIP-only plan. */
+  plan: z
+    .object({
+      title: z.string(),
+      cause: z.string(),
+      from: z.string().nullable(),
+      to: z.string().nullable(),
+      forced: z.boolean(),
+      steps: z.array(z.object({ label: z.string(), status: z.string(), note: z.string() })),
+    })
+    .nullable(),
+  activeAlarms: z.array(z.string()),
+  /** Problems first: 0 healthy, higher is worse. */
+  severity: z.number(),
+  switchoverBlockers: z.array(z.string()),
+});
+export type PairView = z.infer<typeof pairViewSchema>;
+
+/** "live:pairs": pair views that changed (already computed by the console) and pairs that are gone. */
+export const livePairsSchema = z.object({ changed: z.array(pairViewSchema), removed: z.array(z.string()) });
+export type LivePairs = z.infer<typeof livePairsSchema>;
+
+/**
+ * Every event the console sends to browsers, with its payload's schema. "live:pairs" travels as
+ * superjson (dates); the others carry nothing and mean "refetch what you show of this".
+ */
+export const uiEventSchemas = {
+  "live:pairs": livePairsSchema,
+  /** Live state other than pair views changed (timelines, agent connections). */
+  "live:changed": z.undefined(),
+  /** Alarms changed. */
+  "alarms:changed": z.undefined(),
+} as const;
+
+/** socket.io's typed map for the console → browser direction (payloads as they travel). */
+export interface UiServerToClientEvents {
+  "live:pairs": (payload: { json: unknown; meta?: unknown }) => void;
+  "live:changed": () => void;
+  "alarms:changed": () => void;
+}
