@@ -1,6 +1,8 @@
 // Writes and reads audit entries. `recordAudit` takes the transaction of the change it records, so a
 // change and its audit row commit together or not at all.
+import { randomUUID } from "node:crypto";
 import type { DbTx } from "../db";
+import { bulkInsert, sqliteDateTime } from "../db/bulk-insert";
 import type { Prisma } from "../../generated/prisma/client";
 
 export interface Actor {
@@ -22,20 +24,34 @@ export interface AuditRecord {
 
 const json = (v: unknown) => (v === undefined || v === null ? undefined : (JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue));
 
+function auditRow(actor: Actor, record: AuditRecord) {
+  return {
+    actorId: actor.id,
+    actorName: actor.name,
+    action: record.action,
+    objectType: record.objectType,
+    objectId: record.objectId ?? null,
+    objectName: record.objectName ?? "",
+    before: json(record.before),
+    after: json(record.after),
+    detail: record.detail ?? "",
+  };
+}
+
 export async function recordAudit(tx: DbTx, actor: Actor, record: AuditRecord): Promise<void> {
-  await tx.auditEntry.create({
-    data: {
-      actorId: actor.id,
-      actorName: actor.name,
-      action: record.action,
-      objectType: record.objectType,
-      objectId: record.objectId ?? null,
-      objectName: record.objectName ?? "",
-      before: json(record.before),
-      after: json(record.after),
-      detail: record.detail ?? "",
-    },
-  });
+  await tx.auditEntry.create({ data: auditRow(actor, record) });
+}
+
+/** Many entries in a few statements (a large import), in the order given. */
+export async function recordAudits(tx: DbTx, actor: Actor, records: AuditRecord[]): Promise<void> {
+  const at = sqliteDateTime(new Date());
+  const text = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
+  await bulkInsert(
+    tx,
+    "AuditEntry",
+    ["id", "at", "actorId", "actorName", "action", "objectType", "objectId", "objectName", "before", "after", "detail"],
+    records.map((r) => [randomUUID(), at, actor.id, actor.name, r.action, r.objectType, r.objectId ?? null, r.objectName ?? "", text(r.before), text(r.after), r.detail ?? ""]),
+  );
 }
 
 export interface AuditFilter {

@@ -1,6 +1,8 @@
 // Reads the whole configuration as a snapshot (what the rules check) and writes single objects.
 // Only this file and other repositories touch Prisma for configuration.
+import { randomUUID } from "node:crypto";
 import type { DbTx } from "../db";
+import { bulkInsert, sqliteDateTime } from "../db/bulk-insert";
 import type { Prisma } from "../../generated/prisma/client";
 import type { ApplicationShape, ConfigSnapshot, HostShape, PairShape } from "./config.schema";
 
@@ -109,6 +111,16 @@ export async function loadSnapshot(db: DbTx): Promise<IdentifiedSnapshot> {
   };
 }
 
+/** Names and ids of every host, application and pair, sorted: a cheap fingerprint of what exists. */
+export async function loadIdentity(db: DbTx): Promise<string> {
+  const [hosts, apps, pairs] = await Promise.all([
+    db.host.findMany({ select: { id: true, name: true, updatedAt: true }, orderBy: { name: "asc" } }),
+    db.application.findMany({ select: { id: true, name: true, updatedAt: true }, orderBy: { name: "asc" } }),
+    db.haPair.findMany({ select: { id: true, name: true, updatedAt: true }, orderBy: { name: "asc" } }),
+  ]);
+  return JSON.stringify([hosts, apps, pairs]);
+}
+
 export async function writeHost(db: DbTx, id: string | null, host: HostShape): Promise<string> {
   const nics = host.nics.map((n, position) => ({ ...n, position }));
   if (id === null) {
@@ -148,6 +160,40 @@ export async function writeApplication(db: DbTx, id: string | null, app: Applica
 export async function writeOptions(db: DbTx, applicationId: string, options: ApplicationShape["options"]): Promise<void> {
   await db.optionValue.deleteMany({ where: { applicationId } });
   if (options.length) await db.optionValue.createMany({ data: options.map((o) => ({ ...o, applicationId })) });
+}
+
+/**
+ * Creates many new hosts, applications (with their options) and pairs in a few statements — a large
+ * import holds SQLite's write lock for a short time this way (one statement per row took tens of
+ * seconds for 400 applications). Returns the new ids by name.
+ */
+export async function createMany(
+  db: DbTx,
+  rows: { hosts: HostShape[]; applications: ApplicationShape[]; pairs: PairShape[] },
+  existingHostIds: Map<string, string>,
+  existingAppIds: Map<string, string>,
+): Promise<{ hostIds: Map<string, string>; appIds: Map<string, string> }> {
+  const hostIds = new Map(existingHostIds);
+  const appIds = new Map(existingAppIds);
+  for (const h of rows.hosts) hostIds.set(h.name, randomUUID());
+  for (const a of rows.applications) appIds.set(a.name, randomUUID());
+  if (rows.hosts.length) {
+    await db.host.createMany({ data: rows.hosts.map((h) => ({ id: hostIds.get(h.name)!, name: h.name, description: h.description })) });
+    const nics = rows.hosts.flatMap((h) => h.nics.map((n, position) => ({ ...n, position, hostId: hostIds.get(h.name)! })));
+    if (nics.length) await db.nic.createMany({ data: nics });
+  }
+  if (rows.applications.length) {
+    await db.application.createMany({ data: rows.applications.map((a) => ({ id: appIds.get(a.name)!, ...appData(a, hostIds.get(a.host)!) })) });
+    const now = sqliteDateTime(new Date());
+    const options = rows.applications.flatMap((a) => a.options.map((o) => [randomUUID(), appIds.get(a.name)!, o.dn, o.section, o.name, o.value, now]));
+    await bulkInsert(db, "OptionValue", ["id", "applicationId", "dn", "section", "name", "value", "updatedAt"], options);
+  }
+  if (rows.pairs.length) {
+    await db.haPair.createMany({
+      data: rows.pairs.map(({ primary, backup, ...rest }) => ({ ...rest, primaryAppId: appIds.get(primary)!, backupAppId: appIds.get(backup)! })),
+    });
+  }
+  return { hostIds, appIds };
 }
 
 export async function writePair(db: DbTx, id: string | null, pair: PairShape, primaryAppId: string, backupAppId: string): Promise<string> {

@@ -4,9 +4,9 @@
 // reported with its path in the file (e.g. applications[1].options.TServer.ha-max-calls-sync-at-once).
 import { parseDocument, stringify, isMap, isSeq, type Document, type Node as YamlNode } from "yaml";
 import { z } from "zod";
-import type { Db } from "../db";
+import type { Db, DbTx } from "../db";
 import { AppError, type Problem } from "../errors";
-import { recordAudit, type Actor } from "../audit/audit.repository";
+import { recordAudit, recordAudits, type Actor, type AuditRecord } from "../audit/audit.repository";
 import * as repo from "../config/config.repository";
 import { normaliseOptions } from "../config/config.service";
 import {
@@ -147,106 +147,141 @@ export async function importConfig(db: Db, actor: Actor, text: string, options: 
   const converted = file.applications.map(toShape);
   const fileApps = converted.map((c) => normaliseOptions(c.app));
 
+  // Read and checked before the write transaction opens: SQLite has one writer, and the control plane
+  // must not wait behind seconds of reading and checking 40,000 options. The transaction then only
+  // confirms nothing changed in between (else: try again) and writes.
+  const identity = await repo.loadIdentity(db);
+  const stored = await repo.loadSnapshot(db);
+  const plan = checkImport(stored, file, converted, fileApps, options);
+  if (options.dryRun) return plan;
   return db.$transaction(async (tx) => {
-    const stored = await repo.loadSnapshot(tx);
-    const keep = <T extends { name: string }>(storedList: T[], fileList: T[]) =>
-      options.replace ? fileList : [...storedList.filter((s) => !fileList.some((f) => f.name === s.name)), ...fileList];
-    const merged: ConfigSnapshot = {
-      hosts: keep(stored.hosts, file.hosts),
-      applications: keep(stored.applications, fileApps),
-      pairs: keep(stored.pairs, file.pairs),
-    };
+    if ((await repo.loadIdentity(tx)) !== identity) {
+      throw new AppError("CONFLICT", "the configuration changed while the import was being checked; nothing was changed — run the import again");
+    }
+    await writeImport(tx, actor, stored, file, fileApps, plan, options);
+    return plan;
+  });
+}
 
-    const problems: Problem[] = [
-      ...duplicateProblems("hosts", file.hosts),
-      ...duplicateProblems("applications", fileApps),
-      ...duplicateProblems("pairs", file.pairs),
-    ];
-    const at = (prefix: string, list: Problem[]) => list.map((p) => ({ path: `${prefix}.${p.path}`, message: `${prefix}: ${p.message}` }));
-    file.hosts.forEach((h, i) => problems.push(...at(`hosts[${i}]`, hostProblems(h))));
-    const pairsNotInFile = merged.pairs.filter((p) => !file.pairs.some((f) => f.name === p.name));
-    fileApps.forEach((a, i) => {
-      const list = applicationProblems(a, { ...merged, pairs: pairsNotInFile }).map((p) => {
-        const m = /^options\[(\d+)\]$/.exec(p.path);
-        return m ? { ...p, path: converted[i]!.optionPaths[Number(m[1])] ?? p.path } : p;
-      });
-      problems.push(...at(`applications[${i}]`, list));
+type ConfigFile = z.infer<typeof configFileSchema>;
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Every rule the UI applies, for every object of the file, against the stored configuration; and what would change. */
+function checkImport(stored: repo.IdentifiedSnapshot, file: ConfigFile, converted: ReturnType<typeof toShape>[], fileApps: ApplicationShape[], options: ImportOptions): ImportPlan {
+  const keep = <T extends { name: string }>(storedList: T[], fileList: T[]) =>
+    options.replace ? fileList : [...storedList.filter((s) => !fileList.some((f) => f.name === s.name)), ...fileList];
+  const merged: ConfigSnapshot = {
+    hosts: keep(stored.hosts, file.hosts),
+    applications: keep(stored.applications, fileApps),
+    pairs: keep(stored.pairs, file.pairs),
+  };
+
+  const problems: Problem[] = [
+    ...duplicateProblems("hosts", file.hosts),
+    ...duplicateProblems("applications", fileApps),
+    ...duplicateProblems("pairs", file.pairs),
+  ];
+  const at = (prefix: string, list: Problem[]) => list.map((p) => ({ path: `${prefix}.${p.path}`, message: `${prefix}: ${p.message}` }));
+  file.hosts.forEach((h, i) => problems.push(...at(`hosts[${i}]`, hostProblems(h))));
+  const pairsNotInFile = merged.pairs.filter((p) => !file.pairs.some((f) => f.name === p.name));
+  fileApps.forEach((a, i) => {
+    const list = applicationProblems(a, { ...merged, pairs: pairsNotInFile }).map((p) => {
+      const m = /^options\[(\d+)\]$/.exec(p.path);
+      return m ? { ...p, path: converted[i]!.optionPaths[Number(m[1])] ?? p.path } : p;
     });
-    file.pairs.forEach((p, i) => problems.push(...at(`pairs[${i}]`, pairProblems(p, merged))));
-    if (options.replace) {
-      // Stored applications the file drops must not leave a stored host or pair dangling.
-      for (const p of merged.pairs) {
-        for (const role of ["primary", "backup"] as const) {
-          if (!merged.applications.some((a) => a.name === p[role])) {
-            problems.push({ path: "pairs", message: `pair ${p.name} needs application ${p[role]}, which the file does not contain` });
-          }
+    problems.push(...at(`applications[${i}]`, list));
+  });
+  file.pairs.forEach((p, i) => problems.push(...at(`pairs[${i}]`, pairProblems(p, merged))));
+  if (options.replace) {
+    // Stored applications the file drops must not leave a stored host or pair dangling.
+    for (const p of merged.pairs) {
+      for (const role of ["primary", "backup"] as const) {
+        if (!merged.applications.some((a) => a.name === p[role])) {
+          problems.push({ path: "pairs", message: `pair ${p.name} needs application ${p[role]}, which the file does not contain` });
         }
       }
     }
-    if (problems.length) {
-      throw new AppError("INVALID", `import refused, nothing was changed: ${problems.length} problem${problems.length > 1 ? "s" : ""}`, problems);
-    }
+  }
+  if (problems.length) {
+    throw new AppError("INVALID", `import refused, nothing was changed: ${problems.length} problem${problems.length > 1 ? "s" : ""}`, problems);
+  }
 
-    const plan: ImportPlan = {
-      hosts: { created: [], updated: [], deleted: [] },
-      applications: { created: [], updated: [], deleted: [] },
-      pairs: { created: [], updated: [], deleted: [] },
-    };
-    const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    const classify = <T extends { name: string }>(kind: keyof ImportPlan, storedList: T[], fileList: T[]) => {
-      for (const f of fileList) {
-        const s = storedList.find((x) => x.name === f.name);
-        if (!s) plan[kind].created.push(f.name);
-        else if (!sameJson(s, f)) plan[kind].updated.push(f.name);
-      }
-      if (options.replace) plan[kind].deleted = storedList.filter((s) => !fileList.some((f) => f.name === s.name)).map((s) => s.name);
-    };
-    classify("hosts", stored.hosts, file.hosts);
-    classify("applications", stored.applications, fileApps);
-    classify("pairs", stored.pairs, file.pairs);
-    if (options.dryRun) return plan;
+  const plan: ImportPlan = {
+    hosts: { created: [], updated: [], deleted: [] },
+    applications: { created: [], updated: [], deleted: [] },
+    pairs: { created: [], updated: [], deleted: [] },
+  };
+  const classify = <T extends { name: string }>(kind: keyof ImportPlan, storedList: T[], fileList: T[]) => {
+    for (const f of fileList) {
+      const s = storedList.find((x) => x.name === f.name);
+      if (!s) plan[kind].created.push(f.name);
+      else if (!sameJson(s, f)) plan[kind].updated.push(f.name);
+    }
+    if (options.replace) plan[kind].deleted = storedList.filter((s) => !fileList.some((f) => f.name === s.name)).map((s) => s.name);
+  };
+  classify("hosts", stored.hosts, file.hosts);
+  classify("applications", stored.applications, fileApps);
+  classify("pairs", stored.pairs, file.pairs);
+  return plan;
+}
 
-    // Deletions first (pairs, then applications, then hosts), then writes (hosts, applications, pairs).
-    // Pairs whose members change are removed and re-created so unique member constraints never clash mid-way.
-    const audit = (action: string, objectType: string, name: string, before: unknown, after: unknown) =>
-      recordAudit(tx, actor, { action, objectType, objectName: name, before, after, detail: "config import" });
-    const touchedPairs = new Set([...plan.pairs.deleted, ...plan.pairs.updated]);
-    for (const name of touchedPairs) await repo.deletePair(tx, stored.pairIds.get(name)!);
-    for (const name of plan.pairs.deleted) await audit("pair.delete", "pair", name, stored.pairs.find((p) => p.name === name), undefined);
-    for (const name of plan.applications.deleted) {
-      await repo.deleteApplication(tx, stored.applicationIds.get(name)!);
-      await audit("application.delete", "application", name, stored.applications.find((a) => a.name === name), undefined);
+/** Writes what checkImport planned, with its audit rows, inside the import's transaction. */
+async function writeImport(tx: DbTx, actor: Actor, stored: repo.IdentifiedSnapshot, file: ConfigFile, fileApps: ApplicationShape[], plan: ImportPlan, options: ImportOptions): Promise<void> {
+  // Deletions first (pairs, then applications, then hosts), then writes (hosts, applications, pairs).
+  // Pairs whose members change are removed and re-created so unique member constraints never clash mid-way.
+  const audit = (action: string, objectType: string, name: string, before: unknown, after: unknown) =>
+    recordAudit(tx, actor, { action, objectType, objectName: name, before, after, detail: "config import" });
+  const touchedPairs = new Set([...plan.pairs.deleted, ...plan.pairs.updated]);
+  for (const name of touchedPairs) await repo.deletePair(tx, stored.pairIds.get(name)!);
+  for (const name of plan.pairs.deleted) await audit("pair.delete", "pair", name, stored.pairs.find((p) => p.name === name), undefined);
+  for (const name of plan.applications.deleted) {
+    await repo.deleteApplication(tx, stored.applicationIds.get(name)!);
+    await audit("application.delete", "application", name, stored.applications.find((a) => a.name === name), undefined);
+  }
+  for (const name of plan.hosts.deleted) {
+    await repo.deleteHost(tx, stored.hostIds.get(name)!);
+    await audit("host.delete", "host", name, stored.hosts.find((h) => h.name === name), undefined);
+  }
+  // New objects in a few statements (a large import holds the write lock briefly), changed ones one by one.
+  const byName = <T extends { name: string }>(list: T[]) => new Map(list.map((x) => [x.name, x]));
+  const storedHosts = byName(stored.hosts);
+  const storedApps = byName(stored.applications);
+  const storedPairs = byName(stored.pairs);
+  const newPairs = (file.pairs as PairShape[]).filter((p) => !storedPairs.has(p.name) || touchedPairs.has(p.name));
+  const created = await repo.createMany(
+    tx,
+    { hosts: file.hosts.filter((h) => !storedHosts.has(h.name)), applications: fileApps.filter((a) => !storedApps.has(a.name)), pairs: newPairs },
+    stored.hostIds,
+    stored.applicationIds,
+  );
+  const hostIds = created.hostIds;
+  const appIds = created.appIds;
+  const createdAudits: AuditRecord[] = [];
+  for (const h of file.hosts) {
+    const before = storedHosts.get(h.name);
+    if (!before) createdAudits.push({ action: "host.create", objectType: "host", objectName: h.name, after: h, detail: "config import" });
+    else if (!sameJson(before, h)) {
+      await repo.writeHost(tx, stored.hostIds.get(h.name)!, h);
+      await audit("host.update", "host", h.name, before, h);
     }
-    for (const name of plan.hosts.deleted) {
-      await repo.deleteHost(tx, stored.hostIds.get(name)!);
-      await audit("host.delete", "host", name, stored.hosts.find((h) => h.name === name), undefined);
+  }
+  for (const a of fileApps) {
+    const before = storedApps.get(a.name);
+    if (!before) createdAudits.push({ action: "application.create", objectType: "application", objectName: a.name, after: a, detail: "config import" });
+    else if (!sameJson(before, a)) {
+      await repo.writeApplication(tx, stored.applicationIds.get(a.name)!, a, hostIds.get(a.host)!);
+      await audit("application.update", "application", a.name, before, a);
     }
-    const hostIds = new Map(stored.hostIds);
-    for (const h of file.hosts) {
-      const before = stored.hosts.find((x) => x.name === h.name);
-      if (before && sameJson(before, h)) continue;
-      hostIds.set(h.name, await repo.writeHost(tx, stored.hostIds.get(h.name) ?? null, h));
-      await audit(before ? "host.update" : "host.create", "host", h.name, before, h);
-    }
-    const appIds = new Map(stored.applicationIds);
-    for (const a of fileApps) {
-      const before = stored.applications.find((x) => x.name === a.name);
-      if (before && sameJson(before, a)) continue;
-      appIds.set(a.name, await repo.writeApplication(tx, stored.applicationIds.get(a.name) ?? null, a, hostIds.get(a.host)!));
-      await audit(before ? "application.update" : "application.create", "application", a.name, before, a);
-    }
-    for (const p of file.pairs as PairShape[]) {
-      const before = stored.pairs.find((x) => x.name === p.name);
-      if (before && sameJson(before, p)) continue;
-      await repo.writePair(tx, null, p, appIds.get(p.primary)!, appIds.get(p.backup)!);
-      await audit(before ? "pair.update" : "pair.create", "pair", p.name, before, p);
-    }
-    const count = (k: keyof ImportPlan) => `${plan[k].created.length} created, ${plan[k].updated.length} updated, ${plan[k].deleted.length} deleted`;
-    await recordAudit(tx, actor, {
-      action: "config.import",
-      objectType: "config",
-      detail: `hosts: ${count("hosts")}; applications: ${count("applications")}; pairs: ${count("pairs")}${options.replace ? " (replace)" : ""}`,
-    });
-    return plan;
+  }
+  for (const p of newPairs) {
+    const before = storedPairs.get(p.name);
+    createdAudits.push({ action: before ? "pair.update" : "pair.create", objectType: "pair", objectName: p.name, before, after: p, detail: "config import" });
+  }
+  await recordAudits(tx, actor, createdAudits);
+  const count = (k: keyof ImportPlan) => `${plan[k].created.length} created, ${plan[k].updated.length} updated, ${plan[k].deleted.length} deleted`;
+  await recordAudit(tx, actor, {
+    action: "config.import",
+    objectType: "config",
+    detail: `hosts: ${count("hosts")}; applications: ${count("applications")}; pairs: ${count("pairs")}${options.replace ? " (replace)" : ""}`,
   });
 }
