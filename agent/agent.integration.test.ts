@@ -118,7 +118,7 @@ describe("agent ↔ console over loopback", () => {
       }
     });
     expect(health.reason).toContain("agent token is unknown or revoked");
-    expect(consoleSrv.rec.warnings.some((w) => w.includes("host host3: agent token is unknown or revoked"))).toBe(true);
+    expect(consoleSrv.rec.warnings.some((w) => w.includes("agent refused: token unknown or revoked") && w.includes(`"host":"host3"`))).toBe(true);
     expect(consoleSrv.gateway.host("host3")).toBeNull();
     bad.child.kill("SIGTERM");
     expect((await bad.exited).code).toBe(0);
@@ -251,7 +251,7 @@ describe("agent ↔ console over loopback", () => {
     expect(ack).toMatchObject({ ok: false });
     expect((await protocolError).event).toBe("heartbeat");
     client.emit("commandResult", "nonsense");
-    await waitFor("console warning", () => consoleSrv.rec.warnings.find((w) => w.includes("host host3: malformed commandResult refused")));
+    await waitFor("console warning", () => consoleSrv.rec.warnings.find((w) => w.includes("malformed agent message refused") && w.includes(`"host":"host3","event":"commandResult"`)));
 
     // Agent side: the console sends a malformed command; the agent refuses it and keeps working.
     const socket = agentSocket("host1");

@@ -513,7 +513,7 @@ export class Agent {
     },
     "set-role": async (cmd, app) => {
       const r = await this.setRole(app, cmd.role, cmd.pairEpoch, cmd.id);
-      return this.ledger.finish(cmd, r.outcome, r.reason);
+      return this.ledger.finish(cmd, r.outcome, r.reason, [], r.heldEpoch ?? null);
     },
     "run-control-script": async (cmd, app) => {
       const found = this.driverFor(app.name);
@@ -568,7 +568,7 @@ export class Agent {
     return this.ledger.finish(cmd, run.ok ? "ok" : "failed", reason, [step]);
   }
 
-  private async setRole(app: ApplicationConfig, role: AppRole, epoch: number, commandId: string): Promise<{ outcome: CommandResult["outcome"]; reason: string }> {
+  private async setRole(app: ApplicationConfig, role: AppRole, epoch: number, commandId: string): Promise<{ outcome: CommandResult["outcome"]; reason: string; heldEpoch?: number }> {
     const state = this.supervisor.state(app.name);
     if (!state || (state.status !== "running" && state.status !== "service-unavailable")) {
       return { outcome: "failed", reason: `${app.name} is ${state?.status ?? "unknown"}, so it cannot take the ${role} role` };
@@ -581,7 +581,7 @@ export class Agent {
     }
     const r = await requestRole(app, state.secret, role, epoch, commandId);
     if (r.role && r.epoch !== undefined) this.noteRole(app.name, r.role, r.epoch);
-    return { outcome: r.outcome, reason: r.reason };
+    return { outcome: r.outcome, reason: r.reason, heldEpoch: r.heldEpoch };
   }
 
   private noteRole(app: string, role: AppRole, epoch: number): void {

@@ -49,7 +49,7 @@ export async function pollReadiness(app: ApplicationConfig): Promise<{ report: S
   }
 }
 
-export async function requestRole(app: ApplicationConfig, secret: string | null, role: AppRole, epoch: number, commandId: string): Promise<{ outcome: CommandOutcome; reason: string; role?: AppRole; epoch?: number }> {
+export async function requestRole(app: ApplicationConfig, secret: string | null, role: AppRole, epoch: number, commandId: string): Promise<{ outcome: CommandOutcome; reason: string; role?: AppRole; epoch?: number; heldEpoch?: number }> {
   let res: Response;
   try {
     res = await request(app, "POST", "/switchyard/v1/role", secret ?? "", { role, epoch, commandId });
@@ -59,7 +59,9 @@ export async function requestRole(app: ApplicationConfig, secret: string | null,
   const body: unknown = await res.json().catch(() => null);
   if (res.status === 409) {
     const stale = staleEpochResponseSchema.safeParse(body);
-    return { outcome: "stale-epoch", reason: stale.success ? `${app.name} refused: ${stale.data.message}` : `${app.name} refused epoch ${epoch} as stale` };
+    return stale.success
+      ? { outcome: "stale-epoch", reason: `${app.name} refused: ${stale.data.message}`, heldEpoch: stale.data.epoch }
+      : { outcome: "stale-epoch", reason: `${app.name} refused epoch ${epoch} as stale` };
   }
   const ok = setRoleResponseSchema.safeParse(body);
   if (res.status !== 200 || !ok.success) {

@@ -62,7 +62,7 @@ export class CommandLedger {
     if (held !== undefined && command.pairEpoch < held) {
       return {
         kind: "refuse",
-        result: this.finish(command, "stale-epoch", `command ${command.id} carries epoch ${command.pairEpoch} of ${fencingKey}, older than epoch ${held} already applied; refused`),
+        result: this.finish(command, "stale-epoch", `command ${command.id} carries epoch ${command.pairEpoch} of ${fencingKey}, older than epoch ${held} already applied; refused`, [], held),
       };
     }
     this.epochs.set(fencingKey, Math.max(held ?? 0, command.pairEpoch));
@@ -71,7 +71,7 @@ export class CommandLedger {
     return { kind: "execute" };
   }
 
-  finish(command: AgentCommand, outcome: CommandResult["outcome"], reason: string, scripts: CommandResult["scripts"] = []): CommandResult {
+  finish(command: AgentCommand, outcome: CommandResult["outcome"], reason: string, scripts: CommandResult["scripts"] = [], heldEpoch: number | null = null): CommandResult {
     const result: CommandResult = {
       commandId: command.id,
       type: command.type,
@@ -80,6 +80,7 @@ export class CommandLedger {
       reason: reason.slice(0, 2000),
       finishedAt: new Date().toISOString(),
       scripts,
+      heldEpoch,
     };
     this.running.delete(command.id);
     this.results.set(command.id, result);

@@ -240,7 +240,7 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
     async startApp(appName) {
       const app = await r.services.db.application.findUnique({ where: { name: appName }, select: { id: true } });
       if (!app) throw new Error(`no application ${appName} in this stack`);
-      const result = await r.services.controlPlane.applicationCommand(app.id, "start");
+      const result = await r.services.controlPlane.applicationCommand(app.id, "start", "workflow test");
       return `${result.outcome}: ${result.reason}`;
     },
     controllerState: () => r.services.controlPlane.controllerState(),

@@ -433,6 +433,8 @@ export const commandResultSchema = z
     finishedAt: isoTimeSchema,
     /** Steps of a control-script run (linux-ip runs several); the one run of an OS command. */
     scripts: z.array(scriptRunSchema).max(16).default([]),
+    /** Outcome stale-epoch: the newer epoch the application (or the pair on this host) holds, when known. */
+    heldEpoch: epochSchema.nullable().default(null),
   })
   .strict();
 export type CommandResult = z.infer<typeof commandResultSchema>;

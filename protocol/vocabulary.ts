@@ -28,8 +28,9 @@ export const scriptPlaceholders = ["vip", "prefix", "interface", "cluster", "por
 export type ScriptPlaceholder = (typeof scriptPlaceholders)[number];
 
 /**
- * Alarms the controller raises from what it sees. Condition alarms are raised and cancelled with the
- * condition; event alarms (switchover-failed, double-failure, control-script-failed) stay until cleared.
+ * Alarms the control plane raises from what it sees. Condition alarms are raised and cancelled with the
+ * condition; event alarms (switchover-failed, double-failure, control-script-failed, control-plane-stall)
+ * stay until cleared. The last two are the console's own, about no pair.
  */
 export const controllerAlarmKinds = [
   "host-disconnected",
@@ -41,7 +42,12 @@ export const controllerAlarmKinds = [
   "double-failure",
   "control-script-failed",
   "stale-vip",
+  "control-plane-stall",
+  "agents-silent",
 ] as const;
+/** Alarm kinds about the console itself rather than a pair. */
+export const consoleAlarmKinds = ["control-plane-stall", "agents-silent"] as const;
+export type ConsoleAlarmKind = (typeof consoleAlarmKinds)[number];
 export type ControllerAlarmKind = (typeof controllerAlarmKinds)[number];
 
 /** Faults the demo lab injects into a simulated SIP Server (the Lab page, tests). */

@@ -115,6 +115,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
       },
       onLogEvents: (hostName, events) => alarms.onLogEvents(hostName, { events }),
       onControllerAlarm: (command) => alarms.onControllerAlarm(command),
+      onControlPlaneAlarm: (alarm) => alarms.onConsoleAlarm(alarm),
     });
     alarms.onChange(() => ui.emit("alarms:changed"));
     await alarms.start();

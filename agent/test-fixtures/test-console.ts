@@ -87,9 +87,13 @@ export async function startTestConsole(opts: { heartbeatTimeoutMs?: number } = {
     onVipPresence: (host, msg) => rec.vipPresence.push({ host, msg }),
     onRunningConfig: (host, msg) => rec.runningConfigs.push({ host, msg }),
     onConfigDelivery: (host, msg) => rec.configDeliveries.push({ host, msg }),
-    logger: { info: () => {}, warn: (m) => rec.warnings.push(m), error: (m) => rec.warnings.push(m) },
+    logger: {
+      info: () => {},
+      debug: () => {},
+      warn: (m, fields) => void rec.warnings.push(fields ? `${m} ${JSON.stringify(fields)}` : m),
+      error: (m, fields) => void rec.warnings.push(fields ? `${m} ${JSON.stringify(fields)}` : m),
+    },
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
-    commandRetryIntervalMs: 500,
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const { port } = server.address() as AddressInfo;

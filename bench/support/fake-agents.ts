@@ -89,6 +89,7 @@ export class FakeAgent {
       reason,
       finishedAt,
       scripts: [],
+      heldEpoch: outcome === "stale-epoch" ? (this.apps.get(cmd.type === "run-os-command" ? "" : cmd.application)?.epoch ?? null) : null,
     });
     if (cmd.type === "set-role") {
       const a = this.apps.get(cmd.application);

@@ -1,8 +1,11 @@
-// The console side of the agent wire protocol: authenticates host agents on socket.io namespace
-// /agent, pushes each host's configuration, tracks heartbeats (connected / disconnected), delivers
-// commands with a deadline and bounded idempotent retries, and hands every validated report to
-// injected callbacks. It holds no database access: tokens, configuration and persistence are injected
-// so the lead wires Prisma in one place and tests use in-memory fakes.
+// The console side of the agent wire protocol, in the control plane's thread: authenticates host agents
+// on socket.io namespace /agent, pushes each host's configuration, keeps each host's liveness
+// (liveness.ts: heartbeats, the console's own stalls, many hosts silent at once), delivers commands
+// (pending-commands.ts: one send per submit, results only from the host a command went to), and hands
+// every validated report to injected callbacks. Trust per host: an agent speaks only for its own
+// host — a report about an application that host does not run is dropped and logged — and every agent
+// is held to a message rate and a log-event quota. No database access here: tokens and configuration
+// are injected (plane.ts wires them; tests use fakes).
 import type { Namespace, Server, Socket } from "socket.io";
 import type { z } from "zod";
 import {
@@ -13,6 +16,7 @@ import {
   agentCommandSchema,
   agentHelloSchema,
   clientToServerSchemas,
+  commandReceiptSchema,
   configAckSchema,
   describeZodError,
   hostConfigSchema,
@@ -21,19 +25,24 @@ import {
   type AppStatusMessage,
   type ClientToServerEvents,
   type CommandResult,
+  type ConfigDeliveryMessage,
+  type HostConfig,
   type HostConfigInput,
   type LogEventsMessage,
   type ReadinessReport,
   type Refusal,
   type Resync,
   type RoleReport,
-  type ScriptRunMessage,
-  type VipPresenceMessage,
   type RunningConfigMessage,
-  type ConfigDeliveryMessage,
+  type ScriptRunMessage,
   type ServerToClientEvents,
+  type VipPresenceMessage,
 } from "../../protocol/agent-wire";
+import { logger, type Logger } from "../log";
+import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
+import { HostLiveness } from "./liveness";
 import { PendingCommands } from "./pending-commands";
+import { TokenBucket } from "./token-bucket";
 
 export type HostConnectionState = "connected" | "disconnected";
 
@@ -48,19 +57,23 @@ export interface HostLiveState {
   socketOpen: boolean;
 }
 
-export interface GatewayLogger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+/** Messages an agent may send per second on average (heartbeats are two); bursts up to the capacity. */
+export const AGENT_MESSAGES_PER_SECOND = 200;
+export const AGENT_MESSAGE_BURST = 2_000;
+/** Log events an agent may forward per second on average; bursts up to the capacity. */
+export const AGENT_LOG_EVENTS_PER_SECOND = 100;
+export const AGENT_LOG_EVENT_BURST = 5_000;
+/** A host that keeps breaking the rules is logged about at most this often. */
+export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 export interface AgentGatewayDeps {
-  /** True when `token` is a valid, unrevoked token of `hostName` (the lead checks the hashed token in the DB). */
+  /** True when `token` is a valid, unrevoked token of `hostName` (plane.ts checks the hashed token in the database). */
   verifyToken(hostName: string, token: string): Promise<boolean>;
   /** The configuration to push to a host right after it connects, or when pushConfig() is called. */
   configForHost(hostName: string): Promise<HostConfigInput | null>;
+  /** A host became connected or disconnected (by liveness, not by a socket blip). */
   onHostState?(state: HostLiveState): void;
-  /** A host's agent socket opened or closed (its state may not have changed: the heartbeat timeout decides that). */
+  /** A host's agent socket opened or closed (its state may not have changed: liveness decides that). */
   onSocketChange?(state: HostLiveState): void;
   onResync?(hostName: string, snapshot: Resync): void;
   onAppStatus?(hostName: string, msg: AppStatusMessage): void;
@@ -71,25 +84,26 @@ export interface AgentGatewayDeps {
   onVipPresence?(hostName: string, msg: VipPresenceMessage): void;
   onRunningConfig?(hostName: string, msg: RunningConfigMessage): void;
   onConfigDelivery?(hostName: string, msg: ConfigDeliveryMessage): void;
-  /** Every result, including late ones that arrive after sendCommand gave up, and gateway-made no-answer results. */
+  /** The agent confirmed it received a command (it runs it now). */
+  onCommandReceipt?(hostName: string, commandId: string): void;
+  /** Every result, including late ones that arrive after sendCommand gave up, and made-up no-answer results. */
   onCommandResult?(hostName: string, result: CommandResult): void;
   onConfigApplied?(hostName: string, ack: { revision: string; ok: boolean; errors: string[] }): void;
-  logger?: GatewayLogger;
+  /** The console's own condition, not a host's: a stall it survived, hosts held silent at once. */
+  onControlPlaneAlarm?(alarm: { raise: boolean; key: ConsoleAlarmKind; text: string }): void;
+  logger?: Logger;
   /** Injected clock (ms since epoch) for tests. */
   now?: () => number;
   consoleVersion?: string;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
-  /** A command not answered is re-sent (same id) after this long, up to maxCommandAttempts sends. */
-  commandRetryIntervalMs?: number;
-  maxCommandAttempts?: number;
 }
 
 export interface AgentGateway {
   /**
-   * Delivers a command and resolves with the agent's result. Retries with the same id while the host
-   * is connected; resolves with outcome "no-answer" at the deadline or after the last attempt. Calling
-   * it again with an id already pending or recently finished returns the same result.
+   * Delivers a command and resolves with the agent's result, or with outcome "no-answer" at its
+   * deadline. Submitting an id that is pending sends it again (the caller's retry); an id already
+   * answered by that host is answered from memory.
    */
   sendCommand(hostName: string, command: AgentCommandInput): Promise<CommandResult>;
   /** Re-reads configForHost(hostName) and pushes it if the host is connected. */
@@ -104,16 +118,17 @@ export interface AgentGateway {
 type AgentSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { hostName?: string; agentVersion?: string }>;
 type AgentNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { hostName?: string; agentVersion?: string }>;
 
-const consoleLogger: GatewayLogger = {
-  info: (m) => console.log(`[agents] ${m}`),
-  warn: (m) => console.warn(`[agents] ${m}`),
-  error: (m) => console.error(`[agents] ${m}`),
-};
-
 interface HostEntry {
   live: HostLiveState;
   socket: AgentSocket | null;
-  lastHeartbeatMs: number;
+  /** Applications (and their pairs) in the configuration last pushed to this host: what it may speak about. */
+  applications: Set<string>;
+  pairs: Set<string>;
+  messages: TokenBucket;
+  logEvents: TokenBucket;
+  /** Refusals since the last log line about them, and when that line was written. */
+  refusals: number;
+  refusalLoggedAtMs: number;
 }
 
 function refusal(code: Refusal["code"], message: string): Error {
@@ -123,41 +138,76 @@ function refusal(code: Refusal["code"], message: string): Error {
 }
 
 export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGateway {
-  const log = deps.logger ?? consoleLogger;
+  const log = deps.logger ?? logger("agents");
   const now = deps.now ?? Date.now;
   const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
   const heartbeatTimeoutMs = deps.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
+  const sweepEveryMs = Math.max(20, Math.min(250, Math.floor(heartbeatTimeoutMs / 4)));
   const nsp = io.of(AGENT_NAMESPACE) as unknown as AgentNamespace;
   const hosts = new Map<string, HostEntry>();
+  const liveness = new HostLiveness({ heartbeatTimeoutMs, sweepIntervalMs: sweepEveryMs });
   const pending = new PendingCommands({
     now,
-    retryIntervalMs: deps.commandRetryIntervalMs ?? 1000,
-    maxAttempts: deps.maxCommandAttempts ?? 5,
     send: (hostName, command) => {
       const entry = hosts.get(hostName);
       if (!entry?.socket?.connected) return false;
-      entry.socket.emit("command", command, () => {
-        // Receipt: the core-driven delivery tracking of the control-plane work uses it.
+      const socket = entry.socket;
+      socket.emit("command", command, (receipt: unknown) => {
+        const parsed = commandReceiptSchema.safeParse(receipt);
+        if (!parsed.success || parsed.data.commandId !== command.id || entry.socket !== socket) return;
+        safely(`onCommandReceipt(${hostName})`, () => deps.onCommandReceipt?.(hostName, command.id));
       });
       return true;
     },
     onResult: (hostName, result) => safely(`onCommandResult(${hostName})`, () => deps.onCommandResult?.(hostName, result)),
+    onRefused: (hostName, result, why) => {
+      const entry = hosts.get(hostName);
+      if (entry) refuse(entry, `a result for command ${result.commandId} was refused: ${why}`);
+    },
   });
 
   function safely(what: string, fn: () => void): void {
     try {
       fn();
     } catch (err) {
-      log.error(`${what} threw: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      log.error("a gateway callback threw", { callback: what, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     }
+  }
+
+  /** Drops what a host said; logs it (at most every REFUSAL_LOG_INTERVAL_MS per host, with a count). */
+  function refuse(entry: HostEntry, why: string): void {
+    entry.refusals += 1;
+    const t = now();
+    if (t - entry.refusalLoggedAtMs < REFUSAL_LOG_INTERVAL_MS) return;
+    log.warn("refused what an agent sent", { host: entry.live.hostName, why, refusedSinceLastLog: entry.refusals });
+    entry.refusals = 0;
+    entry.refusalLoggedAtMs = t;
   }
 
   function setState(entry: HostEntry, state: HostConnectionState, reason: string): void {
     if (entry.live.state === state) return;
     entry.live = { ...entry.live, state, reason, since: new Date(now()) };
-    log.info(`host ${entry.live.hostName} ${state}: ${reason}`);
+    log.info(`host ${state}`, { host: entry.live.hostName, reason });
     const snapshot = { ...entry.live };
     safely(`onHostState(${entry.live.hostName})`, () => deps.onHostState?.(snapshot));
+  }
+
+  function entryFor(hostName: string): HostEntry {
+    let entry = hosts.get(hostName);
+    if (!entry) {
+      entry = {
+        live: { hostName, state: "disconnected", reason: "never connected", since: new Date(now()), lastHeartbeatAt: null, agentVersion: null, socketOpen: false },
+        socket: null,
+        applications: new Set(),
+        pairs: new Set(),
+        messages: new TokenBucket(AGENT_MESSAGE_BURST, AGENT_MESSAGES_PER_SECOND, now()),
+        logEvents: new TokenBucket(AGENT_LOG_EVENT_BURST, AGENT_LOG_EVENTS_PER_SECOND, now()),
+        refusals: 0,
+        refusalLoggedAtMs: -Infinity,
+      };
+      hosts.set(hostName, entry);
+    }
+    return entry;
   }
 
   // 1. Authentication happens in the handshake: a socket that fails here never reaches a handler.
@@ -165,7 +215,7 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
     const parsed = agentHelloSchema.safeParse(socket.handshake.auth);
     if (!parsed.success) {
       const message = `agent hello refused: ${describeZodError(parsed.error)}`;
-      log.warn(`${message} (from ${socket.handshake.address})`);
+      log.warn("agent hello refused", { from: socket.handshake.address, reason: describeZodError(parsed.error) });
       return next(refusal("malformed-hello", message));
     }
     const hello = parsed.data;
@@ -173,35 +223,41 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       const message =
         `protocol version mismatch: agent on ${hello.hostName} speaks ${hello.protocolVersion}, ` +
         `console speaks ${AGENT_PROTOCOL_VERSION}; install a matching agent version`;
-      log.warn(message);
+      log.warn("agent refused: protocol version mismatch", { host: hello.hostName, agentSpeaks: hello.protocolVersion, consoleSpeaks: AGENT_PROTOCOL_VERSION });
       return next(refusal("protocol-mismatch", message));
     }
     deps
       .verifyToken(hello.hostName, hello.token)
       .then((ok) => {
         if (!ok) {
-          const message = `host ${hello.hostName}: agent token is unknown or revoked`;
-          log.warn(`${message} (from ${socket.handshake.address})`);
-          return next(refusal("bad-token", message));
+          log.warn("agent refused: token unknown or revoked", { host: hello.hostName, from: socket.handshake.address });
+          return next(refusal("bad-token", `host ${hello.hostName}: agent token is unknown or revoked`));
         }
         socket.data.hostName = hello.hostName;
         socket.data.agentVersion = hello.agentVersion;
         next();
       })
       .catch((err: unknown) => {
-        log.error(`verifyToken(${hello.hostName}) failed: ${String(err)}`);
+        log.error("checking an agent token failed", { host: hello.hostName, error: String(err) });
         next(refusal("internal-error", "the console could not check the token; retry later"));
       });
   });
 
-  // 2. Handler registry keyed by event name: each validates with the event's schema first.
+  /** What an application-scoped message may name: only this host's applications (and their pairs). */
+  const ownApp = (entry: HostEntry, application: string) => entry.applications.has(application);
+
+  // 2. Handler registry keyed by event name: each validates with the event's schema first (done by
+  //    the caller), then checks the host speaks for itself.
   type Handlers = { [K in keyof ClientToServerEvents]: (entry: HostEntry, msg: z.infer<(typeof clientToServerSchemas)[K]>, ack: ((reply: unknown) => void) | null) => void };
   const handlers: Handlers = {
-    heartbeat(entry, msg, ack) {
+    heartbeat(_entry, msg, ack) {
       ack?.({ seq: msg.seq, consoleTimeMs: now() });
     },
     resync(entry, msg, ack) {
-      safely("onResync", () => deps.onResync?.(entry.live.hostName, msg));
+      const foreign = msg.applications.filter((a) => !ownApp(entry, a.application)).map((a) => a.application);
+      if (foreign.length) refuse(entry, `its resync named applications it does not run: ${foreign.join(", ")} (left out)`);
+      const own = { ...msg, applications: msg.applications.filter((a) => ownApp(entry, a.application)) };
+      safely("onResync", () => deps.onResync?.(entry.live.hostName, own));
       ack?.({ ok: true });
     },
     commandResult(entry, msg, ack) {
@@ -209,32 +265,44 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       ack?.({ ok: true });
     },
     appStatus(entry, msg) {
+      if (!ownApp(entry, msg.application)) return refuse(entry, `a status of ${msg.application}, which it does not run`);
       safely("onAppStatus", () => deps.onAppStatus?.(entry.live.hostName, msg));
     },
     roleReport(entry, msg) {
+      if (!ownApp(entry, msg.application)) return refuse(entry, `a role report of ${msg.application}, which it does not run`);
       safely("onRoleReport", () => deps.onRoleReport?.(entry.live.hostName, msg));
     },
     readiness(entry, msg) {
+      if (!ownApp(entry, msg.application)) return refuse(entry, `readiness of ${msg.application}, which it does not run`);
       safely("onReadiness", () => deps.onReadiness?.(entry.live.hostName, msg));
     },
     logEvents(entry, msg, ack) {
-      safely("onLogEvents", () => deps.onLogEvents?.(entry.live.hostName, msg));
+      const own = msg.events.filter((e) => ownApp(entry, e.application));
+      if (own.length < msg.events.length) refuse(entry, `${msg.events.length - own.length} log event(s) of applications it does not run`);
+      const allowed = own.slice(0, entry.logEvents.take(own.length, now()));
+      if (allowed.length < own.length) refuse(entry, `${own.length - allowed.length} log event(s) over its quota of ${AGENT_LOG_EVENTS_PER_SECOND}/s`);
+      if (allowed.length) safely("onLogEvents", () => deps.onLogEvents?.(entry.live.hostName, { events: allowed }));
+      // Acknowledged either way: what was refused must not come back on the agent's retry.
       ack?.({ ok: true });
     },
     scriptRun(entry, msg) {
+      if (!ownApp(entry, msg.application)) return refuse(entry, `a script run for ${msg.application}, which it does not run`);
       safely("onScriptRun", () => deps.onScriptRun?.(entry.live.hostName, msg));
     },
     vipPresence(entry, msg) {
+      if (!entry.pairs.has(msg.pair)) return refuse(entry, `VIP presence of pair ${msg.pair}, which has no application on it`);
       safely("onVipPresence", () => deps.onVipPresence?.(entry.live.hostName, msg));
     },
     runningConfig(entry, msg) {
+      if (!ownApp(entry, msg.application)) return refuse(entry, `running options of ${msg.application}, which it does not run`);
       safely("onRunningConfig", () => deps.onRunningConfig?.(entry.live.hostName, msg));
     },
     configDelivery(entry, msg) {
+      if (!ownApp(entry, msg.application)) return refuse(entry, `a delivery report of ${msg.application}, which it does not run`);
       safely("onConfigDelivery", () => deps.onConfigDelivery?.(entry.live.hostName, msg));
     },
     protocolError(entry, msg) {
-      log.warn(`agent on ${entry.live.hostName} refused a console message (${msg.event}): ${msg.reason}`);
+      log.warn("an agent refused a console message", { host: entry.live.hostName, event: msg.event, reason: msg.reason });
     },
   };
 
@@ -244,60 +312,60 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       socket.disconnect(true); // cannot happen: the middleware sets it; refuse rather than guess
       return;
     }
-    let entry = hosts.get(hostName);
-    if (!entry) {
-      entry = {
-        live: { hostName, state: "disconnected", reason: "never connected", since: new Date(now()), lastHeartbeatAt: null, agentVersion: null, socketOpen: false },
-        socket: null,
-        lastHeartbeatMs: 0,
-      };
-      hosts.set(hostName, entry);
-    }
+    const entry = entryFor(hostName);
     const previous = entry.socket;
     if (previous && previous !== socket) {
       // The newest connection wins: the old one is most likely half-open after a network blip.
-      log.warn(`host ${hostName}: a new agent connection replaces the previous one`);
+      log.warn("a new agent connection replaces the previous one", { host: hostName });
       previous.disconnect(true);
     }
-    const current = entry;
-    current.socket = socket;
-    current.lastHeartbeatMs = now();
-    current.live = { ...current.live, lastHeartbeatAt: new Date(now()), agentVersion: socket.data.agentVersion ?? null, socketOpen: true };
-    safely(`onSocketChange(${hostName})`, () => deps.onSocketChange?.({ ...current.live }));
-    setState(current, "connected", `agent ${socket.data.agentVersion ?? "?"} connected from ${socket.handshake.address}`);
+    entry.socket = socket;
+    liveness.connected(hostName, now());
+    entry.live = { ...entry.live, lastHeartbeatAt: new Date(now()), agentVersion: socket.data.agentVersion ?? null, socketOpen: true };
+    safely(`onSocketChange(${hostName})`, () => deps.onSocketChange?.({ ...entry.live }));
+    if (entry.live.state === "connected") {
+      // A new agent session on a host that never went silent long enough to be lost: still a new
+      // connection for the controller (what the agent said before is replaced by its resync).
+      entry.live = { ...entry.live, state: "disconnected" };
+    }
+    setState(entry, "connected", `agent ${socket.data.agentVersion ?? "?"} connected from ${socket.handshake.address}`);
 
     for (const event of Object.keys(handlers) as (keyof ClientToServerEvents)[]) {
       socket.on(event, (...args: unknown[]) => {
-        if (current.socket !== socket) return; // a replaced socket's late messages are ignored
+        if (entry.socket !== socket) return; // a replaced or closed socket's late messages are ignored
         const last = args[args.length - 1];
         const ack = typeof last === "function" ? (last as (reply: unknown) => void) : null;
-        const schema = clientToServerSchemas[event];
-        const parsed = schema.safeParse(args[0]);
+        if (!entry.messages.take(1, now())) {
+          refuse(entry, `messages over its rate of ${AGENT_MESSAGES_PER_SECOND}/s`);
+          ack?.({ ok: false, error: "rate limit: message dropped" });
+          return;
+        }
+        const parsed = clientToServerSchemas[event].safeParse(args[0]);
         if (!parsed.success) {
           const reason = describeZodError(parsed.error);
-          log.warn(`host ${hostName}: malformed ${event} refused: ${reason}`);
+          log.warn("malformed agent message refused", { host: hostName, event, reason });
           socket.emit("protocolError", { event, reason: reason.slice(0, 2000) });
           ack?.({ ok: false, error: reason.slice(0, 2000) });
           return;
         }
-        current.lastHeartbeatMs = now();
-        current.live = { ...current.live, lastHeartbeatAt: new Date(current.lastHeartbeatMs) };
-        if (current.live.state === "disconnected") setState(current, "connected", "heartbeats resumed");
+        const t = now();
+        entry.live = { ...entry.live, lastHeartbeatAt: new Date(t) };
+        if (liveness.heard(hostName, t)) setState(entry, "connected", "heartbeats resumed");
         try {
-          (handlers[event] as (e: HostEntry, m: unknown, a: ((reply: unknown) => void) | null) => void)(current, parsed.data, ack);
+          (handlers[event] as (e: HostEntry, m: unknown, a: ((reply: unknown) => void) | null) => void)(entry, parsed.data, ack);
         } catch (err) {
-          log.error(`host ${hostName}: handler for ${event} threw: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+          log.error("an agent message handler threw", { host: hostName, event, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
         }
       });
     }
 
     socket.on("disconnect", (why) => {
-      if (current.socket !== socket) return;
-      current.socket = null;
-      current.live = { ...current.live, socketOpen: false };
-      safely(`onSocketChange(${hostName})`, () => deps.onSocketChange?.({ ...current.live }));
+      if (entry.socket !== socket) return;
+      entry.socket = null;
+      entry.live = { ...entry.live, socketOpen: false };
+      safely(`onSocketChange(${hostName})`, () => deps.onSocketChange?.({ ...entry.live }));
       // Not reported disconnected yet: the heartbeat timeout decides, so a quick reconnect does not flap.
-      log.info(`host ${hostName}: agent socket closed (${why}); disconnected after ${heartbeatTimeoutMs} ms without heartbeats`);
+      log.info("agent socket closed; the host counts as disconnected if it stays silent", { host: hostName, why, heartbeatTimeoutMs });
     });
 
     socket.emit("welcome", {
@@ -308,7 +376,7 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       heartbeatTimeoutMs,
       consoleTimeMs: now(),
     });
-    void pushConfigTo(current, socket).then(() => pending.hostConnected(hostName));
+    void pushConfigTo(entry, socket).then(() => pending.hostConnected(hostName));
   });
 
   async function pushConfigTo(entry: HostEntry, socket: AgentSocket): Promise<boolean> {
@@ -317,37 +385,62 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
     try {
       input = await deps.configForHost(hostName);
     } catch (err) {
-      log.error(`configForHost(${hostName}) failed: ${String(err)}`);
+      log.error("building a host's configuration failed", { host: hostName, error: String(err) });
       return false;
     }
     const parsed = hostConfigSchema.safeParse(input ?? { hostName, revision: "empty", applications: [] });
     if (!parsed.success) {
-      log.error(`configuration for host ${hostName} is invalid and was not pushed: ${describeZodError(parsed.error)}`);
+      log.error("a host's configuration is invalid and was not pushed", { host: hostName, reason: describeZodError(parsed.error) });
       return false;
     }
+    knowApplications(entry, parsed.data);
     if (!socket.connected) return false;
     socket.emit("config", parsed.data, (reply: unknown) => {
       const ack = configAckSchema.safeParse(reply);
       if (!ack.success) {
-        log.warn(`host ${hostName}: malformed config ack: ${describeZodError(ack.error)}`);
+        log.warn("malformed configuration acknowledgement", { host: hostName, reason: describeZodError(ack.error) });
         return;
       }
-      if (!ack.data.ok) log.warn(`host ${hostName} refused configuration ${ack.data.revision}: ${ack.data.errors.join("; ")}`);
+      if (!ack.data.ok) log.warn("a host refused its configuration", { host: hostName, revision: ack.data.revision, errors: ack.data.errors });
       safely("onConfigApplied", () => deps.onConfigApplied?.(hostName, ack.data));
     });
     return true;
   }
 
-  // 3. Heartbeat sweep: a host silent for heartbeatTimeoutMs is disconnected, socket open or not.
-  const sweepEveryMs = Math.max(20, Math.min(250, Math.floor(heartbeatTimeoutMs / 4)));
+  /** What a host may speak about from now on: the applications (and pairs) of its configuration. */
+  function knowApplications(entry: HostEntry, cfg: HostConfig): void {
+    entry.applications = new Set(cfg.applications.map((a) => a.name));
+    entry.pairs = new Set(cfg.applications.flatMap((a) => (a.pair ? [a.pair.name] : [])));
+  }
+
+  // 3. Liveness sweep: hosts silent for the heartbeat timeout are lost — unless the console itself
+  //    was stalled, or many fell silent at once (liveness.ts).
+  let held = false;
   const sweeper = setInterval(() => {
     const t = now();
-    for (const entry of hosts.values()) {
-      if (entry.live.state === "connected" && t - entry.lastHeartbeatMs > heartbeatTimeoutMs) {
-        setState(entry, "disconnected", `no heartbeat for ${t - entry.lastHeartbeatMs} ms (timeout ${heartbeatTimeoutMs} ms)`);
-        // A socket that is open but silent is dead or wedged: close it so the agent reconnects.
-        entry.socket?.disconnect(true);
-      }
+    const result = liveness.sweep(t);
+    if (result.stalledMs !== null) {
+      log.warn("the control plane was stalled; every host gets a fresh heartbeat timeout instead of being declared lost", { stalledMs: result.stalledMs });
+      safely("onControlPlaneAlarm", () =>
+        deps.onControlPlaneAlarm?.({ raise: true, key: "control-plane-stall", text: `the console's control plane did not run for ${result.stalledMs} ms; no host was declared lost for it` }),
+      );
+    }
+    if (result.held && !held) {
+      held = true;
+      log.warn("many hosts fell silent at once: held, not declared lost, for one more heartbeat timeout", { hosts: result.held.hosts, untilMs: result.held.untilMs });
+      safely("onControlPlaneAlarm", () =>
+        deps.onControlPlaneAlarm?.({ raise: true, key: "agents-silent", text: `${result.held!.hosts.length} hosts fell silent at once (${result.held!.hosts.join(", ")}): more likely the console's network than theirs; no failover for them yet` }),
+      );
+    } else if (!result.held && held) {
+      held = false;
+      safely("onControlPlaneAlarm", () => deps.onControlPlaneAlarm?.({ raise: false, key: "agents-silent", text: "the hosts that fell silent together were heard again or declared lost one by one" }));
+    }
+    for (const lost of result.lost) {
+      const entry = hosts.get(lost.host);
+      if (!entry) continue;
+      setState(entry, "disconnected", `no heartbeat for ${lost.silentMs} ms (timeout ${heartbeatTimeoutMs} ms)`);
+      // A socket that is open but silent is dead or wedged: close it so the agent reconnects.
+      entry.socket?.disconnect(true);
     }
     pending.tick();
   }, sweepEveryMs);
@@ -370,7 +463,7 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
     dropHost(hostName, reason) {
       const entry = hosts.get(hostName);
       if (!entry?.socket) return false;
-      log.warn(`host ${hostName}: agent connection closed by the console (${reason})`);
+      log.warn("agent connection closed by the console", { host: hostName, reason });
       entry.socket.disconnect(true);
       return true;
     },

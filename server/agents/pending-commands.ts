@@ -1,10 +1,13 @@
-// Delivery bookkeeping for console → agent commands: one entry per command id until its result
-// arrives or its deadline passes, re-sends with the same id (the agent answers a repeat with the first
-// result), and a bounded memory of finished results so a repeated sendCommand or a late, duplicated
-// result is answered from memory. Time is injected; the gateway drives tick().
+// Delivery bookkeeping for console → agent commands, one entry per command id until its result arrives
+// or its deadline passes. It sends; it does not decide to send again: the one retry owner is whoever
+// submitted the command (the failover core re-sends its own commands, by submitting the same id again,
+// which sends it again). A command submitted while its host has no open socket goes out when the host
+// connects. A result counts only from the host the command was sent to, and only for a command that
+// was sent (a host cannot answer another host's command, nor pre-answer one it guesses). Time is
+// injected; the gateway drives tick().
 import { commandSubject, type AgentCommand, type CommandResult } from "../../protocol/agent-wire";
 
-/** Finished results remembered for idempotent sendCommand calls and late duplicates. */
+/** Finished results remembered for idempotent submits and late duplicates. */
 export const MAX_REMEMBERED_RESULTS = 2000;
 
 interface Pending {
@@ -12,19 +15,18 @@ interface Pending {
   command: AgentCommand;
   deadlineMs: number;
   sends: number;
-  lastSentMs: number | null;
   promise: Promise<CommandResult>;
   resolve: (r: CommandResult) => void;
 }
 
 export interface PendingCommandsOptions {
   now: () => number;
-  retryIntervalMs: number;
-  maxAttempts: number;
   /** Emits the command; false when the host has no open socket (nothing was sent). */
   send: (hostName: string, command: AgentCommand) => boolean;
-  /** Called once per command with its first real result, or with a gateway-made no-answer result. */
+  /** Called once per command with its first real result, or with a made-up no-answer result. */
   onResult: (hostName: string, result: CommandResult) => void;
+  /** A result refused: from a host the command was not sent to, or for a command never sent. */
+  onRefused?: (hostName: string, result: CommandResult, why: string) => void;
 }
 
 export class PendingCommands {
@@ -33,31 +35,45 @@ export class PendingCommands {
 
   constructor(private readonly opts: PendingCommandsOptions) {}
 
+  /**
+   * Sends a command (or sends it again: the same id pending means the submitter retries) and resolves
+   * with its result. An id already finished for this host is answered from memory.
+   */
   submit(hostName: string, command: AgentCommand): Promise<CommandResult> {
     const done = this.finished.get(command.id);
-    if (done && done.result.outcome !== "no-answer") return Promise.resolve(done.result);
+    if (done && done.hostName === hostName && done.result.outcome !== "no-answer") return Promise.resolve(done.result);
     const existing = this.pending.get(command.id);
-    if (existing) return existing.promise;
+    if (existing && existing.hostName === hostName) {
+      this.trySend(existing);
+      return existing.promise;
+    }
     let resolve!: (r: CommandResult) => void;
     const promise = new Promise<CommandResult>((r) => (resolve = r));
-    const deadlineMs = Date.parse(command.deadline);
-    const entry: Pending = { hostName, command, deadlineMs, sends: 0, lastSentMs: null, promise, resolve };
+    const entry: Pending = { hostName, command, deadlineMs: Date.parse(command.deadline), sends: 0, promise, resolve };
     this.pending.set(command.id, entry);
     this.trySend(entry);
     return promise;
   }
 
-  /** Re-sends pending commands of a host right after it (re)connects and got its configuration. */
+  /** A host (re)connected and got its configuration: commands waiting for it that were never sent go out. */
   hostConnected(hostName: string): void {
     for (const entry of this.pending.values()) {
-      if (entry.hostName === hostName && entry.sends < this.opts.maxAttempts) this.trySend(entry);
+      if (entry.hostName === hostName && entry.sends === 0) this.trySend(entry);
     }
+  }
+
+  /** Whether this command was sent to this host and is still awaited (a receipt from it counts). */
+  awaits(hostName: string, commandId: string): boolean {
+    return this.pending.get(commandId)?.hostName === hostName;
   }
 
   settle(hostName: string, result: CommandResult): void {
     const entry = this.pending.get(result.commandId);
     if (entry) {
-      if (entry.hostName !== hostName) return; // an answer from the wrong host is not an answer
+      if (entry.hostName !== hostName || entry.sends === 0) {
+        this.opts.onRefused?.(hostName, result, entry.hostName !== hostName ? `it was sent to ${entry.hostName}` : "it has not been sent yet");
+        return;
+      }
       this.pending.delete(result.commandId);
       this.remember(hostName, result);
       this.opts.onResult(hostName, result);
@@ -65,21 +81,27 @@ export class PendingCommands {
       return;
     }
     const done = this.finished.get(result.commandId);
-    if (done && done.result.outcome !== "no-answer") return; // a duplicate of a result already kept
-    // A late result (after no-answer) or one from before a console restart: still worth keeping.
+    if (!done) {
+      // Never sent by this console (or long forgotten): nothing to settle, and no memory of it is
+      // kept — a result made up in advance must not answer a later command with the same id.
+      this.opts.onRefused?.(hostName, result, "this console did not send it (or forgot it)");
+      return;
+    }
+    if (done.hostName !== hostName) {
+      this.opts.onRefused?.(hostName, result, `it was sent to ${done.hostName}`);
+      return;
+    }
+    if (done.result.outcome !== "no-answer") return; // a duplicate of a result already kept
+    // A late result, after this console gave up waiting: still worth keeping and passing on.
     this.remember(hostName, result);
     this.opts.onResult(hostName, result);
   }
 
+  /** Gives up on commands past their deadline (a no-answer result). */
   tick(): void {
     const t = this.opts.now();
     for (const entry of [...this.pending.values()]) {
-      if (t >= entry.deadlineMs) {
-        this.giveUp(entry, `no result from host ${entry.hostName} for command ${entry.command.id} by its deadline (${entry.sends} sends)`);
-        continue;
-      }
-      const due = entry.lastSentMs === null || t - entry.lastSentMs >= this.opts.retryIntervalMs;
-      if (due && entry.sends < this.opts.maxAttempts) this.trySend(entry);
+      if (t >= entry.deadlineMs) this.giveUp(entry, `no result from host ${entry.hostName} for command ${entry.command.id} by its deadline (${entry.sends} send${entry.sends === 1 ? "" : "s"})`);
     }
   }
 
@@ -92,10 +114,7 @@ export class PendingCommands {
   }
 
   private trySend(entry: Pending): void {
-    if (this.opts.send(entry.hostName, entry.command)) {
-      entry.sends += 1;
-      entry.lastSentMs = this.opts.now();
-    }
+    if (this.opts.send(entry.hostName, entry.command)) entry.sends += 1;
   }
 
   private giveUp(entry: Pending, reason: string): void {
@@ -108,6 +127,7 @@ export class PendingCommands {
       reason,
       finishedAt: new Date(this.opts.now()).toISOString(),
       scripts: [],
+      heldEpoch: null,
     };
     this.remember(entry.hostName, result);
     this.opts.onResult(entry.hostName, result);

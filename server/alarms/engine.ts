@@ -9,6 +9,7 @@ import type { ConfigEvents } from "../config/config-events";
 import { recordAudit, type Actor } from "../audit/audit.repository";
 import { agentLogEventSchema, describeZodError } from "../../protocol/agent-wire";
 import type { CancelAlarmCommand, RaiseAlarmCommand } from "../controller/types";
+import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
 import * as repo from "./alarms.repository";
 import * as service from "./alarms.service";
 import { builtInConditions } from "./defaults";
@@ -62,6 +63,8 @@ export interface AlarmEngine {
   onControllerAlarm(command: RaiseAlarmCommand | CancelAlarmCommand): void;
   /** The same, awaitable. */
   controllerAlarm(command: RaiseAlarmCommand | CancelAlarmCommand): Promise<void>;
+  /** An alarm about the console itself (its control plane stalled, many hosts silent at once). Fire and forget. */
+  onConsoleAlarm(alarm: { raise: boolean; kind: ConsoleAlarmKind; text: string }): void;
   acknowledge(actor: Actor, alarmId: string, note: string): Promise<repo.AlarmView>;
   clear(actor: Actor, alarmId: string, comment: string): Promise<repo.AlarmView>;
   /** After conditions or reactions changed in the database. */
@@ -277,6 +280,16 @@ class Engine implements AlarmEngine {
       const effects = c.type === "raise-alarm" ? this.matcher.controllerRaise(c.kind, subject, c.text, nowMs) : this.matcher.controllerCancel(c.kind, subject, c.text, nowMs);
       await this.persist(effects);
     });
+  }
+
+  onConsoleAlarm(alarm: { raise: boolean; kind: ConsoleAlarmKind; text: string }): void {
+    this.run(async () => {
+      await this.ready();
+      // About no application, host or pair: the console's own condition.
+      const subject: Subject = { application: "", host: "", pair: "", applicationType: null };
+      const nowMs = this.now();
+      await this.persist(alarm.raise ? this.matcher.controllerRaise(alarm.kind, subject, alarm.text, nowMs) : this.matcher.controllerCancel(alarm.kind, subject, alarm.text, nowMs));
+    }).catch((err: unknown) => this.log(`console alarm ${alarm.kind} not recorded: ${String(err)}`));
   }
 
   acknowledge(actor: Actor, alarmId: string, note: string): Promise<repo.AlarmView> {

@@ -82,7 +82,7 @@ beforeAll(async () => {
   await lab.startAgents([host]);
   await waitFor("the agent to connect", async () => controlPlane.host(host)?.state === "connected");
   const appId = (await db.application.findUniqueOrThrow({ where: { name: app }, select: { id: true } })).id;
-  const started = await controlPlane.applicationCommand(appId, "start");
+  const started = await controlPlane.applicationCommand(appId, "start", "alarm test");
   if (started.outcome !== "ok") throw new Error(`starting ${app} failed: ${started.reason}`);
 }, 60_000);
 

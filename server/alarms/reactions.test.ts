@@ -38,7 +38,7 @@ function fakeGateway(host: HostLiveState | null, answer: (cmd: AgentCommandInput
     host: () => host,
     sendCommand: async (_hostName, cmd) => {
       sent.push(cmd);
-      return { commandId: cmd.id, type: cmd.type, application: null, outcome: "ok", reason: "", pairEpoch: null, finishedAt: new Date().toISOString(), scripts: [], ...answer(cmd) };
+      return { commandId: cmd.id ?? "", type: cmd.type, application: null, outcome: "ok", reason: "", pairEpoch: null, finishedAt: new Date().toISOString(), scripts: [], heldEpoch: null, ...answer(cmd) };
     },
   };
   return { agents, sent };

@@ -14,6 +14,7 @@ import type { HostLiveState } from "../agents/gateway";
 import { pairViews, type PairView } from "../runtime/live-view";
 import { loadPairConfigs } from "../runtime/runtime.repository";
 import type { ControlPlaneRequests, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
+import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
 
 /** A worker that died is started again after this, doubling up to the maximum while it keeps dying. */
 export const WORKER_RESTART_DELAY_MS = 1_000;
@@ -24,7 +25,7 @@ export interface ControlPlaneListener {
   onLive?(changed: PairView[], removed: string[]): void;
   onLogEvents?(hostName: string, events: unknown[]): void;
   onControllerAlarm?(command: RaiseAlarmCommand | CancelAlarmCommand): void;
-  onControlPlaneAlarm?(alarm: { raise: boolean; key: string; text: string }): void;
+  onControlPlaneAlarm?(alarm: { raise: boolean; kind: ConsoleAlarmKind; text: string }): void;
 }
 
 export interface ControlPlane {
@@ -36,7 +37,7 @@ export interface ControlPlane {
   stop(): Promise<void>;
   subscribe(listener: ControlPlaneListener): () => void;
   switchOver(pairId: string, operator: string, force: boolean, reason: string): Promise<string>;
-  applicationCommand(appId: string, action: "start" | "stop"): Promise<CommandResult>;
+  applicationCommand(appId: string, action: "start" | "stop", operator: string): Promise<CommandResult>;
   /** A host command (an alarm reaction's OS command); application commands go through the controller. */
   sendCommand(hostName: string, command: AgentCommandInput): Promise<CommandResult>;
   configChanged(): Promise<void>;
@@ -166,8 +167,8 @@ class WorkerControlPlane implements ControlPlane {
     return this.request("switchover", { pairId, operator, force, reason });
   }
 
-  applicationCommand(appId: string, action: "start" | "stop"): Promise<CommandResult> {
-    return this.request("applicationCommand", { appId, action });
+  applicationCommand(appId: string, action: "start" | "stop", operator: string): Promise<CommandResult> {
+    return this.request("applicationCommand", { appId, action, operator });
   }
 
   sendCommand(hostName: string, command: AgentCommandInput): Promise<CommandResult> {
@@ -237,7 +238,7 @@ class WorkerControlPlane implements ControlPlane {
         this.emit((l) => l.onControllerAlarm?.(n.command));
         return;
       case "control-plane-alarm":
-        this.emit((l) => l.onControlPlaneAlarm?.({ raise: n.raise, key: n.key, text: n.text }));
+        this.emit((l) => l.onControlPlaneAlarm?.({ raise: n.raise, kind: n.key, text: n.text }));
         return;
       case "ready":
         return;

@@ -10,6 +10,7 @@ import type { Env } from "../env";
 import { attachAgentGateway, type AgentGateway } from "../agents/gateway";
 import { verifyAgentToken } from "../agent-tokens/agent-tokens.service";
 import { loadSnapshot } from "../config/config.repository";
+import { loadDirectory } from "../config/directory";
 import { buildHostConfig } from "../runtime/host-config";
 import { ControllerRunner } from "../runtime/runner";
 import { pairViews } from "../runtime/live-view";
@@ -17,8 +18,6 @@ import type { ControlPlaneRequests, Notice } from "./protocol";
 
 /** Live pushes are coalesced: at most one per this window (the first change is pushed at once). */
 export const LIVE_PUSH_INTERVAL_MS = 50;
-/** How long a start or stop may take to reach its agent and be carried out. */
-export const APPLICATION_COMMAND_DEADLINE_MS = 30_000;
 /** Largest message an agent may send (a resync of 256 applications, a batch of 1,000 log events). */
 export const AGENT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
@@ -88,6 +87,8 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     },
     onSocketChange: () => pushLive(),
     onResync: (hostName, snap) => runner?.onResync(hostName, snap),
+    onCommandReceipt: (hostName, commandId) => runner?.onCommandReceipt(hostName, commandId),
+    onControlPlaneAlarm: (alarm) => notify({ kind: "control-plane-alarm", ...alarm }),
     onAppStatus: (hostName, msg) => runner?.onAppStatus(hostName, msg),
     onRoleReport: (hostName, msg) => runner?.onRoleReport(hostName, msg),
     onReadiness: (hostName, msg) => runner?.onReadiness(hostName, msg),
@@ -107,16 +108,10 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
 
   const handlers: { [K in keyof ControlPlaneRequests]: (input: ControlPlaneRequests[K]["in"]) => Promise<ControlPlaneRequests[K]["out"]> } = {
     switchover: ({ pairId, operator, force, reason }) => r.operatorSwitchover(pairId, operator, force, reason),
-    applicationCommand: async ({ appId, action }) => {
-      const target = r.applicationTarget(appId) ?? (await unpairedTarget(db, appId));
-      if (!target) throw new PlaneRequestError("NOT_FOUND", `application ${appId} does not exist`);
-      const base = {
-        id: `${action}-${appId}-${Date.now()}`,
-        application: target.appName,
-        pairEpoch: target.epoch,
-        deadline: new Date(Date.now() + APPLICATION_COMMAND_DEADLINE_MS).toISOString(),
-      };
-      return gateway.sendCommand(target.hostName, action === "start" ? { ...base, type: "start", role: target.startRole } : { ...base, type: "stop" });
+    applicationCommand: async ({ appId, action, operator }) => {
+      const directory = await loadDirectory(db);
+      if (!directory.appsById.has(appId)) throw new PlaneRequestError("NOT_FOUND", `application ${appId} does not exist`);
+      return r.operatorApplication(appId, action, operator, directory);
     },
     hostCommand: async ({ hostName, command }) => {
       // Application commands carry a pair epoch: only the controller may choose it.
@@ -146,10 +141,4 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     agentUrl,
     handle: (name, input) => (handlers[name] as (i: typeof input) => Promise<ControlPlaneRequests[typeof name]["out"]>)(input),
   };
-}
-
-/** An application in no pair: no epoch fences it (its own key starts at 0) and it has no role to start in. */
-async function unpairedTarget(db: Db, appId: string): Promise<{ appName: string; hostName: string; epoch: number; startRole: null } | null> {
-  const app = await db.application.findUnique({ where: { id: appId }, select: { name: true, host: { select: { name: true } } } });
-  return app ? { appName: app.name, hostName: app.host.name, epoch: 0, startRole: null } : null;
 }

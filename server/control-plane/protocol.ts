@@ -9,13 +9,14 @@ import type { CancelAlarmCommand, ControllerState, RaiseAlarmCommand } from "../
 import type { HostLiveState } from "../agents/gateway";
 import type { PairView } from "../runtime/live-view";
 import type { Env } from "../env";
+import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
 
 /** Requests the web tier makes, each answered once: `in` is what is sent, `out` what comes back. */
 export interface ControlPlaneRequests {
   /** W1/W12: an operator's switchover (forced only with a reason); answered with the controller's sentence. */
   switchover: { in: { pairId: string; operator: string; force: boolean; reason: string }; out: string };
-  /** Start or stop a server through its host's agent (the control plane picks the epoch and start role). */
-  applicationCommand: { in: { appId: string; action: "start" | "stop" }; out: CommandResult };
+  /** Start or stop a server through its host's agent (the controller picks the epoch; a start is always as backup). */
+  applicationCommand: { in: { appId: string; action: "start" | "stop"; operator: string }; out: CommandResult };
   /** A command for the host itself (an alarm reaction's OS command); application commands are refused. */
   hostCommand: { in: { hostName: string; command: AgentCommandInput }; out: CommandResult };
   /** After a configuration change committed: push host configurations, reload the controller's pairs. */
@@ -46,7 +47,7 @@ export type Notice =
   /** An alarm the controller raises or cancels (the alarm engine records it and runs reactions). */
   | { kind: "controller-alarm"; command: RaiseAlarmCommand | CancelAlarmCommand }
   /** The control plane's own condition, not a pair's: a stall it survived, hosts held silent at once. */
-  | { kind: "control-plane-alarm"; raise: boolean; key: string; text: string };
+  | { kind: "control-plane-alarm"; raise: boolean; key: ConsoleAlarmKind; text: string };
 
 /** How the web tier starts the control plane: the validated environment (the worker parses nothing itself). */
 export interface ControlPlaneStart {

@@ -20,9 +20,10 @@ function pairOf(haType: HaType): PairConfig {
     id: "pair-a",
     name: "pair-a",
     haType,
+    scriptTimeoutMs: 10_000,
     apps: [
-      { appId: "sip-1", appName: "sip-1", hostId: "host-1", hostName: "host-1" },
-      { appId: "sip-2", appName: "sip-2", hostId: single ? "host-1" : "host-2", hostName: single ? "host-1" : "host-2" },
+      { appId: "sip-1", appName: "sip-1", hostId: "host-1", hostName: "host-1", startupTimeoutMs: 60_000 },
+      { appId: "sip-2", appName: "sip-2", hostId: single ? "host-1" : "host-2", hostName: single ? "host-1" : "host-2", startupTimeoutMs: 60_000 },
     ],
   };
 }
@@ -104,7 +105,7 @@ type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : n
 
 /** Both hosts connected, sip-1 primary and sip-2 backup at epoch 4, both ready; recovery grace over. */
 function steadyPair(haType: HaType = "ip-takeover"): Harness {
-  const h = new Harness(pairOf(haType), { persisted: { "pair-a": { epoch: 4, intendedPrimaryAppId: "sip-1" } } });
+  const h = new Harness(pairOf(haType), { persisted: { "pair-a": { epoch: 4, intendedPrimaryAppId: "sip-1", stoppedAppIds: [] } } });
   for (const host of new Set(h.pair.apps.map((a) => a.hostId))) h.connect(host);
   h.status("sip-1", "running");
   h.role("sip-1", "primary", 4);
@@ -313,7 +314,7 @@ describe("W4/W5 SERVICE_UNAVAILABLE", () => {
 });
 
 describe("W7 listener bind failure", () => {
-  it("W7 alternates the primary role while neither server can bind, and stops when one can", () => {
+  it("W7 alternates the primary role while neither server can bind, each wait twice as long as the last, and stops when one can", () => {
     const h = steadyPair();
     h.tick(5_000); // long past the last role change
     let r = h.readiness("sip-1", 1, { sipListener: "bind-failed" });
@@ -327,14 +328,25 @@ describe("W7 listener bind failure", () => {
 
     r = h.readiness("sip-2", 1, { sipListener: "bind-failed" });
     expect(roleAndScripts(r.commands)).toEqual([]);
-    expect(h.pairState().situation).toBe("sip-2 cannot open its SIP listening port (00-04200); it keeps the primary role for 2000 ms before it alternates to sip-1");
+    expect(h.pairState().situation).toBe(
+      "sip-2 cannot open its SIP listening port (00-04200); it keeps the primary role 4 s more before it alternates to sip-1 (alternation 2: each waits twice as long as the last, up to 60 s)",
+    );
+    r = h.tick(2_000);
+    expect(roleAndScripts(r.commands)).toEqual([]); // the first alternation's 2 s are not enough for the second
     r = h.tick(2_000);
     expect(r.reason).toBe("sip-1 promoted to primary and sip-2 demoted because sip-2 cannot open its SIP listening port (00-04200); the primary role alternates until one can (alternation 2, epoch 6)");
     h.role("sip-2", "backup", 6);
     h.role("sip-1", "primary", 6);
-    r = h.readiness("sip-1", 1, { sipListener: "bound" });
-    expect(r.reason).toBe("sip-1 opened its SIP listening port; it stays primary and the alternation stops after 2 switch(es)");
-    expect(h.pairState().bindAlternations).toBe(0);
+    for (const c of h.last.commands) if (c.type === "run-control-script") h.scriptResult(c);
+    for (const host of ["host-1", "host-2"] as const) {
+      const action = host === "host-1" ? "enable" : "disable";
+      h.scriptResult({ type: "run-control-script", commandId: `script:pair-a:${host}:${action}:e6`, pairId: "pair-a", hostId: host, action, target: "vip", epoch: 6 });
+    }
+    h.readiness("sip-1", 1, { sipListener: "bound" });
+    expect(h.pairState().alternations).toBe(2); // not stable yet: it just took the role
+    r = h.tick(2_000);
+    expect(r.reason).toBe("sip-1 serves as primary with its SIP port open; the alternation stops after 2 switch(es)");
+    expect(h.pairState().alternations).toBe(0);
   });
 });
 
@@ -398,7 +410,7 @@ describe("W15 single-host HA", () => {
 
 describe("console restart: recovery without flapping", () => {
   it("observes during the recovery grace and keeps the roles the servers report", () => {
-    const h = new Harness(pairOf("ip-takeover"), { persisted: { "pair-a": { epoch: 7, intendedPrimaryAppId: "sip-2" } }, startMs: 50_000 });
+    const h = new Harness(pairOf("ip-takeover"), { persisted: { "pair-a": { epoch: 7, intendedPrimaryAppId: "sip-2", stoppedAppIds: [] } }, startMs: 50_000 });
     h.connect("host-2");
     h.status("sip-2", "running");
     let r = h.role("sip-2", "backup", 7); // mid-switchover at the restart: sip-2 not yet promoted
@@ -413,7 +425,7 @@ describe("console restart: recovery without flapping", () => {
   });
 
   it("changes no role when the resync shows one primary, even one the persisted state did not expect; it puts the VIP with it", () => {
-    const h = new Harness(pairOf("ip-takeover"), { persisted: { "pair-a": { epoch: 7, intendedPrimaryAppId: "sip-2" } } });
+    const h = new Harness(pairOf("ip-takeover"), { persisted: { "pair-a": { epoch: 7, intendedPrimaryAppId: "sip-2", stoppedAppIds: [] } } });
     h.connect("host-1");
     h.connect("host-2");
     h.status("sip-1", "running");
@@ -437,7 +449,7 @@ describe("console restart: recovery without flapping", () => {
   });
 
   it("after the grace, a host that never reconnected counts as disconnected and the other server is promoted", () => {
-    const h = new Harness(pairOf("ip-takeover"), { persisted: { "pair-a": { epoch: 7, intendedPrimaryAppId: "sip-1" } } });
+    const h = new Harness(pairOf("ip-takeover"), { persisted: { "pair-a": { epoch: 7, intendedPrimaryAppId: "sip-1", stoppedAppIds: [] } } });
     h.connect("host-2");
     h.status("sip-2", "running");
     h.role("sip-2", "backup", 7);

@@ -4,7 +4,7 @@
 import { cloneState } from "./state";
 import { Out, type Ctx, type DecisionRule } from "./context";
 import { applyEvent, settleHostsAfterGrace } from "./facts";
-import { decisionRules, operatorSwitchover } from "./rules";
+import { decisionRules, operatorApplication, operatorSwitchover } from "./rules";
 import { syncAlarms } from "./alarms";
 import { pairStateOf } from "./predicates";
 import type { ControllerEvent, ControllerState, StepResult } from "./types";
@@ -26,6 +26,7 @@ export function createStep(rules: readonly DecisionRule[] = decisionRules): Step
     const observation = applyEvent(s, event, out);
     settleHostsAfterGrace(s, out);
     if (event.type === "operator-switchover") operatorSwitchover(s, event, out);
+    if (event.type === "operator-application") operatorApplication(s, event, out);
     for (const pairId of Object.keys(s.pairs)) {
       const pair = s.pairs[pairId]!;
       const ctx: Ctx = { s, pair, ps: pairStateOf(s, pairId), out };

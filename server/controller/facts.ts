@@ -2,7 +2,7 @@
 // outcome), applied to the state before any rule decides. Reports older than the last one applied
 // are ignored; a report about an application from a host that is not its own is refused.
 import { appName, hostName, isHostConnected, isProcessDown, isRecovering, pairStateOf, vipWord } from "./predicates";
-import { type AppState, type ControllerEvent, type ControllerState } from "./types";
+import type { AppState, ControllerEvent, ControllerState, PairState } from "./types";
 import { forgetWhatTheAppSaid, loadPairs } from "./state";
 import type { Out } from "./context";
 import { findPlanned, acknowledgeRole, skipOrdersToDownApp, markStaleVip } from "./plans";
@@ -36,6 +36,7 @@ export function applyEvent(s: ControllerState, e: ControllerEvent, out: Out): st
       if (typeof app === "string") return app;
       if (e.sentAtMs <= app.lastStatusSentAtMs) return `ignored an older status report from ${e.appId}`;
       app.lastStatusSentAtMs = e.sentAtMs;
+      if (app.status !== e.status) app.statusSinceMs = s.nowMs;
       app.status = e.status;
       app.statusHeard = true;
       app.statusDetail = e.detail ?? "";
@@ -58,14 +59,18 @@ export function applyEvent(s: ControllerState, e: ControllerEvent, out: Out): st
       app.lastRoleSentAtMs = e.sentAtMs;
       // A server binds its SIP listener for the role it has: a report from the other role says nothing (W7).
       if (app.role !== e.role) app.sipListener = "unknown";
+      const ps = pairStateOf(s, app.pairId);
+      // W10: the primary went backup at an epoch where nobody ordered it to: it gave the role up itself.
+      const selfDemoted = app.role === "primary" && e.role === "backup" && e.epoch <= ps.epoch && !ordersRole(ps, e.appId, "backup");
+      if (selfDemoted) app.selfDemotedAtMs = s.nowMs;
+      if (e.role === "primary" && ordersRole(ps, e.appId, "primary")) app.selfDemotedAtMs = null;
       app.role = e.role;
       app.epoch = e.epoch;
       app.unresponsiveSinceMs = null;
-      const ps = pairStateOf(s, app.pairId);
       // Our epoch can only be behind if persistence was lost; never order below what a server holds.
       if (e.epoch > ps.epoch) ps.epoch = e.epoch;
       acknowledgeRole(ps, e.appId, e.role, e.epoch);
-      return `${e.appId} reported ${e.role} (epoch ${e.epoch})`;
+      return `${e.appId} reported ${e.role} (epoch ${e.epoch})${selfDemoted ? ", a role it took by itself" : ""}`;
     }
     case "readiness-report": {
       const app = reportingApp(s, e.hostId, e.appId);
@@ -82,7 +87,7 @@ export function applyEvent(s: ControllerState, e: ControllerEvent, out: Out): st
       const ps = s.pairStates[e.pairId];
       if (!ps) return `ignored a script result for unknown pair ${e.pairId}`;
       const planned = findPlanned(ps, e.commandId);
-      if (planned && planned.status === "sent") {
+      if (planned && (planned.status === "sent" || planned.status === "delivered")) {
         planned.status = e.ok ? "done" : "failed";
         planned.note = e.ok ? "" : `script failed${e.detail ? `: ${e.detail}` : ""}`;
       }
@@ -105,10 +110,11 @@ export function applyEvent(s: ControllerState, e: ControllerEvent, out: Out): st
     case "command-result": {
       for (const ps of Object.values(s.pairStates)) {
         const planned = findPlanned(ps, e.commandId);
-        if (!planned || planned.status !== "sent" || planned.command.type !== "set-role") continue;
+        if (!planned || (planned.status !== "sent" && planned.status !== "delivered") || planned.command.type !== "set-role") continue;
         if (e.ok) {
-          // Delivered and applied; the step is done when the role report says so (it carries the
-          // report ordering the role needs), so only hold back the next re-send.
+          // Applied; the step is done when the role report says so (it carries the report ordering
+          // the role needs), so only hold back the next re-send.
+          planned.status = "delivered";
           planned.lastSentAtMs = s.nowMs;
           return `${planned.command.appId} accepted ${planned.command.role} (epoch ${planned.command.epoch}); waiting for its role report`;
         }
@@ -126,18 +132,46 @@ export function applyEvent(s: ControllerState, e: ControllerEvent, out: Out): st
     case "command-timeout": {
       for (const ps of Object.values(s.pairStates)) {
         const planned = findPlanned(ps, e.commandId);
-        if (planned && planned.status === "sent") {
+        if (planned && (planned.status === "sent" || planned.status === "delivered")) {
+          // Due for a re-send at the next step, if the retry limit allows.
+          planned.status = "sent";
           planned.lastSentAtMs = s.nowMs - s.timing.commandRetryIntervalMs;
           return `command ${e.commandId} timed out; it is re-sent if the retry limit allows`;
         }
       }
       return `ignored a timeout for command ${e.commandId} that is no longer awaited`;
     }
+    case "command-delivered": {
+      for (const ps of Object.values(s.pairStates)) {
+        const planned = findPlanned(ps, e.commandId);
+        if (planned && planned.status === "sent") {
+          // The agent has it and runs it: no re-send while its result may still come.
+          planned.status = "delivered";
+          planned.lastSentAtMs = s.nowMs;
+          return `command ${e.commandId} reached its agent`;
+        }
+      }
+      return `command ${e.commandId} reached its agent (not part of a plan in progress)`;
+    }
+    case "host-resync": {
+      const host = s.hosts[e.hostId];
+      if (!host) return `ignored a resync of unknown host ${e.hostId}`;
+      if (host.connection !== "connected") return `ignored a resync of ${e.hostId} while it is disconnected`;
+      host.agentIncarnation = e.agentIncarnation;
+      return `${e.hostId}'s agent (started ${e.agentIncarnation}) resynced`;
+    }
+    case "operator-application":
+      return `${e.operator} asked to ${e.action} ${e.appId}`;
     case "operator-switchover":
       return `${e.operator} asked for a ${e.force ? "forced " : ""}switchover of ${e.pairId}`;
     case "tick":
       return "tick: nothing to decide";
   }
+}
+
+/** Whether the plan in progress orders this application to this role. */
+function ordersRole(ps: PairState, appId: string, role: "primary" | "backup"): boolean {
+  return (ps.plan?.steps ?? []).some((st) => st.command.type === "set-role" && st.command.appId === appId && st.command.role === role);
 }
 
 function reportingApp(s: ControllerState, hostId: string, appId: string): AppState | string {

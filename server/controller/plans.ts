@@ -108,7 +108,7 @@ export function sendDueSteps(ctx: Ctx, sw: Plan): string[] {
   const sent: string[] = [];
   for (const st of sw.steps) {
     const c = st.command;
-    if (st.status === "held" || st.status === "sent") {
+    if (st.status === "held" || st.status === "sent" || st.status === "delivered") {
       if (!isHostConnected(s, c.hostId)) {
         // The order cannot be delivered; for a demotion, the host's VIP may stay (W3).
         st.status = c.type === "set-role" && c.role === "primary" ? "failed" : "skipped";
@@ -137,13 +137,14 @@ export function sendDueSteps(ctx: Ctx, sw: Plan): string[] {
       st.lastSentAtMs = s.nowMs;
       out.commands.push(c);
       sent.push(describeCommand(pair, c));
-    } else if (st.status === "sent" && s.nowMs - (st.lastSentAtMs ?? s.nowMs) >= s.timing.commandRetryIntervalMs) {
+    } else if (resendDue(ctx, st)) {
       if (st.sends > s.timing.commandRetryLimit) {
         st.status = "failed";
         st.note = `${describeTarget(pair, c)} did not confirm after ${st.sends} sends`;
         if (c.type === "set-role") appOf(s, c.appId).unresponsiveSinceMs = s.nowMs;
         else if (c.action === "disable") markStaleVip(s, ps, c.hostId);
       } else {
+        st.status = "sent";
         st.sends += 1;
         st.lastSentAtMs = s.nowMs;
         out.commands.push(c);
@@ -152,6 +153,21 @@ export function sendDueSteps(ctx: Ctx, sw: Plan): string[] {
     }
   }
   return sent;
+}
+
+/**
+ * One retry owner (this core): a command its agent has not confirmed receiving is sent again after
+ * commandRetryIntervalMs; one it received is given time to run — a role change commandResultTimeoutMs,
+ * a script its own timeout plus a margin — before it is sent again (the agent answers a repeat with the
+ * first result, so a slow script is never run twice).
+ */
+function resendDue(ctx: Ctx, st: PlannedCommand): boolean {
+  const { s, pair } = ctx;
+  const sinceMs = s.nowMs - (st.lastSentAtMs ?? s.nowMs);
+  if (st.status === "sent") return sinceMs >= s.timing.commandRetryIntervalMs;
+  if (st.status !== "delivered") return false;
+  const waitMs = st.command.type === "set-role" ? s.timing.commandResultTimeoutMs : pair.scriptTimeoutMs + s.timing.scriptResultMarginMs;
+  return sinceMs >= waitMs;
 }
 
 export function whyAbandon(ctx: Ctx, sw: Plan): string | null {
@@ -201,7 +217,7 @@ export function describeOutcome(ctx: Ctx, sw: Plan): string {
 }
 
 export function describeWaiting(ctx: Ctx, sw: Plan): string {
-  const pending = sw.steps.filter((st) => st.status === "sent").map((st) => {
+  const pending = sw.steps.filter((st) => st.status === "sent" || st.status === "delivered").map((st) => {
     const c = st.command;
     return c.type === "set-role" ? `${appName(ctx.pair, c.appId)} to confirm ${c.role}` : `the ${c.action} script on ${hostName(ctx.pair, c.hostId)}`;
   });
@@ -215,7 +231,7 @@ export function findPlanned(ps: PairState, commandId: string): PlannedCommand | 
 export function acknowledgeRole(ps: PairState, appId: string, role: string, epoch: number): void {
   for (const st of ps.plan?.steps ?? []) {
     const c = st.command;
-    if (c.type === "set-role" && c.appId === appId && c.role === role && epoch >= c.epoch && (st.status === "sent" || st.status === "held")) {
+    if (c.type === "set-role" && c.appId === appId && c.role === role && epoch >= c.epoch && (st.status === "sent" || st.status === "delivered" || st.status === "held")) {
       st.status = "done";
     }
   }
@@ -226,7 +242,7 @@ export function skipOrdersToDownApp(s: ControllerState, app: AppState): void {
   const ps = pairStateOf(s, app.pairId);
   for (const st of ps.plan?.steps ?? []) {
     const c = st.command;
-    if (c.type === "set-role" && c.appId === app.appId && c.role === "backup" && (st.status === "sent" || st.status === "held")) {
+    if (c.type === "set-role" && c.appId === app.appId && c.role === "backup" && (st.status === "sent" || st.status === "delivered" || st.status === "held")) {
       st.status = "skipped";
       st.note = `${app.appId} went down (${app.status})`;
     }

@@ -132,19 +132,3 @@ export function whyNotServing(s: ControllerState, pair: PairConfig, app: AppStat
   }
 }
 
-/**
- * The role a server of this pair must start in, at the pair's current epoch: primary only when the
- * controller intends it as primary at this epoch (or nothing was ever decided and it is the configured
- * primary at epoch 0) and its partner does not act as primary; backup otherwise. A server never claims
- * primary on its own — a restarted primary whose partner serves comes back as backup.
- */
-export function startRoleFor(s: ControllerState, appId: string): "primary" | "backup" {
-  const app = appOf(s, appId);
-  const pair = s.pairs[app.pairId];
-  const ps = s.pairStates[app.pairId];
-  if (!pair || !ps) return "backup";
-  const partner = appOf(s, otherAppId(pair, appId));
-  if (partner.role === "primary" && isServing(partner)) return "backup";
-  if (ps.intendedPrimaryAppId === appId) return "primary";
-  return ps.intendedPrimaryAppId === null && ps.epoch === 0 && pair.apps[0].appId === appId ? "primary" : "backup";
-}

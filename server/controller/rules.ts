@@ -1,9 +1,66 @@
 // The decision procedure, rule by rule, in the order DECISIONS.md draws it: the first rule whose
 // question applies and says stop ends the procedure for the pair. Also the operator's switchover (W1, W12).
-import { appName, appOf, hostName, isAwaitingResync, isCandidate, isHostAwaitedAfterStart, isHostConnected, isReadyForSwitchover, isServing, notReadyWhy, otherAppId, pairStateOf, usesScripts, vipWord, whyNotServing } from "./predicates";
-import { type AppState, type ControllerEvent, type ControllerState, type PlanCause } from "./types";
+import { appName, appOf, hostName, hostOfApp, isAwaitingResync, isCandidate, isHostAwaitedAfterStart, isHostConnected, isReadyForSwitchover, isServing, notReadyWhy, otherAppId, pairStateOf, usesScripts, vipWord, whyNotServing } from "./predicates";
+import type { AppState, ControllerEvent, ControllerState, PlanCause, StartApplicationCommand } from "./types";
 import { servingPrimaries, history, type Ctx, type Out, type DecisionRule } from "./context";
 import { startPlan, sendDueSteps, whyAbandon, describePlan, describeOutcome, describeWaiting, roleStepsSettled } from "./plans";
+
+// ───────────────────────────── starting and stopping servers ─────────────────────────────
+
+/** Every start is as backup at the pair's current epoch: no server claims primary without an order. */
+function startCommand(ctx: Ctx, appId: string): StartApplicationCommand {
+  return { type: "start-application", commandId: `start:${ctx.pair.id}:${appId}:e${ctx.ps.epoch}:${ctx.s.nowMs}`, pairId: ctx.pair.id, appId, hostId: hostOfApp(ctx.pair, appId), role: "backup", epoch: ctx.ps.epoch };
+}
+
+/**
+ * Autostart (SCS's): a server its freshly started agent reports as stopped is started, once per agent
+ * start — unless an operator stopped it. It starts as backup; the rules below promote it if it should
+ * be primary. Does not end the procedure.
+ */
+const startStoppedServers: DecisionRule = {
+  name: "start stopped servers once per agent start",
+  decide(ctx) {
+    const started: string[] = [];
+    for (const ref of ctx.pair.apps) {
+      const app = appOf(ctx.s, ref.appId);
+      const host = ctx.s.hosts[ref.hostId];
+      if (!host || host.connection !== "connected" || host.agentIncarnation === null) continue;
+      if (app.status !== "stopped" || app.stoppedByOperator || app.autostartedFor === host.agentIncarnation) continue;
+      app.autostartedFor = host.agentIncarnation;
+      ctx.out.commands.push(startCommand(ctx, ref.appId));
+      started.push(ref.appName);
+    }
+    if (started.length === 0) return null;
+    const sentence = `starting ${started.join(" and ")} as backup (epoch ${ctx.ps.epoch}): stopped when ${started.length > 1 ? "their agents" : "its agent"} started (autostart)`;
+    history(ctx, ctx.ps.epoch, sentence);
+    return { sentence, acted: true, stop: false };
+  },
+};
+
+/** An operator's start or stop of a server of a pair; an explicit stop is remembered (no autostart). */
+export function operatorApplication(s: ControllerState, e: Extract<ControllerEvent, { type: "operator-application" }>, out: Out): void {
+  const app = s.apps[e.appId];
+  const pair = app ? s.pairs[app.pairId] : undefined;
+  if (!app || !pair) {
+    out.decide(null, `${e.action} refused: ${e.appId} is in no pair the controller manages`);
+    return;
+  }
+  const ctx: Ctx = { s, pair, ps: pairStateOf(s, pair.id), out };
+  const name = appName(pair, app.appId);
+  let sentence: string;
+  if (e.action === "start") {
+    app.stoppedByOperator = false;
+    out.commands.push(startCommand(ctx, app.appId));
+    sentence = `${e.operator} started ${name} (as backup, epoch ${ctx.ps.epoch}; the controller promotes it if it should be primary)`;
+  } else {
+    app.stoppedByOperator = true;
+    out.commands.push({ type: "stop-application", commandId: `stop:${pair.id}:${app.appId}:e${ctx.ps.epoch}:${s.nowMs}`, pairId: pair.id, appId: app.appId, hostId: app.hostId, epoch: ctx.ps.epoch });
+    const isPrimary = app.role === "primary" && isServing(app);
+    sentence = `${e.operator} stopped ${name}; it stays stopped until someone starts it${isPrimary ? ` (it was primary: ${otherName(ctx, app)} takes over when it has stopped)` : ""}`;
+  }
+  history(ctx, ctx.ps.epoch, sentence);
+  out.decide(pair.id, sentence);
+}
 
 // ───────────────────────────── operator switchover (W1, W12) ─────────────────────────────
 
@@ -80,7 +137,7 @@ const followPlanInProgress: DecisionRule = {
       // Retry limit reached on a role order: re-decide at once rather than waiting for the next tick.
       return followPlanInProgress.decide(ctx);
     }
-    if (sw.steps.every((st) => st.status !== "held" && st.status !== "sent")) {
+    if (sw.steps.every((st) => st.status !== "held" && st.status !== "sent" && st.status !== "delivered")) {
       ctx.ps.plan = null;
       const sentence = `${describePlan(ctx, sw)} complete${describeOutcome(ctx, sw)}`;
       history(ctx, sw.epoch, sentence);
@@ -139,6 +196,8 @@ const failOverWhenNoServingPrimary: DecisionRule = {
         stop: true,
       };
     }
+    const starting = waitForFirstPrimaryToStart(ctx);
+    if (starting) return { sentence: starting, acted: false, stop: true };
     const candidates = apps.filter((a) => isCandidate(ctx.s, a));
     if (candidates.length === 0) {
       return {
@@ -149,12 +208,33 @@ const failOverWhenNoServingPrimary: DecisionRule = {
     }
     const to = chooseCandidate(ctx, candidates);
     const previous = previousPrimary(ctx, to);
-    const why = previous ? whyNotServing(ctx.s, ctx.pair, previous) : `no server of ${ctx.pair.name} was primary`;
+    const selfDemoted = previous !== null && gaveUpTheRole(ctx, previous);
+    // W10: a server that gave the role up by itself, taken back only because its partner cannot take
+    // it: that is an alternation, and alternations wait longer each time.
+    if (to.selfDemotedAtMs !== null) {
+      const wait = alternationWait(ctx);
+      if (wait > 0) {
+        return {
+          sentence: `${appName(ctx.pair, to.appId)} gave up the primary role by itself and ${otherName(ctx, to)} cannot take it (${whyNotServing(ctx.s, ctx.pair, appOf(ctx.s, otherAppId(ctx.pair, to.appId)))}); trying ${appName(ctx.pair, to.appId)} again in ${wait} ms (alternation ${ctx.ps.alternations + 1})`,
+          acted: false,
+          stop: true,
+        };
+      }
+      ctx.ps.alternations += 1;
+    }
+    if (selfDemoted) ctx.ps.alternations += 1;
+    const why = !previous
+      ? `no server of ${ctx.pair.name} was primary`
+      : selfDemoted
+        ? `${appName(ctx.pair, previous.appId)} gave up the primary role by itself (it reported backup at epoch ${previous.epoch} without an order)`
+        : whyNotServing(ctx.s, ctx.pair, previous);
     const cause: PlanCause = !previous
       ? "no-primary"
-      : !isHostConnected(ctx.s, previous.hostId)
-        ? "host-disconnected"
-        : "primary-failed";
+      : selfDemoted
+        ? "self-demotion"
+        : !isHostConnected(ctx.s, previous.hostId)
+          ? "host-disconnected"
+          : "primary-failed";
     const epoch = ctx.ps.epoch + 1;
     let sentence = `${appName(ctx.pair, to.appId)} promoted to primary because ${why} (epoch ${epoch})`;
     if (previous && !isReadyForSwitchover(to)) {
@@ -166,17 +246,59 @@ const failOverWhenNoServingPrimary: DecisionRule = {
   },
 };
 
+/**
+ * The best candidate: one that did not give up the primary role by itself (W10: promoting it again would
+ * only repeat that, forever), that can bind its SIP port, the intended primary, the configured primary.
+ */
 function chooseCandidate(ctx: Ctx, candidates: AppState[]): AppState {
   const score = (a: AppState): number =>
-    (a.sipListener !== "bind-failed" ? 4 : 0) + (ctx.ps.intendedPrimaryAppId === a.appId ? 2 : 0) + (ctx.pair.apps[0].appId === a.appId ? 1 : 0);
+    (a.selfDemotedAtMs === null ? 8 : 0) +
+    (a.sipListener !== "bind-failed" ? 4 : 0) +
+    (ctx.ps.intendedPrimaryAppId === a.appId ? 2 : 0) +
+    (ctx.pair.apps[0].appId === a.appId ? 1 : 0);
   return [...candidates].sort((x, y) => score(y) - score(x))[0]!;
 }
 
 /** The other app, whose loss of service is the reason for the promotion; null when it is a healthy backup. */
 function previousPrimary(ctx: Ctx, to: AppState): AppState | null {
   const other = appOf(ctx.s, otherAppId(ctx.pair, to.appId));
-  if (isCandidate(ctx.s, other) && other.role === "backup") return null;
+  if (isCandidate(ctx.s, other) && other.role === "backup" && !gaveUpTheRole(ctx, other)) return null;
   return other;
+}
+
+/** It gave the primary role up by itself since the controller last changed the pair's roles (W10). */
+function gaveUpTheRole(ctx: Ctx, app: AppState): boolean {
+  return app.selfDemotedAtMs !== null && app.selfDemotedAtMs >= (ctx.ps.lastRoleChangeAtMs ?? -Infinity);
+}
+
+function otherName(ctx: Ctx, app: AppState): string {
+  return appName(ctx.pair, otherAppId(ctx.pair, app.appId));
+}
+
+/**
+ * W7/W10: how much longer the pair must keep its current roles before the next alternation; the wait
+ * doubles with every alternation (2 s, 4 s, 8 s … up to alternationMaxIntervalMs).
+ */
+function alternationWait(ctx: Ctx): number {
+  const { timing } = ctx.s;
+  const intervalMs = Math.min(timing.alternationMaxIntervalMs, timing.bindAlternationIntervalMs * 2 ** Math.min(20, ctx.ps.alternations));
+  const heldForMs = ctx.s.nowMs - (ctx.ps.lastRoleChangeAtMs ?? -Infinity);
+  return Math.max(0, intervalMs - heldForMs);
+}
+
+/**
+ * A pair that never had a primary (first start): the configured primary is preferred, and while it is
+ * still starting — within its startup timeout — its partner is not promoted over it. (After a failure
+ * there is no such wait: the partner is promoted at once.)
+ */
+function waitForFirstPrimaryToStart(ctx: Ctx): string | null {
+  if (ctx.ps.intendedPrimaryAppId !== null) return null;
+  const ref = ctx.pair.apps[0];
+  const preferred = appOf(ctx.s, ref.appId);
+  if (preferred.status !== "starting" || !isHostConnected(ctx.s, preferred.hostId)) return null;
+  const leftMs = preferred.statusSinceMs + ref.startupTimeoutMs - ctx.s.nowMs;
+  if (leftMs <= 0) return null;
+  return `${ref.appName}, the configured primary of ${ctx.pair.name}, is still starting; waiting up to ${Math.ceil(leftMs / 1000)} s more before choosing a primary`;
 }
 
 const switchOverOnServiceUnavailable: DecisionRule = {
@@ -210,13 +332,17 @@ const alternateOnBindFailure: DecisionRule = {
     if (!isCandidate(ctx.s, other)) {
       return { sentence: `${p} cannot open its SIP listening port (00-04200) and ${o} cannot take over (${whyNotServing(ctx.s, ctx.pair, other)}); ${p} stays primary`, acted: false, stop: true };
     }
-    const heldForMs = ctx.s.nowMs - (ctx.ps.lastRoleChangeAtMs ?? -Infinity);
-    if (heldForMs < ctx.s.timing.bindAlternationIntervalMs) {
-      return { sentence: `${p} cannot open its SIP listening port (00-04200); it keeps the primary role for ${ctx.s.timing.bindAlternationIntervalMs} ms before it alternates to ${o}`, acted: false, stop: true };
+    const wait = alternationWait(ctx);
+    if (wait > 0) {
+      return {
+        sentence: `${p} cannot open its SIP listening port (00-04200); it keeps the primary role ${Math.ceil(wait / 1000)} s more before it alternates to ${o}${ctx.ps.alternations > 0 ? ` (alternation ${ctx.ps.alternations + 1}: each waits twice as long as the last, up to ${ctx.s.timing.alternationMaxIntervalMs / 1000} s)` : ""}`,
+        acted: false,
+        stop: true,
+      };
     }
-    ctx.ps.bindAlternations += 1;
+    ctx.ps.alternations += 1;
     const epoch = ctx.ps.epoch + 1;
-    const sentence = `${o} promoted to primary and ${p} demoted because ${p} cannot open its SIP listening port (00-04200); the primary role alternates until one can (alternation ${ctx.ps.bindAlternations}, epoch ${epoch})`;
+    const sentence = `${o} promoted to primary and ${p} demoted because ${p} cannot open its SIP listening port (00-04200); the primary role alternates until one can (alternation ${ctx.ps.alternations}, epoch ${epoch})`;
     startPlan(ctx, { cause: "bind-failure", fromAppId: primary.appId, toAppId: other.appId, demoteFirst: true, forced: false }, sentence);
     return { sentence, acted: true, stop: true };
   },
@@ -232,7 +358,7 @@ const clearStaleVip: DecisionRule = {
       if (appsOnHost.some((a) => isAwaitingResync(ctx.s, a))) continue;
       if (stale.lastAttemptAtMs !== null && ctx.s.nowMs - stale.lastAttemptAtMs < ctx.s.timing.staleVipRetryIntervalMs) continue;
       const disablePending = ctx.ps.plan?.steps.some(
-        (st) => st.command.type === "run-control-script" && st.command.hostId === stale.hostId && st.command.action === "disable" && (st.status === "held" || st.status === "sent"),
+        (st) => st.command.type === "run-control-script" && st.command.hostId === stale.hostId && st.command.action === "disable" && (st.status === "held" || st.status === "sent" || st.status === "delivered"),
       );
       if (disablePending) continue;
       stale.lastAttemptAtMs = ctx.s.nowMs;
@@ -269,9 +395,9 @@ const steady: DecisionRule = {
       startPlan(ctx, { cause: "adoption", fromAppId: null, toAppId: null, demoteFirst: false, forced: false, vipOnly: { enableHostId: primary.hostId, disableHostIds: [...new Set(others)] } }, sentence);
       return { sentence, acted: true, stop: true };
     }
-    if (ctx.ps.bindAlternations > 0 && primary.sipListener === "bound") {
-      const sentence = `${p} opened its SIP listening port; it stays primary and the alternation stops after ${ctx.ps.bindAlternations} switch(es)`;
-      ctx.ps.bindAlternations = 0;
+    if (ctx.ps.alternations > 0 && primary.sipListener === "bound" && ctx.s.nowMs - (ctx.ps.lastRoleChangeAtMs ?? -Infinity) >= ctx.s.timing.bindAlternationIntervalMs) {
+      const sentence = `${p} serves as primary with its SIP port open; the alternation stops after ${ctx.ps.alternations} switch(es)`;
+      ctx.ps.alternations = 0;
       history(ctx, ctx.ps.epoch, sentence);
       return { sentence, acted: true, stop: true };
     }
@@ -284,6 +410,7 @@ const steady: DecisionRule = {
  * applies and that says stop ends the procedure. See DECISIONS.md for the diagram.
  */
 export const decisionRules: readonly DecisionRule[] = [
+  startStoppedServers,
   waitWhileRecovering,
   followPlanInProgress,
   resolveSplitBrain,

@@ -32,7 +32,9 @@ export function createControllerState(opts: CreateControllerStateOptions): Contr
 export function persistedView(s: ControllerState): Record<string, PersistedPairState> {
   const out: Record<string, PersistedPairState> = {};
   for (const [id, p] of Object.entries(s.pairStates)) {
-    out[id] = { epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId };
+    const pair = s.pairs[id];
+    const stoppedAppIds = (pair?.apps ?? []).map((a) => a.appId).filter((appId) => s.apps[appId]?.stoppedByOperator).sort();
+    out[id] = { epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId, stoppedAppIds };
   }
   return out;
 }
@@ -44,14 +46,14 @@ function newPairState(pairId: string, persisted: PersistedPairState | undefined)
     intendedPrimaryAppId: persisted?.intendedPrimaryAppId ?? null,
     plan: null,
     staleVips: [],
-    bindAlternations: 0,
+    alternations: 0,
     lastRoleChangeAtMs: null,
     activeAlarms: [],
     situation: "waiting for the first reports",
   };
 }
 
-function newAppState(pairId: string, appId: string, hostId: string): AppState {
+function newAppState(pairId: string, appId: string, hostId: string, nowMs: number, stoppedByOperator: boolean): AppState {
   return {
     appId,
     pairId,
@@ -70,6 +72,10 @@ function newAppState(pairId: string, appId: string, hostId: string): AppState {
     lastRoleSentAtMs: -1,
     lastReadinessSentAtMs: -1,
     unresponsiveSinceMs: null,
+    statusSinceMs: nowMs,
+    selfDemotedAtMs: null,
+    stoppedByOperator,
+    autostartedFor: null,
   };
 }
 
@@ -83,6 +89,12 @@ export function forgetWhatTheAppSaid(app: AppState): void {
   app.haLink = "unknown";
   app.sipListener = "unknown";
   app.unresponsiveSinceMs = null;
+  // The host's agent starts a fresh connection (its messages of the old one can no longer arrive: the
+  // gateway drops a closed socket's messages), and its resync carries stamps from its own clock that may
+  // be older than what it sent before: take them as they come.
+  app.lastStatusSentAtMs = -1;
+  app.lastRoleSentAtMs = -1;
+  app.lastReadinessSentAtMs = -1;
 }
 
 export function loadPairs(s: ControllerState, pairs: PairConfig[], persisted: Record<string, PersistedPairState>): string[] {
@@ -111,8 +123,11 @@ export function loadPairs(s: ControllerState, pairs: PairConfig[], persisted: Re
     }
     for (const ref of pair.apps) {
       const app = s.apps[ref.appId];
-      if (!app || app.hostId !== ref.hostId) s.apps[ref.appId] = newAppState(pair.id, ref.appId, ref.hostId);
-      if (!s.hosts[ref.hostId]) s.hosts[ref.hostId] = { hostId: ref.hostId, connection: "never", sinceMs: s.startedAtMs };
+      if (!app || app.hostId !== ref.hostId) {
+        const stopped = persisted[pair.id]?.stoppedAppIds.includes(ref.appId) ?? false;
+        s.apps[ref.appId] = newAppState(pair.id, ref.appId, ref.hostId, s.nowMs, stopped);
+      }
+      if (!s.hosts[ref.hostId]) s.hosts[ref.hostId] = { hostId: ref.hostId, connection: "never", sinceMs: s.startedAtMs, agentIncarnation: null };
     }
   }
   return removed;

@@ -19,6 +19,8 @@ export interface AppRef {
   appName: string;
   hostId: string;
   hostName: string;
+  /** A server still `starting` this long after it was started has failed to start (the agent kills it). */
+  startupTimeoutMs: number;
 }
 
 export interface PairConfig {
@@ -27,6 +29,8 @@ export interface PairConfig {
   haType: HaType;
   /** apps[0] is the application configured as primary, apps[1] the one configured as backup. */
   apps: readonly [AppRef, AppRef];
+  /** How long the pair's VIP / NLB control script may run (its result is awaited that long, plus a margin). */
+  scriptTimeoutMs: number;
 }
 
 /** Limits, all with units. Defaults in DEFAULT_TIMING; the runner may override per installation. */
@@ -35,10 +39,17 @@ export interface Timing {
   heartbeatTimeoutMs: number;
   /** How often the runner feeds a `tick` event. */
   tickIntervalMs: number;
-  /** An unacknowledged command is re-sent (same id, same epoch) after this long. */
+  /** A command the agent has not confirmed receiving is re-sent (same id, same epoch) after this long. */
   commandRetryIntervalMs: number;
   /** Re-sends after the first send before the controller gives up on a command. */
   commandRetryLimit: number;
+  /**
+   * A role order the agent received but has not answered in this long is sent again (the agent answers
+   * a repeat with the first result, or runs it if it never started). Scripts wait their own timeout plus
+   * scriptResultMarginMs instead.
+   */
+  commandResultTimeoutMs: number;
+  scriptResultMarginMs: number;
   /** A role change not finished in this long is abandoned and decided again. */
   switchoverTimeoutMs: number;
   /** After the controller starts it only observes, until every host has reported or this passes. */
@@ -47,8 +58,13 @@ export interface Timing {
   resyncTimeoutMs: number;
   /** W3/W4: how often a disable script is re-ordered for a stale VIP on a connected host. */
   staleVipRetryIntervalMs: number;
-  /** W7: minimum time a primary that cannot bind keeps the role before it alternates. */
+  /**
+   * W7 and W10: how long a primary that cannot serve (it cannot bind its SIP port, or it gave the role
+   * up by itself) keeps it before the role alternates; doubled at each alternation up to the maximum,
+   * so two servers that both cannot serve do not swap the role every few seconds forever.
+   */
   bindAlternationIntervalMs: number;
+  alternationMaxIntervalMs: number;
 }
 
 export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
@@ -56,10 +72,13 @@ export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
   tickIntervalMs: 100,
   commandRetryIntervalMs: 500,
   commandRetryLimit: 3,
+  commandResultTimeoutMs: 5_000,
+  scriptResultMarginMs: 3_000,
   switchoverTimeoutMs: 10_000,
   recoveryGraceMs: 5_000,
   resyncTimeoutMs: 10_000,
   bindAlternationIntervalMs: 2_000,
+  alternationMaxIntervalMs: 60_000,
   staleVipRetryIntervalMs: 5_000,
 });
 
@@ -80,6 +99,12 @@ export interface ConfigLoadedEvent extends EventBase {
 export interface AgentConnectedEvent extends EventBase {
   type: "agent-connected";
   hostId: string;
+}
+/** A host's agent sent its full picture (after every connection); its incarnation is when that agent process started. */
+export interface HostResyncEvent extends EventBase {
+  type: "host-resync";
+  hostId: string;
+  agentIncarnation: string;
 }
 export interface AgentDisconnectedEvent extends EventBase {
   type: "agent-disconnected";
@@ -138,6 +163,18 @@ export interface CommandTimeoutEvent extends EventBase {
   type: "command-timeout";
   commandId: string;
 }
+/** The agent confirmed it received the command (it runs it now; its result follows). */
+export interface CommandDeliveredEvent extends EventBase {
+  type: "command-delivered";
+  commandId: string;
+}
+/** An operator starts or stops a server (an explicit stop is remembered: it is not started again automatically). */
+export interface OperatorApplicationEvent extends EventBase {
+  type: "operator-application";
+  appId: string;
+  action: "start" | "stop";
+  operator: string;
+}
 export interface OperatorSwitchoverEvent extends EventBase {
   type: "operator-switchover";
   pairId: string;
@@ -160,6 +197,9 @@ export type ControllerEvent =
   | ControlScriptResultEvent
   | CommandResultEvent
   | CommandTimeoutEvent
+  | CommandDeliveredEvent
+  | HostResyncEvent
+  | OperatorApplicationEvent
   | OperatorSwitchoverEvent
   | TickEvent;
 
@@ -190,6 +230,28 @@ export interface RunControlScriptCommand {
   target: "vip" | "nlb-port";
   epoch: number;
 }
+/**
+ * Start a server (autostart of a stopped server on a freshly started agent, or an operator's start).
+ * A server always starts as backup, at the pair's current epoch: it never claims primary on its own;
+ * the controller promotes it if it should be primary.
+ */
+export interface StartApplicationCommand {
+  type: "start-application";
+  commandId: string;
+  pairId: string;
+  appId: string;
+  hostId: string;
+  role: "backup";
+  epoch: number;
+}
+export interface StopApplicationCommand {
+  type: "stop-application";
+  commandId: string;
+  pairId: string;
+  appId: string;
+  hostId: string;
+  epoch: number;
+}
 export interface RaiseAlarmCommand {
   type: "raise-alarm";
   kind: AlarmKind;
@@ -217,6 +279,8 @@ export interface RecordHistoryCommand {
 export type ControllerCommand =
   | SetRoleCommand
   | RunControlScriptCommand
+  | StartApplicationCommand
+  | StopApplicationCommand
   | RaiseAlarmCommand
   | CancelAlarmCommand
   | RecordHistoryCommand;
@@ -228,6 +292,8 @@ export interface HostState {
   /** "never" = not seen since the controller started (recovery), "connected", "disconnected". */
   connection: "never" | "connected" | "disconnected";
   sinceMs: number;
+  /** When the host's agent process started (from its resync); a new value is a new agent: autostart applies again. */
+  agentIncarnation: string | null;
 }
 
 export interface ReadinessState {
@@ -257,6 +323,17 @@ export interface AppState {
   lastReadinessSentAtMs: number;
   /** Set when the app failed to acknowledge an order within the retry limit; cleared by any newer report. */
   unresponsiveSinceMs: number | null;
+  /** When the reported process status last changed (how long a server has been starting). */
+  statusSinceMs: number;
+  /**
+   * W10: when the server gave up the primary role by itself (NIC monitoring); it is not promoted again
+   * while its partner can take the role. Cleared when it next confirms an order to primary.
+   */
+  selfDemotedAtMs: number | null;
+  /** An operator stopped it: it is not started again automatically (persisted). */
+  stoppedByOperator: boolean;
+  /** The agent incarnation of its host it was last autostarted for (once per agent start). */
+  autostartedFor: string | null;
 }
 
 export type PlanCause =
@@ -268,10 +345,13 @@ export type PlanCause =
   | "bind-failure"
   | "split-brain"
   | "stale-vip"
+  /** W10: the primary gave the role up by itself (NIC monitoring); its partner takes it. */
+  | "self-demotion"
   /** Not a role change: the VIP is put where an adopted primary is. */
   | "adoption";
 
-export type OrderStatus = "held" | "sent" | "done" | "failed" | "skipped";
+/** held → sent → delivered (the agent confirmed receipt) → done | failed; or skipped. */
+export type OrderStatus = "held" | "sent" | "delivered" | "done" | "failed" | "skipped";
 
 /** One command of a switchover plan, with its delivery bookkeeping (retries within bounds). */
 export interface PlannedCommand {
@@ -313,8 +393,11 @@ export interface PairState {
   plan: Plan | null;
   /** W3/W4: hosts that may still hold the VIP (or NLB port) because their disable script could not run. */
   staleVips: StaleVip[];
-  /** W7: role alternations made because the primary could not bind its SIP port; 0 when not alternating. */
-  bindAlternations: number;
+  /**
+   * W7/W10: role alternations made because the primary could not serve (bind failure, gave the role
+   * up); 0 when not alternating. The wait before the next one doubles with each (alternationDelayMs).
+   */
+  alternations: number;
   lastRoleChangeAtMs: number | null;
   /** Active alarms this pair raised, by key, so each is raised and cancelled once. */
   activeAlarms: string[];
@@ -336,6 +419,8 @@ export interface ControllerState {
 export interface PersistedPairState {
   epoch: number;
   intendedPrimaryAppId: string | null;
+  /** Servers an operator stopped (not started again automatically), sorted. */
+  stoppedAppIds: string[];
 }
 
 export interface Decision {

@@ -17,6 +17,7 @@ const planTitles: Record<PlanCause, string> = {
   "bind-failure": "Alternation (the primary cannot bind its SIP port)",
   "split-brain": "Split-brain demotion",
   "stale-vip": "Disabling a stale VIP",
+  "self-demotion": "Failover (the primary gave up the role by itself)",
   adoption: "Putting the VIP with the adopted primary",
 };
 

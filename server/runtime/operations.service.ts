@@ -29,7 +29,7 @@ export class OperationsService {
   async controlApplication(actor: Actor, appId: string, action: "start" | "stop"): Promise<string> {
     const app = await this.db.application.findUnique({ where: { id: appId }, select: { name: true, host: { select: { name: true } } } });
     if (!app) throw notFound(`application ${appId}`);
-    const result = await this.controlPlane.applicationCommand(appId, action);
+    const result = await this.controlPlane.applicationCommand(appId, action, actor.name);
     await recordAudit(this.db, actor, {
       action: `application.${action}`,
       objectType: "application",

@@ -3,25 +3,21 @@
 import type { Db } from "../db";
 import type { PairConfig, PersistedPairState } from "../controller/core";
 import type { Prisma } from "../../generated/prisma/client";
+import { DEFAULT_STARTUP_TIMEOUT_MS } from "../../protocol/agent-wire";
+import type { HistoryRow } from "./shell";
+
+export type { HistoryRow };
 
 export async function loadPairConfigs(db: Db): Promise<PairConfig[]> {
   const app = { select: { id: true, name: true, host: { select: { id: true, name: true } } } } as const;
-  const rows = await db.haPair.findMany({ select: { id: true, name: true, haType: true, primaryApp: app, backupApp: app }, orderBy: { name: "asc" } });
-  const ref = (a: (typeof rows)[number]["primaryApp"]) => ({ appId: a.id, appName: a.name, hostId: a.host.id, hostName: a.host.name });
-  return rows.map((p) => ({ id: p.id, name: p.name, haType: p.haType as PairConfig["haType"], apps: [ref(p.primaryApp), ref(p.backupApp)] as const }));
+  const rows = await db.haPair.findMany({ select: { id: true, name: true, haType: true, scriptTimeoutMs: true, primaryApp: app, backupApp: app }, orderBy: { name: "asc" } });
+  const ref = (a: (typeof rows)[number]["primaryApp"]) => ({ appId: a.id, appName: a.name, hostId: a.host.id, hostName: a.host.name, startupTimeoutMs: DEFAULT_STARTUP_TIMEOUT_MS });
+  return rows.map((p) => ({ id: p.id, name: p.name, haType: p.haType as PairConfig["haType"], scriptTimeoutMs: p.scriptTimeoutMs, apps: [ref(p.primaryApp), ref(p.backupApp)] as const }));
 }
 
 export async function loadPersisted(db: Db): Promise<Record<string, PersistedPairState>> {
-  const rows = await db.pairRuntime.findMany({ select: { pairId: true, epoch: true, intendedPrimaryAppId: true } });
-  return Object.fromEntries(rows.map((r) => [r.pairId, { epoch: r.epoch, intendedPrimaryAppId: r.intendedPrimaryAppId }]));
-}
-
-export interface HistoryRow {
-  pairId: string;
-  epoch: number;
-  kind: string;
-  text: string;
-  data: unknown;
+  const rows = await db.pairRuntime.findMany({ select: { pairId: true, epoch: true, intendedPrimaryAppId: true, stoppedAppIds: true } });
+  return Object.fromEntries(rows.map((r) => [r.pairId, { epoch: r.epoch, intendedPrimaryAppId: r.intendedPrimaryAppId, stoppedAppIds: r.stoppedAppIds ? r.stoppedAppIds.split(",") : [] }]));
 }
 
 const json = (v: unknown) => (v === null || v === undefined ? undefined : (JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue));
@@ -33,8 +29,8 @@ export async function saveStep(db: Db, pairs: Record<string, PersistedPairState>
     .map(([pairId, p]) =>
       db.pairRuntime.upsert({
         where: { pairId },
-        create: { pairId, epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId },
-        update: { epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId },
+        create: { pairId, epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId, stoppedAppIds: p.stoppedAppIds.join(",") },
+        update: { epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId, stoppedAppIds: p.stoppedAppIds.join(",") },
       }),
     );
   const rows = history.filter((h) => existing.has(h.pairId));
@@ -44,10 +40,6 @@ export async function saveStep(db: Db, pairs: Record<string, PersistedPairState>
   // on the single SQLite connection was rolled back under load ("Transaction already closed") and
   // took the step's history rows with it.
   await db.$transaction([...upserts, ...inserts]);
-}
-
-export async function appendHistory(db: Db, history: HistoryRow[]): Promise<void> {
-  await saveStep(db, {}, history);
 }
 
 export async function pairHistory(db: Db, pairId: string, limit: number) {

@@ -316,7 +316,7 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
         return server(v, "sip-a1").role === "primary" && server(v, "sip-a1").sipListener === "bound" && v.plan === null ? v : undefined;
       }, { timeoutMs: WAIT_MS, describe: () => describePair(A) });
       await vipOn(A, "lab-host-1", "lab-host-2");
-      await waitFor("the alternation stops", async () => (await historySince(A, since)).some((r) => /sip-a1 opened its SIP listening port; it stays primary and the alternation stops/.test(r)), {
+      await waitFor("the alternation stops", async () => (await historySince(A, since)).some((r) => /sip-a1 serves as primary with its SIP port open; the alternation stops/.test(r)), {
         timeoutMs: WAIT_MS,
         describe: () => describePair(A),
       });

@@ -1,22 +1,15 @@
-// Deterministic simulation of the failover controller: simulated SIP servers, host agents, network,
-// agent gateway, runner and clock around the real pure core, driven by a seeded fault schedule, with
-// the safety and liveness invariants checked after every step. One seed = one short run.
-import {
-  createControllerState,
-  persistedView,
-  step as realStep,
-  type ControllerCommand,
-  type ControllerEvent,
-  type ControllerState,
-  type HaType,
-  type PairConfig,
-  type PersistedPairState,
-  type Role,
-  type RunControlScriptCommand,
-  type SetRoleCommand,
-  type StepFunction,
-  type Timing,
-} from "../core";
+// Deterministic simulation of the control plane as it runs: the real shell (server/runtime/shell.ts:
+// wire messages in, persisted decisions and wire commands out), the real host liveness
+// (server/agents/liveness.ts) and the real command tracker (server/agents/pending-commands.ts) around
+// the real pure core — driven by simulated agents, SIP servers, network and clock, with a seeded fault
+// schedule and the safety and liveness invariants checked after every step. One seed = one short run.
+import type { AgentCommand, AppStatusMessage, CommandResult, ReadinessReport, Resync, RoleReport } from "../../protocol/agent-wire";
+import type { ProcessStatus as ReportedStatus } from "../../protocol/agent-wire";
+import { PendingCommands } from "../agents/pending-commands";
+import { HostLiveness, type Liveness, type LivenessOptions } from "../agents/liveness";
+import { Directory } from "../config/directory";
+import { ControllerShell, type ShellOptions, type ShellOutput } from "../runtime/shell";
+import { step as realStep, type ControllerState, type HaType, type PairConfig, type PersistedPairState, type Role, type StepFunction, type Timing } from "../controller/core";
 import { Prng } from "./prng";
 
 // ───────────────────────────── limits of the simulated world ─────────────────────────────
@@ -26,10 +19,15 @@ export interface SimLimits {
   faultWindowMs: number;
   /** Calm time after the fault window, during which the system must converge. */
   quietMs: number;
+  /** The agents' heartbeat interval (and how often they report). */
   agentCycleMs: number;
   /** Every this many agent cycles the agent re-sends all reports even if unchanged (recovers lost ones). */
   fullReportEveryCycles: number;
+  /** A server's start time (from spawn until it answers), and the slow starts some faults cause. */
   serverStartMs: number;
+  slowStartMs: [number, number];
+  /** The agent's restart policy: how long after a crash it starts the server again (as backup). */
+  restartDelayMs: number;
   /** W13 readiness: HA link up for this long (60 s in SIP Server; shortened so runs stay short). */
   readyAfterMs: number;
   /** W6 effective out-of-service timeout before back-off (shortened). */
@@ -38,24 +36,37 @@ export interface SimLimits {
   primaryWithinMs: number;
   /** Split brain between two reachable servers ends within this long after the last disturbance. */
   splitBrainWithinMs: number;
+  /** How often the gateway's liveness sweep runs (production: heartbeat timeout / 4, at most 250 ms). */
+  sweepIntervalMs: number;
 }
 
 export const DEFAULT_SIM_LIMITS: Readonly<SimLimits> = Object.freeze({
   faultWindowMs: 15_000,
-  quietMs: 20_000,
+  quietMs: 25_000,
   agentCycleMs: 500,
   fullReportEveryCycles: 4,
   serverStartMs: 300,
+  slowStartMs: [2_000, 8_000] as [number, number],
+  restartDelayMs: 300,
   readyAfterMs: 3_000,
   oosTimeoutMs: 2_000,
-  primaryWithinMs: 15_000,
+  primaryWithinMs: 20_000,
   splitBrainWithinMs: 6_000,
+  sweepIntervalMs: 250,
 });
 
-export interface SimOptions {
-  seed: number;
-  /** The core under test; tests inject deliberately broken variants. */
+/** What a run uses in place of production's parts (tests inject deliberately broken ones). */
+export interface SimParts {
+  /** The core under test. */
   step?: StepFunction;
+  /** Builds the shell (production: new ControllerShell). */
+  shell?: (opts: ShellOptions) => ControllerShell;
+  /** Builds the gateway's host liveness (production: new HostLiveness). */
+  liveness?: (opts: LivenessOptions) => Liveness;
+}
+
+export interface SimOptions extends SimParts {
+  seed: number;
   trace?: boolean;
   limits?: Partial<SimLimits>;
   timing?: Partial<Timing>;
@@ -74,11 +85,11 @@ export interface SimResult {
 // ───────────────────────────── simulated entities ─────────────────────────────
 
 interface SimServer {
-  appId: string;
-  pairId: string;
-  hostId: string;
+  app: string;
+  pair: string;
+  host: string;
   configuredRole: Role;
-  proc: "running" | "starting" | "failed" | "hung";
+  proc: "running" | "starting" | "failed" | "hung" | "stopped";
   role: Role;
   epoch: number;
   canBind: boolean;
@@ -86,46 +97,70 @@ interface SimServer {
   noTrafficSinceMs: number | null;
   oosBackoff: number;
   runningSinceMs: number;
+  /** A start in progress ends at this time (the server then answers). */
+  startedAtMs: number;
+  slowStart: boolean;
+  /** W10 tlib-nic-monitoring: while the NIC is down, the server gives up the primary role by itself. */
+  nicDown: boolean;
+  statusSinceMs: number;
 }
 
 interface SimHost {
-  id: string;
+  name: string;
   linkUp: boolean;
   sipNicUp: boolean;
-  /** The agent's socket session; equals the gateway's when connected. 0 = none. */
+  /** The agent process: its incarnation (restarts make a new one) and whether it is running. */
+  agentUp: boolean;
+  incarnation: number;
+  /** The agent's socket session; equals the console's when connected. 0 = none. */
   session: number;
-  /** W9-style fencing of control scripts: highest epoch seen per pair. */
-  scriptEpoch: Record<string, number>;
+  /** The agent's command ledger: first result per command id (idempotency) and highest epoch per pair (fencing). */
+  results: Map<string, CommandResult>;
+  ledgerEpochs: Record<string, number>;
   vip: Record<string, boolean>;
   cycles: number;
   stamps: Record<string, number>;
   lastSent: Record<string, string>;
 }
 
-type AgentEvent = Exclude<ControllerEvent, { type: "config-loaded" | "tick" | "operator-switchover" | "agent-connected" | "agent-disconnected" }>;
-type UpPayload = { kind: "heartbeat" } | { kind: "event"; event: DistributiveOmit<AgentEvent, "atMs"> };
-type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+type Up =
+  | { kind: "connect" }
+  | { kind: "heartbeat" }
+  | { kind: "resync"; snapshot: Resync }
+  | { kind: "app-status"; msg: AppStatusMessage }
+  | { kind: "role-report"; msg: RoleReport }
+  | { kind: "readiness"; msg: ReadinessReport }
+  | { kind: "command-result"; result: CommandResult }
+  | { kind: "receipt"; commandId: string };
 
 type Fault =
-  | { kind: "crash"; appId: string; durationMs: number }
-  | { kind: "hang"; appId: string; durationMs: number }
-  | { kind: "disconnect"; hostId: string; durationMs: number }
-  | { kind: "sip-nic"; hostId: string; durationMs: number }
-  | { kind: "bind-fail"; appId: string; durationMs: number }
-  | { kind: "no-traffic"; pairId: string; durationMs: number }
+  | { kind: "crash"; app: string; durationMs: number }
+  | { kind: "slow-restart"; app: string; durationMs: number }
+  | { kind: "hang"; app: string; durationMs: number }
+  | { kind: "disconnect"; host: string; durationMs: number }
+  | { kind: "sip-nic"; host: string; durationMs: number }
+  | { kind: "nic-self-demotion"; app: string; durationMs: number }
+  | { kind: "bind-fail"; app: string; durationMs: number }
+  | { kind: "no-traffic"; pair: string; durationMs: number }
   | { kind: "lossy"; durationMs: number }
   | { kind: "console-restart"; durationMs: number }
-  | { kind: "switchover"; pairId: string; force: boolean; durationMs: 0 };
+  | { kind: "console-stall"; durationMs: number }
+  | { kind: "agent-restart"; host: string; durationMs: number }
+  | { kind: "forged"; from: string; victim: string; durationMs: 0 }
+  | { kind: "switchover"; pair: string; force: boolean; durationMs: 0 };
 
 type Item =
-  | { kind: "up"; hostId: string; session: number; payload: UpPayload }
-  | { kind: "down"; hostId: string; session: number; command: SetRoleCommand | RunControlScriptCommand }
-  | { kind: "tick"; incarnation: number }
-  | { kind: "agent-cycle"; hostId: string }
+  | { kind: "up"; host: string; session: number; payload: Up }
+  | { kind: "down"; host: string; session: number; command: AgentCommand }
+  | { kind: "console-tick"; incarnation: number }
+  | { kind: "console-sweep"; incarnation: number }
+  | { kind: "agent-cycle"; host: string }
   | { kind: "fault"; fault: Fault }
   | { kind: "heal"; fault: Fault }
   | { kind: "console-up"; incarnation: number }
-  | { kind: "started"; appId: string };
+  | { kind: "agent-up"; host: string }
+  | { kind: "started"; app: string; startedAtMs: number }
+  | { kind: "restart-by-policy"; app: string };
 
 interface Queued {
   atMs: number;
@@ -135,40 +170,52 @@ interface Queued {
 
 class Violation extends Error {}
 
+/** The console as the simulation runs it: production's shell, liveness and tracker, one process incarnation. */
+interface SimConsole {
+  incarnation: number;
+  shell: ControllerShell;
+  liveness: Liveness;
+  tracker: PendingCommands;
+  /** Host → the session the console has open with its agent (0: none). */
+  sessions: Map<string, number>;
+}
+
 // ───────────────────────────── the world ─────────────────────────────
 
 export class SimWorld {
   readonly rng: Prng;
   readonly limits: SimLimits;
-  readonly stepFn: StepFunction;
   readonly tracing: boolean;
   readonly trace: string[] = [];
   readonly faults: string[] = [];
-  readonly timing: Partial<Timing>;
+  private readonly timing: Partial<Timing>;
+  private readonly parts: Required<SimParts>;
   nowMs = 0;
   steps = 0;
   roleOrders = 0;
 
   pairs: PairConfig[] = [];
+  directory!: Directory;
   servers = new Map<string, SimServer>();
   hosts = new Map<string, SimHost>();
   noTraffic = new Set<string>();
   lossy = 0;
 
-  // Runner and gateway.
-  core: ControllerState | null = null;
+  console: SimConsole | null = null;
+  consoleIncarnation = 0;
+  /** The console does nothing until then (a stall: GC, blocked event loop, SIGSTOP). */
+  stalledUntilMs = 0;
+  /** What the console persisted (survives console restarts). */
   persisted: Record<string, PersistedPairState> = {};
-  gatewaySession = new Map<string, number>();
-  lastHeardMs = new Map<string, number>();
   nextSession = 1;
-  /** Console process incarnation; ticks of a previous one are dropped. */
-  incarnation = 0;
 
   // Invariant bookkeeping.
+  /** pair:epoch → the application ordered to primary under it (orders leave only after persisting). */
   primaryOrders = new Map<string, string>();
   historyEpochs = new Map<string, Set<number>>();
-  /** The newest readiness report (by the agent's stamp) delivered to the current console incarnation. */
   deliveredReadiness = new Map<string, { sentAtMs: number; ready: 0 | 1 }>();
+  /** Pairs a fault of their own touched (a failover there may be right); others must never fail over. */
+  disturbedPairs = new Set<string>();
   lastDisturbanceMs = 0;
   splitSinceMs = new Map<string, number>();
   noPrimarySinceMs = new Map<string, number>();
@@ -179,9 +226,13 @@ export class SimWorld {
   constructor(opts: SimOptions) {
     this.rng = new Prng(opts.seed);
     this.limits = { ...DEFAULT_SIM_LIMITS, ...opts.limits };
-    this.stepFn = opts.step ?? realStep;
     this.tracing = opts.trace ?? false;
     this.timing = opts.timing ?? {};
+    this.parts = {
+      step: opts.step ?? realStep,
+      shell: opts.shell ?? ((o) => new ControllerShell(o)),
+      liveness: opts.liveness ?? ((o) => new HostLiveness(o)),
+    };
     this.build();
   }
 
@@ -189,8 +240,10 @@ export class SimWorld {
 
   private build(): void {
     const rng = this.rng;
-    const pairCount = rng.int(1, 2);
+    const pairCount = rng.int(1, 3);
     const types: HaType[] = ["ip-takeover", "nlb-cluster", "single-host"];
+    const hostRows: { id: string; name: string }[] = [];
+    const appRows: { id: string; name: string; type: string; hostId: string; hostName: string }[] = [];
     for (let p = 1; p <= pairCount; p++) {
       const haType = rng.pick(types);
       const h1 = `host-${p}a`;
@@ -199,18 +252,19 @@ export class SimWorld {
         id: `pair-${p}`,
         name: `pair-${p}`,
         haType,
+        scriptTimeoutMs: 2_000,
         apps: [
-          { appId: `sip-${p}a`, appName: `sip-${p}a`, hostId: h1, hostName: h1 },
-          { appId: `sip-${p}b`, appName: `sip-${p}b`, hostId: h2, hostName: h2 },
+          { appId: `sip-${p}a`, appName: `sip-${p}a`, hostId: h1, hostName: h1, startupTimeoutMs: 10_000 },
+          { appId: `sip-${p}b`, appName: `sip-${p}b`, hostId: h2, hostName: h2, startupTimeoutMs: 10_000 },
         ],
       };
       this.pairs.push(pair);
       for (const [i, ref] of pair.apps.entries()) {
         const role: Role = i === 0 ? "primary" : "backup";
         this.servers.set(ref.appId, {
-          appId: ref.appId,
-          pairId: pair.id,
-          hostId: ref.hostId,
+          app: ref.appId,
+          pair: pair.id,
+          host: ref.hostId,
           configuredRole: role,
           proc: "running",
           role,
@@ -221,15 +275,23 @@ export class SimWorld {
           oosBackoff: 1,
           // Readiness already earned at the start of the run.
           runningSinceMs: -this.limits.readyAfterMs,
+          startedAtMs: -this.limits.readyAfterMs,
+          slowStart: false,
+          nicDown: false,
+          statusSinceMs: -this.limits.readyAfterMs,
         });
+        appRows.push({ id: ref.appId, name: ref.appName, type: "sip-server", hostId: ref.hostId, hostName: ref.hostName });
         if (!this.hosts.has(ref.hostId)) {
-          this.hosts.set(ref.hostId, { id: ref.hostId, linkUp: true, sipNicUp: true, session: 0, scriptEpoch: {}, vip: {}, cycles: 0, stamps: {}, lastSent: {} });
+          hostRows.push({ id: ref.hostId, name: ref.hostName });
+          this.hosts.set(ref.hostId, { name: ref.hostId, linkUp: true, sipNicUp: true, agentUp: true, incarnation: 1, session: 0, results: new Map(), ledgerEpochs: {}, vip: {}, cycles: 0, stamps: {}, lastSent: {} });
         }
         this.hosts.get(ref.hostId)!.vip[pair.id] = i === 0;
       }
     }
+    // In the simulation names are ids: the directory maps each to itself, as loadDirectory would.
+    this.directory = new Directory({ hosts: hostRows, apps: appRows, pairs: this.pairs.map((p) => ({ id: p.id, name: p.name, appIds: p.apps.map((a) => a.appId) })) });
     this.startConsole();
-    for (const [i, h] of [...this.hosts.keys()].entries()) this.schedule(1 + i * 37, { kind: "agent-cycle", hostId: h });
+    for (const [i, h] of [...this.hosts.keys()].entries()) this.schedule(1 + i * 37, { kind: "agent-cycle", host: h });
 
     const faultCount = rng.int(2, 6);
     const apps = [...this.servers.keys()];
@@ -238,26 +300,26 @@ export class SimWorld {
       const at = rng.int(500, this.limits.faultWindowMs - 1_000);
       const maxDur = this.limits.faultWindowMs - at;
       const dur = rng.int(200, Math.max(300, Math.min(maxDur, 8_000)));
-      const kind = rng.int(0, 9);
+      const kind = rng.int(0, 14);
       let fault: Fault;
       switch (kind) {
         case 0:
-          fault = { kind: "crash", appId: rng.pick(apps), durationMs: dur };
+          fault = { kind: "crash", app: rng.pick(apps), durationMs: dur };
           break;
         case 1:
-          fault = { kind: "hang", appId: rng.pick(apps), durationMs: dur };
+          fault = { kind: "hang", app: rng.pick(apps), durationMs: dur };
           break;
         case 2:
-          fault = { kind: "disconnect", hostId: rng.pick(hostIds), durationMs: dur };
+          fault = { kind: "disconnect", host: rng.pick(hostIds), durationMs: dur };
           break;
         case 3:
-          fault = { kind: "sip-nic", hostId: rng.pick(hostIds), durationMs: dur };
+          fault = { kind: "sip-nic", host: rng.pick(hostIds), durationMs: dur };
           break;
         case 4:
-          fault = { kind: "bind-fail", appId: rng.pick(apps), durationMs: dur };
+          fault = { kind: "bind-fail", app: rng.pick(apps), durationMs: dur };
           break;
         case 5:
-          fault = { kind: "no-traffic", pairId: rng.pick(this.pairs).id, durationMs: dur };
+          fault = { kind: "no-traffic", pair: rng.pick(this.pairs).id, durationMs: dur };
           break;
         case 6:
           fault = { kind: "lossy", durationMs: dur };
@@ -265,8 +327,28 @@ export class SimWorld {
         case 7:
           fault = { kind: "console-restart", durationMs: rng.int(100, 2_000) };
           break;
+        case 8:
+          // Seconds without the console running: heartbeats wait in its socket buffers.
+          fault = { kind: "console-stall", durationMs: rng.int(1_000, 6_000) };
+          break;
+        case 9:
+          // The agent restarts (an upgrade, a crash) while its servers keep running; quicker than the heartbeat timeout.
+          fault = { kind: "agent-restart", host: rng.pick(hostIds), durationMs: rng.int(100, 1_500) };
+          break;
+        case 10: {
+          const victim = rng.pick(apps);
+          const others = hostIds.filter((h) => h !== this.servers.get(victim)!.host);
+          fault = others.length ? { kind: "forged", from: rng.pick(others), victim, durationMs: 0 } : { kind: "lossy", durationMs: dur };
+          break;
+        }
+        case 11:
+          fault = { kind: "nic-self-demotion", app: rng.pick(apps), durationMs: dur };
+          break;
+        case 12:
+          fault = { kind: "slow-restart", app: rng.pick(apps), durationMs: dur };
+          break;
         default:
-          fault = { kind: "switchover", pairId: rng.pick(this.pairs).id, force: rng.chance(0.3), durationMs: 0 };
+          fault = { kind: "switchover", pair: rng.pick(this.pairs).id, force: rng.chance(0.3), durationMs: 0 };
       }
       this.faults.push(`${at}ms ${describeFault(fault)}`);
       this.schedule(at, { kind: "fault", fault });
@@ -314,85 +396,173 @@ export class SimWorld {
     if (this.tracing) this.trace.push(`t=${this.nowMs} ${line}`);
   }
 
-  private disturbed(): void {
+  private disturbed(pairs: string[] = []): void {
     this.lastDisturbanceMs = this.nowMs;
+    for (const p of pairs) this.disturbedPairs.add(p);
+  }
+
+  private pairsOfHost(host: string): string[] {
+    return this.pairs.filter((p) => p.apps.some((a) => a.hostId === host)).map((p) => p.id);
+  }
+
+  private iso(ms = this.nowMs): string {
+    return new Date(ms).toISOString();
   }
 
   // ── processing one item ──
 
   private process(item: Item): void {
+    // A stalled console runs nothing: what reaches it waits, in order, until it runs again.
+    const forConsole = item.kind === "up" || item.kind === "console-tick" || item.kind === "console-sweep";
+    if (forConsole && this.nowMs < this.stalledUntilMs) {
+      this.schedule(this.stalledUntilMs, item);
+      return;
+    }
     switch (item.kind) {
-      case "tick":
-        if (item.incarnation !== this.incarnation) return;
-        return this.runnerTick();
+      case "console-tick":
+        if (item.incarnation !== this.consoleIncarnation || !this.console) return;
+        this.consoleInput({ kind: "tick" });
+        this.schedule(this.nowMs + this.console.shell.state.timing.tickIntervalMs, item);
+        return;
+      case "console-sweep":
+        if (item.incarnation !== this.consoleIncarnation || !this.console) return;
+        this.sweep();
+        this.schedule(this.nowMs + this.limits.sweepIntervalMs, item);
+        return;
       case "agent-cycle":
-        return this.agentCycle(item.hostId);
+        return this.agentCycle(item.host);
       case "up":
-        return this.deliverUp(item.hostId, item.session, item.payload);
+        return this.deliverUp(item.host, item.session, item.payload);
       case "down":
-        return this.deliverDown(item.hostId, item.session, item.command);
+        return this.deliverDown(item.host, item.session, item.command);
       case "fault":
         return this.applyFault(item.fault);
       case "heal":
         return this.healFault(item.fault);
       case "console-up":
-        if (item.incarnation !== this.incarnation) return;
-        this.log("console up: core rebuilt from persisted epochs and agents' resync");
+        if (item.incarnation !== this.consoleIncarnation) return;
+        this.log("console up: the shell is rebuilt from the persisted epochs; agents reconnect and resync");
         return this.startConsole();
+      case "agent-up": {
+        const host = this.hosts.get(item.host)!;
+        host.agentUp = true;
+        host.incarnation += 1;
+        host.session = 0; // it connects on its next cycle
+        this.log(`agent on ${item.host} back (incarnation ${host.incarnation})`);
+        return;
+      }
       case "started": {
-        const srv = this.servers.get(item.appId)!;
-        if (srv.proc !== "starting") return;
+        const srv = this.servers.get(item.app)!;
+        if (srv.proc !== "starting" || srv.startedAtMs !== item.startedAtMs) return;
         srv.proc = "running";
-        // A restarted server comes up in its configured role at epoch 0 (it holds nothing in memory).
-        srv.role = srv.configuredRole;
-        srv.epoch = 0;
         srv.status = "running";
         srv.noTrafficSinceMs = null;
         srv.oosBackoff = 1;
         srv.runningSinceMs = this.nowMs;
-        this.log(`${srv.appId} started as ${srv.role} e0`);
+        this.setStatus(srv);
+        this.log(`${srv.app} running as ${srv.role} e${srv.epoch}`);
+        return;
+      }
+      case "restart-by-policy": {
+        const srv = this.servers.get(item.app)!;
+        const host = this.hosts.get(srv.host)!;
+        if (srv.proc !== "failed" || !host.agentUp) return;
+        // The agent's restart policy: as backup, at the newest epoch it holds for the pair.
+        this.startServer(srv, "backup", host.ledgerEpochs[srv.pair] ?? 0);
         return;
       }
     }
   }
 
+  private startServer(srv: SimServer, role: Role, epoch: number): void {
+    srv.proc = "starting";
+    srv.role = role;
+    srv.epoch = epoch;
+    srv.startedAtMs = this.nowMs;
+    this.setStatus(srv);
+    const ms = srv.slowStart ? this.rng.int(...this.limits.slowStartMs) : this.limits.serverStartMs;
+    this.log(`${srv.app} starting as ${role} e${epoch}${srv.slowStart ? ` (slow: ${ms} ms)` : ""}`);
+    this.schedule(this.nowMs + ms, { kind: "started", app: srv.app, startedAtMs: srv.startedAtMs });
+  }
+
+  private setStatus(srv: SimServer): void {
+    srv.statusSinceMs = this.nowMs;
+  }
+
   private applyFault(f: Fault): void {
     this.log(`FAULT ${describeFault(f)}`);
-    this.disturbed();
     switch (f.kind) {
-      case "crash": {
-        const srv = this.servers.get(f.appId)!;
-        if (srv.proc === "running" || srv.proc === "hung") srv.proc = "failed";
+      case "crash":
+      case "slow-restart": {
+        const srv = this.servers.get(f.app)!;
+        this.disturbed([srv.pair]);
+        if (srv.proc === "running" || srv.proc === "hung" || srv.proc === "starting") {
+          srv.proc = "failed";
+          srv.slowStart = f.kind === "slow-restart";
+          this.setStatus(srv);
+        }
         break;
       }
       case "hang": {
-        const srv = this.servers.get(f.appId)!;
+        const srv = this.servers.get(f.app)!;
+        this.disturbed([srv.pair]);
         if (srv.proc === "running") srv.proc = "hung";
         break;
       }
       case "disconnect":
-        this.hosts.get(f.hostId)!.linkUp = false;
+        this.disturbed(this.pairsOfHost(f.host));
+        this.hosts.get(f.host)!.linkUp = false;
         break;
       case "sip-nic":
-        this.hosts.get(f.hostId)!.sipNicUp = false;
+        this.disturbed(this.pairsOfHost(f.host));
+        this.hosts.get(f.host)!.sipNicUp = false;
         break;
-      case "bind-fail":
-        this.servers.get(f.appId)!.canBind = false;
+      case "nic-self-demotion": {
+        const srv = this.servers.get(f.app)!;
+        this.disturbed([srv.pair]);
+        srv.nicDown = true;
         break;
+      }
+      case "bind-fail": {
+        const srv = this.servers.get(f.app)!;
+        this.disturbed([srv.pair]);
+        srv.canBind = false;
+        break;
+      }
       case "no-traffic":
-        this.noTraffic.add(f.pairId);
+        this.disturbed([f.pair]);
+        this.noTraffic.add(f.pair);
         break;
       case "lossy":
+        // A lossy network can lose heartbeats: any pair may rightly fail over.
+        this.disturbed(this.pairs.map((p) => p.id));
         this.lossy++;
         break;
       case "console-restart":
-        this.core = null;
-        this.incarnation++;
-        for (const h of this.hosts.keys()) this.gatewaySession.set(h, 0);
-        this.schedule(this.nowMs + f.durationMs, { kind: "console-up", incarnation: this.incarnation });
+        this.disturbed();
+        this.console = null;
+        this.consoleIncarnation++;
+        this.schedule(this.nowMs + f.durationMs, { kind: "console-up", incarnation: this.consoleIncarnation });
         return;
+      case "console-stall":
+        // The console's own trouble: not a fault of any pair.
+        this.disturbed();
+        this.stalledUntilMs = Math.max(this.stalledUntilMs, this.nowMs + f.durationMs);
+        return;
+      case "agent-restart": {
+        this.disturbed();
+        const host = this.hosts.get(f.host)!;
+        if (!host.agentUp) return;
+        host.agentUp = false;
+        host.session = 0; // its socket closes with it; the servers keep running under their keepers
+        this.schedule(this.nowMs + f.durationMs, { kind: "agent-up", host: f.host });
+        return;
+      }
+      case "forged":
+        return this.forge(f.from, f.victim);
       case "switchover":
-        this.feed({ type: "operator-switchover", atMs: this.nowMs, pairId: f.pairId, operator: "sim-operator", force: f.force, reason: f.force ? "simulated forced switchover" : "" });
+        this.disturbed([f.pair]);
+        this.consoleInput({ kind: "operator-switchover", pairId: f.pair, operator: "sim-operator", force: f.force, reason: f.force ? "simulated forced switchover" : "" });
         return;
     }
     this.schedule(this.nowMs + f.durationMs, { kind: "heal", fault: f });
@@ -400,34 +570,50 @@ export class SimWorld {
 
   private healFault(f: Fault): void {
     this.log(`HEAL ${describeFault(f)}`);
-    this.disturbed();
     switch (f.kind) {
-      case "crash": {
-        const srv = this.servers.get(f.appId)!;
-        if (srv.proc === "failed") {
-          srv.proc = "starting";
-          this.schedule(this.nowMs + this.limits.serverStartMs, { kind: "started", appId: f.appId });
-        }
+      case "crash":
+      case "slow-restart": {
+        const srv = this.servers.get(f.app)!;
+        this.disturbed([srv.pair]);
+        if (srv.proc !== "failed") break;
+        // Either the agent's restart policy starts it again, or (policy given up) an operator does,
+        // through the console — both must start it as backup.
+        if (this.rng.chance(0.5)) this.schedule(this.nowMs + this.limits.restartDelayMs, { kind: "restart-by-policy", app: f.app });
+        else this.consoleInput({ kind: "operator-application", appId: f.app, action: "start", operator: "sim-operator" });
         break;
       }
       case "hang": {
-        const srv = this.servers.get(f.appId)!;
+        const srv = this.servers.get(f.app)!;
+        this.disturbed([srv.pair]);
         if (srv.proc === "hung") srv.proc = "running";
         break;
       }
       case "disconnect":
-        this.hosts.get(f.hostId)!.linkUp = true;
+        this.disturbed(this.pairsOfHost(f.host));
+        this.hosts.get(f.host)!.linkUp = true;
         break;
       case "sip-nic":
-        this.hosts.get(f.hostId)!.sipNicUp = true;
+        this.disturbed(this.pairsOfHost(f.host));
+        this.hosts.get(f.host)!.sipNicUp = true;
         break;
-      case "bind-fail":
-        this.servers.get(f.appId)!.canBind = true;
+      case "nic-self-demotion": {
+        const srv = this.servers.get(f.app)!;
+        this.disturbed([srv.pair]);
+        srv.nicDown = false;
         break;
+      }
+      case "bind-fail": {
+        const srv = this.servers.get(f.app)!;
+        this.disturbed([srv.pair]);
+        srv.canBind = true;
+        break;
+      }
       case "no-traffic":
-        this.noTraffic.delete(f.pairId);
+        this.disturbed([f.pair]);
+        this.noTraffic.delete(f.pair);
         break;
       case "lossy":
+        this.disturbed(this.pairs.map((p) => p.id));
         this.lossy--;
         break;
       default:
@@ -435,63 +621,70 @@ export class SimWorld {
     }
   }
 
-  // ── the runner: feeds the core, persists, sends ──
+  // ── the console: production's shell, liveness and tracker, stepped synchronously ──
 
   private startConsole(): void {
-    this.core = createControllerState({ nowMs: this.nowMs, pairs: this.pairs, persisted: this.persisted, timing: this.timing });
-    this.incarnation++;
-    // A new console process has no sockets: every agent reconnects and resyncs.
-    for (const h of this.hosts.keys()) this.gatewaySession.set(h, 0);
-    this.deliveredReadiness.clear();
+    this.consoleIncarnation++;
+    const incarnation = this.consoleIncarnation;
+    const shell = this.parts.shell({ pairs: this.pairs, directory: this.directory, persisted: this.persisted, nowMs: this.nowMs, timing: this.timing, step: this.parts.step });
+    const liveness = this.parts.liveness({ heartbeatTimeoutMs: shell.state.timing.heartbeatTimeoutMs, sweepIntervalMs: this.limits.sweepIntervalMs });
+    const sessions = new Map<string, number>();
+    const tracker = new PendingCommands({
+      now: () => this.nowMs,
+      send: (host, command) => {
+        const session = sessions.get(host) ?? 0;
+        if (session === 0) return false;
+        this.transmit({ kind: "down", host, session, command });
+        return true;
+      },
+      // Every result reaches the shell (as the gateway's onCommandResult does).
+      onResult: (host, result) => this.consoleInput({ kind: "command-result", hostName: host, result }),
+    });
+    this.console = { incarnation, shell, liveness, tracker, sessions };
     this.disturbed();
-    this.schedule(this.nowMs + this.core.timing.tickIntervalMs, { kind: "tick", incarnation: this.incarnation });
+    this.deliveredReadiness.clear();
+    this.schedule(this.nowMs + shell.state.timing.tickIntervalMs, { kind: "console-tick", incarnation });
+    this.schedule(this.nowMs + this.limits.sweepIntervalMs, { kind: "console-sweep", incarnation });
   }
 
-  private runnerTick(): void {
-    if (!this.core) return;
-    const timeoutMs = this.core.timing.heartbeatTimeoutMs;
-    for (const [h, session] of this.gatewaySession) {
-      if (session !== 0 && this.nowMs - (this.lastHeardMs.get(h) ?? 0) > timeoutMs) {
-        this.gatewaySession.set(h, 0);
-        this.feed({ type: "agent-disconnected", atMs: this.nowMs, hostId: h, detail: `heartbeat timeout after ${timeoutMs} ms` });
+  /** One input through the shell, then what the runner does: persist, then send, in that order. */
+  private consoleInput(input: Parameters<ControllerShell["handle"]>[0]): ShellOutput | null {
+    const c = this.console;
+    if (!c) return null;
+    const out = c.shell.handle(input, this.nowMs);
+    if (out.persist) {
+      this.persisted = { ...this.persisted, ...out.persist.pairs };
+      for (const row of out.persist.history) {
+        let set = this.historyEpochs.get(row.pairId);
+        if (!set) this.historyEpochs.set(row.pairId, (set = new Set()));
+        set.add(row.epoch);
       }
+      c.shell.confirmPersisted(out.persist.pairs);
     }
-    this.feed({ type: "tick", atMs: this.nowMs });
-    if (this.core) this.schedule(this.nowMs + this.core.timing.tickIntervalMs, { kind: "tick", incarnation: this.incarnation });
+    this.checkSends(input, out);
+    if (this.tracing && (input.kind !== "tick" || out.send.length > 0 || out.decisions.length > 0)) {
+      this.log(`ctl<-${describeInput(input)} | ${out.reason}${out.send.length ? ` | ${out.send.map((s) => describeWire(s.command)).join(", ")}` : ""}`);
+    }
+    for (const s of out.send) void c.tracker.submit(s.hostName, s.command);
+    return out;
   }
 
-  private feed(event: ControllerEvent): void {
-    if (!this.core) return;
-    const before = this.core;
-    const result = this.stepFn(before, event);
-    this.core = result.state;
-    // Persist before sending: the epoch and history rows are durable before any order leaves.
-    this.persisted = persistedView(result.state);
-    for (const c of result.commands) {
-      if (c.type === "record-history") {
-        let set = this.historyEpochs.get(c.pairId);
-        if (!set) this.historyEpochs.set(c.pairId, (set = new Set()));
-        set.add(c.epoch);
-      }
+  private sweep(): void {
+    const c = this.console!;
+    const result = c.liveness.sweep(this.nowMs);
+    if (result.stalledMs !== null) this.log(`console sweep: stalled ${result.stalledMs} ms; fresh timeouts for all`);
+    if (result.held) this.log(`console sweep: ${result.held.hosts.join(", ")} silent together: held`);
+    for (const lost of result.lost) {
+      c.sessions.set(lost.host, 0);
+      this.consoleInput({ kind: "host-disconnected", hostName: lost.host, detail: `no heartbeat for ${lost.silentMs} ms` });
     }
-    this.checkCommands(event, result.commands, before, result.state);
-    if (this.tracing && (event.type !== "tick" || result.commands.length > 0)) {
-      const cmds = result.commands.filter((c) => c.type === "set-role" || c.type === "run-control-script").map(describeCommand);
-      this.log(`ctl<-${describeEvent(event)} | ${result.reason}${cmds.length ? ` | ${cmds.join(", ")}` : ""}`);
-    }
-    for (const c of result.commands) {
-      if (c.type === "set-role" || c.type === "run-control-script") this.sendDown(c);
-    }
-  }
-
-  private sendDown(c: SetRoleCommand | RunControlScriptCommand): void {
-    const session = this.gatewaySession.get(c.hostId) ?? 0;
-    if (session === 0) return; // the gateway has no socket to that host: the command is dropped
-    this.transmit({ kind: "down", hostId: c.hostId, session, command: c });
+    c.tracker.tick();
   }
 
   private transmit(item: Extract<Item, { kind: "up" | "down" }>): void {
     const lossy = this.lossy > 0;
+    // A lost message on a lossy network; TCP would retransmit, the socket would die, and the agent
+    // would reconnect — modelled as loss plus the periodic full reports.
     if (lossy && this.rng.chance(0.1)) return;
     const copies = lossy && this.rng.chance(0.1) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
@@ -502,134 +695,237 @@ export class SimWorld {
 
   // ── the gateway side: messages arriving from agents ──
 
-  private deliverUp(hostId: string, session: number, payload: UpPayload): void {
-    const host = this.hosts.get(hostId)!;
-    if (!host.linkUp || this.gatewaySession.get(hostId) !== session || !this.core) return;
-    this.lastHeardMs.set(hostId, this.nowMs);
-    if (payload.kind === "heartbeat") return;
-    const event = { ...payload.event, atMs: this.nowMs } as ControllerEvent;
-    if (event.type === "readiness-report" && event.sentAtMs > (this.deliveredReadiness.get(event.appId)?.sentAtMs ?? -1)) {
-      this.deliveredReadiness.set(event.appId, { sentAtMs: event.sentAtMs, ready: event.readyForSwitchover });
+  private deliverUp(hostName: string, session: number, payload: Up): void {
+    const c = this.console;
+    const host = this.hosts.get(hostName)!;
+    if (!c || !host.linkUp) return;
+    if (payload.kind === "connect") {
+      // A new socket replaces any old one; the newest connection wins.
+      c.sessions.set(hostName, session);
+      c.liveness.connected(hostName, this.nowMs);
+      this.consoleInput({ kind: "host-connected", hostName });
+      c.tracker.hostConnected(hostName);
+      return;
     }
-    this.feed(event);
+    if (c.sessions.get(hostName) !== session) return; // a closed socket's late message
+    const back = c.liveness.heard(hostName, this.nowMs);
+    if (back) this.consoleInput({ kind: "host-connected", hostName });
+    switch (payload.kind) {
+      case "heartbeat":
+        return;
+      case "resync":
+        this.consoleInput({ kind: "resync", hostName, snapshot: payload.snapshot });
+        return;
+      case "app-status":
+        this.consoleInput({ kind: "app-status", hostName, msg: payload.msg });
+        return;
+      case "role-report":
+        this.consoleInput({ kind: "role-report", hostName, msg: payload.msg });
+        return;
+      case "readiness": {
+        const m = payload.msg;
+        const sentAtMs = Date.parse(m.time);
+        if (m.report && sentAtMs > (this.deliveredReadiness.get(m.application)?.sentAtMs ?? -1)) this.deliveredReadiness.set(m.application, { sentAtMs, ready: m.report.readyForSwitchover });
+        this.consoleInput({ kind: "readiness", hostName, msg: m });
+        return;
+      }
+      case "receipt":
+        if (c.tracker.awaits(hostName, payload.commandId)) this.consoleInput({ kind: "command-receipt", hostName, commandId: payload.commandId });
+        return;
+      case "command-result":
+        c.tracker.settle(hostName, payload.result);
+        return;
+    }
+  }
+
+  /** A host speaks about an application of another host: the shell must refuse it and change nothing. */
+  private forge(from: string, victim: string): void {
+    const c = this.console;
+    if (!c || (c.sessions.get(from) ?? 0) === 0) return;
+    const srv = this.servers.get(victim)!;
+    const before = JSON.stringify(c.shell.state.apps[victim]);
+    const time = this.iso(this.nowMs + 3_600_000); // newer than anything the real agent sent
+    const forgedInputs: Parameters<ControllerShell["handle"]>[0][] = [
+      { kind: "app-status", hostName: from, msg: { application: victim, status: "failed", previous: "running", detail: "forged", pid: null, exitCode: 1, signal: null, time, restart: null, lastOutput: "" } },
+      { kind: "role-report", hostName: from, msg: { application: victim, role: srv.role === "primary" ? "backup" : "primary", epoch: 999, time } },
+    ];
+    for (const input of forgedInputs) this.consoleInput(input);
+    const after = JSON.stringify(c.shell.state.apps[victim]);
+    if (after !== before) this.fail(`a message from ${from} changed the state of ${victim}, an application of ${srv.host}`);
   }
 
   // ── agents and servers ──
 
-  private sendUp(host: SimHost, payload: UpPayload): void {
-    if (!host.linkUp || host.session === 0) return;
-    this.transmit({ kind: "up", hostId: host.id, session: host.session, payload });
+  private sendUp(host: SimHost, payload: Up): void {
+    if (!host.linkUp || !host.agentUp || host.session === 0) return;
+    this.transmit({ kind: "up", host: host.name, session: host.session, payload });
   }
 
-  private stamp(host: SimHost, key: string): number {
+  /** The agent's clock for a report kind, nudged so stamps strictly increase (as the real agent's do). */
+  private stamp(host: SimHost, key: string): string {
     const t = Math.max(this.nowMs, (host.stamps[key] ?? -1) + 1);
     host.stamps[key] = t;
-    return t;
+    return this.iso(t);
   }
 
-  private agentCycle(hostId: string): void {
-    const host = this.hosts.get(hostId)!;
-    this.schedule(this.nowMs + this.limits.agentCycleMs, { kind: "agent-cycle", hostId });
+  private agentCycle(hostName: string): void {
+    const host = this.hosts.get(hostName)!;
+    this.schedule(this.nowMs + this.limits.agentCycleMs, { kind: "agent-cycle", host: hostName });
     host.cycles++;
-    for (const srv of this.servers.values()) if (srv.hostId === hostId) this.serverTimers(srv);
-    if (!host.linkUp) return;
-    const connected = host.session !== 0 && this.gatewaySession.get(hostId) === host.session;
+    for (const srv of this.servers.values()) if (srv.host === hostName) this.serverTimers(srv);
+    if (!host.agentUp || !host.linkUp) return;
     let full = host.cycles % this.limits.fullReportEveryCycles === 0;
-    if (!connected) {
-      if (!this.core) return;
-      const session = this.nextSession++;
-      host.session = session;
-      this.gatewaySession.set(hostId, session);
-      this.lastHeardMs.set(hostId, this.nowMs);
-      this.feed({ type: "agent-connected", atMs: this.nowMs, hostId });
+    if (host.session === 0 || !this.console || this.console.sessions.get(hostName) !== host.session) {
+      // (Re)connect: a new socket, then the full picture (the resync).
+      if (!this.console) return;
+      host.session = this.nextSession++;
+      this.transmitOrdered(host, { kind: "connect" });
+      this.transmitOrdered(host, { kind: "resync", snapshot: this.snapshot(host) });
       full = true;
     }
     this.sendUp(host, { kind: "heartbeat" });
     this.report(host, full);
   }
 
+  /** Connect and resync travel on one socket in order (no loss: the handshake either happens or not). */
+  private transmitOrdered(host: SimHost, payload: Up): void {
+    if (!host.linkUp || !host.agentUp) return;
+    this.schedule(this.nowMs + 1, { kind: "up", host: host.name, session: host.session, payload });
+  }
+
+  private statusOf(srv: SimServer): ReportedStatus {
+    switch (srv.proc) {
+      case "failed":
+        return "failed";
+      case "starting":
+        return "starting";
+      case "stopped":
+        return "stopped";
+      case "hung":
+        return "running"; // the agent sees the process alive; only its answers stop
+      case "running":
+        return srv.status;
+    }
+  }
+
+  private snapshot(host: SimHost): Resync {
+    return {
+      agentVersion: "sim",
+      agentStartedAt: this.iso(host.incarnation),
+      configRevision: "sim",
+      applications: [...this.servers.values()]
+        .filter((s) => s.host === host.name)
+        .map((s) => {
+          const answering = s.proc === "running";
+          return {
+            application: s.app,
+            status: this.statusOf(s),
+            detail: "",
+            pid: 1,
+            since: this.iso(Math.max(0, Math.min(s.statusSinceMs, this.nowMs))),
+            role: answering ? s.role : null,
+            roleEpoch: answering ? s.epoch : null,
+            readiness: answering ? this.readinessReport(s, this.iso()) : null,
+            restart: null,
+            lastOutput: "",
+            running: null,
+          };
+        }),
+      epochs: { ...host.ledgerEpochs },
+      vip: {},
+      inFlightCommandIds: [],
+    };
+  }
+
   /** The agent reports each application's status, and (when it answers) role and readiness. */
   private report(host: SimHost, full: boolean): void {
     for (const srv of this.servers.values()) {
-      if (srv.hostId !== host.id) continue;
-      const answering = srv.proc === "running";
-      const status =
-        srv.proc === "failed" ? "failed" : srv.proc === "starting" ? "starting" : srv.proc === "hung" ? "unknown" : srv.status;
+      if (srv.host !== host.name) continue;
+      const status = this.statusOf(srv);
       const statusKey = `${status}:${srv.oosBackoff}`;
-      if (full || host.lastSent[`${srv.appId}:status`] !== statusKey) {
-        host.lastSent[`${srv.appId}:status`] = statusKey;
-        this.sendUp(host, {
-          kind: "event",
-          event: {
-            type: "application-status",
-            hostId: host.id,
-            appId: srv.appId,
-            status,
-            oosBackoff: srv.oosBackoff,
-            detail: srv.proc === "hung" ? "not answering" : status === "service-unavailable" ? "no SIP traffic" : "",
-            sentAtMs: this.stamp(host, `${srv.appId}:status`),
-          },
-        });
+      if (full || host.lastSent[`${srv.app}:status`] !== statusKey) {
+        host.lastSent[`${srv.app}:status`] = statusKey;
+        this.sendUp(host, { kind: "app-status", msg: { application: srv.app, status, previous: null, detail: "", pid: 1, exitCode: null, signal: null, time: this.stamp(host, `${srv.app}:status`), restart: null, lastOutput: "" } });
       }
-      if (!answering) continue;
+      if (srv.proc === "hung") {
+        // The process is there but does not answer: the agent's readiness polls fail.
+        const key = "hung";
+        if (full || host.lastSent[`${srv.app}:ready`] !== key) {
+          host.lastSent[`${srv.app}:ready`] = key;
+          this.sendUp(host, { kind: "readiness", msg: { application: srv.app, report: null, error: "readiness poll failed: timed out", time: this.stamp(host, `${srv.app}:ready`) } });
+        }
+        continue;
+      }
+      if (srv.proc !== "running") continue; // starting, failed, stopped: no answers from the server
       this.sendRole(host, srv, full);
-      const ready = this.readiness(srv);
-      const readyKey = `${ready.ready}:${ready.listener}`;
-      if (full || host.lastSent[`${srv.appId}:ready`] !== readyKey) {
-        host.lastSent[`${srv.appId}:ready`] = readyKey;
-        this.sendUp(host, {
-          kind: "event",
-          event: {
-            type: "readiness-report",
-            hostId: host.id,
-            appId: srv.appId,
-            readyForSwitchover: ready.ready,
-            notReadyReasons: ready.reasons,
-            haLink: ready.haLink ? "up" : "down",
-            sipListener: ready.listener,
-            sentAtMs: this.stamp(host, `${srv.appId}:ready`),
-          },
-        });
+      const ready = this.readinessReport(srv, "");
+      const readyKey = JSON.stringify([ready.report?.readyForSwitchover, ready.report?.sipListener, ready.report?.status, ready.report?.oosBackoff]);
+      if (full || host.lastSent[`${srv.app}:ready`] !== readyKey) {
+        host.lastSent[`${srv.app}:ready`] = readyKey;
+        this.sendUp(host, { kind: "readiness", msg: { ...ready, time: this.stamp(host, `${srv.app}:ready`) } });
       }
     }
   }
 
   private sendRole(host: SimHost, srv: SimServer, full: boolean): void {
     const roleKey = `${srv.role}:${srv.epoch}`;
-    if (!full && host.lastSent[`${srv.appId}:role`] === roleKey) return;
-    host.lastSent[`${srv.appId}:role`] = roleKey;
-    this.sendUp(host, {
-      kind: "event",
-      event: { type: "role-report", hostId: host.id, appId: srv.appId, role: srv.role, epoch: srv.epoch, sentAtMs: this.stamp(host, `${srv.appId}:role`) },
-    });
+    if (!full && host.lastSent[`${srv.app}:role`] === roleKey) return;
+    host.lastSent[`${srv.app}:role`] = roleKey;
+    this.sendUp(host, { kind: "role-report", msg: { application: srv.app, role: srv.role, epoch: srv.epoch, time: this.stamp(host, `${srv.app}:role`) } });
   }
 
   private peerOf(srv: SimServer): SimServer {
-    for (const s of this.servers.values()) if (s.pairId === srv.pairId && s.appId !== srv.appId) return s;
-    throw new Error(`no peer for ${srv.appId}`);
+    for (const s of this.servers.values()) if (s.pair === srv.pair && s.app !== srv.app) return s;
+    throw new Error(`no peer for ${srv.app}`);
   }
 
-  private readiness(srv: SimServer): { ready: 0 | 1; reasons: string[]; haLink: boolean; listener: "bound" | "bind-failed" } {
+  private readinessReport(srv: SimServer, time: string): ReadinessReport {
     const peer = this.peerOf(srv);
     const haLink = peer.proc === "running" && srv.proc === "running";
     const upForMs = this.nowMs - Math.max(srv.runningSinceMs, peer.runningSinceMs);
     const reasons: string[] = [];
     if (!haLink) reasons.push("HA link down");
     else if (upForMs < this.limits.readyAfterMs) reasons.push(`HA link up for ${upForMs} ms of the ${this.limits.readyAfterMs} ms needed`);
-    const listener = srv.role === "primary" && !srv.canBind ? "bind-failed" : "bound";
-    return { ready: reasons.length === 0 ? 1 : 0, reasons, haLink, listener };
+    const ready: 0 | 1 = reasons.length === 0 ? 1 : 0;
+    return {
+      application: srv.app,
+      report: {
+        role: srv.role,
+        epoch: srv.epoch,
+        status: srv.status,
+        haLink: haLink ? "up" : "down",
+        haLinkUpSince: null,
+        calls: { total: 0, synced: 0, multisite: 0 },
+        readyForSwitchover: ready,
+        readyForUpgrade: srv.role === "backup" ? 1 : 0,
+        notReadyReasons: reasons,
+        sipListener: srv.role === "primary" && !srv.canBind ? "bind-failed" : "bound",
+        oosBackoff: srv.oosBackoff,
+      },
+      error: null,
+      time,
+    };
   }
 
   private hasTraffic(srv: SimServer): boolean {
-    const host = this.hosts.get(srv.hostId)!;
-    const pair = this.pairs.find((p) => p.id === srv.pairId)!;
-    if (!host.sipNicUp || this.noTraffic.has(srv.pairId) || !srv.canBind) return false;
-    return pair.haType === "single-host" || host.vip[srv.pairId] === true;
+    const host = this.hosts.get(srv.host)!;
+    const pair = this.pairs.find((p) => p.id === srv.pair)!;
+    if (!host.sipNicUp || this.noTraffic.has(srv.pair) || !srv.canBind) return false;
+    return pair.haType === "single-host" || host.vip[srv.pair] === true;
   }
 
-  /** SIP traffic monitoring (W4/W5), as the server does it: only a running primary watches traffic. */
+  /** What the server does on its own: W10 NIC monitoring, SIP traffic monitoring (W4/W5). */
   private serverTimers(srv: SimServer): void {
-    if (srv.proc !== "running" || srv.role !== "primary") return;
+    if (srv.proc !== "running") return;
+    if (srv.nicDown && srv.role === "primary") {
+      // tlib-nic-monitoring: the NIC failed, the server switches to backup by itself (same epoch).
+      srv.role = "backup";
+      srv.status = "running";
+      srv.noTrafficSinceMs = null;
+      this.log(`${srv.app} gives up the primary role by itself (NIC down) at e${srv.epoch}`);
+      return;
+    }
+    if (srv.role !== "primary") return;
     if (this.hasTraffic(srv)) {
       srv.noTrafficSinceMs = null;
       srv.oosBackoff = 1;
@@ -640,51 +936,70 @@ export class SimWorld {
     srv.noTrafficSinceMs ??= this.nowMs;
     if (this.nowMs - srv.noTrafficSinceMs >= this.limits.oosTimeoutMs * srv.oosBackoff) {
       srv.status = "service-unavailable";
-      this.log(`${srv.appId} SERVICE_UNAVAILABLE (back-off ${srv.oosBackoff}x)`);
+      this.log(`${srv.app} SERVICE_UNAVAILABLE (back-off ${srv.oosBackoff}x)`);
     }
   }
 
-  private deliverDown(hostId: string, session: number, c: SetRoleCommand | RunControlScriptCommand): void {
-    const host = this.hosts.get(hostId)!;
-    if (!host.linkUp || host.session !== session) return;
-    if (c.type === "run-control-script") return this.runScript(host, c);
-    const srv = this.servers.get(c.appId)!;
-    if (srv.proc === "hung") return; // no answer; the controller's retries decide
-    const reply = (ok: boolean, heldEpoch?: number, detail?: string): void =>
-      this.sendUp(host, { kind: "event", event: { type: "command-result", commandId: c.commandId, ok, heldEpoch, detail } });
-    if (srv.proc !== "running") return reply(false, undefined, `${srv.appId} is ${srv.proc}`);
-    // Epoch fencing, as the real servers do it: an order older than the epoch held is refused.
-    if (c.epoch < srv.epoch) return reply(false, srv.epoch, "stale epoch");
-    const before = srv.role;
-    const gaveUpForNoTraffic = srv.status === "service-unavailable";
-    srv.role = c.role;
-    srv.epoch = c.epoch;
-    if (before !== c.role) {
-      this.log(`${srv.appId} applies ${c.role} e${c.epoch}`);
-      const epochs = this.historyEpochs.get(c.pairId);
-      if (!epochs?.has(c.epoch)) this.fail(`${srv.appId} changed role to ${c.role} under epoch ${c.epoch}, which has no history row`);
-      if (c.role === "primary") {
-        srv.noTrafficSinceMs = null;
-      } else {
-        srv.status = "running";
-        srv.noTrafficSinceMs = null;
-        // W5: a server that gave up the role for lack of traffic waits longer next time (up to 4x).
-        if (gaveUpForNoTraffic) srv.oosBackoff = Math.min(4, srv.oosBackoff * 2);
+  /** A command reaches an agent: receipt at once, then the ledger (idempotency, fencing), then the work. */
+  private deliverDown(hostName: string, session: number, c: AgentCommand): void {
+    const host = this.hosts.get(hostName)!;
+    if (!host.linkUp || !host.agentUp || host.session !== session) return;
+    this.sendUp(host, { kind: "receipt", commandId: c.id });
+    const first = host.results.get(c.id);
+    if (first) return this.sendUp(host, { kind: "command-result", result: first });
+    if (c.type === "run-os-command") return;
+    const pairId = this.servers.get(c.application)?.pair ?? "";
+    const finish = (outcome: CommandResult["outcome"], reason: string, heldEpoch: number | null = null): void => {
+      const result: CommandResult = { commandId: c.id, type: c.type, application: c.application, pairEpoch: c.pairEpoch, outcome, reason, finishedAt: this.stamp(host, `${c.application}:role`), scripts: [], heldEpoch };
+      host.results.set(c.id, result);
+      this.sendUp(host, { kind: "command-result", result });
+    };
+    // The agent's ledger fences per pair: an epoch older than one already applied is refused.
+    if (c.pairEpoch < (host.ledgerEpochs[pairId] ?? 0)) return finish("stale-epoch", `epoch ${c.pairEpoch} older than ${host.ledgerEpochs[pairId]}`, host.ledgerEpochs[pairId] ?? null);
+    host.ledgerEpochs[pairId] = Math.max(host.ledgerEpochs[pairId] ?? 0, c.pairEpoch);
+    const srv = this.servers.get(c.application)!;
+    switch (c.type) {
+      case "run-control-script": {
+        const pair = this.pairs.find((p) => p.id === pairId)!;
+        if (pair.haType === "nlb-cluster" && !host.sipNicUp) return finish("failed", "NLB did not react: SIP NIC down");
+        host.vip[pairId] = c.action === "enable";
+        return finish("ok", `${c.action}d`);
+      }
+      case "start":
+        if (srv.proc === "running" || srv.proc === "starting" || srv.proc === "hung") return finish("ok", "already running");
+        this.startServer(srv, c.role ?? "backup", c.pairEpoch);
+        return finish("ok", "started");
+      case "stop":
+        srv.proc = "stopped";
+        this.setStatus(srv);
+        return finish("ok", "stopped");
+      case "set-role": {
+        if (srv.proc === "hung") {
+          host.results.delete(c.id); // no answer: the controller's retries decide
+          return;
+        }
+        if (srv.proc !== "running") return finish("failed", `${srv.app} is ${srv.proc}`);
+        // Epoch fencing, as the real servers do it: an order older than the epoch held is refused.
+        if (c.pairEpoch < srv.epoch) return finish("stale-epoch", "stale epoch", srv.epoch);
+        const before = srv.role;
+        const gaveUpForNoTraffic = srv.status === "service-unavailable";
+        srv.role = c.role;
+        srv.epoch = c.pairEpoch;
+        if (before !== c.role) {
+          this.log(`${srv.app} applies ${c.role} e${c.pairEpoch}`);
+          if (c.role === "primary") srv.noTrafficSinceMs = null;
+          else {
+            srv.status = "running";
+            srv.noTrafficSinceMs = null;
+            // W5: a server that gave up the role for lack of traffic waits longer next time (up to 4x).
+            if (gaveUpForNoTraffic) srv.oosBackoff = Math.min(4, srv.oosBackoff * 2);
+          }
+        }
+        finish("ok", `${srv.app} is ${c.role} at epoch ${c.pairEpoch}`);
+        this.sendRole(host, srv, true);
+        return;
       }
     }
-    reply(true);
-    this.sendRole(host, srv, true);
-  }
-
-  private runScript(host: SimHost, c: RunControlScriptCommand): void {
-    const reply = (ok: boolean, detail: string): void =>
-      this.sendUp(host, { kind: "event", event: { type: "control-script-result", commandId: c.commandId, pairId: c.pairId, hostId: host.id, action: c.action, ok, detail } });
-    const held = host.scriptEpoch[c.pairId] ?? 0;
-    if (c.epoch < held) return reply(false, `refused: epoch ${c.epoch} is older than ${held}`);
-    host.scriptEpoch[c.pairId] = c.epoch;
-    if (c.target === "nlb-port" && !host.sipNicUp) return reply(false, "NLB did not react: SIP NIC down");
-    host.vip[c.pairId] = c.action === "enable";
-    reply(true, "");
   }
 
   // ── invariants ──
@@ -694,25 +1009,27 @@ export class SimWorld {
     throw new Violation(`t=${this.nowMs}: ${message}`);
   }
 
-  private checkCommands(event: ControllerEvent, commands: ControllerCommand[], before: ControllerState, after: ControllerState): void {
-    for (const c of commands) {
+  /** What leaves the console: every role order persisted first, one primary per pair and epoch, readiness for operators. */
+  private checkSends(input: Parameters<ControllerShell["handle"]>[0], out: ShellOutput): void {
+    for (const s of out.send) {
+      const c = s.command;
       if (c.type !== "set-role") continue;
       this.roleOrders++;
-      if (!this.historyEpochs.get(c.pairId)?.has(c.epoch)) this.fail(`set-role ${c.appId} ${c.role} e${c.epoch} has no history row for its epoch`);
+      const pairId = this.servers.get(c.application)!.pair;
+      if (!this.historyEpochs.get(pairId)?.has(c.pairEpoch)) this.fail(`set-role ${c.application} ${c.role} e${c.pairEpoch} has no history row for its epoch`);
+      if (!this.disturbedPairs.has(pairId)) this.fail(`${pairId} failed over although neither its servers nor its hosts had any fault (${c.application} ordered to ${c.role}, epoch ${c.pairEpoch})`);
       if (c.role === "primary") {
-        const key = `${c.pairId}:${c.epoch}`;
+        const key = `${pairId}:${c.pairEpoch}`;
         const before = this.primaryOrders.get(key);
-        if (before !== undefined && before !== c.appId) this.fail(`two primaries ordered under epoch ${c.epoch} of ${c.pairId}: ${before} and ${c.appId}`);
-        this.primaryOrders.set(key, c.appId);
+        if (before !== undefined && before !== c.application) this.fail(`two primaries ordered under epoch ${c.pairEpoch} of ${pairId}: ${before} and ${c.application}`);
+        this.primaryOrders.set(key, c.application);
       }
     }
-    if (event.type === "operator-switchover" && !event.force) {
-      // Accepted = this step started an operator plan under a new epoch (re-sends of an older plan do not count).
-      const was = before.pairStates[event.pairId];
-      const now = after.pairStates[event.pairId];
-      const accepted = now?.plan?.cause === "operator" && now.plan.epoch > (was?.epoch ?? 0);
+    if (input.kind === "operator-switchover" && !input.force) {
+      const ps = this.console!.shell.state.pairStates[input.pairId];
+      const accepted = out.send.some((s) => s.command.type === "set-role") && ps?.plan?.cause === "operator";
       if (accepted) {
-        const pair = this.pairs.find((p) => p.id === event.pairId)!;
+        const pair = this.pairs.find((p) => p.id === input.pairId)!;
         for (const ref of pair.apps) {
           if (this.deliveredReadiness.get(ref.appId)?.ready !== 1) this.fail(`unforced switchover of ${pair.id} ordered while ${ref.appId}'s last delivered readiness is not 1`);
         }
@@ -721,8 +1038,8 @@ export class SimWorld {
   }
 
   private reachable(srv: SimServer): boolean {
-    const host = this.hosts.get(srv.hostId)!;
-    return this.core !== null && host.linkUp && host.session !== 0 && this.gatewaySession.get(srv.hostId) === host.session;
+    const host = this.hosts.get(srv.host)!;
+    return this.console !== null && host.linkUp && host.agentUp && host.session !== 0 && this.console.sessions.get(srv.host) === host.session;
   }
 
   private checkInvariants(): void {
@@ -731,7 +1048,15 @@ export class SimWorld {
       const alive = (s: SimServer) => s.proc === "running" || s.proc === "hung";
       // Safety: at most one primary per pair per epoch.
       if (alive(a) && alive(b) && a.role === "primary" && b.role === "primary" && a.epoch === b.epoch) {
-        this.fail(`${a.appId} and ${b.appId} are both primary under epoch ${a.epoch}`);
+        this.fail(`${a.app} and ${b.app} are both primary under epoch ${a.epoch}`);
+      }
+      // Safety: a server claims primary only under an order of that epoch (or as first configured, at epoch 0).
+      for (const s of [a, b]) {
+        if (!alive(s) && s.proc !== "starting") continue;
+        if (s.role !== "primary") continue;
+        const ordered = this.primaryOrders.get(`${pair.id}:${s.epoch}`) === s.app;
+        const initial = s.epoch === 0 && s.configuredRole === "primary" && s.startedAtMs < 0;
+        if (!ordered && !initial) this.fail(`${s.app} claims primary at epoch ${s.epoch} without an order of that epoch`);
       }
       const since = Math.max(this.lastDisturbanceMs, 0);
       // Liveness: split brain between two reachable servers ends within a bound.
@@ -742,9 +1067,9 @@ export class SimWorld {
         if (this.nowMs - Math.max(first, since) > this.limits.splitBrainWithinMs) this.fail(`split brain in ${pair.id} not resolved within ${this.limits.splitBrainWithinMs} ms`);
       } else this.splitSinceMs.delete(pair.id);
       // Liveness: a reachable healthy server becomes primary within a bound.
-      const healthy = (s: SimServer) => s.proc === "running" && s.canBind && this.reachable(s) && this.hosts.get(s.hostId)!.sipNicUp && !this.noTraffic.has(pair.id);
-      const serving = (s: SimServer) => s.proc === "running" && s.role === "primary" && s.canBind && this.hosts.get(s.hostId)!.sipNicUp && !this.noTraffic.has(pair.id);
-      if ((healthy(a) || healthy(b)) && !serving(a) && !serving(b)) {
+      const healthy = (s: SimServer) => s.proc === "running" && s.canBind && !s.nicDown && this.reachable(s) && this.hosts.get(s.host)!.sipNicUp && !this.noTraffic.has(pair.id);
+      const serving = (s: SimServer) => s.proc === "running" && s.role === "primary" && s.canBind && !s.nicDown && this.hosts.get(s.host)!.sipNicUp && !this.noTraffic.has(pair.id);
+      if ((healthy(a) || healthy(b)) && !serving(a) && !serving(b) && this.nowMs >= this.stalledUntilMs) {
         const first = this.noPrimarySinceMs.get(pair.id) ?? this.nowMs;
         this.noPrimarySinceMs.set(pair.id, first);
         if (this.nowMs - Math.max(first, since) > this.limits.primaryWithinMs) {
@@ -760,50 +1085,75 @@ export function runSeed(opts: SimOptions): SimResult {
   return { ...result, seed: opts.seed };
 }
 
+/** The controller state of a world after a run (tests look inside). */
+export function finalState(world: SimWorld): ControllerState | null {
+  return world.console?.shell.state ?? null;
+}
+
 // ───────────────────────────── trace formatting ─────────────────────────────
 
 function describeFault(f: Fault): string {
   switch (f.kind) {
     case "crash":
+    case "slow-restart":
     case "hang":
     case "bind-fail":
-      return `${f.kind} ${f.appId} for ${f.durationMs}ms`;
+    case "nic-self-demotion":
+      return `${f.kind} ${f.app} for ${f.durationMs}ms`;
     case "disconnect":
     case "sip-nic":
-      return `${f.kind} ${f.hostId} for ${f.durationMs}ms`;
+    case "agent-restart":
+      return `${f.kind} ${f.host} for ${f.durationMs}ms`;
     case "no-traffic":
-      return `no-traffic ${f.pairId} for ${f.durationMs}ms`;
+      return `no-traffic ${f.pair} for ${f.durationMs}ms`;
     case "lossy":
       return `lossy network for ${f.durationMs}ms`;
     case "console-restart":
       return `console restart (down ${f.durationMs}ms)`;
+    case "console-stall":
+      return `console stalled for ${f.durationMs}ms`;
+    case "forged":
+      return `${f.from} forges reports about ${f.victim}`;
     case "switchover":
-      return `operator ${f.force ? "forced " : ""}switchover ${f.pairId}`;
+      return `operator ${f.force ? "forced " : ""}switchover ${f.pair}`;
   }
 }
 
-function describeCommand(c: SetRoleCommand | RunControlScriptCommand): string {
-  return c.type === "set-role" ? `set-role ${c.appId} ${c.role} e${c.epoch}` : `script ${c.hostId} ${c.action} e${c.epoch}`;
+function describeWire(c: AgentCommand): string {
+  switch (c.type) {
+    case "set-role":
+      return `set-role ${c.application} ${c.role} e${c.pairEpoch}`;
+    case "run-control-script":
+      return `script ${c.application} ${c.action} e${c.pairEpoch}`;
+    case "start":
+      return `start ${c.application} as ${c.role} e${c.pairEpoch}`;
+    case "stop":
+      return `stop ${c.application}`;
+    case "run-os-command":
+      return "os-command";
+  }
 }
 
-function describeEvent(e: ControllerEvent): string {
-  switch (e.type) {
-    case "application-status":
-      return `status ${e.appId} ${e.status}`;
+function describeInput(i: Parameters<ControllerShell["handle"]>[0]): string {
+  switch (i.kind) {
+    case "app-status":
+      return `status ${i.msg.application} ${i.msg.status}`;
     case "role-report":
-      return `role ${e.appId} ${e.role} e${e.epoch}`;
-    case "readiness-report":
-      return `ready ${e.appId} ${e.readyForSwitchover} ${e.sipListener}`;
+      return `role ${i.msg.application} ${i.msg.role} e${i.msg.epoch}`;
+    case "readiness":
+      return `ready ${i.msg.application} ${i.msg.report?.readyForSwitchover} ${i.msg.report?.sipListener}`;
     case "command-result":
-      return `result ${e.commandId} ${e.ok ? "ok" : `refused${e.heldEpoch !== undefined ? ` held e${e.heldEpoch}` : ""}`}`;
-    case "control-script-result":
-      return `script-result ${e.hostId} ${e.action} ${e.ok ? "ok" : "failed"}`;
-    case "agent-connected":
-    case "agent-disconnected":
-      return `${e.type} ${e.hostId}`;
+      return `result ${i.result.commandId} ${i.result.outcome}`;
+    case "command-receipt":
+      return `receipt ${i.commandId}`;
+    case "host-connected":
+    case "host-disconnected":
+      return `${i.kind} ${i.hostName}`;
+    case "resync":
+      return `resync ${i.hostName}`;
     case "operator-switchover":
-      return `operator-switchover ${e.pairId}${e.force ? " forced" : ""}`;
+      return `operator-switchover ${i.pairId}${i.force ? " forced" : ""}`;
     default:
-      return e.type;
+      return i.kind;
   }
 }

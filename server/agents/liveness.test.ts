@@ -1,0 +1,75 @@
+// Host liveness: a silent host is lost after its timeout; the console's own stall and many hosts falling
+// silent at once are not read as host loss.
+import { describe, expect, it } from "vitest";
+import { HostLiveness } from "./liveness";
+
+const opts = { heartbeatTimeoutMs: 2000, sweepIntervalMs: 250 };
+
+/** Sweeps every 250 ms from `fromMs` to `toMs`, hearing `heard` hosts every 500 ms; returns every result. */
+function run(l: HostLiveness, fromMs: number, toMs: number, heard: string[]) {
+  const results = [];
+  for (let t = fromMs; t <= toMs; t += 250) {
+    if (t % 500 === 0) for (const h of heard) l.heard(h, t);
+    results.push({ t, ...l.sweep(t) });
+  }
+  return results;
+}
+
+describe("host liveness", () => {
+  it("W3: a host silent for longer than the heartbeat timeout is declared lost, once", () => {
+    const l = new HostLiveness(opts);
+    for (const h of ["a", "b", "c"]) l.connected(h, 0);
+    const results = run(l, 0, 5000, ["a", "b"]);
+    const lost = results.flatMap((r) => r.lost.map((x) => ({ t: r.t, ...x })));
+    expect(lost).toEqual([{ t: 2250, host: "c", silentMs: 2250 }]);
+    expect(l.isConnected("c")).toBe(false);
+    expect(l.heard("c", 5100)).toBe(true); // back
+  });
+
+  it("a stall of the console itself gives every host a fresh timeout instead of declaring them lost", () => {
+    const l = new HostLiveness(opts);
+    for (const h of ["a", "b", "c"]) l.connected(h, 0);
+    run(l, 0, 1000, ["a", "b", "c"]);
+    // Nothing runs for 5 s (SIGSTOP, a long GC): the next sweep comes late.
+    const late = l.sweep(6000);
+    expect(late.stalledMs).toBe(5000);
+    expect(late.lost).toEqual([]);
+    // Heartbeats queued during the stall are then handled; nobody is lost.
+    const after = run(l, 6250, 9000, ["a", "b", "c"]);
+    expect(after.flatMap((r) => r.lost)).toEqual([]);
+  });
+
+  it("many hosts falling silent in the same sweep are held for one more timeout, then declared lost if still silent", () => {
+    const l = new HostLiveness(opts);
+    for (const h of ["a", "b", "c", "d"]) l.connected(h, 0);
+    run(l, 0, 1000, ["a", "b", "c", "d"]);
+    const results = run(l, 1250, 6000, ["d"]); // a, b, c silent from 1000 ms on
+    const firstHeld = results.find((r) => r.held);
+    expect(firstHeld).toMatchObject({ t: 3250, held: { hosts: ["a", "b", "c"], untilMs: 5250 }, lost: [] });
+    const lost = results.flatMap((r) => r.lost.map((x) => ({ t: r.t, host: x.host })));
+    expect(lost).toEqual([
+      { t: 5250, host: "a" },
+      { t: 5250, host: "b" },
+      { t: 5250, host: "c" },
+    ]);
+  });
+
+  it("held hosts heard again in time are released and never declared lost", () => {
+    const l = new HostLiveness(opts);
+    for (const h of ["a", "b", "c"]) l.connected(h, 0);
+    run(l, 0, 1000, ["a", "b", "c"]);
+    const silent = run(l, 1250, 3500, []); // all three silent together
+    expect(silent.some((r) => r.held?.hosts.length === 3)).toBe(true);
+    const back = run(l, 3750, 8000, ["a", "b", "c"]);
+    expect(back.flatMap((r) => r.lost)).toEqual([]);
+    expect(back.flatMap((r) => r.released).sort()).toEqual(["a", "b", "c"]);
+  });
+
+  it("one host of a two-host pair falling silent is its own loss, not the console's (no hold)", () => {
+    const l = new HostLiveness(opts);
+    for (const h of ["a", "b"]) l.connected(h, 0);
+    const results = run(l, 0, 3000, ["b"]);
+    expect(results.some((r) => r.held)).toBe(false);
+    expect(results.flatMap((r) => r.lost.map((x) => x.host))).toEqual(["a"]);
+  });
+});

@@ -1,0 +1,378 @@
+// The controller's shell without I/O: what the runner does between the agents and the pure core, as a
+// synchronous object the deterministic simulation drives exactly as production does. It turns what an
+// agent says (wire messages, by name) into core events (by id) — refusing anything a host says about an
+// application that is not its own —, steps the core, and turns the core's output into what must be
+// persisted before anything is sent (epochs, intended primaries, timeline rows) and the wire commands
+// for each host. The runner (runner.ts) adds the queue, the database and the gateway around it.
+import type {
+  AgentCommand,
+  AppStatusMessage,
+  CommandResult,
+  ReadinessReport,
+  Resync,
+  RoleReport,
+} from "../../protocol/agent-wire";
+import {
+  createControllerState,
+  persistedView,
+  step as coreStep,
+  type CancelAlarmCommand,
+  type ControllerCommand,
+  type ControllerEvent,
+  type ControllerState,
+  type Decision,
+  type PairConfig,
+  type PersistedPairState,
+  type RaiseAlarmCommand,
+  type StepFunction,
+  type Timing,
+} from "../controller/core";
+import type { Directory } from "../config/directory";
+
+/** One timeline row (what the runner writes to the pair's history). */
+export interface HistoryRow {
+  pairId: string;
+  epoch: number;
+  kind: "decision" | "alarm" | "command" | "command-result" | "operator";
+  text: string;
+  data: unknown;
+}
+
+/** What happened, as the shell is told it (host and application by name, as agents speak). */
+export type ShellInput =
+  | { kind: "host-connected"; hostName: string }
+  | { kind: "host-disconnected"; hostName: string; detail: string }
+  | { kind: "resync"; hostName: string; snapshot: Resync }
+  | { kind: "app-status"; hostName: string; msg: AppStatusMessage }
+  | { kind: "role-report"; hostName: string; msg: RoleReport }
+  | { kind: "readiness"; hostName: string; msg: ReadinessReport }
+  | { kind: "command-result"; hostName: string; result: CommandResult }
+  | { kind: "command-receipt"; hostName: string; commandId: string }
+  | { kind: "tick" }
+  | { kind: "operator-switchover"; pairId: string; operator: string; force: boolean; reason: string }
+  | { kind: "operator-application"; appId: string; action: "start" | "stop"; operator: string }
+  | { kind: "config"; pairs: PairConfig[]; directory: Directory };
+
+/** A wire command for one host (the runner hands it to the gateway, after persisting). */
+export interface OutgoingCommand {
+  hostName: string;
+  command: AgentCommand;
+  /** The core command it carries (for results and operator requests). */
+  origin: ControllerCommand["type"];
+  appId: string | null;
+}
+
+export interface ShellOutput {
+  /** The core's decision sentences, or what the input showed when nothing was decided. */
+  reason: string;
+  decisions: Decision[];
+  /** Persist these BEFORE sending any command (then call confirmPersisted). Null: nothing to write. */
+  persist: { pairs: Record<string, PersistedPairState>; history: HistoryRow[] } | null;
+  send: OutgoingCommand[];
+  alarms: (RaiseAlarmCommand | CancelAlarmCommand)[];
+  /** Why the input was refused (a host speaking for an application that is not its own), or null. */
+  refused: string | null;
+  /** The core stepped on something other than a quiet tick (the live views may have changed). */
+  changed: boolean;
+}
+
+export interface ShellOptions {
+  pairs: PairConfig[];
+  directory: Directory;
+  persisted: Record<string, PersistedPairState>;
+  nowMs: number;
+  timing?: Partial<Timing>;
+  /** The core under test (the simulation injects broken ones); production uses the real one. */
+  step?: StepFunction;
+}
+
+/** A command result arriving for a command the shell sent: which core command it answers. */
+interface Sent {
+  command: ControllerCommand;
+  hostName: string;
+}
+
+/** Results of commands sent long ago are forgotten beyond this many (bounded memory). */
+export const MAX_REMEMBERED_COMMANDS = 5000;
+
+export class ControllerShell {
+  private core: ControllerState;
+  protected directory: Directory;
+  private readonly stepFn: StepFunction;
+  private lastPersisted: Record<string, PersistedPairState>;
+  private readonly sent = new Map<string, Sent>();
+  private pairs: PairConfig[];
+
+  constructor(opts: ShellOptions) {
+    this.stepFn = opts.step ?? coreStep;
+    this.directory = opts.directory;
+    this.pairs = opts.pairs;
+    this.lastPersisted = { ...opts.persisted };
+    this.core = createControllerState({ nowMs: opts.nowMs, pairs: opts.pairs, persisted: opts.persisted, timing: opts.timing });
+  }
+
+  get state(): ControllerState {
+    return this.core;
+  }
+
+  /** The pair configurations the core runs with. */
+  get pairConfigs(): readonly PairConfig[] {
+    return this.pairs;
+  }
+
+  /** The runner wrote `persist` of an earlier output: the next diff starts from it. */
+  confirmPersisted(pairs: Record<string, PersistedPairState>): void {
+    for (const [id, p] of Object.entries(pairs)) this.lastPersisted[id] = p;
+  }
+
+  handle(input: ShellInput, nowMs: number): ShellOutput {
+    const out: ShellOutput = { reason: "", decisions: [], persist: null, send: [], alarms: [], refused: null, changed: false };
+    const events = this.events(input, nowMs, out);
+    if (out.refused !== null) {
+      out.reason = out.refused;
+      return out;
+    }
+    const reasons: string[] = [];
+    const history: HistoryRow[] = [];
+    for (const event of events) {
+      const result = this.stepFn(this.core, event);
+      this.core = result.state;
+      reasons.push(result.reason);
+      out.decisions.push(...result.decisions);
+      if (event.type !== "tick" || result.commands.length > 0 || result.decisions.length > 0) out.changed = true;
+      if (event.type === "operator-switchover") {
+        const text = result.decisions.find((d) => d.pairId === event.pairId)?.sentence ?? `switchover requested by ${event.operator}`;
+        history.push({ pairId: event.pairId, epoch: this.core.pairStates[event.pairId]?.epoch ?? 0, kind: "operator", text: `${event.operator} asked for a ${event.force ? "forced " : ""}switchover${event.reason ? ` (${event.reason})` : ""}: ${text}`, data: null });
+      }
+      for (const c of result.commands) this.translate(c, nowMs, out, history);
+    }
+    if (input.kind === "command-result") {
+      const row = this.resultRow(input.result);
+      if (row) history.push(row);
+    }
+    out.reason = reasons.filter((r) => r !== "tick: nothing to decide").join("; ") || reasons.join("; ");
+    const view = persistedView(this.core);
+    const changed = Object.entries(view).filter(([id, p]) => !samePersisted(this.lastPersisted[id], p));
+    if (changed.length || history.length) out.persist = { pairs: Object.fromEntries(changed), history };
+    return out;
+  }
+
+  // ---- input → core events ----------------------------------------------------------------
+
+  private events(input: ShellInput, atMs: number, out: ShellOutput): ControllerEvent[] {
+    switch (input.kind) {
+      case "config":
+        this.directory = input.directory;
+        this.pairs = input.pairs;
+        return [{ type: "config-loaded", atMs, pairs: input.pairs }];
+      case "host-connected":
+      case "host-disconnected": {
+        const hostId = this.directory.hostsByName.get(input.hostName)?.id;
+        if (!hostId) return [];
+        return input.kind === "host-connected" ? [{ type: "agent-connected", atMs, hostId }] : [{ type: "agent-disconnected", atMs, hostId, detail: input.detail }];
+      }
+      case "resync":
+        return this.resyncEvents(input.hostName, input.snapshot, atMs, out);
+      case "app-status": {
+        const ids = this.own(input.hostName, input.msg.application, out);
+        return ids ? [{ type: "application-status", atMs, ...ids, status: input.msg.status, detail: input.msg.detail, sentAtMs: Date.parse(input.msg.time) }] : [];
+      }
+      case "role-report": {
+        const ids = this.own(input.hostName, input.msg.application, out);
+        return ids ? [{ type: "role-report", atMs, ...ids, role: input.msg.role, epoch: input.msg.epoch, sentAtMs: Date.parse(input.msg.time) }] : [];
+      }
+      case "readiness": {
+        const ids = this.own(input.hostName, input.msg.application, out);
+        return ids ? readinessEvents(ids, input.msg, atMs) : [];
+      }
+      case "command-receipt": {
+        const sent = this.sent.get(input.commandId);
+        if (!sent || sent.hostName !== input.hostName) return [];
+        return [{ type: "command-delivered", atMs, commandId: input.commandId }];
+      }
+      case "command-result":
+        return this.resultEvents(input.hostName, input.result, atMs, out);
+      case "tick":
+        return [{ type: "tick", atMs }];
+      case "operator-switchover":
+        return [{ type: "operator-switchover", atMs, pairId: input.pairId, operator: input.operator, force: input.force, reason: input.reason }];
+      case "operator-application":
+        return [{ type: "operator-application", atMs, appId: input.appId, action: input.action, operator: input.operator }];
+    }
+  }
+
+  /**
+   * The application's ids when it runs on this host; otherwise the input is refused (trust per host).
+   * Protected: the simulation overrides it with a broken one to show its invariant catches it.
+   */
+  protected own(hostName: string, appName: string, out: ShellOutput): { hostId: string; appId: string } | null {
+    const host = this.directory.hostsByName.get(hostName);
+    const app = this.directory.appsByName.get(appName);
+    if (!host || !app) return null; // not in the configuration: nothing to say about it
+    if (app.hostName !== hostName) {
+      out.refused = `host ${hostName} reported on ${appName}, which runs on ${app.hostName}: refused (an agent speaks only for its own host)`;
+      return null;
+    }
+    return { hostId: host.id, appId: app.id };
+  }
+
+  private resyncEvents(hostName: string, snap: Resync, atMs: number, out: ShellOutput): ControllerEvent[] {
+    const hostId = this.directory.hostsByName.get(hostName)?.id;
+    if (!hostId) return [];
+    const events: ControllerEvent[] = [{ type: "host-resync", atMs, hostId, agentIncarnation: snap.agentStartedAt }];
+    for (const app of snap.applications) {
+      const ids = this.own(hostName, app.application, out);
+      if (out.refused !== null) return [];
+      if (!ids) continue;
+      // The core takes a reconnected host's reports afresh (it forgot their order stamps), so the
+      // snapshot's own times are fine even when older than what the agent sent before.
+      const since = Date.parse(app.since);
+      events.push({ type: "application-status", atMs, ...ids, status: app.status, detail: app.detail, sentAtMs: since });
+      if (app.role !== null && app.roleEpoch !== null) events.push({ type: "role-report", atMs, ...ids, role: app.role, epoch: app.roleEpoch, sentAtMs: since });
+      if (app.readiness) events.push(...readinessEvents(ids, app.readiness, atMs));
+    }
+    return events;
+  }
+
+  private resultEvents(hostName: string, result: CommandResult, atMs: number, out: ShellOutput): ControllerEvent[] {
+    const sent = this.sent.get(result.commandId);
+    if (!sent) return []; // not ours (an earlier console's, or long forgotten)
+    if (sent.hostName !== hostName) {
+      out.refused = `host ${hostName} sent a result for command ${result.commandId}, which was sent to ${sent.hostName}: refused`;
+      return [];
+    }
+    const c = sent.command;
+    const ok = result.outcome === "ok";
+    const events: ControllerEvent[] = [];
+    if (c.type === "run-control-script") {
+      if (result.outcome !== "no-answer") {
+        events.push({ type: "control-script-result", atMs, commandId: c.commandId, pairId: c.pairId, hostId: c.hostId, action: c.action, ok, detail: result.reason });
+      }
+    }
+    if (c.type === "set-role" || c.type === "run-control-script") {
+      if (result.outcome === "no-answer") events.push({ type: "command-timeout", atMs, commandId: c.commandId });
+      else events.push({ type: "command-result", atMs, commandId: c.commandId, ok, ...(result.heldEpoch != null ? { heldEpoch: result.heldEpoch } : {}), detail: `${result.outcome}: ${result.reason}` });
+    }
+    // A set-role the server acknowledged is also the server's report of its new role (the core counts
+    // a role step done on the role report, DECISIONS.md).
+    if (c.type === "set-role" && ok) {
+      events.push({ type: "role-report", atMs, hostId: c.hostId, appId: c.appId, role: c.role, epoch: c.epoch, sentAtMs: Date.parse(result.finishedAt) });
+    }
+    return events;
+  }
+
+  private resultRow(result: CommandResult): HistoryRow | null {
+    const sent = this.sent.get(result.commandId);
+    if (!sent) return null;
+    const c = sent.command;
+    if (c.type !== "set-role" && c.type !== "run-control-script" && c.type !== "start-application" && c.type !== "stop-application") return null;
+    return { pairId: c.pairId, epoch: c.epoch, kind: "command-result", text: `${this.describe(c)}: ${result.outcome} — ${result.reason}`, data: { commandId: c.commandId, outcome: result.outcome, scripts: result.scripts } };
+  }
+
+  // ---- core output → rows and wire commands -------------------------------------------------
+
+  private translate(c: ControllerCommand, nowMs: number, out: ShellOutput, history: HistoryRow[]): void {
+    switch (c.type) {
+      case "record-history":
+        history.push({ pairId: c.pairId, epoch: c.epoch, kind: "decision", text: c.text, data: null });
+        return;
+      case "raise-alarm":
+      case "cancel-alarm":
+        history.push({ pairId: c.pairId, epoch: this.core.pairStates[c.pairId]?.epoch ?? 0, kind: "alarm", text: `${c.type === "raise-alarm" ? "alarm raised" : "alarm cancelled"} (${c.kind}): ${c.text}`, data: null });
+        out.alarms.push(c);
+        return;
+      default: {
+        const wire = this.wireCommand(c, nowMs);
+        if (!wire) return;
+        this.remember(c.commandId, { command: c, hostName: wire.hostName });
+        history.push({ pairId: c.pairId, epoch: c.epoch, kind: "command", text: `sent ${this.describe(c)}`, data: { commandId: c.commandId } });
+        out.send.push(wire);
+      }
+    }
+  }
+
+  /** The wire command for a core command (protected: the simulation breaks it on purpose to show what catches it). */
+  protected wireCommand(c: Exclude<ControllerCommand, { type: "record-history" | "raise-alarm" | "cancel-alarm" }>, nowMs: number): OutgoingCommand | null {
+    const hostName = this.directory.hostsById.get(c.hostId)?.name;
+    const pair = this.core.pairs[c.pairId];
+    if (!hostName || !pair) return null;
+    const appId = c.type === "run-control-script" ? pair.apps.find((a) => a.hostId === c.hostId)?.appId : c.appId;
+    const appName = appId ? this.directory.appsById.get(appId)?.name : undefined;
+    if (!appId || !appName) return null;
+    const timing = this.core.timing;
+    const base = { id: c.commandId, application: appName, pairEpoch: c.epoch };
+    const deadline = (ms: number) => new Date(nowMs + ms).toISOString();
+    switch (c.type) {
+      case "set-role":
+        return { hostName, appId, origin: c.type, command: { ...base, type: "set-role", role: c.role, deadline: deadline(timing.switchoverTimeoutMs) } };
+      case "run-control-script":
+        return { hostName, appId, origin: c.type, command: { ...base, type: "run-control-script", action: c.action, reason: `epoch ${c.epoch}`, deadline: deadline(pair.scriptTimeoutMs + timing.scriptResultMarginMs + timing.switchoverTimeoutMs) } };
+      case "start-application":
+        return { hostName, appId, origin: c.type, command: { ...base, type: "start", role: c.role, deadline: deadline(APPLICATION_COMMAND_DEADLINE_MS) } };
+      case "stop-application":
+        return { hostName, appId, origin: c.type, command: { ...base, type: "stop", deadline: deadline(APPLICATION_COMMAND_DEADLINE_MS) } };
+    }
+  }
+
+  private describe(c: Exclude<ControllerCommand, { type: "record-history" | "raise-alarm" | "cancel-alarm" }>): string {
+    const host = this.directory.hostsById.get(c.hostId)?.name ?? c.hostId;
+    const app = (id: string) => this.directory.appsById.get(id)?.name ?? id;
+    switch (c.type) {
+      case "set-role":
+        return `set-role ${app(c.appId)} → ${c.role} (epoch ${c.epoch}) on ${host}`;
+      case "run-control-script":
+        return `${c.action} ${c.target === "vip" ? "VIP" : "NLB port"} on ${host} (epoch ${c.epoch})`;
+      case "start-application":
+        return `start ${app(c.appId)} as ${c.role} (epoch ${c.epoch}) on ${host}`;
+      case "stop-application":
+        return `stop ${app(c.appId)} (epoch ${c.epoch}) on ${host}`;
+    }
+  }
+
+  private remember(commandId: string, sent: Sent): void {
+    this.sent.delete(commandId);
+    this.sent.set(commandId, sent);
+    while (this.sent.size > MAX_REMEMBERED_COMMANDS) {
+      const oldest = this.sent.keys().next().value;
+      if (oldest === undefined) break;
+      this.sent.delete(oldest);
+    }
+  }
+}
+
+/** How long a start or stop may take to reach its agent and be carried out. */
+export const APPLICATION_COMMAND_DEADLINE_MS = 30_000;
+
+/** A readiness report is two facts: readiness (and the SIP listener), and the server's own status (W4/W5). */
+function readinessEvents(ids: { hostId: string; appId: string }, msg: ReadinessReport, atMs: number): ControllerEvent[] {
+  const sentAtMs = Date.parse(msg.time);
+  const r = msg.report;
+  const events: ControllerEvent[] = [
+    {
+      type: "readiness-report",
+      atMs,
+      ...ids,
+      readyForSwitchover: r ? r.readyForSwitchover : 0,
+      notReadyReasons: r ? r.notReadyReasons : [`readiness unknown: ${msg.error ?? "no report"}`],
+      haLink: r ? r.haLink : "unknown",
+      sipListener: r ? r.sipListener : "unknown",
+      sentAtMs,
+    },
+  ];
+  if (r) {
+    events.push({
+      type: "application-status",
+      atMs,
+      ...ids,
+      status: r.status === "service-unavailable" ? "service-unavailable" : "running",
+      oosBackoff: r.oosBackoff,
+      detail: r.status === "service-unavailable" ? "the server reports SERVICE_UNAVAILABLE" : "",
+      sentAtMs,
+    });
+  }
+  return events;
+}
+
+function samePersisted(a: PersistedPairState | undefined, b: PersistedPairState): boolean {
+  return !!a && a.epoch === b.epoch && a.intendedPrimaryAppId === b.intendedPrimaryAppId && a.stoppedAppIds.join(",") === b.stoppedAppIds.join(",");
+}
