@@ -128,12 +128,12 @@ export function describeView(v: PairView): string {
 
 const rootDir = path.resolve(__dirname, "..");
 
-export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-stack-"));
-  const vipDir = path.join(dir, "vip");
-  const verbose = opts.verbose ?? process.env.SWITCHYARD_STACK_VERBOSE === "1";
-  // A loopback block of our own (127.B.h.n; the demo uses block 0, the browser tests block 2), random
-  // so test files and the benchmark running side by side do not meet either; ports are picked free too.
+/**
+ * The lab configuration of the chosen pairs, moved to a loopback block of its own (127.B.h.n; the demo
+ * uses block 0, the browser tests block 2) — random, so test files and the benchmark running side by
+ * side do not meet — with free ports, as a file to import.
+ */
+export async function prepareLabConfig(opts: Pick<LabStackOptions, "pairs" | "appEnv" | "customize">): Promise<{ config: LabConfigFile; address(labAddress: string): string }> {
   const block = 20 + Math.floor(Math.random() * 230);
   const address = (labAddress: string) => labAddress.replace(/^127\.0\./, `127.${block}.`);
 
@@ -154,6 +154,14 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
     app.environment = { ...app.environment, SWITCHYARD_LAB_HA_RECONNECT_MS: "200", SWITCHYARD_LAB_BIND_RETRY_MS: "300", ...opts.appEnv?.[pair.name as LabPairName] };
   }
   await opts.customize?.(config, { address });
+  return { config, address };
+}
+
+export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-stack-"));
+  const vipDir = path.join(dir, "vip");
+  const verbose = opts.verbose ?? process.env.SWITCHYARD_STACK_VERBOSE === "1";
+  const { config, address } = await prepareLabConfig(opts);
 
   const quiet = verbose ? null : silenceConsole();
   // Agents reconnect to the same address after a console restart: the agent port is fixed up front.

@@ -89,7 +89,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: lab ?? noLab };
 
   let pages: ((req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => Promise<void>) | undefined;
-  if (opts.withPages !== false) {
+  if (opts.withPages ?? env.SWITCHYARD_WEB_PAGES === "true") {
     const { default: next } = await import("next");
     const app = next({ dev: opts.dev ?? env.NODE_ENV === "development", dir: path.resolve(__dirname, ".."), hostname: env.HOST, port: env.PORT });
     await app.prepare();

@@ -35,6 +35,8 @@ export const envSchema = z.object({
   HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(200).max(600_000).default(2000),
   /** Lab mode: every pair uses the lab VIP driver with this shared directory (demo and tests only). */
   SWITCHYARD_LAB_STATE_DIR: z.string().min(1).optional(),
+  /** Set to "false" to serve only the API and sockets, without the web pages (no production build needed). */
+  SWITCHYARD_WEB_PAGES: z.enum(["true", "false"]).default("true"),
   /** Set to "false" to run the console without the agent gateway and controller (configuration only). */
   SWITCHYARD_CONTROLLER: z.enum(["true", "false"]).default("true"),
   /** Least level written to the console's log (silent: nothing). */

@@ -13,7 +13,7 @@ import superjson, { type SuperJSONResult } from "superjson";
 import { startConsole } from "../../server/console";
 import { importConfig } from "../../server/transfer/transfer.service";
 import { systemActor } from "../../server/audit/audit.repository";
-import { connectFakeAgents } from "../support/fake-agents";
+import { connectFakeAgents } from "../../harness/fake-agents";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -4,7 +4,8 @@
 // where the VIP (lab VIP files) is, what the live view shows and the pair's history rows.
 import dgram from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeView, startLabStack, waitFor, type LabStack } from "../../harness/lab-stack";
+import { startLabStack, waitFor, type LabStack } from "../../harness/lab-stack";
+import { labChecks } from "../../harness/lab-checks";
 import type { PairView } from "./live-view";
 import { buildResponse, parseDatagram } from "../../lab/sip-server-sim/sip-message";
 
@@ -57,54 +58,7 @@ afterAll(async () => {
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-const server = (v: PairView, name: string) => v.servers.find((s) => s.name === name)!;
-const other = (v: PairView, name: string) => v.servers.find((s) => s.name !== name)!;
-
-async function describePair(pair: string): Promise<string> {
-  const v = await stack.view(pair);
-  const files = v.servers.map((s) => `${s.hostName}=${stack.vipFile(pair, s.hostName)}`).join(" ");
-  const rows = (await stack.history(pair)).slice(-12).map((h) => `    e${h.epoch} ${h.kind}: ${h.text}`);
-  return `${describeView(v)}\n  VIP files: ${files}\n  history (last 12):\n${rows.join("\n")}`;
-}
-
-/** The name of the pair's one primary, once there is exactly one. */
-async function primaryOf(pair: string): Promise<string> {
-  return waitFor(`${pair} to have exactly one primary`, async () => {
-    const primaries = (await stack.view(pair)).servers.filter((s) => s.role === "primary");
-    return primaries.length === 1 ? primaries[0]!.name : undefined;
-  }, { timeoutMs: WAIT_MS, describe: () => describePair(pair) });
-}
-
-/** Waits until `primary` is the only primary, both servers run, both hosts are connected and no switchover is in progress. */
-async function healthy(pair: string, primary: string, opts: { ready?: boolean } = {}): Promise<PairView> {
-  return waitFor(
-    `${pair}: ${primary} primary, the other backup, both running${opts.ready ? " and ready for switchover" : ""}`,
-    async () => {
-      const v = await stack.view(pair);
-      const p = server(v, primary);
-      const b = other(v, primary);
-      const ok =
-        p.role === "primary" &&
-        b.role === "backup" &&
-        [p, b].every((s) => s.status === "running" && s.hostConnection === "connected" && (v.haType === "single-host" || s.haLink === "up")) &&
-        v.plan === null &&
-        (!opts.ready || (p.readyForSwitchover === 1 && b.readyForSwitchover === 1));
-      return ok ? v : undefined;
-    },
-    { timeoutMs: WAIT_MS, describe: () => describePair(pair) },
-  );
-}
-
-async function vipOn(pair: string, onHost: string, offHost: string): Promise<void> {
-  await waitFor(`${pair}: VIP enabled on ${onHost} and disabled on ${offHost} (lab VIP files)`, () => stack.vipFile(pair, onHost) === true && stack.vipFile(pair, offHost) === false, {
-    timeoutMs: WAIT_MS,
-    describe: () => describePair(pair),
-  });
-}
-
-async function historySince(pair: string, since: Date): Promise<string[]> {
-  return (await stack.history(pair)).filter((h) => h.at >= since).map((h) => `e${h.epoch} ${h.kind}: ${h.text}`);
-}
+const { server, other, describePair, primaryOf, healthy, vipOn, historySince } = labChecks(() => stack, WAIT_MS);
 
 /** A crashed server comes back through its agent (the operator's "start"); the controller keeps the other primary. */
 async function restart(pair: string, app: string, primary: string): Promise<void> {

@@ -12,10 +12,10 @@ import {
   type HostConfig,
   type Resync,
   type Welcome,
-} from "../../protocol/agent-wire";
-import type { Db } from "../../server/db";
-import { createAgentToken } from "../../server/agent-tokens/agent-tokens.service";
-import { systemActor } from "../../server/audit/audit.repository";
+} from "../protocol/agent-wire";
+import type { Db } from "../server/db";
+import { createAgentToken } from "../server/agent-tokens/agent-tokens.service";
+import { systemActor } from "../server/audit/audit.repository";
 
 interface FakeApp {
   name: string;
