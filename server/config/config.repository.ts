@@ -1,5 +1,6 @@
 // Reads the whole configuration as a snapshot (what the rules check) and writes single objects.
 // Only this file and other repositories touch Prisma for configuration.
+import crypto from "node:crypto";
 import type { DbTx } from "../db";
 import type { Prisma } from "../../generated/prisma/client";
 import type { ApplicationShape, ConfigSnapshot, HostShape, PairShape } from "./config.schema";
@@ -8,6 +9,16 @@ export interface IdentifiedSnapshot extends ConfigSnapshot {
   hostIds: Map<string, string>; // name -> id
   applicationIds: Map<string, string>;
   pairIds: Map<string, string>;
+  /**
+   * Pair name -> the HA link's shared secret. Kept apart from PairShape so it never reaches an export,
+   * an audit row or a page; only the host configuration pushed to agents carries it.
+   */
+  pairSecrets: Map<string, string>;
+}
+
+/** A new pair's HA-link secret: 256 random bits as hex (the simulator's HMAC key). */
+export function newHaSecret(): string {
+  return crypto.randomBytes(32).toString("hex");
 }
 
 const hostSelect = {
@@ -30,6 +41,13 @@ const appSelect = {
   environment: true,
   stopCommand: true,
   stopTimeoutMs: true,
+  restartEnabled: true,
+  restartMaxRestarts: true,
+  restartWindowMs: true,
+  restartDelayMs: true,
+  restartDelayMaxMs: true,
+  restartBackoffMultiplier: true,
+  startupTimeoutMs: true,
   options: { select: { dn: true, section: true, name: true, value: true }, orderBy: [{ dn: "asc" }, { section: "asc" }, { name: "asc" }] },
 } satisfies Prisma.ApplicationSelect;
 
@@ -71,6 +89,15 @@ export function toApplicationShape(a: AppRow): ApplicationShape {
     environment: (a.environment ?? {}) as Record<string, string>,
     stopCommand: a.stopCommand,
     stopTimeoutMs: a.stopTimeoutMs,
+    restartPolicy: {
+      enabled: a.restartEnabled,
+      maxRestarts: a.restartMaxRestarts,
+      restartWindowMs: a.restartWindowMs,
+      restartDelayMs: a.restartDelayMs,
+      restartDelayMaxMs: a.restartDelayMaxMs,
+      backoffMultiplier: a.restartBackoffMultiplier,
+    },
+    startupTimeoutMs: a.startupTimeoutMs,
     options: a.options,
   };
 }
@@ -97,7 +124,7 @@ export async function loadSnapshot(db: DbTx): Promise<IdentifiedSnapshot> {
   const [hosts, apps, pairs] = await Promise.all([
     db.host.findMany({ select: hostSelect, orderBy: { name: "asc" } }),
     db.application.findMany({ select: appSelect, orderBy: { name: "asc" } }),
-    db.haPair.findMany({ select: pairSelect, orderBy: { name: "asc" } }),
+    db.haPair.findMany({ select: { ...pairSelect, haSecret: true }, orderBy: { name: "asc" } }),
   ]);
   return {
     hosts: hosts.map(toHostShape),
@@ -106,6 +133,7 @@ export async function loadSnapshot(db: DbTx): Promise<IdentifiedSnapshot> {
     hostIds: new Map(hosts.map((h) => [h.name, h.id])),
     applicationIds: new Map(apps.map((a) => [a.name, a.id])),
     pairIds: new Map(pairs.map((p) => [p.name, p.id])),
+    pairSecrets: new Map(pairs.map((p) => [p.name, p.haSecret])),
   };
 }
 
@@ -133,6 +161,13 @@ function appData(app: ApplicationShape, hostId: string) {
     environment: app.environment,
     stopCommand: app.stopCommand,
     stopTimeoutMs: app.stopTimeoutMs,
+    restartEnabled: app.restartPolicy.enabled,
+    restartMaxRestarts: app.restartPolicy.maxRestarts,
+    restartWindowMs: app.restartPolicy.restartWindowMs,
+    restartDelayMs: app.restartPolicy.restartDelayMs,
+    restartDelayMaxMs: app.restartPolicy.restartDelayMaxMs,
+    restartBackoffMultiplier: app.restartPolicy.backoffMultiplier,
+    startupTimeoutMs: app.startupTimeoutMs,
   };
 }
 
@@ -150,10 +185,15 @@ export async function writeOptions(db: DbTx, applicationId: string, options: App
   if (options.length) await db.optionValue.createMany({ data: options.map((o) => ({ ...o, applicationId })) });
 }
 
-export async function writePair(db: DbTx, id: string | null, pair: PairShape, primaryAppId: string, backupAppId: string): Promise<string> {
+/**
+ * Writes a pair. A new pair gets `haSecret` when given (an import re-creating a stored pair keeps its
+ * secret, so the running servers' HA link stays authenticated) or a new random one; an update never
+ * touches the secret.
+ */
+export async function writePair(db: DbTx, id: string | null, pair: PairShape, primaryAppId: string, backupAppId: string, haSecret?: string): Promise<string> {
   const { primary: _p, backup: _b, ...rest } = pair;
   const data = { ...rest, primaryAppId, backupAppId };
-  if (id === null) return (await db.haPair.create({ data, select: { id: true } })).id;
+  if (id === null) return (await db.haPair.create({ data: { ...data, haSecret: haSecret || newHaSecret() }, select: { id: true } })).id;
   await db.haPair.update({ where: { id }, data });
   return id;
 }

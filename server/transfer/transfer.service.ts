@@ -18,6 +18,7 @@ import {
   type PairShape,
 } from "../config/config.schema";
 import { applicationProblems, hostProblems, pairProblems } from "../config/rules";
+import { deliveryProblems, touchedHosts } from "../config/delivery-check";
 
 export const FORMAT_VERSION = 1;
 export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
@@ -183,6 +184,16 @@ export async function importConfig(db: Db, actor: Actor, text: string, options: 
         }
       }
     }
+    if (!problems.length) {
+      // What the agents would refuse is refused here too, with its place in the file when it is in the file.
+      const changed = { hosts: file.hosts.map((h) => h.name), applications: fileApps.map((a) => a.name), pairs: file.pairs.map((p) => p.name) };
+      for (const p of deliveryProblems(merged, touchedHosts(merged, changed))) {
+        const list: { name: string }[] = p.owner === "host" ? file.hosts : p.owner === "pair" ? file.pairs : fileApps;
+        const i = list.findIndex((o) => o.name === p.name);
+        const prefix = i < 0 ? `${p.owner} ${p.name} (stored)` : `${p.owner === "application" ? "applications" : `${p.owner}s`}[${i}]`;
+        problems.push({ path: `${prefix}.${p.path}`, message: `${prefix}: ${p.message}` });
+      }
+    }
     if (problems.length) {
       throw new AppError("INVALID", `import refused, nothing was changed: ${problems.length} problem${problems.length > 1 ? "s" : ""}`, problems);
     }
@@ -238,7 +249,8 @@ export async function importConfig(db: Db, actor: Actor, text: string, options: 
     for (const p of file.pairs as PairShape[]) {
       const before = stored.pairs.find((x) => x.name === p.name);
       if (before && sameJson(before, p)) continue;
-      await repo.writePair(tx, null, p, appIds.get(p.primary)!, appIds.get(p.backup)!);
+      // Re-created, but with its stored HA secret: the servers keep proving the same one.
+      await repo.writePair(tx, null, p, appIds.get(p.primary)!, appIds.get(p.backup)!, stored.pairSecrets.get(p.name));
       await audit(before ? "pair.update" : "pair.create", "pair", p.name, before, p);
     }
     const count = (k: keyof ImportPlan) => `${plan[k].created.length} created, ${plan[k].updated.length} updated, ${plan[k].deleted.length} deleted`;
