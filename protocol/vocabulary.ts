@@ -28,8 +28,10 @@ export const scriptPlaceholders = ["vip", "prefix", "interface", "cluster", "por
 export type ScriptPlaceholder = (typeof scriptPlaceholders)[number];
 
 /**
- * Alarms the controller raises from what it sees. Condition alarms are raised and cancelled with the
- * condition; event alarms (switchover-failed, double-failure, control-script-failed) stay until cleared.
+ * Alarms the console raises from what it sees (built-in alarm conditions match them by kind). Condition
+ * alarms are raised and cancelled with the condition; event alarms (switchover-failed, double-failure,
+ * control-script-failed) stay until cleared. The controller raises the first nine; the last two come from
+ * the agents' reports about an application (server/runtime/app-runtime.ts).
  */
 export const controllerAlarmKinds = [
   "host-disconnected",
@@ -41,6 +43,10 @@ export const controllerAlarmKinds = [
   "double-failure",
   "control-script-failed",
   "stale-vip",
+  /** An option change did not reach a running server (the agent's configDelivery said failed); cancelled by the next delivery that worked. */
+  "config-delivery-failed",
+  /** The restart policy gave up on an application (it stays down); cancelled when it is started again. */
+  "restart-gave-up",
 ] as const;
 export type ControllerAlarmKind = (typeof controllerAlarmKinds)[number];
 

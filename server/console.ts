@@ -115,6 +115,8 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
       },
       onLogEvents: (hostName, events) => alarms.onLogEvents(hostName, { events }),
       onControllerAlarm: (command) => alarms.onControllerAlarm(command),
+      onAppRuntime: (applications, vipChanged) => ui.emit("live:applications", { applications, vipChanged }),
+      onAppAlarm: (alarm) => alarms.onApplicationAlarm(alarm),
     });
     alarms.onChange(() => ui.emit("alarms:changed"));
     await alarms.start();

@@ -24,6 +24,8 @@ export const builtInConditions: readonly ConditionInput[] = [
   { ...base, controllerKind: "double-failure", severity: "major", description: "Double failure: switchover right after the HA link came up, calls may be lost (W12)" },
   { ...base, controllerKind: "control-script-failed", severity: "major", description: "A VIP / NLB control script failed" },
   { ...base, controllerKind: "stale-vip", severity: "minor", description: "Stale VIP: the Virtual IP is still enabled on a host that is no longer primary (W3)" },
+  { ...base, controllerKind: "config-delivery-failed", severity: "major", description: "Configuration not delivered: an option change did not reach a running server (its agent could not write the file or the server refused the reload)" },
+  { ...base, controllerKind: "restart-gave-up", severity: "critical", description: "Restart policy gave up: the application kept failing and stays down until someone starts it" },
   // Off by default: the server's own 00-04200 event already raises the bind-failure alarm.
   { ...base, controllerKind: "bind-failed", severity: "critical", enabled: false, description: "Bind failure seen by the controller (duplicates 00-04200; enable when servers do not log it)" },
 ];

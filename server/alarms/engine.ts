@@ -9,6 +9,7 @@ import type { ConfigEvents } from "../config/config-events";
 import { recordAudit, type Actor } from "../audit/audit.repository";
 import { agentLogEventSchema, describeZodError } from "../../protocol/agent-wire";
 import type { CancelAlarmCommand, RaiseAlarmCommand } from "../controller/types";
+import type { RuntimeAlarm } from "../runtime/app-runtime";
 import * as repo from "./alarms.repository";
 import * as service from "./alarms.service";
 import { builtInConditions } from "./defaults";
@@ -62,6 +63,10 @@ export interface AlarmEngine {
   onControllerAlarm(command: RaiseAlarmCommand | CancelAlarmCommand): void;
   /** The same, awaitable. */
   controllerAlarm(command: RaiseAlarmCommand | CancelAlarmCommand): Promise<void>;
+  /** Wire to the control plane: an application's delivery failed or its restart policy gave up (or that ended). Fire and forget. */
+  onApplicationAlarm(alarm: RuntimeAlarm): void;
+  /** The same, awaitable. */
+  applicationAlarm(alarm: RuntimeAlarm): Promise<void>;
   acknowledge(actor: Actor, alarmId: string, note: string): Promise<repo.AlarmView>;
   clear(actor: Actor, alarmId: string, comment: string): Promise<repo.AlarmView>;
   /** After conditions or reactions changed in the database. */
@@ -276,6 +281,21 @@ class Engine implements AlarmEngine {
       const nowMs = this.now();
       const effects = c.type === "raise-alarm" ? this.matcher.controllerRaise(c.kind, subject, c.text, nowMs) : this.matcher.controllerCancel(c.kind, subject, c.text, nowMs);
       await this.persist(effects);
+    });
+  }
+
+  onApplicationAlarm(alarm: RuntimeAlarm): void {
+    this.applicationAlarm(alarm).catch((err: unknown) => this.log(`application alarm ${alarm.kind} not recorded: ${String(err)}`));
+  }
+
+  applicationAlarm(a: RuntimeAlarm): Promise<void> {
+    return this.run(async () => {
+      await this.ready();
+      const app = (await this.dir()).appsByName.get(a.application);
+      // The host is the agent that reported it, as for log events.
+      const subject: Subject = { application: a.application, host: a.hostName, pair: app?.pairName ?? "", applicationType: app?.type ?? null };
+      const nowMs = this.now();
+      await this.persist(a.raise ? this.matcher.controllerRaise(a.kind, subject, a.text, nowMs) : this.matcher.controllerCancel(a.kind, subject, a.text, nowMs));
     });
   }
 

@@ -120,6 +120,12 @@ export function toPairShape(p: PairRow): PairShape {
   };
 }
 
+/** One application as the rules see it, or null. */
+export async function findApplicationShape(db: DbTx, id: string): Promise<ApplicationShape | null> {
+  const row = await db.application.findUnique({ where: { id }, select: appSelect });
+  return row ? toApplicationShape(row) : null;
+}
+
 export async function loadSnapshot(db: DbTx): Promise<IdentifiedSnapshot> {
   const [hosts, apps, pairs] = await Promise.all([
     db.host.findMany({ select: hostSelect, orderBy: { name: "asc" } }),
