@@ -54,6 +54,11 @@ export function LiveSocketProvider({ children }: { children: ReactNode }) {
       void queryClient.invalidateQueries({ queryKey: trpc.live.pathKey(), predicate: (q) => JSON.stringify(q.queryKey).indexOf('"pairs"') < 0 }),
     );
     socket.on("alarms:changed", () => void queryClient.invalidateQueries({ queryKey: trpc.alarms.pathKey() }));
+    // What an application's server runs with, its delivery or restart state changed: refetch its page's view.
+    socket.on("live:applications", (payload) => {
+      if (!uiEventSchemas["live:applications"].safeParse(payload).success) console.warn("live:applications payload not understood; refetching");
+      void queryClient.invalidateQueries({ queryKey: trpc.live.applicationRuntime.pathKey() });
+    });
     return () => {
       socket.close();
     };

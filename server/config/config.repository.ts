@@ -76,6 +76,18 @@ export function toHostShape(h: HostRow): HostShape {
   return { name: h.name, description: h.description, nics: h.nics };
 }
 
+/** The restart policy columns as the shape's object. */
+export function restartPolicyOf(a: Pick<AppRow, "restartEnabled" | "restartMaxRestarts" | "restartWindowMs" | "restartDelayMs" | "restartDelayMaxMs" | "restartBackoffMultiplier">): ApplicationShape["restartPolicy"] {
+  return {
+    enabled: a.restartEnabled,
+    maxRestarts: a.restartMaxRestarts,
+    restartWindowMs: a.restartWindowMs,
+    restartDelayMs: a.restartDelayMs,
+    restartDelayMaxMs: a.restartDelayMaxMs,
+    backoffMultiplier: a.restartBackoffMultiplier,
+  };
+}
+
 export function toApplicationShape(a: AppRow): ApplicationShape {
   return {
     name: a.name,
@@ -89,14 +101,7 @@ export function toApplicationShape(a: AppRow): ApplicationShape {
     environment: (a.environment ?? {}) as Record<string, string>,
     stopCommand: a.stopCommand,
     stopTimeoutMs: a.stopTimeoutMs,
-    restartPolicy: {
-      enabled: a.restartEnabled,
-      maxRestarts: a.restartMaxRestarts,
-      restartWindowMs: a.restartWindowMs,
-      restartDelayMs: a.restartDelayMs,
-      restartDelayMaxMs: a.restartDelayMaxMs,
-      backoffMultiplier: a.restartBackoffMultiplier,
-    },
+    restartPolicy: restartPolicyOf(a),
     startupTimeoutMs: a.startupTimeoutMs,
     options: a.options,
   };
@@ -223,7 +228,7 @@ export async function listHosts(db: DbTx) {
 }
 
 export async function listApplications(db: DbTx) {
-  return db.application.findMany({
+  const rows = await db.application.findMany({
     select: {
       ...appSelect,
       hostId: true,
@@ -233,6 +238,7 @@ export async function listApplications(db: DbTx) {
     },
     orderBy: { name: "asc" },
   });
+  return rows.map((row) => ({ ...row, restartPolicy: restartPolicyOf(row) }));
 }
 
 export async function listPairs(db: DbTx) {

@@ -47,11 +47,17 @@ export const optionEntrySchema = z
   })
   .strict();
 
+/** Why a number field was refused: empty (a cleared form field arrives as NaN) or not a number. */
+function notANumber(input: unknown, range: string): string {
+  const missing = input === undefined || input === null || (typeof input === "number" && Number.isNaN(input));
+  return missing ? `is required (allowed ${range})` : `${JSON.stringify(input)} is not a number (allowed ${range})`;
+}
+
 /** A whole number in [min, max] whose refusal names the value, the allowed range and the unit. */
 function boundedInt(min: number, max: number, unit: string) {
   const range = `${min}–${max}${unit ? ` ${unit}` : ""}`;
   return z
-    .number({ error: (iss) => `${JSON.stringify(iss.input)} is not a number (allowed ${range})` })
+    .number({ error: (iss) => notANumber(iss.input, range) })
     .int({ error: (iss) => `${String(iss.input)} is not a whole number (allowed ${range})` })
     .min(min, { error: (iss) => `${String(iss.input)} is below the allowed ${range}` })
     .max(max, { error: (iss) => `${String(iss.input)} is above the allowed ${range}` });
@@ -70,7 +76,7 @@ export const restartPolicyShapeSchema = z
     restartDelayMs: boundedInt(0, 600_000, "ms"),
     restartDelayMaxMs: boundedInt(0, 3_600_000, "ms"),
     backoffMultiplier: z
-      .number({ error: (iss) => `${JSON.stringify(iss.input)} is not a number (allowed 1–10)` })
+      .number({ error: (iss) => notANumber(iss.input, "1–10") })
       .min(1, { error: (iss) => `${String(iss.input)} is below the allowed 1–10` })
       .max(10, { error: (iss) => `${String(iss.input)} is above the allowed 1–10` }),
   })
