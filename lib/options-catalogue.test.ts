@@ -2,6 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { crossOptionProblems, effectiveOption, findOption, optionCatalogue, validateOption, validValuesText, type TakesEffect } from "./options-catalogue";
 import { optionTakesEffect } from "../lab/sip-server-sim/live-config";
+import fs from "node:fs";
+import path from "node:path";
 
 describe("catalogue rows", () => {
   it("holds every option of the domain (docs/domain.md) with section, level, type, takes-effect and meaning", () => {
@@ -55,6 +57,32 @@ describe("takes effect: what the editor says is what the simulator does", () => 
   };
   it.each(optionCatalogue.filter((o) => o.level === "application").map((o) => [o.name, o.takesEffect] as const))("%s: %s", (name, takesEffect) => {
     expect(optionTakesEffect[name] ?? "immediately").toBe(simulatorWord[takesEffect]);
+  });
+});
+
+describe("the documentation's option tables say what the catalogue says", () => {
+  const rowsOf = (file: string, marker: string) => {
+    const text = fs.readFileSync(path.resolve(__dirname, "..", file), "utf8");
+    const start = text.indexOf(marker);
+    expect(start, `${file} has its option table`).toBeGreaterThanOrEqual(0);
+    const rows: string[][] = [];
+    for (const line of text.slice(start).split("\n").slice(1)) {
+      if (rows.length && !line.startsWith("|")) break;
+      const m = /^\| `([^`]+)` \|/.exec(line);
+      if (m) rows.push(line.split("|").slice(1, -1).map((c) => c.trim().replaceAll("`", "")));
+    }
+    return rows;
+  };
+  const expected = optionCatalogue.map((o) => [o.name, o.level === "dn" ? "DN" : "application", o.takesEffect]).sort();
+
+  it("README: when each option takes effect", () => {
+    const rows = rowsOf("README.md", "<!-- takes-effect table");
+    expect(rows.map(([name, level, takesEffect]) => [name, level, takesEffect]).sort()).toEqual(expected);
+  });
+
+  it("docs/domain.md: the catalogue table", () => {
+    const rows = rowsOf("docs/domain.md", "| option | level | type |");
+    expect(rows.map((r) => [r[0], r[1], r[5]]).sort()).toEqual(expected);
   });
 });
 
