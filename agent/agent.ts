@@ -88,6 +88,8 @@ interface AppLive {
   pendingDelivery: string | null;
   /** The running-config fetch after the latest start, so the first resync can wait for it. */
   afterStart: Promise<void> | null;
+  /** haLinkUpSince of the last readiness answer: a new value means the HA link (re)established. */
+  haLinkUpSince: string | null;
 }
 
 export class Agent {
@@ -331,6 +333,7 @@ export class Agent {
         runningUnsupportedSaid: false,
         pendingDelivery: null,
         afterStart: null,
+        haLinkUpSince: null,
       };
       this.live.set(name, live);
     }
@@ -745,6 +748,12 @@ export class Agent {
         if (report.report) {
           this.supervisor.noteAnswer(state.name, report.report.status);
           this.noteRole(state.name, report.report.role, report.report.epoch);
+          // Options that wait for the HA link (ha-max-calls-sync-at-once) take effect when it
+          // (re)establishes: read back what the server runs with then, or the console keeps the old values.
+          const upSince = report.report.haLinkUpSince;
+          const live = this.liveOf(state.name);
+          if (upSince !== null && upSince !== live.haLinkUpSince && state.status !== "starting") void this.reportRunningConfig(state.name);
+          live.haLinkUpSince = upSince;
         } else if (state.status === "starting") {
           return; // not answering yet is what starting means; the startup timeout judges it
         }

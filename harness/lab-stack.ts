@@ -32,6 +32,9 @@ interface LabConfigFile {
     environment: Record<string, string>;
     options: Record<string, Record<string, string>>;
     dns?: Record<string, Record<string, Record<string, string>>>;
+    /** The agent's restart policy for this server (the import's format); the default when absent. */
+    restartPolicy?: { enabled: boolean; maxRestarts: number; restartWindowMs: number; restartDelayMs: number; restartDelayMaxMs: number; backoffMultiplier: number };
+    startupTimeoutMs?: number;
   }[];
   pairs: { name: string; haType: string; primary: string; backup: string }[];
 }
@@ -68,6 +71,10 @@ export interface LabStack {
   pairId(pair: string): Promise<string>;
   /** Starts an application through its host's agent (after a crash), as an operator would. */
   startApp(appName: string): Promise<string>;
+  /** Stops an application through its host's agent, as an operator would. */
+  stopApp(appName: string): Promise<string>;
+  /** The simulator's own view of itself (GET /lab/v1/state): calls, HA syncs with their batch sizes, faults. */
+  labState(appName: string): Promise<{ role: string; calls: number; haSync: { syncId: number; batchSizes: number[]; done: boolean }[] } & Record<string, unknown>>;
   /** A copy of the controller's state (its clock, grace periods) from the control plane. */
   controllerState(): Promise<import("../server/controller/core").ControllerState | null>;
   /** Stops the console and starts a new one on the same database and port; agents and servers keep running. */
@@ -212,6 +219,12 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
     return id;
   };
   const views = () => r.services.controlPlane.pairViews();
+  const appCommand = async (appName: string, action: "start" | "stop") => {
+    const app = await r.services.db.application.findUnique({ where: { name: appName }, select: { id: true } });
+    if (!app) throw new Error(`no application ${appName} in this stack`);
+    const result = await r.services.controlPlane.applicationCommand(app.id, action, "workflow test");
+    return `${result.outcome}: ${result.reason}`;
+  };
   const stack: LabStack = {
     running: r,
     lab: lab!,
@@ -245,11 +258,14 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
       return r.services.db.pairHistory.findMany({ where: { pairId: await pairId(pair) }, orderBy: [{ at: "asc" }, { id: "asc" }], select: { epoch: true, kind: true, text: true, at: true } });
     },
     pairId,
-    async startApp(appName) {
-      const app = await r.services.db.application.findUnique({ where: { name: appName }, select: { id: true } });
+    startApp: (appName) => appCommand(appName, "start"),
+    stopApp: (appName) => appCommand(appName, "stop"),
+    async labState(appName) {
+      const app = config.applications.find((a) => a.name === appName);
       if (!app) throw new Error(`no application ${appName} in this stack`);
-      const result = await r.services.controlPlane.applicationCommand(app.id, "start", "workflow test");
-      return `${result.outcome}: ${result.reason}`;
+      const res = await fetch(`http://${app.environment.SWITCHYARD_LAB_HTTP_ADDRESS ?? "127.0.0.1"}:${app.options.TServer!["http-port"]}/lab/v1/state`);
+      if (!res.ok) throw new Error(`lab state of ${appName}: ${res.status}`);
+      return (await res.json()) as Awaited<ReturnType<LabStack["labState"]>>;
     },
     controllerState: () => r.services.controlPlane.controllerState(),
     async restartConsole() {

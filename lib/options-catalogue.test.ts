@@ -1,6 +1,9 @@
 // Unit tests of the option catalogue: every option, boundary values, wrong types, levels.
 import { describe, expect, it } from "vitest";
-import { crossOptionProblems, effectiveOption, findOption, optionCatalogue, validateOption, validValuesText } from "./options-catalogue";
+import { crossOptionProblems, effectiveOption, findOption, optionCatalogue, validateOption, validValuesText, type TakesEffect } from "./options-catalogue";
+import { optionTakesEffect } from "../lab/sip-server-sim/live-config";
+import fs from "node:fs";
+import path from "node:path";
 
 describe("catalogue rows", () => {
   it("holds every option of the domain (docs/domain.md) with section, level, type, takes-effect and meaning", () => {
@@ -29,11 +32,57 @@ describe("catalogue rows", () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
+  it("W16: the backup checks are stored and delivered, off by default, and take effect at a restart", () => {
+    for (const name of ["backup-init-check", "backup-sip-port-check"]) {
+      expect(findOption(name), name).toMatchObject({ level: "application", type: "bool", default: "false", takesEffect: "after restart" });
+      expect(validateOption(name, "TRUE", "application")).toMatchObject({ ok: true, value: "true" });
+      expect(validateOption(name, "yes", "application")).toEqual({ ok: false, message: `${name}=yes is not true or false` });
+    }
+  });
+
   it("gives the documented defaults", () => {
     expect(findOption("ha-max-calls-sync-at-once")?.default).toBe("500");
     expect(findOption("sip-pass-check")?.default).toBe("false");
     expect(findOption("oos-force")?.default).toBe("0");
     expect(findOption("http-port")?.default).toBeNull();
+  });
+});
+
+describe("takes effect: what the editor says is what the simulator does", () => {
+  // lab/ cannot import lib/, so the simulator repeats the column (live-config.ts); this keeps them equal.
+  const simulatorWord: Record<TakesEffect, string> = {
+    immediately: "immediately",
+    "after restart": "at-restart",
+    "when the HA connection is established": "at-ha-link",
+  };
+  it.each(optionCatalogue.filter((o) => o.level === "application").map((o) => [o.name, o.takesEffect] as const))("%s: %s", (name, takesEffect) => {
+    expect(optionTakesEffect[name] ?? "immediately").toBe(simulatorWord[takesEffect]);
+  });
+});
+
+describe("the documentation's option tables say what the catalogue says", () => {
+  const rowsOf = (file: string, marker: string) => {
+    const text = fs.readFileSync(path.resolve(__dirname, "..", file), "utf8");
+    const start = text.indexOf(marker);
+    expect(start, `${file} has its option table`).toBeGreaterThanOrEqual(0);
+    const rows: string[][] = [];
+    for (const line of text.slice(start).split("\n").slice(1)) {
+      if (rows.length && !line.startsWith("|")) break;
+      const m = /^\| `([^`]+)` \|/.exec(line);
+      if (m) rows.push(line.split("|").slice(1, -1).map((c) => c.trim().replaceAll("`", "")));
+    }
+    return rows;
+  };
+  const expected = optionCatalogue.map((o) => [o.name, o.level === "dn" ? "DN" : "application", o.takesEffect]).sort();
+
+  it("README: when each option takes effect", () => {
+    const rows = rowsOf("README.md", "<!-- takes-effect table");
+    expect(rows.map(([name, level, takesEffect]) => [name, level, takesEffect]).sort()).toEqual(expected);
+  });
+
+  it("docs/domain.md: the catalogue table", () => {
+    const rows = rowsOf("docs/domain.md", "| option | level | type |");
+    expect(rows.map((r) => [r[0], r[1], r[5]]).sort()).toEqual(expected);
   });
 });
 

@@ -57,6 +57,10 @@ export type PairView = z.infer<typeof pairViewSchema>;
 export const livePairsSchema = z.object({ changed: z.array(pairViewSchema), removed: z.array(z.string()) });
 export type LivePairs = z.infer<typeof livePairsSchema>;
 
+/** "live:applications": what agents report about these applications changed (running options, delivery, restart state). */
+export const liveApplicationsSchema = z.object({ applications: z.array(z.string()), vipChanged: z.boolean() });
+export type LiveApplications = z.infer<typeof liveApplicationsSchema>;
+
 /**
  * Every event the console sends to browsers, with its payload's schema. "live:pairs" travels as
  * superjson (dates); the others carry nothing and mean "refetch what you show of this".
@@ -67,6 +71,7 @@ export const uiEventSchemas = {
   "live:changed": z.undefined(),
   /** Alarms changed. */
   "alarms:changed": z.undefined(),
+  "live:applications": liveApplicationsSchema,
 } as const;
 
 /** socket.io's typed map for the console → browser direction (payloads as they travel). */
@@ -74,4 +79,5 @@ export interface UiServerToClientEvents {
   "live:pairs": (payload: { json: unknown; meta?: unknown }) => void;
   "live:changed": () => void;
   "alarms:changed": () => void;
+  "live:applications": (payload: LiveApplications) => void;
 }

@@ -28,9 +28,11 @@ export const scriptPlaceholders = ["vip", "prefix", "interface", "cluster", "por
 export type ScriptPlaceholder = (typeof scriptPlaceholders)[number];
 
 /**
- * Alarms the control plane raises from what it sees. Condition alarms are raised and cancelled with the
- * condition; event alarms (switchover-failed, double-failure, control-script-failed, control-plane-stall)
- * stay until cleared. The last two are the console's own, about no pair.
+ * Alarms the console raises from what it sees (built-in alarm conditions match them by kind). Condition
+ * alarms are raised and cancelled with the condition; event alarms (switchover-failed, double-failure,
+ * control-script-failed, control-plane-stall) stay until cleared. The controller raises the first nine;
+ * config-delivery-failed and restart-gave-up come from the agents' reports about an application
+ * (server/runtime/app-runtime.ts); control-plane-stall and agents-silent are the console's own, about no pair.
  */
 export const controllerAlarmKinds = [
   "host-disconnected",
@@ -44,6 +46,10 @@ export const controllerAlarmKinds = [
   "stale-vip",
   "control-plane-stall",
   "agents-silent",
+  /** An option change did not reach a running server (the agent's configDelivery said failed); cancelled by the next delivery that worked. */
+  "config-delivery-failed",
+  /** The restart policy gave up on an application (it stays down); cancelled when it is started again. */
+  "restart-gave-up",
 ] as const;
 /** Alarm kinds about the console itself rather than a pair. */
 export const consoleAlarmKinds = ["control-plane-stall", "agents-silent"] as const;

@@ -2,13 +2,14 @@
 // data/demo.db, a new random admin password printed on every start), one real host agent per lab
 // host, and the simulated SIP Servers those agents start: three pairs — ip-takeover (lab VIP driver),
 // nlb-cluster, single-host. The Lab page (or its API) injects faults so every workflow can be watched.
+// `npm run demo -- --net` (or SWITCHYARD_LAB_NET=1): the lab on a real network instead (root, Linux):
+// hosts in network namespaces, a real VIP moved by the linux-ip driver (harness/net-lab.ts).
 import crypto from "node:crypto";
 import path from "node:path";
 import { ensureBuild, root, startLabConsole, stopOnSignals } from "../harness/lab-console";
+import { NET_LAB_ADDRESSES, NET_LAB_SUBNET, netLabRefusal, startNetLab } from "../harness/net-lab";
 
-async function main() {
-  ensureBuild();
-  const password = crypto.randomBytes(12).toString("base64url");
+async function loopbackDemo(password: string) {
   const databaseUrl = process.env.DATABASE_URL ?? `file:${path.join(root, "data", "demo.db")}`;
   const lab = await startLabConsole({
     databaseUrl,
@@ -23,6 +24,44 @@ async function main() {
   console.log(`  Database:         ${databaseUrl}`);
   console.log("");
   stopOnSignals(lab);
+}
+
+async function netDemo(password: string) {
+  // A fresh database every time: the lab's namespaces and tokens are new on every start.
+  const net = await startNetLab({ port: process.env.PORT ?? "3000", withPages: true, admin: { username: "admin", password } });
+  const ns = net.namespaces;
+  console.log("");
+  console.log(`  Switchyard demo on a real network:  ${net.running.url}`);
+  console.log(`  Log in as:        admin / ${password}   (new password on every start)`);
+  console.log(`  Network:          ${NET_LAB_SUBNET} (test-only): net-host-1 ${NET_LAB_ADDRESSES.host1} in ${ns["net-host-1"]}, net-host-2 ${NET_LAB_ADDRESSES.host2} in ${ns["net-host-2"]},`);
+  console.log(`                    client ${NET_LAB_ADDRESSES.client} in ${ns.client}, console ${NET_LAB_ADDRESSES.console} (root namespace), VIP ${NET_LAB_ADDRESSES.vip}`);
+  console.log(`  SIP to the VIP:   ip netns exec ${ns.client} sipp -sf lab/sipp/options.xml -m 1 -i ${NET_LAB_ADDRESSES.client} -p 5100 ${NET_LAB_ADDRESSES.vip}:5060`);
+  console.log(`  Where the VIP is: ip -n ${ns["net-host-1"]} addr show dev eth0; ip -n ${ns["net-host-2"]} addr show dev eth0`);
+  console.log(`  Pull a cable:     ip -n ${ns.bridge} link set p-h1 down   (… up to plug it back); crash a server on the Lab page`);
+  console.log("");
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("Stopping the lab (agents, servers, namespaces) and the console…");
+    await net.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop());
+  process.on("SIGTERM", () => void stop());
+}
+
+async function main() {
+  const net = process.argv.includes("--net") || process.env.SWITCHYARD_LAB_NET === "1";
+  const refusal = net ? netLabRefusal() : null;
+  if (refusal) {
+    // Before the build: say at once why it cannot run here.
+    console.error(`npm run demo -- --net: ${refusal}`);
+    process.exit(2);
+  }
+  ensureBuild();
+  const password = crypto.randomBytes(12).toString("base64url");
+  await (net ? netDemo(password) : loopbackDemo(password));
 }
 
 main().catch((err) => {

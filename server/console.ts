@@ -35,6 +35,10 @@ export interface LabSetup {
   output?: "inherit" | "ignore";
   /** Start the lab's agents with the console (default true). */
   startAgents?: boolean;
+  /** Another lab configuration (YAML in the import format) instead of scripts/demo-config.yaml: the lab on a real network. */
+  configText?: string;
+  /** What each host's agent runs under (e.g. `ip netns exec <namespace>`); see LabOptions.agentPrefix. */
+  agentPrefix?: (host: string) => string[];
 }
 
 export interface ConsoleOptions {
@@ -69,7 +73,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   });
   const boot = await auth.bootstrap({ username: env.SWITCHYARD_ADMIN_USER, password: env.SWITCHYARD_ADMIN_PASSWORD });
   if (boot.kind === "created") log.info("created the first admin from SWITCHYARD_ADMIN_USER", { user: boot.username });
-  if (opts.lab && (await seedLabConfig(db, opts.lab.rootDir, { addressBlock: opts.lab.addressBlock, serverEnv: opts.lab.serverEnv }))) {
+  if (opts.lab && (await seedLabConfig(db, opts.lab.rootDir, { addressBlock: opts.lab.addressBlock, serverEnv: opts.lab.serverEnv, configText: opts.lab.configText }))) {
     log.info("seeded the lab configuration (hosts, applications and pairs of scripts/demo-config.yaml)");
   }
 
@@ -84,7 +88,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   });
   // The lab's agents connect to the control plane's port, known once it listens (they start after it).
   const lab = opts.lab
-    ? new Lab({ db, agentUrl: () => controlPlane.agentUrl(), rootDir: opts.lab.rootDir, stateDir: opts.lab.stateDir, output: opts.lab.output ?? "ignore" })
+    ? new Lab({ db, agentUrl: () => controlPlane.agentUrl(), rootDir: opts.lab.rootDir, stateDir: opts.lab.stateDir, output: opts.lab.output ?? "ignore", agentPrefix: opts.lab.agentPrefix })
     : null;
   const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: lab ?? noLab };
 
@@ -116,6 +120,8 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
       onLogEvents: (hostName, events) => alarms.onLogEvents(hostName, { events }),
       onControllerAlarm: (command) => alarms.onControllerAlarm(command),
       onControlPlaneAlarm: (alarm) => alarms.onConsoleAlarm(alarm),
+      onAppRuntime: (applications, vipChanged) => ui.emit("live:applications", { applications, vipChanged }),
+      onAppAlarm: (alarm) => alarms.onApplicationAlarm(alarm),
     });
     alarms.onChange(() => ui.emit("alarms:changed"));
     await alarms.start();

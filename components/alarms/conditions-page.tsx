@@ -9,6 +9,7 @@ import type { RouterOutputs } from "@/components/trpc/types";
 import { useIsAdmin } from "@/components/layout/app-shell";
 import { Badge, Button, Card, ErrorBox, Field, Input, Loading, PageTitle, Select, Table, Textarea } from "@/components/ui";
 import { SeverityBadge } from "./alarms-page";
+import { controllerAlarmKinds } from "@/protocol/vocabulary";
 
 type Condition = RouterOutputs["alarms"]["conditions"]["list"][number];
 type Reaction = RouterOutputs["alarms"]["reactions"]["list"][number];
@@ -16,7 +17,8 @@ type Reaction = RouterOutputs["alarms"]["reactions"]["list"][number];
 const severities = ["critical", "major", "minor"] as const;
 const scopeKinds = ["all", "type", "applications", "hosts"] as const;
 const reactionKinds = ["webhook", "email", "command", "switchover"] as const;
-const controllerKinds = ["host-disconnected", "application-failed", "split-brain", "service-unavailable", "bind-failed", "switchover-failed", "double-failure", "control-script-failed", "stale-vip"] as const;
+// One vocabulary with the console (protocol/vocabulary.ts): a new alarm kind shows up here by itself.
+const controllerKinds = controllerAlarmKinds;
 
 const settingsTemplates: Record<(typeof reactionKinds)[number], string> = {
   webhook: '{ "url": "https://hooks.example.com/alarms", "timeoutMs": 5000, "retries": 2 }',

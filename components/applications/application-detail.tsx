@@ -1,7 +1,9 @@
 "use client";
-// One application: settings (editable by admins) and the options editor, which shows each catalogue
-// option's default, valid values, when it takes effect and what it means beside the field, flags
-// unknown options, and saves all changed values in one validated, audited write.
+// One application: settings (editable by admins), its server as the agent reports it (process, restart
+// policy, delivery, last output), and the options editor, which shows each catalogue option's default,
+// valid values, when it takes effect and what it means beside the field, the value the server runs with
+// beside the configured one (and why they differ), flags unknown options, and saves all changed values
+// in one validated, audited write.
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
@@ -11,6 +13,7 @@ import { useIsAdmin } from "@/components/layout/app-shell";
 import { Badge, Button, Card, ErrorBox, Input, Loading, PageTitle, Table } from "@/components/ui";
 import { DEFAULT_SECTION, optionCatalogue, validValuesText, validateOption, type OptionSpec } from "@/lib/options-catalogue";
 import { ApplicationForm, toAppInput, type AppRow } from "./applications-page";
+import { RunningCell, RunningState, ServerCard, type ApplicationRuntime, type OptionDeliveryRow } from "./application-runtime";
 
 type Stored = AppRow["options"][number];
 const keyOf = (o: { dn: string; section: string; name: string }) => `${o.dn}|${o.section}|${o.name}`;
@@ -21,6 +24,7 @@ export function ApplicationDetail({ id }: { id: string }) {
   const router = useRouter();
   const queryClient = useQueryClient();
   const app = useQuery(trpc.applications.get.queryOptions({ id }));
+  const runtime = useQuery(trpc.live.applicationRuntime.queryOptions({ appId: id }));
   const [editing, setEditing] = useState(false);
   const remove = useMutation(
     trpc.applications.delete.mutationOptions({
@@ -86,12 +90,13 @@ export function ApplicationDetail({ id }: { id: string }) {
           </div>
         </dl>
       </Card>
-      <OptionsEditor applicationId={id} stored={a.options} readOnly={!admin} />
+      {runtime.data && <ServerCard appId={id} runtime={runtime.data} />}
+      <OptionsEditor applicationId={id} stored={a.options} readOnly={!admin} runtime={runtime.data ?? null} />
     </>
   );
 }
 
-function OptionsEditor({ applicationId, stored, readOnly }: { applicationId: string; stored: Stored[]; readOnly: boolean }) {
+function OptionsEditor({ applicationId, stored, readOnly, runtime }: { applicationId: string; stored: Stored[]; readOnly: boolean; runtime: ApplicationRuntime | null }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const storedMap = useMemo(() => new Map(stored.map((o) => [keyOf(o), o.value])), [stored]);
@@ -102,6 +107,8 @@ function OptionsEditor({ applicationId, stored, readOnly }: { applicationId: str
     trpc.options.set.mutationOptions({
       onSuccess: async () => {
         await queryClient.invalidateQueries({ queryKey: trpc.applications.pathKey() });
+        // The configured side of the comparison changed; the running side follows by "live:applications".
+        await queryClient.invalidateQueries({ queryKey: trpc.live.applicationRuntime.pathKey() });
         setDraft(new Map());
       },
     }),
@@ -120,6 +127,10 @@ function OptionsEditor({ applicationId, stored, readOnly }: { applicationId: str
       const [dn, section, name] = k.split("|") as [string, string, string];
       return { dn, section, name, value: v.trim() === "" ? null : v };
     });
+
+  const running = new Map<string, OptionDeliveryRow>();
+  for (const r of [...(runtime?.options ?? []), ...(runtime?.dns.flatMap((d) => d.options) ?? [])]) running.set(`${r.dn}|${r.name}`, r);
+  const runningCell = (dn: string, name: string) => <RunningCell row={running.get(`${dn}|${name}`)} testId={`running-${dn ? `${dn}-` : ""}${name}`} />;
 
   const row = (spec: OptionSpec, dn: string) => {
     const key = keyOf({ dn, section: spec.section, name: spec.name });
@@ -149,6 +160,7 @@ function OptionsEditor({ applicationId, stored, readOnly }: { applicationId: str
           {localError && <div className="mt-1 text-xs text-red-700">{localError}</div>}
           {storedMap.has(key) && <div className="text-xs text-slate-500">stored: {storedMap.get(key)}</div>}
         </td>
+        {runningCell(dn, spec.name)}
         <td id={`${inputId}-help`} className="px-2 py-2 align-top text-xs text-slate-700">
           <div>{spec.meaning}</div>
           <div className="mt-1 text-slate-500">
@@ -177,7 +189,7 @@ function OptionsEditor({ applicationId, stored, readOnly }: { applicationId: str
             Options saved.
           </p>
         )}
-        <Table head={["Option", "Value", "Meaning, default, valid values"]} caption="Application options">
+        <Table head={["Option", "Configured", "Running on the server", "Meaning, default, valid values"]} caption="Application options">
           {appSpecs.map((s) => row(s, ""))}
         </Table>
         <div>
@@ -186,7 +198,7 @@ function OptionsEditor({ applicationId, stored, readOnly }: { applicationId: str
           {dns.map((dn) => (
             <div key={dn} className="mb-3">
               <div className="text-sm font-medium">DN {dn}</div>
-              <Table head={["Option", "Value", "Meaning, default, valid values"]}>{dnSpecs.map((s) => row(s, dn))}</Table>
+              <Table head={["Option", "Configured", "Running on the server", "Meaning, default, valid values"]}>{dnSpecs.map((s) => row(s, dn))}</Table>
             </div>
           ))}
           {!readOnly && (
@@ -217,6 +229,11 @@ function OptionsEditor({ applicationId, stored, readOnly }: { applicationId: str
                   {o.dn && `DN ${o.dn} `}
                   {o.section}/{o.name} = {o.value}
                 </code>
+                {running.get(`${o.dn}|${o.name}`) && (
+                  <span className="text-xs" data-testid={`running-${o.dn ? `${o.dn}-` : ""}${o.name}`}>
+                    <RunningState row={running.get(`${o.dn}|${o.name}`)!} />
+                  </span>
+                )}
                 {!readOnly && (
                   <Button variant="ghost" onClick={() => save.mutate({ applicationId, changes: [{ dn: o.dn, section: o.section, name: o.name, value: null }] })}>
                     Remove

@@ -1,5 +1,6 @@
 "use client";
-// Applications: list and the create/edit form (type, host, ports, start/stop commands).
+// Applications: list and the create/edit form (type, host, ports, start/stop commands, and what the host
+// agent does when the process exits unasked: the restart policy, and how long a start may take).
 import Link from "next/link";
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -10,6 +11,10 @@ import { Badge, Button, Card, ErrorBox, Field, Input, Loading, PageTitle, Select
 
 export type AppRow = RouterOutputs["applications"]["list"][number];
 type AppInput = RouterInputs["applications"]["create"];
+type RestartPolicy = NonNullable<AppInput["restartPolicy"]>;
+
+/** SCS-style autorestart, as the console defaults it (server/config/config.schema.ts). */
+const defaultRestartPolicy: RestartPolicy = { enabled: true, maxRestarts: 5, restartWindowMs: 600_000, restartDelayMs: 1000, restartDelayMaxMs: 60_000, backoffMultiplier: 2 };
 
 const emptyApp = (hostId: string): AppInput => ({
   name: "",
@@ -23,6 +28,8 @@ const emptyApp = (hostId: string): AppInput => ({
   environment: {},
   stopCommand: "",
   stopTimeoutMs: 10_000,
+  restartPolicy: defaultRestartPolicy,
+  startupTimeoutMs: 60_000,
   options: [],
 });
 
@@ -39,8 +46,16 @@ export function toAppInput(a: AppRow): AppInput {
     environment: (a.environment ?? {}) as Record<string, string>,
     stopCommand: a.stopCommand,
     stopTimeoutMs: a.stopTimeoutMs,
+    restartPolicy: a.restartPolicy,
+    startupTimeoutMs: a.startupTimeoutMs,
     options: [],
   };
+}
+
+/** The restart policy in one line, as the application page and list show it. */
+export function restartPolicyText(p: RestartPolicy): string {
+  if (!p.enabled) return "off: a process that exits unasked stays down";
+  return `on: up to ${p.maxRestarts} restart${p.maxRestarts === 1 ? "" : "s"} within ${p.restartWindowMs / 1000} s, the first after ${p.restartDelayMs / 1000} s, each next ×${p.backoffMultiplier} up to ${p.restartDelayMaxMs / 1000} s; then it gives up (alarm)`;
 }
 
 export function ApplicationsPage() {
@@ -172,6 +187,11 @@ export function ApplicationForm({ id, initial, onDone }: { id: string | null; in
           <Field label="Stop command" hint="Empty: SIGTERM, then SIGKILL after the timeout.">
             {(fid) => <Input id={fid} value={app.stopCommand} onChange={(e) => setApp({ ...app, stopCommand: e.target.value })} />}
           </Field>
+          <RestartPolicyFields
+            policy={app.restartPolicy ?? defaultRestartPolicy}
+            startupTimeoutMs={app.startupTimeoutMs ?? 60_000}
+            onChange={(restartPolicy, startupTimeoutMs) => setApp({ ...app, restartPolicy, startupTimeoutMs })}
+          />
           <Field label="Arguments" hint="One per line.">{(fid) => <Textarea id={fid} rows={3} value={argsText} onChange={(e) => setArgsText(e.target.value)} />}</Field>
           <Field label="Environment" hint="KEY=value, one per line.">{(fid) => <Textarea id={fid} rows={3} value={envText} onChange={(e) => setEnvText(e.target.value)} />}</Field>
         </div>
@@ -179,5 +199,40 @@ export function ApplicationForm({ id, initial, onDone }: { id: string | null; in
         <FormActions saveLabel="Save application" pending={create.isPending || update.isPending} onCancel={() => onDone()} />
       </form>
     </Card>
+  );
+}
+
+/**
+ * The restart policy and the startup timeout: what the host agent does when the process exits without
+ * being asked to. A server of a pair is always restarted as backup; the controller promotes it if needed.
+ */
+function RestartPolicyFields({ policy, startupTimeoutMs, onChange }: { policy: RestartPolicy; startupTimeoutMs: number; onChange: (p: RestartPolicy, startupTimeoutMs: number) => void }) {
+  // A cleared field is NaN: the server refuses it with "is required", naming the field.
+  const num = (v: string) => (v.trim() === "" ? Number.NaN : Number(v));
+  const field = (label: string, hint: string, value: number, set: (v: number) => void, disabled = !policy.enabled) => (
+    <Field label={label} hint={hint}>
+      {(fid) => <Input id={fid} inputMode="decimal" disabled={disabled} value={Number.isNaN(value) ? "" : value} onChange={(e) => set(num(e.target.value))} />}
+    </Field>
+  );
+  const set = (change: Partial<RestartPolicy>) => onChange({ ...policy, ...change }, startupTimeoutMs);
+  return (
+    <fieldset className="rounded border border-slate-200 p-3 md:col-span-3" aria-label="Restart policy">
+      <legend className="px-1 text-sm font-medium">Restart policy</legend>
+      <p className="mb-2 text-xs text-slate-500">
+        When the process exits without being asked to, the host agent starts it again (a server of a pair always as backup) after the first delay, each next delay multiplied up to
+        the longest; past the maximum within the window it gives up, the application stays down and an alarm is raised.
+      </p>
+      <label className="mb-2 flex items-center gap-2 text-sm">
+        <input type="checkbox" checked={policy.enabled} onChange={(e) => set({ enabled: e.target.checked })} /> Restart automatically
+      </label>
+      <div className="grid gap-3 md:grid-cols-3">
+        {field("Maximum restarts", "0–100, within the window.", policy.maxRestarts, (v) => set({ maxRestarts: v }))}
+        {field("Restart window (ms)", "1000–86400000; restarts older than this no longer count.", policy.restartWindowMs, (v) => set({ restartWindowMs: v }))}
+        {field("First restart delay (ms)", "0–600000.", policy.restartDelayMs, (v) => set({ restartDelayMs: v }))}
+        {field("Longest restart delay (ms)", "0–3600000, at least the first delay.", policy.restartDelayMaxMs, (v) => set({ restartDelayMaxMs: v }))}
+        {field("Delay multiplier", "1–10; 2 doubles each delay.", policy.backoffMultiplier, (v) => set({ backoffMultiplier: v }))}
+        {field("Startup timeout (ms)", "1000–3600000: a start that has not answered by then is killed and counts as failed.", startupTimeoutMs, (v) => onChange(policy, v), false)}
+      </div>
+    </fieldset>
   );
 }

@@ -49,11 +49,20 @@ export function LiveSocketProvider({ children }: { children: ReactNode }) {
         return [...byId.values()].sort((a, b) => b.severity - a.severity || a.name.localeCompare(b.name));
       });
     });
-    // Everything else live (timelines, agents) is refetched when it is on screen.
+    // Everything else live (timelines, agents) is refetched when it is on screen; pair views are patched
+    // above and an application's runtime has its own event below.
     socket.on("live:changed", () =>
-      void queryClient.invalidateQueries({ queryKey: trpc.live.pathKey(), predicate: (q) => JSON.stringify(q.queryKey).indexOf('"pairs"') < 0 }),
+      void queryClient.invalidateQueries({
+        queryKey: trpc.live.pathKey(),
+        predicate: (q) => !/"(pairs|applicationRuntime)"/.test(JSON.stringify(q.queryKey)),
+      }),
     );
     socket.on("alarms:changed", () => void queryClient.invalidateQueries({ queryKey: trpc.alarms.pathKey() }));
+    // What an application's server runs with, its delivery or restart state changed: refetch its page's view.
+    socket.on("live:applications", (payload) => {
+      if (!uiEventSchemas["live:applications"].safeParse(payload).success) console.warn("live:applications payload not understood; refetching");
+      void queryClient.invalidateQueries({ queryKey: trpc.live.applicationRuntime.pathKey() });
+    });
     return () => {
       socket.close();
     };

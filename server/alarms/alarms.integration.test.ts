@@ -116,6 +116,18 @@ describe("alarms", () => {
     expect(a).toBeUndefined();
   });
 
+  it("an application's failed delivery and a restart policy that gave up raise alarms of their built-in conditions, cancelled when over", async () => {
+    await engine.applicationAlarm({ raise: true, kind: "config-delivery-failed", application: "sip-9", hostName: "host-9", text: "configuration r2 did not reach sip-9 on host-9: reload refused" });
+    await engine.applicationAlarm({ raise: true, kind: "restart-gave-up", application: "sip-9", hostName: "host-9", text: "sip-9 on host-9 stays down: gave up restarting it" });
+    const active = await tc.callerAs("viewer").alarms.active();
+    expect(active.find((x) => x.source === "config-delivery-failed")).toMatchObject({ severity: "major", application: "sip-9", host: "host-9", lastText: "configuration r2 did not reach sip-9 on host-9: reload refused" });
+    expect(active.find((x) => x.source === "restart-gave-up")).toMatchObject({ severity: "critical", application: "sip-9", host: "host-9" });
+    await engine.applicationAlarm({ raise: false, kind: "config-delivery-failed", application: "sip-9", hostName: "host-9", text: "configuration r3 reached sip-9 (reloaded)" });
+    await engine.applicationAlarm({ raise: false, kind: "restart-gave-up", application: "sip-9", hostName: "host-9", text: "sip-9 was started again" });
+    const after = await tc.callerAs("viewer").alarms.active();
+    expect(after.filter((x) => x.application === "sip-9")).toEqual([]);
+  });
+
   it("prunes log events past the retention period", async () => {
     const before = (await tc.callerAs("viewer").alarms.logEvents({ limit: 500 })).items.length;
     expect(before).toBeGreaterThan(0);

@@ -10,6 +10,7 @@ import { recordAudit, type Actor } from "../audit/audit.repository";
 import { agentLogEventSchema, describeZodError } from "../../protocol/agent-wire";
 import type { CancelAlarmCommand, RaiseAlarmCommand } from "../controller/types";
 import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
+import type { RuntimeAlarm } from "../runtime/app-runtime";
 import * as repo from "./alarms.repository";
 import * as service from "./alarms.service";
 import { builtInConditions } from "./defaults";
@@ -65,6 +66,10 @@ export interface AlarmEngine {
   controllerAlarm(command: RaiseAlarmCommand | CancelAlarmCommand): Promise<void>;
   /** An alarm about the console itself (its control plane stalled, many hosts silent at once). Fire and forget. */
   onConsoleAlarm(alarm: { raise: boolean; kind: ConsoleAlarmKind; text: string }): void;
+  /** Wire to the control plane: an application's delivery failed or its restart policy gave up (or that ended). Fire and forget. */
+  onApplicationAlarm(alarm: RuntimeAlarm): void;
+  /** The same, awaitable. */
+  applicationAlarm(alarm: RuntimeAlarm): Promise<void>;
   acknowledge(actor: Actor, alarmId: string, note: string): Promise<repo.AlarmView>;
   clear(actor: Actor, alarmId: string, comment: string): Promise<repo.AlarmView>;
   /** After conditions or reactions changed in the database. */
@@ -283,13 +288,31 @@ class Engine implements AlarmEngine {
   }
 
   onConsoleAlarm(alarm: { raise: boolean; kind: ConsoleAlarmKind; text: string }): void {
-    this.run(async () => {
+    // About no application, host or pair: the console's own condition.
+    const subject: Subject = { application: "", host: "", pair: "", applicationType: null };
+    this.kindAlarm(alarm.raise, alarm.kind, async () => subject, alarm.text).catch((err: unknown) => this.log(`console alarm ${alarm.kind} not recorded: ${String(err)}`));
+  }
+
+  onApplicationAlarm(alarm: RuntimeAlarm): void {
+    this.applicationAlarm(alarm).catch((err: unknown) => this.log(`application alarm ${alarm.kind} not recorded: ${String(err)}`));
+  }
+
+  applicationAlarm(a: RuntimeAlarm): Promise<void> {
+    return this.kindAlarm(a.raise, a.kind, async () => {
+      const app = (await this.dir()).appsByName.get(a.application);
+      // The host is the agent that reported it, as for log events.
+      return { application: a.application, host: a.hostName, pair: app?.pairName ?? "", applicationType: app?.type ?? null };
+    }, a.text);
+  }
+
+  /** Raises or cancels an alarm of a kind (not a log event) about a subject. */
+  private kindAlarm(raise: boolean, kind: string, subjectOf: () => Promise<Subject>, text: string): Promise<void> {
+    return this.run(async () => {
       await this.ready();
-      // About no application, host or pair: the console's own condition.
-      const subject: Subject = { application: "", host: "", pair: "", applicationType: null };
+      const subject = await subjectOf();
       const nowMs = this.now();
-      await this.persist(alarm.raise ? this.matcher.controllerRaise(alarm.kind, subject, alarm.text, nowMs) : this.matcher.controllerCancel(alarm.kind, subject, alarm.text, nowMs));
-    }).catch((err: unknown) => this.log(`console alarm ${alarm.kind} not recorded: ${String(err)}`));
+      await this.persist(raise ? this.matcher.controllerRaise(kind, subject, text, nowMs) : this.matcher.controllerCancel(kind, subject, text, nowMs));
+    });
   }
 
   acknowledge(actor: Actor, alarmId: string, note: string): Promise<repo.AlarmView> {

@@ -1,6 +1,6 @@
 // Reads the whole configuration as a snapshot (what the rules check) and writes single objects.
 // Only this file and other repositories touch Prisma for configuration.
-import { randomUUID } from "node:crypto";
+import crypto, { randomUUID } from "node:crypto";
 import type { DbTx } from "../db";
 import { bulkInsert, sqliteDateTime } from "../db/bulk-insert";
 import type { Prisma } from "../../generated/prisma/client";
@@ -10,6 +10,16 @@ export interface IdentifiedSnapshot extends ConfigSnapshot {
   hostIds: Map<string, string>; // name -> id
   applicationIds: Map<string, string>;
   pairIds: Map<string, string>;
+  /**
+   * Pair name -> the HA link's shared secret. Kept apart from PairShape so it never reaches an export,
+   * an audit row or a page; only the host configuration pushed to agents carries it.
+   */
+  pairSecrets: Map<string, string>;
+}
+
+/** A new pair's HA-link secret: 256 random bits as hex (the simulator's HMAC key). */
+export function newHaSecret(): string {
+  return crypto.randomBytes(32).toString("hex");
 }
 
 const hostSelect = {
@@ -32,6 +42,13 @@ const appSelect = {
   environment: true,
   stopCommand: true,
   stopTimeoutMs: true,
+  restartEnabled: true,
+  restartMaxRestarts: true,
+  restartWindowMs: true,
+  restartDelayMs: true,
+  restartDelayMaxMs: true,
+  restartBackoffMultiplier: true,
+  startupTimeoutMs: true,
   options: { select: { dn: true, section: true, name: true, value: true }, orderBy: [{ dn: "asc" }, { section: "asc" }, { name: "asc" }] },
 } satisfies Prisma.ApplicationSelect;
 
@@ -60,6 +77,18 @@ export function toHostShape(h: HostRow): HostShape {
   return { name: h.name, description: h.description, nics: h.nics };
 }
 
+/** The restart policy columns as the shape's object. */
+export function restartPolicyOf(a: Pick<AppRow, "restartEnabled" | "restartMaxRestarts" | "restartWindowMs" | "restartDelayMs" | "restartDelayMaxMs" | "restartBackoffMultiplier">): ApplicationShape["restartPolicy"] {
+  return {
+    enabled: a.restartEnabled,
+    maxRestarts: a.restartMaxRestarts,
+    restartWindowMs: a.restartWindowMs,
+    restartDelayMs: a.restartDelayMs,
+    restartDelayMaxMs: a.restartDelayMaxMs,
+    backoffMultiplier: a.restartBackoffMultiplier,
+  };
+}
+
 export function toApplicationShape(a: AppRow): ApplicationShape {
   return {
     name: a.name,
@@ -73,6 +102,8 @@ export function toApplicationShape(a: AppRow): ApplicationShape {
     environment: (a.environment ?? {}) as Record<string, string>,
     stopCommand: a.stopCommand,
     stopTimeoutMs: a.stopTimeoutMs,
+    restartPolicy: restartPolicyOf(a),
+    startupTimeoutMs: a.startupTimeoutMs,
     options: a.options,
   };
 }
@@ -95,11 +126,17 @@ export function toPairShape(p: PairRow): PairShape {
   };
 }
 
+/** One application as the rules see it, or null. */
+export async function findApplicationShape(db: DbTx, id: string): Promise<ApplicationShape | null> {
+  const row = await db.application.findUnique({ where: { id }, select: appSelect });
+  return row ? toApplicationShape(row) : null;
+}
+
 export async function loadSnapshot(db: DbTx): Promise<IdentifiedSnapshot> {
   const [hosts, apps, pairs] = await Promise.all([
     db.host.findMany({ select: hostSelect, orderBy: { name: "asc" } }),
     db.application.findMany({ select: appSelect, orderBy: { name: "asc" } }),
-    db.haPair.findMany({ select: pairSelect, orderBy: { name: "asc" } }),
+    db.haPair.findMany({ select: { ...pairSelect, haSecret: true }, orderBy: { name: "asc" } }),
   ]);
   return {
     hosts: hosts.map(toHostShape),
@@ -108,6 +145,7 @@ export async function loadSnapshot(db: DbTx): Promise<IdentifiedSnapshot> {
     hostIds: new Map(hosts.map((h) => [h.name, h.id])),
     applicationIds: new Map(apps.map((a) => [a.name, a.id])),
     pairIds: new Map(pairs.map((p) => [p.name, p.id])),
+    pairSecrets: new Map(pairs.map((p) => [p.name, p.haSecret])),
   };
 }
 
@@ -145,6 +183,13 @@ function appData(app: ApplicationShape, hostId: string) {
     environment: app.environment,
     stopCommand: app.stopCommand,
     stopTimeoutMs: app.stopTimeoutMs,
+    restartEnabled: app.restartPolicy.enabled,
+    restartMaxRestarts: app.restartPolicy.maxRestarts,
+    restartWindowMs: app.restartPolicy.restartWindowMs,
+    restartDelayMs: app.restartPolicy.restartDelayMs,
+    restartDelayMaxMs: app.restartPolicy.restartDelayMaxMs,
+    restartBackoffMultiplier: app.restartPolicy.backoffMultiplier,
+    startupTimeoutMs: app.startupTimeoutMs,
   };
 }
 
@@ -172,6 +217,8 @@ export async function createMany(
   rows: { hosts: HostShape[]; applications: ApplicationShape[]; pairs: PairShape[] },
   existingHostIds: Map<string, string>,
   existingAppIds: Map<string, string>,
+  /** HA secrets to keep, by pair name (a pair an import re-creates); other pairs get a new one. */
+  keepSecrets: Map<string, string> = new Map(),
 ): Promise<{ hostIds: Map<string, string>; appIds: Map<string, string> }> {
   const hostIds = new Map(existingHostIds);
   const appIds = new Map(existingAppIds);
@@ -190,16 +237,26 @@ export async function createMany(
   }
   if (rows.pairs.length) {
     await db.haPair.createMany({
-      data: rows.pairs.map(({ primary, backup, ...rest }) => ({ ...rest, primaryAppId: appIds.get(primary)!, backupAppId: appIds.get(backup)! })),
+      data: rows.pairs.map(({ primary, backup, ...rest }) => ({
+        ...rest,
+        primaryAppId: appIds.get(primary)!,
+        backupAppId: appIds.get(backup)!,
+        haSecret: keepSecrets.get(rest.name) || newHaSecret(),
+      })),
     });
   }
   return { hostIds, appIds };
 }
 
-export async function writePair(db: DbTx, id: string | null, pair: PairShape, primaryAppId: string, backupAppId: string): Promise<string> {
+/**
+ * Writes a pair. A new pair gets `haSecret` when given (an import re-creating a stored pair keeps its
+ * secret, so the running servers' HA link stays authenticated) or a new random one; an update never
+ * touches the secret.
+ */
+export async function writePair(db: DbTx, id: string | null, pair: PairShape, primaryAppId: string, backupAppId: string, haSecret?: string): Promise<string> {
   const { primary: _p, backup: _b, ...rest } = pair;
   const data = { ...rest, primaryAppId, backupAppId };
-  if (id === null) return (await db.haPair.create({ data, select: { id: true } })).id;
+  if (id === null) return (await db.haPair.create({ data: { ...data, haSecret: haSecret || newHaSecret() }, select: { id: true } })).id;
   await db.haPair.update({ where: { id }, data });
   return id;
 }
@@ -223,7 +280,7 @@ export async function listHosts(db: DbTx) {
 }
 
 export async function listApplications(db: DbTx) {
-  return db.application.findMany({
+  const rows = await db.application.findMany({
     select: {
       ...appSelect,
       hostId: true,
@@ -233,6 +290,7 @@ export async function listApplications(db: DbTx) {
     },
     orderBy: { name: "asc" },
   });
+  return rows.map((row) => ({ ...row, restartPolicy: restartPolicyOf(row) }));
 }
 
 export async function listPairs(db: DbTx) {

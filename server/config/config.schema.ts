@@ -2,6 +2,7 @@
 // inputs and by import. References between objects are by name, so a snapshot from the database
 // and a snapshot from an imported file are checked by the same rules (server/config/rules.ts).
 import { z } from "zod";
+import { DEFAULT_RESTART_POLICY, DEFAULT_STARTUP_TIMEOUT_MS } from "../../protocol/agent-wire";
 
 export const applicationTypes = ["sip-server", "generic"] as const;
 export { haTypes, controlDrivers } from "../../protocol/vocabulary";
@@ -46,6 +47,45 @@ export const optionEntrySchema = z
   })
   .strict();
 
+/** Why a number field was refused: empty (a cleared form field arrives as NaN) or not a number. */
+function notANumber(input: unknown, range: string): string {
+  const missing = input === undefined || input === null || (typeof input === "number" && Number.isNaN(input));
+  return missing ? `is required (allowed ${range})` : `${JSON.stringify(input)} is not a number (allowed ${range})`;
+}
+
+/** A whole number in [min, max] whose refusal names the value, the allowed range and the unit. */
+function boundedInt(min: number, max: number, unit: string) {
+  const range = `${min}–${max}${unit ? ` ${unit}` : ""}`;
+  return z
+    .number({ error: (iss) => notANumber(iss.input, range) })
+    .int({ error: (iss) => `${String(iss.input)} is not a whole number (allowed ${range})` })
+    .min(min, { error: (iss) => `${String(iss.input)} is below the allowed ${range}` })
+    .max(max, { error: (iss) => `${String(iss.input)} is above the allowed ${range}` });
+}
+
+/**
+ * What the host agent does when the process exits without being asked to (SCS autorestart): the wire's
+ * restartPolicySchema (protocol/agent-wire.ts) with the same bounds, and messages that name the value.
+ * Default on: 5 restarts within 10 minutes, 1 s before the first, doubling up to 60 s.
+ */
+export const restartPolicyShapeSchema = z
+  .object({
+    enabled: z.boolean({ error: "must be true or false" }),
+    maxRestarts: boundedInt(0, 100, "restarts"),
+    restartWindowMs: boundedInt(1000, 86_400_000, "ms"),
+    restartDelayMs: boundedInt(0, 600_000, "ms"),
+    restartDelayMaxMs: boundedInt(0, 3_600_000, "ms"),
+    backoffMultiplier: z
+      .number({ error: (iss) => notANumber(iss.input, "1–10") })
+      .min(1, { error: (iss) => `${String(iss.input)} is below the allowed 1–10` })
+      .max(10, { error: (iss) => `${String(iss.input)} is above the allowed 1–10` }),
+  })
+  .strict();
+export type RestartPolicyShape = z.infer<typeof restartPolicyShapeSchema>;
+export const defaultRestartPolicy: RestartPolicyShape = { ...DEFAULT_RESTART_POLICY };
+/** Bounds of startupTimeoutMs (the wire's applicationConfigSchema has the same). */
+export const startupTimeoutMsSchema = boundedInt(1000, 3_600_000, "ms");
+
 export const applicationShapeSchema = z
   .object({
     name: objectName,
@@ -59,6 +99,8 @@ export const applicationShapeSchema = z
     environment: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "is not a valid variable name"), z.string()).default({}),
     stopCommand: z.string().max(1024).default(""),
     stopTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    restartPolicy: restartPolicyShapeSchema.default(defaultRestartPolicy),
+    startupTimeoutMs: startupTimeoutMsSchema.default(DEFAULT_STARTUP_TIMEOUT_MS),
     options: z.array(optionEntrySchema).max(2000).default([]),
   })
   .strict();

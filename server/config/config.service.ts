@@ -7,7 +7,9 @@ import { AppError, conflict, notFound, throwIfProblems, type Problem } from "../
 import { recordAudit, type Actor } from "../audit/audit.repository";
 import * as repo from "./config.repository";
 import { applicationProblems, hostProblems, hostUsers, pairProblems } from "./rules";
-import type { ApplicationShape, HostShape, PairShape } from "./config.schema";
+import { deliveryProblems, touchedHosts, type ChangedObjects } from "./delivery-check";
+import { defaultRestartPolicy, type ApplicationShape, type ConfigSnapshot, type HostShape, type PairShape } from "./config.schema";
+import { DEFAULT_STARTUP_TIMEOUT_MS } from "../../protocol/agent-wire";
 import { validateOption } from "../../lib/options-catalogue";
 
 type Tx = DbTx;
@@ -21,6 +23,14 @@ function nameOf(ids: Map<string, string>, id: string, what: string): string {
   throw notFound(`${what} ${id}`);
 }
 
+/**
+ * After the rules: refuses a change whose host configuration the agents would refuse (the wire schema's
+ * message), so it is never stored only to be logged later as "not pushed".
+ */
+function throwIfUndeliverable(next: ConfigSnapshot, changed: ChangedObjects, summary: string): void {
+  throwIfProblems(deliveryProblems(next, touchedHosts(next, changed)), summary);
+}
+
 function nameTaken(kind: string, name: string, ids: Map<string, string>, selfId: string | null): Problem[] {
   const existing = ids.get(name);
   return existing !== undefined && existing !== selfId ? [{ path: "name", message: `a ${kind} named ${name} already exists` }] : [];
@@ -32,6 +42,13 @@ export async function saveHost(db: Db, actor: Actor, id: string | null, host: Ho
   return inTransaction(db, async (tx, snap) => {
     const before = id === null ? undefined : snap.hosts.find((h) => h.name === nameOf(snap.hostIds, id, "host"));
     throwIfProblems([...nameTaken("host", host.name, snap.hostIds, id), ...hostProblems(host)], `host ${host.name}`);
+    const renamed = (name: string) => (before && name === before.name ? host.name : name);
+    const next: ConfigSnapshot = {
+      ...snap,
+      hosts: [...snap.hosts.filter((h) => h.name !== before?.name), host],
+      applications: snap.applications.map((a) => ({ ...a, host: renamed(a.host) })),
+    };
+    throwIfUndeliverable(next, { hosts: [host.name] }, `host ${host.name}`);
     const savedId = await repo.writeHost(tx, id, host);
     await recordAudit(tx, actor, {
       action: id === null ? "host.create" : "host.update",
@@ -57,7 +74,12 @@ export async function deleteHost(db: Db, actor: Actor, id: string): Promise<void
 
 // ---- applications ---------------------------------------------------------------------------
 
-export type ApplicationInput = Omit<ApplicationShape, "host"> & { hostId: string };
+/** An application as the UI, the API and tests give it; a missing restart policy or startup timeout takes the default. */
+export type ApplicationInput = Omit<ApplicationShape, "host" | "restartPolicy" | "startupTimeoutMs"> & {
+  hostId: string;
+  restartPolicy?: ApplicationShape["restartPolicy"];
+  startupTimeoutMs?: number;
+};
 
 export async function saveApplication(db: Db, actor: Actor, id: string | null, input: ApplicationInput): Promise<string> {
   return inTransaction(db, async (tx, snap) => {
@@ -67,12 +89,15 @@ export async function saveApplication(db: Db, actor: Actor, id: string | null, i
     // Options are edited through setOptions; an update keeps the stored ones unless given.
     const app = normaliseOptions({
       ...rest,
+      restartPolicy: rest.restartPolicy ?? defaultRestartPolicy,
+      startupTimeoutMs: rest.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS,
       host: hostName,
       options: id !== null && input.options.length === 0 ? (before?.options ?? []) : input.options,
     });
     const others = snap.applications.filter((a) => a.name !== before?.name);
     const next = { ...snap, applications: [...others, app], pairs: renamePairRefs(snap.pairs, before?.name, app.name) };
     throwIfProblems([...nameTaken("application", app.name, snap.applicationIds, id), ...applicationProblems(app, next)], `application ${app.name}`);
+    throwIfUndeliverable(next, { applications: [app.name] }, `application ${app.name}`);
     const savedId = await repo.writeApplication(tx, id, app, hostId);
     await recordAudit(tx, actor, {
       action: id === null ? "application.create" : "application.update",
@@ -152,6 +177,8 @@ async function writeOptionChanges(
     return { path: `${pathPrefix}${path}`, message: p.message };
   });
   if (problems.length) return problems;
+  const undeliverable = deliveryProblems(next, touchedHosts(next, { applications: [appName] }));
+  if (undeliverable.length) return undeliverable.map((p) => ({ path: `${pathPrefix}${p.path}`, message: p.message }));
   const appId = snap.applicationIds.get(appName)!;
   await repo.writeOptions(tx, appId, after.options);
   for (const c of changes) {
@@ -210,6 +237,7 @@ export async function savePair(db: Db, actor: Actor, id: string | null, input: P
     const before = id === null ? undefined : snap.pairs.find((p) => p.name === nameOf(snap.pairIds, id, "pair"));
     const next = { ...snap, pairs: [...snap.pairs.filter((p) => p.name !== before?.name), pair] };
     throwIfProblems([...nameTaken("pair", pair.name, snap.pairIds, id), ...pairProblems(pair, next)], `pair ${pair.name}`);
+    throwIfUndeliverable(next, { pairs: [pair.name] }, `pair ${pair.name}`);
     const savedId = await repo.writePair(tx, id, pair, primaryAppId, backupAppId);
     await recordAudit(tx, actor, {
       action: id === null ? "pair.create" : "pair.update",

@@ -1,7 +1,7 @@
 // Unit tests of the pure configuration rules (pairs, hosts, ports), independent of the database.
 import { describe, expect, it } from "vitest";
 import { hostProblems, hostUsers, pairProblems, snapshotProblems } from "./rules";
-import type { ApplicationShape, ConfigSnapshot, HostShape, PairShape } from "./config.schema";
+import { defaultRestartPolicy, type ApplicationShape, type ConfigSnapshot, type HostShape, type PairShape } from "./config.schema";
 
 const host = (name: string): HostShape => ({ name, description: "", nics: [{ name: "eth0", address: "10.0.0.1", carriesManagement: true, carriesSip: true }] });
 const app = (name: string, hostName: string, extra: Partial<ApplicationShape> = {}): ApplicationShape => ({
@@ -16,6 +16,8 @@ const app = (name: string, hostName: string, extra: Partial<ApplicationShape> = 
   environment: {},
   stopCommand: "",
   stopTimeoutMs: 10000,
+  restartPolicy: defaultRestartPolicy,
+  startupTimeoutMs: 60_000,
   options: [],
   ...extra,
 });

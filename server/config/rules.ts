@@ -73,8 +73,20 @@ export function optionProblems(app: ApplicationShape): Problem[] {
   return problems;
 }
 
+/** Rules across the restart policy's fields (each field's own bounds are in its schema). */
+export function restartPolicyProblems(app: ApplicationShape): Problem[] {
+  const p = app.restartPolicy;
+  if (p.restartDelayMaxMs >= p.restartDelayMs) return [];
+  return [
+    {
+      path: "restartPolicy.restartDelayMaxMs",
+      message: `restart policy of ${app.name}: the longest delay (restartDelayMaxMs ${p.restartDelayMaxMs} ms) is shorter than the first (restartDelayMs ${p.restartDelayMs} ms)`,
+    },
+  ];
+}
+
 export function applicationProblems(app: ApplicationShape, snapshot: ConfigSnapshot): Problem[] {
-  const problems: Problem[] = [...optionProblems(app)];
+  const problems: Problem[] = [...optionProblems(app), ...restartPolicyProblems(app)];
   const host = snapshot.hosts.find((h) => h.name === app.host);
   if (!host) problems.push({ path: "host", message: `host ${app.host} does not exist` });
 

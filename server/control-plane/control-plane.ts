@@ -13,6 +13,7 @@ import type { CancelAlarmCommand, ControllerState, RaiseAlarmCommand } from "../
 import type { HostLiveState } from "../agents/gateway";
 import { pairViews, type PairView } from "../runtime/live-view";
 import { loadPairConfigs } from "../runtime/runtime.repository";
+import type { AppRuntime, RuntimeAlarm, VipObservation } from "../runtime/app-runtime";
 import type { ControlPlaneRequests, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
 import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
 
@@ -26,6 +27,10 @@ export interface ControlPlaneListener {
   onLogEvents?(hostName: string, events: unknown[]): void;
   onControllerAlarm?(command: RaiseAlarmCommand | CancelAlarmCommand): void;
   onControlPlaneAlarm?(alarm: { raise: boolean; kind: ConsoleAlarmKind; text: string }): void;
+  /** Names of applications whose reported runtime (running options, delivery, restart state) changed; whether observed VIPs changed. */
+  onAppRuntime?(applications: string[], vipChanged: boolean): void;
+  /** A delivery failed or a restart policy gave up, or that is over. */
+  onAppAlarm?(alarm: RuntimeAlarm): void;
 }
 
 export interface ControlPlane {
@@ -46,6 +51,10 @@ export interface ControlPlane {
   hosts(): HostLiveState[];
   host(hostName: string): HostLiveState | null;
   controllerState(): Promise<ControllerState | null>;
+  /** The latest an application's agent reported beyond roles (running options, delivery, restart state); null when nothing yet. */
+  applicationRuntime(appName: string): AppRuntime | null;
+  /** Where agents last observed each pair's VIP (or NLB port), one entry per pair and host. */
+  vipObservations(): VipObservation[];
 }
 
 function notRunning(): AppError {
@@ -69,6 +78,8 @@ export function disabledControlPlane(db: Db): ControlPlane {
     hosts: () => [],
     host: () => null,
     controllerState: async () => null,
+    applicationRuntime: () => null,
+    vipObservations: () => [],
   };
 }
 
@@ -85,6 +96,8 @@ class WorkerControlPlane implements ControlPlane {
   private readonly listeners = new Set<ControlPlaneListener>();
   private readonly views = new Map<string, PairView>();
   private hostStates: HostLiveState[] = [];
+  private readonly appRuntime = new Map<string, AppRuntime>();
+  private readonly vips = new Map<string, VipObservation>();
   private url: string | null = null;
   private stopping = false;
   private restartDelayMs = WORKER_RESTART_DELAY_MS;
@@ -115,6 +128,9 @@ class WorkerControlPlane implements ControlPlane {
         }
         if (message.kind === "notice" && message.notice.kind === "ready") {
           this.url = message.notice.agentUrl;
+          // A new worker knows nothing yet; the agents' resyncs fill the mirror again.
+          this.appRuntime.clear();
+          this.vips.clear();
           this.restartDelayMs = WORKER_RESTART_DELAY_MS;
           if (!ready) {
             ready = true;
@@ -201,6 +217,14 @@ class WorkerControlPlane implements ControlPlane {
     return this.request("controllerState", {});
   }
 
+  applicationRuntime(appName: string): AppRuntime | null {
+    return this.appRuntime.get(appName) ?? null;
+  }
+
+  vipObservations(): VipObservation[] {
+    return [...this.vips.values()];
+  }
+
   private request<K extends keyof ControlPlaneRequests>(name: K, input: ControlPlaneRequests[K]["in"]): Promise<ControlPlaneRequests[K]["out"]> {
     const worker = this.worker;
     if (!worker) return Promise.reject(new AppError("CONFLICT", "the control plane is not running right now (it is starting again); try again in a moment"));
@@ -239,6 +263,14 @@ class WorkerControlPlane implements ControlPlane {
         return;
       case "control-plane-alarm":
         this.emit((l) => l.onControlPlaneAlarm?.({ raise: n.raise, kind: n.key, text: n.text }));
+        return;
+      case "app-runtime":
+        for (const a of n.changes.applications) this.appRuntime.set(a.application, a);
+        for (const v of n.changes.vip) this.vips.set(`${v.pair}|${v.hostName}`, v);
+        this.emit((l) => l.onAppRuntime?.(n.changes.applications.map((a) => a.application), n.changes.vip.length > 0));
+        return;
+      case "app-alarm":
+        this.emit((l) => l.onAppAlarm?.(n.alarm));
         return;
       case "ready":
         return;

@@ -14,6 +14,7 @@ import { loadDirectory } from "../config/directory";
 import { buildHostConfig } from "../runtime/host-config";
 import { ControllerRunner } from "../runtime/runner";
 import { pairViews } from "../runtime/live-view";
+import { AppRuntimeStore, withAppRuntime } from "../runtime/app-runtime";
 import type { ControlPlaneRequests, Notice } from "./protocol";
 
 /** Live pushes are coalesced: at most one per this window (the first change is pushed at once). */
@@ -77,7 +78,12 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     pushTimer = setTimeout(flush, Math.max(0, lastPushAtMs + LIVE_PUSH_INTERVAL_MS - Date.now()));
   };
 
-  const gateway: AgentGateway = attachAgentGateway(io, {
+  // Running options, deliveries, restart state and observed VIPs: kept here, mirrored by the web tier.
+  const appRuntime = new AppRuntimeStore({
+    onChange: (changes) => notify({ kind: "app-runtime", changes }),
+    onAlarm: (alarm) => notify({ kind: "app-alarm", alarm }),
+  });
+  const gateway: AgentGateway = attachAgentGateway(io, withAppRuntime(appRuntime, {
     verifyToken: (hostName, token) => verifyAgentToken(db, hostName, token),
     configForHost: async (hostName) => buildHostConfig(await loadSnapshot(db), hostName, String(revision), { labStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null }),
     heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS,
@@ -94,7 +100,7 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     onReadiness: (hostName, msg) => runner?.onReadiness(hostName, msg),
     onCommandResult: (hostName, result) => runner?.onCommandResult(hostName, result),
     onLogEvents: (hostName, msg) => notify({ kind: "log-events", hostName, events: msg.events }),
-  });
+  }));
   runner = new ControllerRunner({
     db,
     gateway,

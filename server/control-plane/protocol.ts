@@ -8,6 +8,7 @@ import type { AgentCommandInput, CommandResult } from "../../protocol/agent-wire
 import type { CancelAlarmCommand, ControllerState, RaiseAlarmCommand } from "../controller/core";
 import type { HostLiveState } from "../agents/gateway";
 import type { PairView } from "../runtime/live-view";
+import type { AppRuntimeChanges, RuntimeAlarm } from "../runtime/app-runtime";
 import type { Env } from "../env";
 import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
 
@@ -47,7 +48,11 @@ export type Notice =
   /** An alarm the controller raises or cancels (the alarm engine records it and runs reactions). */
   | { kind: "controller-alarm"; command: RaiseAlarmCommand | CancelAlarmCommand }
   /** The control plane's own condition, not a pair's: a stall it survived, hosts held silent at once. */
-  | { kind: "control-plane-alarm"; raise: boolean; key: ConsoleAlarmKind; text: string };
+  | { kind: "control-plane-alarm"; raise: boolean; key: ConsoleAlarmKind; text: string }
+  /** What agents reported about applications changed: running options, deliveries, restart state, observed VIPs. */
+  | { kind: "app-runtime"; changes: AppRuntimeChanges }
+  /** An application's delivery failed or its restart policy gave up (or that is over): for the alarm engine. */
+  | { kind: "app-alarm"; alarm: RuntimeAlarm };
 
 /** How the web tier starts the control plane: the validated environment (the worker parses nothing itself). */
 export interface ControlPlaneStart {

@@ -50,6 +50,12 @@ export interface LabOptions {
   stateDir: string;
   /** Agent stdout/stderr: "inherit" for the demo, "ignore" for tests, or a function. */
   output?: "inherit" | "ignore";
+  /**
+   * What a host's agent command is run under, e.g. ["ip", "netns", "exec", "<namespace>"] for the lab on a
+   * real network (harness/net-lab.ts): that program must exec the agent, so the child's pid is the agent's
+   * and freezing or stopping it reaches the agent itself.
+   */
+  agentPrefix?: (host: string) => string[];
 }
 
 interface AgentProcess {
@@ -85,9 +91,10 @@ export class Lab implements LabControls {
       const { token } = await createAgentToken(this.opts.db, systemActor, hostId, "lab");
       fs.writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
     }
+    const prefix = this.opts.agentPrefix?.(host) ?? [];
     const child = spawn(
-      process.execPath,
-      ["--import", "tsx", path.join(this.opts.rootDir, "agent", "main.ts"), "--console", this.agentUrl(), "--host", host, "--token-file", tokenFile, "--state-dir", dir, "--initial-backoff-ms", "100", "--max-backoff-ms", "1000",
+      prefix[0] ?? process.execPath,
+      [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), "--import", "tsx", path.join(this.opts.rootDir, "agent", "main.ts"), "--console", this.agentUrl(), "--host", host, "--token-file", tokenFile, "--state-dir", dir, "--initial-backoff-ms", "100", "--max-backoff-ms", "1000",
         // The lab owns its servers: stopping the lab stops them. (A production agent leaves its servers
         // running when it stops; stopping them is an explicit command.)
         "--stop-apps-on-exit"],
@@ -183,9 +190,9 @@ export function labConfigText(rootDir: string, addressBlock = 0): string {
  * Seeds the lab's configuration into an empty database (hosts, applications and pairs of the demo file,
  * moved to the address block). Returns false when the database already had hosts (nothing changed).
  */
-export async function seedLabConfig(db: Db, rootDir: string, opts: { addressBlock: number; serverEnv?: Record<string, string> }): Promise<boolean> {
+export async function seedLabConfig(db: Db, rootDir: string, opts: { addressBlock: number; serverEnv?: Record<string, string>; configText?: string }): Promise<boolean> {
   if ((await db.host.count()) > 0) return false;
-  let text = labConfigText(rootDir, opts.addressBlock);
+  let text = opts.configText ?? labConfigText(rootDir, opts.addressBlock);
   const extra = Object.entries(opts.serverEnv ?? {}).map(([k, v]) => `${k}: "${v}"`).join(", ");
   if (extra) text = text.replaceAll('SWITCHYARD_LAB_FAULTS: "1",', `SWITCHYARD_LAB_FAULTS: "1", ${extra},`);
   await importConfig(db, systemActor, text, { replace: false, dryRun: false });

@@ -2,8 +2,11 @@
 // their start/stop commands, options, the pair each belongs to and its control driver, and for SIP
 // Servers the application config file of the local contract (peer for the HA link, DNs, options).
 import type { ConfigSnapshot, ApplicationShape, PairShape } from "../config/config.schema";
-import { DEFAULT_RESTART_POLICY, type ControlDriverConfig, type HostConfigInput } from "../../protocol/agent-wire";
+import type { ControlDriverConfig, HostConfigInput } from "../../protocol/agent-wire";
 import type { AppConfig } from "../../protocol/app-contract";
+
+/** The configuration as stored, with each pair's HA-link secret (loadSnapshot gives both). */
+export type DeliverableSnapshot = ConfigSnapshot & { pairSecrets?: ReadonlyMap<string, string> };
 
 export interface HostConfigOptions {
   /** Lab mode: every pair uses the lab VIP driver with this shared state directory (no real addresses). */
@@ -49,7 +52,7 @@ function driverFor(pair: PairShape, opts: HostConfigOptions): ControlDriverConfi
   }
 }
 
-function appContractConfig(app: ApplicationShape, snapshot: ConfigSnapshot, pair: PairShape | undefined, revision: string): AppConfig {
+function appContractConfig(app: ApplicationShape, snapshot: DeliverableSnapshot, pair: PairShape | undefined, revision: string): AppConfig {
   const options: Record<string, string> = {};
   const dns: Record<string, Record<string, string>> = {};
   for (const o of app.options) {
@@ -75,13 +78,14 @@ function appContractConfig(app: ApplicationShape, snapshot: ConfigSnapshot, pair
     peer: peer && peer.haPort !== null ? { name: peer.name, address: sipAddressOf(snapshot, peer.host), haPort: peer.haPort } : null,
     initialRole: pair && pair.backup === app.name ? "backup" : "primary",
     initialEpoch: 0,
-    haSecret: null,
+    // Both servers of the pair get the same secret; without one (a pair from before secrets) the link runs unauthenticated.
+    haSecret: (pair && snapshot.pairSecrets?.get(pair.name)) || null,
     options,
     dns,
   };
 }
 
-export function buildHostConfig(snapshot: ConfigSnapshot, hostName: string, revision: string, opts: HostConfigOptions = {}): HostConfigInput | null {
+export function buildHostConfig(snapshot: DeliverableSnapshot, hostName: string, revision: string, opts: HostConfigOptions = {}): HostConfigInput | null {
   if (!snapshot.hosts.some((h) => h.name === hostName)) return null;
   const applications = snapshot.applications
     .filter((a) => a.host === hostName && a.startCommand !== "")
@@ -93,9 +97,10 @@ export function buildHostConfig(snapshot: ConfigSnapshot, hostName: string, revi
         type: app.type,
         start: { command: app.startCommand, args: app.startArgs, env: app.environment, workingDir: app.workingDirectory || null },
         stop: { command: app.stopCommand || null, timeoutMs: app.stopTimeoutMs },
-        // Off until the application's own restart policy is stored and restarted servers start in the
-        // role the controller gives them (a restart in the configured role would claim primary).
-        restart: { ...DEFAULT_RESTART_POLICY, enabled: false },
+        // The application's own policy. Safe for a pair's servers: the agent restarts one only as backup
+        // at the newest epoch it holds, and the controller promotes it if it should serve.
+        restart: { ...app.restartPolicy },
+        startupTimeoutMs: app.startupTimeoutMs,
         options,
         // Applications serve their HTTP interface on loopback; lab servers sharing one machine each
         // bind their host's address instead (SWITCHYARD_LAB_HTTP_ADDRESS in their environment).

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { createTRPCRouter, operatorProcedure, viewerProcedure } from "../api/trpc";
 import { pairHistory } from "./runtime.repository";
+import { applicationRuntimeView } from "./app-runtime.service";
 
 export const liveRouter = createTRPCRouter({
   /** Start or stop a server through its host's agent (e.g. restart a failed server, W14 upgrades). */
@@ -15,6 +16,10 @@ export const liveRouter = createTRPCRouter({
     .input(z.object({ pairId: z.string().min(1), limit: z.number().int().min(1).max(1000).default(200) }).strict())
     .query(({ ctx, input }) => pairHistory(ctx.services.db, input.pairId, input.limit)),
   hosts: viewerProcedure.query(({ ctx }) => ctx.services.controlPlane.hosts()),
+  /** What an application's server runs with beside what is configured, its last delivery and its restart state. */
+  applicationRuntime: viewerProcedure
+    .input(z.object({ appId: z.string().min(1) }).strict())
+    .query(({ ctx, input }) => applicationRuntimeView(ctx.services.db, ctx.services.controlPlane, input.appId)),
   switchover: operatorProcedure
     .input(
       z

@@ -2,12 +2,11 @@
 // agent gateway, tRPC) in this process, one host agent process per lab host, and the simulated SIP
 // Servers those agents start. Each test injects the fault an operator would meet and asserts roles,
 // where the VIP (lab VIP files) is, what the live view shows and the pair's history rows.
-import dgram from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLabStack, waitFor, type LabStack } from "../../harness/lab-stack";
 import { labChecks } from "../../harness/lab-checks";
 import type { PairView } from "./live-view";
-import { buildResponse, parseDatagram } from "../../lab/sip-server-sim/sip-message";
+import { startSipGateway, type SipGateway } from "../../harness/sip-gateway";
 
 const A = "pair-a-iptakeover";
 const B = "pair-b-nlb";
@@ -17,8 +16,7 @@ const WAIT_MS = 40_000;
 
 let stack: LabStack;
 /** Answers the W4 service DN's OPTIONS pings, standing for the SIP gateway behind it. */
-let gateway: dgram.Socket;
-let gatewayAnswered = 0;
+let gateway: SipGateway;
 
 beforeAll(async () => {
   stack = await startLabStack({
@@ -32,15 +30,8 @@ beforeAll(async () => {
     },
     customize: async (config, net) => {
       // The "gateway" behind pair B's service DN: a real UDP SIP endpoint that answers OPTIONS with 200.
-      gateway = dgram.createSocket("udp4");
-      await new Promise<void>((resolve) => gateway.bind(0, net.address("127.0.9.1"), () => resolve()));
-      gateway.on("message", (data, from) => {
-        const parsed = parseDatagram(data);
-        if (parsed.kind !== "request" || parsed.request.method !== "OPTIONS") return;
-        gatewayAnswered++;
-        gateway.send(buildResponse(parsed.request, 200, "OK", { toTag: "gw" }), from.port, from.address);
-      });
-      const contact = `sip:gw@${net.address("127.0.9.1")}:${gateway.address().port}`;
+      gateway = await startSipGateway(net.address("127.0.9.1"));
+      const contact = gateway.contact;
       // W4/W6: one service DN with the shortest Active-OOS check: timeout (1 + max(0, 5)) s = 6 s.
       for (const app of config.applications.filter((a) => a.name === "sip-b1" || a.name === "sip-b2")) {
         app.options.TServer = { ...app.options.TServer, "sip-pass-check": "true" };
@@ -60,9 +51,17 @@ afterAll(async () => {
 
 const { server, other, describePair, primaryOf, healthy, vipOn, historySince } = labChecks(() => stack, WAIT_MS);
 
-/** A crashed server comes back through its agent (the operator's "start"); the controller keeps the other primary. */
+/**
+ * A crashed server comes back: its restart policy restarts it (as backup) about a second after the crash,
+ * or the operator's "start" does (an agent answers ok when it runs already); the controller keeps the
+ * other primary. The failed status may be over before a poll sees it, so the policy's count counts too.
+ */
 async function restart(pair: string, app: string, primary: string): Promise<void> {
-  await waitFor(`${app} reported failed`, async () => server(await stack.view(pair), app).status === "failed", { timeoutMs: WAIT_MS, describe: () => describePair(pair) });
+  await waitFor(
+    `${app} reported failed (or already restarted by its policy)`,
+    async () => server(await stack.view(pair), app).status === "failed" || (stack.running.services.controlPlane.applicationRuntime(app)?.restart?.attempts ?? 0) > 0,
+    { timeoutMs: WAIT_MS, describe: () => describePair(pair) },
+  );
   expect(await stack.startApp(app)).toMatch(/^ok/);
   await healthy(pair, primary);
 }
@@ -233,7 +232,7 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
 
   it("W4 SIP NIC unplugged with sip-pass-check: no SIP traffic → SERVICE_UNAVAILABLE → switch, NLB port moves to host 4", async () => {
     await healthy(B, "sip-b1");
-    await waitFor("the service DN gateway answers pings", () => gatewayAnswered > 0, { timeoutMs: WAIT_MS });
+    await waitFor("the service DN gateway answers pings", () => gateway.answered() > 0, { timeoutMs: WAIT_MS });
     const since = new Date();
     await stack.lab.fault("sip-b1", "sip-silent", true);
     try {

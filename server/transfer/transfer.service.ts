@@ -18,6 +18,7 @@ import {
   type PairShape,
 } from "../config/config.schema";
 import { applicationProblems, hostProblems, pairProblems } from "../config/rules";
+import { deliveryProblems, touchedHosts } from "../config/delivery-check";
 
 export const FORMAT_VERSION = 1;
 export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
@@ -202,6 +203,16 @@ function checkImport(stored: repo.IdentifiedSnapshot, file: ConfigFile, converte
       }
     }
   }
+  if (!problems.length) {
+    // What the agents would refuse is refused here too, with its place in the file when it is in the file.
+    const changed = { hosts: file.hosts.map((h) => h.name), applications: fileApps.map((a) => a.name), pairs: file.pairs.map((p) => p.name) };
+    for (const p of deliveryProblems(merged, touchedHosts(merged, changed))) {
+      const list: { name: string }[] = p.owner === "host" ? file.hosts : p.owner === "pair" ? file.pairs : fileApps;
+      const i = list.findIndex((o) => o.name === p.name);
+      const prefix = i < 0 ? `${p.owner} ${p.name} (stored)` : `${p.owner === "application" ? "applications" : `${p.owner}s`}[${i}]`;
+      problems.push({ path: `${prefix}.${p.path}`, message: `${prefix}: ${p.message}` });
+    }
+  }
   if (problems.length) {
     throw new AppError("INVALID", `import refused, nothing was changed: ${problems.length} problem${problems.length > 1 ? "s" : ""}`, problems);
   }
@@ -248,11 +259,13 @@ async function writeImport(tx: DbTx, actor: Actor, stored: repo.IdentifiedSnapsh
   const storedApps = byName(stored.applications);
   const storedPairs = byName(stored.pairs);
   const newPairs = (file.pairs as PairShape[]).filter((p) => !storedPairs.has(p.name) || touchedPairs.has(p.name));
+  // A re-created pair keeps its stored HA secret: the running servers keep proving the same one.
   const created = await repo.createMany(
     tx,
     { hosts: file.hosts.filter((h) => !storedHosts.has(h.name)), applications: fileApps.filter((a) => !storedApps.has(a.name)), pairs: newPairs },
     stored.hostIds,
     stored.applicationIds,
+    stored.pairSecrets,
   );
   const hostIds = created.hostIds;
   const appIds = created.appIds;

@@ -1,0 +1,192 @@
+// What reaches the servers, checked where it is saved (real SQLite file, the real procedures): a change
+// the agents would refuse is refused by the save and the import with the wire schema's message; the
+// restart policy and startup timeout are stored, validated, exported and imported; each pair's HA-link
+// secret is made at creation, kept by an import, and never exported, audited or listed.
+import { parse } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildHostConfig } from "../runtime/host-config";
+import { loadSnapshot } from "./config.repository";
+import { createTestConsole, sipServerInput, twoNicHost, type TestConsole } from "../test-support";
+
+let t: TestConsole;
+let h1: string;
+let h2: string;
+const appIds: Record<string, string> = {};
+
+beforeAll(async () => {
+  t = await createTestConsole();
+  const admin = t.callerAs("admin");
+  h1 = await admin.hosts.create(twoNicHost("host-1", "10.0.0.1", "10.0.1.1"));
+  h2 = await admin.hosts.create(twoNicHost("host-2", "10.0.0.2", "10.0.1.2"));
+  for (const [name, hostId] of [["sip-1", h1], ["sip-2", h2]] as const) {
+    appIds[name] = await admin.applications.create({ ...sipServerInput(name, hostId, 5060), startCommand: "/opt/sip/sip_server" });
+  }
+});
+afterAll(() => t.close());
+
+async function refusal(p: Promise<unknown>): Promise<{ message: string; problems: { path: string; message: string }[] }> {
+  try {
+    await p;
+  } catch (e) {
+    const cause = (e as { cause?: { problems?: { path: string; message: string }[]; issues?: { path: PropertyKey[]; message: string }[] } }).cause;
+    // An input refused by a procedure's zod schema reads in the browser as the error formatter joins it.
+    if (cause?.issues) return { message: cause.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "), problems: [] };
+    return { message: (e as Error).message, problems: cause?.problems ?? [] };
+  }
+  throw new Error("expected a refusal");
+}
+
+const pairInput = (over: Record<string, unknown> = {}) => ({
+  name: "pair-1",
+  haType: "ip-takeover" as const,
+  primaryAppId: appIds["sip-1"]!,
+  backupAppId: appIds["sip-2"]!,
+  vipAddress: "10.0.1.100",
+  vipPrefixLength: 24,
+  vipInterface: "eth1",
+  nlbClusterName: "",
+  nlbPort: null,
+  controlDriver: "linux-ip" as const,
+  enableScript: "",
+  disableScript: "",
+  scriptTimeoutMs: 10_000,
+  ...over,
+});
+
+describe("a configuration the agents would refuse is refused when saved", () => {
+  it("a pair whose VIP interface the wire refuses: refused with the wire's rule, naming host, pair and value; nothing stored", async () => {
+    const r = await refusal(t.callerAs("admin").pairs.create(pairInput({ vipInterface: "eth 1" })));
+    expect(r.message).toContain('the agent on host host-1 would refuse pair pair-1: vipInterface "eth 1": must be an interface name');
+    expect(r.problems.map((p) => p.path)).toContain("vipInterface");
+    expect(await t.callerAs("admin").pairs.list()).toEqual([]);
+  });
+
+  it("a command-driver script template longer than the agents take is refused", async () => {
+    const long = `/usr/local/bin/vip-up ${"x".repeat(2100)} {vip}`;
+    const r = await refusal(t.callerAs("admin").pairs.create(pairInput({ controlDriver: "command", enableScript: long, disableScript: "/usr/local/bin/vip-down {vip}" })));
+    expect(r.problems.map((p) => p.message)).toContainEqual(
+      expect.stringMatching(/^the agent on host host-1 would refuse pair pair-1: enableScript "\/usr\/local\/bin\/vip-up x+…: Too big: expected string to have <=2000 characters$/),
+    );
+    expect(await t.callerAs("admin").pairs.list()).toEqual([]);
+  });
+
+  it("an environment the agent would refuse (an HTTP address longer than a host name can be) is refused; the stored application is unchanged", async () => {
+    const admin = t.callerAs("admin");
+    const app = (await admin.applications.get({ id: appIds["sip-1"]! }))!;
+    const r = await refusal(
+      admin.applications.update({
+        id: appIds["sip-1"]!,
+        application: { ...sipServerInput("sip-1", h1, 5060), startCommand: "/opt/sip/sip_server", environment: { SWITCHYARD_LAB_HTTP_ADDRESS: "a".repeat(300) } },
+      }),
+    );
+    expect(r.message).toContain("the agent on host host-1 would refuse application sip-1: environment.SWITCHYARD_LAB_HTTP_ADDRESS");
+    expect((await admin.applications.get({ id: appIds["sip-1"]! })).environment).toEqual(app.environment);
+  });
+
+  it("an import carrying such a pair is refused with the pair's path in the file, and changes nothing", async () => {
+    const admin = t.callerAs("admin");
+    const text = `version: 1\npairs:\n  - { name: pair-imp, haType: ip-takeover, primary: sip-1, backup: sip-2, vipAddress: 10.0.1.100, vipPrefixLength: 24, vipInterface: "eth/1", controlDriver: linux-ip }\n`;
+    const r = await refusal(admin.config.import({ text, replace: false, dryRun: false }));
+    expect(r.problems).toContainEqual({
+      path: "pairs[0].vipInterface",
+      message: 'pairs[0]: the agent on host host-1 would refuse pair pair-imp: vipInterface "eth/1": must be an interface name',
+    });
+    expect(await admin.pairs.list()).toEqual([]);
+  });
+
+  it("a deliverable pair is saved", async () => {
+    await t.callerAs("admin").pairs.create(pairInput());
+    expect((await t.callerAs("admin").pairs.list()).map((p) => p.name)).toEqual(["pair-1"]);
+  });
+});
+
+describe("restart policy and startup timeout", () => {
+  it("default on (5 restarts in 10 min, 1 s doubling to 60 s; startup 60 s) and pushed to the agent as stored", async () => {
+    const snapshot = await loadSnapshot(t.services.db);
+    const app = buildHostConfig(snapshot, "host-1", "r1")!.applications.find((a) => a.name === "sip-1")!;
+    expect(app.restart).toEqual({ enabled: true, maxRestarts: 5, restartWindowMs: 600_000, restartDelayMs: 1000, restartDelayMaxMs: 60_000, backoffMultiplier: 2 });
+    expect(app.startupTimeoutMs).toBe(60_000);
+  });
+
+  it("an application's own policy is stored, audited and pushed", async () => {
+    const admin = t.callerAs("admin");
+    const restartPolicy = { enabled: true, maxRestarts: 2, restartWindowMs: 60_000, restartDelayMs: 250, restartDelayMaxMs: 5000, backoffMultiplier: 1.5 };
+    await admin.applications.update({ id: appIds["sip-2"]!, application: { ...sipServerInput("sip-2", h2, 5060), startCommand: "/opt/sip/sip_server", restartPolicy, startupTimeoutMs: 20_000 } });
+    const stored = await admin.applications.get({ id: appIds["sip-2"]! });
+    expect([stored.restartMaxRestarts, stored.restartBackoffMultiplier, stored.startupTimeoutMs]).toEqual([2, 1.5, 20_000]);
+    const pushed = buildHostConfig(await loadSnapshot(t.services.db), "host-2", "r2")!.applications[0]!;
+    expect(pushed.restart).toEqual(restartPolicy);
+    expect(pushed.startupTimeoutMs).toBe(20_000);
+    const audit = await admin.audit.list({ limit: 10 });
+    expect(audit.items.find((e) => e.action === "application.update" && e.objectName === "sip-2")?.after).toMatchObject({ restartPolicy, startupTimeoutMs: 20_000 });
+  });
+
+  it("refuses out-of-range values naming the field, the value and the allowed range", async () => {
+    const admin = t.callerAs("admin");
+    const bad = (restartPolicy: Record<string, unknown>, startupTimeoutMs = 60_000) =>
+      refusal(admin.applications.update({ id: appIds["sip-2"]!, application: { ...sipServerInput("sip-2", h2, 5060), restartPolicy: restartPolicy as never, startupTimeoutMs } }));
+    const base = { enabled: true, maxRestarts: 5, restartWindowMs: 600_000, restartDelayMs: 1000, restartDelayMaxMs: 60_000, backoffMultiplier: 2 };
+    expect((await bad({ ...base, maxRestarts: 500 })).message).toBe("application.restartPolicy.maxRestarts: 500 is above the allowed 0–100 restarts");
+    expect((await bad({ ...base, backoffMultiplier: 0.5 })).message).toBe("application.restartPolicy.backoffMultiplier: 0.5 is below the allowed 1–10");
+    expect((await bad(base, 10)).message).toBe("application.startupTimeoutMs: 10 is below the allowed 1000–3600000 ms");
+    expect((await bad({ ...base, restartDelayMs: 5000, restartDelayMaxMs: 1000 })).message).toBe(
+      "restart policy of sip-2: the longest delay (restartDelayMaxMs 1000 ms) is shorter than the first (restartDelayMs 5000 ms)",
+    );
+  });
+
+  it("is exported and imported; a bad value in a file is refused with its path and line", async () => {
+    const admin = t.callerAs("admin");
+    const exported = parse(await admin.config.export()) as { applications: { name: string; restartPolicy: unknown; startupTimeoutMs: number }[] };
+    expect(exported.applications.find((a) => a.name === "sip-2")).toMatchObject({ restartPolicy: { maxRestarts: 2, backoffMultiplier: 1.5 }, startupTimeoutMs: 20_000 });
+    const text = [
+      "version: 1",
+      "applications:",
+      "  - name: sip-3",
+      "    type: sip-server",
+      "    host: host-1",
+      "    sipPort: 7060",
+      "    restartPolicy: { enabled: true, maxRestarts: -1, restartWindowMs: 600000, restartDelayMs: 1000, restartDelayMaxMs: 60000, backoffMultiplier: 2 }",
+      "",
+    ].join("\n");
+    const r = await refusal(admin.config.import({ text, replace: false, dryRun: false }));
+    expect(r.problems).toContainEqual({
+      path: "applications[0].restartPolicy.maxRestarts",
+      message: "applications[0].restartPolicy.maxRestarts: -1 is below the allowed 0–100 restarts (line 7)",
+    });
+  });
+});
+
+describe("the pair's HA-link secret", () => {
+  it("is made at creation, the same for both servers, and never in an export, the audit log or the pair list", async () => {
+    const admin = t.callerAs("admin");
+    const snapshot = await loadSnapshot(t.services.db);
+    const secret = snapshot.pairSecrets.get("pair-1")!;
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    const ends = ["host-1", "host-2"].map((h) => buildHostConfig(snapshot, h, "r")!.applications[0]!.appConfig!.haSecret);
+    expect(ends).toEqual([secret, secret]);
+    expect(await admin.config.export()).not.toContain(secret);
+    expect(JSON.stringify(await admin.pairs.list())).not.toContain(secret);
+    expect(JSON.stringify(await admin.audit.list({ limit: 500 }))).not.toContain(secret);
+  });
+
+  it("is kept when an import updates the pair (the pair is re-created with its stored secret)", async () => {
+    const admin = t.callerAs("admin");
+    const before = (await loadSnapshot(t.services.db)).pairSecrets.get("pair-1");
+    const file = parse(await admin.config.export()) as { pairs: { scriptTimeoutMs: number }[] };
+    file.pairs[0]!.scriptTimeoutMs = 20_000;
+    const { stringify } = await import("yaml");
+    const plan = await admin.config.import({ text: stringify(file), replace: false, dryRun: false });
+    expect(plan.pairs.updated).toEqual(["pair-1"]);
+    expect((await loadSnapshot(t.services.db)).pairSecrets.get("pair-1")).toBe(before);
+  });
+
+  it("differs between pairs", async () => {
+    const admin = t.callerAs("admin");
+    const a = await admin.applications.create({ ...sipServerInput("sip-5", h1, 8060), startCommand: "/opt/sip/sip_server" });
+    const b = await admin.applications.create({ ...sipServerInput("sip-6", h2, 8060), startCommand: "/opt/sip/sip_server" });
+    await admin.pairs.create(pairInput({ name: "pair-2", primaryAppId: a, backupAppId: b, vipAddress: "10.0.1.101" }));
+    const secrets = (await loadSnapshot(t.services.db)).pairSecrets;
+    expect(secrets.get("pair-2")).toMatch(/^[0-9a-f]{64}$/);
+    expect(secrets.get("pair-2")).not.toBe(secrets.get("pair-1"));
+  });
+});

@@ -1,0 +1,113 @@
+// The pair on a real network (root; harness/net-lab.ts): two hosts and a SIP client in network namespaces,
+// a real agent per host, the linux-ip driver moving a real VIP, the console in the root namespace. A SIP
+// client sends OPTIONS to the VIP: the primary answers; a crashed primary is replaced and answers resume
+// from the other host while the crashed one comes back as backup by its restart policy; a host whose
+// cable is pulled is replaced the same way and its server demoted when it returns. Never does one request
+// get answers from two servers, and where the agents observe the VIP is where `ip addr` shows it.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NET_LAB_APPS, NET_LAB_HOSTS, netLabRefusal, startNetLab, type NetLab, type NetLabHost, type Probe } from "../../harness/net-lab";
+import { describeView, waitFor } from "../../harness/lab-stack";
+
+const refusal = netLabRefusal();
+/** Generous give-up limits for a shared, busy machine; never a timing assertion. */
+const WAIT_MS = 60_000;
+let net: NetLab;
+
+async function describeLab(): Promise<string> {
+  const v = await net.pairView();
+  const probes = net.client.probes().slice(-8).map((p) => `#${p.id} ${p.answers.map((a) => `${a.status} ${a.server}`).join(", ") || "no answer"}`);
+  return `${describeView(v)}\n  VIP on (ip addr): ${net.vipHolders().join(", ") || "none"}; observed by agents: ${JSON.stringify(net.observedVip())}\n  last probes: ${probes.join("; ")}`;
+}
+
+/** `primary` is the one primary, the other server backup, both running, no switchover in progress. */
+async function settled(primary: string): Promise<void> {
+  await waitFor(
+    `${primary} the one primary, the other backup, both running`,
+    async () => {
+      const v = await net.pairView();
+      const p = v.servers.find((s) => s.name === primary)!;
+      const b = v.servers.find((s) => s.name !== primary)!;
+      return p.role === "primary" && b.role === "backup" && p.status === "running" && b.status === "running" && v.plan === null && !v.splitBrain;
+    },
+    { timeoutMs: WAIT_MS, describe: describeLab },
+  );
+}
+
+/** The VIP is on `host` only, by `ip -n … addr`, and the agents observed exactly that. */
+async function vipOnlyOn(host: NetLabHost): Promise<void> {
+  await waitFor(
+    `the VIP on ${host} only, as the agents observe it`,
+    () => {
+      const holders = net.vipHolders();
+      const seen = net.observedVip();
+      return holders.length === 1 && holders[0] === host && NET_LAB_HOSTS.every((h) => seen[h] === (h === host));
+    },
+    { timeoutMs: WAIT_MS, describe: describeLab },
+  );
+  expect(net.vipHolders()).toEqual([host]);
+  expect(net.observedVip()).toEqual(Object.fromEntries(NET_LAB_HOSTS.map((h) => [h, h === host])));
+}
+
+/** Probes the VIP until `server` answers 200. */
+async function answeredBy(server: string): Promise<Probe> {
+  return waitFor(
+    `OPTIONS to the VIP answered 200 by ${server}`,
+    async () => {
+      const p = await net.client.probe(1000);
+      return p.answers.some((a) => a.status === 200 && a.server === server) && p;
+    },
+    { timeoutMs: WAIT_MS, intervalMs: 200, describe: describeLab },
+  );
+}
+
+/** The invariant of the whole run: no request was answered by two servers. */
+function neverTwoAnswering(): void {
+  const doubled = net.client.probes().filter((p) => new Set(p.answers.map((a) => a.server)).size > 1);
+  expect(doubled, "requests answered by two servers").toEqual([]);
+}
+
+describe.skipIf(refusal !== null)(`the pair on a real network (network namespaces, linux-ip VIP, SIP to the VIP)${refusal ? ` — skipped: ${refusal}` : ""}`, () => {
+  beforeAll(async () => {
+    net = await startNetLab();
+    await settled("sip-n1");
+    await vipOnlyOn("net-host-1");
+  }, 180_000);
+
+  afterAll(async () => {
+    await net?.stop();
+  }, 60_000);
+
+  it("OPTIONS to the VIP from the client namespace is answered 200 by the primary (sipp, and the probe says who)", async () => {
+    const sipp = await net.sipp(3);
+    expect(sipp.output).not.toContain("Aborting");
+    expect(sipp.code).toBe(0);
+    const probe = await answeredBy("sip-n1");
+    expect(probe.answers).toEqual([{ status: 200, server: "sip-n1" }]);
+    neverTwoAnswering();
+  });
+
+  it("W2 the primary crashes: answers resume from host 2, and the crashed server is back as backup by its restart policy", async () => {
+    await net.lab.fault(NET_LAB_APPS["net-host-1"], "crash");
+    await answeredBy("sip-n2");
+    await settled("sip-n2");
+    expect(net.running.services.controlPlane.applicationRuntime("sip-n1")?.restart?.attempts).toBeGreaterThan(0);
+    await vipOnlyOn("net-host-2");
+    // From here on only host 2 answers.
+    const after = await net.client.probe(1000);
+    expect(after.answers).toEqual([{ status: 200, server: "sip-n2" }]);
+    neverTwoAnswering();
+  });
+
+  it("W3 the primary host's cable is pulled: answers resume from host 1; back on the network, its server is demoted and its VIP removed", async () => {
+    net.cutLink("net-host-2");
+    await answeredBy("sip-n1");
+    // Cut off, host 2 still holds the VIP (its agent cannot hear the console): only host 1 is reachable.
+    expect(net.vipHolders()).toEqual(["net-host-1", "net-host-2"]);
+    net.restoreLink("net-host-2");
+    await settled("sip-n1");
+    await vipOnlyOn("net-host-1");
+    const after = await net.client.probe(1000);
+    expect(after.answers).toEqual([{ status: 200, server: "sip-n1" }]);
+    neverTwoAnswering();
+  });
+});
