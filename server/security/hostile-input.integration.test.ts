@@ -1,0 +1,96 @@
+// The hostile-input battery (issue #13): each test attacks a real console over HTTP the way a browser,
+// a script or a careless export would, and names the finding it keeps closed. Sockets (browsers' and
+// agents') are in hostile-sockets.integration.test.ts. Waits are give-up limits, never measurements.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appRouter } from "../api/root";
+import { twoNicHost } from "../test-support";
+import { ApiClient, loggedIn, startHostileConsole, type HostileConsole } from "./hostile-support";
+import type { Role } from "../auth/roles";
+
+let c: HostileConsole;
+
+beforeAll(async () => {
+  c = await startHostileConsole();
+});
+afterAll(async () => {
+  await c?.close();
+});
+
+const roleRank = { public: -1, viewer: 0, operator: 1, admin: 2 } as const;
+
+describe("hostile input over HTTP", () => {
+  it("role matrix: every procedure refuses anonymous callers and roles below its meta.role, and admits the rest", async () => {
+    const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { meta?: { role?: keyof typeof roleRank }; type: string } }>)
+      // Logging out ends the caller's session: it goes last.
+      .sort(([a], [b]) => Number(a === "auth.logout") - Number(b === "auth.logout"));
+    expect(procedures.length).toBeGreaterThan(40);
+    const callers: { who: Role | "anonymous"; client: ApiClient }[] = [
+      { who: "anonymous", client: new ApiClient(c.url) },
+      ...(await Promise.all((["viewer", "operator", "admin"] as const).map(async (who) => ({ who, client: await loggedIn(c.url, who) })))),
+    ];
+    const wrong: string[] = [];
+    for (const [name, proc] of procedures) {
+      const needed = proc._def.meta?.role;
+      expect(needed, `${name} declares meta.role`).toBeDefined();
+      for (const { who, client } of callers) {
+        // An input no procedure accepts: admitted callers get BAD_REQUEST (or the result of a procedure
+        // without input), refused ones the role refusal, which comes before the input is read.
+        const input = { hostileUnknownField: true };
+        const r = proc._def.type === "query" ? await client.query(name, input) : await client.mutation(name, input);
+        const expected = needed === "public" ? "admitted" : who === "anonymous" ? "UNAUTHORIZED" : roleRank[who] < roleRank[needed!] ? "FORBIDDEN" : "admitted";
+        const got = r.code === "UNAUTHORIZED" || r.code === "FORBIDDEN" ? r.code : "admitted";
+        if (got !== expected) wrong.push(`${name} (${needed}) as ${who}: expected ${expected}, got ${r.code ?? "success"} ${r.message}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it("CSRF: a cross-origin POST is refused before it reaches a procedure, and no CORS header invites one", async () => {
+    const admin = await loggedIn(c.url, "admin");
+    const before = (await c.callerAs("admin").hosts.list()).length;
+    for (const origin of ["http://evil.example", "null", `http://127.0.0.1.evil.example`]) {
+      const r = await admin.mutation("hosts.create", twoNicHost(`csrf-${before}`, "10.9.0.1", "10.9.1.1"), { origin });
+      expect(r.status, origin).toBe(403);
+      expect(r.message, origin).toMatch(/cross-origin request refused/);
+      expect(r.headers.get("access-control-allow-origin")).toBeNull();
+    }
+    expect(await c.callerAs("admin").hosts.list()).toHaveLength(before);
+    // The same request from the console's own origin goes through.
+    const ok = await admin.mutation("hosts.create", twoNicHost("csrf-same-origin", "10.9.0.2", "10.9.1.2"), { origin: c.url });
+    expect(ok.code).toBeNull();
+  });
+
+  it("import is all-or-nothing: a failure while writing rolls back everything written before it", async () => {
+    const admin = c.callerAs("admin");
+    const before = await admin.config.export();
+    // The rules pass; the database refuses the pair, the last object written, mid-way through the writes.
+    await c.running.services.db.$executeRawUnsafe(
+      `CREATE TRIGGER hostile_refuse_pair BEFORE INSERT ON "HaPair" WHEN NEW.name = 'rollback-pair' BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`,
+    );
+    try {
+      const file = `version: 1
+hosts:
+  - name: rollback-host-1
+    nics: [{ name: eth0, address: 10.77.0.1, carriesManagement: true, carriesSip: true }]
+  - name: rollback-host-2
+    nics: [{ name: eth0, address: 10.77.0.2, carriesManagement: true, carriesSip: true }]
+applications:
+  - { name: rollback-sip-1, type: sip-server, host: rollback-host-1, sipPort: 5060, haPort: 5061, options: { TServer: { http-port: "5062" } } }
+  - { name: rollback-sip-2, type: sip-server, host: rollback-host-2, sipPort: 5060, haPort: 5061, options: { TServer: { http-port: "5062" } } }
+pairs:
+  - { name: rollback-pair, haType: nlb-cluster, primary: rollback-sip-1, backup: rollback-sip-2, vipAddress: 10.77.0.10, nlbPort: 5060, controlDriver: nlb }
+`;
+      expect((await admin.config.import({ text: file, dryRun: true, replace: false })).pairs.created).toEqual(["rollback-pair"]);
+      const http = await loggedIn(c.url, "admin");
+      const r = await http.mutation("config.import", { text: file, dryRun: false, replace: false });
+      expect(r.code).toBe("INTERNAL_SERVER_ERROR");
+      expect(r.message).toMatch(/internal error \(reference \w+\)/);
+      const strip = (s: string) => s.replace(/exportedAt: .*/, "");
+      expect(strip(await admin.config.export())).toBe(strip(before));
+      expect(await c.running.services.db.auditEntry.count({ where: { detail: "config import" } })).toBe(0);
+      expect(await c.running.services.db.auditEntry.count({ where: { objectName: { startsWith: "rollback-" } } })).toBe(0);
+    } finally {
+      await c.running.services.db.$executeRawUnsafe(`DROP TRIGGER hostile_refuse_pair`);
+    }
+  });
+});
