@@ -1,14 +1,13 @@
 // Login, sessions, the first admin and user management. Tokens are 32 random bytes in an HttpOnly
-// cookie; the database keeps only their sha256. Failed logins are rate-limited per (address, user)
-// and per address, in memory (one console process; a Redis store fits rate-limiter-flexible later).
+// cookie; the database keeps only their sha256. Failed logins are limited by login-limits.ts.
 import crypto from "node:crypto";
-import { RateLimiterMemory } from "rate-limiter-flexible";
 import type { Db } from "../db";
 import { AppError, conflict, invalid, notFound } from "../errors";
 import { recordAudit, systemActor, type Actor } from "../audit/audit.repository";
 import * as repo from "./auth.repository";
 import { decoyHash, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from "./password";
 import { isRole, type Role } from "./roles";
+import { LoginLimits } from "./login-limits";
 
 export const SESSION_COOKIE = "switchyard_session";
 
@@ -35,38 +34,23 @@ export function passwordProblem(password: string): string | null {
 }
 
 export class AuthService {
-  private readonly perUser: RateLimiterMemory;
-  private readonly perAddress: RateLimiterMemory;
+  private readonly limits: LoginLimits;
   private setupTokenHash: string | null = null;
 
   constructor(
     private readonly db: Db,
     private readonly settings: AuthSettings,
   ) {
-    this.perUser = new RateLimiterMemory({ points: settings.loginMaxFailures, duration: settings.loginWindowSeconds });
-    this.perAddress = new RateLimiterMemory({ points: settings.loginMaxFailures * 4, duration: settings.loginWindowSeconds });
-  }
-
-  private async blockedForMs(ip: string, username: string): Promise<number> {
-    const [u, a] = await Promise.all([this.perUser.get(`${ip}|${username}`), this.perAddress.get(ip)]);
-    const over = (r: typeof u, points: number) => (r && r.consumedPoints >= points ? r.msBeforeNext : 0);
-    return Math.max(over(u, this.settings.loginMaxFailures), over(a, this.settings.loginMaxFailures * 4));
-  }
-
-  private async recordFailure(ip: string, username: string): Promise<void> {
-    await Promise.allSettled([this.perUser.penalty(`${ip}|${username}`, 1), this.perAddress.penalty(ip, 1)]);
+    this.limits = new LoginLimits(settings);
   }
 
   async login(input: { username: string; password: string; ip: string; userAgent: string }): Promise<{ token: string; user: SessionUser; expiresAt: Date }> {
     const username = input.username.trim();
-    const blockedMs = await this.blockedForMs(input.ip, username);
-    if (blockedMs > 0) {
-      throw new AppError("RATE_LIMITED", `too many failed logins; try again in ${Math.ceil(blockedMs / 1000)} s`);
-    }
+    // Counted as a failure from here on, unless the password turns out right.
+    const reservation = await this.limits.reserve(input.ip, username);
     const user = await repo.findUserByName(this.db, username);
     const ok = user ? await verifyPassword(user.passwordHash, input.password) : (await verifyPassword(await decoyHash(), input.password), false);
     if (!user || !ok || user.disabled || !isRole(user.role)) {
-      await this.recordFailure(input.ip, username);
       await recordAudit(this.db, { id: null, name: username || "(empty)" }, {
         action: "user.login-failed",
         objectType: "user",
@@ -75,7 +59,7 @@ export class AuthService {
       });
       throw new AppError("UNAUTHENTICATED", "wrong username or password");
     }
-    await this.perUser.delete(`${input.ip}|${username}`);
+    await reservation.refund();
     const token = crypto.randomBytes(32).toString("base64url");
     const expiresAt = new Date(Date.now() + this.settings.sessionTtlHours * 3600_000);
     await this.db.$transaction(async (tx) => {

@@ -45,6 +45,20 @@ describe("hostile input over HTTP", () => {
     expect(wrong).toEqual([]);
   });
 
+  it("#13.1 login rate limit holds under a race: of 100 concurrent wrong passwords for one user only LOGIN_MAX_FAILURES are checked", async () => {
+    const maxFailures = c.running.env.LOGIN_MAX_FAILURES;
+    const target = "race-victim";
+    await c.running.services.auth.createUser({ id: null, name: "test" }, { username: target, password: "race-victim-password-1", role: "viewer" });
+    const client = new ApiClient(c.url);
+    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => client.mutation("auth.login", { username: target, password: `wrong-password-${i}` })));
+    const codes = replies.map((r) => r.code);
+    expect(codes.filter((code) => code === "UNAUTHORIZED")).toHaveLength(maxFailures);
+    expect(codes.filter((code) => code === "TOO_MANY_REQUESTS")).toHaveLength(100 - maxFailures);
+    expect(await c.running.services.db.auditEntry.count({ where: { action: "user.login-failed", actorName: target } })).toBe(maxFailures);
+    // The right password is still refused: this user's failures are used up for the window.
+    expect((await client.login(target, "race-victim-password-1")).code).toBe("TOO_MANY_REQUESTS");
+  });
+
   it("CSRF: a cross-origin POST is refused before it reaches a procedure, and no CORS header invites one", async () => {
     const admin = await loggedIn(c.url, "admin");
     const before = (await c.callerAs("admin").hosts.list()).length;
