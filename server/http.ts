@@ -10,6 +10,7 @@ import { UI_NAMESPACE, type UiServerToClientEvents } from "../lib/ui-events";
 import { appRouter } from "./api/root";
 import type { ConsoleServices, Context } from "./api/trpc";
 import { SESSION_COOKIE } from "./auth/auth.service";
+import { TrustedProxies } from "./client-address";
 
 export function parseCookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -24,10 +25,6 @@ export function parseCookies(header: string | undefined): Record<string, string>
     }
   }
   return out;
-}
-
-function clientIp(req: http.IncomingMessage): string {
-  return req.socket.remoteAddress ?? "unknown";
 }
 
 function isHttps(req: http.IncomingMessage): boolean {
@@ -56,7 +53,7 @@ function sameOrigin(req: http.IncomingMessage): boolean {
   }
 }
 
-export async function contextFor(services: ConsoleServices, req: http.IncomingMessage, res: http.ServerResponse): Promise<Context> {
+export async function contextFor(services: ConsoleServices, proxies: TrustedProxies, req: http.IncomingMessage, res: http.ServerResponse): Promise<Context> {
   const token = parseCookies(req.headers.cookie)[SESSION_COOKIE];
   const found = await services.auth.userForToken(token);
   const secureSetting = services.env.SECURE_COOKIES;
@@ -65,7 +62,7 @@ export async function contextFor(services: ConsoleServices, req: http.IncomingMe
     services,
     user: found ? { id: found.id, username: found.username, role: found.role } : null,
     sessionId: found?.sessionId ?? null,
-    ip: clientIp(req),
+    ip: proxies.clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"]),
     userAgent: String(req.headers["user-agent"] ?? ""),
     cookies: {
       setSession: (value, expires) => res.appendHeader("Set-Cookie", sessionCookie(value, expires, secure)),
@@ -99,12 +96,13 @@ export async function startHttpServer(
   opts: { host: string; port: number; pages?: PageHandler },
 ): Promise<ConsoleServer> {
   const maxBodyBytes = services.env.MAX_REQUEST_BYTES;
+  const proxies = new TrustedProxies(services.env.TRUSTED_PROXIES);
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: "/api/trpc/",
     // Bodies without a declared length (chunked) are cut off at the same limit while they stream.
     maxBodySize: maxBodyBytes,
-    createContext: ({ req, res }) => contextFor(services, req, res),
+    createContext: ({ req, res }) => contextFor(services, proxies, req, res),
     onError({ error, path }) {
       if (error.code === "INTERNAL_SERVER_ERROR") console.error(`[trpc] ${path ?? "?"}:`, error.cause ?? error);
     },

@@ -3,6 +3,7 @@
 // agents') are in hostile-sockets.integration.test.ts. Waits are give-up limits, never measurements.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "../api/root";
+import { parseEnv } from "../env";
 import { twoNicHost } from "../test-support";
 import { ApiClient, loggedIn, startHostileConsole, type HostileConsole } from "./hostile-support";
 import type { Role } from "../auth/roles";
@@ -57,6 +58,41 @@ describe("hostile input over HTTP", () => {
     expect(await c.running.services.db.auditEntry.count({ where: { action: "user.login-failed", actorName: target } })).toBe(maxFailures);
     // The right password is still refused: this user's failures are used up for the window.
     expect((await client.login(target, "race-victim-password-1")).code).toBe("TOO_MANY_REQUESTS");
+  });
+
+  it("#13.3 behind the TLS proxy: failures with random user names never lock out a right password; X-Forwarded-For counts only from TRUSTED_PROXIES", async () => {
+    // Without TRUSTED_PROXIES every user behind the proxy shares its address (here 127.0.0.1).
+    const attacker = new ApiClient(c.url);
+    for (let i = 0; i < c.running.env.LOGIN_MAX_FAILURES * 5; i++) {
+      expect((await attacker.login(`random-user-${i}`, "wrong-password")).code).not.toBeNull();
+    }
+    expect((await new ApiClient(c.url).login("admin1", "admin-password-123")).code).toBeNull();
+    // A forged X-Forwarded-For from an untrusted peer changes nothing: failures still count for the peer.
+    const spoofer = new ApiClient(c.url);
+    for (let i = 0; i < c.running.env.LOGIN_MAX_FAILURES; i++) {
+      await spoofer.login("operator1", "wrong-password", { "x-forwarded-for": `198.51.100.${i + 1}` });
+    }
+    expect((await spoofer.login("operator1", "operator-password-123", { "x-forwarded-for": "198.51.100.200" })).code).toBe("TOO_MANY_REQUESTS");
+
+    // With the proxy listed, each client is known by the right-most address the proxy did not add.
+    const proxied = await startHostileConsole({ TRUSTED_PROXIES: "10.0.0.0/8, 127.0.0.1", SWITCHYARD_CONTROLLER: "false" });
+    try {
+      const viaProxy = (client: string) => ({ "x-forwarded-for": `203.0.113.250, ${client}, 10.1.2.3` });
+      const guesser = new ApiClient(proxied.url);
+      for (let i = 0; i < proxied.running.env.LOGIN_MAX_FAILURES; i++) {
+        expect((await guesser.login("viewer1", "wrong-password", viaProxy("203.0.113.7"))).code).toBe("UNAUTHORIZED");
+      }
+      expect((await guesser.login("viewer1", "viewer-password-123", viaProxy("203.0.113.7"))).code).toBe("TOO_MANY_REQUESTS");
+      // The same user from another client behind the same proxy is not locked out by the guesser.
+      const owner = new ApiClient(proxied.url);
+      expect((await owner.login("viewer1", "viewer-password-123", viaProxy("203.0.113.8"))).code).toBeNull();
+      const logins = await proxied.running.services.db.auditEntry.findMany({ where: { actorName: "viewer1" }, select: { action: true, detail: true } });
+      expect(logins.filter((l) => l.action === "user.login-failed").map((l) => l.detail)).toEqual(Array(proxied.running.env.LOGIN_MAX_FAILURES).fill("from 203.0.113.7"));
+      expect(logins.find((l) => l.action === "user.login")?.detail).toBe("from 203.0.113.8");
+    } finally {
+      await proxied.close();
+    }
+    expect(() => parseEnv({ NODE_ENV: "test", TRUSTED_PROXIES: "127.0.0.1, 10.0.0.0/33" })).toThrow(/TRUSTED_PROXIES: 10\.0\.0\.0\/33 is not an address or CIDR block/);
   });
 
   it("CSRF: a cross-origin POST is refused before it reaches a procedure, and no CORS header invites one", async () => {
