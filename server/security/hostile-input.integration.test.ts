@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "../api/root";
 import { parseEnv } from "../env";
+import { safeNextPath } from "../../lib/safe-next-path";
 import { twoNicHost } from "../test-support";
 import { ApiClient, loggedIn, startHostileConsole, type HostileConsole } from "./hostile-support";
 import type { Role } from "../auth/roles";
@@ -93,6 +94,16 @@ describe("hostile input over HTTP", () => {
       await proxied.close();
     }
     expect(() => parseEnv({ NODE_ENV: "test", TRUSTED_PROXIES: "127.0.0.1, 10.0.0.0/33" })).toThrow(/TRUSTED_PROXIES: 10\.0\.0\.0\/33 is not an address or CIDR block/);
+  });
+
+  it("#13.2 open redirect: the login page's next= leads only to this console's own paths", () => {
+    // As the login page reads it: URLSearchParams decodes /login?next=/%5Cevil.example/x once.
+    const next = (query: string) => safeNextPath(new URLSearchParams(query).get("next"), c.url);
+    expect(next("next=/%5Cevil.example/x")).toBe("/");
+    expect(next("next=%2F%2Fevil.example")).toBe("/");
+    expect(next("next=/%09/evil.example")).toBe("/");
+    expect(next("next=https://evil.example")).toBe("/");
+    expect(next("next=%2Fhosts%3Fx%3D1")).toBe("/hosts?x=1");
   });
 
   it("CSRF: a cross-origin POST is refused before it reaches a procedure, and no CORS header invites one", async () => {
