@@ -98,6 +98,8 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   }
   const http = await startHttpServer(services, { host: env.HOST, port: env.PORT, pages });
   const ui = http.ui;
+  // Live sockets follow their session: the AuthService says which sessions ended, the web tier drops them.
+  auth.subscribe({ sessionsEnded: (ended) => http.endSessions(ended) });
   const stopAll = async () => {
     await lab?.stopAll();
     await controlPlane.stop();

@@ -8,6 +8,9 @@ import * as repo from "./auth.repository";
 import { decoyHash, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from "./password";
 import { isRole, type Role } from "./roles";
 import { LoginLimits } from "./login-limits";
+import { logger } from "../log";
+
+const log = logger("auth");
 
 export const SESSION_COOKIE = "switchyard_session";
 
@@ -33,15 +36,41 @@ export function passwordProblem(password: string): string | null {
   return null;
 }
 
+/** Sessions that ended while live sockets may still use them: one (logout), or all of a user's. */
+export type EndedSessions = { sessionId: string; reason: string } | { userId: string; reason: string };
+
+/** What the web tier hears from the AuthService (wired by the composition root): live sockets follow their session. */
+export interface SessionListener {
+  sessionsEnded(ended: EndedSessions): void;
+}
+
 export class AuthService {
   private readonly limits: LoginLimits;
   private setupTokenHash: string | null = null;
+  private readonly sessionListeners = new Set<SessionListener>();
 
   constructor(
     private readonly db: Db,
     private readonly settings: AuthSettings,
   ) {
     this.limits = new LoginLimits(settings);
+  }
+
+  /** Adds a listener of ended sessions; returns the function that removes it. */
+  subscribe(listener: SessionListener): () => void {
+    this.sessionListeners.add(listener);
+    return () => this.sessionListeners.delete(listener);
+  }
+
+  /** Called once the change committed: a listener that throws does not undo it or stop the others. */
+  private sessionsEnded(ended: EndedSessions): void {
+    for (const l of this.sessionListeners) {
+      try {
+        l.sessionsEnded(ended);
+      } catch (err) {
+        log.error("a listener of ended sessions failed", { error: String(err) });
+      }
+    }
   }
 
   async login(input: { username: string; password: string; ip: string; userAgent: string }): Promise<{ token: string; user: SessionUser; expiresAt: Date }> {
@@ -70,14 +99,14 @@ export class AuthService {
   }
 
   /** The user behind a cookie token, or null when it is unknown, expired or the user is disabled. */
-  async userForToken(token: string | undefined): Promise<(SessionUser & { sessionId: string }) | null> {
+  async userForToken(token: string | undefined): Promise<(SessionUser & { sessionId: string; expiresAt: Date }) | null> {
     if (!token) return null;
     const id = sha256(token);
     const session = await repo.findSession(this.db, id);
     const now = new Date();
     if (!session || session.expiresAt <= now || session.user.disabled || !isRole(session.user.role)) return null;
     if (now.getTime() - session.lastSeenAt.getTime() > 60_000) await repo.touchSession(this.db, id, now);
-    return { id: session.user.id, username: session.user.username, role: session.user.role, sessionId: id };
+    return { id: session.user.id, username: session.user.username, role: session.user.role, sessionId: id, expiresAt: session.expiresAt };
   }
 
   async logout(sessionId: string, actor: Actor): Promise<void> {
@@ -85,6 +114,7 @@ export class AuthService {
       await repo.deleteSession(tx, sessionId);
       await recordAudit(tx, actor, { action: "user.logout", objectType: "user", objectId: actor.id, objectName: actor.name });
     });
+    this.sessionsEnded({ sessionId, reason: "logged out" });
   }
 
   // ---- first admin ----------------------------------------------------------------------------
@@ -137,7 +167,7 @@ export class AuthService {
       if (problem) throw invalid(problem, [{ path: "password", message: problem }]);
     }
     const passwordHash = input.password !== undefined ? await hashPassword(input.password) : undefined;
-    await this.db.$transaction(async (tx) => {
+    const { before, after } = await this.db.$transaction(async (tx) => {
       const before = await repo.findUserById(tx, id);
       if (!before) throw notFound(`user ${id}`);
       const losesAdmin = before.role === "admin" && !before.disabled && ((input.role && input.role !== "admin") || input.disabled === true);
@@ -155,7 +185,12 @@ export class AuthService {
         after: { role: after.role, disabled: after.disabled },
         detail: passwordHash ? "password changed" : "",
       });
+      return { before, after };
     });
+    // A disabled user or a changed password ended the sessions above; a role change keeps them (each
+    // request reads the role again) but a live socket holds the role it connected with.
+    const why = [after.disabled && !before.disabled ? "user disabled" : "", passwordHash ? "password changed" : "", after.role !== before.role ? "role changed" : ""].filter(Boolean);
+    if (why.length) this.sessionsEnded({ userId: id, reason: why.join(", ") });
   }
 
   listUsers() {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { io as connectSocket, type Socket } from "socket.io-client";
 import { AGENT_PROTOCOL_VERSION, type Ack, type HeartbeatAck, type ProtocolError } from "../../protocol/agent-wire";
 import { twoNicHost } from "../test-support";
-import { connectOutcome, startHostileConsole, type HostileConsole } from "./hostile-support";
+import { ApiClient, connectOutcome, loggedIn, startHostileConsole, uiSocket, type HostileConsole } from "./hostile-support";
 
 let c: HostileConsole;
 
@@ -85,6 +85,84 @@ describe("host agents' port", () => {
       expect(c.running.services.controlPlane.host("messages-host")?.socketOpen).toBe(true);
     } finally {
       socket.close();
+    }
+  });
+});
+
+/** Resolves with the disconnect reason; gives up (rejects) after a generous limit, which is the failure. */
+function dropped(socket: Socket, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const giveUp = setTimeout(() => reject(new Error(`the live socket was still connected 15 s after ${what}`)), 15_000);
+    socket.once("disconnect", (reason: string) => {
+      clearTimeout(giveUp);
+      resolve(reason);
+    });
+  });
+}
+
+async function liveSocketOf(client: ApiClient): Promise<Socket> {
+  const socket = uiSocket(c.url, client.cookie);
+  const refused = await connectOutcome(socket);
+  if (refused) throw new Error(`live socket refused: ${refused.message}`);
+  return socket;
+}
+
+describe("browsers' live sockets", () => {
+  it("#13.4 live sockets end with their session: logout, disable, password change and role change drop them; a reconnect is checked again; a foreign Origin is refused", async () => {
+    const admin = c.callerAs("admin");
+    const sockets: Socket[] = [];
+    try {
+      // Logout: the socket is dropped, and the old cookie cannot open another.
+      const viewer = await loggedIn(c.url, "viewer");
+      const s1 = await liveSocketOf(viewer);
+      sockets.push(s1);
+      const afterLogout = dropped(s1, "logout");
+      expect((await viewer.mutation("auth.logout")).code).toBeNull();
+      expect(await afterLogout).toBe("io server disconnect");
+      expect((await connectOutcome(uiSocket(c.url, viewer.cookie)))?.message).toMatch(/not logged in/);
+
+      // Disabling a user, changing their password and changing their role each drop their sockets.
+      const { id } = await admin.users.create({ username: "socket-user", password: "socket-password-1", role: "viewer" });
+      const changes: { what: string; change: Parameters<typeof admin.users.update>[0]; reconnects: boolean }[] = [
+        { what: "a role change", change: { id, role: "operator" }, reconnects: true },
+        { what: "a password change", change: { id, password: "socket-password-2" }, reconnects: false },
+        { what: "disabling the user", change: { id, disabled: true }, reconnects: false },
+      ];
+      let password = "socket-password-1";
+      for (const { what, change, reconnects } of changes) {
+        const user = new ApiClient(c.url);
+        expect((await user.login("socket-user", password)).code, what).toBeNull();
+        const socket = await liveSocketOf(user);
+        sockets.push(socket);
+        const gone = dropped(socket, what);
+        await admin.users.update(change);
+        expect(await gone, what).toBe("io server disconnect");
+        // The reconnect is checked like a first connect: a role change keeps the session, with the new role.
+        const again = uiSocket(c.url, user.cookie);
+        sockets.push(again);
+        const outcome = await connectOutcome(again);
+        if (reconnects) {
+          expect(outcome, what).toBeNull();
+          const live = await c.running.ui.fetchSockets();
+          expect(live.find((s) => s.id === again.id)?.data).toMatchObject({ user: { username: "socket-user", role: "operator" } });
+        } else {
+          expect(outcome?.message, what).toMatch(/not logged in/);
+        }
+        if (change.password) password = change.password;
+      }
+
+      // A page of another origin cannot open a live socket with the user's cookie.
+      const operator = await loggedIn(c.url, "operator");
+      for (const origin of ["http://evil.example", `http://127.0.0.1:1`]) {
+        const foreign = uiSocket(c.url, operator.cookie, { origin });
+        sockets.push(foreign);
+        expect((await connectOutcome(foreign))?.message, origin).toMatch(/cross-origin socket refused: origin .* is not this console/);
+      }
+      const own = uiSocket(c.url, operator.cookie, { origin: c.url });
+      sockets.push(own);
+      expect(await connectOutcome(own)).toBeNull();
+    } finally {
+      for (const s of sockets) s.close();
     }
   });
 });
