@@ -106,6 +106,25 @@ describe("hostile input over HTTP", () => {
     expect(next("next=%2Fhosts%3Fx%3D1")).toBe("/hosts?x=1");
   });
 
+  it("#13.6 billion-laughs YAML import is refused with a message naming the aliases; deep nesting too", async () => {
+    const admin = await loggedIn(c.url, "admin");
+    const laughs = ["version: 1", 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (const [name, prev] of [["b", "a"], ["c", "b"], ["d", "c"], ["e", "d"], ["f", "e"], ["g", "f"], ["h", "g"], ["i", "h"]]) {
+      laughs.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(",")}]`);
+    }
+    const bomb = await admin.mutation("config.import", { text: `${laughs.join("\n")}\n`, dryRun: true, replace: false });
+    expect(bomb.code).toBe("BAD_REQUEST");
+    expect(bomb.message).toMatch(/YAML aliases .* more than \d+ alias expansions/);
+    // A few aliases, as a person writes them, are fine.
+    const fine = await admin.mutation("config.import", { text: "version: 1\nhosts: &none []\npairs: *none\n", dryRun: true, replace: false });
+    expect(fine.code).toBeNull();
+    for (const depth of [40, 5000]) {
+      const deep = await admin.mutation("config.import", { text: `version: 1\nhosts: ${"[".repeat(depth)}${"]".repeat(depth)}\n`, dryRun: true, replace: false });
+      expect(deep.code, `depth ${depth}`).toBe("BAD_REQUEST");
+      expect(deep.message, `depth ${depth}`).toMatch(/nests deeper than \d+ levels/);
+    }
+  });
+
   it("CSRF: a cross-origin POST is refused before it reaches a procedure, and no CORS header invites one", async () => {
     const admin = await loggedIn(c.url, "admin");
     const before = (await c.callerAs("admin").hosts.list()).length;
