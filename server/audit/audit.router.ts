@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { createTRPCRouter, viewerProcedure } from "../api/trpc";
 import { findAuditEntries } from "./audit.repository";
+import { auditEntryFor } from "../config/masking";
 
 export const auditFilterSchema = z
   .object({
@@ -19,5 +20,8 @@ export const auditFilterSchema = z
   .strict();
 
 export const auditRouter = createTRPCRouter({
-  list: viewerProcedure.input(auditFilterSchema).query(({ ctx, input }) => findAuditEntries(ctx.services.db, { ...input, cursor: input.cursor ?? undefined })),
+  list: viewerProcedure.input(auditFilterSchema).query(async ({ ctx, input }) => {
+    const page = await findAuditEntries(ctx.services.db, { ...input, cursor: input.cursor ?? undefined });
+    return { ...page, items: page.items.map((e) => auditEntryFor(e, ctx.user.role)) };
+  }),
 });

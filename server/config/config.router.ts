@@ -6,6 +6,7 @@ import * as service from "./config.service";
 import * as repo from "./config.repository";
 import { optionCatalogue, validValuesText } from "../../lib/options-catalogue";
 import { notFound } from "../errors";
+import { withEnvironmentFor } from "./masking";
 
 const id = z.string().min(1);
 
@@ -26,11 +27,11 @@ export const hostsRouter = createTRPCRouter({
 });
 
 export const applicationsRouter = createTRPCRouter({
-  list: viewerProcedure.query(({ ctx }) => repo.listApplications(ctx.services.db)),
+  list: viewerProcedure.query(async ({ ctx }) => (await repo.listApplications(ctx.services.db)).map((a) => withEnvironmentFor(a, ctx.user.role))),
   get: viewerProcedure.input(z.object({ id }).strict()).query(async ({ ctx, input }) => {
     const app = (await repo.listApplications(ctx.services.db)).find((a) => a.id === input.id);
     if (!app) throw notFound(`application ${input.id}`);
-    return app;
+    return withEnvironmentFor(app, ctx.user.role);
   }),
   create: adminProcedure
     .input(applicationInputSchema)

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "../api/root";
 import { parseEnv } from "../env";
 import { safeNextPath } from "../../lib/safe-next-path";
-import { twoNicHost } from "../test-support";
+import { sipServerInput, twoNicHost } from "../test-support";
 import { ApiClient, loggedIn, startHostileConsole, type HostileConsole } from "./hostile-support";
 import type { Role } from "../auth/roles";
 
@@ -123,6 +123,35 @@ describe("hostile input over HTTP", () => {
       expect(deep.code, `depth ${depth}`).toBe("BAD_REQUEST");
       expect(deep.message, `depth ${depth}`).toMatch(/nests deeper than \d+ levels/);
     }
+  });
+
+  it("#13.8 environment values are masked for viewers and operators in application lists, details and the audit log", async () => {
+    const secret = "s3cret-database-password";
+    const admin = c.callerAs("admin");
+    const hostId = await admin.hosts.create(twoNicHost("secret-host", "10.88.0.1", "10.88.1.1"));
+    const appId = await admin.applications.create({ ...sipServerInput("secret-app", hostId, 5060), environment: { DB_PASSWORD: secret, PLAIN: "visible-to-admins" } });
+    await admin.applications.update({ id: appId, application: { ...sipServerInput("secret-app", hostId, 5060), environment: { DB_PASSWORD: `${secret}-2` } } });
+    for (const role of ["viewer", "operator"] as const) {
+      const client = await loggedIn(c.url, role);
+      const replies = [
+        await client.query("applications.list"),
+        await client.query("applications.get", { id: appId }),
+        await client.query("audit.list", { objectName: "secret-app" }),
+      ];
+      for (const r of replies) {
+        expect(r.code, role).toBeNull();
+        const text = JSON.stringify(r.data);
+        expect(text, role).not.toContain(secret);
+        expect(text, role).not.toContain("visible-to-admins");
+        // The names stay: a viewer sees which variables are set, not their values.
+        expect(text, role).toContain("DB_PASSWORD");
+      }
+      const audit = replies[2]!.data as { items: { action: string; before: unknown; after: unknown }[] };
+      expect(audit.items.map((e) => e.action).sort()).toEqual(["application.create", "application.update"]);
+    }
+    const asAdmin = await loggedIn(c.url, "admin");
+    expect(JSON.stringify((await asAdmin.query("applications.get", { id: appId })).data)).toContain(`${secret}-2`);
+    expect(JSON.stringify((await asAdmin.query("audit.list", { objectName: "secret-app" })).data)).toContain("visible-to-admins");
   });
 
   it("CSRF: a cross-origin POST is refused before it reaches a procedure, and no CORS header invites one", async () => {
