@@ -11,6 +11,7 @@ import { appRouter } from "./api/root";
 import type { ConsoleServices, Context } from "./api/trpc";
 import { SESSION_COOKIE, type EndedSessions, type SessionUser } from "./auth/auth.service";
 import { TrustedProxies } from "./client-address";
+import { contentSecurityPolicy, newNonce, securityHeaders } from "./security-headers";
 
 export function parseCookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -113,7 +114,7 @@ function refuse(res: http.ServerResponse, status: number, error: string): void {
 
 export async function startHttpServer(
   services: ConsoleServices,
-  opts: { host: string; port: number; pages?: PageHandler },
+  opts: { host: string; port: number; pages?: PageHandler; /** Next.js development mode (its pages need eval). */ dev?: boolean },
 ): Promise<ConsoleServer> {
   const maxBodyBytes = services.env.MAX_REQUEST_BYTES;
   const proxies = new TrustedProxies(services.env.TRUSTED_PROXIES);
@@ -128,10 +129,10 @@ export async function startHttpServer(
     },
   });
 
+  const dev = opts.dev ?? false;
+  const plainHeaders = securityHeaders({ nonce: null, dev });
   const server = http.createServer((req, res) => {
-    res.setHeader("X-Content-Type-Options", "nosniff");
-    res.setHeader("X-Frame-Options", "DENY");
-    res.setHeader("Referrer-Policy", "same-origin");
+    for (const [name, value] of Object.entries(plainHeaders)) res.setHeader(name, value);
     const url = req.url ?? "/";
     const declaredBytes = Number(req.headers["content-length"] ?? 0);
     if (declaredBytes > maxBodyBytes) {
@@ -156,6 +157,11 @@ export async function startHttpServer(
       return;
     }
     if (opts.pages) {
+      // Next.js takes the nonce for its inline scripts from the request's CSP header; the browser
+      // enforces the response's. The same policy in both, so what Next marks is what may run.
+      const policy = contentSecurityPolicy({ nonce: newNonce(), dev });
+      req.headers["content-security-policy"] = policy;
+      res.setHeader("Content-Security-Policy", policy);
       Promise.resolve(opts.pages(req, res)).catch((err) => {
         console.error("[pages]", err);
         if (!res.headersSent) res.writeHead(500).end("internal error");
@@ -166,6 +172,10 @@ export async function startHttpServer(
   });
 
   const io = new SocketServer(server, { path: "/socket.io", serveClient: false, maxHttpBufferSize: UI_SOCKET_MAX_MESSAGE_BYTES });
+  // socket.io answers its own requests (long polling) before the handler above sees them.
+  const addHeaders = (headers: Record<string, string>) => Object.assign(headers, plainHeaders);
+  io.engine.on("initial_headers", addHeaders);
+  io.engine.on("headers", addHeaders);
   // An agent pointed at the web port by mistake is told where to go instead of a bare "invalid namespace".
   io.of("/agent").use((_socket, next) => next(new Error("host agents connect to the console's agent port (AGENT_PORT, 3001 by default), not the web port")));
   // Browsers: only logged-in sessions of this console's own pages get a socket, and it lives as long as

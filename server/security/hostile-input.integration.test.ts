@@ -1,6 +1,7 @@
 // The hostile-input battery (issue #13): each test attacks a real console over HTTP the way a browser,
 // a script or a careless export would, and names the finding it keeps closed. Sockets (browsers' and
 // agents') are in hostile-sockets.integration.test.ts. Waits are give-up limits, never measurements.
+import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "../api/root";
 import { parseEnv } from "../env";
@@ -19,6 +20,19 @@ afterAll(async () => {
 });
 
 const roleRank = { public: -1, viewer: 0, operator: 1, admin: 2 } as const;
+
+/** A POST that declares a body over MAX_REQUEST_BYTES (fetch will not send a length it does not send). */
+function declaredTooLarge(): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${c.url}/api/trpc/auth.login`, { method: "POST", headers: { "content-length": String(c.running.env.MAX_REQUEST_BYTES + 1) } }, (res) => {
+      res.resume();
+      const headers = new Headers(Object.entries(res.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)] as [string, string]])));
+      resolve(new Response(null, { status: res.statusCode ?? 0, headers }));
+    });
+    req.on("error", reject);
+    req.flushHeaders();
+  });
+}
 
 describe("hostile input over HTTP", () => {
   it("role matrix: every procedure refuses anonymous callers and roles below its meta.role, and admits the rest", async () => {
@@ -159,6 +173,41 @@ describe("hostile input over HTTP", () => {
     const asAdmin = await loggedIn(c.url, "admin");
     expect(JSON.stringify((await asAdmin.query("applications.get", { id: appId })).data)).toContain(`${secret}-2`);
     expect(JSON.stringify((await asAdmin.query("audit.list", { objectName: "secret-app" })).data)).toContain("visible-to-admins");
+  });
+
+  it("#13.9 every response carries a Content-Security-Policy with frame-ancestors 'none', X-Frame-Options DENY, nosniff and a Referrer-Policy", async () => {
+    const responses: [string, Response][] = [
+      ["health", await fetch(`${c.url}/healthz`)],
+      ["API query", await fetch(`${c.url}/api/trpc/auth.me`)],
+      ["API refusal", await fetch(`${c.url}/api/trpc/hosts.list`)],
+      ["cross-origin refusal", await fetch(`${c.url}/api/trpc/auth.logout`, { method: "POST", headers: { origin: "http://evil.example" } })],
+      ["unknown page", await fetch(`${c.url}/no-such-page`)],
+      ["POST to a page", await fetch(`${c.url}/hosts`, { method: "POST", body: "x" })],
+      ["oversized body", await declaredTooLarge()],
+      ["socket.io polling", await fetch(`${c.url}/socket.io/?EIO=4&transport=polling`)],
+    ];
+    expect(responses.map(([what, res]) => `${what} ${res.status}`)).toEqual([
+      "health 200",
+      "API query 200",
+      "API refusal 401",
+      "cross-origin refusal 403",
+      "unknown page 404",
+      "POST to a page 405",
+      "oversized body 413",
+      "socket.io polling 200",
+    ]);
+    for (const [what, res] of responses) {
+      const csp = res.headers.get("content-security-policy") ?? "";
+      expect(csp, what).toMatch(/frame-ancestors 'none'/);
+      expect(csp, what).toMatch(/script-src 'self'/);
+      expect(csp, what).toMatch(/object-src 'none'/);
+      expect(csp, what).toMatch(/base-uri 'self'/);
+      // No inline or evaluated script: only the console's own files (and, on pages, its nonce).
+      expect(csp.split(";").find((d) => d.trim().startsWith("script-src")), what).not.toMatch(/unsafe/);
+      expect(res.headers.get("x-frame-options"), what).toBe("DENY");
+      expect(res.headers.get("x-content-type-options"), what).toBe("nosniff");
+      expect(res.headers.get("referrer-policy"), what).toBe("same-origin");
+    }
   });
 
   it("CSRF: a cross-origin POST is refused before it reaches a procedure, and no CORS header invites one", async () => {
