@@ -12,6 +12,9 @@ import type { ConsoleServices, Context } from "./api/trpc";
 import { SESSION_COOKIE, type EndedSessions, type SessionUser } from "./auth/auth.service";
 import { TrustedProxies } from "./client-address";
 import { contentSecurityPolicy, newNonce, securityHeaders } from "./security-headers";
+import { logger } from "./log";
+
+const log = logger("http");
 
 export function parseCookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -123,10 +126,8 @@ export async function startHttpServer(
     basePath: "/api/trpc/",
     // Bodies without a declared length (chunked) are cut off at the same limit while they stream.
     maxBodySize: maxBodyBytes,
+    // Internal errors are logged once, with the reference the caller sees, by the error formatter (api/trpc.ts).
     createContext: ({ req, res }) => contextFor(services, proxies, req, res),
-    onError({ error, path }) {
-      if (error.code === "INTERNAL_SERVER_ERROR") console.error(`[trpc] ${path ?? "?"}:`, error.cause ?? error);
-    },
   });
 
   const dev = opts.dev ?? false;
@@ -163,7 +164,7 @@ export async function startHttpServer(
       req.headers["content-security-policy"] = policy;
       res.setHeader("Content-Security-Policy", policy);
       Promise.resolve(opts.pages(req, res)).catch((err) => {
-        console.error("[pages]", err);
+        log.error("rendering a page failed", { url, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
         if (!res.headersSent) res.writeHead(500).end("internal error");
       });
       return;

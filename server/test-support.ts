@@ -17,6 +17,10 @@ import { noLab } from "./lab/lab";
 import { createCaller } from "./api/root";
 import type { ConsoleServices } from "./api/trpc";
 import type { Role } from "./auth/roles";
+import type { Logger } from "./log";
+
+/** A logger that writes nothing, for parts whose log would only clutter a test's output. */
+export const quietLogger: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
 
 export interface TestConsole {
   services: ConsoleServices;
@@ -45,7 +49,7 @@ export async function createTestConsole(envOverrides: Record<string, string> = {
   // Not started (no timers) unless a test starts it.
   const alarms = createAlarmEngine(
     { db, retentionDays: env.ALARM_LOG_RETENTION_DAYS, configEvents, ports: opts.reactionPorts ?? { switchover: null, agents: null } },
-    { log: () => {}, ...opts.alarms },
+    { log: quietLogger, ...opts.alarms },
   );
   const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: noLab };
   const userIds = {} as Record<Role, string>;

@@ -76,7 +76,10 @@ export class AuthService {
   async login(input: { username: string; password: string; ip: string; userAgent: string }): Promise<{ token: string; user: SessionUser; expiresAt: Date }> {
     const username = input.username.trim();
     // Counted as a failure from here on, unless the password turns out right.
-    const reservation = await this.limits.reserve(input.ip, username);
+    const reservation = await this.limits.reserve(input.ip, username).catch((err: unknown) => {
+      if (err instanceof AppError) log.warn("login refused: too many failed logins", { user: username, from: input.ip });
+      throw err;
+    });
     const user = await repo.findUserByName(this.db, username);
     const ok = user ? await verifyPassword(user.passwordHash, input.password) : (await verifyPassword(await decoyHash(), input.password), false);
     if (!user || !ok || user.disabled || !isRole(user.role)) {
@@ -86,6 +89,8 @@ export class AuthService {
         objectName: username,
         detail: `from ${input.ip}`,
       });
+      // The user name is whatever the caller typed: a field, never part of the sentence.
+      log.warn("login failed", { user: username, from: input.ip });
       throw new AppError("UNAUTHENTICATED", "wrong username or password");
     }
     await reservation.refund();

@@ -2,7 +2,7 @@
 // a script or a careless export would, and names the finding it keeps closed. Sockets (browsers' and
 // agents') are in hostile-sockets.integration.test.ts. Waits are give-up limits, never measurements.
 import http from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { appRouter } from "../api/root";
 import { parseEnv } from "../env";
 import { safeNextPath } from "../../lib/safe-next-path";
@@ -208,6 +208,33 @@ describe("hostile input over HTTP", () => {
       expect(res.headers.get("x-content-type-options"), what).toBe("nosniff");
       expect(res.headers.get("referrer-policy"), what).toBe("same-origin");
     }
+  });
+
+  it("#13.7 log forging: untrusted text reaches the console's log only inside JSON-encoded fields", async () => {
+    const forged = "2030-01-01T00:00:00.000Z WARN  [auth] FORGED";
+    const written: string[] = [];
+    const stdoutWrite = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const consoleSpies = (["log", "info", "warn", "error"] as const).map((m) => vi.spyOn(console, m).mockImplementation((...args: unknown[]) => void written.push(`${args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : String(a))).join(" ")}\n`)));
+    try {
+      // A host name and an application name with a line break in them, refused by the alarm engine (which logs why).
+      const admin = await loggedIn(c.url, "admin");
+      const injected = await admin.mutation("alarms.injectLogEvent", { host: `lab-host\n${forged}`, application: `bad name\n${forged}`, id: "00-04200", text: forged });
+      expect(injected.code).toBeNull();
+      await c.running.services.alarms.idle();
+      // A user name with a line break in it fails to log in.
+      expect((await new ApiClient(c.url).login(`nobody\n${forged}`, "wrong-password")).code).toBe("UNAUTHORIZED");
+    } finally {
+      stdoutWrite.mockRestore();
+      for (const s of consoleSpies) s.mockRestore();
+    }
+    const lines = written.join("").split("\n");
+    // What was refused is logged, with the untrusted text escaped inside a field…
+    expect(lines.filter((l) => l.includes("FORGED")).length).toBeGreaterThan(0);
+    // …and no line of the log starts with what the attacker wrote.
+    expect(lines.filter((l) => l.startsWith(forged.slice(0, 24)))).toEqual([]);
   });
 
   it("CSRF: a cross-origin POST is refused before it reaches a procedure, and no CORS header invites one", async () => {
