@@ -9,6 +9,18 @@ import { safeNextPath } from "../../lib/safe-next-path";
 import { sipServerInput, twoNicHost } from "../test-support";
 import { ApiClient, loggedIn, startHostileConsole, type HostileConsole } from "./hostile-support";
 import type { Role } from "../auth/roles";
+import { buildHostConfig } from "../runtime/host-config";
+import { loadSnapshot } from "../config/config.repository";
+import { describeZodError, hostConfigSchema } from "../../protocol/agent-wire";
+import {
+  COMMAND_MAX_CHARS,
+  DESCRIPTION_MAX_CHARS,
+  ENV_MAX_COUNT,
+  ENV_VALUE_MAX_CHARS,
+  ID_MAX_CHARS,
+  OPTION_VALUE_MAX_CHARS,
+  SCRIPT_TEMPLATE_MAX_CHARS,
+} from "../../protocol/limits";
 
 let c: HostileConsole;
 
@@ -125,6 +137,72 @@ describe("hostile input over HTTP", () => {
     expect(next("next=/%09/evil.example")).toBe("/");
     expect(next("next=https://evil.example")).toBe("/");
     expect(next("next=%2Fhosts%3Fx%3D1")).toBe("/hosts?x=1");
+  });
+
+  it("#13.5 unbounded values: every string has a limit with a clear message, the same in the API, the import and the wire to the agents", async () => {
+    const admin = await loggedIn(c.url, "admin");
+    const created = async (procedure: string, input: unknown) => {
+      const r = await admin.mutation(procedure, input);
+      if (r.code !== null) throw new Error(`${procedure}: ${r.code} ${r.message}`);
+      return r.data as string;
+    };
+    const hostId = await created("hosts.create", twoNicHost("bounds-host-1", "10.55.0.1", "10.55.1.1"));
+    const otherHostId = await created("hosts.create", twoNicHost("bounds-host-2", "10.55.0.2", "10.55.1.2"));
+    const app = (name: string, onHost: string, extra: Record<string, unknown> = {}) => ({ ...sipServerInput(name, onHost, 5100), startCommand: "/opt/sip/bin/sip_server", ...extra });
+    const manyVariables = (count: number, valueChars: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`VAR_${i}`, "v".repeat(valueChars)]));
+
+    const refusals: { what: string; procedure: string; input: unknown; message: RegExp }[] = [
+      { what: "an environment value", procedure: "applications.create", input: app("bounds-a", hostId, { environment: { BIG: "x".repeat(ENV_VALUE_MAX_CHARS + 1) } }), message: /environment\.BIG: is 4097 characters long; at most 4096 are allowed/ },
+      { what: "too many variables", procedure: "applications.create", input: app("bounds-a", hostId, { environment: manyVariables(ENV_MAX_COUNT + 1, 1) }), message: /environment: has 129 variables; at most 128 are allowed/ },
+      { what: "a variable name", procedure: "applications.create", input: app("bounds-a", hostId, { environment: { ["N".repeat(200)]: "v" } }), message: /the name is 200 characters long; at most 128 are allowed/ },
+      { what: "a start argument", procedure: "applications.create", input: app("bounds-a", hostId, { startArgs: ["a".repeat(COMMAND_MAX_CHARS + 1)] }), message: /startArgs\.0: is 1025 characters long; at most 1024 are allowed/ },
+      { what: "a host description", procedure: "hosts.create", input: { ...twoNicHost("bounds-host-3", "10.55.0.3", "10.55.1.3"), description: "d".repeat(DESCRIPTION_MAX_CHARS + 1) }, message: /description: is 501 characters long; at most 500 are allowed/ },
+      { what: "a NIC address", procedure: "hosts.create", input: twoNicHost("bounds-host-3", "1".repeat(100_000), "10.55.1.3"), message: /nics\.0\.address: is 100000 characters long; at most 64 are allowed/ },
+      { what: "an id", procedure: "hosts.delete", input: { id: "x".repeat(ID_MAX_CHARS + 1) }, message: /id: is 65 characters long; at most 64 are allowed/ },
+      { what: "an alarm note", procedure: "alarms.acknowledge", input: { id: "alarm", note: "n".repeat(DESCRIPTION_MAX_CHARS + 1) }, message: /note: is 501 characters long; at most 500 are allowed/ },
+      { what: "a password", procedure: "users.create", input: { username: "bounds-user", password: "p".repeat(100_000), role: "viewer" }, message: /password: is 100000 characters long; at most 256 are allowed/ },
+    ];
+    for (const { what, procedure, input, message } of refusals) {
+      const r = await admin.mutation(procedure, input);
+      expect(r.code, what).toBe("BAD_REQUEST");
+      expect(r.message, what).toMatch(message);
+    }
+
+    // The import refuses what the API refuses, naming the place in the file.
+    const importing = async (application: string) =>
+      admin.mutation("config.import", { text: `version: 1\napplications:\n  - { name: bounds-imported, type: generic, host: bounds-host-1, ${application} }\n`, dryRun: true, replace: false });
+    expect((await importing(`environment: { BIG: "${"x".repeat(ENV_VALUE_MAX_CHARS + 1)}" }`)).message).toMatch(/applications\[0\]\.environment\.BIG: is 4097 characters long/);
+    expect((await importing(`options: { TServer: { my-option: "${"v".repeat(OPTION_VALUE_MAX_CHARS + 1)}" } }`)).message).toMatch(/applications\[0\]\.options\.TServer\.my-option: is 1025 characters long/);
+
+    // Control scripts: the console took 4096 characters, its agents take 2000.
+    const appId = await created("applications.create", app("bounds-primary", hostId, { environment: manyVariables(ENV_MAX_COUNT, ENV_VALUE_MAX_CHARS) }));
+    const backupId = await created("applications.create", app("bounds-backup", otherHostId));
+    const script = (chars: number) => `ip addr add {vip} dev eth1 ${"#".repeat(chars)}`.slice(0, chars);
+    const pair = (scriptChars: number) => ({
+      name: "bounds-pair",
+      haType: "ip-takeover",
+      primaryAppId: appId,
+      backupAppId: backupId,
+      vipAddress: "10.55.1.100",
+      vipPrefixLength: 24,
+      vipInterface: "eth1",
+      controlDriver: "command",
+      enableScript: script(scriptChars),
+      disableScript: script(scriptChars),
+    });
+    const tooLong = await admin.mutation("pairs.create", pair(SCRIPT_TEMPLATE_MAX_CHARS + 1));
+    expect(tooLong.code).toBe("BAD_REQUEST");
+    expect(tooLong.message).toMatch(/enableScript: is 2001 characters long; at most 2000 are allowed/);
+    await created("pairs.create", pair(SCRIPT_TEMPLATE_MAX_CHARS));
+
+    // At the limits the console accepts, and its agent accepts the host's configuration built from it…
+    const config = buildHostConfig(await loadSnapshot(c.running.services.db), "bounds-host-1", "bounds-revision");
+    const onTheWire = hostConfigSchema.safeParse(config);
+    expect(onTheWire.success, onTheWire.success ? "" : describeZodError(onTheWire.error)).toBe(true);
+    // …and one character more is refused on the wire too: the console's limits are the agents' limits.
+    const over = structuredClone(config!);
+    over.applications[0]!.start.env = { ...over.applications[0]!.start.env, VAR_0: "v".repeat(ENV_VALUE_MAX_CHARS + 1) };
+    expect(hostConfigSchema.safeParse(over).success).toBe(false);
   });
 
   it("#13.6 billion-laughs YAML import is refused with a message naming the aliases; deep nesting too", async () => {

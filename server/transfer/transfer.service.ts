@@ -18,6 +18,7 @@ import {
   type PairShape,
 } from "../config/config.schema";
 import { applicationProblems, hostProblems, pairProblems } from "../config/rules";
+import { boundedRecord, boundedString, OPTION_DN_MAX_CHARS, OPTION_NAME_MAX_CHARS, OPTION_SECTION_MAX_CHARS, OPTION_VALUE_MAX_CHARS, OPTIONS_MAX_COUNT } from "../../protocol/limits";
 
 export const FORMAT_VERSION = 1;
 export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
@@ -29,13 +30,26 @@ export const MAX_YAML_DEPTH = 16;
  */
 export const MAX_YAML_ALIAS_EXPANSIONS = 50;
 
-const scalar = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
-const sectionMap = z.record(z.string(), z.record(z.string(), scalar));
+// Options in the file are bounded as the API bounds them (protocol/limits.ts): names, values, how many.
+const scalar = z
+  .union([z.string(), z.number(), z.boolean()])
+  .transform((v) => String(v))
+  .pipe(boundedString(OPTION_VALUE_MAX_CHARS));
+const sectionMap = boundedRecord(boundedRecord(scalar, { maxChars: OPTION_NAME_MAX_CHARS, maxCount: OPTIONS_MAX_COUNT, what: "options" }), {
+  maxChars: OPTION_SECTION_MAX_CHARS,
+  maxCount: OPTIONS_MAX_COUNT,
+  what: "sections",
+});
 
 const fileApplicationSchema = applicationShapeSchema
   .omit({ options: true })
-  .extend({ options: sectionMap.default({}), dns: z.record(z.string(), sectionMap).default({}) })
-  .strict();
+  .extend({ options: sectionMap.default({}), dns: boundedRecord(sectionMap, { maxChars: OPTION_DN_MAX_CHARS, maxCount: OPTIONS_MAX_COUNT, what: "service DNs" }).default({}) })
+  .strict()
+  .superRefine((a, ctx) => {
+    const count = (sections: Record<string, Record<string, string>>) => Object.values(sections).reduce((n, values) => n + Object.keys(values).length, 0);
+    const total = count(a.options) + Object.values(a.dns).reduce((n, sections) => n + count(sections), 0);
+    if (total > OPTIONS_MAX_COUNT) ctx.addIssue({ code: "custom", path: ["options"], message: `has ${total} options (service DNs' included); at most ${OPTIONS_MAX_COUNT} are allowed` });
+  });
 
 export const configFileSchema = z
   .object({
