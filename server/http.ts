@@ -101,7 +101,7 @@ export interface ConsoleServer {
 /** Rooms a live socket joins, so an ended session or user finds its sockets. */
 const sessionRoom = (sessionId: string) => `session:${sessionId}`;
 const userRoom = (userId: string) => `user:${userId}`;
-/** setTimeout's largest delay; a session ending later is re-armed by a reconnect long before. */
+/** setTimeout's largest delay (24.8 days): a longer session's socket is dropped then, and its reconnect arms the rest. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type PageHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> | void;
@@ -217,7 +217,9 @@ export async function startHttpServer(
     ui,
     url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
     endSessions(ended) {
-      ui.in("sessionId" in ended ? sessionRoom(ended.sessionId) : userRoom(ended.userId)).disconnectSockets(true);
+      const room = "sessionId" in ended ? sessionRoom(ended.sessionId) : userRoom(ended.userId);
+      log.debug("dropping the live sockets of ended sessions", { room, reason: ended.reason });
+      ui.in(room).disconnectSockets(true);
     },
     close: () =>
       new Promise<void>((resolve) => {
