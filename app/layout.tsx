@@ -1,6 +1,9 @@
-// Root layout: the tRPC/TanStack Query provider and the global styles.
+// Root layout: the tRPC/TanStack Query provider and the global styles. Every page is rendered per
+// request: its inline scripts carry that response's Content-Security-Policy nonce (server/security-headers.ts),
+// which a page prerendered at build time could not.
 import type { Metadata } from "next";
 import type { ReactNode } from "react";
+import { connection } from "next/server";
 import "./globals.css";
 import { TRPCReactProvider } from "@/components/trpc/react";
 
@@ -9,7 +12,8 @@ export const metadata: Metadata = {
   description: "Operations console for high-availability pairs of SIP servers",
 };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  await connection();
   return (
     <html lang="en">
       <body>

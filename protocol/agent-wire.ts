@@ -30,6 +30,7 @@ import {
   type HaType,
   type ReportedProcessStatus,
 } from "./vocabulary";
+import { boundedString, environmentSchema, OPTION_NAME_MAX_CHARS, OPTION_VALUE_MAX_CHARS, SCRIPT_TEMPLATE_MAX_CHARS } from "./limits";
 import { appRoles, logEventSchema, sipServerStatusSchema, controlScriptResultSchema, appConfigSchema, runningConfigSchema } from "./app-contract";
 
 /**
@@ -102,7 +103,7 @@ export { haTypes, type HaType };
  * so a value can never become a second argument or a shell command. Placeholders:
  * {vip} {prefix} {interface} {cluster} {port} {host} {application} {pair}.
  */
-export const scriptTemplateSchema = z.string().min(1).max(2000);
+export const scriptTemplateSchema = boundedString(SCRIPT_TEMPLATE_MAX_CHARS).min(1);
 export const TEMPLATE_PLACEHOLDERS = scriptPlaceholders;
 
 /**
@@ -249,7 +250,7 @@ export const applicationConfigSchema = z
       .object({
         command: z.string().min(1).max(4096),
         args: z.array(z.string().max(4096)).max(256).default([]),
-        env: z.record(z.string(), z.string()).default({}),
+        env: environmentSchema.default({}),
         workingDir: z.string().max(4096).nullable().default(null),
       })
       .strict(),
@@ -270,7 +271,7 @@ export const applicationConfigSchema = z
      */
     startupTimeoutMs: z.number().int().min(1000).max(3_600_000).default(DEFAULT_STARTUP_TIMEOUT_MS),
     /** Options by name (e.g. http-port, sip-pass-check); http-port enables readiness polling and set-role. */
-    options: z.record(z.string(), z.string()).default({}),
+    options: z.record(boundedString(OPTION_NAME_MAX_CHARS), boundedString(OPTION_VALUE_MAX_CHARS)).default({}),
     /** Address of the application's HTTP interface (loopback unless the lab binds 127.0.0.x). */
     httpHost: z.string().max(255).default("127.0.0.1"),
     /** Written to SWITCHYARD_CONFIG_FILE for applications that implement the local contract. */

@@ -33,6 +33,7 @@
 //   GET  /v1/apps/:name/vip         → vipPresenceSchema (is the pair's VIP enabled on this host, W9)
 import { z } from "zod";
 import { appRoles, type AppRole } from "./vocabulary";
+import { boundedString, LOG_EVENT_TEXT_MAX_CHARS } from "./limits";
 
 export const APP_CONTRACT_VERSION = 1;
 
@@ -73,7 +74,7 @@ export const logEventSchema = z
   .object({
     /** Genesys-style event id, e.g. 00-04200, 00-52027. */
     id: z.string().regex(/^\d{2}-\d{5}$/, "must look like 00-04200"),
-    text: z.string().max(2000),
+    text: boundedString(LOG_EVENT_TEXT_MAX_CHARS),
     time: z.string().datetime({ offset: true }),
     level: z.enum(["standard", "alarm", "interaction", "trace", "debug"]).default("standard"),
   })

@@ -93,15 +93,18 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: lab ?? noLab };
 
   let pages: ((req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => Promise<void>) | undefined;
+  const dev = opts.dev ?? env.NODE_ENV === "development";
   if (opts.withPages ?? env.SWITCHYARD_WEB_PAGES === "true") {
     const { default: next } = await import("next");
-    const app = next({ dev: opts.dev ?? env.NODE_ENV === "development", dir: path.resolve(__dirname, ".."), hostname: env.HOST, port: env.PORT });
+    const app = next({ dev, dir: path.resolve(__dirname, ".."), hostname: env.HOST, port: env.PORT });
     await app.prepare();
     const handle = app.getRequestHandler();
     pages = (req, res) => handle(req, res);
   }
-  const http = await startHttpServer(services, { host: env.HOST, port: env.PORT, pages });
+  const http = await startHttpServer(services, { host: env.HOST, port: env.PORT, pages, dev });
   const ui = http.ui;
+  // Live sockets follow their session: the AuthService says which sessions ended, the web tier drops them.
+  auth.subscribe({ sessionsEnded: (ended) => http.endSessions(ended) });
   const stopAll = async () => {
     await lab?.stopAll();
     await controlPlane.stop();

@@ -2,6 +2,7 @@
 // message naming the variable, instead of failing later in the middle of an operation.
 import { z } from "zod";
 import { logFormats, logLevels } from "./log";
+import { parseProxyEntry } from "./client-address";
 
 const booleanish = z.enum(["auto", "true", "false"]);
 
@@ -29,6 +30,20 @@ export const envSchema = z.object({
   SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
   /** auto: Secure cookies when the request arrived over HTTPS (or X-Forwarded-Proto says so). */
   SECURE_COOKIES: booleanish.default("auto"),
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR blocks, comma-separated).
+   * Empty: the socket's peer is the client, and X-Forwarded-For is ignored.
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      const entries = text.split(",").map((e) => e.trim()).filter((e) => e !== "");
+      for (const entry of entries) {
+        if (!parseProxyEntry(entry)) ctx.addIssue({ code: "custom", message: `${entry} is not an address or CIDR block (e.g. 10.0.0.5 or 10.0.0.0/24)` });
+      }
+      return entries;
+    }),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(15 * 60),
   /** A host whose agent sent nothing for this long is reported disconnected (W3). */

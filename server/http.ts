@@ -9,7 +9,12 @@ import { Server as SocketServer, type Namespace } from "socket.io";
 import { UI_NAMESPACE, type UiServerToClientEvents } from "../lib/ui-events";
 import { appRouter } from "./api/root";
 import type { ConsoleServices, Context } from "./api/trpc";
-import { SESSION_COOKIE } from "./auth/auth.service";
+import { SESSION_COOKIE, type EndedSessions, type SessionUser } from "./auth/auth.service";
+import { TrustedProxies } from "./client-address";
+import { contentSecurityPolicy, newNonce, securityHeaders } from "./security-headers";
+import { logger } from "./log";
+
+const log = logger("http");
 
 export function parseCookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -24,10 +29,6 @@ export function parseCookies(header: string | undefined): Record<string, string>
     }
   }
   return out;
-}
-
-function clientIp(req: http.IncomingMessage): string {
-  return req.socket.remoteAddress ?? "unknown";
 }
 
 function isHttps(req: http.IncomingMessage): boolean {
@@ -45,18 +46,23 @@ function sessionCookie(value: string, expires: Date, secure: boolean): string {
   ].join("; ");
 }
 
-/** Refuses cross-site requests to the API (a second line behind SameSite cookies). */
-function sameOrigin(req: http.IncomingMessage): boolean {
-  const origin = req.headers.origin;
-  if (!origin || req.method === "GET") return true;
+/**
+ * True when a request's Origin, if it sent one, is this console (the host it addressed). Browsers send
+ * Origin on every cross-origin request and on every WebSocket; requests without one are not a browser
+ * page of another site. A second line behind SameSite cookies, which a page on another port of the same
+ * host (same site) still gets sent.
+ */
+function fromOwnOrigin(headers: http.IncomingHttpHeaders): boolean {
+  const origin = headers.origin;
+  if (!origin) return true;
   try {
-    return new URL(origin).host === req.headers.host;
+    return new URL(origin).host === headers.host;
   } catch {
-    return false;
+    return false; // "null" (sandboxed frames, file:) and garbage
   }
 }
 
-export async function contextFor(services: ConsoleServices, req: http.IncomingMessage, res: http.ServerResponse): Promise<Context> {
+export async function contextFor(services: ConsoleServices, proxies: TrustedProxies, req: http.IncomingMessage, res: http.ServerResponse): Promise<Context> {
   const token = parseCookies(req.headers.cookie)[SESSION_COOKIE];
   const found = await services.auth.userForToken(token);
   const secureSetting = services.env.SECURE_COOKIES;
@@ -65,7 +71,7 @@ export async function contextFor(services: ConsoleServices, req: http.IncomingMe
     services,
     user: found ? { id: found.id, username: found.username, role: found.role } : null,
     sessionId: found?.sessionId ?? null,
-    ip: clientIp(req),
+    ip: proxies.clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"]),
     userAgent: String(req.headers["user-agent"] ?? ""),
     cookies: {
       setSession: (value, expires) => res.appendHeader("Set-Cookie", sessionCookie(value, expires, secure)),
@@ -74,14 +80,29 @@ export async function contextFor(services: ConsoleServices, req: http.IncomingMe
   };
 }
 
+/** What a browser's live socket carries: who it is and the session it was opened with. */
+interface UiSocketData {
+  user: SessionUser;
+  sessionId: string;
+}
+type UiNamespace = Namespace<Record<string, never>, UiServerToClientEvents, Record<string, never>, UiSocketData>;
+
 export interface ConsoleServer {
   server: http.Server;
   io: SocketServer;
   /** The browsers' live channel, typed by lib/ui-events.ts. */
-  ui: Namespace<Record<string, never>, UiServerToClientEvents>;
+  ui: UiNamespace;
   url: string;
+  /** Drops the live sockets of ended sessions (the AuthService says which; the composition root wires it). */
+  endSessions(ended: EndedSessions): void;
   close(): Promise<void>;
 }
+
+/** Rooms a live socket joins, so an ended session or user finds its sockets. */
+const sessionRoom = (sessionId: string) => `session:${sessionId}`;
+const userRoom = (userId: string) => `user:${userId}`;
+/** setTimeout's largest delay (24.8 days): a longer session's socket is dropped then, and its reconnect arms the rest. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type PageHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> | void;
 
@@ -96,24 +117,23 @@ function refuse(res: http.ServerResponse, status: number, error: string): void {
 
 export async function startHttpServer(
   services: ConsoleServices,
-  opts: { host: string; port: number; pages?: PageHandler },
+  opts: { host: string; port: number; pages?: PageHandler; /** Next.js development mode (its pages need eval). */ dev?: boolean },
 ): Promise<ConsoleServer> {
   const maxBodyBytes = services.env.MAX_REQUEST_BYTES;
+  const proxies = new TrustedProxies(services.env.TRUSTED_PROXIES);
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: "/api/trpc/",
     // Bodies without a declared length (chunked) are cut off at the same limit while they stream.
     maxBodySize: maxBodyBytes,
-    createContext: ({ req, res }) => contextFor(services, req, res),
-    onError({ error, path }) {
-      if (error.code === "INTERNAL_SERVER_ERROR") console.error(`[trpc] ${path ?? "?"}:`, error.cause ?? error);
-    },
+    // Internal errors are logged once, with the reference the caller sees, by the error formatter (api/trpc.ts).
+    createContext: ({ req, res }) => contextFor(services, proxies, req, res),
   });
 
+  const dev = opts.dev ?? false;
+  const plainHeaders = securityHeaders({ nonce: null, dev });
   const server = http.createServer((req, res) => {
-    res.setHeader("X-Content-Type-Options", "nosniff");
-    res.setHeader("X-Frame-Options", "DENY");
-    res.setHeader("Referrer-Policy", "same-origin");
+    for (const [name, value] of Object.entries(plainHeaders)) res.setHeader(name, value);
     const url = req.url ?? "/";
     const declaredBytes = Number(req.headers["content-length"] ?? 0);
     if (declaredBytes > maxBodyBytes) {
@@ -125,7 +145,7 @@ export async function startHttpServer(
       return;
     }
     if (url.startsWith("/api/trpc/")) {
-      if (!sameOrigin(req)) {
+      if (req.method !== "GET" && !fromOwnOrigin(req.headers)) {
         res.writeHead(403, { "content-type": "application/json" }).end(JSON.stringify({ error: "cross-origin request refused" }));
         return;
       }
@@ -138,8 +158,13 @@ export async function startHttpServer(
       return;
     }
     if (opts.pages) {
+      // Next.js takes the nonce for its inline scripts from the request's CSP header; the browser
+      // enforces the response's. The same policy in both, so what Next marks is what may run.
+      const policy = contentSecurityPolicy({ nonce: newNonce(), dev });
+      req.headers["content-security-policy"] = policy;
+      res.setHeader("Content-Security-Policy", policy);
       Promise.resolve(opts.pages(req, res)).catch((err) => {
-        console.error("[pages]", err);
+        log.error("rendering a page failed", { url, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
         if (!res.headersSent) res.writeHead(500).end("internal error");
       });
       return;
@@ -148,16 +173,35 @@ export async function startHttpServer(
   });
 
   const io = new SocketServer(server, { path: "/socket.io", serveClient: false, maxHttpBufferSize: UI_SOCKET_MAX_MESSAGE_BYTES });
+  // socket.io answers its own requests (long polling) before the handler above sees them.
+  const addHeaders = (headers: Record<string, string>) => Object.assign(headers, plainHeaders);
+  io.engine.on("initial_headers", addHeaders);
+  io.engine.on("headers", addHeaders);
   // An agent pointed at the web port by mistake is told where to go instead of a bare "invalid namespace".
   io.of("/agent").use((_socket, next) => next(new Error("host agents connect to the console's agent port (AGENT_PORT, 3001 by default), not the web port")));
-  // Browsers: only logged-in sessions get a socket; live views are added by the dashboard work.
-  const ui = io.of(UI_NAMESPACE) as unknown as Namespace<Record<string, never>, UiServerToClientEvents>;
+  // Browsers: only logged-in sessions of this console's own pages get a socket, and it lives as long as
+  // its session: logout, disabling the user, a password or role change and expiry drop it.
+  const ui = io.of(UI_NAMESPACE) as unknown as UiNamespace;
+  const sessionOf = (socket: { request: http.IncomingMessage }) => services.auth.userForToken(parseCookies(socket.request.headers.cookie)[SESSION_COOKIE]).catch(() => null);
   ui.use(async (socket, next) => {
-    const token = parseCookies(socket.request.headers.cookie)[SESSION_COOKIE];
-    const user = await services.auth.userForToken(token).catch(() => null);
-    if (!user) return next(new Error("not logged in"));
-    socket.data.user = { id: user.id, username: user.username, role: user.role };
+    const headers = socket.request.headers;
+    if (!fromOwnOrigin(headers)) return next(new Error(`cross-origin socket refused: origin ${String(headers.origin)} is not this console (${String(headers.host)})`));
+    const found = await sessionOf(socket);
+    if (!found) return next(new Error("not logged in"));
+    socket.data.user = { id: found.id, username: found.username, role: found.role };
+    socket.data.sessionId = found.sessionId;
     next();
+  });
+  ui.on("connection", (socket) => {
+    const { user, sessionId } = socket.data;
+    void socket.join([sessionRoom(sessionId), userRoom(user.id)]);
+    // Checked again once in the rooms: a logout between the handshake's check and the join found no
+    // socket to drop, but is seen here.
+    void sessionOf(socket).then((found) => {
+      if (!found || found.sessionId !== sessionId || found.role !== user.role) return socket.disconnect(true);
+      const expiry = setTimeout(() => socket.disconnect(true), Math.min(MAX_TIMER_MS, Math.max(0, found.expiresAt.getTime() - Date.now())));
+      socket.once("disconnect", () => clearTimeout(expiry));
+    });
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -172,6 +216,11 @@ export async function startHttpServer(
     io,
     ui,
     url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
+    endSessions(ended) {
+      const room = "sessionId" in ended ? sessionRoom(ended.sessionId) : userRoom(ended.userId);
+      log.debug("dropping the live sockets of ended sessions", { room, reason: ended.reason });
+      ui.in(room).disconnectSockets(true);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         io.close();

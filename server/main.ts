@@ -1,17 +1,24 @@
 // Entry point of `npm start` and `npm run dev`.
 import { startConsole } from "./console";
+import { logger } from "./log";
+
+const log = logger("console");
 
 async function main() {
   const running = await startConsole();
-  console.log(`Switchyard console listening on ${running.url}${running.agentUrl ? `; host agents connect to ${running.agentUrl}` : " (controller off: configuration only)"}`);
+  log.info(running.agentUrl ? "Switchyard console listening; host agents connect to the agent URL" : "Switchyard console listening (controller off: configuration only)", {
+    url: running.url,
+    agentUrl: running.agentUrl,
+  });
   if (running.setupUrl) {
-    console.log(`No user exists yet. Create the first admin here (one-time link, valid until it is used or the console restarts):\n  ${running.setupUrl}`);
+    // A warning so it shows at every LOG_LEVEL but error: nobody can log in until it is used.
+    log.warn("No user exists yet. Create the first admin with this one-time link (valid until it is used or the console restarts)", { setupUrl: running.setupUrl });
   }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: stopping`);
+    log.info("stopping", { signal });
     await running.stop();
     process.exit(0);
   };
@@ -19,7 +26,7 @@ async function main() {
   process.on("SIGINT", () => void stop("SIGINT"));
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
+main().catch((err: unknown) => {
+  log.error("the console could not start", { error: err instanceof Error ? err.message : String(err) });
   process.exit(1);
 });

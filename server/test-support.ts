@@ -7,7 +7,7 @@ import path from "node:path";
 import { createDb } from "./db";
 import { migrateSqlite } from "./db/migrate";
 import { parseEnv } from "./env";
-import { AuthService } from "./auth/auth.service";
+import { AuthService, type SessionUser } from "./auth/auth.service";
 import { ConfigEvents } from "./config/config-events";
 import { disabledControlPlane } from "./control-plane/control-plane";
 import { OperationsService } from "./runtime/operations.service";
@@ -17,6 +17,10 @@ import { noLab } from "./lab/lab";
 import { createCaller } from "./api/root";
 import type { ConsoleServices } from "./api/trpc";
 import type { Role } from "./auth/roles";
+import type { Logger } from "./log";
+
+/** A logger that writes nothing, for parts whose log would only clutter a test's output. */
+export const quietLogger: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
 
 export interface TestConsole {
   services: ConsoleServices;
@@ -45,7 +49,7 @@ export async function createTestConsole(envOverrides: Record<string, string> = {
   // Not started (no timers) unless a test starts it.
   const alarms = createAlarmEngine(
     { db, retentionDays: env.ALARM_LOG_RETENTION_DAYS, configEvents, ports: opts.reactionPorts ?? { switchover: null, agents: null } },
-    { log: () => {}, ...opts.alarms },
+    { log: quietLogger, ...opts.alarms },
   );
   const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: noLab };
   const userIds = {} as Record<Role, string>;
@@ -53,15 +57,7 @@ export async function createTestConsole(envOverrides: Record<string, string> = {
     const u = await services.auth.createUser({ id: null, name: "test" }, { username: `${role}1`, password: `${role}-password-123`, role });
     userIds[role] = u.id;
   }
-  const callerAs = (role: Role | null) =>
-    createCaller({
-      services,
-      user: role ? { id: userIds[role], username: `${role}1`, role } : null,
-      sessionId: null,
-      ip: "127.0.0.1",
-      userAgent: "vitest",
-      cookies: { setSession: () => {}, clearSession: () => {} },
-    });
+  const callerAs = (role: Role | null) => callerFor(services, role ? { id: userIds[role], username: `${role}1`, role } : null);
   return {
     services,
     dir,
@@ -72,6 +68,18 @@ export async function createTestConsole(envOverrides: Record<string, string> = {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A tRPC caller acting as this user (null: anonymous), through the real procedures and middleware. */
+export function callerFor(services: ConsoleServices, user: SessionUser | null): ReturnType<typeof createCaller> {
+  return createCaller({
+    services,
+    user,
+    sessionId: null,
+    ip: "127.0.0.1",
+    userAgent: "vitest",
+    cookies: { setSession: () => {}, clearSession: () => {} },
+  });
 }
 
 /** A small valid configuration: two hosts, two SIP Servers, usable to build pairs in tests. */

@@ -47,7 +47,7 @@ async function benchEngine() {
   const url = `file:${path.join(dir, "bench.db")}`;
   migrateSqlite(url);
   const db = createDb(url);
-  const engine = createAlarmEngine({ db, retentionDays: 30, ports: { switchover: null, agents: null } }, { log: () => {} });
+  const engine = createAlarmEngine({ db, retentionDays: 30, ports: { switchover: null, agents: null } }, { log: { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} } });
   await engine.conditionsChanged(); // built-in conditions created before timing starts
   const time = new Date().toISOString();
   let raised = 0;

@@ -5,6 +5,7 @@ import { useState, type FormEvent } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
 import { Button, ErrorBox, Field, Input } from "@/components/ui";
+import { safeNextPath } from "@/lib/safe-next-path";
 
 export function LoginForm({ mode }: { mode: "login" | "setup" }) {
   const trpc = useTRPC();
@@ -15,8 +16,7 @@ export function LoginForm({ mode }: { mode: "login" | "setup" }) {
   const [password, setPassword] = useState("");
   const done = async () => {
     await queryClient.invalidateQueries();
-    const next = params.get("next");
-    router.replace(next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
+    router.replace(safeNextPath(params.get("next"), window.location.origin));
   };
   const login = useMutation(trpc.auth.login.mutationOptions({ onSuccess: done }));
   const setup = useMutation(trpc.auth.completeSetup.mutationOptions({ onSuccess: done }));

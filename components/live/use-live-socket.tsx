@@ -28,8 +28,22 @@ export function LiveSocketProvider({ children }: { children: ReactNode }) {
       setState("connected");
       void refresh(); // anything missed while disconnected
     });
-    socket.on("disconnect", () => setState("reconnecting"));
-    socket.on("connect_error", () => setState("reconnecting"));
+    // Asking who we are again sends a browser whose session ended to the login page (the shell does).
+    const recheckLogin = () => void queryClient.invalidateQueries({ queryKey: trpc.auth.me.queryKey() });
+    socket.on("disconnect", (reason) => {
+      setState("reconnecting");
+      // The console drops a socket whose session ended or changed (logout, user disabled, password or
+      // role changed); socket.io does not reconnect by itself then. The new connection is checked like
+      // a first one: refused without a session, with the current role otherwise.
+      if (reason === "io server disconnect") {
+        recheckLogin();
+        socket.connect();
+      }
+    });
+    socket.on("connect_error", () => {
+      setState("reconnecting");
+      recheckLogin();
+    });
     // Pair views arrive computed: patch the cached list (replace changed pairs, drop removed ones,
     // keep problems first) instead of refetching it.
     socket.on("live:pairs", (payload) => {

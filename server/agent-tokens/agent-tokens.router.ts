@@ -2,13 +2,16 @@
 import { z } from "zod";
 import { adminProcedure, createTRPCRouter } from "../api/trpc";
 import { createAgentToken, listAgentTokens, revokeAgentToken } from "./agent-tokens.service";
+import { boundedString, ID_MAX_CHARS } from "../../protocol/limits";
+
+const id = boundedString(ID_MAX_CHARS).min(1);
 
 export const agentTokensRouter = createTRPCRouter({
-  list: adminProcedure.input(z.object({ hostId: z.string().min(1) }).strict()).query(({ ctx, input }) => listAgentTokens(ctx.services.db, input.hostId)),
+  list: adminProcedure.input(z.object({ hostId: id }).strict()).query(({ ctx, input }) => listAgentTokens(ctx.services.db, input.hostId)),
   create: adminProcedure
-    .input(z.object({ hostId: z.string().min(1), label: z.string().trim().max(100).default("") }).strict())
+    .input(z.object({ hostId: id, label: z.string().trim().max(100).default("") }).strict())
     .mutation(({ ctx, input }) => createAgentToken(ctx.services.db, ctx.actor, input.hostId, input.label)),
-  revoke: adminProcedure.input(z.object({ id: z.string().min(1) }).strict()).mutation(async ({ ctx, input }) => {
+  revoke: adminProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
     const hostName = await revokeAgentToken(ctx.services.db, ctx.actor, input.id);
     // A revoked token must not keep a live session: the agent has to authenticate again, and is refused
     // unless another live token of the host is what it holds.

@@ -6,7 +6,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestConsole, type TestConsole } from "../test-support";
+import { createTestConsole, quietLogger, type TestConsole } from "../test-support";
 import type { AlarmEngine } from "./engine";
 
 let tc: TestConsole;
@@ -15,7 +15,7 @@ let clockMs = Date.parse("2025-06-01T10:00:00Z");
 const event = (application: string, id: string, text = "") => ({ application, id, text, time: new Date(clockMs).toISOString(), level: "standard" });
 
 beforeAll(async () => {
-  tc = await createTestConsole({}, { alarms: { now: () => clockMs, log: () => {}, reactions: { retryDelayMs: () => 0 } } });
+  tc = await createTestConsole({}, { alarms: { now: () => clockMs, log: quietLogger, reactions: { retryDelayMs: () => 0 } } });
   engine = tc.services.alarms;
 });
 afterAll(async () => {

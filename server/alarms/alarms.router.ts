@@ -4,21 +4,22 @@
 import { z } from "zod";
 import { adminProcedure, createTRPCRouter, operatorProcedure, viewerProcedure } from "../api/trpc";
 import { AppError } from "../errors";
+import { boundedString, COMMENT_MAX_CHARS, DESCRIPTION_MAX_CHARS, ID_MAX_CHARS, LOG_EVENT_TEXT_MAX_CHARS } from "../../protocol/limits";
 import * as repo from "./alarms.repository";
 import * as service from "./alarms.service";
 import { testHooksEnabled } from "./engine";
 import { alarmHistorySchema, conditionInputSchema, eventIdSchema, logEventSearchSchema, reactionInputSchema, severities } from "./alarms.schema";
 
-const id = z.string().min(1).max(64);
+const id = boundedString(ID_MAX_CHARS).min(1);
 
-export const acknowledgeInputSchema = z.object({ id, note: z.string().trim().min(1, "say what you are doing about it").max(500) }).strict();
-export const clearInputSchema = z.object({ id, comment: z.string().trim().min(1, "a comment is required to clear an alarm (what was done)").max(1000) }).strict();
+export const acknowledgeInputSchema = z.object({ id, note: boundedString(DESCRIPTION_MAX_CHARS).trim().min(1, "say what you are doing about it") }).strict();
+export const clearInputSchema = z.object({ id, comment: boundedString(COMMENT_MAX_CHARS).trim().min(1, "a comment is required to clear an alarm (what was done)") }).strict();
 export const injectLogEventInputSchema = z
   .object({
     host: z.string().min(1).max(128),
     application: z.string().min(1).max(128),
     id: eventIdSchema,
-    text: z.string().max(2000).default(""),
+    text: boundedString(LOG_EVENT_TEXT_MAX_CHARS).default(""),
   })
   .strict();
 

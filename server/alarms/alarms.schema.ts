@@ -3,6 +3,8 @@
 import { z } from "zod";
 import { controllerAlarmKinds } from "../../protocol/vocabulary";
 import type { AlarmKind } from "../controller/types";
+import { OS_COMMAND_MAX_ARG_CHARS } from "../../protocol/agent-wire";
+import { boundedString, DESCRIPTION_MAX_CHARS, EMAIL_MAX_CHARS, ID_MAX_CHARS, URL_MAX_CHARS } from "../../protocol/limits";
 
 export const severities = ["critical", "major", "minor"] as const;
 export type Severity = (typeof severities)[number];
@@ -34,7 +36,7 @@ export const conditionInputSchema = z
     severity: z.enum(severities),
     cancelEventId: eventIdSchema.nullable().default(null),
     autoClearSeconds: z.number().int().min(1).max(365 * 24 * 3600).nullable().default(null),
-    description: z.string().trim().min(1, "say what the condition means").max(500),
+    description: boundedString(DESCRIPTION_MAX_CHARS).trim().min(1, "say what the condition means"),
     enabled: z.boolean().default(true),
   })
   .strict();
@@ -42,7 +44,7 @@ export type ConditionInput = z.infer<typeof conditionInputSchema>;
 
 export const webhookSettingsSchema = z
   .object({
-    url: z.string().url().refine((u) => /^https?:\/\//.test(u), "must be an http:// or https:// URL"),
+    url: boundedString(URL_MAX_CHARS).url().refine((u) => /^https?:\/\//.test(u), "must be an http:// or https:// URL"),
     /** Per attempt. */
     timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
     /** Attempts after the first one fails. */
@@ -53,9 +55,9 @@ export type WebhookSettings = z.infer<typeof webhookSettingsSchema>;
 
 export const emailSettingsSchema = z
   .object({
-    to: z.array(z.string().email()).min(1).max(50),
+    to: z.array(boundedString(EMAIL_MAX_CHARS).email()).min(1).max(50),
     /** The sender; set it to an address your relay accepts. */
-    from: z.string().email().default("switchyard@localhost.localdomain"),
+    from: boundedString(EMAIL_MAX_CHARS).email().default("switchyard@localhost.localdomain"),
     smtpHost: z.string().min(1).max(255),
     smtpPort: z.number().int().min(1).max(65535).default(25),
     /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
@@ -65,7 +67,8 @@ export const emailSettingsSchema = z
   .strict();
 export type EmailSettings = z.infer<typeof emailSettingsSchema>;
 
-export const commandSettingsSchema = z.object({ host: z.string().min(1).max(128), command: z.string().min(1).max(4096) }).strict();
+/** The command line travels as argv (no shell); each argument must fit what an agent runs (OS_COMMAND_MAX_ARG_CHARS). */
+export const commandSettingsSchema = z.object({ host: z.string().min(1).max(128), command: boundedString(OS_COMMAND_MAX_ARG_CHARS).min(1) }).strict();
 export type CommandSettings = z.infer<typeof commandSettingsSchema>;
 
 export const switchoverSettingsSchema = z.object({}).strict();
@@ -79,12 +82,12 @@ export const reactionSettingsSchemas = {
 
 export const reactionInputSchema = z
   .object({
-    conditionId: z.string().min(1),
+    conditionId: boundedString(ID_MAX_CHARS).min(1),
     kind: z.enum(reactionKinds),
     onClear: z.boolean().default(false),
     /** Checked against the kind's schema by the service, so the message can name the reaction kind. */
     settings: z.record(z.string(), z.unknown()),
-    description: z.string().max(500).default(""),
+    description: boundedString(DESCRIPTION_MAX_CHARS).default(""),
     enabled: z.boolean().default(true),
   })
   .strict();
@@ -92,7 +95,7 @@ export type ReactionInput = z.infer<typeof reactionInputSchema>;
 
 /** Forward-only paging as TanStack infinite queries send it (they add `direction`). */
 const pagingFields = {
-  cursor: z.string().nullish(),
+  cursor: boundedString(ID_MAX_CHARS).nullish(),
   direction: z.enum(["forward", "backward"]).optional(),
   limit: z.number().int().min(1).max(500).default(100),
 };

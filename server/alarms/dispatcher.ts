@@ -8,6 +8,7 @@ import type { AgentCommandInput, CommandResult } from "../../protocol/agent-wire
 import type { HostLiveState } from "../agents/gateway";
 import * as repo from "./alarms.repository";
 import { defaultRetryDelayMs, runReaction, type AlarmNotice, type ReactionDeps } from "./reactions";
+import type { Logger } from "../log";
 
 /** Reactions running at once; beyond it a reaction is recorded as skipped rather than queued without bound. */
 export const MAX_REACTIONS_IN_FLIGHT = 64;
@@ -22,7 +23,7 @@ export interface ReactionPorts {
 
 export interface ReactionDispatcherDeps {
   db: Db;
-  log: (line: string) => void;
+  log: Logger;
   ports: ReactionPorts;
   fetch?: ReactionDeps["fetch"];
   retryDelayMs?: ReactionDeps["retryDelayMs"];
@@ -66,11 +67,11 @@ export class ReactionDispatcher {
       if (this.inFlight.size >= this.maxInFlight) {
         void repo
           .recordReactionRun(this.deps.db, { alarmId, reactionId: r.id, kind: r.kind, trigger, ok: false, detail: `skipped: ${this.maxInFlight} reactions already running` })
-          .catch((err: unknown) => this.deps.log(`recording a skipped reaction failed: ${String(err)}`));
+          .catch((err: unknown) => this.deps.log.error("recording a skipped reaction failed", { reaction: r.kind, alarmId, error: String(err) }));
         continue;
       }
       const p = this.react(alarmId, r, trigger)
-        .catch((err: unknown) => this.deps.log(`reaction ${r.kind} for alarm ${alarmId} failed to record: ${String(err)}`))
+        .catch((err: unknown) => this.deps.log.error("a reaction run was not recorded", { reaction: r.kind, alarmId, error: String(err) }))
         .finally(() => this.inFlight.delete(p));
       this.inFlight.add(p);
     }
@@ -108,7 +109,8 @@ export class ReactionDispatcher {
       agents: this.deps.ports.agents,
     });
     await repo.recordReactionRun(this.deps.db, { alarmId, reactionId: r.id, kind: r.kind, trigger, ok: outcome.ok, detail: outcome.detail });
-    if (!outcome.ok) this.deps.log(`reaction ${r.kind} for alarm ${alarm.source} on ${alarm.application || alarm.host || alarm.pair}: ${outcome.detail}`);
+    // The detail quotes what came back (a webhook's answer, a command's output): a field, never the sentence.
+    if (!outcome.ok) this.deps.log.warn("an alarm reaction failed", { reaction: r.kind, alarm: alarm.source, subject: alarm.application || alarm.host || alarm.pair, detail: outcome.detail });
     this.deps.onRecorded();
   }
 }

@@ -18,6 +18,7 @@ import { loadDirectory, type Directory } from "../config/directory";
 import { AlarmMatcher, type ActiveAlarm, type MatchEffect, type Subject } from "./matcher";
 import { ReactionDispatcher, type ReactionPorts } from "./dispatcher";
 import type { ReactionDeps } from "./reactions";
+import { logger, type Logger } from "../log";
 
 /** Browsers are told at most this often that alarms changed (they refetch). */
 export const ALARM_PUSH_INTERVAL_MS = 100;
@@ -40,7 +41,8 @@ export interface AlarmEngineDeps {
 export interface AlarmEngineOptions {
   /** Injected clock (ms since epoch) for tests. */
   now?: () => number;
-  log?: (line: string) => void;
+  /** Where the engine logs (default: the console's log, component "alarms"); tests pass a quiet one. */
+  log?: Logger;
   /** Webhook fetch and retry delays, injectable for tests. */
   reactions?: Pick<ReactionDeps, "fetch" | "retryDelayMs">;
   maxReactionsInFlight?: number;
@@ -100,7 +102,7 @@ export function testHooksEnabled(env: Env): boolean {
 class Engine implements AlarmEngine {
   private readonly db: Db;
   private readonly now: () => number;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   private readonly retentionDays: number;
   private tail: Promise<unknown> = Promise.resolve();
   private loaded: Promise<void> | null = null;
@@ -120,7 +122,7 @@ class Engine implements AlarmEngine {
   ) {
     this.db = deps.db;
     this.now = opts.now ?? Date.now;
-    this.log = opts.log ?? ((line) => console.log(`[alarms] ${line}`));
+    this.log = opts.log ?? logger("alarms");
     this.retentionDays = deps.retentionDays;
     this.unsubscribeConfig = deps.configEvents?.subscribe(() => (this.directory = null)) ?? null;
     this.dispatcher = new ReactionDispatcher({
@@ -146,7 +148,7 @@ class Engine implements AlarmEngine {
     await this.run(() => this.ready());
     await this.pruneNow();
     const every = (ms: number, fn: () => Promise<unknown>) => {
-      const t = setInterval(() => void fn().catch((err: unknown) => this.log(`background task failed: ${String(err)}`)), ms);
+      const t = setInterval(() => void fn().catch((err: unknown) => this.log.error("an alarm engine background task failed", { error: String(err) })), ms);
       t.unref();
       this.timers.push(t);
     };
@@ -237,7 +239,8 @@ class Engine implements AlarmEngine {
       if (!parsed.success) rejected.push({ index, reason: describeZodError(parsed.error) });
       else valid.push({ application: parsed.data.application, eventId: parsed.data.id, text: parsed.data.text, time: new Date(parsed.data.time), level: parsed.data.level });
     });
-    if (rejected.length) this.log(`refused ${rejected.length} log event(s) from ${hostName}: ${rejected[0]!.reason}`);
+    // Host name and reason may carry whatever the sender put in them: fields, never the sentence.
+    if (rejected.length) this.log.warn("refused malformed log events", { host: hostName, refused: rejected.length, firstReason: rejected[0]!.reason });
     return this.run(async () => {
       await this.ready();
       const result: IngestResult = { stored: valid.length, rejected, raised: 0, repeated: 0, cleared: 0 };
@@ -263,11 +266,11 @@ class Engine implements AlarmEngine {
   }
 
   onLogEvents(hostName: string, msg: { events: readonly unknown[] }): void {
-    this.ingestLogEvents(hostName, msg.events).catch((err: unknown) => this.log(`log events from ${hostName} not recorded: ${String(err)}`));
+    this.ingestLogEvents(hostName, msg.events).catch((err: unknown) => this.log.error("log events were not recorded", { host: hostName, error: String(err) }));
   }
 
   onControllerAlarm(command: RaiseAlarmCommand | CancelAlarmCommand): void {
-    this.controllerAlarm(command).catch((err: unknown) => this.log(`controller alarm ${command.kind} not recorded: ${String(err)}`));
+    this.controllerAlarm(command).catch((err: unknown) => this.log.error("a controller alarm was not recorded", { kind: command.kind, error: String(err) }));
   }
 
   controllerAlarm(c: RaiseAlarmCommand | CancelAlarmCommand): Promise<void> {
@@ -290,11 +293,11 @@ class Engine implements AlarmEngine {
   onConsoleAlarm(alarm: { raise: boolean; kind: ConsoleAlarmKind; text: string }): void {
     // About no application, host or pair: the console's own condition.
     const subject: Subject = { application: "", host: "", pair: "", applicationType: null };
-    this.kindAlarm(alarm.raise, alarm.kind, async () => subject, alarm.text).catch((err: unknown) => this.log(`console alarm ${alarm.kind} not recorded: ${String(err)}`));
+    this.kindAlarm(alarm.raise, alarm.kind, async () => subject, alarm.text).catch((err: unknown) => this.log.error("a console alarm was not recorded", { kind: alarm.kind, error: String(err) }));
   }
 
   onApplicationAlarm(alarm: RuntimeAlarm): void {
-    this.applicationAlarm(alarm).catch((err: unknown) => this.log(`application alarm ${alarm.kind} not recorded: ${String(err)}`));
+    this.applicationAlarm(alarm).catch((err: unknown) => this.log.error("an application alarm was not recorded", { kind: alarm.kind, application: alarm.application, error: String(err) }));
   }
 
   applicationAlarm(a: RuntimeAlarm): Promise<void> {
@@ -357,7 +360,7 @@ class Engine implements AlarmEngine {
     return this.run(async () => {
       const before = new Date(this.now() - this.retentionDays * 24 * 3600 * 1000);
       const pruned = await repo.pruneLogEvents(this.db, before);
-      if (pruned) this.log(`pruned ${pruned} log event(s) received before ${before.toISOString()} (retention ${this.retentionDays} days)`);
+      if (pruned) this.log.info("pruned log events past their retention", { pruned, receivedBefore: before.toISOString(), retentionDays: this.retentionDays });
       return pruned;
     });
   }
@@ -435,7 +438,7 @@ class Engine implements AlarmEngine {
       try {
         for (const l of this.changeListeners) l();
       } catch (err) {
-        this.log(`onChange threw: ${String(err)}`);
+        this.log.error("an alarm change listener threw", { error: String(err) });
       }
     }, ALARM_PUSH_INTERVAL_MS);
   }

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { AgentCommandInput, CommandResult } from "../../protocol/agent-wire";
 import type { HostLiveState } from "../agents/gateway";
-import { OS_COMMAND_EXCERPT_CHARS, runReaction, type AlarmNotice, type ReactionDeps } from "./reactions";
+import { OS_COMMAND_EXCERPT_CHARS, runReaction, settingsProblem, type AlarmNotice, type ReactionDeps } from "./reactions";
 
 const alarm: AlarmNotice = {
   id: "a1",
@@ -118,5 +118,13 @@ describe("the OS command reaction", () => {
       detail: "OS command on host-1 not run: the agent gateway does not run in this console",
     });
     expect([...never.sent, ...gone.sent, ...live.sent]).toEqual([]);
+  });
+});
+
+describe("saving an OS command reaction", () => {
+  it("refuses a command line an agent would refuse: too many arguments, an unclosed quote", () => {
+    expect(settingsProblem("command", { host: "host-1", command: "notify-ops --alarm" })).toBeNull();
+    expect(settingsProblem("command", { host: "host-1", command: "a ".repeat(65) })).toBe("command reaction setting command: has 65 arguments; an agent runs at most 64");
+    expect(settingsProblem("command", { host: "host-1", command: `notify "open` })).toMatch(/unclosed " quote/);
   });
 });

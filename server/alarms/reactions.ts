@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import nodemailer from "nodemailer";
 import { ZodError } from "zod";
-import { OS_COMMAND_DEFAULT_TIMEOUT_MS, describeZodError, splitCommandLine } from "../../protocol/agent-wire";
+import { OS_COMMAND_DEFAULT_TIMEOUT_MS, OS_COMMAND_MAX_ARGS, describeZodError, splitCommandLine } from "../../protocol/agent-wire";
 import type { AgentGateway } from "../agents/gateway";
 import type { ReactionKind } from "./alarms.schema";
 import { commandSettingsSchema, emailSettingsSchema, reactionSettingsSchemas, webhookSettingsSchema } from "./alarms.schema";
@@ -56,9 +56,19 @@ export const OS_COMMAND_EXCERPT_CHARS = 400;
 /** Checks settings against the kind's schema; returns the first problem in words, or null. */
 export function settingsProblem(kind: ReactionKind, settings: unknown): string | null {
   const parsed = reactionSettingsSchemas[kind].safeParse(settings);
-  if (parsed.success) return null;
+  if (parsed.success) return kind === "command" ? commandLineProblem((parsed.data as { command: string }).command) : null;
   const i = parsed.error.issues[0]!;
   return `${kind} reaction setting ${i.path.join(".") || "settings"}: ${i.message}`;
+}
+
+/** A command line an agent would refuse is refused when the reaction is saved, not when the alarm fires. */
+function commandLineProblem(command: string): string | null {
+  try {
+    const argv = splitCommandLine(command);
+    return argv.length > OS_COMMAND_MAX_ARGS ? `command reaction setting command: has ${argv.length} arguments; an agent runs at most ${OS_COMMAND_MAX_ARGS}` : null;
+  } catch (err) {
+    return `command reaction setting command: ${err instanceof Error ? err.message : String(err)}`;
+  }
 }
 
 export async function runReaction(kind: ReactionKind, settings: unknown, trigger: "raise" | "clear", alarm: AlarmNotice, deps: ReactionDeps): Promise<ReactionOutcome> {

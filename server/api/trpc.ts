@@ -19,6 +19,9 @@ import type { AlarmEngine } from "../alarms/engine";
 import type { LabControls } from "../lab/lab";
 import { roleAtLeast, type Role } from "../auth/roles";
 import type { Actor } from "../audit/audit.repository";
+import { logger } from "../log";
+
+const log = logger("api");
 
 // ---- 1. context ---------------------------------------------------------------------------------
 
@@ -74,14 +77,16 @@ const t = initTRPC
   .meta<Meta>()
   .create({
     transformer: superjson,
-    errorFormatter({ shape, error }) {
+    errorFormatter({ shape, error, path }) {
       const cause = error.cause;
       const problems = cause instanceof AppError ? cause.problems : cause instanceof ZodError ? zodProblems(cause) : [];
       let message = shape.message;
       if (cause instanceof ZodError) message = problems.map((p) => p.message).join("; ");
       if (error.code === "INTERNAL_SERVER_ERROR") {
         const ref = Math.random().toString(36).slice(2, 10);
-        console.error(`[trpc] internal error ${ref}:`, error.cause ?? error);
+        const cause = error.cause ?? error;
+        // The error's text may quote a caller's input: a field, never part of the sentence.
+        log.error("internal error in an API call", { reference: ref, procedure: path ?? null, error: cause.stack ?? String(cause) });
         message = `internal error (reference ${ref}); the details are in the console log`;
       }
       return { ...shape, message, data: { ...shape.data, stack: undefined, problems } };

@@ -2,6 +2,8 @@
 import { z } from "zod";
 import { createTRPCRouter, viewerProcedure } from "../api/trpc";
 import { findAuditEntries } from "./audit.repository";
+import { auditEntryFor } from "../config/masking";
+import { boundedString, ID_MAX_CHARS } from "../../protocol/limits";
 
 export const auditFilterSchema = z
   .object({
@@ -11,7 +13,7 @@ export const auditFilterSchema = z
     objectName: z.string().max(128).optional(),
     from: z.date().optional(),
     to: z.date().optional(),
-    cursor: z.string().nullish(),
+    cursor: boundedString(ID_MAX_CHARS).nullish(),
     /** Sent by TanStack infinite queries; paging is forward only. */
     direction: z.enum(["forward", "backward"]).optional(),
     limit: z.number().int().min(1).max(500).default(100),
@@ -19,5 +21,8 @@ export const auditFilterSchema = z
   .strict();
 
 export const auditRouter = createTRPCRouter({
-  list: viewerProcedure.input(auditFilterSchema).query(({ ctx, input }) => findAuditEntries(ctx.services.db, { ...input, cursor: input.cursor ?? undefined })),
+  list: viewerProcedure.input(auditFilterSchema).query(async ({ ctx, input }) => {
+    const page = await findAuditEntries(ctx.services.db, { ...input, cursor: input.cursor ?? undefined });
+    return { ...page, items: page.items.map((e) => auditEntryFor(e, ctx.user.role)) };
+  }),
 });

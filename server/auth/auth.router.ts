@@ -2,8 +2,9 @@
 import { z } from "zod";
 import { adminProcedure, createTRPCRouter, publicProcedure, viewerProcedure } from "../api/trpc";
 import { roles } from "./roles";
+import { boundedString, ID_MAX_CHARS, SECRET_MAX_CHARS } from "../../protocol/limits";
 
-export const loginInputSchema = z.object({ username: z.string().trim().min(1).max(64), password: z.string().min(1).max(256) }).strict();
+export const loginInputSchema = z.object({ username: z.string().trim().min(1).max(64), password: boundedString(SECRET_MAX_CHARS).min(1) }).strict();
 const usernameSchema = z
   .string()
   .trim()
@@ -23,7 +24,7 @@ export const authRouter = createTRPCRouter({
   }),
 
   completeSetup: publicProcedure
-    .input(z.object({ token: z.string().min(1), username: usernameSchema, password: z.string() }).strict())
+    .input(z.object({ token: boundedString(SECRET_MAX_CHARS).min(1), username: usernameSchema, password: boundedString(SECRET_MAX_CHARS) }).strict())
     .mutation(async ({ ctx, input }) => {
       await ctx.services.auth.completeSetup(input);
       const { token, user, expiresAt } = await ctx.services.auth.login({ ...input, ip: ctx.ip, userAgent: ctx.userAgent });
@@ -41,10 +42,10 @@ export const authRouter = createTRPCRouter({
 export const usersRouter = createTRPCRouter({
   list: adminProcedure.query(({ ctx }) => ctx.services.auth.listUsers()),
   create: adminProcedure
-    .input(z.object({ username: usernameSchema, password: z.string(), role: z.enum(roles) }).strict())
+    .input(z.object({ username: usernameSchema, password: boundedString(SECRET_MAX_CHARS), role: z.enum(roles) }).strict())
     .mutation(({ ctx, input }) => ctx.services.auth.createUser(ctx.actor, input)),
   update: adminProcedure
-    .input(z.object({ id: z.string(), role: z.enum(roles).optional(), disabled: z.boolean().optional(), password: z.string().optional() }).strict())
+    .input(z.object({ id: boundedString(ID_MAX_CHARS), role: z.enum(roles).optional(), disabled: z.boolean().optional(), password: boundedString(SECRET_MAX_CHARS).optional() }).strict())
     .mutation(async ({ ctx, input }) => {
       const { id, ...rest } = input;
       await ctx.services.auth.updateUser(ctx.actor, id, rest);

@@ -1,14 +1,16 @@
 // Login, sessions, the first admin and user management. Tokens are 32 random bytes in an HttpOnly
-// cookie; the database keeps only their sha256. Failed logins are rate-limited per (address, user)
-// and per address, in memory (one console process; a Redis store fits rate-limiter-flexible later).
+// cookie; the database keeps only their sha256. Failed logins are limited by login-limits.ts.
 import crypto from "node:crypto";
-import { RateLimiterMemory } from "rate-limiter-flexible";
 import type { Db } from "../db";
 import { AppError, conflict, invalid, notFound } from "../errors";
 import { recordAudit, systemActor, type Actor } from "../audit/audit.repository";
 import * as repo from "./auth.repository";
 import { decoyHash, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from "./password";
 import { isRole, type Role } from "./roles";
+import { LoginLimits } from "./login-limits";
+import { logger } from "../log";
+
+const log = logger("auth");
 
 export const SESSION_COOKIE = "switchyard_session";
 
@@ -34,48 +36,64 @@ export function passwordProblem(password: string): string | null {
   return null;
 }
 
+/** Sessions that ended while live sockets may still use them: one (logout), or all of a user's. */
+export type EndedSessions = { sessionId: string; reason: string } | { userId: string; reason: string };
+
+/** What the web tier hears from the AuthService (wired by the composition root): live sockets follow their session. */
+export interface SessionListener {
+  sessionsEnded(ended: EndedSessions): void;
+}
+
 export class AuthService {
-  private readonly perUser: RateLimiterMemory;
-  private readonly perAddress: RateLimiterMemory;
+  private readonly limits: LoginLimits;
   private setupTokenHash: string | null = null;
+  private readonly sessionListeners = new Set<SessionListener>();
 
   constructor(
     private readonly db: Db,
     private readonly settings: AuthSettings,
   ) {
-    this.perUser = new RateLimiterMemory({ points: settings.loginMaxFailures, duration: settings.loginWindowSeconds });
-    this.perAddress = new RateLimiterMemory({ points: settings.loginMaxFailures * 4, duration: settings.loginWindowSeconds });
+    this.limits = new LoginLimits(settings);
   }
 
-  private async blockedForMs(ip: string, username: string): Promise<number> {
-    const [u, a] = await Promise.all([this.perUser.get(`${ip}|${username}`), this.perAddress.get(ip)]);
-    const over = (r: typeof u, points: number) => (r && r.consumedPoints >= points ? r.msBeforeNext : 0);
-    return Math.max(over(u, this.settings.loginMaxFailures), over(a, this.settings.loginMaxFailures * 4));
+  /** Adds a listener of ended sessions; returns the function that removes it. */
+  subscribe(listener: SessionListener): () => void {
+    this.sessionListeners.add(listener);
+    return () => this.sessionListeners.delete(listener);
   }
 
-  private async recordFailure(ip: string, username: string): Promise<void> {
-    await Promise.allSettled([this.perUser.penalty(`${ip}|${username}`, 1), this.perAddress.penalty(ip, 1)]);
+  /** Called once the change committed: a listener that throws does not undo it or stop the others. */
+  private sessionsEnded(ended: EndedSessions): void {
+    for (const l of this.sessionListeners) {
+      try {
+        l.sessionsEnded(ended);
+      } catch (err) {
+        log.error("a listener of ended sessions failed", { error: String(err) });
+      }
+    }
   }
 
   async login(input: { username: string; password: string; ip: string; userAgent: string }): Promise<{ token: string; user: SessionUser; expiresAt: Date }> {
     const username = input.username.trim();
-    const blockedMs = await this.blockedForMs(input.ip, username);
-    if (blockedMs > 0) {
-      throw new AppError("RATE_LIMITED", `too many failed logins; try again in ${Math.ceil(blockedMs / 1000)} s`);
-    }
+    // Counted as a failure from here on, unless the password turns out right.
+    const reservation = await this.limits.reserve(input.ip, username).catch((err: unknown) => {
+      if (err instanceof AppError) log.warn("login refused: too many failed logins", { user: username, from: input.ip });
+      throw err;
+    });
     const user = await repo.findUserByName(this.db, username);
     const ok = user ? await verifyPassword(user.passwordHash, input.password) : (await verifyPassword(await decoyHash(), input.password), false);
     if (!user || !ok || user.disabled || !isRole(user.role)) {
-      await this.recordFailure(input.ip, username);
       await recordAudit(this.db, { id: null, name: username || "(empty)" }, {
         action: "user.login-failed",
         objectType: "user",
         objectName: username,
         detail: `from ${input.ip}`,
       });
+      // The user name is whatever the caller typed: a field, never part of the sentence.
+      log.warn("login failed", { user: username, from: input.ip });
       throw new AppError("UNAUTHENTICATED", "wrong username or password");
     }
-    await this.perUser.delete(`${input.ip}|${username}`);
+    await reservation.refund();
     const token = crypto.randomBytes(32).toString("base64url");
     const expiresAt = new Date(Date.now() + this.settings.sessionTtlHours * 3600_000);
     await this.db.$transaction(async (tx) => {
@@ -86,14 +104,14 @@ export class AuthService {
   }
 
   /** The user behind a cookie token, or null when it is unknown, expired or the user is disabled. */
-  async userForToken(token: string | undefined): Promise<(SessionUser & { sessionId: string }) | null> {
+  async userForToken(token: string | undefined): Promise<(SessionUser & { sessionId: string; expiresAt: Date }) | null> {
     if (!token) return null;
     const id = sha256(token);
     const session = await repo.findSession(this.db, id);
     const now = new Date();
     if (!session || session.expiresAt <= now || session.user.disabled || !isRole(session.user.role)) return null;
     if (now.getTime() - session.lastSeenAt.getTime() > 60_000) await repo.touchSession(this.db, id, now);
-    return { id: session.user.id, username: session.user.username, role: session.user.role, sessionId: id };
+    return { id: session.user.id, username: session.user.username, role: session.user.role, sessionId: id, expiresAt: session.expiresAt };
   }
 
   async logout(sessionId: string, actor: Actor): Promise<void> {
@@ -101,6 +119,7 @@ export class AuthService {
       await repo.deleteSession(tx, sessionId);
       await recordAudit(tx, actor, { action: "user.logout", objectType: "user", objectId: actor.id, objectName: actor.name });
     });
+    this.sessionsEnded({ sessionId, reason: "logged out" });
   }
 
   // ---- first admin ----------------------------------------------------------------------------
@@ -153,7 +172,7 @@ export class AuthService {
       if (problem) throw invalid(problem, [{ path: "password", message: problem }]);
     }
     const passwordHash = input.password !== undefined ? await hashPassword(input.password) : undefined;
-    await this.db.$transaction(async (tx) => {
+    const { before, after } = await this.db.$transaction(async (tx) => {
       const before = await repo.findUserById(tx, id);
       if (!before) throw notFound(`user ${id}`);
       const losesAdmin = before.role === "admin" && !before.disabled && ((input.role && input.role !== "admin") || input.disabled === true);
@@ -171,7 +190,12 @@ export class AuthService {
         after: { role: after.role, disabled: after.disabled },
         detail: passwordHash ? "password changed" : "",
       });
+      return { before, after };
     });
+    // A disabled user or a changed password ended the sessions above; a role change keeps them (each
+    // request reads the role again) but a live socket holds the role it connected with.
+    const why = [after.disabled && !before.disabled ? "user disabled" : "", passwordHash ? "password changed" : "", after.role !== before.role ? "role changed" : ""].filter(Boolean);
+    if (why.length) this.sessionsEnded({ userId: id, reason: why.join(", ") });
   }
 
   listUsers() {

@@ -6,12 +6,14 @@ import * as service from "./config.service";
 import * as repo from "./config.repository";
 import { optionCatalogue, validValuesText } from "../../lib/options-catalogue";
 import { notFound } from "../errors";
+import { withEnvironmentFor } from "./masking";
+import { boundedString, ID_MAX_CHARS, OPTION_VALUE_MAX_CHARS } from "../../protocol/limits";
 
-const id = z.string().min(1);
+const id = boundedString(ID_MAX_CHARS).min(1);
 
 export const applicationInputSchema = applicationShapeSchema.omit({ host: true }).extend({ hostId: id });
 export const pairInputSchema = pairShapeSchema.omit({ primary: true, backup: true }).extend({ primaryAppId: id, backupAppId: id });
-export const optionChangeSchema = optionEntrySchema.omit({ value: true }).extend({ value: z.string().max(1024).nullable() });
+export const optionChangeSchema = optionEntrySchema.omit({ value: true }).extend({ value: boundedString(OPTION_VALUE_MAX_CHARS).nullable() });
 
 export const hostsRouter = createTRPCRouter({
   list: viewerProcedure.query(({ ctx }) => repo.listHosts(ctx.services.db)),
@@ -26,11 +28,11 @@ export const hostsRouter = createTRPCRouter({
 });
 
 export const applicationsRouter = createTRPCRouter({
-  list: viewerProcedure.query(({ ctx }) => repo.listApplications(ctx.services.db)),
+  list: viewerProcedure.query(async ({ ctx }) => (await repo.listApplications(ctx.services.db)).map((a) => withEnvironmentFor(a, ctx.user.role))),
   get: viewerProcedure.input(z.object({ id }).strict()).query(async ({ ctx, input }) => {
     const app = (await repo.listApplications(ctx.services.db)).find((a) => a.id === input.id);
     if (!app) throw notFound(`application ${input.id}`);
-    return app;
+    return withEnvironmentFor(app, ctx.user.role);
   }),
   create: adminProcedure
     .input(applicationInputSchema)

@@ -7,6 +7,26 @@ import { DEFAULT_RESTART_POLICY, DEFAULT_STARTUP_TIMEOUT_MS } from "../../protoc
 export const applicationTypes = ["sip-server", "generic"] as const;
 export { haTypes, controlDrivers } from "../../protocol/vocabulary";
 import { haTypes, controlDrivers, scriptPlaceholders } from "../../protocol/vocabulary";
+import {
+  ADDRESS_MAX_CHARS,
+  ARGS_MAX_COUNT,
+  boundedArray,
+  boundedString,
+  COMMAND_MAX_CHARS,
+  DESCRIPTION_MAX_CHARS,
+  environmentSchema,
+  INTERFACE_NAME_MAX_CHARS,
+  INTERFACE_NAME_PATTERN,
+  NICS_MAX_COUNT,
+  NLB_CLUSTER_NAME_MAX_CHARS,
+  OBJECT_NAME_MAX_CHARS,
+  OPTION_DN_MAX_CHARS,
+  OPTION_NAME_MAX_CHARS,
+  OPTION_SECTION_MAX_CHARS,
+  OPTION_VALUE_MAX_CHARS,
+  OPTIONS_MAX_COUNT,
+  SCRIPT_TEMPLATE_MAX_CHARS,
+} from "../../protocol/limits";
 export type ApplicationType = (typeof applicationTypes)[number];
 export type HaType = (typeof haTypes)[number];
 export type ControlDriver = (typeof controlDrivers)[number];
@@ -15,15 +35,15 @@ export const objectName = z
   .string()
   .trim()
   .min(1, "is required")
-  .max(64, "is longer than 64 characters")
+  .max(OBJECT_NAME_MAX_CHARS, `is longer than ${OBJECT_NAME_MAX_CHARS} characters`)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "may only contain letters, digits, '.', '_' and '-' and must start with a letter or digit");
 
 const port = z.number().int("must be a whole number").min(1, "must be 1–65535").max(65535, "must be 1–65535");
 
 export const nicSchema = z
   .object({
-    name: z.string().trim().min(1, "is required").max(32),
-    address: z.string().trim().min(1, "is required"),
+    name: boundedString(INTERFACE_NAME_MAX_CHARS).trim().min(1, "is required"),
+    address: boundedString(ADDRESS_MAX_CHARS).trim().min(1, "is required"),
     carriesManagement: z.boolean(),
     carriesSip: z.boolean(),
   })
@@ -32,18 +52,18 @@ export const nicSchema = z
 export const hostShapeSchema = z
   .object({
     name: objectName,
-    description: z.string().max(500).default(""),
-    nics: z.array(nicSchema).min(1, "a host needs at least one NIC").max(8),
+    description: boundedString(DESCRIPTION_MAX_CHARS).default(""),
+    nics: boundedArray(nicSchema, NICS_MAX_COUNT, "NICs").min(1, "a host needs at least one NIC"),
   })
   .strict();
 export type HostShape = z.infer<typeof hostShapeSchema>;
 
 export const optionEntrySchema = z
   .object({
-    dn: z.string().trim().max(64).default(""),
-    section: z.string().trim().min(1).max(64).default("TServer"),
-    name: z.string().trim().min(1, "is required").max(128),
-    value: z.string().max(1024),
+    dn: boundedString(OPTION_DN_MAX_CHARS).trim().default(""),
+    section: boundedString(OPTION_SECTION_MAX_CHARS).trim().min(1).default("TServer"),
+    name: boundedString(OPTION_NAME_MAX_CHARS).trim().min(1, "is required"),
+    value: boundedString(OPTION_VALUE_MAX_CHARS),
   })
   .strict();
 
@@ -93,15 +113,15 @@ export const applicationShapeSchema = z
     host: objectName,
     sipPort: port.nullable().default(null),
     haPort: port.nullable().default(null),
-    startCommand: z.string().max(1024).default(""),
-    startArgs: z.array(z.string().max(1024)).max(64).default([]),
-    workingDirectory: z.string().max(1024).default(""),
-    environment: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "is not a valid variable name"), z.string()).default({}),
-    stopCommand: z.string().max(1024).default(""),
+    startCommand: boundedString(COMMAND_MAX_CHARS).default(""),
+    startArgs: boundedArray(boundedString(COMMAND_MAX_CHARS), ARGS_MAX_COUNT, "arguments").default([]),
+    workingDirectory: boundedString(COMMAND_MAX_CHARS).default(""),
+    environment: environmentSchema.default({}),
+    stopCommand: boundedString(COMMAND_MAX_CHARS).default(""),
     stopTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
     restartPolicy: restartPolicyShapeSchema.default(defaultRestartPolicy),
     startupTimeoutMs: startupTimeoutMsSchema.default(DEFAULT_STARTUP_TIMEOUT_MS),
-    options: z.array(optionEntrySchema).max(2000).default([]),
+    options: boundedArray(optionEntrySchema, OPTIONS_MAX_COUNT, "options").default([]),
   })
   .strict();
 export type ApplicationShape = z.infer<typeof applicationShapeSchema>;
@@ -112,14 +132,15 @@ export const pairShapeSchema = z
     haType: z.enum(haTypes),
     primary: objectName,
     backup: objectName,
-    vipAddress: z.string().trim().default(""),
-    vipPrefixLength: z.number().int().min(0).max(128).nullable().default(null),
-    vipInterface: z.string().trim().max(32).default(""),
-    nlbClusterName: z.string().trim().max(128).default(""),
+    vipAddress: boundedString(ADDRESS_MAX_CHARS).trim().default(""),
+    // The agents' drivers take a prefix of 1–128 (a /0 VIP would be every address).
+    vipPrefixLength: z.number().int().min(1).max(128).nullable().default(null),
+    vipInterface: boundedString(INTERFACE_NAME_MAX_CHARS).trim().regex(INTERFACE_NAME_PATTERN, "may only contain letters, digits, '.', '_', '@', ':' and '-'").default(""),
+    nlbClusterName: boundedString(NLB_CLUSTER_NAME_MAX_CHARS).trim().default(""),
     nlbPort: port.nullable().default(null),
     controlDriver: z.enum(controlDrivers),
-    enableScript: z.string().max(4096).default(""),
-    disableScript: z.string().max(4096).default(""),
+    enableScript: boundedString(SCRIPT_TEMPLATE_MAX_CHARS).default(""),
+    disableScript: boundedString(SCRIPT_TEMPLATE_MAX_CHARS).default(""),
     scriptTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
   })
   .strict();

@@ -4,26 +4,29 @@ import { z } from "zod";
 import { createTRPCRouter, operatorProcedure, viewerProcedure } from "../api/trpc";
 import { pairHistory } from "./runtime.repository";
 import { applicationRuntimeView } from "./app-runtime.service";
+import { boundedString, DESCRIPTION_MAX_CHARS, ID_MAX_CHARS } from "../../protocol/limits";
+
+const id = boundedString(ID_MAX_CHARS).min(1);
 
 export const liveRouter = createTRPCRouter({
   /** Start or stop a server through its host's agent (e.g. restart a failed server, W14 upgrades). */
   application: operatorProcedure
-    .input(z.object({ appId: z.string().min(1), action: z.enum(["start", "stop"]) }).strict())
+    .input(z.object({ appId: id, action: z.enum(["start", "stop"]) }).strict())
     .mutation(({ ctx, input }) => ctx.services.operations.controlApplication(ctx.actor, input.appId, input.action)),
   // The control plane pushes computed views; without a controller they come from the configuration.
   pairs: viewerProcedure.query(({ ctx }) => ctx.services.controlPlane.pairViews()),
   timeline: viewerProcedure
-    .input(z.object({ pairId: z.string().min(1), limit: z.number().int().min(1).max(1000).default(200) }).strict())
+    .input(z.object({ pairId: id, limit: z.number().int().min(1).max(1000).default(200) }).strict())
     .query(({ ctx, input }) => pairHistory(ctx.services.db, input.pairId, input.limit)),
   hosts: viewerProcedure.query(({ ctx }) => ctx.services.controlPlane.hosts()),
   /** What an application's server runs with beside what is configured, its last delivery and its restart state. */
   applicationRuntime: viewerProcedure
-    .input(z.object({ appId: z.string().min(1) }).strict())
+    .input(z.object({ appId: id }).strict())
     .query(({ ctx, input }) => applicationRuntimeView(ctx.services.db, ctx.services.controlPlane, input.appId)),
   switchover: operatorProcedure
     .input(
       z
-        .object({ pairId: z.string().min(1), force: z.boolean().default(false), reason: z.string().trim().max(500).default("") })
+        .object({ pairId: id, force: z.boolean().default(false), reason: boundedString(DESCRIPTION_MAX_CHARS).trim().default("") })
         .strict()
         .refine((v) => !v.force || v.reason.length >= 5, { message: "a forced switchover needs a reason (at least 5 characters)", path: ["reason"] }),
     )

@@ -2,7 +2,7 @@
 // against the file format, merged with the stored configuration by object name and checked with the
 // same rules as UI edits (rules.ts); any problem means nothing is written, and every problem is
 // reported with its path in the file (e.g. applications[1].options.TServer.ha-max-calls-sync-at-once).
-import { parseDocument, stringify, isMap, isSeq, type Document, type Node as YamlNode } from "yaml";
+import { parseDocument, stringify, isMap, isPair, isSeq, type Document, type Node as YamlNode } from "yaml";
 import { z } from "zod";
 import type { Db, DbTx } from "../db";
 import { AppError, type Problem } from "../errors";
@@ -19,17 +19,38 @@ import {
 } from "../config/config.schema";
 import { applicationProblems, hostProblems, pairProblems } from "../config/rules";
 import { deliveryProblems, touchedHosts } from "../config/delivery-check";
+import { boundedRecord, boundedString, OPTION_DN_MAX_CHARS, OPTION_NAME_MAX_CHARS, OPTION_SECTION_MAX_CHARS, OPTION_VALUE_MAX_CHARS, OPTIONS_MAX_COUNT } from "../../protocol/limits";
 
 export const FORMAT_VERSION = 1;
 export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
+/** The format's deepest value is an application's dns.<DN>.<section>.<option> (6 levels); more is not a configuration. */
+export const MAX_YAML_DEPTH = 16;
+/**
+ * Alias expansions a file may cause (the yaml library's maxAliasCount): a person reusing an anchor or two
+ * stays far below it; a "billion laughs" file, aliases of aliases, multiplies past it in a few lines.
+ */
+export const MAX_YAML_ALIAS_EXPANSIONS = 50;
 
-const scalar = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
-const sectionMap = z.record(z.string(), z.record(z.string(), scalar));
+// Options in the file are bounded as the API bounds them (protocol/limits.ts): names, values, how many.
+const scalar = z
+  .union([z.string(), z.number(), z.boolean()])
+  .transform((v) => String(v))
+  .pipe(boundedString(OPTION_VALUE_MAX_CHARS));
+const sectionMap = boundedRecord(boundedRecord(scalar, { maxChars: OPTION_NAME_MAX_CHARS, maxCount: OPTIONS_MAX_COUNT, what: "options" }), {
+  maxChars: OPTION_SECTION_MAX_CHARS,
+  maxCount: OPTIONS_MAX_COUNT,
+  what: "sections",
+});
 
 const fileApplicationSchema = applicationShapeSchema
   .omit({ options: true })
-  .extend({ options: sectionMap.default({}), dns: z.record(z.string(), sectionMap).default({}) })
-  .strict();
+  .extend({ options: sectionMap.default({}), dns: boundedRecord(sectionMap, { maxChars: OPTION_DN_MAX_CHARS, maxCount: OPTIONS_MAX_COUNT, what: "service DNs" }).default({}) })
+  .strict()
+  .superRefine((a, ctx) => {
+    const count = (sections: Record<string, Record<string, string>>) => Object.values(sections).reduce((n, values) => n + Object.keys(values).length, 0);
+    const total = count(a.options) + Object.values(a.dns).reduce((n, sections) => n + count(sections), 0);
+    if (total > OPTIONS_MAX_COUNT) ctx.addIssue({ code: "custom", path: ["options"], message: `has ${total} options (service DNs' included); at most ${OPTIONS_MAX_COUNT} are allowed` });
+  });
 
 export const configFileSchema = z
   .object({
@@ -86,6 +107,25 @@ export async function exportConfig(db: Db): Promise<string> {
   return `# Switchyard configuration: hosts, applications with options, HA pairs.\n# Import it on the Import page or with the config.import API; objects are matched by name.\n${stringify(doc, { lineWidth: 0 })}`;
 }
 
+function tooDeep(line: number | null): AppError {
+  return new AppError("INVALID", `the file nests deeper than ${MAX_YAML_DEPTH} levels${line ? ` (line ${line})` : ""}; a configuration file needs at most 6`);
+}
+
+/** The first collection nested deeper than maxDepth, walked without recursion (the depth is what is in question). */
+function nodeDeeperThan(root: unknown, maxDepth: number): YamlNode | null {
+  const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 1 }];
+  while (stack.length) {
+    const { node, depth } = stack.pop()!;
+    if (!isMap(node) && !isSeq(node)) continue;
+    if (depth > maxDepth) return node as YamlNode;
+    for (const item of node.items as unknown[]) {
+      if (isPair(item)) stack.push({ node: item.key, depth: depth + 1 }, { node: item.value, depth: depth + 1 });
+      else stack.push({ node: item, depth: depth + 1 });
+    }
+  }
+  return null;
+}
+
 /** Line number (1-based) of the node at a path in the YAML document, for messages. */
 function lineOf(doc: Document, text: string, path: (string | number)[]): number | null {
   let node: unknown = doc.contents;
@@ -116,11 +156,30 @@ function parseFile(text: string): { file: z.infer<typeof configFileSchema>; doc:
     throw new AppError("INVALID", `the file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MiB`);
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  // The parser recurses per level and reports running out of stack as a syntax error: say what it is.
+  if (doc.errors.some((e) => /Maximum call stack/.test(e.message))) throw tooDeep(null);
   if (doc.errors.length) {
     const problems = doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? "?"}`, message: e.message.split("\n")[0]! }));
     throw new AppError("INVALID", `the file is not valid YAML: ${problems[0]!.message}`, problems);
   }
-  const parsed = configFileSchema.safeParse(doc.toJS());
+  const deepest = nodeDeeperThan(doc.contents, MAX_YAML_DEPTH);
+  if (deepest) throw tooDeep(deepest.range ? text.slice(0, deepest.range[0]).split("\n").length : null);
+  let plain: unknown;
+  try {
+    plain = doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_EXPANSIONS });
+  } catch (err) {
+    // The yaml library throws a ReferenceError when aliases expand past maxAliasCount (and for an alias
+    // to an anchor that is not defined); either is the file's fault, not an internal error.
+    if (!(err instanceof ReferenceError)) throw err;
+    const excessive = /Excessive alias count/.test(err.message);
+    throw new AppError(
+      "INVALID",
+      excessive
+        ? `the file's YAML aliases expand too much: more than ${MAX_YAML_ALIAS_EXPANSIONS} alias expansions are refused (aliases of aliases, a "billion laughs" file); write the repeated values out instead`
+        : `the file is not valid YAML: ${err.message}`,
+    );
+  }
+  const parsed = configFileSchema.safeParse(plain);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => {
       const path = i.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${String(k)}`)).join("").replace(/^\./, "");
