@@ -16,6 +16,7 @@ import { loadPairConfigs } from "../runtime/runtime.repository";
 import type { AppRuntime, RuntimeAlarm, VipObservation } from "../runtime/app-runtime";
 import type { ControlPlaneRequests, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
 import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
+import { logger, type Logger } from "../log";
 
 /** A worker that died is started again after this, doubling up to the maximum while it keeps dying. */
 export const WORKER_RESTART_DELAY_MS = 1_000;
@@ -106,7 +107,7 @@ class WorkerControlPlane implements ControlPlane {
   constructor(
     private readonly db: Db,
     private readonly env: Env,
-    private readonly log: (line: string) => void,
+    private readonly log: Logger,
   ) {}
 
   agentUrl(): string | null {
@@ -121,7 +122,7 @@ class WorkerControlPlane implements ControlPlane {
       let ready = false;
       worker.on("message", (message: WorkerToMain) => {
         if (message.kind === "fatal") {
-          this.log(`the control plane failed: ${message.message}`);
+          this.log.error("the control plane failed", { error: message.message });
           if (!ready) reject(new Error(`the control plane could not start: ${message.message.split("\n")[0]}`));
           void worker.terminate();
           return;
@@ -141,7 +142,7 @@ class WorkerControlPlane implements ControlPlane {
         this.receive(message);
       });
       worker.on("error", (err) => {
-        this.log(`the control plane's thread threw: ${err.stack ?? err.message}`);
+        this.log.error("the control plane's thread threw", { error: err.stack ?? err.message });
         if (!ready) reject(err);
       });
       worker.on("exit", (code) => {
@@ -150,10 +151,10 @@ class WorkerControlPlane implements ControlPlane {
         for (const [, p] of this.pending) p.reject(new AppError("CONFLICT", "the control plane restarted before it answered; try again"));
         this.pending.clear();
         if (this.stopping || !ready) return;
-        this.log(`the control plane's thread exited (code ${code}); starting it again in ${this.restartDelayMs} ms`);
+        this.log.error("the control plane's thread exited; starting it again", { code, restartInMs: this.restartDelayMs });
         this.restartTimer = setTimeout(() => {
           this.restartTimer = null;
-          this.start().catch((err: unknown) => this.log(`restarting the control plane failed: ${String(err)}`));
+          this.start().catch((err: unknown) => this.log.error("restarting the control plane failed", { error: String(err) }));
         }, this.restartDelayMs);
         this.restartDelayMs = Math.min(WORKER_RESTART_DELAY_MAX_MS, this.restartDelayMs * 2);
       });
@@ -168,7 +169,7 @@ class WorkerControlPlane implements ControlPlane {
     try {
       await this.request("stop", {});
     } catch (err) {
-      this.log(`the control plane did not stop cleanly: ${String(err)}`);
+      this.log.warn("the control plane did not stop cleanly", { error: String(err) });
     }
     this.worker = null;
     await worker.terminate();
@@ -282,13 +283,13 @@ class WorkerControlPlane implements ControlPlane {
       try {
         call(l);
       } catch (err) {
-        this.log(`a control plane listener threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        this.log.error("a control plane listener threw", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       }
     }
   }
 }
 
 /** The control plane for this console: its worker thread, or the configuration-only stand-in. */
-export function createControlPlane(db: Db, env: Env, log: (line: string) => void = (l) => console.log(`[control-plane] ${l}`)): ControlPlane {
+export function createControlPlane(db: Db, env: Env, log: Logger = logger("control-plane")): ControlPlane {
   return env.SWITCHYARD_CONTROLLER === "true" ? new WorkerControlPlane(db, env, log) : disabledControlPlane(db);
 }
