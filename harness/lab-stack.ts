@@ -36,7 +36,7 @@ interface LabConfigFile {
     restartPolicy?: { enabled: boolean; maxRestarts: number; restartWindowMs: number; restartDelayMs: number; restartDelayMaxMs: number; backoffMultiplier: number };
     startupTimeoutMs?: number;
   }[];
-  pairs: { name: string; haType: string; primary: string; backup: string }[];
+  pairs: { name: string; haType: string; primary: string; backup: string; failoverHoldMs?: number }[];
 }
 
 export interface LabStackOptions {
@@ -198,7 +198,9 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
     running = await startConsole({ withPages: false, env: consoleEnv });
     const db = running.services.db;
     await importConfig(db, systemActor, stringify(config), { replace: false, dryRun: false });
-    // The controller started before the pairs existed: reload it so it manages them.
+    // The console started before the pairs existed: tell its parts (the alarm engine's directory names
+    // alarm subjects), and wait for the controller to manage them.
+    running.services.configEvents.changed();
     await running.services.controlPlane.configChanged();
     // No VIP is set up here: when the controller adopts the primary it enables the VIP (or NLB port)
     // on that host and disables it on the partner's, which the tests check.

@@ -46,6 +46,20 @@ export const pairViewSchema = z.object({
       steps: z.array(z.object({ label: z.string(), status: z.string(), note: z.string() })),
     })
     .nullable(),
+  /**
+   * An automatic failover held until its target is ready (its primary can keep its calls meanwhile):
+   * who takes over, how many calls it still has to synchronise, and until when it waits at most.
+   */
+  hold: z
+    .object({
+      cause: z.string(),
+      from: z.string(),
+      to: z.string(),
+      unsyncedCalls: z.number().nullable(),
+      since: z.date(),
+      until: z.date(),
+    })
+    .nullable(),
   activeAlarms: z.array(z.string()),
   /** Problems first: 0 healthy, higher is worse. */
   severity: z.number(),

@@ -28,10 +28,10 @@ const appIndexAt = (i: number) => Math.floor(i / 100) % apps.length;
 
 function benchMatcher() {
   const conditions: MatchCondition[] = [
-    { id: "bind", eventId: "00-04200", controllerKind: null, scopeKind: "all", scopeValues: [], severity: "critical", cancelEventId: null, autoClearSeconds: 3600, description: "", enabled: true },
-    { id: "vip", eventId: "00-52029", controllerKind: null, scopeKind: "type", scopeValues: ["sip-server"], severity: "major", cancelEventId: "00-52030", autoClearSeconds: null, description: "", enabled: true },
+    { id: "bind", eventId: "00-04200", controllerKind: null, scopeKind: "all", scopeValues: [], severity: "critical", cancelEventId: null, cancelControllerKind: null, autoClearSeconds: 3600, description: "", enabled: true },
+    { id: "vip", eventId: "00-52029", controllerKind: null, scopeKind: "type", scopeValues: ["sip-server"], severity: "major", cancelEventId: "00-52030", cancelControllerKind: null, autoClearSeconds: null, description: "", enabled: true },
     // 200 more conditions on other ids, so the index is not trivially small.
-    ...Array.from({ length: 200 }, (_, i): MatchCondition => ({ id: `c${i}`, eventId: `01-${String(i).padStart(5, "0")}`, controllerKind: null, scopeKind: "applications", scopeValues: ["sip-1"], severity: "minor", cancelEventId: null, autoClearSeconds: null, description: "", enabled: true })),
+    ...Array.from({ length: 200 }, (_, i): MatchCondition => ({ id: `c${i}`, eventId: `01-${String(i).padStart(5, "0")}`, controllerKind: null, scopeKind: "applications", scopeValues: ["sip-1"], severity: "minor", cancelEventId: null, cancelControllerKind: null, autoClearSeconds: null, description: "", enabled: true })),
   ];
   const m = new AlarmMatcher(conditions);
   const subjects: Subject[] = apps.map((a, i) => ({ application: a, host: `host-${i % 10}`, pair: `pair-${i >> 1}`, applicationType: "sip-server" }));

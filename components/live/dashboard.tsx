@@ -195,6 +195,23 @@ export function Timeline({ pairId }: { pairId: string }) {
   );
 }
 
+const holdCauses: Record<string, string> = {
+  "service-unavailable": "reported SERVICE_UNAVAILABLE",
+  "bind-failure": "cannot open its SIP port",
+  "self-demotion": "gave up the primary role (NIC)",
+};
+
+/** A failover held for the backup's call synchronisation: who, how many calls, and until when at most. */
+export function HoldBanner({ hold }: { hold: NonNullable<PairView["hold"]> }) {
+  const calls = hold.unsyncedCalls !== null && hold.unsyncedCalls > 0 ? `${hold.unsyncedCalls.toLocaleString("en-US")} calls` : "its calls";
+  return (
+    <div role="status" data-testid="failover-hold" className="mb-3 rounded border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900">
+      <span className="font-medium">Failover held:</span> {hold.from} {holdCauses[hold.cause] ?? hold.cause}; waiting for {hold.to} to synchronise {calls} before switching, at
+      most until {hold.until.toLocaleTimeString()} (then it switches anyway and raises a double-failure alarm).
+    </div>
+  );
+}
+
 function PairCard({ pair }: { pair: PairView }) {
   const [showTimeline, setShowTimeline] = useState(false);
   return (
@@ -231,6 +248,7 @@ function PairCard({ pair }: { pair: PairView }) {
           <div>Controller: {pair.situation}</div>
         </div>
       )}
+      {pair.hold && <HoldBanner hold={pair.hold} />}
       <p data-testid="situation" className="mb-3 text-sm text-slate-700">
         {pair.situation}
       </p>

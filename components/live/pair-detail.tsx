@@ -7,7 +7,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
 import { Badge, Card, ErrorBox, Loading, PageTitle, Table, cx } from "@/components/ui";
 import { effectiveOption } from "@/lib/options-catalogue";
-import { ServerCell, SwitchoverControl, Timeline } from "./dashboard";
+import { HoldBanner, ServerCell, SwitchoverControl, Timeline } from "./dashboard";
 
 const haOptions = ["ha-max-calls-sync-at-once", "http-port", "sip-pass-check", "control-vip-scripts", "sip-iptakeover-monitoring", "tlib-nic-monitoring", "sip-nic-monitoring", "sip-nic-address"];
 
@@ -76,6 +76,7 @@ export function PairDetail({ id }: { id: string }) {
             ];
           })}
         </figure>
+        {pair.hold && <div className="mt-3"><HoldBanner hold={pair.hold} /></div>}
         <p className="mt-3 text-sm text-slate-700">{pair.situation}</p>
       </Card>
       <div className="mb-4 grid gap-3 md:grid-cols-2">

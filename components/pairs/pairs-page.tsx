@@ -29,6 +29,7 @@ const emptyPair = (): PairInput => ({
   enableScript: "",
   disableScript: "",
   scriptTimeoutMs: 10_000,
+  failoverHoldMs: 30_000,
 });
 
 function toInput(p: PairRow): PairInput {
@@ -46,6 +47,7 @@ function toInput(p: PairRow): PairInput {
     enableScript: p.enableScript,
     disableScript: p.disableScript,
     scriptTimeoutMs: p.scriptTimeoutMs,
+    failoverHoldMs: p.failoverHoldMs,
   };
 }
 
@@ -179,6 +181,9 @@ function PairForm({ id, initial, onDone }: { id: string | null; initial: PairInp
           {appSelect("Backup application", pair.backupAppId, (v) => setPair({ ...pair, backupAppId: v }))}
           <Field label="Script timeout (ms)">
             {(fid) => <Input id={fid} inputMode="numeric" value={pair.scriptTimeoutMs} onChange={(e) => setPair({ ...pair, scriptTimeoutMs: Number(e.target.value) })} />}
+          </Field>
+          <Field label="Failover hold (ms)" hint="When the primary can keep its calls (no SIP traffic, bind failure, NIC lost), wait this long for a backup that is still synchronising calls before failing over anyway; 0 = never wait.">
+            {(fid) => <Input id={fid} inputMode="numeric" value={pair.failoverHoldMs} onChange={(e) => setPair({ ...pair, failoverHoldMs: Number(e.target.value) })} />}
           </Field>
           {pair.haType !== "single-host" && (
             <Field label={pair.haType === "nlb-cluster" ? "Cluster VIP address" : "Virtual IP address"}>

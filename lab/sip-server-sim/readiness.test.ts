@@ -62,6 +62,9 @@ describe("W13 readiness for switchover and upgrade", () => {
       computeReadiness({ ...primary({}), role: "backup", nowMs: linkUpAtMs + 1, backupSyncComplete });
     expect(backup(false).readyForSwitchover).toBe(0);
     expect(backup(false).notReadyReasons).toEqual(["call synchronisation from the primary is not complete"]);
+    expect(computeReadiness({ ...primary({}), role: "backup", nowMs: linkUpAtMs + 1, backupSyncComplete: false, backupCalls: { expected: 14_000, held: 6_500 } }).notReadyReasons).toEqual([
+      "call synchronisation from the primary is not complete: 7500 of 14000 calls not yet received",
+    ]);
     expect(backup(true).readyForSwitchover).toBe(1);
     expect(backup(true).notReadyReasons).toEqual([]);
   });

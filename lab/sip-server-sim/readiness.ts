@@ -17,6 +17,8 @@ export interface ReadinessInput {
   multisiteCallsPredatingLink: number;
   /** Backup: the primary told it the call synchronisation after the last link-up is complete. */
   backupSyncComplete: boolean;
+  /** Backup: the primary's non-multisite calls as last heard, and how many of them it holds (for the reason). */
+  backupCalls?: { expected: number; held: number };
   /** How long the HA link must be up before the primary is ready; the W13 60 s unless a lab knob shortens it. */
   linkSettleMs?: number;
 }
@@ -51,7 +53,9 @@ export function computeReadiness(input: ReadinessInput): Readiness {
     }
   } else {
     if (input.haLinkUpSinceMs !== null && !input.backupSyncComplete) {
-      reasons.push("call synchronisation from the primary is not complete");
+      const c = input.backupCalls;
+      const missing = c ? Math.max(0, c.expected - c.held) : 0;
+      reasons.push(`call synchronisation from the primary is not complete${missing > 0 ? `: ${missing} of ${c!.expected} calls not yet received` : ""}`);
     }
   }
   // W13: the primary is never ready for upgrade, the backup always is. notReadyReasons explain

@@ -257,6 +257,7 @@ export class SimServer {
     const nonMultisite = this.calls.nonMultisiteIds();
     const syncedCount = this.ha?.countSyncedOnBackup(nonMultisite) ?? 0;
     const haLinkUpSinceMs = this.ha?.linkUpSinceMs ?? null;
+    const fromPrimary = this.role === "backup" ? (this.ha?.primaryCallList(nonMultisite) ?? { expected: 0, held: 0 }) : null;
     const readiness = computeReadiness({
       role: this.role,
       nowMs,
@@ -266,14 +267,15 @@ export class SimServer {
       multisiteCallsPredatingLink:
         haLinkUpSinceMs === null ? this.calls.countMultisite() : this.calls.countMultisiteExistingAt(haLinkUpSinceMs),
       backupSyncComplete: this.ha?.backupSyncComplete ?? false,
+      backupCalls: fromPrimary ?? undefined,
       linkSettleMs: this.settings.readinessSettleMs,
     });
     let calls: SipServerStatus["calls"];
     if (this.role === "primary") {
       calls = { total: this.calls.size, synced: syncedCount, multisite: this.calls.countMultisite() };
     } else {
-      const fromPrimary = this.ha?.primaryCallList(nonMultisite) ?? { expected: 0, held: 0 };
-      calls = { total: Math.max(fromPrimary.expected, this.calls.size), synced: fromPrimary.held, multisite: this.calls.countMultisite() };
+      const { expected, held } = fromPrimary!;
+      calls = { total: Math.max(expected, this.calls.size), synced: held, multisite: this.calls.countMultisite() };
     }
     return {
       role: this.role,

@@ -56,6 +56,7 @@ const conditionSelect = {
   scopeValues: true,
   severity: true,
   cancelEventId: true,
+  cancelControllerKind: true,
   autoClearSeconds: true,
   description: true,
   enabled: true,

@@ -35,6 +35,8 @@ export const conditionInputSchema = z
     scopeValues: z.array(scopeValue).max(500).default([]),
     severity: z.enum(severities),
     cancelEventId: eventIdSchema.nullable().default(null),
+    /** A log-event alarm cleared when the controller sees this condition end for the same application. */
+    cancelControllerKind: z.enum(controllerAlarmKinds).nullable().default(null),
     autoClearSeconds: z.number().int().min(1).max(365 * 24 * 3600).nullable().default(null),
     description: boundedString(DESCRIPTION_MAX_CHARS).trim().min(1, "say what the condition means"),
     enabled: z.boolean().default(true),

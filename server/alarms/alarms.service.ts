@@ -23,6 +23,9 @@ function conditionProblems(input: ConditionInput): void {
   if (input.cancelEventId !== null && input.controllerKind !== null) {
     throw invalid(`controller alarm ${input.controllerKind} is cancelled by the controller; it takes no cancel event id`);
   }
+  if (input.cancelControllerKind !== null && input.controllerKind !== null) {
+    throw invalid(`controller alarm ${input.controllerKind} is cancelled by the controller already; "cleared when the controller sees" is for log-event alarms`);
+  }
   if (input.scopeKind === "all" && input.scopeValues.length > 0) throw invalid(`scope "all" takes no values (got ${input.scopeValues.join(", ")})`);
   if (input.scopeKind !== "all" && input.scopeValues.length === 0) throw invalid(`scope "${input.scopeKind}" needs at least one value`);
 }

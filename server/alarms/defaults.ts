@@ -6,6 +6,7 @@ const base: Omit<ConditionInput, "severity" | "description"> = {
   scopeKind: "all",
   scopeValues: [],
   cancelEventId: null,
+  cancelControllerKind: null,
   autoClearSeconds: null,
   enabled: true,
   eventId: null,
@@ -13,7 +14,13 @@ const base: Omit<ConditionInput, "severity" | "description"> = {
 };
 
 export const builtInConditions: readonly ConditionInput[] = [
-  { ...base, eventId: "00-04200", severity: "critical", description: "SIP listener bind failure: the server is running but cannot open its SIP port (W7)" },
+  {
+    ...base,
+    eventId: "00-04200",
+    cancelControllerKind: "bind-failed",
+    severity: "critical",
+    description: "SIP listener bind failure: the server is running but cannot open its SIP port (W7); cleared when it reports its SIP listener bound again",
+  },
   { ...base, eventId: "00-52027", cancelEventId: "00-52028", severity: "major", description: "SIP NIC failure (sip-nic-monitoring, W10); cleared by 00-52028" },
   { ...base, eventId: "00-52029", cancelEventId: "00-52030", severity: "major", description: "Virtual IP failure (sip-iptakeover-monitoring, W9); cleared by 00-52030" },
   { ...base, controllerKind: "host-disconnected", severity: "critical", description: "Host disconnected: its agent stopped answering (W3)" },

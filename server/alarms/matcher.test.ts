@@ -10,6 +10,7 @@ const cond = (over: Partial<MatchCondition> & { id: string }): MatchCondition =>
   scopeValues: [],
   severity: "critical",
   cancelEventId: null,
+  cancelControllerKind: null,
   autoClearSeconds: null,
   description: over.id,
   enabled: true,
@@ -104,6 +105,19 @@ describe("alarm matcher", () => {
     expect(m.controllerRaise("stale-vip", host, "no condition", 1)).toEqual([]);
     expect(m.controllerCancel("host-disconnected", host, "host-1 back", 2)).toEqual([{ type: "clear", key: "hd|h:host-1", conditionId: "hd", how: "cancel-event", atMs: 2, text: "host-1 back" }]);
     expect(m.active().map((a) => a.key)).toEqual(["sb|p:pair-a"]);
+  });
+
+  it("W7 a 00-04200 alarm clears when the controller sees the server's SIP listener bound again (cancelControllerKind), for that application only", () => {
+    const m = new AlarmMatcher([cond({ id: "bind", eventId: "00-04200", cancelControllerKind: "bind-failed" })]);
+    const sip2: Subject = { ...sip1, application: "sip-2" };
+    m.logEvent("00-04200", sip1, "cannot bind 5060", 1);
+    m.logEvent("00-04200", sip2, "cannot bind 5060", 1);
+    expect(m.controllerCancel("bind-failed", sip1, "sip-1 reports its SIP listener bound", 2)).toEqual([
+      { type: "clear", key: alarmKey("bind", sip1), conditionId: "bind", how: "cancel-event", atMs: 2, text: "cancelled: sip-1 reports its SIP listener bound" },
+    ]);
+    expect(m.active().map((a) => a.key)).toEqual([alarmKey("bind", sip2)]);
+    // Another kind's cancel does not clear it.
+    expect(m.controllerCancel("application-failed", sip2, "running", 3)).toEqual([]);
   });
 
   it("starts from persisted active alarms, so a console restart repeats instead of raising again", () => {

@@ -11,6 +11,8 @@ export interface MatchCondition {
   scopeValues: readonly string[];
   severity: Severity;
   cancelEventId: string | null;
+  /** Cleared when the controller cancels this kind for the same subject (the server's state, not a log line). */
+  cancelControllerKind: string | null;
   autoClearSeconds: number | null;
   description: string;
   enabled: boolean;
@@ -70,6 +72,7 @@ export class AlarmMatcher {
   private byEvent = new Map<string, MatchCondition[]>();
   private byCancelEvent = new Map<string, MatchCondition[]>();
   private byKind = new Map<string, MatchCondition[]>();
+  private byCancelKind = new Map<string, MatchCondition[]>();
   private readonly activeByKey = new Map<string, ActiveAlarm>();
 
   constructor(conditions: readonly MatchCondition[], active: readonly ActiveAlarm[] = []) {
@@ -83,6 +86,7 @@ export class AlarmMatcher {
     this.byEvent = new Map();
     this.byCancelEvent = new Map();
     this.byKind = new Map();
+    this.byCancelKind = new Map();
     // A disabled condition is out of every index, its cancel event included: "disabled" means ignored,
     // which keeps it predictable; its active alarms are then cleared by hand or by auto-clear.
     for (const c of conditions) {
@@ -90,6 +94,7 @@ export class AlarmMatcher {
       if (c.eventId) push(this.byEvent, c.eventId, c);
       if (c.controllerKind) push(this.byKind, c.controllerKind, c);
       if (c.cancelEventId) push(this.byCancelEvent, c.cancelEventId, c);
+      if (c.cancelControllerKind) push(this.byCancelKind, c.cancelControllerKind, c);
     }
   }
 
@@ -121,10 +126,16 @@ export class AlarmMatcher {
     return out;
   }
 
-  /** The controller saw the condition end: clears the alarm like a cancel event. */
+  /**
+   * The controller saw the condition end: clears its own alarm like a cancel event, and the log-event
+   * alarms it cancels (00-04200 when the server reports its SIP listener bound again).
+   */
   controllerCancel(kind: string, subject: Subject, text: string, atMs: number): MatchEffect[] {
     const out: MatchEffect[] = [];
     for (const c of this.byKind.get(kind) ?? []) this.clear(alarmKey(c.id, subject), "cancel-event", atMs, text, out);
+    for (const c of this.byCancelKind.get(kind) ?? []) {
+      if (inScope(c, subject)) this.clear(alarmKey(c.id, subject), "cancel-event", atMs, `cancelled: ${text}`, out);
+    }
     return out;
   }
 

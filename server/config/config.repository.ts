@@ -67,6 +67,7 @@ const pairSelect = {
   enableScript: true,
   disableScript: true,
   scriptTimeoutMs: true,
+  failoverHoldMs: true,
 } satisfies Prisma.HaPairSelect;
 
 type HostRow = Prisma.HostGetPayload<{ select: typeof hostSelect }>;
@@ -123,6 +124,7 @@ export function toPairShape(p: PairRow): PairShape {
     enableScript: p.enableScript,
     disableScript: p.disableScript,
     scriptTimeoutMs: p.scriptTimeoutMs,
+    failoverHoldMs: p.failoverHoldMs,
   };
 }
 

@@ -142,6 +142,16 @@ export const pairShapeSchema = z
     enableScript: boundedString(SCRIPT_TEMPLATE_MAX_CHARS).default(""),
     disableScript: boundedString(SCRIPT_TEMPLATE_MAX_CHARS).default(""),
     scriptTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
+    /**
+     * How long an automatic failover whose cause lets the primary keep its calls (W4, W7, W10) waits for
+     * a backup that is still synchronising calls; 0 = never wait. 30 s by default.
+     */
+    failoverHoldMs: z
+      .number({ error: "failover hold must be a number of milliseconds (0–600000)" })
+      .int("failover hold must be whole milliseconds")
+      .min(0, "failover hold cannot be negative (0 = never wait)")
+      .max(600_000, "failover hold is at most 600000 ms (10 minutes)")
+      .default(30_000),
   })
   .strict();
 export type PairShape = z.infer<typeof pairShapeSchema>;

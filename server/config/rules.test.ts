@@ -35,6 +35,7 @@ const pair = (extra: Partial<PairShape>): PairShape => ({
   enableScript: "",
   disableScript: "",
   scriptTimeoutMs: 10000,
+  failoverHoldMs: 30000,
   ...extra,
 });
 const snap = (s: Partial<ConfigSnapshot>): ConfigSnapshot => ({ hosts: [host("h1"), host("h2")], applications: [app("a1", "h1"), app("a2", "h2")], pairs: [], ...s });

@@ -28,7 +28,12 @@ export function syncAlarms(ctx: Ctx): void {
     const app = appOf(s, ref.appId);
     if (app.status === "failed") want({ kind: "application-failed", appId: ref.appId, text: `${ref.appName}'s process failed` });
     if (app.status === "service-unavailable") want({ kind: "service-unavailable", appId: ref.appId, text: `${ref.appName} reported SERVICE_UNAVAILABLE (back-off ${app.oosBackoff}x)` });
-    if (app.sipListener === "bind-failed" && app.role === "primary") want({ kind: "bind-failed", appId: ref.appId, text: `${ref.appName} cannot open its SIP listening port (00-04200)` });
+    // Tied to what the server reports: raised while it says bind-failed, cancelled when it says bound
+    // (which also clears the server's own 00-04200 alarm). Unknown (a reconnecting host) keeps it.
+    const bindKey = `bind-failed:${ref.appId}`;
+    if (app.sipListener === "bind-failed" || (app.sipListener === "unknown" && ps.activeAlarms.includes(bindKey))) {
+      want({ kind: "bind-failed", appId: ref.appId, text: `${ref.appName} cannot open its SIP listening port (00-04200)` });
+    }
   }
   if (servingPrimaries(ctx).length > 1) want({ kind: "split-brain", text: `both servers of ${pair.name} are primary` });
   for (const v of ps.staleVips) want({ kind: "stale-vip", hostId: v.hostId, text: `stale ${vipWord(pair)} on ${hostName(pair, v.hostId)}` });
@@ -42,7 +47,9 @@ export function syncAlarms(ctx: Ctx): void {
     if (wanted.has(key)) continue;
     const [kind, subject] = splitKey(key);
     const target = pair.apps.find((r) => r.appId === subject) ? { appId: subject } : subject !== pair.id ? { hostId: subject } : {};
-    ctx.out.commands.push({ type: "cancel-alarm", kind, pairId: pair.id, ...target, text: `${kind} cleared for ${subject}` });
+    const who = target.appId ? appName(pair, subject) : target.hostId ? hostName(pair, subject) : pair.name;
+    const text = kind === "bind-failed" ? `${who} reports its SIP listener bound` : `${kind.replaceAll("-", " ")} cleared for ${who}`;
+    ctx.out.commands.push({ type: "cancel-alarm", kind, pairId: pair.id, ...target, text });
   }
   ps.activeAlarms = [...wanted.keys()];
 }

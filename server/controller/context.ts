@@ -9,6 +9,8 @@ export interface Ctx {
   pair: PairConfig;
   ps: PairState;
   out: Out;
+  /** A rule looked at the pair's held failover in this step (an unexamined hold has ended). */
+  holdExamined?: boolean;
 }
 
 export class Out {

@@ -21,6 +21,7 @@ function pairOf(haType: HaType): PairConfig {
     name: "pair-a",
     haType,
     scriptTimeoutMs: 10_000,
+    failoverHoldMs: 30_000,
     apps: [
       { appId: "sip-1", appName: "sip-1", hostId: "host-1", hostName: "host-1", startupTimeoutMs: 60_000 },
       { appId: "sip-2", appName: "sip-2", hostId: single ? "host-1" : "host-2", hostName: single ? "host-1" : "host-2", startupTimeoutMs: 60_000 },
@@ -60,14 +61,16 @@ class Harness {
     return this.feed({ type: "role-report", hostId: this.hostOf(appId), appId, role, epoch, sentAtMs: this.stamp() });
   }
 
-  readiness(appId: string, ready: 0 | 1, opts: { reasons?: string[]; sipListener?: "bound" | "bind-failed" } = {}): StepResult {
+  readiness(appId: string, ready: 0 | 1, opts: { reasons?: string[]; sipListener?: "bound" | "bind-failed"; unsyncedCalls?: number; haLink?: "up" | "down"; pollFailed?: boolean } = {}): StepResult {
     return this.feed({
       type: "readiness-report",
       hostId: this.hostOf(appId),
       appId,
       readyForSwitchover: ready,
       notReadyReasons: opts.reasons ?? [],
-      haLink: "up",
+      unsyncedCalls: opts.unsyncedCalls ?? (ready ? 0 : null),
+      haLink: opts.haLink ?? "up",
+      pollFailed: opts.pollFailed,
       sipListener: opts.sipListener ?? "bound",
       sentAtMs: this.stamp(),
     });
@@ -377,7 +380,7 @@ describe("W12 readiness 0: double failure", () => {
       "sip-2 ordered to primary and sip-1 to backup by alice's forced switchover (epoch 5); reason: host-1 maintenance window; double failure warning: sip-2 is not ready for switchover (HA link down)",
     );
     expect(roleAndScripts(r.commands)).toEqual(["set-role sip-1 backup e5"]);
-    expect(kinds(r.commands, "raise-alarm")).toEqual(["double-failure:pair-a"]);
+    expect(kinds(r.commands, "raise-alarm")).toEqual(["double-failure:sip-2"]);
   });
 
   it("W12 an automatic failover is not held back by readiness 0 but carries the double failure warning", () => {
@@ -385,6 +388,161 @@ describe("W12 readiness 0: double failure", () => {
     h.readiness("sip-2", 0, { reasons: ["HA link down"] });
     const r = h.status("sip-1", "failed");
     expect(r.reason).toBe("sip-2 promoted to primary because sip-1's process failed (epoch 5); double failure warning: sip-2 is not ready for switchover (HA link down)");
+  });
+});
+
+describe("readiness-aware failover: a failover that lets the primary keep its calls waits for an unsynchronised backup", () => {
+  const syncing = { reasons: ["call synchronisation from the primary is not complete: 7500 of 14000 calls not yet received"], unsyncedCalls: 7_500 };
+  const alarmTexts = (cmds: ControllerCommand[]) => cmds.flatMap((c) => (c.type === "raise-alarm" && c.kind === "double-failure" ? [c.text] : []));
+
+  it("W4 SERVICE_UNAVAILABLE with an unsynchronised backup: the failover waits, says so live, then proceeds when the backup is ready, without the alarm", () => {
+    const h = steadyPair();
+    h.readiness("sip-2", 0, syncing);
+    let r = h.status("sip-1", "service-unavailable", { oosBackoff: 1, detail: "no SIP traffic for 10 s" });
+    expect(r.reason).toBe(
+      "sip-1 reported SERVICE_UNAVAILABLE (no SIP traffic for 10 s, back-off 1x), but sip-2 is not ready for switchover (call synchronisation from the primary is not complete: 7500 of 14000 calls not yet received): waiting for sip-2 to synchronise 7,500 calls before switching, at most 30 s",
+    );
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(historyTexts(r.commands)).toHaveLength(1);
+    expect(h.pairState().epoch).toBe(4);
+    h.readiness("sip-2", 0, { ...syncing, unsyncedCalls: 3_000 });
+    r = h.tick(12_000);
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(h.pairState().situation).toBe("sip-1 reported SERVICE_UNAVAILABLE (no SIP traffic for 10 s, back-off 1x); waiting for sip-2 to synchronise 3,000 calls before switching (12 s of at most 30 s)");
+    r = h.readiness("sip-2", 1);
+    expect(r.reason).toBe("sip-2 promoted to primary and sip-1 demoted because sip-1 reported SERVICE_UNAVAILABLE (no SIP traffic for 10 s, back-off 1x) (epoch 5); sip-2 became ready after 12 s of waiting");
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-1 backup e5"]);
+    expect(alarmTexts(r.commands)).toEqual([]);
+    expect(h.pairState().hold).toBeNull();
+  });
+
+  it("W4 the hold ends at the pair's failover hold: the failover proceeds with the double-failure alarm naming the calls at risk", () => {
+    const h = steadyPair();
+    h.readiness("sip-2", 0, syncing);
+    h.status("sip-1", "service-unavailable", { oosBackoff: 1, detail: "no SIP traffic for 10 s" });
+    expect(roleAndScripts(h.tick(29_900).commands)).toEqual([]);
+    const r = h.tick(100);
+    expect(r.reason).toBe(
+      "sip-2 promoted to primary and sip-1 demoted because sip-1 reported SERVICE_UNAVAILABLE (no SIP traffic for 10 s, back-off 1x) (epoch 5); double failure: sip-2 was still not ready after the 30 s hold (sip-2 is not ready for switchover (call synchronisation from the primary is not complete: 7500 of 14000 calls not yet received)); 7,500 calls not yet synchronised may be lost",
+    );
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-1 backup e5"]);
+    expect(kinds(r.commands, "raise-alarm")).toEqual(["double-failure:sip-2"]);
+    expect(alarmTexts(r.commands)[0]).toContain("7,500 calls not yet synchronised may be lost");
+  });
+
+  it("W7 bind failure on the primary while the restarted backup resyncs: the alternation waits for the backup, then proceeds when it is ready", () => {
+    const h = steadyPair();
+    h.tick(5_000);
+    h.readiness("sip-2", 0, syncing);
+    let r = h.readiness("sip-1", 1, { sipListener: "bind-failed" });
+    expect(r.reason).toBe(
+      "sip-1 cannot open its SIP listening port (00-04200), but sip-2 is not ready for switchover (call synchronisation from the primary is not complete: 7500 of 14000 calls not yet received): waiting for sip-2 to synchronise 7,500 calls before switching, at most 30 s",
+    );
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(kinds(r.commands, "raise-alarm")).toEqual(["bind-failed:sip-1"]);
+    r = h.tick(8_000);
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    r = h.readiness("sip-2", 1);
+    expect(r.reason).toBe(
+      "sip-2 promoted to primary and sip-1 demoted because sip-1 cannot open its SIP listening port (00-04200); the primary role alternates until one can (alternation 1, epoch 5); sip-2 became ready after 8 s of waiting",
+    );
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-1 backup e5"]);
+    expect(alarmTexts(r.commands)).toEqual([]);
+  });
+
+  it("W7 the hold expires: the alternation proceeds with the double-failure alarm", () => {
+    const h = steadyPair();
+    h.tick(5_000);
+    h.readiness("sip-2", 0, syncing);
+    h.readiness("sip-1", 1, { sipListener: "bind-failed" });
+    const r = h.tick(30_000);
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-1 backup e5"]);
+    expect(kinds(r.commands, "raise-alarm")).toEqual(["double-failure:sip-2"]);
+    expect(r.reason).toContain("double failure: sip-2 was still not ready after the 30 s hold");
+  });
+
+  it("W2 a crash with an unsynchronised backup still fails over at once, with the alarm and the count", () => {
+    const h = steadyPair();
+    h.readiness("sip-2", 0, syncing);
+    const r = h.status("sip-1", "failed");
+    expect(r.reason).toBe(
+      "sip-2 promoted to primary because sip-1's process failed (epoch 5); double failure warning: sip-2 is not ready for switchover (call synchronisation from the primary is not complete: 7500 of 14000 calls not yet received); 7,500 calls not yet synchronised may be lost",
+    );
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e5", "disable vip on host-1 e5"]);
+    expect(kinds(r.commands, "raise-alarm")).toEqual(["double-failure:sip-2", "application-failed:sip-1"]);
+  });
+
+  it("W10 a primary that gave up the role by itself (NIC) keeps its calls: its partner takes over once synchronised", () => {
+    const h = steadyPair();
+    h.tick(5_000);
+    h.readiness("sip-2", 0, syncing);
+    let r = h.role("sip-1", "backup", 4);
+    expect(r.reason).toContain("sip-1 gave up the primary role by itself, but sip-2 is not ready for switchover");
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    r = h.readiness("sip-2", 1);
+    expect(r.reason).toBe(
+      "sip-2 promoted to primary because sip-1 gave up the primary role by itself (it reported backup at epoch 4 without an order) (epoch 5); sip-2 became ready after 0 s of waiting",
+    );
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e5", "disable vip on host-1 e5"]);
+  });
+
+  it("W4 the held failover is dropped, with a timeline row, when the primary recovers before the backup is ready", () => {
+    const h = steadyPair();
+    h.readiness("sip-2", 0, syncing);
+    h.status("sip-1", "service-unavailable", { oosBackoff: 1, detail: "no SIP traffic for 10 s" });
+    h.tick(5_000);
+    const r = h.status("sip-1", "running");
+    expect(r.reason).toBe("the failover to sip-2 held for its readiness is no longer needed after 5 s: sip-1 is primary (epoch 4)");
+    expect(historyTexts(r.commands)).toEqual(["e4 the failover to sip-2 held for its readiness is no longer needed after 5 s: sip-1 is primary (epoch 4)"]);
+    expect(h.pairState().hold).toBeNull();
+    expect(roleAndScripts(h.tick(40_000).commands)).toEqual([]);
+  });
+
+  it("W4 no wait when the backup cannot catch up (its HA link is down) or the pair's hold is 0: at once, with the alarm", () => {
+    let h = steadyPair();
+    h.readiness("sip-2", 0, { reasons: ["HA link to the other server is down"], haLink: "down", unsyncedCalls: 200 });
+    let r = h.status("sip-1", "service-unavailable", { oosBackoff: 1, detail: "no SIP traffic for 10 s" });
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-1 backup e5"]);
+    expect(r.reason).toContain("double failure: sip-2 cannot catch up: its HA link is down");
+    expect(r.reason).toContain("200 calls not yet synchronised may be lost");
+
+    const pair = { ...pairOf("ip-takeover"), failoverHoldMs: 0 };
+    h = new Harness(pair, { persisted: { "pair-a": { epoch: 4, intendedPrimaryAppId: "sip-1", stoppedAppIds: [] } } });
+    h.connect("host-1");
+    h.connect("host-2");
+    for (const [app, role] of [["sip-1", "primary"], ["sip-2", "backup"]] as const) {
+      h.status(app, "running");
+      h.role(app, role, 4);
+    }
+    h.readiness("sip-1", 1);
+    h.readiness("sip-2", 0, syncing);
+    r = h.status("sip-1", "service-unavailable", { oosBackoff: 1, detail: "no SIP traffic for 10 s" });
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-1 backup e5"]);
+    expect(r.reason).toContain("double failure: this pair's failover hold is 0 (it never waits)");
+  });
+});
+
+describe("a hung server: alive for its agent, silent to its readiness polls", () => {
+  it("W2 a primary whose readiness polls fail for the unanswered-poll timeout counts as hung and is failed over at once", () => {
+    const h = steadyPair();
+    const hung = { reasons: ["readiness unknown: readiness poll failed: timed out"], pollFailed: true };
+    let r = h.readiness("sip-1", 0, hung);
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    r = h.tick(4_900);
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    h.readiness("sip-1", 0, hung); // a repeat does not restart the clock
+    r = h.tick(100);
+    expect(r.reason).toBe("sip-2 promoted to primary because sip-1 has not answered its readiness polls for 5 s (hung) (epoch 5)");
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e5", "disable vip on host-1 e5"]);
+  });
+
+  it("a server that answers again before the timeout is not hung", () => {
+    const h = steadyPair();
+    h.readiness("sip-1", 0, { reasons: ["readiness unknown: readiness poll failed: timed out"], pollFailed: true });
+    h.tick(3_000);
+    h.readiness("sip-1", 1);
+    expect(roleAndScripts(h.tick(10_000).commands)).toEqual([]);
+    expect(h.state.apps["sip-1"]!.pollFailingSinceMs).toBeNull();
   });
 });
 
@@ -398,6 +556,9 @@ describe("W15 single-host HA", () => {
     expect(r.reason).toBe("switchover of pair-a to sip-2 (epoch 5) complete: sip-2 is primary");
     h.status("sip-1", "running");
     h.role("sip-1", "backup", 0);
+    // Its readiness from before the crash went with the process: it reports afresh.
+    expect(h.switchover().reason).toContain("sip-1's readiness is unknown");
+    h.readiness("sip-1", 1);
     r = h.switchover();
     expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 backup e6"]);
     r = h.role("sip-2", "backup", 6);

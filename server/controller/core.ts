@@ -4,7 +4,7 @@
 import { cloneState } from "./state";
 import { Out, type Ctx, type DecisionRule } from "./context";
 import { applyEvent, settleHostsAfterGrace } from "./facts";
-import { decisionRules, operatorApplication, operatorSwitchover } from "./rules";
+import { decisionRules, operatorApplication, operatorSwitchover, releaseUnexaminedHold } from "./rules";
 import { syncAlarms } from "./alarms";
 import { pairStateOf } from "./predicates";
 import type { ControllerEvent, ControllerState, StepResult } from "./types";
@@ -31,6 +31,7 @@ export function createStep(rules: readonly DecisionRule[] = decisionRules): Step
       const pair = s.pairs[pairId]!;
       const ctx: Ctx = { s, pair, ps: pairStateOf(s, pairId), out };
       runRules(ctx, rules);
+      releaseUnexaminedHold(ctx);
       syncAlarms(ctx);
     }
     const reason = out.decisions.length > 0 ? out.decisions.map((d) => d.sentence).join("; ") : observation;

@@ -47,7 +47,11 @@ export function applyEvent(s: ControllerState, e: ControllerEvent, out: Out): st
         // role at epoch 0), and a stale "primary" must not count as a second primary.
         app.role = null;
         app.epoch = null;
-        app.sipListener = "unknown";
+        // Its readiness went with it: a restarted server is not ready until it says so (a stale
+        // "ready" from before a crash would let a failover skip the hold for its resync).
+        app.readiness = null;
+        app.haLink = "unknown";
+        app.pollFailingSinceMs = null;
         skipOrdersToDownApp(s, app);
       }
       return `${e.appId} reported ${e.status}${e.detail ? ` (${e.detail})` : ""}`;
@@ -77,10 +81,17 @@ export function applyEvent(s: ControllerState, e: ControllerEvent, out: Out): st
       if (typeof app === "string") return app;
       if (e.sentAtMs <= app.lastReadinessSentAtMs) return `ignored an older readiness report from ${e.appId}`;
       app.lastReadinessSentAtMs = e.sentAtMs;
-      app.readiness = { readyForSwitchover: e.readyForSwitchover, notReadyReasons: e.notReadyReasons };
+      app.readiness = { readyForSwitchover: e.readyForSwitchover, notReadyReasons: e.notReadyReasons, unsyncedCalls: e.unsyncedCalls };
+      if (e.pollFailed) {
+        // The server did not answer: that says nothing about its link or listener, and it is no answer
+        // to an order either. How long this lasts decides whether it counts as hung.
+        app.pollFailingSinceMs ??= s.nowMs;
+        return `${e.appId} did not answer its readiness poll (${e.notReadyReasons.join("; ")})`;
+      }
       app.haLink = e.haLink;
       app.sipListener = e.sipListener;
       app.unresponsiveSinceMs = null;
+      app.pollFailingSinceMs = null;
       return `${e.appId} reported readiness ${e.readyForSwitchover}, SIP listener ${e.sipListener}`;
     }
     case "control-script-result": {

@@ -59,13 +59,18 @@ export function isProcessDown(app: AppState): boolean {
   return down.includes(app.status);
 }
 
-export function isUnresponsive(app: AppState): boolean {
-  return app.unresponsiveSinceMs !== null;
+/** It did not answer an order, or its readiness polls have failed for unansweredPollTimeoutMs (hung). */
+export function isUnresponsive(s: ControllerState, app: AppState): boolean {
+  return app.unresponsiveSinceMs !== null || isHung(s, app);
+}
+
+export function isHung(s: ControllerState, app: AppState): boolean {
+  return app.pollFailingSinceMs !== null && s.nowMs - app.pollFailingSinceMs >= s.timing.unansweredPollTimeoutMs;
 }
 
 /** Reachable, serving, answering, and it says it is primary. */
 export function actsAsPrimary(s: ControllerState, app: AppState): boolean {
-  return isHostConnected(s, app.hostId) && app.role === "primary" && isServing(app) && !isUnresponsive(app);
+  return isHostConnected(s, app.hostId) && app.role === "primary" && isServing(app) && !isUnresponsive(s, app);
 }
 
 /** Reachable and running normally: may be ordered to primary. */
@@ -74,7 +79,7 @@ export function isCandidate(s: ControllerState, app: AppState): boolean {
     isHostConnected(s, app.hostId) &&
     app.status === "running" &&
     app.role !== null &&
-    !isUnresponsive(app)
+    !isUnresponsive(s, app)
   );
 }
 
@@ -100,6 +105,16 @@ export function notReadyWhy(app: AppState, name: string): string {
   return `${name} is not ready for switchover${why ? ` (${why})` : ""}`;
 }
 
+/** "7,500 calls" — counts in sentences read like the dashboard's. */
+export function callsWord(n: number): string {
+  return `${n.toLocaleString("en-US")} call${n === 1 ? "" : "s"}`;
+}
+
+/** The calls a server last reported not yet synchronised, or null when it did not say. */
+export function unsyncedCalls(app: AppState): number | null {
+  return app.readiness?.unsyncedCalls ?? null;
+}
+
 export function usesScripts(pair: PairConfig): boolean {
   return pair.haType !== "single-host";
 }
@@ -113,7 +128,8 @@ export function whyNotServing(s: ControllerState, pair: PairConfig, app: AppStat
   const name = appName(pair, app.appId);
   const host = s.hosts[app.hostId];
   if (!host || host.connection !== "connected") return `${hostName(pair, app.hostId)} is disconnected`;
-  if (isUnresponsive(app)) return `${name} stopped answering orders`;
+  if (isHung(s, app)) return `${name} has not answered its readiness polls for ${Math.round((s.nowMs - app.pollFailingSinceMs!) / 1000)} s (hung)`;
+  if (isUnresponsive(s, app)) return `${name} stopped answering orders`;
   switch (app.status) {
     case "failed":
       return `${name}'s process failed`;

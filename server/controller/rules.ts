@@ -1,8 +1,8 @@
 // The decision procedure, rule by rule, in the order DECISIONS.md draws it: the first rule whose
 // question applies and says stop ends the procedure for the pair. Also the operator's switchover (W1, W12).
-import { appName, appOf, hostName, hostOfApp, isAwaitingResync, isCandidate, isHostAwaitedAfterStart, isHostConnected, isReadyForSwitchover, isServing, notReadyWhy, otherAppId, pairStateOf, usesScripts, vipWord, whyNotServing } from "./predicates";
+import { appName, appOf, callsWord, hostName, hostOfApp, isAwaitingResync, isCandidate, isHostAwaitedAfterStart, isHostConnected, isReadyForSwitchover, isServing, notReadyWhy, otherAppId, pairStateOf, unsyncedCalls, usesScripts, vipWord, whyNotServing } from "./predicates";
 import type { AppState, ControllerEvent, ControllerState, PlanCause, StartApplicationCommand } from "./types";
-import { servingPrimaries, history, type Ctx, type Out, type DecisionRule } from "./context";
+import { servingPrimaries, history, type Ctx, type Out, type DecisionRule, type RuleOutcome } from "./context";
 import { startPlan, sendDueSteps, whyAbandon, describePlan, describeOutcome, describeWaiting, roleStepsSettled } from "./plans";
 
 // ───────────────────────────── starting and stopping servers ─────────────────────────────
@@ -95,8 +95,8 @@ export function operatorSwitchover(s: ControllerState, e: Extract<ControllerEven
   let sentence = `${backupName} ordered to primary and ${appName(pair, primary.appId)} to backup by ${e.operator}'s ${e.force ? "forced " : ""}switchover (epoch ${epoch})`;
   if (e.force) sentence += `; reason: ${e.reason.trim()}`;
   if (notReady.length > 0) {
-    sentence += `; double failure warning: ${notReady.join(" and ")}`;
-    out.commands.push({ type: "raise-alarm", kind: "double-failure", pairId: pair.id, text: sentence });
+    sentence += `; double failure warning: ${notReady.join(" and ")}${callsAtRisk(backup)}`;
+    out.commands.push({ type: "raise-alarm", kind: "double-failure", pairId: pair.id, appId: backup.appId, text: sentence });
   }
   startPlan(ctx, { cause: "operator", fromAppId: primary.appId, toAppId: backup.appId, demoteFirst: true, forced: e.force }, sentence);
   out.decide(pair.id, sentence);
@@ -220,8 +220,15 @@ const failOverWhenNoServingPrimary: DecisionRule = {
           stop: true,
         };
       }
-      ctx.ps.alternations += 1;
     }
+    // W10: the server that gave the role up keeps its process and its calls; its partner takes over
+    // once it holds them (or the hold ends). A crash, a hang or a lost host cannot wait: at once.
+    const verdict =
+      selfDemoted && previous
+        ? holdForReadiness(ctx, "self-demotion", previous, to, `${appName(ctx.pair, previous.appId)} gave up the primary role by itself`)
+        : immediate(ctx, previous ? to : null);
+    if ("wait" in verdict) return verdict.wait;
+    if (to.selfDemotedAtMs !== null) ctx.ps.alternations += 1;
     if (selfDemoted) ctx.ps.alternations += 1;
     const why = !previous
       ? `no server of ${ctx.pair.name} was primary`
@@ -236,11 +243,8 @@ const failOverWhenNoServingPrimary: DecisionRule = {
           ? "host-disconnected"
           : "primary-failed";
     const epoch = ctx.ps.epoch + 1;
-    let sentence = `${appName(ctx.pair, to.appId)} promoted to primary because ${why} (epoch ${epoch})`;
-    if (previous && !isReadyForSwitchover(to)) {
-      sentence += `; double failure warning: ${notReadyWhy(to, appName(ctx.pair, to.appId))}`;
-      ctx.out.commands.push({ type: "raise-alarm", kind: "double-failure", pairId: ctx.pair.id, appId: to.appId, text: sentence });
-    }
+    const sentence = `${appName(ctx.pair, to.appId)} promoted to primary because ${why} (epoch ${epoch})${verdict.note}`;
+    if (verdict.doubleFailure) ctx.out.commands.push({ type: "raise-alarm", kind: "double-failure", pairId: ctx.pair.id, appId: to.appId, text: sentence });
     startPlan(ctx, { cause, fromAppId: previous?.appId ?? null, toAppId: to.appId, demoteFirst: false, forced: false }, sentence);
     return { sentence, acted: true, stop: true };
   },
@@ -301,6 +305,78 @@ function waitForFirstPrimaryToStart(ctx: Ctx): string | null {
   return `${ref.appName}, the configured primary of ${ctx.pair.name}, is still starting; waiting up to ${Math.ceil(leftMs / 1000)} s more before choosing a primary`;
 }
 
+// ───────────────────────────── readiness-aware failover (holds) ─────────────────────────────
+
+/** Either wait (the rule's outcome), or go ahead: `note` ends the decision sentence; doubleFailure raises the alarm. */
+type HoldVerdict = { wait: RuleOutcome } | { note: string; doubleFailure: boolean };
+
+/** ", 7,500 calls not yet synchronised may be lost" when the server said how many. */
+function callsAtRisk(to: AppState): string {
+  const n = unsyncedCalls(to);
+  return n !== null && n > 0 ? `; ${callsWord(n)} not yet synchronised may be lost` : "";
+}
+
+/** A failover that cannot wait (crash, hang, host lost): at once, with the double-failure warning when the target is not ready. */
+function immediate(ctx: Ctx, to: AppState | null): HoldVerdict {
+  ctx.holdExamined = true;
+  ctx.ps.hold = null;
+  if (!to || isReadyForSwitchover(to)) return { note: "", doubleFailure: false };
+  return { note: `; double failure warning: ${notReadyWhy(to, appName(ctx.pair, to.appId))}${callsAtRisk(to)}`, doubleFailure: true };
+}
+
+/**
+ * A failover whose cause lets the primary keep its established calls (W4, W7, W10): while the target is
+ * still synchronising calls over a live HA link, wait for it to report ready, at most the pair's
+ * failoverHoldMs; then go ahead anyway, with the double-failure alarm. A target whose readiness is not
+ * known yet (just restarted) is waited for too. Waiting when the target cannot catch up (it reports its
+ * HA link down, or the pair's hold is 0) would only keep the pair without a working primary for
+ * nothing: go at once, with the alarm.
+ */
+function holdForReadiness(ctx: Ctx, cause: PlanCause, from: AppState, to: AppState, trouble: string): HoldVerdict {
+  ctx.holdExamined = true;
+  const { s, pair, ps } = ctx;
+  const name = appName(pair, to.appId);
+  const held = ps.hold && ps.hold.cause === cause && ps.hold.toAppId === to.appId && ps.hold.fromAppId === from.appId ? ps.hold : null;
+  const waitedS = held ? Math.round((s.nowMs - held.sinceMs) / 1000) : 0;
+  if (isReadyForSwitchover(to)) {
+    ps.hold = null;
+    return { note: held ? `; ${name} became ready after ${waitedS} s of waiting` : "", doubleFailure: false };
+  }
+  const holdS = Math.round(pair.failoverHoldMs / 1000);
+  // A target that just (re)started may not have reported yet: unknown waits too (the hold bounds it).
+  const catchingUp = to.haLink !== "down";
+  const n = unsyncedCalls(to);
+  const waitingFor = n !== null && n > 0 ? `to synchronise ${callsWord(n)}` : "to become ready";
+  if (catchingUp && pair.failoverHoldMs > 0 && (!held || s.nowMs < held.untilMs)) {
+    if (!held) {
+      ps.hold = { cause, fromAppId: from.appId, toAppId: to.appId, sinceMs: s.nowMs, untilMs: s.nowMs + pair.failoverHoldMs };
+      const sentence = `${trouble}, but ${notReadyWhy(to, name)}: waiting for ${name} ${waitingFor} before switching, at most ${holdS} s`;
+      history(ctx, ps.epoch, sentence);
+      return { wait: { sentence, acted: true, stop: true } };
+    }
+    return { wait: { sentence: `${trouble}; waiting for ${name} ${waitingFor} before switching (${waitedS} s of at most ${holdS} s)`, acted: false, stop: true } };
+  }
+  ps.hold = null;
+  const why = held
+    ? catchingUp
+      ? `${name} was still not ready after the ${holdS} s hold`
+      : `${name}'s HA link went down after ${waitedS} s of waiting`
+    : pair.failoverHoldMs === 0
+      ? "this pair's failover hold is 0 (it never waits)"
+      : `${name} cannot catch up: its HA link is ${to.haLink}`;
+  return { note: `; double failure: ${why} (${notReadyWhy(to, name)})${callsAtRisk(to)}`, doubleFailure: true };
+}
+
+/** A held failover no rule looked at in this step is no longer needed (the primary recovered, roles changed). */
+export function releaseUnexaminedHold(ctx: Ctx): void {
+  const hold = ctx.ps.hold;
+  if (!hold || ctx.holdExamined) return;
+  ctx.ps.hold = null;
+  const sentence = `the failover to ${appName(ctx.pair, hold.toAppId)} held for its readiness is no longer needed after ${Math.round((ctx.s.nowMs - hold.sinceMs) / 1000)} s: ${ctx.ps.situation}`;
+  history(ctx, ctx.ps.epoch, sentence);
+  ctx.out.decide(ctx.pair.id, sentence);
+}
+
 const switchOverOnServiceUnavailable: DecisionRule = {
   name: "switch over when the primary reports SERVICE_UNAVAILABLE",
   decide(ctx) {
@@ -313,9 +389,11 @@ const switchOverOnServiceUnavailable: DecisionRule = {
     if (!isCandidate(ctx.s, other)) {
       return { sentence: `${p} reported SERVICE_UNAVAILABLE (${detail}) but ${o} cannot take over (${whyNotServing(ctx.s, ctx.pair, other)}); ${p} stays primary`, acted: false, stop: true };
     }
+    const verdict = holdForReadiness(ctx, "service-unavailable", primary, other, `${p} reported SERVICE_UNAVAILABLE (${detail})`);
+    if ("wait" in verdict) return verdict.wait;
     const epoch = ctx.ps.epoch + 1;
-    let sentence = `${o} promoted to primary and ${p} demoted because ${p} reported SERVICE_UNAVAILABLE (${detail}) (epoch ${epoch})`;
-    if (!isReadyForSwitchover(other)) sentence += `; double failure warning: ${notReadyWhy(other, o)}`;
+    const sentence = `${o} promoted to primary and ${p} demoted because ${p} reported SERVICE_UNAVAILABLE (${detail}) (epoch ${epoch})${verdict.note}`;
+    if (verdict.doubleFailure) ctx.out.commands.push({ type: "raise-alarm", kind: "double-failure", pairId: ctx.pair.id, appId: other.appId, text: sentence });
     startPlan(ctx, { cause: "service-unavailable", fromAppId: primary.appId, toAppId: other.appId, demoteFirst: true, forced: false }, sentence);
     return { sentence, acted: true, stop: true };
   },
@@ -340,9 +418,12 @@ const alternateOnBindFailure: DecisionRule = {
         stop: true,
       };
     }
+    const verdict = holdForReadiness(ctx, "bind-failure", primary, other, `${p} cannot open its SIP listening port (00-04200)`);
+    if ("wait" in verdict) return verdict.wait;
     ctx.ps.alternations += 1;
     const epoch = ctx.ps.epoch + 1;
-    const sentence = `${o} promoted to primary and ${p} demoted because ${p} cannot open its SIP listening port (00-04200); the primary role alternates until one can (alternation ${ctx.ps.alternations}, epoch ${epoch})`;
+    const sentence = `${o} promoted to primary and ${p} demoted because ${p} cannot open its SIP listening port (00-04200); the primary role alternates until one can (alternation ${ctx.ps.alternations}, epoch ${epoch})${verdict.note}`;
+    if (verdict.doubleFailure) ctx.out.commands.push({ type: "raise-alarm", kind: "double-failure", pairId: ctx.pair.id, appId: other.appId, text: sentence });
     startPlan(ctx, { cause: "bind-failure", fromAppId: primary.appId, toAppId: other.appId, demoteFirst: true, forced: false }, sentence);
     return { sentence, acted: true, stop: true };
   },

@@ -49,6 +49,7 @@ function newPairState(pairId: string, persisted: PersistedPairState | undefined)
     alternations: 0,
     lastRoleChangeAtMs: null,
     activeAlarms: [],
+    hold: null,
     situation: "waiting for the first reports",
   };
 }
@@ -72,6 +73,7 @@ function newAppState(pairId: string, appId: string, hostId: string, nowMs: numbe
     lastRoleSentAtMs: -1,
     lastReadinessSentAtMs: -1,
     unresponsiveSinceMs: null,
+    pollFailingSinceMs: null,
     statusSinceMs: nowMs,
     selfDemotedAtMs: null,
     stoppedByOperator,
@@ -89,6 +91,7 @@ export function forgetWhatTheAppSaid(app: AppState): void {
   app.haLink = "unknown";
   app.sipListener = "unknown";
   app.unresponsiveSinceMs = null;
+  app.pollFailingSinceMs = null;
   // The host's agent starts a fresh connection (its messages of the old one can no longer arrive: the
   // gateway drops a closed socket's messages), and its resync carries stamps from its own clock that may
   // be older than what it sent before: take them as they come.
@@ -143,6 +146,7 @@ export function cloneState(s: ControllerState): ControllerState {
       ...p,
       staleVips: p.staleVips.map((v) => ({ ...v })),
       activeAlarms: [...p.activeAlarms],
+      hold: p.hold ? { ...p.hold } : null,
       plan: p.plan ? { ...p.plan, steps: p.plan.steps.map((st) => ({ ...st })) } : null,
     };
   }

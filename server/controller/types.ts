@@ -31,7 +31,21 @@ export interface PairConfig {
   apps: readonly [AppRef, AppRef];
   /** How long the pair's VIP / NLB control script may run (its result is awaited that long, plus a margin). */
   scriptTimeoutMs: number;
+  /**
+   * How long an automatic failover whose cause lets the primary keep its established calls (W4
+   * SERVICE_UNAVAILABLE, W7 bind failure, W10 NIC self-demotion) waits for a backup that is still
+   * synchronising calls to become ready; 0 = never wait. DEFAULT_FAILOVER_HOLD_MS when not configured.
+   */
+  failoverHoldMs: number;
 }
+
+/**
+ * 30 s: at SIP Server's default sync pace (ha-max-calls-sync-at-once 500 calls, then a 1 s pause) a
+ * backup catches up on about 15,000 calls in that time, which covers a resync after a restart on a
+ * busy pair; for longer, new calls refused by a primary that cannot take them cost more than the
+ * established calls a failover would drop.
+ */
+export const DEFAULT_FAILOVER_HOLD_MS = 30_000;
 
 /** Limits, all with units. Defaults in DEFAULT_TIMING; the runner may override per installation. */
 export interface Timing {
@@ -65,6 +79,11 @@ export interface Timing {
    */
   bindAlternationIntervalMs: number;
   alternationMaxIntervalMs: number;
+  /**
+   * A server whose readiness polls have failed for this long counts as hung: not serving, so a hung
+   * primary is failed over (its process is alive, so the agent still reports it running).
+   */
+  unansweredPollTimeoutMs: number;
 }
 
 export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
@@ -80,6 +99,7 @@ export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
   bindAlternationIntervalMs: 2_000,
   alternationMaxIntervalMs: 60_000,
   staleVipRetryIntervalMs: 5_000,
+  unansweredPollTimeoutMs: 5_000,
 });
 
 // ───────────────────────────── events ─────────────────────────────
@@ -138,6 +158,13 @@ export interface ReadinessReportEvent extends EventBase {
   readyForSwitchover: 0 | 1;
   /** Plain reasons readiness is 0 (empty when ready). */
   notReadyReasons: string[];
+  /**
+   * Calls the server reports not yet synchronised between the two (a backup: its primary's calls it
+   * does not hold yet; a primary: its calls the backup has not confirmed); null when not reported.
+   */
+  unsyncedCalls: number | null;
+  /** The agent could not get a readiness answer from the server (its poll failed or timed out). */
+  pollFailed?: boolean;
   haLink: HaLink;
   sipListener: SipListener;
   sentAtMs: number;
@@ -299,6 +326,7 @@ export interface HostState {
 export interface ReadinessState {
   readyForSwitchover: 0 | 1;
   notReadyReasons: string[];
+  unsyncedCalls: number | null;
 }
 
 export interface AppState {
@@ -323,6 +351,8 @@ export interface AppState {
   lastReadinessSentAtMs: number;
   /** Set when the app failed to acknowledge an order within the retry limit; cleared by any newer report. */
   unresponsiveSinceMs: number | null;
+  /** Since when the agent's readiness polls of this server fail (a hung process), or null. */
+  pollFailingSinceMs: number | null;
   /** When the reported process status last changed (how long a server has been starting). */
   statusSinceMs: number;
   /**
@@ -377,6 +407,15 @@ export interface Plan {
   steps: PlannedCommand[];
 }
 
+/** A failover held until its target is ready for switchover (readiness-aware failover). */
+export interface FailoverHold {
+  cause: PlanCause;
+  fromAppId: string;
+  toAppId: string;
+  sinceMs: number;
+  untilMs: number;
+}
+
 export interface StaleVip {
   hostId: string;
   sinceMs: number;
@@ -401,6 +440,8 @@ export interface PairState {
   lastRoleChangeAtMs: number | null;
   /** Active alarms this pair raised, by key, so each is raised and cancelled once. */
   activeAlarms: string[];
+  /** An automatic failover waiting for its target to become ready (not persisted: a restart waits anew). */
+  hold: FailoverHold | null;
   /** The pair's situation in one sentence, for the dashboard ("sip-1 is primary (epoch 4)"). */
   situation: string;
 }

@@ -96,6 +96,16 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
             })),
           }
         : null,
+      hold: ps?.hold
+        ? {
+            cause: ps.hold.cause,
+            from: servers.find((s) => s.appId === ps.hold!.fromAppId)?.name ?? "?",
+            to: servers.find((s) => s.appId === ps.hold!.toAppId)?.name ?? "?",
+            unsyncedCalls: state?.apps[ps.hold.toAppId]?.readiness?.unsyncedCalls ?? null,
+            since: new Date(ps.hold.sinceMs),
+            until: new Date(ps.hold.untilMs),
+          }
+        : null,
       // Alarm keys are "kind:subject-id"; people read the kind and the name of what it is about.
       activeAlarms: (ps?.activeAlarms ?? []).map((key) => {
         const [kind = key, subject = ""] = key.split(":");

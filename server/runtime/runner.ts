@@ -10,7 +10,7 @@ import type { AppStatusMessage, CommandResult, ReadinessReport, Resync, RoleRepo
 import type { CancelAlarmCommand, ControllerState, PairConfig, RaiseAlarmCommand, StepFunction, Timing } from "../controller/core";
 import { loadDirectory, type Directory } from "../config/directory";
 import { logger, type Logger } from "../log";
-import { ControllerShell, type OutgoingCommand, type ShellInput, type ShellOutput } from "./shell";
+import { ControllerShell, type HistoryRow, type OutgoingCommand, type ShellInput, type ShellOutput } from "./shell";
 import * as repo from "./runtime.repository";
 
 /** A decision waits at most this long for the database's write lock; then it is not persisted, so not sent. */
@@ -47,6 +47,8 @@ export class ControllerRunner {
   private stopped = false;
   private writes: Promise<void> = Promise.resolve();
   private waitLogged = false;
+  /** Timeline rows of steps whose save failed: written with the next save. */
+  private readonly unsavedHistory: HistoryRow[] = [];
 
   constructor(private readonly deps: RunnerDeps) {
     this.now = deps.now ?? Date.now;
@@ -168,7 +170,12 @@ export class ControllerRunner {
         } catch (err) {
           // Not persisted → not sent: fencing must never run ahead of the database. The core re-sends
           // on a later tick, and that step persists the epoch (its diff still holds it) before sending.
+          // Its timeline rows are kept for the next save, and its alarms still go out: they report
+          // conditions, they order nothing (and the core will not raise them again).
+          this.unsavedHistory.push(...out.persist.history);
           this.log.error("a decision could not be saved; its commands are not sent", { error: String(err), reason: out.reason });
+          this.tell({ ...out, send: [] });
+          for (const a of out.alarms) this.deps.onAlarm?.(a);
           item.done?.({ ...out, send: [], reason: `not done: the decision could not be saved (${String(err)})` }, []);
           continue;
         }
@@ -208,8 +215,10 @@ export class ControllerRunner {
    * this thread.
    */
   private persist(p: NonNullable<ShellOutput["persist"]>): Promise<void> {
+    // Rows of a step whose save failed go first, in their order, with this step's.
+    const history = this.unsavedHistory.length ? [...this.unsavedHistory, ...p.history] : p.history;
     const next = this.writes.then(() =>
-      retryWhileBusy(() => repo.saveStep(this.deps.db, p.pairs, p.history), {
+      retryWhileBusy(() => repo.saveStep(this.deps.db, p.pairs, history), {
         maxWaitMs: PERSIST_MAX_WAIT_MS,
         onWait: (waitedMs) => {
           if (waitedMs > 1_000 && !this.waitLogged) {
@@ -217,7 +226,11 @@ export class ControllerRunner {
             this.log.warn("waiting for the database's write lock (held by the web tier) to save a decision", { waitedMs });
           }
         },
-      }).finally(() => (this.waitLogged = false)),
+      })
+        .then(() => {
+          if (history !== p.history) this.unsavedHistory.splice(0, history.length - p.history.length);
+        })
+        .finally(() => (this.waitLogged = false)),
     );
     this.writes = next.catch(() => {});
     return next;

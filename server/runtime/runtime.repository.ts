@@ -3,16 +3,22 @@
 import type { Db } from "../db";
 import type { PairConfig, PersistedPairState } from "../controller/core";
 import type { Prisma } from "../../generated/prisma/client";
-import { DEFAULT_STARTUP_TIMEOUT_MS } from "../../protocol/agent-wire";
 import type { HistoryRow } from "./shell";
 
 export type { HistoryRow };
 
 export async function loadPairConfigs(db: Db): Promise<PairConfig[]> {
-  const app = { select: { id: true, name: true, host: { select: { id: true, name: true } } } } as const;
-  const rows = await db.haPair.findMany({ select: { id: true, name: true, haType: true, scriptTimeoutMs: true, primaryApp: app, backupApp: app }, orderBy: { name: "asc" } });
-  const ref = (a: (typeof rows)[number]["primaryApp"]) => ({ appId: a.id, appName: a.name, hostId: a.host.id, hostName: a.host.name, startupTimeoutMs: DEFAULT_STARTUP_TIMEOUT_MS });
-  return rows.map((p) => ({ id: p.id, name: p.name, haType: p.haType as PairConfig["haType"], scriptTimeoutMs: p.scriptTimeoutMs, apps: [ref(p.primaryApp), ref(p.backupApp)] as const }));
+  const app = { select: { id: true, name: true, startupTimeoutMs: true, host: { select: { id: true, name: true } } } } as const;
+  const rows = await db.haPair.findMany({ select: { id: true, name: true, haType: true, scriptTimeoutMs: true, failoverHoldMs: true, primaryApp: app, backupApp: app }, orderBy: { name: "asc" } });
+  const ref = (a: (typeof rows)[number]["primaryApp"]) => ({ appId: a.id, appName: a.name, hostId: a.host.id, hostName: a.host.name, startupTimeoutMs: a.startupTimeoutMs });
+  return rows.map((p) => ({
+    id: p.id,
+    name: p.name,
+    haType: p.haType as PairConfig["haType"],
+    scriptTimeoutMs: p.scriptTimeoutMs,
+    failoverHoldMs: p.failoverHoldMs,
+    apps: [ref(p.primaryApp), ref(p.backupApp)] as const,
+  }));
 }
 
 export async function loadPersisted(db: Db): Promise<Record<string, PersistedPairState>> {

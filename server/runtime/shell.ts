@@ -343,6 +343,16 @@ export class ControllerShell {
 /** How long a start or stop may take to reach its agent and be carried out. */
 export const APPLICATION_COMMAND_DEADLINE_MS = 30_000;
 
+/**
+ * Calls not yet synchronised between the two servers, as the app contract's `calls` reports them: a
+ * backup's total is its primary's call count and synced how many of those it holds; a primary's synced
+ * is how many of its non-multisite calls the backup confirmed (multisite calls are never synchronised).
+ */
+function unsyncedCallsOf(r: NonNullable<ReadinessReport["report"]>): number {
+  const { total, synced, multisite } = r.calls;
+  return Math.max(0, r.role === "backup" ? total - synced : total - multisite - synced);
+}
+
 /** A readiness report is two facts: readiness (and the SIP listener), and the server's own status (W4/W5). */
 function readinessEvents(ids: { hostId: string; appId: string }, msg: ReadinessReport, atMs: number): ControllerEvent[] {
   const sentAtMs = Date.parse(msg.time);
@@ -354,6 +364,8 @@ function readinessEvents(ids: { hostId: string; appId: string }, msg: ReadinessR
       ...ids,
       readyForSwitchover: r ? r.readyForSwitchover : 0,
       notReadyReasons: r ? r.notReadyReasons : [`readiness unknown: ${msg.error ?? "no report"}`],
+      unsyncedCalls: r ? unsyncedCallsOf(r) : null,
+      pollFailed: r === null,
       haLink: r ? r.haLink : "unknown",
       sipListener: r ? r.sipListener : "unknown",
       sentAtMs,

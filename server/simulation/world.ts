@@ -38,6 +38,8 @@ export interface SimLimits {
   splitBrainWithinMs: number;
   /** How often the gateway's liveness sweep runs (production: heartbeat timeout / 4, at most 250 ms). */
   sweepIntervalMs: number;
+  /** Each pair's failover hold (production default 30 s; shortened like readiness). */
+  failoverHoldMs: number;
 }
 
 export const DEFAULT_SIM_LIMITS: Readonly<SimLimits> = Object.freeze({
@@ -53,6 +55,7 @@ export const DEFAULT_SIM_LIMITS: Readonly<SimLimits> = Object.freeze({
   primaryWithinMs: 20_000,
   splitBrainWithinMs: 6_000,
   sweepIntervalMs: 250,
+  failoverHoldMs: 4_000,
 });
 
 /** What a run uses in place of production's parts (tests inject deliberately broken ones). */
@@ -253,6 +256,7 @@ export class SimWorld {
         name: `pair-${p}`,
         haType,
         scriptTimeoutMs: 2_000,
+        failoverHoldMs: this.limits.failoverHoldMs,
         apps: [
           { appId: `sip-${p}a`, appName: `sip-${p}a`, hostId: h1, hostName: h1, startupTimeoutMs: 10_000 },
           { appId: `sip-${p}b`, appName: `sip-${p}b`, hostId: h2, hostName: h2, startupTimeoutMs: 10_000 },

@@ -1,0 +1,105 @@
+// The runner's I/O contract with a real database: a step whose save fails sends none of its commands
+// (fencing never runs ahead of the database), yet its alarms still go out and its timeline rows are
+// written with the next save that succeeds.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestConsole, quietLogger, sipServerInput, twoNicHost, type TestConsole } from "../test-support";
+import type { AgentGateway } from "../agents/gateway";
+import type { AgentCommand, CommandResult } from "../../protocol/agent-wire";
+import type { CancelAlarmCommand, RaiseAlarmCommand } from "../controller/core";
+import { ControllerRunner } from "./runner";
+import { pairHistory } from "./runtime.repository";
+import type { Db } from "../db";
+
+let t: TestConsole;
+let pairId: string;
+
+beforeAll(async () => {
+  t = await createTestConsole();
+  const admin = t.callerAs("admin");
+  const h1 = await admin.hosts.create(twoNicHost("host-1", "10.0.0.1", "10.0.1.1"));
+  const h2 = await admin.hosts.create(twoNicHost("host-2", "10.0.0.2", "10.0.1.2"));
+  const a1 = await admin.applications.create(sipServerInput("sip-1", h1, 5060));
+  const a2 = await admin.applications.create(sipServerInput("sip-2", h2, 5060));
+  const pair = await admin.pairs.create({
+    name: "pair-a",
+    haType: "ip-takeover",
+    controlDriver: "linux-ip",
+    vipAddress: "10.0.1.100",
+    vipPrefixLength: 24,
+    vipInterface: "eth1",
+    nlbClusterName: "",
+    nlbPort: null,
+    enableScript: "",
+    disableScript: "",
+    scriptTimeoutMs: 5000,
+    primaryAppId: a1,
+    backupAppId: a2,
+  });
+  pairId = pair;
+});
+
+afterAll(async () => {
+  await t?.close();
+});
+
+/** A database whose next `$transaction` fails (the runner's saves are batch transactions). */
+function failingOnce(db: Db): { db: Db; failNext(): void } {
+  let fail = false;
+  const proxy = new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop === "$transaction" && fail) {
+        fail = false;
+        return () => Promise.reject(new Error("disk I/O error (test)"));
+      }
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+  return { db: proxy, failNext: () => (fail = true) };
+}
+
+describe("controller runner", () => {
+  it("W2 a decision that could not be saved sends nothing, still hands on its alarms, and its timeline rows are written with the next save", async () => {
+    let nowMs = 1_000_000;
+    const sent: AgentCommand[] = [];
+    const alarms: (RaiseAlarmCommand | CancelAlarmCommand)[] = [];
+    const gateway = {
+      hosts: () => [],
+      sendCommand: (_host: string, c: AgentCommand) => {
+        sent.push(c);
+        return new Promise<CommandResult>(() => {});
+      },
+    } as unknown as AgentGateway;
+    const store = failingOnce(t.services.db);
+    const runner = new ControllerRunner({ db: store.db, gateway, now: () => nowMs, log: quietLogger, onAlarm: (a) => alarms.push(a) });
+    await runner.start();
+    const at = () => new Date(nowMs).toISOString();
+    const settle = () => runner.operatorSwitchover("no-such-pair", "test", false, "").catch(() => "");
+    for (const [host, app, role] of [["host-1", "sip-1", "primary"], ["host-2", "sip-2", "backup"]] as const) {
+      runner.onHostState({ hostName: host, state: "connected" } as never);
+      runner.onAppStatus(host, { application: app, status: "running", previous: null, detail: "", pid: 1, exitCode: null, signal: null, time: at(), restart: null, lastOutput: "" });
+      runner.onRoleReport(host, { application: app, role, epoch: 0, time: at() });
+    }
+    nowMs += 6_000; // past the recovery grace
+    await settle();
+    sent.length = 0;
+    alarms.length = 0;
+
+    store.failNext();
+    nowMs += 100;
+    runner.onAppStatus("host-1", { application: "sip-1", status: "failed", previous: "running", detail: "exit 1", pid: null, exitCode: 1, signal: null, time: at(), restart: null, lastOutput: "" });
+    await settle();
+    expect(sent.filter((c) => c.type === "set-role")).toEqual([]);
+    expect(alarms.map((a) => `${a.type} ${a.kind}`)).toContain("raise-alarm application-failed");
+
+    // The next steps save (the epoch, then the lost rows) and send the order.
+    for (let i = 0; i < 5 && !sent.some((c) => c.type === "set-role"); i++) {
+      nowMs += 600;
+      runner.onAppStatus("host-1", { application: "sip-1", status: "failed", previous: "running", detail: "exit 1", pid: null, exitCode: 1, signal: null, time: at(), restart: null, lastOutput: "" });
+      await settle();
+    }
+    expect(sent.filter((c) => c.type === "set-role").map((c) => `${c.application} ${"role" in c ? c.role : ""}`)).toContain("sip-2 primary");
+    const rows = (await pairHistory(t.services.db, pairId, 100)).map((h) => h.text);
+    expect(rows.filter((r) => /^sip-2 promoted to primary because sip-1.s process failed/.test(r)), rows.join("\n")).toHaveLength(1);
+    await runner.stop();
+  });
+});
