@@ -54,19 +54,16 @@ const pairInput = (over: Record<string, unknown> = {}) => ({
 });
 
 describe("a configuration the agents would refuse is refused when saved", () => {
-  it("a pair whose VIP interface the wire refuses: refused with the wire's rule, naming host, pair and value; nothing stored", async () => {
+  it("a pair whose VIP interface the wire refuses: refused with the wire's character set, naming the field; nothing stored", async () => {
     const r = await refusal(t.callerAs("admin").pairs.create(pairInput({ vipInterface: "eth 1" })));
-    expect(r.message).toContain('the agent on host host-1 would refuse pair pair-1: vipInterface "eth 1": must be an interface name');
-    expect(r.problems.map((p) => p.path)).toContain("vipInterface");
+    expect(r.message).toBe("vipInterface: may only contain letters, digits, '.', '_', '@', ':' and '-'");
     expect(await t.callerAs("admin").pairs.list()).toEqual([]);
   });
 
   it("a command-driver script template longer than the agents take is refused", async () => {
     const long = `/usr/local/bin/vip-up ${"x".repeat(2100)} {vip}`;
     const r = await refusal(t.callerAs("admin").pairs.create(pairInput({ controlDriver: "command", enableScript: long, disableScript: "/usr/local/bin/vip-down {vip}" })));
-    expect(r.problems.map((p) => p.message)).toContainEqual(
-      expect.stringMatching(/^the agent on host host-1 would refuse pair pair-1: enableScript "\/usr\/local\/bin\/vip-up x+…: Too big: expected string to have <=2000 characters$/),
-    );
+    expect(r.message).toMatch(/^enableScript: .*2000/);
     expect(await t.callerAs("admin").pairs.list()).toEqual([]);
   });
 
@@ -89,7 +86,7 @@ describe("a configuration the agents would refuse is refused when saved", () => 
     const r = await refusal(admin.config.import({ text, replace: false, dryRun: false }));
     expect(r.problems).toContainEqual({
       path: "pairs[0].vipInterface",
-      message: 'pairs[0]: the agent on host host-1 would refuse pair pair-imp: vipInterface "eth/1": must be an interface name',
+      message: "pairs[0].vipInterface: may only contain letters, digits, '.', '_', '@', ':' and '-' (line 3)",
     });
     expect(await admin.pairs.list()).toEqual([]);
   });

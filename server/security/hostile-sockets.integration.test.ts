@@ -82,7 +82,8 @@ describe("host agents' port", () => {
       const beat = await new Promise<HeartbeatAck>((resolve) => socket.emit("heartbeat", { seq: 7, sentAtMs: Date.now() }, (a: HeartbeatAck) => resolve(a)));
       expect(beat.seq).toBe(7);
       expect(socket.connected).toBe(true);
-      expect(c.running.services.controlPlane.host("messages-host")?.socketOpen).toBe(true);
+      // The web tier's copy of the host list follows the control plane's thread a moment later.
+      await waitFor("the console to show messages-host's socket open", () => c.running.services.controlPlane.host("messages-host")?.socketOpen === true || undefined, { timeoutMs: 20_000 });
     } finally {
       socket.close();
     }
