@@ -12,7 +12,7 @@ sets their role and runs VIP / NLB control scripts for the console)
 Usage: switchyard-agent --console URL --host NAME --token-file FILE [options]
 
 Required (flag or environment):
-  --console URL           console address, e.g. https://console.example:3000   SWITCHYARD_CONSOLE_URL
+  --console URL           console agent port, e.g. https://console.example:3001  SWITCHYARD_CONSOLE_URL
   --host NAME             this host's name as configured in the console         SWITCHYARD_HOST
   --token-file FILE       file holding this host's agent token                  SWITCHYARD_TOKEN_FILE
 
@@ -45,7 +45,7 @@ const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).m
 const cliSchema = z.object({
   console: z
     .string({ error: "--console (or SWITCHYARD_CONSOLE_URL) is required" })
-    .url("--console must be a URL such as http://console:3000")
+    .url("--console must be a URL such as http://console:3001 (the console's agent port)")
     .refine((u) => /^https?:\/\//.test(u), "--console must start with http:// or https://"),
   host: z
     .string({ error: "--host (or SWITCHYARD_HOST) is required" })

@@ -420,10 +420,15 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
     const t = now();
     const result = liveness.sweep(t);
     if (result.stalledMs !== null) {
-      log.warn("the control plane was stalled; every host gets a fresh heartbeat timeout instead of being declared lost", { stalledMs: result.stalledMs });
-      safely("onControlPlaneAlarm", () =>
-        deps.onControlPlaneAlarm?.({ raise: true, key: "control-plane-stall", text: `the console's control plane did not run for ${result.stalledMs} ms; no host was declared lost for it` }),
-      );
+      // Every late sweep re-baselines the hosts; only a stall long enough to have cost a host its
+      // timeout (half of it or more) is worth an operator's attention — a GC pause is not.
+      const worthAnAlarm = result.stalledMs >= heartbeatTimeoutMs / 2;
+      (worthAnAlarm ? log.warn : log.debug).call(log, "the control plane was stalled; every host gets a fresh heartbeat timeout instead of being declared lost", { stalledMs: result.stalledMs });
+      if (worthAnAlarm) {
+        safely("onControlPlaneAlarm", () =>
+          deps.onControlPlaneAlarm?.({ raise: true, key: "control-plane-stall", text: `the console's control plane did not run for ${result.stalledMs} ms; no host was declared lost for it` }),
+        );
+      }
     }
     if (result.held && !held) {
       held = true;
