@@ -714,6 +714,10 @@ export class SimWorld {
       case "heartbeat":
         return;
       case "resync":
+        // The snapshot's readiness counts as delivered too: the shell takes a reconnected host's reports afresh.
+        for (const a of payload.snapshot.applications) {
+          if (a.readiness?.report) this.deliveredReadiness.set(a.application, { sentAtMs: Date.parse(a.readiness.time), ready: a.readiness.report.readyForSwitchover });
+        }
         this.consoleInput({ kind: "resync", hostName, snapshot: payload.snapshot });
         return;
       case "app-status":
