@@ -3,7 +3,10 @@
 // Replay one seed with `SEED=<n> npx vitest run server/simulation` (prints its trace); change the
 // count with `SEEDS=<count>`. Deliberately broken cores and shells show that the invariants bite.
 import { describe, expect, it } from "vitest";
-import { createStep, decisionRules, step, type StepFunction } from "../controller/core";
+import { createStep, decisionRules, step, type DecisionRule, type StepFunction } from "../controller/core";
+import { servingPrimaries, type Ctx } from "../controller/context";
+import { appName, appOf, isCandidate, otherAppId, whyNotServing } from "../controller/predicates";
+import { startPlan } from "../controller/plans";
 import { ControllerShell, type OutgoingCommand } from "../runtime/shell";
 import type { Liveness, LivenessOptions, SweepResult } from "../agents/liveness";
 import { runSeed, type CallTotals, type SimOptions, type SimResult } from "./world";
@@ -92,6 +95,45 @@ class NaiveLiveness implements Liveness {
   }
 }
 
+// ─── the W7 rule as it was before failovers waited for a ready backup (issue 18) ───
+// Copied from server/controller/rules.ts (alternateOnBindFailure and alternationWait) as they stood
+// when the soak lost 7,500 calls: the primary cannot bind its SIP port, so the role alternates to the
+// backup after the alternation wait — whether or not the backup holds the primary's calls yet.
+
+function todaysAlternationWait(ctx: Ctx): number {
+  const { timing } = ctx.s;
+  const intervalMs = Math.min(timing.alternationMaxIntervalMs, timing.bindAlternationIntervalMs * 2 ** Math.min(20, ctx.ps.alternations));
+  const heldForMs = ctx.s.nowMs - (ctx.ps.lastRoleChangeAtMs ?? -Infinity);
+  return Math.max(0, intervalMs - heldForMs);
+}
+
+const todaysAlternateOnBindFailure: DecisionRule = {
+  name: "alternate the primary while it cannot bind its SIP port",
+  decide(ctx) {
+    const primary = servingPrimaries(ctx)[0];
+    if (!primary || primary.sipListener !== "bind-failed") return null;
+    const other = appOf(ctx.s, otherAppId(ctx.pair, primary.appId));
+    const p = appName(ctx.pair, primary.appId);
+    const o = appName(ctx.pair, other.appId);
+    if (!isCandidate(ctx.s, other)) {
+      return { sentence: `${p} cannot open its SIP listening port (00-04200) and ${o} cannot take over (${whyNotServing(ctx.s, ctx.pair, other)}); ${p} stays primary`, acted: false, stop: true };
+    }
+    const wait = todaysAlternationWait(ctx);
+    if (wait > 0) {
+      return {
+        sentence: `${p} cannot open its SIP listening port (00-04200); it keeps the primary role ${Math.ceil(wait / 1000)} s more before it alternates to ${o}${ctx.ps.alternations > 0 ? ` (alternation ${ctx.ps.alternations + 1}: each waits twice as long as the last, up to ${ctx.s.timing.alternationMaxIntervalMs / 1000} s)` : ""}`,
+        acted: false,
+        stop: true,
+      };
+    }
+    ctx.ps.alternations += 1;
+    const epoch = ctx.ps.epoch + 1;
+    const sentence = `${o} promoted to primary and ${p} demoted because ${p} cannot open its SIP listening port (00-04200); the primary role alternates until one can (alternation ${ctx.ps.alternations}, epoch ${epoch})`;
+    startPlan(ctx, { cause: "bind-failure", fromAppId: primary.appId, toAppId: other.appId, demoteFirst: true, forced: false }, sentence);
+    return { sentence, acted: true, stop: true };
+  },
+};
+
 describe("control plane under deterministic simulation", () => {
   it(
     onlySeed !== null ? `holds every invariant for seed ${onlySeed}` : `holds every invariant for ${seedCount} seeds`,
@@ -155,6 +197,14 @@ describe("control plane under deterministic simulation", () => {
         return { ...r, commands };
       };
       expectCaught("the broken core", { step: noEpochBump }, range(1, 1_000), /primary under epoch|two primaries ordered|no history row|without an order of that epoch/);
+    });
+
+    it("a core that alternates on a bind failure before the backup holds the calls (W7, issue 18)", () => {
+      expect(decisionRules.map((r) => r.name)).toContain(todaysAlternateOnBindFailure.name);
+      const rules = decisionRules.map((r) => (r.name === todaysAlternateOnBindFailure.name ? todaysAlternateOnBindFailure : r));
+      // Pairs holding 3,000–6,000 calls: a resync takes 4–7.5 s, so bind failures fall into one more often.
+      const opts: RunOptions = { step: createStep(rules), limits: { initialCalls: [3_000, 6_000] } };
+      expectCaught("the broken core", opts, range(1, 2_000), /pair-\d lost \d+ calls when sip-\S+ became primary at epoch \d+ \(bind-failure\): sip-\S+ held them and could have kept them/);
     });
   });
 
