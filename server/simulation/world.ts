@@ -11,6 +11,7 @@ import { Directory } from "../config/directory";
 import { ControllerShell, type ShellOptions, type ShellOutput } from "../runtime/shell";
 import { step as realStep, type ControllerState, type HaType, type PairConfig, type PersistedPairState, type Role, type StepFunction, type Timing } from "../controller/core";
 import { Prng } from "./prng";
+import { CallBook } from "./calls";
 
 // ───────────────────────────── limits of the simulated world ─────────────────────────────
 
@@ -38,7 +39,16 @@ export interface SimLimits {
   splitBrainWithinMs: number;
   /** How often the gateway's liveness sweep runs (production: heartbeat timeout / 4, at most 250 ms). */
   sweepIntervalMs: number;
-  /** Each pair's failover hold (production default 30 s; shortened like readiness). */
+  /** Established calls each pair holds (synchronised) when the run starts, and how many a burst brings. */
+  initialCalls: [number, number];
+  burstCalls: [number, number];
+  /**
+   * W12 call sync after a (re)start: this many calls a batch, a batch every so often (800 calls/s: a
+   * resync takes 1–8 s, and one of more than 3,200 calls outlasts the failover hold).
+   */
+  syncBatchCalls: number;
+  syncBatchIntervalMs: number;
+  /** How long an automatic failover whose primary keeps its calls may wait for an unready backup. */
   failoverHoldMs: number;
 }
 
@@ -55,6 +65,10 @@ export const DEFAULT_SIM_LIMITS: Readonly<SimLimits> = Object.freeze({
   primaryWithinMs: 20_000,
   splitBrainWithinMs: 6_000,
   sweepIntervalMs: 250,
+  initialCalls: [0, 3_000] as [number, number],
+  burstCalls: [500, 3_000] as [number, number],
+  syncBatchCalls: 200,
+  syncBatchIntervalMs: 250,
   failoverHoldMs: 4_000,
 });
 
@@ -83,6 +97,14 @@ export interface SimResult {
   steps: number;
   faults: string[];
   roleOrders: number;
+  calls: CallTotals;
+}
+
+/** Calls established in a run (at the start and in bursts), and those lost, by cause. */
+export interface CallTotals {
+  established: number;
+  lost: number;
+  lostBy: Record<string, number>;
 }
 
 // ───────────────────────────── simulated entities ─────────────────────────────
@@ -150,7 +172,8 @@ type Fault =
   | { kind: "console-stall"; durationMs: number }
   | { kind: "agent-restart"; host: string; durationMs: number }
   | { kind: "forged"; from: string; victim: string; durationMs: 0 }
-  | { kind: "switchover"; pair: string; force: boolean; durationMs: 0 };
+  | { kind: "switchover"; pair: string; force: boolean; durationMs: 0 }
+  | { kind: "burst"; pair: string; calls: number; durationMs: 0 };
 
 type Item =
   | { kind: "up"; host: string; session: number; payload: Up }
@@ -223,6 +246,17 @@ export class SimWorld {
   splitSinceMs = new Map<string, number>();
   noPrimarySinceMs = new Map<string, number>();
 
+  /** Who holds which calls, the syncs in progress, and what was established and lost. */
+  readonly calls: CallBook;
+  /** pair → its two servers, the configured primary first. */
+  private readonly pairServers = new Map<string, readonly [SimServer, SimServer]>();
+  /** pair:epoch of every double-failure alarm the console raised (the epoch its state holds after that step). */
+  doubleFailureAlarms = new Set<string>();
+  /** pair:epoch of every switchover an operator forced. */
+  forcedSwitchovers = new Set<string>();
+  /** pair:epoch → why the console ordered a primary under that epoch (its plan's cause). */
+  promotionCauses = new Map<string, string>();
+
   private queue: Queued[] = [];
   private seq = 0;
 
@@ -236,6 +270,7 @@ export class SimWorld {
       shell: opts.shell ?? ((o) => new ControllerShell(o)),
       liveness: opts.liveness ?? ((o) => new HostLiveness(o)),
     };
+    this.calls = new CallBook({ batchCalls: this.limits.syncBatchCalls, batchIntervalMs: this.limits.syncBatchIntervalMs });
     this.build();
   }
 
@@ -291,6 +326,9 @@ export class SimWorld {
         }
         this.hosts.get(ref.hostId)!.vip[pair.id] = i === 0;
       }
+      const [first, second] = pair.apps.map((r) => this.servers.get(r.appId)!) as [SimServer, SimServer];
+      this.pairServers.set(pair.id, [first, second]);
+      this.calls.openPair(pair.id, first.app, second.app, rng.int(...this.limits.initialCalls));
     }
     // In the simulation names are ids: the directory maps each to itself, as loadDirectory would.
     this.directory = new Directory({ hosts: hostRows, apps: appRows, pairs: this.pairs.map((p) => ({ id: p.id, name: p.name, appIds: p.apps.map((a) => a.appId) })) });
@@ -304,7 +342,7 @@ export class SimWorld {
       const at = rng.int(500, this.limits.faultWindowMs - 1_000);
       const maxDur = this.limits.faultWindowMs - at;
       const dur = rng.int(200, Math.max(300, Math.min(maxDur, 8_000)));
-      const kind = rng.int(0, 14);
+      const kind = rng.int(0, 16);
       let fault: Fault;
       switch (kind) {
         case 0:
@@ -351,6 +389,11 @@ export class SimWorld {
         case 12:
           fault = { kind: "slow-restart", app: rng.pick(apps), durationMs: dur };
           break;
+        case 13:
+        case 14:
+          // Calls arrive on the pair's primary (replicated to its backup while the HA link is up).
+          fault = { kind: "burst", pair: rng.pick(this.pairs).id, calls: rng.int(...this.limits.burstCalls), durationMs: 0 };
+          break;
         default:
           fault = { kind: "switchover", pair: rng.pick(this.pairs).id, force: rng.chance(0.3), durationMs: 0 };
       }
@@ -386,14 +429,17 @@ export class SimWorld {
         if (!q || q.atMs > endMs) break;
         this.nowMs = q.atMs;
         this.steps++;
+        this.advanceCalls();
         this.process(q.item);
+        this.advanceCalls();
         this.checkInvariants();
       }
     } catch (e) {
       if (e instanceof Violation) violation = e.message;
       else throw e;
     }
-    return { seed: 0, violation, trace: this.trace, steps: this.steps, faults: this.faults, roleOrders: this.roleOrders };
+    const calls = { established: this.calls.established, lost: this.calls.lost, lostBy: { ...this.calls.lostBy } };
+    return { seed: 0, violation, trace: this.trace, steps: this.steps, faults: this.faults, roleOrders: this.roleOrders, calls };
   }
 
   private log(line: string): void {
@@ -479,6 +525,7 @@ export class SimWorld {
   }
 
   private startServer(srv: SimServer, role: Role, epoch: number): void {
+    this.endProcess(srv, "restart"); // a process that starts holds no calls (none: it was down)
     srv.proc = "starting";
     srv.role = role;
     srv.epoch = epoch;
@@ -501,6 +548,7 @@ export class SimWorld {
         const srv = this.servers.get(f.app)!;
         this.disturbed([srv.pair]);
         if (srv.proc === "running" || srv.proc === "hung" || srv.proc === "starting") {
+          this.endProcess(srv, "crash");
           srv.proc = "failed";
           srv.slowStart = f.kind === "slow-restart";
           this.setStatus(srv);
@@ -568,6 +616,9 @@ export class SimWorld {
         this.disturbed([f.pair]);
         this.consoleInput({ kind: "operator-switchover", pairId: f.pair, operator: "sim-operator", force: f.force, reason: f.force ? "simulated forced switchover" : "" });
         return;
+      case "burst":
+        // Not a fault of the pair: nothing may fail over for it.
+        return this.burst(f.pair, f.calls);
     }
     this.schedule(this.nowMs + f.durationMs, { kind: "heal", fault: f });
   }
@@ -665,6 +716,10 @@ export class SimWorld {
       }
       c.shell.confirmPersisted(out.persist.pairs);
     }
+    for (const a of out.alarms) {
+      // Raised in the step that orders the promotion: keyed by the epoch the console holds after it.
+      if (a.type === "raise-alarm" && a.kind === "double-failure") this.doubleFailureAlarms.add(`${a.pairId}:${c.shell.state.pairStates[a.pairId]?.epoch ?? 0}`);
+    }
     this.checkSends(input, out);
     if (this.tracing && (input.kind !== "tick" || out.send.length > 0 || out.decisions.length > 0)) {
       this.log(`ctl<-${describeInput(input)} | ${out.reason}${out.send.length ? ` | ${out.send.map((s) => describeWire(s.command)).join(", ")}` : ""}`);
@@ -718,6 +773,10 @@ export class SimWorld {
       case "heartbeat":
         return;
       case "resync":
+        // The snapshot's readiness counts as delivered too: the shell takes a reconnected host's reports afresh.
+        for (const a of payload.snapshot.applications) {
+          if (a.readiness?.report) this.deliveredReadiness.set(a.application, { sentAtMs: Date.parse(a.readiness.time), ready: a.readiness.report.readyForSwitchover });
+        }
         this.consoleInput({ kind: "resync", hostName, snapshot: payload.snapshot });
         return;
       case "app-status":
@@ -863,7 +922,8 @@ export class SimWorld {
       if (srv.proc !== "running") continue; // starting, failed, stopped: no answers from the server
       this.sendRole(host, srv, full);
       const ready = this.readinessReport(srv, "");
-      const readyKey = JSON.stringify([ready.report?.readyForSwitchover, ready.report?.sipListener, ready.report?.status, ready.report?.oosBackoff]);
+      // Sent again when anything in it changes, the sync's progress too (at most once an agent cycle).
+      const readyKey = JSON.stringify([ready.report?.readyForSwitchover, ready.report?.sipListener, ready.report?.status, ready.report?.oosBackoff, ready.report?.calls.total, ready.report?.calls.synced]);
       if (full || host.lastSent[`${srv.app}:ready`] !== readyKey) {
         host.lastSent[`${srv.app}:ready`] = readyKey;
         this.sendUp(host, { kind: "readiness", msg: { ...ready, time: this.stamp(host, `${srv.app}:ready`) } });
@@ -890,6 +950,15 @@ export class SimWorld {
     const reasons: string[] = [];
     if (!haLink) reasons.push("HA link down");
     else if (upForMs < this.limits.readyAfterMs) reasons.push(`HA link up for ${upForMs} ms of the ${this.limits.readyAfterMs} ms needed`);
+    const calls = this.callsReport(srv, peer, haLink);
+    if (haLink && calls.synced < calls.total) {
+      const unsynced = calls.total - calls.synced;
+      reasons.push(
+        calls.source
+          ? `${unsynced} of ${calls.total} calls not yet synchronised to the backup`
+          : `call synchronisation from the primary is not complete: ${unsynced} of ${calls.total} calls not yet received`,
+      );
+    }
     const ready: 0 | 1 = reasons.length === 0 ? 1 : 0;
     return {
       application: srv.app,
@@ -899,7 +968,7 @@ export class SimWorld {
         status: srv.status,
         haLink: haLink ? "up" : "down",
         haLinkUpSince: null,
-        calls: { total: 0, synced: 0, multisite: 0 },
+        calls: { total: calls.total, synced: calls.synced, multisite: 0 },
         readyForSwitchover: ready,
         readyForUpgrade: srv.role === "backup" ? 1 : 0,
         notReadyReasons: reasons,
@@ -909,6 +978,19 @@ export class SimWorld {
       error: null,
       time,
     };
+  }
+
+  /**
+   * W13 call counts. The sync source (the primary; the old primary after a W10 self-demotion; the
+   * survivor when the source's process ended): its calls, and how many of them the backup holds. The
+   * backup: the source's calls and how many of those it holds — with the HA link down, only its own.
+   */
+  private callsReport(srv: SimServer, peer: SimServer, haLink: boolean): { source: boolean; total: number; synced: number } {
+    const own = this.calls.of(srv.app);
+    if (this.calls.source(srv.pair) === srv.app) return { source: true, total: own.size, synced: own.sharedWith(this.calls.of(peer.app)) };
+    if (!haLink) return { source: false, total: own.size, synced: own.size };
+    const from = this.calls.of(peer.app);
+    return { source: false, total: from.size, synced: from.sharedWith(own) };
   }
 
   private hasTraffic(srv: SimServer): boolean {
@@ -974,6 +1056,7 @@ export class SimWorld {
         this.startServer(srv, c.role ?? "backup", c.pairEpoch);
         return finish("ok", "started");
       case "stop":
+        this.endProcess(srv, "stop");
         srv.proc = "stopped";
         this.setStatus(srv);
         return finish("ok", "stopped");
@@ -986,9 +1069,12 @@ export class SimWorld {
         // Epoch fencing, as the real servers do it: an order older than the epoch held is refused.
         if (c.pairEpoch < srv.epoch) return finish("stale-epoch", "stale epoch", srv.epoch);
         const before = srv.role;
+        const beforeEpoch = srv.epoch;
         const gaveUpForNoTraffic = srv.status === "service-unavailable";
         srv.role = c.role;
         srv.epoch = c.pairEpoch;
+        if (c.role === "primary" && (before !== "primary" || beforeEpoch !== c.pairEpoch)) this.takesPrimary(srv);
+        if (c.role === "backup" && before === "primary") this.givesUpPrimary(srv);
         if (before !== c.role) {
           this.log(`${srv.app} applies ${c.role} e${c.pairEpoch}`);
           if (c.role === "primary") srv.noTrafficSinceMs = null;
@@ -1004,6 +1090,88 @@ export class SimWorld {
         return;
       }
     }
+  }
+
+  // ── calls: held by the servers, synchronised over the HA link, lost in crashes and role changes ──
+
+  /** Runs every pair's call sync up to now: before a step changes anything, and after it. */
+  private advanceCalls(): void {
+    for (const pair of this.pairs) {
+      const [a, b] = this.pairServers.get(pair.id)!;
+      const source = this.calls.source(pair.id);
+      const receiver = source === a.app ? b.app : a.app;
+      // The HA link is up while both processes run (as readinessReport says).
+      const progress = this.calls.sync(pair.id, receiver, a.proc === "running" && b.proc === "running", this.nowMs);
+      if (!progress || !this.tracing) continue;
+      if (progress.began && progress.moved > 0) this.log(`${receiver} begins its call sync from ${source}: ${progress.moved + progress.missing} calls missing`);
+      if (progress.completed) this.log(`${receiver} holds all ${this.calls.of(source).size} calls of ${source}: call sync complete`);
+    }
+  }
+
+  /** New calls on the pair's primary (the sync source, when it runs as primary), and on its backup while the HA link is up. */
+  private burst(pairId: string, count: number): void {
+    const primary = this.servers.get(this.calls.source(pairId))!;
+    if (primary.proc !== "running" || primary.role !== "primary") {
+      this.log(`${count} calls for ${pairId} find no primary (${primary.app} is ${primary.proc === "running" ? primary.role : primary.proc}): none established`);
+      return;
+    }
+    const peer = this.peerOf(primary);
+    const replica = peer.proc === "running" ? peer.app : null;
+    this.calls.establish(pairId, primary.app, replica, count);
+    this.log(`${count} new calls on ${primary.app}${replica ? ` (live-replicated to ${replica})` : ""}: it holds ${this.calls.of(primary.app).size}`);
+  }
+
+  /** A process that ends (crash, stop) holds no calls any more: those its peer does not hold are lost. */
+  private endProcess(srv: SimServer, cause: string): void {
+    const peer = this.peerOf(srv);
+    const lost = this.calls.endProcess(srv.pair, srv.app, peer.app, peer.proc === "running" || peer.proc === "hung", cause);
+    if (lost > 0) this.log(`${lost} calls lost: only ${srv.app} held them (${cause})`);
+  }
+
+  /**
+   * `srv` applied primary under a new epoch: its calls are the pair's from now on, and those its peer
+   * held beyond them are lost. That must have been unavoidable (lossExcuse), or it is a violation.
+   */
+  private takesPrimary(srv: SimServer): void {
+    const peer = this.peerOf(srv);
+    const key = `${srv.pair}:${srv.epoch}`;
+    const cause = this.promotionCauses.get(key) ?? "no order seen";
+    const lost = this.calls.handOver(srv.pair, srv.app, peer.app, `role change (${cause})`);
+    if (lost === 0) return;
+    const excuse = this.lossExcuse(peer, key);
+    this.log(`${lost} calls lost: ${srv.app} became primary at e${srv.epoch} (${cause}) without them; ${peer.app} held them — ${excuse ?? "not excused"}`);
+    if (!excuse) {
+      this.fail(
+        `${srv.pair} lost ${lost} calls when ${srv.app} became primary at epoch ${srv.epoch} (${cause}): ${peer.app} held them and could have kept them ` +
+          `(its process runs, ${peer.host} is connected), no double-failure alarm was raised for epoch ${srv.epoch} and no operator forced it`,
+      );
+    }
+  }
+
+  /** A primary demoted while its peer claims primary too (a split brain ends): the peer's calls are the truth. */
+  private givesUpPrimary(srv: SimServer): void {
+    const peer = this.peerOf(srv);
+    if (this.calls.source(srv.pair) !== srv.app || peer.role !== "primary" || (peer.proc !== "running" && peer.proc !== "hung")) return;
+    const lost = this.calls.handOver(srv.pair, peer.app, srv.app, "split brain ended");
+    if (lost > 0) this.log(`${lost} calls lost: ${srv.app} was demoted at e${srv.epoch} and ${peer.app}, primary too, lacks them`);
+  }
+
+  /**
+   * Why the calls `holder` held could not be kept when a role change lost them, or null when they
+   * could: its process was not running, its host was cut off, there was no console, or the console
+   * raised a double-failure alarm for the promotion's epoch (`pair:epoch`), or an operator forced it.
+   */
+  private lossExcuse(holder: SimServer, key: string): string | null {
+    if (holder.proc !== "running") return `${holder.app} is ${holder.proc}`;
+    const host = this.hosts.get(holder.host)!;
+    if (!host.linkUp) return `${holder.host}'s link is down`;
+    if (!host.agentUp) return `${holder.host}'s agent is down`;
+    if (!this.console) return "no console runs";
+    const seen = this.console.shell.state.hosts[holder.host]?.connection ?? "unknown";
+    if (seen !== "connected") return `the console sees ${holder.host} as ${seen}`;
+    if (this.forcedSwitchovers.has(key)) return "an operator forced the switchover";
+    if (this.doubleFailureAlarms.has(key)) return "the console raised a double-failure alarm";
+    return null;
   }
 
   // ── invariants ──
@@ -1027,7 +1195,14 @@ export class SimWorld {
         const before = this.primaryOrders.get(key);
         if (before !== undefined && before !== c.application) this.fail(`two primaries ordered under epoch ${c.pairEpoch} of ${pairId}: ${before} and ${c.application}`);
         this.primaryOrders.set(key, c.application);
+        const plan = this.console!.shell.state.pairStates[pairId]?.plan;
+        if (!this.promotionCauses.has(key)) this.promotionCauses.set(key, plan?.epoch === c.pairEpoch ? plan.cause : "unknown cause");
       }
+    }
+    if (input.kind === "operator-switchover" && input.force) {
+      // The promotion order may leave later (after the demotion): remember the epoch the switchover took.
+      const plan = this.console!.shell.state.pairStates[input.pairId]?.plan;
+      if (plan?.cause === "operator" && plan.forced) this.forcedSwitchovers.add(`${input.pairId}:${plan.epoch}`);
     }
     if (input.kind === "operator-switchover" && !input.force) {
       const ps = this.console!.shell.state.pairStates[input.pairId];
@@ -1120,6 +1295,8 @@ function describeFault(f: Fault): string {
       return `${f.from} forges reports about ${f.victim}`;
     case "switchover":
       return `operator ${f.force ? "forced " : ""}switchover ${f.pair}`;
+    case "burst":
+      return `${f.calls} new calls on ${f.pair}`;
   }
 }
 
