@@ -581,7 +581,7 @@ describe("console restart: recovery without flapping", () => {
     h.status("sip-1", "running");
     r = h.role("sip-1", "backup", 7);
     // Now the picture is complete and nobody is primary: the persisted intended primary is promoted.
-    expect(r.reason).toBe("sip-2 promoted to primary because no server of pair-a was primary (epoch 8)");
+    expect(r.reason).toBe("sip-2 promoted to primary because no server of pair-a was primary (epoch 8); double failure warning: sip-2's readiness is unknown");
     expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e8"]);
   });
 
@@ -621,6 +621,28 @@ describe("console restart: recovery without flapping", () => {
       "host-1 did not reconnect within the recovery grace of 5000 ms; it counts as disconnected",
       "sip-2 promoted to primary because host-1 is disconnected (epoch 8)",
     ]);
+  });
+});
+
+describe("a stall of the console itself", () => {
+  it("a stall during the recovery grace extends it: the host whose messages waited in the console's sockets is not declared lost", () => {
+    const h = new Harness(pairOf("ip-takeover"), { persisted: { "pair-a": { epoch: 7, intendedPrimaryAppId: "sip-1", stoppedAppIds: [] } } });
+    h.connect("host-2");
+    h.status("sip-2", "running");
+    h.role("sip-2", "backup", 7);
+    h.tick(1_000);
+    // The console did not run for 5.6 s; the shell tells the core on the first input after it.
+    h.nowMs += 5_600;
+    let r = h.feed({ type: "console-stalled", stalledMs: 5_500 });
+    expect(r.reason).toContain("the recovery grace is extended");
+    r = h.tick(0);
+    expect(r.decisions).toEqual([]);
+    // host-1's messages, queued during the stall, arrive: nothing was lost, nothing changes.
+    h.connect("host-1");
+    h.status("sip-1", "running");
+    r = h.role("sip-1", "primary", 7);
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(h.pairState().epoch).toBe(7);
   });
 });
 

@@ -37,6 +37,13 @@ export function applyEvent(s: ControllerState, e: ControllerEvent, out: Out): st
       if (e.sentAtMs <= app.lastStatusSentAtMs) return `ignored an older status report from ${e.appId}`;
       app.lastStatusSentAtMs = e.sentAtMs;
       if (app.status !== e.status) app.statusSinceMs = s.nowMs;
+      // A starting process is a new one: whatever the old one said about readiness went with it (the
+      // agent may report the restart without the exit in between).
+      if (e.status === "starting" && app.status !== "starting") {
+        app.readiness = null;
+        app.haLink = "unknown";
+        app.pollFailingSinceMs = null;
+      }
       app.status = e.status;
       app.statusHeard = true;
       app.statusDetail = e.detail ?? "";
@@ -175,6 +182,15 @@ export function applyEvent(s: ControllerState, e: ControllerEvent, out: Out): st
       return `${e.operator} asked to ${e.action} ${e.appId}`;
     case "operator-switchover":
       return `${e.operator} asked for a ${e.force ? "forced " : ""}switchover of ${e.pairId}`;
+    case "console-stalled": {
+      // The event's own time is after the stall: was the grace still running when the stall began?
+      const stallBeganMs = e.atMs - e.stalledMs;
+      const recovering = stallBeganMs < s.startedAtMs + s.timing.recoveryGraceMs + s.recoveryExtendedMs;
+      if (recovering) s.recoveryExtendedMs += e.stalledMs;
+      // A host that connected before the stall gets its resync wait back.
+      for (const h of Object.values(s.hosts)) if (h.connection === "connected" && h.sinceMs > stallBeganMs - s.timing.resyncTimeoutMs) h.sinceMs += e.stalledMs;
+      return `the console did not run for ${e.stalledMs} ms${recovering ? "; the recovery grace is extended by as much" : ""}; waits for agents get that time back`;
+    }
     case "tick":
       return "tick: nothing to decide";
   }
@@ -199,7 +215,7 @@ export function settleHostsAfterGrace(s: ControllerState, out: Out): void {
   for (const host of Object.values(s.hosts)) {
     if (host.connection !== "never") continue;
     host.connection = "disconnected";
-    host.sinceMs = s.startedAtMs + s.timing.recoveryGraceMs;
+    host.sinceMs = s.startedAtMs + s.timing.recoveryGraceMs + s.recoveryExtendedMs;
     out.decide(null, `${host.hostId} did not reconnect within the recovery grace of ${s.timing.recoveryGraceMs} ms; it counts as disconnected`);
   }
 }

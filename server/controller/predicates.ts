@@ -34,7 +34,12 @@ export function hostOfApp(pair: PairConfig, appId: string): string {
 }
 
 export function isRecovering(s: ControllerState): boolean {
-  return s.nowMs < s.startedAtMs + s.timing.recoveryGraceMs;
+  return s.nowMs < recoveryEndsAtMs(s);
+}
+
+/** The recovery grace's end: its length after the start, plus the console's own stalls during it. */
+export function recoveryEndsAtMs(s: ControllerState): number {
+  return s.startedAtMs + s.timing.recoveryGraceMs + s.recoveryExtendedMs;
 }
 
 export function isHostConnected(s: ControllerState, hostId: string): boolean {

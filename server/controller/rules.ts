@@ -1,6 +1,6 @@
 // The decision procedure, rule by rule, in the order DECISIONS.md draws it: the first rule whose
 // question applies and says stop ends the procedure for the pair. Also the operator's switchover (W1, W12).
-import { appName, appOf, callsWord, hostName, hostOfApp, isAwaitingResync, isCandidate, isHostAwaitedAfterStart, isHostConnected, isReadyForSwitchover, isServing, notReadyWhy, otherAppId, pairStateOf, unsyncedCalls, usesScripts, vipWord, whyNotServing } from "./predicates";
+import { recoveryEndsAtMs, appName, appOf, callsWord, hostName, hostOfApp, isAwaitingResync, isCandidate, isHostAwaitedAfterStart, isHostConnected, isReadyForSwitchover, isServing, notReadyWhy, otherAppId, pairStateOf, unsyncedCalls, usesScripts, vipWord, whyNotServing } from "./predicates";
 import type { AppState, ControllerEvent, ControllerState, PlanCause, StartApplicationCommand } from "./types";
 import { servingPrimaries, history, type Ctx, type Out, type DecisionRule, type RuleOutcome } from "./context";
 import { startPlan, sendDueSteps, whyAbandon, describePlan, describeOutcome, describeWaiting, roleStepsSettled } from "./plans";
@@ -109,7 +109,7 @@ const waitWhileRecovering: DecisionRule = {
   decide(ctx) {
     const awaited = ctx.pair.apps.filter((a) => isHostAwaitedAfterStart(ctx.s, a.hostId));
     if (awaited.length === 0) return null;
-    const left = ctx.s.startedAtMs + ctx.s.timing.recoveryGraceMs - ctx.s.nowMs;
+    const left = recoveryEndsAtMs(ctx.s) - ctx.s.nowMs;
     return {
       sentence: `recovering after the controller started: waiting up to ${left} ms for ${awaited.map((a) => a.hostName).join(" and ")} to report before deciding for ${ctx.pair.name}`,
       acted: false,
@@ -226,7 +226,7 @@ const failOverWhenNoServingPrimary: DecisionRule = {
     const verdict =
       selfDemoted && previous
         ? holdForReadiness(ctx, "self-demotion", previous, to, `${appName(ctx.pair, previous.appId)} gave up the primary role by itself`)
-        : immediate(ctx, previous ? to : null);
+        : immediate(ctx, previous || ctx.ps.intendedPrimaryAppId !== null ? to : null);
     if ("wait" in verdict) return verdict.wait;
     if (to.selfDemotedAtMs !== null) ctx.ps.alternations += 1;
     if (selfDemoted) ctx.ps.alternations += 1;
@@ -252,12 +252,15 @@ const failOverWhenNoServingPrimary: DecisionRule = {
 
 /**
  * The best candidate: one that did not give up the primary role by itself (W10: promoting it again would
- * only repeat that, forever), that can bind its SIP port, the intended primary, the configured primary.
+ * only repeat that, forever), that can bind its SIP port, that is ready (it holds the calls: after a
+ * console restart two backups may remain, one just restarted and empty), the intended primary, the
+ * configured primary.
  */
 function chooseCandidate(ctx: Ctx, candidates: AppState[]): AppState {
   const score = (a: AppState): number =>
-    (a.selfDemotedAtMs === null ? 8 : 0) +
-    (a.sipListener !== "bind-failed" ? 4 : 0) +
+    (a.selfDemotedAtMs === null ? 16 : 0) +
+    (a.sipListener !== "bind-failed" ? 8 : 0) +
+    (isReadyForSwitchover(a) ? 4 : 0) +
     (ctx.ps.intendedPrimaryAppId === a.appId ? 2 : 0) +
     (ctx.pair.apps[0].appId === a.appId ? 1 : 0);
   return [...candidates].sort((x, y) => score(y) - score(x))[0]!;

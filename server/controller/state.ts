@@ -18,6 +18,7 @@ export function createControllerState(opts: CreateControllerStateOptions): Contr
   const s: ControllerState = {
     timing: { ...DEFAULT_TIMING, ...opts.timing },
     startedAtMs: opts.nowMs,
+    recoveryExtendedMs: 0,
     nowMs: opts.nowMs,
     pairs: {},
     pairStates: {},
@@ -154,5 +155,5 @@ export function cloneState(s: ControllerState): ControllerState {
   for (const [id, a] of Object.entries(s.apps)) apps[id] = { ...a };
   const hosts: ControllerState["hosts"] = {};
   for (const [id, h] of Object.entries(s.hosts)) hosts[id] = { ...h };
-  return { timing: s.timing, startedAtMs: s.startedAtMs, nowMs: s.nowMs, pairs: { ...s.pairs }, pairStates, apps, hosts };
+  return { timing: s.timing, startedAtMs: s.startedAtMs, recoveryExtendedMs: s.recoveryExtendedMs, nowMs: s.nowMs, pairs: { ...s.pairs }, pairStates, apps, hosts };
 }

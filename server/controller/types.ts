@@ -213,6 +213,15 @@ export interface OperatorSwitchoverEvent extends EventBase {
 export interface TickEvent extends EventBase {
   type: "tick";
 }
+/**
+ * The console itself did not run for a while (its ticks stopped: a long GC, a blocked event loop,
+ * SIGSTOP). Whatever was waiting for agents (the recovery grace, resyncs) gets that time back: the
+ * agents' messages waited in the console's sockets, they were not missing.
+ */
+export interface ConsoleStalledEvent extends EventBase {
+  type: "console-stalled";
+  stalledMs: number;
+}
 
 export type ControllerEvent =
   | ConfigLoadedEvent
@@ -228,6 +237,7 @@ export type ControllerEvent =
   | HostResyncEvent
   | OperatorApplicationEvent
   | OperatorSwitchoverEvent
+  | ConsoleStalledEvent
   | TickEvent;
 
 // ───────────────────────────── commands ─────────────────────────────
@@ -449,6 +459,8 @@ export interface PairState {
 export interface ControllerState {
   timing: Timing;
   startedAtMs: number;
+  /** Console stalls during the recovery grace, added to it (see ConsoleStalledEvent). */
+  recoveryExtendedMs: number;
   nowMs: number;
   pairs: Record<string, PairConfig>;
   pairStates: Record<string, PairState>;

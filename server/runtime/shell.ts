@@ -28,6 +28,7 @@ import {
   type Timing,
 } from "../controller/core";
 import type { Directory } from "../config/directory";
+import { STALL_TOLERANCE_MS } from "../agents/liveness";
 
 /** One timeline row (what the runner writes to the pair's history). */
 export interface HistoryRow {
@@ -102,6 +103,8 @@ export class ControllerShell {
   private lastPersisted: Record<string, PersistedPairState>;
   private readonly sent = new Map<string, Sent>();
   private pairs: PairConfig[];
+  /** When the last tick came: ticks stop only when the console itself stops running (a stall). */
+  private lastTickAtMs: number;
 
   constructor(opts: ShellOptions) {
     this.stepFn = opts.step ?? coreStep;
@@ -109,6 +112,19 @@ export class ControllerShell {
     this.pairs = opts.pairs;
     this.lastPersisted = { ...opts.persisted };
     this.core = createControllerState({ nowMs: opts.nowMs, pairs: opts.pairs, persisted: opts.persisted, timing: opts.timing });
+    this.lastTickAtMs = opts.nowMs;
+  }
+
+  /**
+   * Ticks come every tickIntervalMs while the console runs; a longer gap before any input means the
+   * console was stalled (the same tolerance as the gateway's liveness). The core hears of it first, so
+   * the agents' messages that waited in the console's sockets are not taken for missing agents.
+   */
+  private stallEvents(input: ShellInput, nowMs: number): ControllerEvent[] {
+    const gapMs = nowMs - this.lastTickAtMs;
+    const stalledMs = gapMs - this.core.timing.tickIntervalMs;
+    if (input.kind === "tick" || stalledMs > STALL_TOLERANCE_MS) this.lastTickAtMs = nowMs;
+    return stalledMs > STALL_TOLERANCE_MS ? [{ type: "console-stalled", atMs: nowMs, stalledMs }] : [];
   }
 
   get state(): ControllerState {
@@ -127,11 +143,12 @@ export class ControllerShell {
 
   handle(input: ShellInput, nowMs: number): ShellOutput {
     const out: ShellOutput = { reason: "", decisions: [], persist: null, send: [], alarms: [], refused: null, changed: false };
-    const events = this.events(input, nowMs, out);
+    const inputEvents = this.events(input, nowMs, out);
     if (out.refused !== null) {
       out.reason = out.refused;
       return out;
     }
+    const events = [...this.stallEvents(input, nowMs), ...inputEvents];
     const reasons: string[] = [];
     const history: HistoryRow[] = [];
     for (const event of events) {
