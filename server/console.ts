@@ -11,6 +11,7 @@ import { configureLogging, logger } from "./log";
 import { createDb } from "./db";
 import { migrateSqlite } from "./db/migrate";
 import { AuthService } from "./auth/auth.service";
+import { ApiTokenService } from "./api-tokens/api-tokens.service";
 import { ConfigEvents } from "./config/config-events";
 import { createControlPlane } from "./control-plane/control-plane";
 import { OperationsService } from "./runtime/operations.service";
@@ -90,7 +91,8 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   const lab = opts.lab
     ? new Lab({ db, agentUrl: () => controlPlane.agentUrl(), rootDir: opts.lab.rootDir, stateDir: opts.lab.stateDir, output: opts.lab.output ?? "ignore", agentPrefix: opts.lab.agentPrefix })
     : null;
-  const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: lab ?? noLab };
+  const apiTokens = new ApiTokenService(db, { loginMaxFailures: env.LOGIN_MAX_FAILURES, loginWindowSeconds: env.LOGIN_WINDOW_SECONDS });
+  const services: ConsoleServices = { db, env, auth, apiTokens, configEvents, controlPlane, operations, alarms, lab: lab ?? noLab };
 
   let pages: ((req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => Promise<void>) | undefined;
   const dev = opts.dev ?? env.NODE_ENV === "development";

@@ -5,8 +5,15 @@ import { createTRPCRouter, operatorProcedure, viewerProcedure } from "../api/trp
 import { pairHistory } from "./runtime.repository";
 import { applicationRuntimeView } from "./app-runtime.service";
 import { boundedString, DESCRIPTION_MAX_CHARS, ID_MAX_CHARS } from "../../protocol/limits";
+import { activeAlarmCounts } from "../alarms/alarms.service";
+import { notFound } from "../errors";
 
 const id = boundedString(ID_MAX_CHARS).min(1);
+
+export const switchoverInputSchema = z
+  .object({ pairId: id, force: z.boolean().default(false), reason: boundedString(DESCRIPTION_MAX_CHARS).trim().default("") })
+  .strict()
+  .refine((v) => !v.force || v.reason.length >= 5, { message: "a forced switchover needs a reason (at least 5 characters)", path: ["reason"] });
 
 export const liveRouter = createTRPCRouter({
   /** Start or stop a server through its host's agent (e.g. restart a failed server, W14 upgrades). */
@@ -15,6 +22,18 @@ export const liveRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => ctx.services.operations.controlApplication(ctx.actor, input.appId, input.action)),
   // The control plane pushes computed views; without a controller they come from the configuration.
   pairs: viewerProcedure.query(({ ctx }) => ctx.services.controlPlane.pairViews()),
+  /** One pair's live view (a switchover's progress, as the CLI follows it). */
+  pair: viewerProcedure.input(z.object({ pairId: id }).strict()).query(async ({ ctx, input }) => {
+    const view = (await ctx.services.controlPlane.pairViews()).find((p) => p.id === input.pairId);
+    if (!view) throw notFound(`pair ${input.pairId}`);
+    return view;
+  }),
+  /** Everything `switchyard status` shows in one answer: every pair's view, every host's agent connection, active alarms by severity. */
+  status: viewerProcedure.query(async ({ ctx }) => ({
+    pairs: await ctx.services.controlPlane.pairViews(),
+    hosts: ctx.services.controlPlane.hosts(),
+    alarms: await activeAlarmCounts(ctx.services.db),
+  })),
   timeline: viewerProcedure
     .input(z.object({ pairId: id, limit: z.number().int().min(1).max(1000).default(200) }).strict())
     .query(({ ctx, input }) => pairHistory(ctx.services.db, input.pairId, input.limit)),
@@ -24,11 +43,6 @@ export const liveRouter = createTRPCRouter({
     .input(z.object({ appId: id }).strict())
     .query(({ ctx, input }) => applicationRuntimeView(ctx.services.db, ctx.services.controlPlane, input.appId)),
   switchover: operatorProcedure
-    .input(
-      z
-        .object({ pairId: id, force: z.boolean().default(false), reason: boundedString(DESCRIPTION_MAX_CHARS).trim().default("") })
-        .strict()
-        .refine((v) => !v.force || v.reason.length >= 5, { message: "a forced switchover needs a reason (at least 5 characters)", path: ["reason"] }),
-    )
+    .input(switchoverInputSchema)
     .mutation(({ ctx, input }) => ctx.services.operations.switchOver(ctx.actor, input.pairId, { force: input.force, reason: input.reason })),
 });

@@ -4,6 +4,7 @@ import type { Db } from "../db";
 import { AppError, notFound } from "../errors";
 import { recordAudit, type Actor } from "../audit/audit.repository";
 import type { ControlPlane } from "../control-plane/control-plane";
+import type { SwitchoverOutcome } from "./runner";
 
 export class OperationsService {
   constructor(
@@ -12,7 +13,7 @@ export class OperationsService {
   ) {}
 
   /** Asks the controller for a switchover (W1; forced only with a reason, W12) and audits its answer. */
-  async switchOver(actor: Actor, pairId: string, opts: { force: boolean; reason: string }): Promise<string> {
+  async switchOver(actor: Actor, pairId: string, opts: { force: boolean; reason: string }): Promise<SwitchoverOutcome> {
     const name = await this.pairName(pairId);
     const outcome = await this.controlPlane.switchOver(pairId, actor.name, opts.force, opts.reason);
     await recordAudit(this.db, actor, {
@@ -20,7 +21,7 @@ export class OperationsService {
       objectType: "pair",
       objectId: pairId,
       objectName: name,
-      detail: `${opts.reason ? `reason: ${opts.reason}; ` : ""}controller: ${outcome}`,
+      detail: `${opts.reason ? `reason: ${opts.reason}; ` : ""}controller: ${outcome.sentence}`,
     });
     return outcome;
   }

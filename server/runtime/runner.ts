@@ -37,6 +37,14 @@ interface Queued {
   done?: (out: ShellOutput, results: Promise<CommandResult>[]) => void;
 }
 
+/** What an operator's switchover request came to: a plan started (at this epoch), or the refusal's sentence. */
+export interface SwitchoverOutcome {
+  accepted: boolean;
+  sentence: string;
+  /** The pair's epoch after the request (the new plan's epoch when accepted). */
+  epoch: number;
+}
+
 export class ControllerRunner {
   private shell: ControllerShell | null = null;
   private readonly queue: Queued[] = [];
@@ -81,10 +89,18 @@ export class ControllerRunner {
     this.enqueue({ input: { kind: "config", pairs, directory } });
   }
 
-  /** W1/W12: an operator's switchover; resolves with the controller's sentence about it. */
-  async operatorSwitchover(pairId: string, operator: string, force: boolean, reason: string): Promise<string> {
+  /**
+   * W1/W12: an operator's switchover; resolves with the controller's sentence about it and whether it
+   * started a plan (automation needs to tell a refusal from a start without reading the sentence).
+   */
+  async operatorSwitchover(pairId: string, operator: string, force: boolean, reason: string): Promise<SwitchoverOutcome> {
     const { out } = await this.enqueueAndWait({ kind: "operator-switchover", pairId, operator, force, reason });
-    return out.decisions.filter((d) => d.pairId === pairId).map((d) => d.sentence).join("; ") || out.reason;
+    const sentence = out.decisions.filter((d) => d.pairId === pairId).map((d) => d.sentence).join("; ") || out.reason;
+    // Read right after the step (the queue runs one input at a time): a plan the operator's input started carries this step's time.
+    const state = this.shell?.state;
+    const ps = state?.pairStates[pairId];
+    const accepted = ps?.plan?.cause === "operator" && ps.plan.startedAtMs === state?.nowMs;
+    return { accepted, sentence, epoch: ps?.epoch ?? 0 };
   }
 
   /**

@@ -107,7 +107,8 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     await healthy(A, "sip-a2", { ready: true });
     const since = new Date();
     const outcome = await stack.caller().live.switchover({ pairId: await stack.pairId(A) });
-    expect(outcome).toMatch(/switchover/i);
+    expect(outcome.sentence).toMatch(/switchover/i);
+    expect(outcome.accepted).toBe(true);
 
     await healthy(A, "sip-a1");
     await vipOn(A, "lab-host-1", "lab-host-2");
