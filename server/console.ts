@@ -4,6 +4,7 @@
 // alarm engine → HTTP (pages, tRPC, browsers' sockets) → start of the control plane → demo lab (when
 // asked). No part reaches for another at call time; nothing is filled in later. Used by `npm start`,
 // `npm run dev`, the demo and the tests' harness.
+import fs from "node:fs";
 import path from "node:path";
 import superjson from "superjson";
 import { parseEnv, type Env } from "./env";
@@ -18,9 +19,14 @@ import { OperationsService } from "./runtime/operations.service";
 import { createAlarmEngine } from "./alarms/engine";
 import { Lab, noLab, seedLabConfig } from "./lab/lab";
 import { startHttpServer, type ConsoleServer } from "./http";
+import { ConsoleMetrics } from "./metrics/metrics";
+import { metricsHandler, startMetricsServer } from "./metrics/endpoint";
 import type { ConsoleServices } from "./api/trpc";
 
 const log = logger("console");
+
+/** The console's version, as package.json has it (metrics' build info, the OpenAPI document). */
+export const CONSOLE_VERSION: string = (JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8")) as { version: string }).version;
 
 /** The demo lab this console runs beside itself (demo, browser tests, workflow tests). */
 export interface LabSetup {
@@ -58,6 +64,8 @@ export interface RunningConsole extends ConsoleServer {
   setupUrl: string | null;
   /** The demo lab, when this console runs one. */
   lab: Lab | null;
+  /** Where /metrics is served: the web port's URL, or METRICS_PORT's. */
+  metricsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -103,7 +111,14 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
     const handle = app.getRequestHandler();
     pages = (req, res) => handle(req, res);
   }
-  const http = await startHttpServer(services, { host: env.HOST, port: env.PORT, pages, dev });
+  const metrics = new ConsoleMetrics({ db, controlPlane, version: CONSOLE_VERSION });
+  const scrape = metricsHandler(services, metrics);
+  const separateMetrics = env.METRICS_PORT !== undefined;
+  const http = await startHttpServer(services, { host: env.HOST, port: env.PORT, pages, dev, metrics: separateMetrics ? undefined : scrape });
+  const metricsServer = separateMetrics ? await startMetricsServer(scrape, env.METRICS_HOST ?? env.HOST, env.METRICS_PORT!).catch(async (err: unknown) => {
+    await http.close();
+    throw err;
+  }) : null;
   const ui = http.ui;
   // Live sockets follow their session: the AuthService says which sessions ended, the web tier drops them.
   auth.subscribe({ sessionsEnded: (ended) => http.endSessions(ended) });
@@ -111,6 +126,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
     await lab?.stopAll();
     await controlPlane.stop();
     await alarms.stop();
+    await metricsServer?.close();
     await http.close();
     await db.$disconnect();
   };
@@ -127,6 +143,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
       onControlPlaneAlarm: (alarm) => alarms.onConsoleAlarm(alarm),
       onAppRuntime: (applications, vipChanged) => ui.emit("live:applications", { applications, vipChanged }),
       onAppAlarm: (alarm) => alarms.onApplicationAlarm(alarm),
+      onPlanEnded: (ending) => metrics.onPlanEnded(ending),
     });
     alarms.onChange(() => ui.emit("alarms:changed"));
     await alarms.start();
@@ -145,6 +162,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
     services,
     env,
     agentUrl: controlPlane.agentUrl(),
+    metricsUrl: `${metricsServer?.url ?? http.url}/metrics`,
     setupUrl: boot.kind === "setup" ? `${base}/setup?token=${boot.token}` : null,
     lab,
     async stop() {

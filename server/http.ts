@@ -111,7 +111,15 @@ function refuse(res: http.ServerResponse, status: number, error: string): void {
 
 export async function startHttpServer(
   services: ConsoleServices,
-  opts: { host: string; port: number; pages?: PageHandler; /** Next.js development mode (its pages need eval). */ dev?: boolean },
+  opts: {
+    host: string;
+    port: number;
+    pages?: PageHandler;
+    /** Next.js development mode (its pages need eval). */
+    dev?: boolean;
+    /** GET /metrics on this port (absent: 404, e.g. when METRICS_PORT serves it apart). */
+    metrics?: PageHandler;
+  },
 ): Promise<ConsoleServer> {
   const maxBodyBytes = services.env.MAX_REQUEST_BYTES;
   const proxies = new TrustedProxies(services.env.TRUSTED_PROXIES);
@@ -148,6 +156,10 @@ export async function startHttpServer(
         return;
       }
       trpc(req, res);
+      return;
+    }
+    if (opts.metrics && url.split("?")[0] === "/metrics") {
+      void opts.metrics(req, res);
       return;
     }
     if (url.startsWith(REST_PREFIX)) {

@@ -12,6 +12,7 @@ import { loadDirectory, type Directory } from "../config/directory";
 import { logger, type Logger } from "../log";
 import { ControllerShell, type HistoryRow, type OutgoingCommand, type ShellInput, type ShellOutput } from "./shell";
 import * as repo from "./runtime.repository";
+import type { PlanEnding } from "./plan-endings";
 
 /** A decision waits at most this long for the database's write lock; then it is not persisted, so not sent. */
 export const PERSIST_MAX_WAIT_MS = 30_000;
@@ -28,6 +29,8 @@ export interface RunnerDeps {
   onChange?(state: ControllerState, reason: string): void;
   /** Alarm commands from the core (raise/cancel), handed to the alarm engine. */
   onAlarm?(command: RaiseAlarmCommand | CancelAlarmCommand): void;
+  /** Plans that ended (completed, abandoned, …), for the web tier's metrics. */
+  onPlanEnded?(ending: PlanEnding): void;
   log?: Logger;
 }
 
@@ -65,6 +68,11 @@ export class ControllerRunner {
 
   get current(): ControllerState | null {
     return this.shell?.state ?? null;
+  }
+
+  /** Inputs waiting for the shell (a backlog here is decisions waiting). */
+  get queuedInputs(): number {
+    return this.queue.length;
   }
 
   async start(): Promise<void> {
@@ -179,6 +187,8 @@ export class ControllerRunner {
       const item = this.queue.shift()!;
       const out = this.shell.handle(item.input, this.now());
       if (out.refused) this.log.warn("input refused", { input: item.input.kind, reason: out.refused });
+      // What happened happened, saved or not: the state has moved on either way.
+      for (const ending of out.planEnds) this.deps.onPlanEnded?.(ending);
       if (out.persist) {
         try {
           await this.persist(out.persist);
