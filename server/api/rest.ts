@@ -12,7 +12,7 @@ import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { ZodError, type z } from "zod";
 import { createCaller, appRouter } from "./root";
-import { trpcErrorOf, zodProblems, type ConsoleServices, type Context } from "./trpc";
+import { roleRefusal, trpcErrorOf, zodProblems, type ConsoleServices, type Context } from "./trpc";
 import { identify } from "./identity";
 import { restRoutes, type RestRoute } from "./rest-routes";
 import { AppError, type Problem } from "../errors";
@@ -193,6 +193,9 @@ export function createRestHandler(services: ConsoleServices, proxies: TrustedPro
         const cookieNote = req.headers.cookie ? " (a browser session cookie is not accepted here; the pages use /api/trpc)" : "";
         throw new HttpError("UNAUTHORIZED", `this needs an API token with the ${proc.role} role: send Authorization: Bearer <token>${cookieNote}`);
       }
+      // The role before the input, as tRPC does: a caller below it learns nothing from how its input fares.
+      const below = who.user && proc.role !== "public" ? roleRefusal(who.user, proc.role) : null;
+      if (below) throw new HttpError("FORBIDDEN", below);
       const input: Record<string, unknown> = route.method === "GET" ? queryInput(route, proc.input, url) : await readJsonBody(req, maxBodyBytes);
       for (const [i, name] of names.entries()) {
         const param = route.params![name]!;

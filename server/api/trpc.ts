@@ -116,13 +116,17 @@ const errorMapper = t.middleware(async ({ next }) => {
 
 // ---- 3. procedures -----------------------------------------------------------------------------
 
+/** Why this caller may not call something that needs `needed`, or null when it may (the REST API asks before it reads input, as tRPC does). */
+export function roleRefusal(user: SessionUser, needed: Role): string | null {
+  return roleAtLeast(user.role, needed) ? null : `${user.username} is a ${user.role}; this needs the ${needed} role`;
+}
+
 const requireRole = t.middleware(({ ctx, meta, next }) => {
   const needed = meta?.role;
   if (!needed || needed === "public") throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "procedure declares no role" });
   if (!ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "log in first" });
-  if (!roleAtLeast(ctx.user.role, needed)) {
-    throw new TRPCError({ code: "FORBIDDEN", message: `${ctx.user.username} is a ${ctx.user.role}; this needs the ${needed} role` });
-  }
+  const refusal = roleRefusal(ctx.user, needed);
+  if (refusal) throw new TRPCError({ code: "FORBIDDEN", message: refusal });
   const actor: Actor = { id: ctx.user.id, name: ctx.user.username };
   return next({ ctx: { ...ctx, user: ctx.user, actor } });
 });
