@@ -4,7 +4,6 @@
 // alarm engine → HTTP (pages, tRPC, browsers' sockets) → start of the control plane → demo lab (when
 // asked). No part reaches for another at call time; nothing is filled in later. Used by `npm start`,
 // `npm run dev`, the demo and the tests' harness.
-import fs from "node:fs";
 import path from "node:path";
 import superjson from "superjson";
 import { parseEnv, type Env } from "./env";
@@ -20,13 +19,11 @@ import { createAlarmEngine } from "./alarms/engine";
 import { Lab, noLab, seedLabConfig } from "./lab/lab";
 import { startHttpServer, type ConsoleServer } from "./http";
 import { ConsoleMetrics } from "./metrics/metrics";
+import { CONSOLE_VERSION } from "./version";
 import { metricsHandler, startMetricsServer } from "./metrics/endpoint";
 import type { ConsoleServices } from "./api/trpc";
 
 const log = logger("console");
-
-/** The console's version, as package.json has it (metrics' build info, the OpenAPI document). */
-export const CONSOLE_VERSION: string = (JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8")) as { version: string }).version;
 
 /** The demo lab this console runs beside itself (demo, browser tests, workflow tests). */
 export interface LabSetup {

@@ -8,6 +8,7 @@ import type { OpenAPIV3_1 } from "openapi-types";
 import { restRoutes, type RestRoute } from "./rest-routes";
 import { procedureOf, inputShape } from "./rest";
 import { errorSchema } from "./rest-schemas";
+import { CONSOLE_VERSION } from "../version";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -106,7 +107,7 @@ function operation(route: RestRoute): OpenAPIV3_1.OperationObject {
 
 let cached: OpenAPIV3_1.Document | null = null;
 
-export function openApiDocument(version = "0.1.0"): OpenAPIV3_1.Document {
+export function openApiDocument(version = CONSOLE_VERSION): OpenAPIV3_1.Document {
   if (cached) return cached;
   const paths: OpenAPIV3_1.PathsObject = {};
   for (const route of restRoutes) {

@@ -9,6 +9,10 @@ import type { Role } from "../auth/roles";
 import { restRoutes } from "./rest-routes";
 import { auditPageSchema, statusSchema, createdApiTokenSchema, apiTokenSchema, pairViewSchema } from "./rest-schemas";
 import type { z } from "zod";
+import packageJson from "../../package.json";
+
+/** The OpenAPI document's info.version follows package.json (as /metrics' build info does). */
+const packageVersion = packageJson.version;
 
 let c: HostileConsole;
 const tokens = {} as Record<Role, string>;
@@ -202,10 +206,11 @@ describe("OpenAPI document", () => {
   it("is a valid OpenAPI 3.1 document with every REST route, the role each needs, and inputs from the procedures' schemas", async () => {
     const res = await fetch(`${c.url}/api/openapi.json`);
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { "x-switchyard-role": string; requestBody?: { content: { "application/json": { schema: { properties: Record<string, { maxLength?: number }> } } } }; parameters?: { name: string; in: string }[] }>> };
+    const doc = (await res.json()) as { openapi: string; info: { version: string }; paths: Record<string, Record<string, { "x-switchyard-role": string; requestBody?: { content: { "application/json": { schema: { properties: Record<string, { maxLength?: number }> } } } }; parameters?: { name: string; in: string }[] }>> };
     const result = await validate(structuredClone(doc) as never);
     expect(result.valid, JSON.stringify(result)).toBe(true);
     expect(doc.openapi).toBe("3.1.0");
+    expect(doc.info.version).toBe(packageVersion);
     for (const r of restRoutes) expect(doc.paths[r.path]?.[r.method.toLowerCase()], `${r.method} ${r.path}`).toBeDefined();
     const switchover = doc.paths["/api/v1/pairs/{pair}/switchover"]!.post!;
     expect(switchover["x-switchyard-role"]).toBe("operator");
