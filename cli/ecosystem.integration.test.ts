@@ -184,7 +184,9 @@ describe("the switchyard CLI against a live lab console", () => {
     expect(wrong.code).toBe(EXIT.AUTH);
     expect(wrong.stderr).toBe("switchyard: the API token is not valid (unknown, revoked or expired)\n");
     expect((await cli(["status", "--bogus"])).code).toBe(EXIT.USAGE);
-    expect((await cli(["maintenance", A, "on"])).stderr).toMatch(/not yet/);
+    const unknown = await cli(["frobnicate"]);
+    expect(unknown.code).toBe(EXIT.USAGE);
+    expect(unknown.stderr).toMatch(/unknown command frobnicate/);
     const help = await cli(["switchover", "--help"]);
     expect(help.code).toBe(EXIT.OK);
     expect(help.stdout).toMatch(/^Usage: switchyard switchover PAIR/);

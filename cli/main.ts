@@ -29,7 +29,6 @@ Commands:
   config export|import       the configuration as YAML (import: --check to only check)
   audit export               the audit log as CSV or JSON
   whoami                     the token's name and role
-  maintenance PAIR on|off    not yet: comes with per-pair maintenance mode
 
 Run switchyard <command> --help for a command's options.
 
@@ -105,11 +104,6 @@ ${COMMON}
 The API token's name and role, as the console sees it.
 
 ${COMMON}
-`,
-  maintenance: `Usage: switchyard maintenance PAIR on|off
-
-Not yet: per-pair maintenance mode is being added to the console; this command will switch it.
-It exits 2 until then.
 `,
 };
 
@@ -400,10 +394,6 @@ const commands: Record<string, (args: string[]) => Promise<ExitCode>> = {
   config,
   audit,
   whoami,
-  maintenance: async (args) => {
-    if (args.includes("--help") || args.includes("-h")) return help("maintenance");
-    throw new CliError(EXIT.USAGE, "maintenance: not yet — per-pair maintenance mode is being added to the console; this command will switch it");
-  },
 };
 
 export async function run(argv: string[]): Promise<ExitCode> {
