@@ -80,7 +80,7 @@ describe("readiness-aware failover on the live lab (the soak's lost calls)", () 
       expect(held).toMatchObject({ cause: "bind-failure", from: "sip-a2", to: "sip-a1" });
       const rows = (await historySince(A, since)).join("\n");
       // sip-a1 may not have reported since its restart when the bind failure is seen: unknown waits too.
-      expect(rows).toMatch(/sip-a2 cannot open its SIP listening port \(00-04200\), but sip-a1 .*: waiting for sip-a1 to (synchronise [\d,]+ calls|become ready) before switching, at most 180 s/);
+      expect(rows).toMatch(/sip-a2 cannot open its SIP listening port \(00-04200\), but sip-a1.*: waiting for sip-a1 to (synchronise [\d,]+ calls|become ready) before switching, at most 180 s/);
       // The card counts the calls still to come as the backup reports them.
       await waitFor("the held failover showing the calls sip-a1 still has to receive", async () => {
         const hold = (await stack.view(A)).hold;
