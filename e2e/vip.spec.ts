@@ -80,9 +80,10 @@ test("W9 (console side): the operator sees where the VIP is observed; taken off 
   await expect(banner).toContainText(`Observed: ${primary.hostName} (${primary.name}) does not hold it`);
   // The pair page says the same, host by host.
   await page.getByTestId(`pair-${PAIR}`).getByRole("link", { name: PAIR }).click();
-  await expect(page.getByTestId("vip-mismatch")).toContainText(`${primary.hostName} (${primary.name}) does not hold it`);
+  await expect(page).toHaveURL(/\/pairs\//);
   await expect(page.getByTestId(`topology-${primary.hostName}`).getByTestId("vip-observed")).toContainText("not observed here");
   await expect(page.getByTestId(`topology-${backup.hostName}`).getByTestId("vip-observed")).toContainText("not observed here");
+  await expect(page.getByTestId("vip-mismatch")).toContainText(`${primary.hostName} (${primary.name}) does not hold it`);
 
   await navigate(page, "Alarms");
   const row = page.getByTestId(`alarm-row-vip-mismatch-${primary.name}`);

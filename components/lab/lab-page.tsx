@@ -68,7 +68,10 @@ export function LabPage() {
                   <td className="px-2 py-2 text-xs">{p.name}</td>
                   <td className="px-2 py-2 text-xs">{s.hostName}</td>
                   <td className="px-2 py-2 text-xs">{s.vip}</td>
-                  <td className="px-2 py-2 text-xs">{s.vipObserved ? (s.vipObserved.present === null ? "cannot tell" : s.vipObserved.present ? "here" : "not here") : "—"}</td>
+                  <td className="px-2 py-2 text-xs">
+                    {s.vipObserved ? (s.vipObserved.present === null ? "cannot tell" : s.vipObserved.present ? "here" : "not here") : "—"}
+                    {s.vipObserved && s.hostConnection !== "connected" && <span className="italic text-slate-500"> (last known: host {s.hostConnection})</span>}
+                  </td>
                   <td className="px-2 py-2 text-right">
                     {canAct && (
                       <div className="flex justify-end gap-1">
