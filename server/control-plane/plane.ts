@@ -1,9 +1,9 @@
 // The control plane as it runs inside its worker thread: the agent gateway on its own HTTP port, the
-// controller runner fed by it, the live pair views computed once per change, and the answers to the web
-// tier's requests, and the VIP watch (where the agents observe each VIP against where the controller
-// wants it; the vip-mismatch alarm). Built in order — database, gateway, runner — by startPlane(); worker.ts only carries
-// messages. Nothing here waits on the web tier: a slow page or a big import in the main thread cannot
-// delay a heartbeat or a failover decision.
+// controller runner fed by it, the live pair views computed once per change, the VIP watch (where the
+// agents observe each VIP against where the controller wants it: the vip-mismatch alarm), and the
+// answers to the web tier's requests. Built in order — database, gateway, runner — by startPlane();
+// worker.ts only carries messages. Nothing here waits on the web tier: a slow page or a big import in
+// the main thread cannot delay a heartbeat or a failover decision.
 import http from "node:http";
 import { Server as SocketServer } from "socket.io";
 import type { Db } from "../db";
