@@ -32,7 +32,9 @@ export type ScriptPlaceholder = (typeof scriptPlaceholders)[number];
  * alarms are raised and cancelled with the condition; event alarms (switchover-failed, double-failure,
  * control-script-failed, control-plane-stall) stay until cleared. The controller raises the first nine;
  * config-delivery-failed and restart-gave-up come from the agents' reports about an application
- * (server/runtime/app-runtime.ts); control-plane-stall and agents-silent are the console's own, about no pair.
+ * (server/runtime/app-runtime.ts); vip-mismatch compares where the agents observe a pair's VIP with where
+ * the controller wants it (server/runtime/vip-watch.ts); control-plane-stall and agents-silent are the
+ * console's own, about no pair.
  */
 export const controllerAlarmKinds = [
   "host-disconnected",
@@ -50,6 +52,12 @@ export const controllerAlarmKinds = [
   "config-delivery-failed",
   /** The restart policy gave up on an application (it stays down); cancelled when it is started again. */
   "restart-gave-up",
+  /**
+   * Where the agents observe a pair's VIP (or NLB port) is not where the controller wants it — missing on
+   * the intended primary's host, or held by the other host too — for longer than a switchover's settle
+   * time, with no switchover in progress; cancelled when the observations agree again.
+   */
+  "vip-mismatch",
 ] as const;
 /** Alarm kinds about the console itself rather than a pair. */
 export const consoleAlarmKinds = ["control-plane-stall", "agents-silent"] as const;

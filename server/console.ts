@@ -94,7 +94,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   });
   // The lab's agents connect to the control plane's port, known once it listens (they start after it).
   const lab = opts.lab
-    ? new Lab({ db, agentUrl: () => controlPlane.agentUrl(), rootDir: opts.lab.rootDir, stateDir: opts.lab.stateDir, output: opts.lab.output ?? "ignore", agentPrefix: opts.lab.agentPrefix })
+    ? new Lab({ db, agentUrl: () => controlPlane.agentUrl(), rootDir: opts.lab.rootDir, stateDir: opts.lab.stateDir, output: opts.lab.output ?? "ignore", agentPrefix: opts.lab.agentPrefix, vipStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null })
     : null;
   const apiTokens = new ApiTokenService(db, { loginMaxFailures: env.LOGIN_MAX_FAILURES, loginWindowSeconds: env.LOGIN_WINDOW_SECONDS });
   const services: ConsoleServices = { db, env, auth, apiTokens, configEvents, controlPlane, operations, alarms, lab: lab ?? noLab };

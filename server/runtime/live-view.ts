@@ -1,11 +1,23 @@
 // The dashboard's view of every pair, derived from the controller's state and the agents' connection
-// states: roles, process status, host connection, VIP location (with stale VIPs), readiness, HA link,
-// back-off, split brain, and whether a switchover is safe now (with the reasons when it is not).
+// states: roles, process status, host connection, VIP location (intended, with stale VIPs, and as the
+// agents observe it, with a mismatch between the two), readiness, HA link, back-off, split brain, and
+// whether a switchover is safe now (with the reasons when it is not).
 import type { ControllerState, PairConfig, PlanCause } from "../controller/core";
 import type { HostLiveState } from "../agents/gateway";
 import type { PairView, ServerView } from "../../lib/ui-events";
+import type { VipObservation } from "./app-runtime";
+import type { PairVipMismatch } from "./vip-watch";
 
 export type { PairView, ServerView };
+
+/** What the agents observe of the VIPs, and the mismatches the VIP watch raised (server/runtime/vip-watch.ts). */
+export interface VipLive {
+  observations: readonly VipObservation[];
+  /** By pair id. */
+  mismatches: ReadonlyMap<string, PairVipMismatch>;
+}
+
+const noVipLive: VipLive = { observations: [], mismatches: new Map() };
 
 /** What each kind of plan is called on the dashboard. */
 const planTitles: Record<PlanCause, string> = {
@@ -21,8 +33,9 @@ const planTitles: Record<PlanCause, string> = {
   adoption: "Putting the VIP with the adopted primary",
 };
 
-export function pairViews(state: ControllerState | null, pairs: readonly PairConfig[], hosts: readonly HostLiveState[]): PairView[] {
+export function pairViews(state: ControllerState | null, pairs: readonly PairConfig[], hosts: readonly HostLiveState[], vipLive: VipLive = noVipLive): PairView[] {
   const hostByName = new Map(hosts.map((h) => [h.hostName, h]));
+  const observed = new Map(vipLive.observations.map((o) => [`${o.pair}|${o.hostName}`, o]));
   const views = pairs.map((pair): PairView => {
     const ps = state?.pairStates[pair.id];
     const staleHosts = new Set((ps?.staleVips ?? []).map((s) => s.hostId));
@@ -33,6 +46,7 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
       const processDown = app ? ["failed", "stopped"].includes(app.status) : false;
       const vip: ServerView["vip"] =
         pair.haType === "single-host" ? "none" : staleHosts.has(ref.hostId) ? "stale" : role === "primary" && live?.state === "connected" ? "present" : "absent";
+      const seen = pair.haType === "single-host" ? undefined : observed.get(`${pair.name}|${ref.hostName}`);
       return {
         appId: ref.appId,
         name: ref.appName,
@@ -51,8 +65,10 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
         sipListener: app?.sipListener ?? "unknown",
         oosBackoff: app?.oosBackoff ?? 1,
         vip,
+        vipObserved: seen ? { present: seen.present, at: new Date(seen.checkedAt), detail: seen.detail } : null,
       };
     });
+    const mismatch = vipLive.mismatches.get(pair.id);
     const splitBrain = servers.filter((s) => s.role === "primary").length > 1;
     const blockers: string[] = [];
     if (ps?.plan) blockers.push("a switchover is already in progress");
@@ -70,6 +86,7 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
       servers.filter((s) => s.hostConnection !== "connected").length * 4 +
       servers.filter((s) => s.status !== "running").length * 2 +
       staleHosts.size * 2 +
+      (mismatch ? 4 : 0) +
       (ps?.activeAlarms.length ?? 0);
     return {
       id: pair.id,
@@ -112,6 +129,7 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
         const named = pair.apps.find((a) => a.appId === subject)?.appName ?? pair.apps.find((a) => a.hostId === subject)?.hostName;
         return `${kind.replaceAll("-", " ")}${named ? ` (${named})` : ""}`;
       }),
+      vipMismatch: mismatch ? { since: new Date(mismatch.sinceMs), expectedHost: mismatch.expectedHost, hosts: mismatch.hosts, text: mismatch.text } : null,
       severity,
       switchoverBlockers: [...new Set(blockers)],
     };
