@@ -105,6 +105,25 @@ describe("/metrics on a live lab", () => {
       expect(check.output.split("\n").filter((l) => l && !l.startsWith("nodejs_"))).toEqual([]);
     }
   }, 180_000);
+  it("a VIP put on the backup's host behind the controller's back: switchyard_vip_observed and switchyard_pair_vip_mismatch say so; taken off, both clear", async () => {
+    const v = await healthy(A, (await stack.view(A)).servers.find((s) => s.role === "primary")!.name);
+    const backupHost = v.servers.find((s) => s.role === "backup")!.hostName;
+    const at = { pair: A };
+    expect(sample(parseMetrics((await scrape()).text), "switchyard_pair_vip_mismatch", at)).toBe(0);
+    await stack.lab.setVip(A, backupHost, true);
+    try {
+      await waitFor("the vip mismatch raised", async () => (await stack.view(A)).vipMismatch !== null, { timeoutMs: WAIT_MS, describe: () => describePair(A) });
+      const m = parseMetrics((await scrape()).text);
+      expect(sample(m, "switchyard_pair_vip_mismatch", at)).toBe(1);
+      expect(sample(m, "switchyard_vip_observed", { ...at, host: backupHost })).toBe(1);
+    } finally {
+      await stack.lab.setVip(A, backupHost, false);
+    }
+    await waitFor("the vip mismatch cleared", async () => (await stack.view(A)).vipMismatch === null, { timeoutMs: WAIT_MS, describe: () => describePair(A) });
+    const m = parseMetrics((await scrape()).text);
+    expect(sample(m, "switchyard_pair_vip_mismatch", at)).toBe(0);
+    expect(sample(m, "switchyard_vip_observed", { ...at, host: backupHost })).toBe(0);
+  }, 180_000);
 });
 
 describe("the switchyard CLI against a live lab console", () => {

@@ -4,7 +4,7 @@
 // Two kinds of source:
 // - State, read at scrape time from what the web tier already holds (the control plane's mirror of
 //   pair views, host connections and observed VIPs; the alarms table): roles, epochs, readiness, HA
-//   link, VIP, agents' connection and heartbeat age, active alarms. Gauges are cleared and set again on
+//   link, VIP (intended, observed, mismatch), agents' connection and heartbeat age, active alarms. Gauges are cleared and set again on
 //   each scrape, so a deleted pair or host disappears.
 // - Events, counted as they happen: each controller plan that ends reaches the web tier as a
 //   `plan-ended` notice from the control plane's thread (server/control-plane/protocol.ts), with its
@@ -45,6 +45,7 @@ export class ConsoleMetrics {
   private readonly haLink: Gauge;
   private readonly serverVip: Gauge;
   private readonly vipObserved: Gauge;
+  private readonly vipMismatch: Gauge;
   private readonly agentConnected: Gauge;
   private readonly heartbeatAge: Gauge;
   private readonly alarmsActive: Gauge;
@@ -78,6 +79,7 @@ export class ConsoleMetrics {
     this.haLink = g("switchyard_server_ha_link_up", "1 when the server reports its HA link to its partner up, 0 otherwise (down or unknown).", ["pair", "server", "host"]);
     this.serverVip = g("switchyard_server_vip", "Where the controller holds the pair's VIP or NLB port for this server: 1 for the state (present, absent, stale, none).", ["pair", "server", "host", "state"]);
     this.vipObserved = g("switchyard_vip_observed", "The VIP or NLB port as the host's agent last observed it: 1 present, 0 absent (absent while the driver cannot tell).", ["pair", "host"]);
+    this.vipMismatch = g("switchyard_pair_vip_mismatch", "1 while a host's observed VIP or NLB port contradicts where the controller wants it for longer than the settle time (the vip-mismatch alarm).", ["pair"]);
     this.agentConnected = g("switchyard_agent_connected", "1 when the host's agent is connected to the control plane, 0 otherwise (disconnected or never connected).", ["host"]);
     this.heartbeatAge = g("switchyard_agent_heartbeat_age_seconds", "Seconds since the host's agent's last heartbeat (absent before the first one).", ["host"]);
     this.alarmsActive = g("switchyard_alarms_active", "Active alarms by severity.", ["severity"]);
@@ -123,7 +125,7 @@ export class ConsoleMetrics {
     const { controlPlane } = this.deps;
     const [views, counts, cp] = await Promise.all([controlPlane.pairViews(), activeAlarmCounts(this.deps.db), controlPlane.metrics()]);
     const hosts = controlPlane.hosts();
-    for (const m of [this.pairInfo, this.pairEpoch, this.splitBrain, this.inProgress, this.held, this.switchoverSafe, this.serverRole, this.serverReady, this.serverRunning, this.haLink, this.serverVip, this.vipObserved, this.agentConnected, this.heartbeatAge]) m.reset();
+    for (const m of [this.pairInfo, this.pairEpoch, this.splitBrain, this.inProgress, this.held, this.switchoverSafe, this.serverRole, this.serverReady, this.serverRunning, this.haLink, this.serverVip, this.vipObserved, this.vipMismatch, this.agentConnected, this.heartbeatAge]) m.reset();
     const hostNames = new Set(hosts.map((h) => h.hostName));
     for (const p of views) {
       const pair = p.name;
@@ -133,6 +135,7 @@ export class ConsoleMetrics {
       this.inProgress.set({ pair }, p.plan ? 1 : 0);
       this.held.set({ pair }, p.hold ? 1 : 0);
       this.switchoverSafe.set({ pair }, p.switchoverBlockers.length === 0 ? 1 : 0);
+      this.vipMismatch.set({ pair }, p.vipMismatch ? 1 : 0);
       for (const s of p.servers) {
         const labels = { pair, server: s.name, host: s.hostName };
         hostNames.add(s.hostName);
