@@ -18,12 +18,16 @@ export const serverViewSchema = z.object({
   hostConnection: z.enum(["connected", "disconnected", "unknown"]),
   lastHeartbeatAt: z.date().nullable(),
   readyForSwitchover: z.union([z.literal(0), z.literal(1)]).nullable(),
+  /** W13/W14: readiness for upgrade as the server reports it (the backup 1, the primary 0); null when unknown. */
+  readyForUpgrade: z.union([z.literal(0), z.literal(1)]).nullable(),
   notReadyReasons: z.array(z.string()),
   haLink: z.string(),
   sipListener: z.string(),
   oosBackoff: z.number(),
   /** present: the VIP (or NLB port) should be enabled here; stale: may still be enabled though this server is not primary. */
   vip: z.enum(["present", "absent", "stale", "none"]),
+  /** The version the server reports running (GET /switchyard/v1/running); null until it said. */
+  version: z.string().nullable(),
 });
 export type ServerView = z.infer<typeof serverViewSchema>;
 
@@ -58,6 +62,15 @@ export const pairViewSchema = z.object({
       unsyncedCalls: z.number().nullable(),
       since: z.date(),
       until: z.date(),
+    })
+    .nullable(),
+  /** The pair is in maintenance: the controller observes it and decides nothing of its own (who, why, since, until). */
+  maintenance: z
+    .object({
+      by: z.string(),
+      reason: z.string(),
+      since: z.date(),
+      until: z.date().nullable(),
     })
     .nullable(),
   activeAlarms: z.array(z.string()),

@@ -61,7 +61,7 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     lastPushAtMs = Date.now();
     const state = runner?.current ?? null;
     if (!state) return;
-    const views = pairViews(state, Object.values(state.pairs), gateway.hosts());
+    const views = pairViews(state, Object.values(state.pairs), gateway.hosts(), (name) => appRuntime.version(name));
     const changed = views.filter((v) => {
       const text = JSON.stringify(v);
       if (lastSent.get(v.id) === text) return false;
@@ -80,7 +80,11 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
 
   // Running options, deliveries, restart state and observed VIPs: kept here, mirrored by the web tier.
   const appRuntime = new AppRuntimeStore({
-    onChange: (changes) => notify({ kind: "app-runtime", changes }),
+    onChange: (changes) => {
+      notify({ kind: "app-runtime", changes });
+      // A server's version is part of its pair's view (shown before and after a W14 upgrade).
+      if (changes.applications.some((a) => a.running !== null)) pushLive();
+    },
     onAlarm: (alarm) => notify({ kind: "app-alarm", alarm }),
   });
   const gateway: AgentGateway = attachAgentGateway(io, withAppRuntime(appRuntime, {
@@ -106,14 +110,16 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     gateway,
     onChange: pushLive,
     onAlarm: (command) => notify({ kind: "controller-alarm", command }),
-    timing: { heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS },
+    timing: { heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS, maintenanceAlarmAfterMs: env.MAINTENANCE_ALARM_AFTER_MINUTES * 60_000 },
   });
   await runner.start();
   const r = runner;
   flush(); // the web tier's mirror starts with every pair, before any agent has said anything
 
   const handlers: { [K in keyof ControlPlaneRequests]: (input: ControlPlaneRequests[K]["in"]) => Promise<ControlPlaneRequests[K]["out"]> } = {
-    switchover: ({ pairId, operator, force, reason }) => r.operatorSwitchover(pairId, operator, force, reason),
+    switchover: ({ pairId, operator, force, reason }) => r.operatorSwitchoverOutcome(pairId, operator, force, reason),
+    maintenance: ({ pairId, operator, on, reason, untilMs }) => r.operatorMaintenance(pairId, operator, on, reason, untilMs),
+    note: ({ pairId, text }) => r.note(pairId, text),
     applicationCommand: async ({ appId, action, operator }) => {
       const directory = await loadDirectory(db);
       if (!directory.appsById.has(appId)) throw new PlaneRequestError("NOT_FOUND", `application ${appId} does not exist`);

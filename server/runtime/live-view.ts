@@ -21,7 +21,11 @@ const planTitles: Record<PlanCause, string> = {
   adoption: "Putting the VIP with the adopted primary",
 };
 
-export function pairViews(state: ControllerState | null, pairs: readonly PairConfig[], hosts: readonly HostLiveState[]): PairView[] {
+/**
+ * `versionOf`: the version each server last reported running (the agents' runningConfig, kept beside
+ * the controller in the control plane); absent where nobody keeps it.
+ */
+export function pairViews(state: ControllerState | null, pairs: readonly PairConfig[], hosts: readonly HostLiveState[], versionOf: (appName: string) => string | null = () => null): PairView[] {
   const hostByName = new Map(hosts.map((h) => [h.hostName, h]));
   const views = pairs.map((pair): PairView => {
     const ps = state?.pairStates[pair.id];
@@ -46,11 +50,13 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
         lastHeartbeatAt: live?.lastHeartbeatAt ?? null,
         // A process that is not running has no readiness: what it reported before it stopped is stale.
         readyForSwitchover: processDown ? null : (app?.readiness?.readyForSwitchover ?? null),
+        readyForUpgrade: processDown ? null : (app?.readiness?.readyForUpgrade ?? null),
         notReadyReasons: processDown ? [] : (app?.readiness?.notReadyReasons ?? []),
         haLink: processDown ? "down" : (app?.haLink ?? "unknown"),
         sipListener: app?.sipListener ?? "unknown",
         oosBackoff: app?.oosBackoff ?? 1,
         vip,
+        version: versionOf(ref.appName),
       };
     });
     const splitBrain = servers.filter((s) => s.role === "primary").length > 1;
@@ -70,7 +76,9 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
       servers.filter((s) => s.hostConnection !== "connected").length * 4 +
       servers.filter((s) => s.status !== "running").length * 2 +
       staleHosts.size * 2 +
-      (ps?.activeAlarms.length ?? 0);
+      (ps?.activeAlarms.length ?? 0) +
+      // Unprotected: the controller does not fail it over while it lasts.
+      (ps?.maintenance ? 4 : 0);
     return {
       id: pair.id,
       name: pair.name,
@@ -105,6 +113,9 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
             since: new Date(ps.hold.sinceMs),
             until: new Date(ps.hold.untilMs),
           }
+        : null,
+      maintenance: ps?.maintenance
+        ? { by: ps.maintenance.by, reason: ps.maintenance.reason, since: new Date(ps.maintenance.sinceMs), until: ps.maintenance.untilMs !== null ? new Date(ps.maintenance.untilMs) : null }
         : null,
       // Alarm keys are "kind:subject-id"; people read the kind and the name of what it is about.
       activeAlarms: (ps?.activeAlarms ?? []).map((key) => {
