@@ -98,6 +98,8 @@ export const uiEventSchemas = {
   "live:changed": z.undefined(),
   /** Alarms changed. */
   "alarms:changed": z.undefined(),
+  /** A guided procedure changed: a W14 upgrade run, a scheduled switchover. */
+  "procedures:changed": z.undefined(),
   "live:applications": liveApplicationsSchema,
 } as const;
 
@@ -106,5 +108,6 @@ export interface UiServerToClientEvents {
   "live:pairs": (payload: { json: unknown; meta?: unknown }) => void;
   "live:changed": () => void;
   "alarms:changed": () => void;
+  "procedures:changed": () => void;
   "live:applications": (payload: LiveApplications) => void;
 }

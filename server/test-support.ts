@@ -14,6 +14,9 @@ import { OperationsService } from "./runtime/operations.service";
 import { createAlarmEngine, type AlarmEngineOptions } from "./alarms/engine";
 import type { ReactionPorts } from "./alarms/dispatcher";
 import { noLab } from "./lab/lab";
+import { UpgradeRunner } from "./upgrade/upgrade.runner";
+import { UpgradeService } from "./upgrade/upgrade.service";
+import { ScheduleService } from "./schedule/schedule.service";
 import { createCaller } from "./api/root";
 import type { ConsoleServices } from "./api/trpc";
 import type { Role } from "./auth/roles";
@@ -51,7 +54,10 @@ export async function createTestConsole(envOverrides: Record<string, string> = {
     { db, retentionDays: env.ALARM_LOG_RETENTION_DAYS, configEvents, ports: opts.reactionPorts ?? { switchover: null, agents: null } },
     { log: quietLogger, ...opts.alarms },
   );
-  const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: noLab };
+  // Not started (no timers): a configuration-only console runs no procedure.
+  const upgradeRunner = new UpgradeRunner({ db, controlPlane, operations, log: quietLogger });
+  const schedules = new ScheduleService({ db, controlPlane, operations, alarms, upgradeOf: () => null, log: quietLogger });
+  const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: noLab, upgrades: new UpgradeService(db, upgradeRunner), schedules };
   const userIds = {} as Record<Role, string>;
   for (const role of ["viewer", "operator", "admin"] as const) {
     const u = await services.auth.createUser({ id: null, name: "test" }, { username: `${role}1`, password: `${role}-password-123`, role });

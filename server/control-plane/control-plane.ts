@@ -13,7 +13,7 @@ import type { CancelAlarmCommand, ControllerState, RaiseAlarmCommand } from "../
 import type { HostLiveState } from "../agents/gateway";
 import { pairViews, type PairView } from "../runtime/live-view";
 import { loadPairConfigs } from "../runtime/runtime.repository";
-import type { SwitchoverOutcome } from "../runtime/runner";
+import type { MaintenanceOutcome, SwitchoverOutcome } from "../runtime/runner";
 import type { AppRuntime, RuntimeAlarm, VipObservation } from "../runtime/app-runtime";
 import type { ControlPlaneRequests, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
 import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
@@ -46,8 +46,8 @@ export interface ControlPlane {
   switchOver(pairId: string, operator: string, force: boolean, reason: string): Promise<string>;
   /** The same, with whether the controller ordered it (false: refused, the sentence says why). */
   switchOverOutcome(pairId: string, operator: string, force: boolean, reason: string): Promise<SwitchoverOutcome>;
-  /** Puts a pair in maintenance or ends it; resolves with the controller's sentence. */
-  maintenance(pairId: string, operator: string, on: boolean, reason: string, untilMs: number | null): Promise<string>;
+  /** Puts a pair in maintenance or ends it; resolves with the controller's sentence and whether it took it. */
+  maintenance(pairId: string, operator: string, on: boolean, reason: string, untilMs: number | null): Promise<MaintenanceOutcome>;
   /** Writes a row to a pair's timeline (from a guided procedure: W14 upgrade, scheduled switchover). */
   note(pairId: string, text: string): Promise<void>;
   applicationCommand(appId: string, action: "start" | "stop", operator: string): Promise<CommandResult>;
@@ -199,7 +199,7 @@ class WorkerControlPlane implements ControlPlane {
     return this.request("switchover", { pairId, operator, force, reason });
   }
 
-  maintenance(pairId: string, operator: string, on: boolean, reason: string, untilMs: number | null): Promise<string> {
+  maintenance(pairId: string, operator: string, on: boolean, reason: string, untilMs: number | null): Promise<MaintenanceOutcome> {
     return this.request("maintenance", { pairId, operator, on, reason, untilMs });
   }
 

@@ -96,9 +96,12 @@ export class ControllerRunner {
   }
 
   /** Puts a pair in maintenance or ends it (the core decides; the sentence says what it did or why not). */
-  async operatorMaintenance(pairId: string, operator: string, on: boolean, reason: string, untilMs: number | null): Promise<string> {
+  async operatorMaintenance(pairId: string, operator: string, on: boolean, reason: string, untilMs: number | null): Promise<MaintenanceOutcome> {
+    const before = this.shell?.state.pairStates[pairId]?.maintenance ?? null;
     const { out } = await this.enqueueAndWait({ kind: "operator-maintenance", pairId, operator, on, reason, untilMs });
-    return out.decisions.filter((d) => d.pairId === pairId).map((d) => d.sentence).join("; ") || out.reason;
+    const after = this.shell?.state.pairStates[pairId]?.maintenance ?? null;
+    const accepted = on ? after !== null && after.by === operator && after.reason === reason.trim() && after.untilMs === untilMs : before !== null && after === null;
+    return { sentence: out.decisions.filter((d) => d.pairId === pairId).map((d) => d.sentence).join("; ") || out.reason, accepted };
   }
 
   /** A row for the pair's timeline from a guided procedure (W14 upgrade, scheduled switchover); resolves once it is saved. */
@@ -258,6 +261,12 @@ export class ControllerRunner {
 }
 
 export type { PairConfig };
+
+/** What became of an operator's maintenance request: the controller's sentence, and whether it took it. */
+export interface MaintenanceOutcome {
+  sentence: string;
+  accepted: boolean;
+}
 
 /** What became of an operator's switchover: the controller's sentence, and whether it ordered the role change. */
 export interface SwitchoverOutcome {
