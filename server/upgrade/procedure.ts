@@ -24,6 +24,8 @@ export const activeRunStatuses: readonly RunStatus[] = ["running", "paused", "ab
 
 export interface UpgradeStep {
   kind: StepKind;
+  /** What it is, in words ("stop sip-a2"). */
+  title: string;
   /** The server this step upgrades. */
   appId: string;
   appName: string;
@@ -191,7 +193,7 @@ export function startUpgrade(req: StartRequest): Omit<UpgradeResult, "refused"> 
   };
   const servers: [UpgradeServer, UpgradeServer] = [server(backup.appId), server(primary.appId)];
   const steps: UpgradeStep[] = servers.flatMap((s) =>
-    stepKinds.map((kind): UpgradeStep => ({ kind, appId: s.appId, appName: s.appName, status: "pending", startedAtMs: null, finishedAtMs: null, by: null, result: "", issued: false })),
+    stepKinds.map((kind): UpgradeStep => ({ kind, title: stepTitle({ kind, appName: s.appName }), appId: s.appId, appName: s.appName, status: "pending", startedAtMs: null, finishedAtMs: null, by: null, result: "", issued: false })),
   );
   const state: UpgradeState = {
     pairId: req.pairId,
