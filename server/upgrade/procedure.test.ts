@@ -299,7 +299,10 @@ describe("W14 rolling upgrade: the procedure", () => {
     expect(kinds(run.last)).toEqual(["start sip-2"]);
     run.result({ type: "start", appId: "sip-2" });
     run.observe({ "sip-2": { status: "starting" } });
-    expect(run.state.waitingFor).toBe("waiting for sip-2 to run again (it is starting)");
+    expect(run.state.waitingFor).toBe("waiting for sip-2 to run again (it is starting, role not reported yet)");
+    // Running, but its role not reported yet: not back in the pair yet.
+    run.observe({ "sip-2": { status: "running" } });
+    expect(run.state.status).toBe("aborting");
     run.observe({ "sip-2": { status: "running", role: "backup" } });
     expect(run.state.status).toBe("aborted");
     expect(run.state.outcome).toBe("aborted by bob at step 3/12 (install sip-2); sip-2 is backup, running, version 1.0 (not upgraded); sip-1 is primary, running, version 1.0 (not upgraded)");
@@ -329,7 +332,7 @@ describe("W14 rolling upgrade: the procedure", () => {
     run.feed({ type: "abort", by: "bob" });
     run.result({ type: "start", appId: "sip-2" });
     run.observe({ "sip-2": { status: "starting" } });
-    expect(run.state).toMatchObject({ status: "aborting", waitingFor: "waiting for sip-2 to run again (it is starting)" });
+    expect(run.state).toMatchObject({ status: "aborting", waitingFor: "waiting for sip-2 to run again (it is starting, role not reported yet)" });
     expect(run.actions.filter((a) => a.type === "start")).toHaveLength(1);
     run.observe({ "sip-2": { status: "running", role: "backup", version: "1.1" } });
     expect(run.state.outcome).toBe("aborted by bob at step 4/12 (start sip-2); sip-2 is backup, running, version 1.1 (upgraded); sip-1 is primary, running, version 1.0 (not upgraded)");

@@ -509,8 +509,8 @@ function abortProgress(s: UpgradeState, v: PairObservation, atMs: number, notes:
   if (s.abortStart && !s.abortStart.failed) {
     // Started again: wait until it runs (or its start failed: then say so and end).
     const x = serverView(v, s.abortStart.appId);
-    if (x && !isServing(x) && x.status !== "failed") {
-      s.waitingFor = `waiting for ${nameIn(s, s.abortStart.appId)} to run again (it is ${x.status})`;
+    if (x && !runsAgain(x) && x.status !== "failed") {
+      s.waitingFor = `waiting for ${nameIn(s, s.abortStart.appId)} to run again (it is ${x.status}${x.role === "unknown" ? ", role not reported yet" : ""})`;
       return;
     }
   } else if (!s.abortStart) {
@@ -526,7 +526,10 @@ function abortProgress(s: UpgradeState, v: PairObservation, atMs: number, notes:
       actions.push({ type: "start", appId: down });
       return;
     }
-    const coming = stoppedByRun.find((appId) => serverView(v, appId)?.status === "starting");
+    const coming = stoppedByRun.find((appId) => {
+      const x = serverView(v, appId);
+      return x !== null && (x.status === "starting" || (isServing(x) && !runsAgain(x)));
+    });
     if (coming !== undefined) {
       s.waitingFor = `waiting for ${nameIn(s, coming)} to run again (it is starting)`;
       return;
@@ -622,6 +625,11 @@ function pairTrouble(v: PairObservation, allowedPlanCause: string | null): strin
 
 function isServing(x: ServerObservation): boolean {
   return x.status === "running" || x.status === "service-unavailable";
+}
+
+/** Back in the pair after a start: serving, and its role reported (a backup, as every start is). */
+function runsAgain(x: ServerObservation): boolean {
+  return isServing(x) && x.role !== "unknown";
 }
 
 function serverView(v: PairObservation, appId: string): ServerObservation | null {
