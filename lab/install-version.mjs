@@ -29,4 +29,4 @@ if (!/^\S{1,64}$/.test(version)) fail(`version "${version}" must be 1–64 chara
 fs.mkdirSync(dir, { recursive: true });
 fs.writeFileSync(`${file}.tmp`, `${version}\n`);
 fs.renameSync(`${file}.tmp`, file);
-process.stdout.write(`installed ${app} ${version} (was ${current}) in ${file}; it runs from its next start\n`);
+process.stdout.write(`installed ${app} ${version} (was ${current}); it runs from its next start\n`);
