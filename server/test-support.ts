@@ -116,3 +116,28 @@ export function sipServerInput(name: string, hostId: string, port: number) {
     options: [{ dn: "", section: "TServer", name: "http-port", value: String(port + 2) }],
   };
 }
+
+/** pair-a: sip-1 on host-1 (primary) and sip-2 on host-2 (backup), IP takeover on eth1; its ids. */
+export async function createIpTakeoverPair(t: TestConsole): Promise<{ pairId: string; primaryAppId: string; backupAppId: string }> {
+  const admin = t.callerAs("admin");
+  const h1 = await admin.hosts.create(twoNicHost("host-1", "10.0.0.1", "10.0.1.1"));
+  const h2 = await admin.hosts.create(twoNicHost("host-2", "10.0.0.2", "10.0.1.2"));
+  const primaryAppId = await admin.applications.create(sipServerInput("sip-1", h1, 5060));
+  const backupAppId = await admin.applications.create(sipServerInput("sip-2", h2, 5060));
+  const pairId = await admin.pairs.create({
+    name: "pair-a",
+    haType: "ip-takeover",
+    controlDriver: "linux-ip",
+    vipAddress: "10.0.1.100",
+    vipPrefixLength: 24,
+    vipInterface: "eth1",
+    nlbClusterName: "",
+    nlbPort: null,
+    enableScript: "",
+    disableScript: "",
+    scriptTimeoutMs: 5000,
+    primaryAppId,
+    backupAppId,
+  });
+  return { pairId, primaryAppId, backupAppId };
+}

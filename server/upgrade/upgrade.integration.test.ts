@@ -98,8 +98,15 @@ describe("W14 rolling upgrade, guided, with real agents and servers", () => {
     ]);
     expect(run.state.steps[8]).toMatchObject({ by: "admin", result: "admin confirmed the new version of sip-a1 is installed" });
     await healthy(A, "sip-a1");
-    const history = (await stack.history(A)).map((h) => `${h.kind}: ${h.text}`);
-    expect(history).toContain(`procedure: W14 upgrade of ${A} ${run.state.outcome}`);
+    // The run is saved before its notes reach the timeline (through the control plane): wait for the last one.
+    const history = await waitFor(
+      "the run's outcome in the timeline",
+      async () => {
+        const rows = (await stack.history(A)).map((h) => `${h.kind}: ${h.text}`);
+        return rows.includes(`procedure: W14 upgrade of ${A} ${run.state.outcome}`) ? rows : undefined;
+      },
+      { timeoutMs: WAIT_MS, describe: async () => (await stack.history(A)).slice(-10).map((h) => `${h.kind}: ${h.text}`).join("\n") },
+    );
     expect(history.some((h) => h.startsWith("decision: admin (W14 upgrade) stopped sip-a2"))).toBe(true);
     const audit = await stack.running.services.db.auditEntry.findMany({ where: { objectType: "upgrade" }, select: { action: true, actorName: true } });
     expect(audit.filter((a) => a.action === "upgrade.start")).toEqual([{ action: "upgrade.start", actorName: "admin" }]);
