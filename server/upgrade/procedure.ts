@@ -390,7 +390,9 @@ function gate(s: UpgradeState, step: UpgradeStep, v: PairObservation): GateOutco
       return { kind: "wait", why: `the install command of ${xName} runs on ${srv.hostName}` };
     }
     case "start":
-      if (isServing(x) && x.role === "backup") return { kind: "pass", why: `${xName} runs again as backup, version ${versionWord(x.version)}` };
+      // No version here: the agent asks a started server what it runs with only after it answers, so the
+      // version seen at this moment may still be the one from before the stop (the outcome has the new one).
+      if (isServing(x) && x.role === "backup") return { kind: "pass", why: `${xName} runs again as backup` };
       if (!step.issued) return { kind: "act", action: { type: "start", appId: step.appId } };
       return { kind: "wait", why: `waiting for ${xName} to start (it is ${x.status}${x.role !== "unknown" ? `, ${x.role}` : ""})` };
     case "ready-for-switchover": {
