@@ -28,6 +28,13 @@ export const serverViewSchema = z.object({
   vip: z.enum(["present", "absent", "stale", "none"]),
   /** The version the server reports running (GET /switchyard/v1/running); null until it said. */
   version: z.string().nullable(),
+  /**
+   * Where this host's agent observes the VIP (or NLB port): present or not (null: its driver cannot
+   * tell), when it reported that (it reports every change, and checks every few seconds) and what it
+   * saw. For a host that is not connected it is the last known observation. null: nothing reported yet,
+   * or a single-host pair (no VIP).
+   */
+  vipObserved: z.object({ present: z.boolean().nullable(), at: z.date(), detail: z.string() }).nullable(),
 });
 export type ServerView = z.infer<typeof serverViewSchema>;
 
@@ -74,6 +81,21 @@ export const pairViewSchema = z.object({
     })
     .nullable(),
   activeAlarms: z.array(z.string()),
+  /**
+   * The VIP (or NLB port) is not where the controller wants it, as the agents observe it, for longer
+   * than a switchover's settle time (the vip-mismatch alarm is raised): where it should be, and each
+   * host that contradicts that (lastKnown: its host is disconnected or a switchover runs, so it is what
+   * was last observed).
+   */
+  vipMismatch: z
+    .object({
+      since: z.date(),
+      /** The intended primary's host; null when no primary is intended yet. */
+      expectedHost: z.string().nullable(),
+      hosts: z.array(z.object({ hostName: z.string(), server: z.string(), expected: z.boolean(), observed: z.boolean(), lastKnown: z.boolean() })),
+      text: z.string(),
+    })
+    .nullable(),
   /** Problems first: 0 healthy, higher is worse. */
   severity: z.number(),
   switchoverBlockers: z.array(z.string()),

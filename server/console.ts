@@ -97,7 +97,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   });
   // The lab's agents connect to the control plane's port, known once it listens (they start after it).
   const lab = opts.lab
-    ? new Lab({ db, agentUrl: () => controlPlane.agentUrl(), rootDir: opts.lab.rootDir, stateDir: opts.lab.stateDir, output: opts.lab.output ?? "ignore", agentPrefix: opts.lab.agentPrefix })
+    ? new Lab({ db, agentUrl: () => controlPlane.agentUrl(), rootDir: opts.lab.rootDir, stateDir: opts.lab.stateDir, output: opts.lab.output ?? "ignore", agentPrefix: opts.lab.agentPrefix, vipStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null })
     : null;
   const upgradeRunner = new UpgradeRunner({ db, controlPlane, operations });
   const upgrades = new UpgradeService(db, upgradeRunner);

@@ -31,7 +31,7 @@ export interface ControlPlaneListener {
   onControlPlaneAlarm?(alarm: { raise: boolean; kind: ConsoleAlarmKind; text: string }): void;
   /** Names of applications whose reported runtime (running options, delivery, restart state) changed; whether observed VIPs changed. */
   onAppRuntime?(applications: string[], vipChanged: boolean): void;
-  /** A delivery failed or a restart policy gave up, or that is over. */
+  /** A delivery failed, a restart policy gave up, or an observed VIP contradicts the controller (vip-mismatch) — or that is over. */
   onAppAlarm?(alarm: RuntimeAlarm): void;
 }
 

@@ -46,7 +46,7 @@ export type ReplyMessage = { kind: "reply"; id: number; ok: true; output: unknow
 export type Notice =
   /** Listening for agents on this URL; the controller has loaded the pairs. */
   | { kind: "ready"; agentUrl: string }
-  /** Pair views that changed (computed once here, pushed to every browser) and every host's connection. */
+  /** Pair views that changed (computed once here, with observed VIPs and mismatches; pushed to every browser) and every host's connection. */
   | { kind: "live"; changed: PairView[]; removed: string[]; hosts: HostLiveState[] }
   /** Log events an agent sent about its own host's applications (already attributed and rate-limited). */
   | { kind: "log-events"; hostName: string; events: unknown[] }
@@ -56,7 +56,10 @@ export type Notice =
   | { kind: "control-plane-alarm"; raise: boolean; key: ConsoleAlarmKind; text: string }
   /** What agents reported about applications changed: running options, deliveries, restart state, observed VIPs. */
   | { kind: "app-runtime"; changes: AppRuntimeChanges }
-  /** An application's delivery failed or its restart policy gave up (or that is over): for the alarm engine. */
+  /**
+   * An application's delivery failed or its restart policy gave up, or the VIP its host's agent observes
+   * contradicts the controller (vip-mismatch, from the VIP watch) — or that is over: for the alarm engine.
+   */
   | { kind: "app-alarm"; alarm: RuntimeAlarm };
 
 /** How the web tier starts the control plane: the validated environment (the worker parses nothing itself). */
