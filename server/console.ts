@@ -21,6 +21,9 @@ import { startHttpServer, type ConsoleServer } from "./http";
 import { ConsoleMetrics } from "./metrics/metrics";
 import { CONSOLE_VERSION } from "./version";
 import { metricsHandler, startMetricsServer } from "./metrics/endpoint";
+import { UpgradeRunner } from "./upgrade/upgrade.runner";
+import { UpgradeService } from "./upgrade/upgrade.service";
+import { ScheduleService } from "./schedule/schedule.service";
 import type { ConsoleServices } from "./api/trpc";
 
 const log = logger("console");
@@ -66,6 +69,12 @@ export interface RunningConsole extends ConsoleServer {
   stop(): Promise<void>;
 }
 
+/** "running, started by alice" — what a scheduled switchover says when it is skipped for an upgrade. */
+function describeActiveUpgrade(runner: UpgradeRunner, pairId: string): string | null {
+  const run = runner.activeRunOf(pairId);
+  return run ? `${run.state.status}, started by ${run.state.startedBy}` : null;
+}
+
 export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningConsole> {
   const env = parseEnv(opts.env ?? process.env);
   configureLogging({ level: env.LOG_LEVEL, format: env.LOG_FORMAT });
@@ -97,7 +106,10 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
     ? new Lab({ db, agentUrl: () => controlPlane.agentUrl(), rootDir: opts.lab.rootDir, stateDir: opts.lab.stateDir, output: opts.lab.output ?? "ignore", agentPrefix: opts.lab.agentPrefix, vipStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null })
     : null;
   const apiTokens = new ApiTokenService(db, { loginMaxFailures: env.LOGIN_MAX_FAILURES, loginWindowSeconds: env.LOGIN_WINDOW_SECONDS });
-  const services: ConsoleServices = { db, env, auth, apiTokens, configEvents, controlPlane, operations, alarms, lab: lab ?? noLab };
+  const upgradeRunner = new UpgradeRunner({ db, controlPlane, operations });
+  const upgrades = new UpgradeService(db, upgradeRunner);
+  const schedules = new ScheduleService({ db, controlPlane, operations, alarms, upgradeOf: (pairId) => describeActiveUpgrade(upgradeRunner, pairId) });
+  const services: ConsoleServices = { db, env, auth, apiTokens, configEvents, controlPlane, operations, alarms, lab: lab ?? noLab, upgrades, schedules };
 
   let pages: ((req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => Promise<void>) | undefined;
   const dev = opts.dev ?? env.NODE_ENV === "development";
@@ -120,6 +132,8 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   // Live sockets follow their session: the AuthService says which sessions ended, the web tier drops them.
   auth.subscribe({ sessionsEnded: (ended) => http.endSessions(ended) });
   const stopAll = async () => {
+    await schedules.stop();
+    await upgradeRunner.stop();
     await lab?.stopAll();
     await controlPlane.stop();
     await alarms.stop();
@@ -143,8 +157,20 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
       onPlanEnded: (ending) => metrics.onPlanEnded(ending),
     });
     alarms.onChange(() => ui.emit("alarms:changed"));
+    // A guided procedure changed: its page refetches it, and the pair's timeline (its notes).
+    const proceduresChanged = () => {
+      ui.emit("procedures:changed");
+      ui.emit("live:changed");
+    };
+    upgradeRunner.onChange(proceduresChanged);
+    schedules.onChange(proceduresChanged);
     await alarms.start();
     await controlPlane.start();
+    if (controlPlane.enabled) {
+      // After the control plane: runs observe the pairs' live views and write their timeline through it.
+      await upgradeRunner.start();
+      await schedules.start();
+    }
     if (lab && opts.lab?.startAgents !== false) await lab.startAgents();
   } catch (err) {
     // Nothing half-started is left behind (a lab agent would keep knocking with a token of a dead console).

@@ -17,7 +17,7 @@ const reactionActor: Actor = { id: null, name: "alarm reaction" };
 
 /** What reactions act through. A null port means that kind of reaction cannot run on this console. */
 export interface ReactionPorts {
-  switchover: { switchOver(actor: Actor, pairId: string, opts: { force: boolean; reason: string }): Promise<{ sentence: string }> } | null;
+  switchover: { switchOver(actor: Actor, pairId: string, opts: { force: boolean; reason: string }): Promise<string> } | null;
   agents: { host(hostName: string): HostLiveState | null; sendCommand(hostName: string, command: AgentCommandInput): Promise<CommandResult> } | null;
 }
 
@@ -103,7 +103,7 @@ export class ReactionDispatcher {
         ? async (pairName, reason) => {
             const pairId = await this.deps.pairIdOf(pairName);
             if (!pairId) throw new Error(`pair ${pairName} does not exist`);
-            return (await switchover.switchOver(reactionActor, pairId, { force: false, reason })).sentence;
+            return switchover.switchOver(reactionActor, pairId, { force: false, reason });
           }
         : null,
       agents: this.deps.ports.agents,

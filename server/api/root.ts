@@ -9,6 +9,9 @@ import { apiTokensRouter } from "../api-tokens/api-tokens.router";
 import { liveRouter } from "../runtime/live.router";
 import { labRouter } from "../lab/lab.router";
 import { alarmsRouter } from "../alarms/alarms.router";
+import { maintenanceRouter } from "../runtime/maintenance.router";
+import { upgradeRouter } from "../upgrade/upgrade.router";
+import { scheduleRouter } from "../schedule/schedule.router";
 
 export const appRouter = createTRPCRouter({
   auth: authRouter,
@@ -24,6 +27,9 @@ export const appRouter = createTRPCRouter({
   live: liveRouter,
   lab: labRouter,
   alarms: alarmsRouter,
+  maintenance: maintenanceRouter,
+  upgrade: upgradeRouter,
+  schedules: scheduleRouter,
 });
 
 export type AppRouter = typeof appRouter;

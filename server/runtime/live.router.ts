@@ -44,5 +44,9 @@ export const liveRouter = createTRPCRouter({
     .query(({ ctx, input }) => applicationRuntimeView(ctx.services.db, ctx.services.controlPlane, input.appId)),
   switchover: operatorProcedure
     .input(switchoverInputSchema)
-    .mutation(({ ctx, input }) => ctx.services.operations.switchOver(ctx.actor, input.pairId, { force: input.force, reason: input.reason })),
+    // {accepted, sentence, epoch}: the REST API's answer too (a refusal becomes its 409 there).
+    .mutation(async ({ ctx, input }) => {
+      const o = await ctx.services.operations.switchOverOutcome(ctx.actor, input.pairId, { force: input.force, reason: input.reason });
+      return { accepted: o.ordered, sentence: o.sentence, epoch: o.epoch };
+    }),
 });
