@@ -164,6 +164,27 @@ describe("the switchyard CLI against a live lab console", () => {
     expect(histogramCount((await scrape()).text, "switchyard_role_change_duration_seconds", { kind: "switchover", outcome: "completed" })).toBe(1);
   }, 180_000);
 
+  it("`switchyard maintenance` puts the pair in maintenance and ends it: status and /metrics show it; a viewer is refused, ending it twice is refused", async () => {
+    expect((await cli(["maintenance", A, "on", "--reason", "cli test"], { token: tokens.viewer })).code).toBe(EXIT.FORBIDDEN);
+    expect((await cli(["maintenance", A, "on"])).code).toBe(EXIT.USAGE);
+    const until = new Date(Date.now() + 3600_000).toISOString();
+    const on = await cli(["maintenance", A, "on", "--reason", "cli test window", "--until", until]);
+    expect(on.stderr).toBe("");
+    expect(on.code).toBe(EXIT.OK);
+    expect(on.stdout).toMatch(/maintenance/i);
+    const json = JSON.parse((await cli(["status", "--json"])).stdout) as Status;
+    expect(json.pairs.find((p) => p.name === A)!.maintenance).toMatchObject({ reason: "cli test window", by: "token:eco-operator", until });
+    expect((await cli(["status"])).stdout).toContain(`${A}: IN MAINTENANCE`);
+    expect(sample(parseMetrics((await scrape()).text), "switchyard_pair_maintenance", { pair: A })).toBe(1);
+
+    const off = await cli(["maintenance", A, "off"]);
+    expect(off.code).toBe(EXIT.OK);
+    expect(sample(parseMetrics((await scrape()).text), "switchyard_pair_maintenance", { pair: A })).toBe(0);
+    const again = await cli(["maintenance", A, "off"]);
+    expect(again.code).toBe(EXIT.REFUSED);
+    expect(again.stderr).toMatch(/^switchyard: /);
+  }, 120_000);
+
   it("alarms, hosts, config and tokens: exit codes scripts can use", async () => {
     const alarms = await cli(["alarms", "--json"], { token: tokens.viewer });
     expect(alarms.code).toBe(EXIT.OK);

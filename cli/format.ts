@@ -61,10 +61,11 @@ export function pairRows(pairs: PairView[]): string[][] {
 
 export const PAIR_HEADER = ["PAIR", "TYPE", "EPOCH", "SERVER", "HOST", "ROLE", "STATUS", "READY", "HA LINK", "VIP", "AGENT"];
 
-/** What needs saying about a pair beyond its table rows: a plan in progress, a held failover, split brain, alarms. */
+/** What needs saying about a pair beyond its table rows: maintenance, a plan in progress, a held failover, split brain, alarms. */
 export function pairNotes(p: PairView): string[] {
   const notes: string[] = [];
   if (p.splitBrain) notes.push(`${p.name}: SPLIT BRAIN — both servers act as primary`);
+  if (p.maintenance) notes.push(`${p.name}: IN MAINTENANCE since ${p.maintenance.since} by ${p.maintenance.by}${p.maintenance.until ? ` until ${p.maintenance.until}` : ""} (${p.maintenance.reason}): the controller decides nothing of its own`);
   if (p.plan) notes.push(`${p.name}: ${p.plan.title} in progress: ${p.plan.steps.map((s) => `${s.label} [${s.status}]`).join(", ")}`);
   if (p.hold) notes.push(`${p.name}: failover held — ${p.hold.to} synchronising${p.hold.unsyncedCalls !== null ? ` ${p.hold.unsyncedCalls} calls` : ""}, at most until ${p.hold.until}`);
   if (p.activeAlarms.length) notes.push(`${p.name}: alarms: ${p.activeAlarms.join("; ")}`);

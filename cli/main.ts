@@ -26,6 +26,7 @@ Commands:
   hosts                      host agents: connection, last heartbeat, version
   switchover PAIR            switch a pair over and follow its plan until done
   alarms                     active alarms; alarms ack|clear ID --note TEXT; alarms history
+  maintenance PAIR on|off    put a pair in maintenance (the controller decides nothing) or end it
   config export|import       the configuration as YAML (import: --check to only check)
   audit export               the audit log as CSV or JSON
   whoami                     the token's name and role
@@ -96,6 +97,18 @@ ${COMMON}
                                [--object-type TYPE] [--object NAME] [--from ISO] [--to ISO] [--output FILE]
 
 The audit log's entries matching the filters (those of the Audit page), newest first.
+
+${COMMON}
+`,
+  maintenance: `Usage:
+  switchyard maintenance PAIR on --reason TEXT [--until ISO]
+  switchyard maintenance PAIR off
+
+Puts PAIR (its name or id) in maintenance, or ends it (operator). In maintenance the controller
+observes the pair and takes no decision of its own — no failover, no autostart — until it ends,
+with off or at --until (an ISO 8601 time at most 30 days ahead). Prints the controller's sentence.
+
+Exit 0 when the controller took it, 1 when it refused (the sentence says why).
 
 ${COMMON}
 `,
@@ -371,6 +384,21 @@ async function audit(args: string[]): Promise<ExitCode> {
   return EXIT.OK;
 }
 
+async function maintenance(args: string[]): Promise<ExitCode> {
+  const { values, positionals } = parse("maintenance", args, { reason: { type: "string" }, until: { type: "string" } });
+  if (values.help) return help("maintenance");
+  const [pair, mode, ...extra] = positionals;
+  if (!pair || (mode !== "on" && mode !== "off") || extra.length) usage("maintenance takes a pair and on or off", "maintenance");
+  const reason = values.reason as string | undefined;
+  const until = values.until as string | undefined;
+  if (mode === "on" && !reason) usage("maintenance on needs --reason TEXT (why the controller should leave the pair alone)", "maintenance");
+  if (mode === "off" && (reason !== undefined || until !== undefined)) usage("maintenance off takes no --reason or --until", "maintenance");
+  if (until !== undefined && Number.isNaN(Date.parse(until))) usage(`--until must be an ISO 8601 time (2026-12-01T06:00:00Z); got ${until}`, "maintenance");
+  const body = mode === "on" ? { on: true, reason, until: until ?? null } : { on: false };
+  out(await clientFrom(values).json<string>("POST", `/api/v1/pairs/${encodeURIComponent(pair)}/maintenance`, { body }));
+  return EXIT.OK;
+}
+
 async function whoami(args: string[]): Promise<ExitCode> {
   const { values, positionals } = parse("whoami", args, { json: { type: "boolean" } });
   if (values.help) return help("whoami");
@@ -393,6 +421,7 @@ const commands: Record<string, (args: string[]) => Promise<ExitCode>> = {
   alarms,
   config,
   audit,
+  maintenance,
   whoami,
 };
 

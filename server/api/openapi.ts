@@ -120,7 +120,7 @@ export function openApiDocument(version = CONSOLE_VERSION): OpenAPIV3_1.Document
       title: "Switchyard console API",
       version,
       description:
-        "REST API for automation: status of pairs, hosts and alarms; switchover; alarm acknowledge and clear; configuration export and import; audit and alarm-history exports; API tokens. Every call needs an API token (`Authorization: Bearer syt_…`, created by an admin on the Users page or with POST /api/v1/tokens) with the role the operation names. Session cookies are not accepted here.",
+        "REST API for automation: status of pairs, hosts and alarms; switchover; maintenance on and off; alarm acknowledge and clear; configuration export and import; audit and alarm-history exports; API tokens. Every call needs an API token (`Authorization: Bearer syt_…`, created by an admin on the Users page or with POST /api/v1/tokens) with the role the operation names. Session cookies are not accepted here.",
     },
     servers: [{ url: "/" }],
     security: [{ bearerAuth: [] }],

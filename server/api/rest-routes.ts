@@ -82,6 +82,17 @@ export const restRoutes: RestRoute[] = [
     response: s.switchoverOutcomeSchema,
     refusal: (o) => ((o as z.infer<typeof s.switchoverOutcomeSchema>).accepted ? null : (o as z.infer<typeof s.switchoverOutcomeSchema>).sentence),
   },
+  {
+    method: "POST",
+    path: "/api/v1/pairs/{pair}/maintenance",
+    procedure: "maintenance.set",
+    tag: "pairs",
+    summary: "Put a pair in maintenance or end it",
+    description:
+      "`on: true` with a `reason` (and optionally `until`, an ISO 8601 time at most 30 days ahead) puts the pair in maintenance: the controller then observes it and takes no decision of its own (no failover, no autostart) until it ends, by hand (`on: false`) or at `until`. 200 with the controller's sentence; 409 with it when the controller does not take it; audited as pair.maintenance-on / -off.",
+    params: { pair: pairParam },
+    response: s.maintenanceOutcomeSchema,
+  },
   { method: "GET", path: "/api/v1/hosts", procedure: "live.hosts", tag: "hosts", summary: "Host agents' connections", description: "Every host whose agent connected since the console started, with its state, reason and last heartbeat.", response: s.hostLiveStateSchema.array() },
   { method: "GET", path: "/api/v1/alarms", procedure: "alarms.active", tag: "alarms", summary: "Active alarms, most severe first", response: s.alarmSchema.array() },
   { method: "GET", path: "/api/v1/alarms/counts", procedure: "alarms.counts", tag: "alarms", summary: "Active alarms by severity", response: s.alarmCountsSchema },

@@ -49,6 +49,8 @@ export const switchoverOutcomeSchema = z.object({
   epoch: z.number().int().describe("the pair's epoch after the request (the plan's epoch when accepted)"),
 });
 
+export const maintenanceOutcomeSchema = z.string().describe("the controller's sentence: what it did (a refusal is a 409 with it)");
+
 export const alarmSchema = z.object({
   id: z.string(),
   conditionId: z.string(),

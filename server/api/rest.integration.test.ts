@@ -221,6 +221,9 @@ describe("OpenAPI document", () => {
     });
     expect(doc.paths["/api/v1/audit/export"]!.get!.parameters!.map((p) => p.name)).toEqual(["actorName", "action", "objectType", "objectName", "from", "to", "format"]);
     expect(doc.paths["/api/v1/config/import"]!.post!["x-switchyard-role"]).toBe("admin");
+    const maintenance = doc.paths["/api/v1/pairs/{pair}/maintenance"]!.post!;
+    expect(maintenance["x-switchyard-role"]).toBe("operator");
+    expect(maintenance.requestBody!.content["application/json"].schema.properties.until).toMatchObject({ anyOf: [{ type: "string", format: "date-time" }, { type: "null" }] });
   });
 });
 

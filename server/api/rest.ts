@@ -141,6 +141,15 @@ function queryInput(route: RestRoute, schema: z.ZodType | null, url: URL): Recor
   return input;
 }
 
+/** JSON has no dates: an ISO 8601 text in a date field becomes a Date (anything else is left for the schema to refuse). */
+function bodyInput(schema: z.ZodType | null, body: Record<string, unknown>): Record<string, unknown> {
+  const shape = inputShape(schema);
+  for (const [key, value] of Object.entries(body)) {
+    if (typeof value === "string" && shape[key] && baseType(shape[key]) === "date") body[key] = coerce("date", value);
+  }
+  return body;
+}
+
 async function readJsonBody(req: http.IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -196,7 +205,7 @@ export function createRestHandler(services: ConsoleServices, proxies: TrustedPro
       // The role before the input, as tRPC does: a caller below it learns nothing from how its input fares.
       const below = who.user && proc.role !== "public" ? roleRefusal(who.user, proc.role) : null;
       if (below) throw new HttpError("FORBIDDEN", below);
-      const input: Record<string, unknown> = route.method === "GET" ? queryInput(route, proc.input, url) : await readJsonBody(req, maxBodyBytes);
+      const input: Record<string, unknown> = route.method === "GET" ? queryInput(route, proc.input, url) : bodyInput(proc.input, await readJsonBody(req, maxBodyBytes));
       for (const [i, name] of names.entries()) {
         const param = route.params![name]!;
         let value: string;

@@ -4,7 +4,7 @@
 // Two kinds of source:
 // - State, read at scrape time from what the web tier already holds (the control plane's mirror of
 //   pair views, host connections and observed VIPs; the alarms table): roles, epochs, readiness, HA
-//   link, VIP (intended, observed, mismatch), agents' connection and heartbeat age, active alarms. Gauges are cleared and set again on
+//   link, VIP (intended, observed, mismatch), maintenance, agents' connection and heartbeat age, active alarms. Gauges are cleared and set again on
 //   each scrape, so a deleted pair or host disappears.
 // - Events, counted as they happen: each controller plan that ends reaches the web tier as a
 //   `plan-ended` notice from the control plane's thread (server/control-plane/protocol.ts), with its
@@ -38,6 +38,7 @@ export class ConsoleMetrics {
   private readonly splitBrain: Gauge;
   private readonly inProgress: Gauge;
   private readonly held: Gauge;
+  private readonly maintenance: Gauge;
   private readonly switchoverSafe: Gauge;
   private readonly serverRole: Gauge;
   private readonly serverReady: Gauge;
@@ -72,6 +73,7 @@ export class ConsoleMetrics {
     this.splitBrain = g("switchyard_pair_split_brain", "1 while both servers of the pair act as primary.", ["pair"]);
     this.inProgress = g("switchyard_pair_plan_in_progress", "1 while the controller carries out a plan for the pair (switchover, failover, VIP repair).", ["pair"]);
     this.held = g("switchyard_pair_failover_held", "1 while a failover waits for its target to synchronise calls (readiness-aware failover).", ["pair"]);
+    this.maintenance = g("switchyard_pair_maintenance", "1 while the pair is in maintenance: the controller observes it and decides nothing of its own (no failover).", ["pair"]);
     this.switchoverSafe = g("switchyard_pair_switchover_safe", "1 when a switchover may be made now (nothing blocks it: both hosts connected, both servers ready, HA link up).", ["pair"]);
     this.serverRole = g("switchyard_server_role", "1 for the server's current role, 0 for the others (primary, backup, unknown).", ["pair", "server", "host", "role"]);
     this.serverReady = g("switchyard_server_ready", "1: the server reports ready for switchover; 0: not ready. Absent while unknown (not running, not reported yet).", ["pair", "server", "host"]);
@@ -125,7 +127,7 @@ export class ConsoleMetrics {
     const { controlPlane } = this.deps;
     const [views, counts, cp] = await Promise.all([controlPlane.pairViews(), activeAlarmCounts(this.deps.db), controlPlane.metrics()]);
     const hosts = controlPlane.hosts();
-    for (const m of [this.pairInfo, this.pairEpoch, this.splitBrain, this.inProgress, this.held, this.switchoverSafe, this.serverRole, this.serverReady, this.serverRunning, this.haLink, this.serverVip, this.vipObserved, this.vipMismatch, this.agentConnected, this.heartbeatAge]) m.reset();
+    for (const m of [this.pairInfo, this.pairEpoch, this.splitBrain, this.inProgress, this.held, this.maintenance, this.switchoverSafe, this.serverRole, this.serverReady, this.serverRunning, this.haLink, this.serverVip, this.vipObserved, this.vipMismatch, this.agentConnected, this.heartbeatAge]) m.reset();
     const hostNames = new Set(hosts.map((h) => h.hostName));
     for (const p of views) {
       const pair = p.name;
@@ -134,6 +136,7 @@ export class ConsoleMetrics {
       this.splitBrain.set({ pair }, p.splitBrain ? 1 : 0);
       this.inProgress.set({ pair }, p.plan ? 1 : 0);
       this.held.set({ pair }, p.hold ? 1 : 0);
+      this.maintenance.set({ pair }, p.maintenance ? 1 : 0);
       this.switchoverSafe.set({ pair }, p.switchoverBlockers.length === 0 ? 1 : 0);
       this.vipMismatch.set({ pair }, p.vipMismatch ? 1 : 0);
       for (const s of p.servers) {
