@@ -151,6 +151,17 @@ describe("agent ↔ console over loopback", () => {
     expect(ready.msg.report?.role).toBe("primary");
   });
 
+  it("readLog: the console reads sip1's log through the agent — its tail and a search — and nothing of an application the host does not run", async () => {
+    const tail = await consoleSrv.gateway.readLog("host1", { application: "sip1" });
+    expect(tail).toMatchObject({ application: "sip1", ok: true, error: null, matches: null, file: path.join(tmp, "a1", "logs", "sip1.log") });
+    expect(tail.text).toContain("dummy app sip1 started");
+    const found = await consoleSrv.gateway.readLog("host1", { application: "sip1", search: "DUMMY APP" });
+    expect(found.matches).toBeGreaterThan(0);
+    expect(found.text.split("\n").every((l) => l.toLowerCase().includes("dummy app"))).toBe(true);
+    // The console never asks a host about an application it did not give it.
+    await expect(consoleSrv.gateway.readLog("host1", { application: "sip-elsewhere" })).rejects.toThrow(/host host1 does not run sip-elsewhere/);
+  });
+
   it("acknowledges set-role with the application's answer and reports the role", async () => {
     const result = await command("host1", { id: "role-1", type: "set-role", application: "sip1", pairEpoch: 1, role: "backup" });
     expect(result.outcome).toBe("ok");
@@ -258,6 +269,14 @@ describe("agent ↔ console over loopback", () => {
     const agentRefusal = new Promise<{ event: string; reason: string }>((r) => socket.once("protocolError", r));
     socket.emit("command", { id: "broken", type: "explode" });
     expect((await agentRefusal).event).toBe("command");
+    // A log read for a path instead of an application, or larger than the bound, is refused too.
+    for (const bad of [{ application: "../../etc/passwd" }, { application: "sip1", maxBytes: 10 * 1024 * 1024 }, { application: "sip1", file: "/etc/shadow" }]) {
+      const refused = new Promise<{ event: string; reason: string }>((r) => socket.once("protocolError", r));
+      socket.emit("readLog", bad, () => {
+        throw new Error("a malformed readLog was answered");
+      });
+      expect((await refused).event).toBe("readLog");
+    }
     const start = await command("host1", { type: "start", application: "sip1", pairEpoch: 1, role: null });
     expect(start.outcome).toBe("ok");
   });

@@ -18,6 +18,8 @@ import {
   type CommandResult,
   type HostCommand,
   type HostConfig,
+  type LogReadReply,
+  type LogReadRequest,
   type ReadinessReport,
   type Resync,
   type RunningConfigMessage,
@@ -28,6 +30,7 @@ import { CommandLedger } from "./command-ledger";
 import { ConsoleConnection, type ConnectionState } from "./connection";
 import { createDriver, driverProblems, type ControlDriver } from "./drivers";
 import { startLocalServer, type LocalServer } from "./local-server";
+import { readApplicationLog } from "./log-reader";
 import { identityOf, livenessOf, type ProcessIdentity } from "./proc";
 import { runArgv } from "./run-script";
 import { Supervisor, httpPortOf, type AppState } from "./supervisor";
@@ -154,6 +157,7 @@ export class Agent {
           ack?.({ commandId: cmd.id });
           void this.onCommand(cmd);
         },
+        readLog: (req, ack) => void this.readLog(req).then((reply) => ack?.(reply)),
         protocolError: (msg) => this.log(`the console refused our ${msg.event}: ${msg.reason}`),
       },
     });
@@ -338,6 +342,17 @@ export class Agent {
       this.live.set(name, live);
     }
     return live;
+  }
+
+  // --- logs -------------------------------------------------------------------------------------
+
+  /** The console asks for an application's log (its tail, or a search): only of applications configured here. */
+  private async readLog(req: LogReadRequest): Promise<LogReadReply> {
+    const files = this.supervisor.logFilesOf(req.application);
+    if (!files) {
+      return { application: req.application, ok: false, error: `application ${req.application} is not configured on host ${this.opts.hostName}`, file: "", sizeBytes: 0, text: "", truncated: false, matches: null, scannedBytes: 0, readAt: new Date().toISOString() };
+    }
+    return readApplicationLog(files, req);
   }
 
   // --- configuration ------------------------------------------------------------------------

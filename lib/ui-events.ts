@@ -24,6 +24,11 @@ export const serverViewSchema = z.object({
   oosBackoff: z.number(),
   /** present: the VIP (or NLB port) should be enabled here; stale: may still be enabled though this server is not primary. */
   vip: z.enum(["present", "absent", "stale", "none"]),
+  /**
+   * A failed process: the line of its last output that most likely says why (an error line, else the last
+   * line; null when it wrote nothing) and its last few lines. Null unless the process failed.
+   */
+  failure: z.object({ cause: z.string().nullable(), output: z.string() }).nullable(),
 });
 export type ServerView = z.infer<typeof serverViewSchema>;
 

@@ -10,6 +10,7 @@ import { useTRPC } from "@/components/trpc/react";
 import type { RouterOutputs } from "@/components/trpc/types";
 import { useCurrentUser } from "@/components/layout/app-shell";
 import { Badge, Button, Card, ErrorBox, Input, Loading, PageTitle, Textarea, cx } from "@/components/ui";
+import { FailureCause } from "./failure-cause";
 
 type PairView = RouterOutputs["live"]["pairs"][number];
 type ServerView = PairView["servers"][number];
@@ -97,6 +98,7 @@ export function ServerCell({ s, haType }: { s: ServerView; haType: PairView["haT
       </dl>
       {s.notReadyReasons.length > 0 && <ul className="mt-1 list-disc pl-4 text-xs text-amber-800">{s.notReadyReasons.map((r) => <li key={r}>{r}</li>)}</ul>}
       {s.statusDetail && <div className="mt-1 text-xs text-slate-600">{s.statusDetail}</div>}
+      <FailureCause s={s} />
       <ProcessControl s={s} />
     </div>
   );

@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import type { Db } from "../db";
 import type { Env } from "../env";
 import { AppError } from "../errors";
-import type { AgentCommandInput, CommandResult } from "../../protocol/agent-wire";
+import type { AgentCommandInput, CommandResult, LogReadReply, LogReadRequestInput } from "../../protocol/agent-wire";
 import type { CancelAlarmCommand, ControllerState, RaiseAlarmCommand } from "../controller/core";
 import type { HostLiveState } from "../agents/gateway";
 import { pairViews, type PairView } from "../runtime/live-view";
@@ -47,6 +47,8 @@ export interface ControlPlane {
   /** A host command (an alarm reaction's OS command); application commands go through the controller. */
   sendCommand(hostName: string, command: AgentCommandInput): Promise<CommandResult>;
   configChanged(): Promise<void>;
+  /** An application's log through its host's agent (tail or search); refused with CONFLICT when the host is not connected. */
+  readLog(hostName: string, request: LogReadRequestInput): Promise<LogReadReply>;
   dropHost(hostName: string, reason: string): Promise<boolean>;
   pairViews(): Promise<PairView[]>;
   hosts(): HostLiveState[];
@@ -74,6 +76,7 @@ export function disabledControlPlane(db: Db): ControlPlane {
     applicationCommand: () => Promise.reject(notRunning()),
     sendCommand: () => Promise.reject(notRunning()),
     configChanged: async () => {},
+    readLog: () => Promise.reject(notRunning()),
     dropHost: async () => false,
     pairViews: async () => pairViews(null, await loadPairConfigs(db), []),
     hosts: () => [],
@@ -194,6 +197,10 @@ class WorkerControlPlane implements ControlPlane {
 
   configChanged(): Promise<void> {
     return this.request("configChanged", {});
+  }
+
+  readLog(hostName: string, request: LogReadRequestInput): Promise<LogReadReply> {
+    return this.request("readLog", { hostName, request });
   }
 
   dropHost(hostName: string, reason: string): Promise<boolean> {

@@ -7,7 +7,7 @@ import http from "node:http";
 import { Server as SocketServer } from "socket.io";
 import type { Db } from "../db";
 import type { Env } from "../env";
-import { attachAgentGateway, type AgentGateway } from "../agents/gateway";
+import { attachAgentGateway, LogReadError, type AgentGateway } from "../agents/gateway";
 import { verifyAgentToken } from "../agent-tokens/agent-tokens.service";
 import { loadSnapshot } from "../config/config.repository";
 import { loadDirectory } from "../config/directory";
@@ -61,7 +61,7 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     lastPushAtMs = Date.now();
     const state = runner?.current ?? null;
     if (!state) return;
-    const views = pairViews(state, Object.values(state.pairs), gateway.hosts());
+    const views = pairViews(state, Object.values(state.pairs), gateway.hosts(), (app) => appRuntime.get(app)?.lastOutput);
     const changed = views.filter((v) => {
       const text = JSON.stringify(v);
       if (lastSent.get(v.id) === text) return false;
@@ -129,6 +129,13 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
       const snapshot = await loadSnapshot(db);
       await Promise.all(snapshot.hosts.map((h) => gateway.pushConfig(h.name).catch(() => false)));
       await r.reloadConfig();
+    },
+    readLog: async ({ hostName, request }) => {
+      try {
+        return await gateway.readLog(hostName, request);
+      } catch (err) {
+        throw err instanceof LogReadError ? new PlaneRequestError(err.code, err.message) : err;
+      }
     },
     dropHost: async ({ hostName, reason }) => gateway.dropHost(hostName, reason),
     controllerState: async () => r.current,

@@ -77,6 +77,11 @@ export class AppRuntimeStore {
 
   constructor(private readonly deps: AppRuntimeStoreDeps) {}
 
+  /** What is known of one application, or undefined when its agent has reported nothing yet. */
+  get(application: string): AppRuntime | undefined {
+    return this.apps.get(application);
+  }
+
   /** Everything known now (a web tier that starts after the plane asks for it). */
   all(): AppRuntimeChanges {
     return { applications: [...this.apps.values()], vip: [...this.vips.values()] };

@@ -21,7 +21,35 @@ const planTitles: Record<PlanCause, string> = {
   adoption: "Putting the VIP with the adopted primary",
 };
 
-export function pairViews(state: ControllerState | null, pairs: readonly PairConfig[], hosts: readonly HostLiveState[]): PairView[] {
+/** What a failed process last wrote, as much as a card shows (the whole tail is on the application's page and its log). */
+export const FAILURE_OUTPUT_MAX_LINES = 6;
+export const FAILURE_OUTPUT_MAX_CHARS = 800;
+/** Words of a line that says why a process stopped (Node's and the C library's error names among them). */
+const CAUSE_PATTERN = /\b(E[A-Z]{3,}|error|exception|fatal|panic|cannot|can't|could not|unable|denied|refused|not found|no such|invalid|failed)\b/i;
+
+/** The line of a failed process's output that most likely says why: the last error-like line, else the last line. */
+export function exitCause(output: string): string | null {
+  const lines = output
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  if (!lines.length) return null;
+  const line = [...lines].reverse().find((l) => CAUSE_PATTERN.test(l)) ?? lines[lines.length - 1]!;
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
+}
+
+/** A failed process's cause and last lines for its card, or null when it did not fail. */
+export function failureOf(status: string, lastOutput: string | undefined): ServerView["failure"] {
+  if (status !== "failed") return null;
+  const tail = (lastOutput ?? "").trimEnd().split("\n").slice(-FAILURE_OUTPUT_MAX_LINES).join("\n");
+  return { cause: exitCause(lastOutput ?? ""), output: tail.length > FAILURE_OUTPUT_MAX_CHARS ? tail.slice(-FAILURE_OUTPUT_MAX_CHARS) : tail };
+}
+
+/**
+ * Every pair's view. `lastOutputOf` gives what an application's process last wrote (the agents' reports,
+ * server/runtime/app-runtime.ts), shown with a failed server.
+ */
+export function pairViews(state: ControllerState | null, pairs: readonly PairConfig[], hosts: readonly HostLiveState[], lastOutputOf: (appName: string) => string | undefined = () => undefined): PairView[] {
   const hostByName = new Map(hosts.map((h) => [h.hostName, h]));
   const views = pairs.map((pair): PairView => {
     const ps = state?.pairStates[pair.id];
@@ -51,6 +79,7 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
         sipListener: app?.sipListener ?? "unknown",
         oosBackoff: app?.oosBackoff ?? 1,
         vip,
+        failure: failureOf(app?.status ?? "unknown", lastOutputOf(ref.appName)),
       };
     });
     const splitBrain = servers.filter((s) => s.role === "primary").length > 1;
