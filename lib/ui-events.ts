@@ -69,6 +69,12 @@ export const pairViewSchema = z.object({
   /** Problems first: 0 healthy, higher is worse. */
   severity: z.number(),
   switchoverBlockers: z.array(z.string()),
+  /**
+   * A forced switchover would be accepted: what blocks the switchover is readiness alone (W12). False
+   * when nothing blocks it, or when the controller would refuse even a forced one (no single primary,
+   * a partner that cannot serve, a host cut off, a role change in progress).
+   */
+  forceable: z.boolean(),
 });
 export type PairView = z.infer<typeof pairViewSchema>;
 

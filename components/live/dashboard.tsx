@@ -125,7 +125,7 @@ export function SwitchoverControl({ pair }: { pair: PairView }) {
         <Button onClick={() => setOpen("confirm")} disabled={blocked || switchover.isPending} aria-describedby={`blockers-${pair.id}`}>
           Switch over
         </Button>
-        {blocked && (
+        {blocked && pair.forceable && (
           <Button variant="secondary" onClick={() => setOpen("force")}>
             Force switchover…
           </Button>
@@ -133,7 +133,7 @@ export function SwitchoverControl({ pair }: { pair: PairView }) {
       </div>
       {blocked && (
         <div id={`blockers-${pair.id}`} className="text-xs text-slate-700">
-          Switchover is not safe now:
+          {pair.forceable ? "Switchover is not safe now (a forced one is possible, with a reason):" : "Switchover is not possible now:"}
           <ul className="list-disc pl-4">
             {pair.switchoverBlockers.map((b) => (
               <li key={b}>{b}</li>

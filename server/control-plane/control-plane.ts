@@ -15,6 +15,7 @@ import { pairViews, type PairView } from "../runtime/live-view";
 import { loadPairConfigs } from "../runtime/runtime.repository";
 import type { AppRuntime, RuntimeAlarm, VipObservation } from "../runtime/app-runtime";
 import type { ControlPlaneRequests, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
+import type { SwitchoverAnswer } from "../runtime/runner";
 import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
 import { logger, type Logger } from "../log";
 
@@ -42,7 +43,7 @@ export interface ControlPlane {
   start(): Promise<void>;
   stop(): Promise<void>;
   subscribe(listener: ControlPlaneListener): () => void;
-  switchOver(pairId: string, operator: string, force: boolean, reason: string): Promise<string>;
+  switchOver(pairId: string, operator: string, force: boolean, reason: string): Promise<SwitchoverAnswer>;
   applicationCommand(appId: string, action: "start" | "stop", operator: string): Promise<CommandResult>;
   /** A host command (an alarm reaction's OS command); application commands go through the controller. */
   sendCommand(hostName: string, command: AgentCommandInput): Promise<CommandResult>;
@@ -183,7 +184,7 @@ class WorkerControlPlane implements ControlPlane {
     return () => this.listeners.delete(listener);
   }
 
-  switchOver(pairId: string, operator: string, force: boolean, reason: string): Promise<string> {
+  switchOver(pairId: string, operator: string, force: boolean, reason: string): Promise<SwitchoverAnswer> {
     return this.request("switchover", { pairId, operator, force, reason });
   }
 

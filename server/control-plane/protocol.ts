@@ -9,13 +9,14 @@ import type { CancelAlarmCommand, ControllerState, RaiseAlarmCommand } from "../
 import type { HostLiveState } from "../agents/gateway";
 import type { PairView } from "../runtime/live-view";
 import type { AppRuntimeChanges, RuntimeAlarm } from "../runtime/app-runtime";
+import type { SwitchoverAnswer } from "../runtime/runner";
 import type { Env } from "../env";
 import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
 
 /** Requests the web tier makes, each answered once: `in` is what is sent, `out` what comes back. */
 export interface ControlPlaneRequests {
-  /** W1/W12: an operator's switchover (forced only with a reason); answered with the controller's sentence. */
-  switchover: { in: { pairId: string; operator: string; force: boolean; reason: string }; out: string };
+  /** W1/W12: an operator's switchover (forced only with a reason); answered with the controller's sentence and whether it began. */
+  switchover: { in: { pairId: string; operator: string; force: boolean; reason: string }; out: SwitchoverAnswer };
   /** Start or stop a server through its host's agent (the controller picks the epoch; a start is always as backup). */
   applicationCommand: { in: { appId: string; action: "start" | "stop"; operator: string }; out: CommandResult };
   /** A command for the host itself (an alarm reaction's OS command); application commands are refused. */

@@ -84,9 +84,20 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
     });
     const splitBrain = servers.filter((s) => s.role === "primary").length > 1;
     const blockers: string[] = [];
-    if (ps?.plan) blockers.push("a switchover is already in progress");
+    // What even a forced switchover is refused for (the controller's operatorSwitchover); readiness and
+    // the HA link are what forcing overrides.
+    const hard: string[] = [];
+    if (ps?.plan) hard.push("a switchover is already in progress");
     for (const s of servers) {
-      if (s.hostConnection !== "connected") blockers.push(`host ${s.hostName} of ${s.name} is ${s.hostConnection}`);
+      if (s.hostConnection !== "connected") hard.push(`host ${s.hostName} of ${s.name} is ${s.hostConnection}`);
+    }
+    const primaries = servers.filter((s) => s.role === "primary");
+    if (primaries.length !== 1) hard.push(primaries.length === 0 ? "no server of the pair is primary" : "both servers are primary");
+    for (const s of servers) {
+      if (primaries.length === 1 && s !== primaries[0] && s.status !== "running") hard.push(`${s.name} cannot take over: its process is ${s.status}`);
+    }
+    blockers.push(...hard);
+    for (const s of servers) {
       if (s.readyForSwitchover !== 1) {
         blockers.push(s.notReadyReasons.length ? `${s.name} is not ready: ${s.notReadyReasons.join("; ")}` : `${s.name} has not reported readiness`);
       }
@@ -143,6 +154,7 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
       }),
       severity,
       switchoverBlockers: [...new Set(blockers)],
+      forceable: blockers.length > 0 && hard.length === 0,
     };
   });
   return views.sort((a, b) => b.severity - a.severity || a.name.localeCompare(b.name));

@@ -14,15 +14,17 @@ export class OperationsService {
   /** Asks the controller for a switchover (W1; forced only with a reason, W12) and audits its answer. */
   async switchOver(actor: Actor, pairId: string, opts: { force: boolean; reason: string }): Promise<string> {
     const name = await this.pairName(pairId);
-    const outcome = await this.controlPlane.switchOver(pairId, actor.name, opts.force, opts.reason);
+    const answer = await this.controlPlane.switchOver(pairId, actor.name, opts.force, opts.reason);
+    // A refused switchover is audited as what it was, not under the action of one that happened.
+    const action = !answer.accepted ? (opts.force ? "pair.switchover-forced-refused" : "pair.switchover-refused") : opts.force ? "pair.switchover-forced" : "pair.switchover";
     await recordAudit(this.db, actor, {
-      action: opts.force ? "pair.switchover-forced" : "pair.switchover",
+      action,
       objectType: "pair",
       objectId: pairId,
       objectName: name,
-      detail: `${opts.reason ? `reason: ${opts.reason}; ` : ""}controller: ${outcome}`,
+      detail: `${opts.reason ? `reason: ${opts.reason}; ` : ""}controller: ${answer.sentence}`,
     });
-    return outcome;
+    return answer.sentence;
   }
 
   /** Starts or stops a server through its host's agent (e.g. restarts a failed server) and audits it. */

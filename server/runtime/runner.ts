@@ -13,6 +13,12 @@ import { logger, type Logger } from "../log";
 import { ControllerShell, type HistoryRow, type OutgoingCommand, type ShellInput, type ShellOutput } from "./shell";
 import * as repo from "./runtime.repository";
 
+/** The controller's answer to an operator's switchover: its sentence, and whether a switchover began. */
+export interface SwitchoverAnswer {
+  sentence: string;
+  accepted: boolean;
+}
+
 /** A decision waits at most this long for the database's write lock; then it is not persisted, so not sent. */
 export const PERSIST_MAX_WAIT_MS = 30_000;
 /** Maximum inputs waiting for the shell; beyond it the oldest tick is dropped (never a report). */
@@ -81,10 +87,14 @@ export class ControllerRunner {
     this.enqueue({ input: { kind: "config", pairs, directory } });
   }
 
-  /** W1/W12: an operator's switchover; resolves with the controller's sentence about it. */
-  async operatorSwitchover(pairId: string, operator: string, force: boolean, reason: string): Promise<string> {
+  /**
+   * W1/W12: an operator's switchover; resolves with the controller's sentence about it and whether it
+   * was accepted — a switchover takes the pair's next epoch, a refusal changes none.
+   */
+  async operatorSwitchover(pairId: string, operator: string, force: boolean, reason: string): Promise<SwitchoverAnswer> {
     const { out } = await this.enqueueAndWait({ kind: "operator-switchover", pairId, operator, force, reason });
-    return out.decisions.filter((d) => d.pairId === pairId).map((d) => d.sentence).join("; ") || out.reason;
+    const sentence = out.decisions.filter((d) => d.pairId === pairId).map((d) => d.sentence).join("; ") || out.reason;
+    return { sentence, accepted: out.persist?.pairs[pairId] !== undefined };
   }
 
   /**
