@@ -19,6 +19,9 @@ import type { SwitchoverAnswer } from "../runtime/runner";
 import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
 import { logger, type Logger } from "../log";
 
+/** The dashboard's order of pairs of equal severity (as pairViews sorts them). */
+const byName = new Intl.Collator("en");
+
 /** A worker that died is started again after this, doubling up to the maximum while it keeps dying. */
 export const WORKER_RESTART_DELAY_MS = 1_000;
 export const WORKER_RESTART_DELAY_MAX_MS = 30_000;
@@ -210,7 +213,7 @@ class WorkerControlPlane implements ControlPlane {
 
   async pairViews(): Promise<PairView[]> {
     if (this.views.size === 0) return pairViews(null, await loadPairConfigs(this.db), this.hostStates);
-    return [...this.views.values()].sort((a, b) => b.severity - a.severity || a.name.localeCompare(b.name));
+    return [...this.views.values()].sort((a, b) => b.severity - a.severity || byName.compare(a.name, b.name));
   }
 
   hosts(): HostLiveState[] {

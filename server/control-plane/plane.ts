@@ -78,6 +78,22 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     pushTimer = setTimeout(flush, Math.max(0, lastPushAtMs + LIVE_PUSH_INTERVAL_MS - Date.now()));
   };
 
+  // One read of the configuration per revision, shared by every host's configuration: hundreds of agents
+  // connecting at once (a console start) or a change pushed to every host would otherwise each read all
+  // of it, and each read holds this thread (the SQLite driver is synchronous).
+  let snapshotOf: { revision: number; snapshot: ReturnType<typeof loadSnapshot> } | null = null;
+  const snapshotNow = () => {
+    if (snapshotOf?.revision !== revision) {
+      const snapshot = loadSnapshot(db);
+      snapshotOf = { revision, snapshot };
+      // A failed read is not kept: the next host asks again.
+      snapshot.catch(() => {
+        if (snapshotOf?.snapshot === snapshot) snapshotOf = null;
+      });
+    }
+    return snapshotOf.snapshot;
+  };
+
   // Running options, deliveries, restart state and observed VIPs: kept here, mirrored by the web tier.
   const appRuntime = new AppRuntimeStore({
     onChange: (changes) => notify({ kind: "app-runtime", changes }),
@@ -85,7 +101,7 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
   });
   const gateway: AgentGateway = attachAgentGateway(io, withAppRuntime(appRuntime, {
     verifyToken: (hostName, token) => verifyAgentToken(db, hostName, token),
-    configForHost: async (hostName) => buildHostConfig(await loadSnapshot(db), hostName, String(revision), { labStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null }),
+    configForHost: async (hostName) => buildHostConfig(await snapshotNow(), hostName, String(revision), { labStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null }),
     heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS,
     onHostState: (h) => {
       runner?.onHostState(h);
@@ -125,8 +141,8 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
       return gateway.sendCommand(hostName, command);
     },
     configChanged: async () => {
-      revision = Date.now();
-      const snapshot = await loadSnapshot(db);
+      revision = Math.max(Date.now(), revision + 1);
+      const snapshot = await snapshotNow();
       await Promise.all(snapshot.hosts.map((h) => gateway.pushConfig(h.name).catch(() => false)));
       await r.reloadConfig();
     },

@@ -21,6 +21,9 @@ const planTitles: Record<PlanCause, string> = {
   adoption: "Putting the VIP with the adopted primary",
 };
 
+/** Pairs of equal severity by name; one collator for the thousands of comparisons of a large site. */
+const byName = new Intl.Collator("en");
+
 /** What a failed process last wrote, as much as a card shows (the whole tail is on the application's page and its log). */
 export const FAILURE_OUTPUT_MAX_LINES = 6;
 export const FAILURE_OUTPUT_MAX_CHARS = 800;
@@ -157,5 +160,5 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
       forceable: blockers.length > 0 && hard.length === 0,
     };
   });
-  return views.sort((a, b) => b.severity - a.severity || a.name.localeCompare(b.name));
+  return views.sort((a, b) => b.severity - a.severity || byName.compare(a.name, b.name));
 }
