@@ -9,8 +9,11 @@ import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import { useTRPC } from "@/components/trpc/react";
 import type { RouterOutputs } from "@/components/trpc/types";
 import { useCurrentUser } from "@/components/layout/app-shell";
-import { Badge, Button, Card, ErrorBox, Input, Loading, PageTitle, Textarea, cx } from "@/components/ui";
+import { Badge, Button, Card, ErrorBox, Input, Loading, PageTitle, Select, Textarea, cx } from "@/components/ui";
+import { haTypes } from "@/protocol/vocabulary";
 import { FailureCause } from "./failure-cause";
+import { PairTable, type PairSort } from "./pair-table";
+import { ViewSwitch, useDashboardView } from "./dashboard-view";
 
 type PairView = RouterOutputs["live"]["pairs"][number];
 type ServerView = PairView["servers"][number];
@@ -214,7 +217,7 @@ export function HoldBanner({ hold }: { hold: NonNullable<PairView["hold"]> }) {
   );
 }
 
-function PairCard({ pair }: { pair: PairView }) {
+export function PairCard({ pair }: { pair: PairView }) {
   const [showTimeline, setShowTimeline] = useState(false);
   return (
     <Card
@@ -299,14 +302,21 @@ export function Dashboard() {
   const pairs = useQuery(trpc.live.pairs.queryOptions());
   const [search, setSearch] = useState("");
   const [problemsOnly, setProblemsOnly] = useState(false);
+  const [haType, setHaType] = useState<PairView["haType"] | "">("");
+  const [view, setView] = useDashboardView();
+  const [sort, setSort] = useState<PairSort>({ key: "problems", descending: true });
   const shown = useMemo(() => {
     const q = search.trim().toLowerCase();
     return (pairs.data ?? []).filter(
       (p) =>
         (!problemsOnly || p.severity > 0) &&
-        (!q || p.name.toLowerCase().includes(q) || p.servers.some((s) => s.name.toLowerCase().includes(q) || s.hostName.toLowerCase().includes(q))),
+        (!haType || p.haType === haType) &&
+        (!q ||
+          p.name.toLowerCase().includes(q) ||
+          p.situation.toLowerCase().includes(q) ||
+          p.servers.some((s) => s.name.toLowerCase().includes(q) || s.hostName.toLowerCase().includes(q))),
     );
-  }, [pairs.data, search, problemsOnly]);
+  }, [pairs.data, search, problemsOnly, haType]);
   const splitBrains = (pairs.data ?? []).filter((p) => p.splitBrain);
   const withProblems = (pairs.data ?? []).filter((p) => p.severity > 0).length;
   // Only the cards near the viewport are in the page, so thousands of pairs stay responsive; cards
@@ -314,16 +324,25 @@ export function Dashboard() {
   const listRef = useRef<HTMLDivElement>(null);
   const [scrollMargin, setScrollMargin] = useState(0);
   useLayoutEffect(() => setScrollMargin(listRef.current?.offsetTop ?? 0), [pairs.isLoading, splitBrains.length]);
-  const virtualizer = useWindowVirtualizer({ count: shown.length, estimateSize: () => PAIR_CARD_ESTIMATE_PX, overscan: 4, scrollMargin, getItemKey: (i) => shown[i]!.id });
+  const virtualizer = useWindowVirtualizer({ count: view === "cards" ? shown.length : 0, estimateSize: () => PAIR_CARD_ESTIMATE_PX, overscan: 4, scrollMargin, getItemKey: (i) => shown[i]!.id });
 
   return (
     <>
       <PageTitle
         actions={
           <>
+            <ViewSwitch view={view} onChange={setView} />
             <label className="flex items-center gap-1 text-sm">
               <input type="checkbox" checked={problemsOnly} onChange={(e) => setProblemsOnly(e.target.checked)} /> problems only ({withProblems})
             </label>
+            <Select aria-label="HA type" value={haType} onChange={(e) => setHaType(e.target.value as PairView["haType"] | "")}>
+              <option value="">all HA types</option>
+              {haTypes.map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
+            </Select>
             <Input aria-label="Search pairs" placeholder="Search pairs, servers, hosts" value={search} onChange={(e) => setSearch(e.target.value)} />
           </>
         }
@@ -337,9 +356,12 @@ export function Dashboard() {
       )}
       <ErrorBox error={pairs.error} />
       {pairs.isLoading && <Loading what="pairs" />}
-      <p className="mb-2 text-xs text-slate-500">
-        {shown.length} of {pairs.data?.length ?? 0} pairs, problems first.
+      <p className="mb-2 text-xs text-slate-500" data-testid="pairs-shown">
+        {shown.length} of {pairs.data?.length ?? 0} pairs{view === "cards" ? ", problems first" : "; open a pair's card from its row"}.
       </p>
+      {view === "table" ? (
+        <PairTable pairs={shown} sort={sort} onSort={setSort} detail={(p) => <PairCard pair={p} />} />
+      ) : (
       <div ref={listRef} style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
         {virtualizer.getVirtualItems().map((item) => (
           <div
@@ -353,6 +375,7 @@ export function Dashboard() {
           </div>
         ))}
       </div>
+      )}
       {pairs.data?.length === 0 && <p className="text-sm text-slate-500">No HA pairs configured yet.</p>}
     </>
   );
