@@ -246,8 +246,8 @@ async function main() {
     const swap = async (p: number): Promise<void> => {
       const from = primaryApp.get(p) ?? 2 * p;
       primaryApp.set(p, from === 2 * p ? 2 * p + 1 : 2 * p);
-      const answer = await running.services.controlPlane.switchOver(pairIds.get(p)!, "bench", false, "");
-      if (!answer.accepted) throw new Error(`the switchover of p${p} was refused: ${answer.sentence}`);
+      const outcome = await running.services.controlPlane.switchOverOutcome(pairIds.get(p)!, "bench", false, "");
+      if (!outcome.ordered) throw new Error(`the switchover of p${p} was refused: ${outcome.sentence}`);
     };
     const samples: number[] = [];
     for (let k = 0; k < changes; k++) {
