@@ -1,25 +1,18 @@
 // Browser tests of the dashboard's table view (issue 14.5) and of rough edges a new operator hit
 // (issue 14.6): one row per pair, sortable and filterable, the card opening under its row, the view kept
 // in the address; a viewer told "not permitted" on admin pages; the Lab page showing which faults are on.
-import { expect, test, type APIRequestContext } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { e2eAdmin } from "../playwright.config";
-import { login } from "./helpers";
+import { login, trpcMutation } from "./helpers";
 
 const viewer = { username: "e2e-table-viewer", password: "e2e-table-viewer-pw-1" };
-
-async function trpc(request: APIRequestContext, path: string, input: unknown) {
-  const res = await request.post(`/api/trpc/${path}`, { data: { json: input } });
-  const body = await res.json();
-  if (!res.ok()) throw new Error(`${path}: ${JSON.stringify(body)}`);
-  return body;
-}
 
 test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async ({ playwright, baseURL }) => {
   const request = await playwright.request.newContext({ baseURL });
-  await trpc(request, "auth.login", e2eAdmin);
-  await trpc(request, "users.create", { ...viewer, role: "viewer" }).catch((e: Error) => {
+  await trpcMutation(request, "auth.login", e2eAdmin);
+  await trpcMutation(request, "users.create", { ...viewer, role: "viewer" }).catch((e: Error) => {
     if (!/already exists/.test(e.message)) throw e;
   });
   await request.dispose();

@@ -161,6 +161,16 @@ const PairRow = memo(function PairRow({ p, open, onToggle }: { p: PairView; open
         {p.activeAlarms.length ? <span className="text-red-800">{p.activeAlarms.length}: {p.activeAlarms.join(", ")}</span> : <span className="text-slate-400">0</span>}
       </td>
       <td className="truncate px-2 py-1.5 text-slate-700" data-testid="situation" title={p.situation}>
+        {p.maintenance && (
+          <span title={`maintenance set by ${p.maintenance.by}: ${p.maintenance.reason}`}>
+            <Badge tone="amber">maintenance</Badge>{" "}
+          </span>
+        )}
+        {p.vipMismatch && (
+          <span title={p.vipMismatch.text}>
+            <Badge tone="red">VIP mismatch</Badge>{" "}
+          </span>
+        )}
         {p.plan && <Badge tone="blue">{p.plan.title}</Badge>} {p.situation}
       </td>
     </tr>
