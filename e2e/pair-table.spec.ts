@@ -59,9 +59,24 @@ test("the table view: a row per pair, filtered and sorted, the card under its ro
   await page.goto("/");
   await expect(page).toHaveURL(/[?&]view=table/);
   await expect(page.getByTestId("pair-table")).toBeVisible();
+  // The header's alarm badge says what its numbers are (no "(5/1/0)").
+  await expect(page.getByTestId("alarm-badge")).not.toContainText("/");
   // And the pair's name leads to its page.
   await page.getByTestId("pair-table").getByRole("link", { name: "pair-b-nlb" }).click();
   await expect(page).toHaveURL(/\/pairs\/[^/?]+$/);
+});
+
+test("the HA pairs list links each pair to its page; no page asks for a favicon that is not there", async ({ page }) => {
+  const missing: string[] = [];
+  page.on("response", (r) => {
+    if (r.status() === 404) missing.push(r.url());
+  });
+  await login(page);
+  await page.goto("/pairs");
+  await page.getByRole("table").getByRole("link", { name: "pair-a-iptakeover" }).click();
+  await expect(page).toHaveURL(/\/pairs\/[^/?]+$/);
+  await expect(page.getByText("pair-a-iptakeover").first()).toBeVisible();
+  expect(missing).toEqual([]);
 });
 
 test("a viewer opening the Users or Export / import page is told it is not theirs, without forms", async ({ page }) => {
