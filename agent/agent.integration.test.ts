@@ -208,6 +208,45 @@ describe("agent ↔ console over loopback", () => {
     await waitFor("application script run", () => consoleSrv.rec.scriptRuns.find((s) => s.msg.requestedBy === "application" && s.msg.action === "disable"));
   });
 
+  it("a promotion that carries the pair's enable runs it as soon as the server confirms; the console's later enable is answered from memory", async () => {
+    const vipFile = labVipFile(labDir, "pair-a", "host1");
+    expect(JSON.parse(fs.readFileSync(vipFile, "utf8")).present).toBe(false);
+    const enablesBefore = consoleSrv.rec.scriptRuns.filter((s) => s.host === "host1" && s.msg.action === "enable").length;
+    const promoted = await command("host1", { type: "set-role", application: "sip1", pairEpoch: 3, role: "primary", thenEnable: { id: "enable-e3", reason: "with the promotion" } });
+    expect(promoted).toMatchObject({ outcome: "ok", reason: "sip1 is now primary at epoch 3" });
+    // Nobody ordered the enable yet, and the VIP is there.
+    await waitFor("the VIP enabled with the promotion", () => JSON.parse(fs.readFileSync(vipFile, "utf8")).present === true);
+    await waitFor("its script run reported", () => consoleSrv.rec.scriptRuns.filter((s) => s.host === "host1" && s.msg.action === "enable").length === enablesBefore + 1);
+    // Its result is kept for the console, not pushed (the gateway would refuse a result it never asked for).
+    expect(consoleSrv.rec.results.some((r) => r.result.commandId === "enable-e3")).toBe(false);
+    expect(consoleSrv.rec.warnings.filter((w) => w.includes("enable-e3"))).toEqual([]);
+    const ordered = await command("host1", { id: "enable-e3", type: "run-control-script", application: "sip1", pairEpoch: 3, action: "enable" });
+    expect(ordered).toMatchObject({ commandId: "enable-e3", type: "run-control-script", outcome: "ok", pairEpoch: 3 });
+    expect(ordered.reason).toContain("enabled on host1");
+    // Answered from the ledger: the script did not run a second time.
+    expect(consoleSrv.rec.scriptRuns.filter((s) => s.host === "host1" && s.msg.action === "enable").length).toBe(enablesBefore + 1);
+    await command("host1", { type: "run-control-script", application: "sip1", pairEpoch: 3, action: "disable" });
+  });
+
+  it("never enables with a promotion whose epoch was overtaken while the server took the role (fencing)", async () => {
+    await fetch(`http://127.0.0.1:${port1}/test/role-delay`, { method: "POST", body: JSON.stringify({ ms: 600 }) });
+    const enablesBefore = consoleSrv.rec.scriptRuns.filter((s) => s.host === "host1" && s.msg.action === "enable").length;
+    try {
+      const promotion = command("host1", { type: "set-role", application: "sip1", pairEpoch: 4, role: "primary", thenEnable: { id: "enable-e4", reason: "with the promotion" } });
+      // While the server takes its time, the controller moves on to epoch 5 (this host's VIP is to go).
+      await new Promise((r) => setTimeout(r, 200));
+      const newer = command("host1", { type: "run-control-script", application: "sip1", pairEpoch: 5, action: "disable" });
+      expect((await promotion).outcome).toBe("ok");
+      expect((await newer).outcome).toBe("ok");
+      const asked = await command("host1", { id: "enable-e4", type: "run-control-script", application: "sip1", pairEpoch: 4, action: "enable" });
+      expect(asked).toMatchObject({ outcome: "stale-epoch", heldEpoch: 5 });
+      expect(consoleSrv.rec.scriptRuns.filter((s) => s.host === "host1" && s.msg.action === "enable").length).toBe(enablesBefore);
+      expect(JSON.parse(fs.readFileSync(labVipFile(labDir, "pair-a", "host1"), "utf8")).present).toBe(false);
+    } finally {
+      await fetch(`http://127.0.0.1:${port1}/test/role-delay`, { method: "POST", body: JSON.stringify({ ms: 0 }) });
+    }
+  });
+
   it("forwards log events the application posts", async () => {
     await fetch(`http://127.0.0.1:${port1}/test/event`, { method: "POST", body: JSON.stringify({ id: "00-04200", text: "cannot bind SIP listener" }) });
     const got = await waitFor("log event", () => consoleSrv.rec.logEvents.find((e) => e.msg.events.some((x) => x.id === "00-04200")));
@@ -258,7 +297,7 @@ describe("agent ↔ console over loopback", () => {
     const agentRefusal = new Promise<{ event: string; reason: string }>((r) => socket.once("protocolError", r));
     socket.emit("command", { id: "broken", type: "explode" });
     expect((await agentRefusal).event).toBe("command");
-    const start = await command("host1", { type: "start", application: "sip1", pairEpoch: 1, role: null });
+    const start = await command("host1", { type: "start", application: "sip1", pairEpoch: 5, role: null });
     expect(start.outcome).toBe("ok");
   });
 
