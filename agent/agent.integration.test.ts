@@ -322,6 +322,28 @@ describe("agent ↔ console over loopback", () => {
     expect(stale.outcome).toBe("stale-epoch");
   });
 
+  it("a host's own heartbeat: its agent runs with it once its configuration says so, and the console loses the host after its own timeout", async () => {
+    const healthOf = () => JSON.parse(fs.readFileSync(path.join(tmp, "a2", "health.json"), "utf8")) as { heartbeat: { intervalMs: number; timeoutMs: number } | null };
+    const base = consoleSrv.configs.get("host2")!;
+    consoleSrv.configs.set("host2", { ...base, revision: "rev-host2-fast", heartbeat: { intervalMs: 100, timeoutMs: 600 } });
+    expect(await consoleSrv.gateway.pushConfig("host2")).toBe(true);
+    await waitFor("host2's agent on the fast heartbeat", () => healthOf().heartbeat?.intervalMs === 100 && healthOf().heartbeat?.timeoutMs === 600);
+    const marker = consoleSrv.rec.hostStates.length;
+    agent2.child.kill("SIGSTOP");
+    try {
+      const down = await waitFor("host2 lost", () => consoleSrv.rec.hostStates.slice(marker).find((s) => s.hostName === "host2" && s.state === "disconnected"));
+      expect(down.reason).toMatch(/^no heartbeat for \d+ ms \(timeout 600 ms\)$/);
+    } finally {
+      agent2.child.kill("SIGCONT");
+    }
+    await waitFor("host2 back", () => connectedSince("host2", marker));
+    // The welcome of the new connection carries the host's own heartbeat too.
+    await waitFor("the agent connected again, on the fast heartbeat", () => healthOf().heartbeat?.intervalMs === 100 && healthOf().heartbeat?.timeoutMs === 600);
+    consoleSrv.configs.set("host2", { ...base, revision: "rev-host2-default", heartbeat: { intervalMs: 500, timeoutMs: 2000 } });
+    await consoleSrv.gateway.pushConfig("host2");
+    await waitFor("host2's agent back on the default heartbeat", () => healthOf().heartbeat?.intervalMs === 500);
+  });
+
   it("stops cleanly on SIGTERM, leaving the applications it supervises running", async () => {
     const running = await waitFor("sip1 running again", () =>
       consoleSrv.rec.statuses.filter((s) => s.msg.application === "sip1").at(-1)?.msg.status === "running"

@@ -356,6 +356,10 @@ export class Agent {
     }
     if (errors.length > 0) return { revision: cfg.revision, ok: false, errors };
     this.config = cfg;
+    if (cfg.heartbeat) {
+      this.connection.setHeartbeat(cfg.heartbeat.intervalMs, cfg.heartbeat.timeoutMs);
+      this.writeHealth();
+    }
     // The supervisor takes it after re-attachment: before that, an application an earlier agent left
     // running would look stopped and its config file be rewritten as if for a new start. Commands and
     // resyncs wait on the same chain, so they see this configuration installed.
@@ -851,6 +855,8 @@ export class Agent {
       connection: this.connection.state,
       reason: this.connection.reason,
       lastHeartbeatAckAt: this.connection.lastHeartbeatAckAt?.toISOString() ?? null,
+      /** The heartbeat in force: the host's own (its configuration) or the console's. */
+      heartbeat: this.connection.heartbeat(),
       localContractUrl: this.local?.url ?? null,
       configRevision: this.config?.revision ?? null,
       applications: this.supervisor.states().map((s) => ({ name: s.name, status: s.status, pid: s.pid, supervisedBy: s.supervisedBy, restart: s.restart })),

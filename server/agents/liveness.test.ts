@@ -72,4 +72,29 @@ describe("host liveness", () => {
     expect(results.some((r) => r.held)).toBe(false);
     expect(results.flatMap((r) => r.lost.map((x) => x.host))).toEqual(["a"]);
   });
+
+  it("a host with its own (fast) timeout is lost after its own silence; the others keep the default", () => {
+    const l = new HostLiveness(opts);
+    for (const h of ["fast", "slow", "other"]) l.connected(h, 0);
+    l.setTimeoutOf("fast", 600);
+    expect(l.shortestTimeoutMs()).toBe(600);
+    // Both fall silent after 1000 ms; a third host keeps talking (so this is no mass loss).
+    const results = run(l, 0, 4000, ["other"]).map((r) => ({ t: r.t, lost: r.lost.map((x) => x.host) })).filter((r) => r.lost.length);
+    expect(results).toEqual([
+      { t: 750, lost: ["fast"] },
+      { t: 2250, lost: ["slow"] },
+    ]);
+    l.setTimeoutOf("fast", null);
+    expect(l.timeoutOf("fast")).toBe(2000);
+  });
+
+  it("a sweep late by more than its own (shorter) interval plus the tolerance is a stall", () => {
+    const l = new HostLiveness(opts);
+    l.connected("a", 0);
+    l.setTimeoutOf("a", 600);
+    l.setSweepIntervalMs(75);
+    l.sweep(0);
+    expect(l.sweep(300).stalledMs).toBeNull();
+    expect(l.sweep(700).stalledMs).toBe(400);
+  });
 });
