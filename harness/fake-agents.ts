@@ -31,6 +31,10 @@ export class FakeAgent {
   private readonly startedAt = new Date().toISOString();
   /** Commands received, by type (a benchmark can check what the controller ordered). */
   readonly received: AgentCommand[] = [];
+  /** Called with each command as it arrives (a benchmark times the controller's orders). */
+  onCommand: ((cmd: AgentCommand) => void) | null = null;
+  /** Heartbeats sent so far (a benchmark checks that this process kept up with the load it offers). */
+  heartbeatsSent = 0;
 
   constructor(
     agentUrl: string,
@@ -47,7 +51,10 @@ export class FakeAgent {
     });
     this.socket.on("welcome", (w: Welcome) => {
       if (this.heartbeat) clearInterval(this.heartbeat);
-      this.heartbeat = setInterval(() => this.socket.emit("heartbeat", { seq: this.seq++, sentAtMs: Date.now() }, () => {}), w.heartbeatIntervalMs);
+      this.heartbeat = setInterval(() => {
+        this.heartbeatsSent++;
+        this.socket.emit("heartbeat", { seq: this.seq++, sentAtMs: Date.now() }, () => {});
+      }, w.heartbeatIntervalMs);
     });
     this.socket.on("config", (cfg: HostConfig, ack: (r: unknown) => void) => {
       ack({ revision: cfg.revision, ok: true, errors: [] });
@@ -56,6 +63,7 @@ export class FakeAgent {
     this.socket.on("command", (cmd: AgentCommand, ack?: (r: unknown) => void) => {
       ack?.({ commandId: cmd.id });
       this.received.push(cmd);
+      this.onCommand?.(cmd);
       this.execute(cmd);
     });
   }
@@ -71,6 +79,26 @@ export class FakeAgent {
     a.role = role;
     a.epoch = epoch;
     this.socket.emit("roleReport", { application: app, role, epoch, time: new Date().toISOString() });
+  }
+
+  /** Every application's role again, as it stands (load: what an agent sends after a role change). */
+  repeatReports(): void {
+    for (const a of this.apps.values()) this.socket.emit("roleReport", { application: a.name, role: a.role, epoch: a.epoch, time: new Date().toISOString() });
+  }
+
+  /** Reports a process status change as the agent's process keeper would (e.g. "failed" after a crash). */
+  reportStatus(app: string, status: "running" | "failed" | "starting", previous: "running" | "failed" | "starting" | null, detail: string): void {
+    this.socket.emit("appStatus", { application: app, status, previous, detail, pid: status === "failed" ? null : 1, exitCode: null, signal: status === "failed" ? "SIGKILL" : null, time: new Date().toISOString(), restart: null, lastOutput: "" });
+  }
+
+  /** The server came back after a crash, as the agent restarts it: backup at the pair's current epoch. */
+  restartedAsBackup(app: string, epoch: number): void {
+    const a = this.apps.get(app);
+    if (!a) throw new Error(`${this.hostName} has no application ${app}`);
+    a.role = "backup";
+    a.epoch = epoch;
+    this.reportStatus(app, "running", "starting", "restarted (fake agent)");
+    this.reportRole(app, "backup", epoch);
   }
 
   close(): void {
