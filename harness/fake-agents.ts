@@ -158,13 +158,20 @@ export class FakeAgent {
   }
 }
 
-/** Creates a token for each host (in the console's database) and connects a fake agent for it. */
-export async function connectFakeAgents(db: Db, agentUrl: string, hosts: { hostName: string; roles: Record<string, "primary" | "backup"> }[]): Promise<FakeAgent[]> {
-  const agents: FakeAgent[] = [];
+type FakeHost = { hostName: string; roles: Record<string, "primary" | "backup"> };
+
+/** Creates a token for each host (in the console's database): what its fake agent connects with. */
+export async function createFakeAgentTokens(db: Db, hosts: FakeHost[]): Promise<(FakeHost & { token: string })[]> {
+  const out: (FakeHost & { token: string })[] = [];
   for (const h of hosts) {
     const host = await db.host.findUniqueOrThrow({ where: { name: h.hostName }, select: { id: true } });
     const { token } = await createAgentToken(db, systemActor, host.id, "bench");
-    agents.push(new FakeAgent(agentUrl, h.hostName, token, h.roles));
+    out.push({ ...h, token });
   }
-  return agents;
+  return out;
+}
+
+/** Creates a token for each host (in the console's database) and connects a fake agent for it. */
+export async function connectFakeAgents(db: Db, agentUrl: string, hosts: FakeHost[]): Promise<FakeAgent[]> {
+  return (await createFakeAgentTokens(db, hosts)).map((h) => new FakeAgent(agentUrl, h.hostName, h.token, h.roles));
 }

@@ -61,7 +61,13 @@ async function main(): Promise<void> {
   const agents = await connectFakeAgents(db, plane.agentUrl, manyPairsHosts(pairs));
   while (agents.some((a) => !a.connected())) await sleep(100);
   const socketDrops = new Map<string, number>();
-  for (const a of agents) a.socket.on("disconnect", () => socketDrops.set(a.hostName, (socketDrops.get(a.hostName) ?? 0) + 1));
+  const dropReasons = new Map<string, number>();
+  for (const a of agents) {
+    a.socket.on("disconnect", (why) => {
+      socketDrops.set(a.hostName, (socketDrops.get(a.hostName) ?? 0) + 1);
+      dropReasons.set(why, (dropReasons.get(why) ?? 0) + 1);
+    });
+  }
   await sleep(3000);
   const logStart = plane.log().length;
 
@@ -91,6 +97,9 @@ async function main(): Promise<void> {
     say(`${name}: ${falseDisconnects} hosts declared disconnected, ${drops} sockets dropped, heartbeats sent ${(share * 100).toFixed(0)} %`);
     return `| ${name} | ${profile.intervalMs} ms | ${profile.timeoutMs} ms | ${idx.length} | ${(share * 100).toFixed(0)} % | **${falseDisconnects}** | ${drops} |`;
   });
+  const reasons = [...dropReasons.entries()].map(([why, n]) => `${n} × ${why}`).join(", ") || "none";
+  const refusals = log.filter((l) => l.includes("refused what an agent sent")).length;
+  say(`socket drops, as the agents' socket.io saw them: ${reasons}; console refusals logged: ${refusals}`);
   for (const a of agents) a.close();
   await plane.stop();
   await db.$disconnect();
@@ -118,6 +127,9 @@ ${rows.join("\n")}
 
 The console's own trouble over the window: ${stalls} stall${stalls === 1 ? "" : "s"} long enough to log (half the shortest timeout or
 more: every host got a fresh timeout instead of a loss), ${holds} mass-silence hold${holds === 1 ? "" : "s"} (DECISIONS.md).
+Agent sockets dropped, by the reason the agents' socket.io gave: ${reasons}; messages refused by the
+console's rate limit (log lines): ${refusals}. A dropped socket that reconnects before the timeout is no
+disconnect (the timeout decides), but the controller treats it as a new connection and awaits its resync.
 `;
   process.stdout.write(section);
   if (process.argv.includes("--write")) replaceSection(section);

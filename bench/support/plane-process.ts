@@ -41,6 +41,8 @@ async function childMain(): Promise<void> {
     send({ kind: "figures", figures: { p50Ms: delay.percentile(50) / 1e6, p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6, rssMiB: mem.rss / 2 ** 20, heapMiB: mem.heapUsed / 2 ** 20 } });
   });
   process.on("disconnect", () => {
+    // The bench is gone (finished or died): stop, and exit even when stopping hangs.
+    setTimeout(() => process.exit(0), 10_000).unref();
     void plane.handle("stop", {}).finally(() => process.exit(0));
   });
   send({ kind: "ready", agentUrl: plane.agentUrl });
