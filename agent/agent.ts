@@ -32,6 +32,7 @@ import { identityOf, livenessOf, type ProcessIdentity } from "./proc";
 import { runArgv } from "./run-script";
 import { Supervisor, httpPortOf, type AppState } from "./supervisor";
 import { VipMonitor } from "./vip-monitor";
+import { logger } from "../protocol/log";
 export const AGENT_VERSION = "0.2.0";
 /** Log events kept while the console is away; the oldest are dropped beyond this (and counted). */
 export const MAX_QUEUED_LOG_EVENTS = 5000;
@@ -120,7 +121,10 @@ export class Agent {
   private heldStatusReports: AppStatusMessage[] = [];
 
   constructor(private readonly opts: AgentOptions) {
-    this.log = opts.log ?? ((line) => console.log(`${new Date().toISOString()} [agent ${opts.hostName}] ${line}`));
+    // The same line format as the console's (protocol/log.ts): text from outside (a server's output, a
+    // console's refusal) is escaped, so it cannot forge a log line; LOG_FORMAT=json for log shippers.
+    const log = logger("agent");
+    this.log = opts.log ?? ((line) => log.info(line, { host: opts.hostName }));
     fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
     this.ledger = new CommandLedger(path.join(opts.stateDir, "commands.json"));
     this.supervisor = new Supervisor({

@@ -5,6 +5,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { Agent, AGENT_VERSION, HEALTH_REFRESH_MS } from "./agent";
+import { configureLogging, logFormats, logger, logLevels, type LogFormat, type LogLevel } from "../protocol/log";
 
 const HELP = `switchyard-agent ${AGENT_VERSION}: the Switchyard host agent (supervises applications,
 sets their role and runs VIP / NLB control scripts for the console)
@@ -32,6 +33,11 @@ Options:
   --check-health          exit 0 if the agent using this state dir / health file is connected, 1 if not
   --help                  this text
   --version               print the version
+
+Environment only:
+  LOG_LEVEL               fatal, error, warn, info (default), debug, trace or silent
+  LOG_FORMAT              text (default: one readable line per event) or json (for log shippers);
+                          text from outside (a server's output, the console's refusals) is escaped
 `;
 
 function defaultStateDir(): string {
@@ -158,6 +164,12 @@ function main(): void {
   }
   const o = parsed.data;
   if (o.maxBackoffMs < o.initialBackoffMs) fail(`--max-backoff-ms ${o.maxBackoffMs} is below --initial-backoff-ms ${o.initialBackoffMs}`);
+  const level = process.env.LOG_LEVEL ?? "info";
+  const format = process.env.LOG_FORMAT ?? "text";
+  if (!(logLevels as readonly string[]).includes(level)) fail(`LOG_LEVEL must be one of ${logLevels.join(", ")} (got ${JSON.stringify(level)})`);
+  if (!(logFormats as readonly string[]).includes(format)) fail(`LOG_FORMAT must be one of ${logFormats.join(", ")} (got ${JSON.stringify(format)})`);
+  configureLogging({ level: level as LogLevel, format: format as LogFormat });
+  const log = logger("agent");
   const agent = new Agent({
     consoleUrl: o.console,
     hostName: o.host,
@@ -187,11 +199,11 @@ function main(): void {
       return;
     }
     stopping = true;
-    console.log(`switchyard-agent: ${signal} received, stopping`);
+    log.info(`${signal} received, stopping`, { host: o.host });
     agent.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        console.error("switchyard-agent: error while stopping:", err);
+        log.error("error while stopping", { host: o.host, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
         process.exit(1);
       },
     );

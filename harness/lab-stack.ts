@@ -205,7 +205,7 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
     // No VIP is set up here: when the controller adopts the primary it enables the VIP (or NLB port)
     // on that host and disables it on the partner's, which the tests check.
     const agentUrl = `http://127.0.0.1:${agentPort}`;
-    lab = new Lab({ db, agentUrl: () => agentUrl, rootDir, stateDir: path.join(dir, "lab"), output: verbose ? "inherit" : "ignore" });
+    lab = new Lab({ db, agentUrl: () => agentUrl, rootDir, stateDir: path.join(dir, "lab"), output: verbose ? "inherit" : "ignore", vipStateDir: vipDir });
     await lab.startAgents();
   } catch (err) {
     await stop();

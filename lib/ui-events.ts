@@ -18,12 +18,23 @@ export const serverViewSchema = z.object({
   hostConnection: z.enum(["connected", "disconnected", "unknown"]),
   lastHeartbeatAt: z.date().nullable(),
   readyForSwitchover: z.union([z.literal(0), z.literal(1)]).nullable(),
+  /** W13/W14: readiness for upgrade as the server reports it (the backup 1, the primary 0); null when unknown. */
+  readyForUpgrade: z.union([z.literal(0), z.literal(1)]).nullable(),
   notReadyReasons: z.array(z.string()),
   haLink: z.string(),
   sipListener: z.string(),
   oosBackoff: z.number(),
   /** present: the VIP (or NLB port) should be enabled here; stale: may still be enabled though this server is not primary. */
   vip: z.enum(["present", "absent", "stale", "none"]),
+  /** The version the server reports running (GET /switchyard/v1/running); null until it said. */
+  version: z.string().nullable(),
+  /**
+   * Where this host's agent observes the VIP (or NLB port): present or not (null: its driver cannot
+   * tell), when it reported that (it reports every change, and checks every few seconds) and what it
+   * saw. For a host that is not connected it is the last known observation. null: nothing reported yet,
+   * or a single-host pair (no VIP).
+   */
+  vipObserved: z.object({ present: z.boolean().nullable(), at: z.date(), detail: z.string() }).nullable(),
 });
 export type ServerView = z.infer<typeof serverViewSchema>;
 
@@ -60,7 +71,31 @@ export const pairViewSchema = z.object({
       until: z.date(),
     })
     .nullable(),
+  /** The pair is in maintenance: the controller observes it and decides nothing of its own (who, why, since, until). */
+  maintenance: z
+    .object({
+      by: z.string(),
+      reason: z.string(),
+      since: z.date(),
+      until: z.date().nullable(),
+    })
+    .nullable(),
   activeAlarms: z.array(z.string()),
+  /**
+   * The VIP (or NLB port) is not where the controller wants it, as the agents observe it, for longer
+   * than a switchover's settle time (the vip-mismatch alarm is raised): where it should be, and each
+   * host that contradicts that (lastKnown: its host is disconnected or a switchover runs, so it is what
+   * was last observed).
+   */
+  vipMismatch: z
+    .object({
+      since: z.date(),
+      /** The intended primary's host; null when no primary is intended yet. */
+      expectedHost: z.string().nullable(),
+      hosts: z.array(z.object({ hostName: z.string(), server: z.string(), expected: z.boolean(), observed: z.boolean(), lastKnown: z.boolean() })),
+      text: z.string(),
+    })
+    .nullable(),
   /** Problems first: 0 healthy, higher is worse. */
   severity: z.number(),
   switchoverBlockers: z.array(z.string()),
@@ -85,6 +120,8 @@ export const uiEventSchemas = {
   "live:changed": z.undefined(),
   /** Alarms changed. */
   "alarms:changed": z.undefined(),
+  /** A guided procedure changed: a W14 upgrade run, a scheduled switchover. */
+  "procedures:changed": z.undefined(),
   "live:applications": liveApplicationsSchema,
 } as const;
 
@@ -93,5 +130,6 @@ export interface UiServerToClientEvents {
   "live:pairs": (payload: { json: unknown; meta?: unknown }) => void;
   "live:changed": () => void;
   "alarms:changed": () => void;
+  "procedures:changed": () => void;
   "live:applications": (payload: LiveApplications) => void;
 }

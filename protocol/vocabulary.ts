@@ -32,7 +32,10 @@ export type ScriptPlaceholder = (typeof scriptPlaceholders)[number];
  * alarms are raised and cancelled with the condition; event alarms (switchover-failed, double-failure,
  * control-script-failed, control-plane-stall) stay until cleared. The controller raises the first nine;
  * config-delivery-failed and restart-gave-up come from the agents' reports about an application
- * (server/runtime/app-runtime.ts); control-plane-stall and agents-silent are the console's own, about no pair.
+ * (server/runtime/app-runtime.ts); vip-mismatch compares where the agents observe a pair's VIP with where
+ * the controller wants it (server/runtime/vip-watch.ts); control-plane-stall and agents-silent are the
+ * console's own, about no pair; maintenance-too-long is the controller's (a condition of the pair);
+ * scheduled-switchover-skipped comes from the scheduled switchovers (server/schedule/).
  */
 export const controllerAlarmKinds = [
   "host-disconnected",
@@ -50,6 +53,16 @@ export const controllerAlarmKinds = [
   "config-delivery-failed",
   /** The restart policy gave up on an application (it stays down); cancelled when it is started again. */
   "restart-gave-up",
+  /**
+   * Where the agents observe a pair's VIP (or NLB port) is not where the controller wants it — missing on
+   * the intended primary's host, or held by the other host too — for longer than a switchover's settle
+   * time, with no switchover in progress; cancelled when the observations agree again.
+   */
+  "vip-mismatch",
+  /** A pair stayed in maintenance (the controller does not act on it) longer than MAINTENANCE_ALARM_AFTER_MINUTES; cancelled when it ends. */
+  "maintenance-too-long",
+  /** A scheduled switchover was skipped at its time (a server not ready, a role change in progress…); an operator clears it. */
+  "scheduled-switchover-skipped",
 ] as const;
 /** Alarm kinds about the console itself rather than a pair. */
 export const consoleAlarmKinds = ["control-plane-stall", "agents-silent"] as const;

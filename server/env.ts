@@ -55,6 +55,8 @@ export const envSchema = z.object({
    */
   HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(HEARTBEAT_INTERVAL_MIN_MS).max(HEARTBEAT_INTERVAL_MAX_MS).default(DEFAULT_HEARTBEAT_INTERVAL_MS),
   HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(HEARTBEAT_TIMEOUT_MIN_MS).max(HEARTBEAT_TIMEOUT_MAX_MS).default(DEFAULT_HEARTBEAT_TIMEOUT_MS),
+  /** A pair left in maintenance (no failover) this long raises the maintenance-too-long alarm; 1 minute to 30 days. */
+  MAINTENANCE_ALARM_AFTER_MINUTES: z.coerce.number().int().min(1).max(43_200).default(240),
   /** Lab mode: every pair uses the lab VIP driver with this shared directory (demo and tests only). */
   SWITCHYARD_LAB_STATE_DIR: z.string().min(1).optional(),
   /** Set to "false" to serve only the API and sockets, without the web pages (no production build needed). */

@@ -1,9 +1,11 @@
 "use client";
 // The operator's dashboard: every HA pair with both servers' roles, process status, host connection,
-// where the VIP (or NLB port) is — stale VIPs included — readiness, HA link and back-off; split brain
-// made obvious; the manual switchover with its safety explained first; and each pair's timeline.
+// where the VIP (or NLB port) should be — stale VIPs included — and where the agents observe it, with a
+// banner when the two disagree; readiness for switchover and for upgrade, version, HA link and back-off;
+// a disconnected host's values muted as last known, with their age; split brain and maintenance made
+// obvious; the manual switchover with its safety explained first; and each pair's timeline.
 import Link from "next/link";
-import { useLayoutEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import { useTRPC } from "@/components/trpc/react";
@@ -49,11 +51,116 @@ function ProcessControl({ s }: { s: ServerView }) {
   );
 }
 
-export function ServerCell({ s, haType }: { s: ServerView; haType: PairView["haType"] }) {
-  const vipWord = haType === "nlb-cluster" ? "NLB port" : "VIP";
+/** The current time, again every `intervalMs` while the component is shown (for ages such as "45 s ago"). */
+function useNow(intervalMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(t);
+  }, [intervalMs]);
+  return now;
+}
+
+/** "3 s ago", "4 min ago", "2 h ago". */
+export function ageText(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s} s ago`;
+  if (s < 7200) return `${Math.round(s / 60)} min ago`;
+  return `${Math.round(s / 3600)} h ago`;
+}
+
+/** How long ago `since` was, ticking. */
+export function Age({ since }: { since: Date }) {
+  const now = useNow();
+  return <span title={since.toLocaleString()}>{ageText(now - since.getTime())}</span>;
+}
+
+export const vipWordOf = (haType: PairView["haType"]) => (haType === "nlb-cluster" ? "NLB port" : "VIP");
+
+/**
+ * Where the host's agent observes the VIP: "VIP observed here (since 10:32:05)", "not observed here",
+ * "cannot tell"; for a host that is not connected, its last observation, marked as such.
+ */
+export function ObservedVip({ s, vipWord }: { s: ServerView; vipWord: string }) {
+  const o = s.vipObserved;
+  if (!o) return <span className="text-slate-500">not reported yet</span>;
+  const connected = s.hostConnection === "connected";
+  const what =
+    o.present === true ? (
+      <Badge tone={connected ? "green" : "slate"}>{vipWord} observed here</Badge>
+    ) : o.present === false ? (
+      <span>not observed here</span>
+    ) : (
+      <Badge tone="amber">cannot tell</Badge>
+    );
   return (
-    <div data-testid={`server-${s.name}`} className={cx("rounded border p-3", s.role === "primary" ? "border-green-400 bg-green-50" : "border-slate-200")}>
-      <div className="flex items-center justify-between">
+    <span title={`${o.detail} (reported ${o.at.toLocaleTimeString()})`}>
+      {connected ? (
+        <>
+          {what} <span className="text-slate-500">since {o.at.toLocaleTimeString()}</span>
+        </>
+      ) : (
+        <span className="italic text-slate-500">
+          last known{s.lastHeartbeatAt && <> (<Age since={s.lastHeartbeatAt} />)</>}: {what}
+        </span>
+      )}
+    </span>
+  );
+}
+
+/** What a disconnected host's server shows: its values are the last it reported, and how old they are. */
+function LastKnown({ s }: { s: ServerView }) {
+  return (
+    <div data-testid="last-known" className="mt-1 rounded bg-slate-100 px-2 py-1 text-xs italic text-slate-600">
+      Host {s.hostConnection}: last known values
+      {s.lastHeartbeatAt ? (
+        <>
+          {" "}
+          from its last heartbeat, <Age since={s.lastHeartbeatAt} />
+        </>
+      ) : (
+        " (never heard from)"
+      )}
+    </div>
+  );
+}
+
+/** The VIP is not where the controller wants it, as the agents observe it (the vip-mismatch alarm). */
+export function VipMismatchBanner({ pair }: { pair: PairView }) {
+  const m = pair.vipMismatch;
+  if (!m) return null;
+  const vipWord = vipWordOf(pair.haType);
+  const primary = pair.servers.find((s) => s.hostName === m.expectedHost);
+  return (
+    <div role="alert" data-testid="vip-mismatch" className="mb-3 rounded border border-red-400 bg-red-50 p-2 text-sm text-red-900">
+      <div className="font-semibold">
+        {vipWord} not where it should be (since {m.since.toLocaleTimeString()}, alarm vip-mismatch)
+      </div>
+      <div>
+        Should be: {m.expectedHost ? `on ${m.expectedHost} only (${primary?.name ?? "the intended primary"}, the intended primary)` : "on one host only (no primary is intended yet)"}.
+      </div>
+      <div>
+        Observed:{" "}
+        {m.hosts
+          .map((h) => `${h.observed ? `${h.hostName} (${h.server}) holds it` : `${h.hostName} (${h.server}) does not hold it`}${h.lastKnown ? " (last known)" : ""}`)
+          .join("; ")}
+        .
+      </div>
+      <div className="text-xs">The controller does not move it by itself: check the host (ip addr, the NLB), or switch over to run the scripts again.</div>
+    </div>
+  );
+}
+
+export function ServerCell({ s, haType }: { s: ServerView; haType: PairView["haType"] }) {
+  const vipWord = vipWordOf(haType);
+  const connected = s.hostConnection === "connected";
+  return (
+    <div
+      data-testid={`server-${s.name}`}
+      data-host-connection={s.hostConnection}
+      className={cx("rounded border p-3", !connected ? "border-dashed border-slate-300 bg-slate-50" : s.role === "primary" ? "border-green-400 bg-green-50" : "border-slate-200")}
+    >
+      <div className={cx("flex items-center justify-between", !connected && "opacity-60 grayscale")}>
         <div className="font-medium">{s.name}</div>
         <RoleBadge role={s.role} />
       </div>
@@ -61,27 +168,39 @@ export function ServerCell({ s, haType }: { s: ServerView; haType: PairView["haT
         on {s.hostName} · configured {s.configuredRole}
         {s.roleEpoch !== null && ` · epoch ${s.roleEpoch}`}
       </div>
+      {!connected && <LastKnown s={s} />}
       <dl className="mt-2 grid grid-cols-2 gap-x-2 gap-y-1 text-xs">
-        <dt className="text-slate-500">Process</dt>
-        <dd>
-          <Badge tone={s.status === "running" ? "green" : s.status === "unknown" ? "amber" : "red"}>{s.status}</Badge>
-        </dd>
         <dt className="text-slate-500">Host agent</dt>
         <dd>
-          <Badge tone={s.hostConnection === "connected" ? "green" : "red"}>{s.hostConnection}</Badge>
+          <Badge tone={connected ? "green" : "red"}>{s.hostConnection}</Badge>
         </dd>
         {haType !== "single-host" && (
           <>
-            <dt className="text-slate-500">{vipWord}</dt>
+            <dt className="text-slate-500">{vipWord} (intended)</dt>
             <dd data-testid="vip">
               {s.vip === "present" && <Badge tone="green">{vipWord} here</Badge>}
               {s.vip === "absent" && <span className="text-slate-500">not here</span>}
               {s.vip === "stale" && <Badge tone="red">stale {vipWord} on {s.hostName}</Badge>}
             </dd>
+            <dt className="text-slate-500">{vipWord} (observed)</dt>
+            <dd data-testid="vip-observed">
+              <ObservedVip s={s} vipWord={vipWord} />
+            </dd>
           </>
         )}
+      </dl>
+      {/* What the server last reported: muted while its host is not connected (it may have changed since). */}
+      <dl data-testid="server-values" className={cx("mt-1 grid grid-cols-2 gap-x-2 gap-y-1 text-xs", !connected && "opacity-60 grayscale")}>
+        <dt className="text-slate-500">Process</dt>
+        <dd>
+          <Badge tone={s.status === "running" ? "green" : s.status === "unknown" ? "amber" : "red"}>{s.status}</Badge>
+        </dd>
         <dt className="text-slate-500">Ready to switch</dt>
-        <dd>{s.readyForSwitchover === 1 ? <Badge tone="green">1</Badge> : s.readyForSwitchover === 0 ? <Badge tone="amber">0</Badge> : "—"}</dd>
+        <dd data-testid="ready-to-switch">{s.readyForSwitchover === 1 ? <Badge tone="green">1</Badge> : s.readyForSwitchover === 0 ? <Badge tone="amber">0</Badge> : "—"}</dd>
+        <dt className="text-slate-500">Ready to upgrade</dt>
+        <dd data-testid="ready-to-upgrade">{s.readyForUpgrade === 1 ? <Badge tone="green">1</Badge> : s.readyForUpgrade === 0 ? <Badge tone="slate">0</Badge> : "—"}</dd>
+        <dt className="text-slate-500">Version</dt>
+        <dd data-testid="version" className="font-mono">{s.version ?? "—"}</dd>
         <dt className="text-slate-500">HA link</dt>
         <dd>{s.haLink}</dd>
         <dt className="text-slate-500">SIP listener</dt>
@@ -95,8 +214,10 @@ export function ServerCell({ s, haType }: { s: ServerView; haType: PairView["haT
           </>
         )}
       </dl>
-      {s.notReadyReasons.length > 0 && <ul className="mt-1 list-disc pl-4 text-xs text-amber-800">{s.notReadyReasons.map((r) => <li key={r}>{r}</li>)}</ul>}
-      {s.statusDetail && <div className="mt-1 text-xs text-slate-600">{s.statusDetail}</div>}
+      <div className={cx(!connected && "opacity-60 grayscale")}>
+        {s.notReadyReasons.length > 0 && <ul className="mt-1 list-disc pl-4 text-xs text-amber-800">{s.notReadyReasons.map((r) => <li key={r}>{r}</li>)}</ul>}
+        {s.statusDetail && <div className="mt-1 text-xs text-slate-600">{s.statusDetail}</div>}
+      </div>
       <ProcessControl s={s} />
     </div>
   );
@@ -186,7 +307,7 @@ export function Timeline({ pairId }: { pairId: string }) {
       {(timeline.data ?? []).map((h) => (
         <li key={h.id} className="flex gap-2">
           <span className="whitespace-nowrap text-slate-500">{h.at.toLocaleTimeString()}</span>
-          <Badge tone={h.kind === "operator" ? "blue" : h.kind === "alarm" ? "red" : "slate"}>{h.kind}</Badge>
+          <Badge tone={h.kind === "operator" || h.kind === "procedure" ? "blue" : h.kind === "alarm" ? "red" : "slate"}>{h.kind}</Badge>
           <span>{h.text}</span>
         </li>
       ))}
@@ -200,6 +321,19 @@ const holdCauses: Record<string, string> = {
   "bind-failure": "cannot open its SIP port",
   "self-demotion": "gave up the primary role (NIC)",
 };
+
+/** A pair in maintenance, made obvious: the controller will not fail it over; who set it, why, since and until when. */
+export function MaintenanceBanner({ maintenance }: { maintenance: NonNullable<PairView["maintenance"]> }) {
+  return (
+    <div role="status" data-testid="maintenance-banner" className="mb-3 rounded border-2 border-purple-500 bg-purple-50 p-2 text-sm text-purple-950">
+      <div className="font-semibold">In maintenance — no automatic failover</div>
+      <div>
+        Set by <b>{maintenance.by}</b> at {maintenance.since.toLocaleString()}
+        {maintenance.until ? `, until ${maintenance.until.toLocaleString()}` : ", until someone ends it"}. Reason: {maintenance.reason}
+      </div>
+    </div>
+  );
+}
 
 /** A failover held for the backup's call synchronisation: who, how many calls, and until when at most. */
 export function HoldBanner({ hold }: { hold: NonNullable<PairView["hold"]> }) {
@@ -248,6 +382,8 @@ function PairCard({ pair }: { pair: PairView }) {
           <div>Controller: {pair.situation}</div>
         </div>
       )}
+      {pair.maintenance && <MaintenanceBanner maintenance={pair.maintenance} />}
+      <VipMismatchBanner pair={pair} />
       {pair.hold && <HoldBanner hold={pair.hold} />}
       <p data-testid="situation" className="mb-3 text-sm text-slate-700">
         {pair.situation}

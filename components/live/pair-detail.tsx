@@ -1,13 +1,18 @@
 "use client";
 // One pair in detail: a topology picture (hosts with their NICs, the servers and their roles, the HA
-// link, where the VIP or NLB port is — stale included), live status, the options that matter for HA,
-// the switchover control and the full timeline with the controller's reasons.
+// link, where the VIP or NLB port should be — stale included — and where the agents observe it, a
+// disconnected host muted with the age of what it last said), live status, maintenance, the options that
+// matter for HA, the switchover control, scheduled switchovers, the guided rolling upgrade (W14) and the
+// full timeline with the controller's reasons.
 import Link from "next/link";
 import { useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
 import { Badge, Card, ErrorBox, Loading, PageTitle, Table, cx } from "@/components/ui";
 import { effectiveOption } from "@/lib/options-catalogue";
-import { HoldBanner, ServerCell, SwitchoverControl, Timeline } from "./dashboard";
+import { Age, HoldBanner, MaintenanceBanner, ObservedVip, ServerCell, SwitchoverControl, Timeline, VipMismatchBanner, vipWordOf } from "./dashboard";
+import { MaintenanceControl } from "./maintenance";
+import { UpgradeCard } from "./upgrade";
+import { SchedulesCard } from "./schedules";
 
 const haOptions = ["ha-max-calls-sync-at-once", "http-port", "sip-pass-check", "control-vip-scripts", "sip-iptakeover-monitoring", "tlib-nic-monitoring", "sip-nic-monitoring", "sip-nic-address"];
 
@@ -37,16 +42,24 @@ export function PairDetail({ id }: { id: string }) {
           Split brain: both servers claim primary. {pair.situation}
         </div>
       )}
+      {pair.maintenance && <MaintenanceBanner maintenance={pair.maintenance} />}
+      <VipMismatchBanner pair={pair} />
       <Card title="Topology" className="mb-4">
         <figure aria-label={`Topology of ${pair.name}`} className="flex flex-col items-stretch gap-2 md:flex-row md:items-center">
           {pair.servers.map((s, i) => {
             const host = hosts.data?.find((h) => h.name === s.hostName);
+            const connected = s.hostConnection === "connected";
             const box = (
-              <div key={s.appId} className={cx("flex-1 rounded-lg border-2 p-3", s.hostConnection === "connected" ? "border-slate-300" : "border-red-400 border-dashed")}>
+              <div key={s.appId} data-testid={`topology-${s.hostName}`} className={cx("flex-1 rounded-lg border-2 p-3", connected ? "border-slate-300" : "border-red-400 border-dashed bg-slate-50")}>
                 <div className="flex items-center justify-between text-sm font-semibold">
                   <span>host {s.hostName}</span>
-                  <Badge tone={s.hostConnection === "connected" ? "green" : "red"}>agent {s.hostConnection}</Badge>
+                  <Badge tone={connected ? "green" : "red"}>agent {s.hostConnection}</Badge>
                 </div>
+                {!connected && (
+                  <div className="text-xs italic text-slate-600">
+                    last known values{s.lastHeartbeatAt ? <>, last heartbeat <Age since={s.lastHeartbeatAt} /></> : " (never heard from)"}
+                  </div>
+                )}
                 <ul className="my-1 text-xs text-slate-600">
                   {host?.nics.map((n) => (
                     <li key={n.name}>
@@ -54,7 +67,7 @@ export function PairDetail({ id }: { id: string }) {
                     </li>
                   ))}
                 </ul>
-                <div className={cx("rounded border p-2 text-sm", s.role === "primary" ? "border-green-500 bg-green-50" : "border-slate-200 bg-slate-50")}>
+                <div className={cx("rounded border p-2 text-sm", s.role === "primary" ? "border-green-500 bg-green-50" : "border-slate-200 bg-slate-50", !connected && "opacity-60 grayscale")}>
                   {s.name} <Badge tone={s.role === "primary" ? "green" : s.role === "backup" ? "slate" : "amber"}>{s.role}</Badge> <span className="text-xs">{s.status}</span>
                 </div>
                 {vipWord && (
@@ -62,6 +75,9 @@ export function PairDetail({ id }: { id: string }) {
                     {s.vip === "present" && <Badge tone="green">{vipWord} enabled here</Badge>}
                     {s.vip === "stale" && <Badge tone="red">{vipWord} may still be enabled here (stale)</Badge>}
                     {s.vip === "absent" && <span className="text-slate-500">{vipWord} disabled here</span>}
+                    <div data-testid="vip-observed" className="mt-1">
+                      <ObservedVip s={s} vipWord={vipWordOf(pair.haType)} />
+                    </div>
                   </div>
                 )}
               </div>
@@ -84,9 +100,18 @@ export function PairDetail({ id }: { id: string }) {
           <ServerCell key={s.appId} s={s} haType={pair.haType} />
         ))}
       </div>
-      <Card title="Switchover" className="mb-4">
-        <SwitchoverControl pair={pair} />
-      </Card>
+      {(
+        [
+          ["Maintenance", <MaintenanceControl key="m" pair={pair} />],
+          ["Switchover", <SwitchoverControl key="s" pair={pair} />],
+          ["Rolling upgrade (W14)", <UpgradeCard key="u" pair={pair} />],
+          ["Scheduled switchovers", <SchedulesCard key="c" pairId={id} />],
+        ] as const
+      ).map(([title, body]) => (
+        <Card key={title} title={title} className="mb-4">
+          {body}
+        </Card>
+      ))}
       <Card title="HA options" className="mb-4">
         <Table head={["Option", ...pair.servers.map((s) => s.name)]} caption="HA options of both servers">
           {haOptions.map((name) => (

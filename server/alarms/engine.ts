@@ -68,7 +68,11 @@ export interface AlarmEngine {
   controllerAlarm(command: RaiseAlarmCommand | CancelAlarmCommand): Promise<void>;
   /** An alarm about the console itself (its control plane stalled, many hosts silent at once). Fire and forget. */
   onConsoleAlarm(alarm: { raise: boolean; kind: ConsoleAlarmKind; text: string }): void;
-  /** Wire to the control plane: an application's delivery failed or its restart policy gave up (or that ended). Fire and forget. */
+  /**
+   * Wire to the control plane: an application's delivery failed, its restart policy gave up, or the VIP
+   * its host holds contradicts the controller (vip-mismatch; the subject is that server, its host and
+   * pair) — or that ended. Fire and forget.
+   */
   onApplicationAlarm(alarm: RuntimeAlarm): void;
   /** The same, awaitable. */
   applicationAlarm(alarm: RuntimeAlarm): Promise<void>;

@@ -1,8 +1,9 @@
 // The control plane as it runs inside its worker thread: the agent gateway on its own HTTP port, the
-// controller runner fed by it, the live pair views computed once per change, and the answers to the web
-// tier's requests. Built in order — database, gateway, runner — by startPlane(); worker.ts only carries
-// messages. Nothing here waits on the web tier: a slow page or a big import in the main thread cannot
-// delay a heartbeat or a failover decision.
+// controller runner fed by it, the live pair views computed once per change, the VIP watch (where the
+// agents observe each VIP against where the controller wants it: the vip-mismatch alarm), and the
+// answers to the web tier's requests. Built in order — database, gateway, runner — by startPlane();
+// worker.ts only carries messages. Nothing here waits on the web tier: a slow page or a big import in
+// the main thread cannot delay a heartbeat or a failover decision.
 import http from "node:http";
 import { Server as SocketServer } from "socket.io";
 import type { Db } from "../db";
@@ -15,10 +16,17 @@ import { buildHostConfig } from "../runtime/host-config";
 import { ControllerRunner } from "../runtime/runner";
 import { pairViews } from "../runtime/live-view";
 import { AppRuntimeStore, withAppRuntime } from "../runtime/app-runtime";
+import { stepVipWatch, vipCheckPairs, type PairVipMismatch, type VipWatchState } from "../runtime/vip-watch";
 import type { ControlPlaneRequests, Notice } from "./protocol";
 
 /** Live pushes are coalesced: at most one per this window (the first change is pushed at once). */
 export const LIVE_PUSH_INTERVAL_MS = 50;
+/**
+ * How often the VIP watch looks again without a change to look at: a contradiction becomes the
+ * vip-mismatch alarm once it has lasted its settle time (VIP_MISMATCH_SETTLE_MS), so this is the
+ * alarm's granularity, not a deadline.
+ */
+export const VIP_WATCH_INTERVAL_MS = 1_000;
 /** Largest message an agent may send (a resync of 256 applications, a batch of 1,000 log events). */
 export const AGENT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
@@ -61,7 +69,8 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     lastPushAtMs = Date.now();
     const state = runner?.current ?? null;
     if (!state) return;
-    const views = pairViews(state, Object.values(state.pairs), gateway.hosts());
+    checkVips();
+    const views = pairViews(state, Object.values(state.pairs), gateway.hosts(), { observations: appRuntime.vipObservations(), mismatches: vipMismatches }, (name) => appRuntime.version(name));
     const changed = views.filter((v) => {
       const text = JSON.stringify(v);
       if (lastSent.get(v.id) === text) return false;
@@ -79,10 +88,36 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
   };
 
   // Running options, deliveries, restart state and observed VIPs: kept here, mirrored by the web tier.
+  // An observed VIP that changed is on the pair's card: push the views.
   const appRuntime = new AppRuntimeStore({
-    onChange: (changes) => notify({ kind: "app-runtime", changes }),
+    onChange: (changes) => {
+      notify({ kind: "app-runtime", changes });
+      // The observed VIPs and each server's version are part of its pair's view (the version is shown
+      // before and after a W14 upgrade).
+      if (changes.vip.length || changes.applications.some((a) => a.running !== null)) pushLive();
+    },
     onAlarm: (alarm) => notify({ kind: "app-alarm", alarm }),
   });
+
+  // The VIP watch: each pair's observed VIP against the controller's intended primary, on every live push
+  // and every VIP_WATCH_INTERVAL_MS; its alarms go to the alarm engine like the application alarms.
+  let vipWatch: VipWatchState = new Map();
+  let vipMismatches = new Map<string, PairVipMismatch>();
+  /** Returns whether the raised mismatches (what the cards show) changed. */
+  const checkVips = (): boolean => {
+    const state = runner?.current ?? null;
+    if (!state) return false;
+    const step = stepVipWatch(vipWatch, vipCheckPairs(state, gateway.hosts(), appRuntime.vipObservations()), Date.now());
+    vipWatch = step.state;
+    const changed = JSON.stringify([...step.mismatches]) !== JSON.stringify([...vipMismatches]);
+    vipMismatches = step.mismatches;
+    for (const a of step.alarms) notify({ kind: "app-alarm", alarm: { raise: a.raise, kind: "vip-mismatch", application: a.appName, hostName: a.hostName, text: a.text } });
+    return changed;
+  };
+  const vipTimer = setInterval(() => {
+    if (checkVips()) pushLive();
+  }, VIP_WATCH_INTERVAL_MS);
+  vipTimer.unref();
   const gateway: AgentGateway = attachAgentGateway(io, withAppRuntime(appRuntime, {
     verifyToken: (hostName, token) => verifyAgentToken(db, hostName, token),
     configForHost: async (hostName) =>
@@ -111,14 +146,16 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     gateway,
     onChange: pushLive,
     onAlarm: (command) => notify({ kind: "controller-alarm", command }),
-    timing: { heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS },
+    timing: { heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS, maintenanceAlarmAfterMs: env.MAINTENANCE_ALARM_AFTER_MINUTES * 60_000 },
   });
   await runner.start();
   const r = runner;
   flush(); // the web tier's mirror starts with every pair, before any agent has said anything
 
   const handlers: { [K in keyof ControlPlaneRequests]: (input: ControlPlaneRequests[K]["in"]) => Promise<ControlPlaneRequests[K]["out"]> } = {
-    switchover: ({ pairId, operator, force, reason }) => r.operatorSwitchover(pairId, operator, force, reason),
+    switchover: ({ pairId, operator, force, reason }) => r.operatorSwitchoverOutcome(pairId, operator, force, reason),
+    maintenance: ({ pairId, operator, on, reason, untilMs }) => r.operatorMaintenance(pairId, operator, on, reason, untilMs),
+    note: ({ pairId, text }) => r.note(pairId, text),
     applicationCommand: async ({ appId, action, operator }) => {
       const directory = await loadDirectory(db);
       if (!directory.appsById.has(appId)) throw new PlaneRequestError("NOT_FOUND", `application ${appId} does not exist`);
@@ -139,6 +176,7 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     controllerState: async () => r.current,
     stop: async () => {
       if (pushTimer) clearTimeout(pushTimer);
+      clearInterval(vipTimer);
       await r.stop();
       gateway.close();
       io.close();

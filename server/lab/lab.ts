@@ -1,7 +1,8 @@
 // The demo lab and the full-stack tests' harness: one real host agent process per lab host (each with
 // its own token and state directory), the simulated SIP Servers those agents start, and fault
 // injection the way an operator would cause it: crash a server, cut a host off (its agent is frozen,
-// so heartbeats stop while its servers keep running — W3), unplug the SIP NIC, fail the bind.
+// so heartbeats stop while its servers keep running — W3), unplug the SIP NIC, fail the bind, and put
+// a lab VIP on a host or take it off behind the controller's back (the vip-mismatch alarm).
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -11,6 +12,7 @@ import { loadSnapshot } from "../config/config.repository";
 import { systemActor } from "../audit/audit.repository";
 import { AppError } from "../errors";
 import { importConfig } from "../transfer/transfer.service";
+import { labVipFile, type LabVipState } from "../../protocol/lab-vip";
 
 export { labFaults, type LabFault } from "../../protocol/vocabulary";
 import type { LabFault } from "../../protocol/vocabulary";
@@ -24,6 +26,12 @@ export interface LabControls {
   disconnectHost(host: string): void;
   reconnectHost(host: string): void;
   createCalls(appName: string, count: number): Promise<void>;
+  /**
+   * Puts the lab VIP (or NLB port) of a pair on one of its hosts, or takes it off, without the
+   * controller — as someone with a shell on the host would. The host's agent observes it at its next
+   * check; the controller does not move it back.
+   */
+  setVip(pair: string, host: string, present: boolean): Promise<void>;
 }
 
 function noLabHere(): never {
@@ -38,6 +46,7 @@ export const noLab: LabControls = {
   disconnectHost: () => noLabHere(),
   reconnectHost: () => noLabHere(),
   createCalls: async () => noLabHere(),
+  setVip: async () => noLabHere(),
 };
 
 export interface LabOptions {
@@ -56,6 +65,8 @@ export interface LabOptions {
    * and freezing or stopping it reaches the agent itself.
    */
   agentPrefix?: (host: string) => string[];
+  /** The lab VIP driver's directory (SWITCHYARD_LAB_STATE_DIR); null when the pairs move real addresses (the net lab). */
+  vipStateDir?: string | null;
 }
 
 interface AgentProcess {
@@ -97,8 +108,17 @@ export class Lab implements LabControls {
       [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), "--import", "tsx", path.join(this.opts.rootDir, "agent", "main.ts"), "--console", this.agentUrl(), "--host", host, "--token-file", tokenFile, "--state-dir", dir, "--initial-backoff-ms", "100", "--max-backoff-ms", "1000",
         // The lab owns its servers: stopping the lab stops them. (A production agent leaves its servers
         // running when it stops; stopping them is an explicit command.)
-        "--stop-apps-on-exit"],
-      { cwd: this.opts.rootDir, stdio: ["ignore", this.opts.output ?? "ignore", this.opts.output ?? "ignore"] },
+        "--stop-apps-on-exit",
+        // The lab's hosts run what the console sends: alarm reactions' OS commands and a W14 upgrade's
+        // install command (lab/install-version.mjs). Off by default for a real agent (agent/README.md).
+        "--allow-os-commands"],
+      {
+        cwd: this.opts.rootDir,
+        stdio: ["ignore", this.opts.output ?? "ignore", this.opts.output ?? "ignore"],
+        // Where the lab's install command puts a server's new version, read by the server when it starts
+        // (inherited by the servers through their keepers).
+        env: { ...process.env, SWITCHYARD_LAB_VERSION_DIR: labVersionDir(this.opts.stateDir) },
+      },
     );
     this.agents.set(host, { host, child, frozen: false });
   }
@@ -145,6 +165,23 @@ export class Lab implements LabControls {
     if (!res.ok) throw new Error(`lab: creating calls on ${appName} failed: ${res.status}`);
   }
 
+  async setVip(pairName: string, host: string, present: boolean): Promise<void> {
+    const dir = this.opts.vipStateDir;
+    if (!dir) throw new AppError("CONFLICT", "this lab's pairs move real addresses (no lab VIP files): use ip addr on the host instead");
+    // Names reach a file path: only a configured pair and one of its own hosts.
+    const snapshot = await loadSnapshot(this.opts.db);
+    const pair = snapshot.pairs.find((p) => p.name === pairName);
+    if (!pair) throw new AppError("NOT_FOUND", `lab: pair ${pairName} does not exist`);
+    if (pair.haType === "single-host") throw new AppError("INVALID", `lab: pair ${pairName} is single-host and has no VIP`);
+    const hosts = snapshot.applications.filter((a) => a.name === pair.primary || a.name === pair.backup).map((a) => a.host);
+    if (!hosts.includes(host)) throw new AppError("INVALID", `lab: host ${host} runs no server of pair ${pairName} (its hosts: ${hosts.join(", ")})`);
+    const file = labVipFile(dir, pair.name, host);
+    const state: LabVipState = { present, vip: pair.vipAddress || `${pair.name}-vip`, host, updatedAt: new Date().toISOString() };
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(state));
+    fs.renameSync(`${file}.tmp`, file);
+  }
+
   async stopAll(): Promise<void> {
     await Promise.all([...this.agents.keys()].map((h) => this.stopAgent(h)));
   }
@@ -170,6 +207,11 @@ export class Lab implements LabControls {
     if (!port) throw new Error(`lab: ${appName} has no http-port`);
     return `http://${address}:${port}`;
   }
+}
+
+/** Where the lab's install command (lab/install-version.mjs) keeps each server's installed version. */
+export function labVersionDir(stateDir: string): string {
+  return path.join(stateDir, "versions");
 }
 
 /**

@@ -36,11 +36,15 @@ export interface VipObservation {
   checkedAt: string;
 }
 
-/** Alarm kinds of the shared vocabulary (protocol/vocabulary.ts), so built-in conditions match them. */
-export const runtimeAlarmKinds = ["config-delivery-failed", "restart-gave-up"] as const satisfies readonly ControllerAlarmKind[];
+/**
+ * Alarm kinds of the shared vocabulary (protocol/vocabulary.ts), so built-in conditions match them.
+ * vip-mismatch is about the pair's server on the host whose observed VIP contradicts the controller; it
+ * is decided by the VIP watch (vip-watch.ts), not by this store, and travels the same way.
+ */
+export const runtimeAlarmKinds = ["config-delivery-failed", "restart-gave-up", "vip-mismatch"] as const satisfies readonly ControllerAlarmKind[];
 export type RuntimeAlarmKind = (typeof runtimeAlarmKinds)[number];
 
-/** An alarm about one application, raised or cancelled on a change of what its agent reports. */
+/** An alarm about one application (and so its host and pair), raised or cancelled on a change of what its agent reports. */
 export interface RuntimeAlarm {
   raise: boolean;
   kind: RuntimeAlarmKind;
@@ -77,9 +81,19 @@ export class AppRuntimeStore {
 
   constructor(private readonly deps: AppRuntimeStoreDeps) {}
 
+  /** The version the application last reported running, or null. */
+  version(application: string): string | null {
+    return this.apps.get(application)?.running?.version ?? null;
+  }
+
   /** Everything known now (a web tier that starts after the plane asks for it). */
   all(): AppRuntimeChanges {
     return { applications: [...this.apps.values()], vip: [...this.vips.values()] };
+  }
+
+  /** Where each pair's VIP was last observed, one entry per pair and host. */
+  vipObservations(): VipObservation[] {
+    return [...this.vips.values()];
   }
 
   onAppStatus(hostName: string, msg: AppStatusMessage): void {

@@ -1,11 +1,23 @@
 // The dashboard's view of every pair, derived from the controller's state and the agents' connection
-// states: roles, process status, host connection, VIP location (with stale VIPs), readiness, HA link,
-// back-off, split brain, and whether a switchover is safe now (with the reasons when it is not).
+// states: roles, process status, host connection, VIP location (intended, with stale VIPs, and as the
+// agents observe it, with a mismatch between the two), readiness, HA link, back-off, split brain, and
+// whether a switchover is safe now (with the reasons when it is not).
 import type { ControllerState, PairConfig, PlanCause } from "../controller/core";
 import type { HostLiveState } from "../agents/gateway";
 import type { PairView, ServerView } from "../../lib/ui-events";
+import type { VipObservation } from "./app-runtime";
+import type { PairVipMismatch } from "./vip-watch";
 
 export type { PairView, ServerView };
+
+/** What the agents observe of the VIPs, and the mismatches the VIP watch raised (server/runtime/vip-watch.ts). */
+export interface VipLive {
+  observations: readonly VipObservation[];
+  /** By pair id. */
+  mismatches: ReadonlyMap<string, PairVipMismatch>;
+}
+
+const noVipLive: VipLive = { observations: [], mismatches: new Map() };
 
 /** What each kind of plan is called on the dashboard. */
 const planTitles: Record<PlanCause, string> = {
@@ -21,8 +33,20 @@ const planTitles: Record<PlanCause, string> = {
   adoption: "Putting the VIP with the adopted primary",
 };
 
-export function pairViews(state: ControllerState | null, pairs: readonly PairConfig[], hosts: readonly HostLiveState[]): PairView[] {
+/**
+ * `vipLive`: what the agents observe of the VIPs and the mismatches the VIP watch raised. `versionOf`:
+ * the version each server last reported running (the agents' runningConfig, kept beside the controller
+ * in the control plane). Both absent where nobody keeps them.
+ */
+export function pairViews(
+  state: ControllerState | null,
+  pairs: readonly PairConfig[],
+  hosts: readonly HostLiveState[],
+  vipLive: VipLive = noVipLive,
+  versionOf: (appName: string) => string | null = () => null,
+): PairView[] {
   const hostByName = new Map(hosts.map((h) => [h.hostName, h]));
+  const observed = new Map(vipLive.observations.map((o) => [`${o.pair}|${o.hostName}`, o]));
   const views = pairs.map((pair): PairView => {
     const ps = state?.pairStates[pair.id];
     const staleHosts = new Set((ps?.staleVips ?? []).map((s) => s.hostId));
@@ -33,6 +57,7 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
       const processDown = app ? ["failed", "stopped"].includes(app.status) : false;
       const vip: ServerView["vip"] =
         pair.haType === "single-host" ? "none" : staleHosts.has(ref.hostId) ? "stale" : role === "primary" && live?.state === "connected" ? "present" : "absent";
+      const seen = pair.haType === "single-host" ? undefined : observed.get(`${pair.name}|${ref.hostName}`);
       return {
         appId: ref.appId,
         name: ref.appName,
@@ -46,13 +71,17 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
         lastHeartbeatAt: live?.lastHeartbeatAt ?? null,
         // A process that is not running has no readiness: what it reported before it stopped is stale.
         readyForSwitchover: processDown ? null : (app?.readiness?.readyForSwitchover ?? null),
+        readyForUpgrade: processDown ? null : (app?.readiness?.readyForUpgrade ?? null),
         notReadyReasons: processDown ? [] : (app?.readiness?.notReadyReasons ?? []),
         haLink: processDown ? "down" : (app?.haLink ?? "unknown"),
         sipListener: app?.sipListener ?? "unknown",
         oosBackoff: app?.oosBackoff ?? 1,
         vip,
+        version: versionOf(ref.appName),
+        vipObserved: seen ? { present: seen.present, at: new Date(seen.checkedAt), detail: seen.detail } : null,
       };
     });
+    const mismatch = vipLive.mismatches.get(pair.id);
     const splitBrain = servers.filter((s) => s.role === "primary").length > 1;
     const blockers: string[] = [];
     if (ps?.plan) blockers.push("a switchover is already in progress");
@@ -70,7 +99,10 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
       servers.filter((s) => s.hostConnection !== "connected").length * 4 +
       servers.filter((s) => s.status !== "running").length * 2 +
       staleHosts.size * 2 +
-      (ps?.activeAlarms.length ?? 0);
+      (mismatch ? 4 : 0) +
+      (ps?.activeAlarms.length ?? 0) +
+      // Unprotected: the controller does not fail it over while it lasts.
+      (ps?.maintenance ? 4 : 0);
     return {
       id: pair.id,
       name: pair.name,
@@ -106,12 +138,16 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
             until: new Date(ps.hold.untilMs),
           }
         : null,
+      maintenance: ps?.maintenance
+        ? { by: ps.maintenance.by, reason: ps.maintenance.reason, since: new Date(ps.maintenance.sinceMs), until: ps.maintenance.untilMs !== null ? new Date(ps.maintenance.untilMs) : null }
+        : null,
       // Alarm keys are "kind:subject-id"; people read the kind and the name of what it is about.
       activeAlarms: (ps?.activeAlarms ?? []).map((key) => {
         const [kind = key, subject = ""] = key.split(":");
         const named = pair.apps.find((a) => a.appId === subject)?.appName ?? pair.apps.find((a) => a.hostId === subject)?.hostName;
         return `${kind.replaceAll("-", " ")}${named ? ` (${named})` : ""}`;
       }),
+      vipMismatch: mismatch ? { since: new Date(mismatch.sinceMs), expectedHost: mismatch.expectedHost, hosts: mismatch.hosts, text: mismatch.text } : null,
       severity,
       switchoverBlockers: [...new Set(blockers)],
     };

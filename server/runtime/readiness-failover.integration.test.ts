@@ -80,7 +80,7 @@ describe("readiness-aware failover on the live lab (the soak's lost calls)", () 
       expect(held).toMatchObject({ cause: "bind-failure", from: "sip-a2", to: "sip-a1" });
       const rows = (await historySince(A, since)).join("\n");
       // sip-a1 may not have reported since its restart when the bind failure is seen: unknown waits too.
-      expect(rows).toMatch(/sip-a2 cannot open its SIP listening port \(00-04200\), but sip-a1 .*: waiting for sip-a1 to (synchronise [\d,]+ calls|become ready) before switching, at most 180 s/);
+      expect(rows).toMatch(/sip-a2 cannot open its SIP listening port \(00-04200\), but sip-a1.*: waiting for sip-a1 to (synchronise [\d,]+ calls|become ready) before switching, at most 180 s/);
       // The card counts the calls still to come as the backup reports them.
       await waitFor("the held failover showing the calls sip-a1 still has to receive", async () => {
         const hold = (await stack.view(A)).hold;
@@ -100,12 +100,12 @@ describe("readiness-aware failover on the live lab (the soak's lost calls)", () 
       expect((await stack.labState("sip-a1")).calls).toBe(CALLS);
       const active = await stack.caller().alarms.active();
       expect(active.filter((a) => a.source === "double-failure" && a.pair === A)).toEqual([]);
-      expect(active.some((a) => a.source === "00-04200" && a.application === "sip-a2")).toBe(true);
     } finally {
       await stack.lab.fault("sip-a2", "bind-fail", false).catch(() => {});
     }
 
-    // sip-a2 binds again (as backup): its server reports the SIP listener bound, and the 00-04200 alarm clears.
+    // sip-a2, now backup, holds no listener (an ip-takeover backup binds nothing), so its server reports
+    // the SIP listener bound — and the 00-04200 alarm it raised as primary clears (maybe already did).
     await waitFor(
       "the 00-04200 alarm of sip-a2 cleared by the bound listener",
       async () => {

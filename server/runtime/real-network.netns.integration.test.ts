@@ -3,10 +3,14 @@
 // client sends OPTIONS to the VIP: the primary answers; a crashed primary is replaced and answers resume
 // from the other host while the crashed one comes back as backup by its restart policy; a host whose
 // cable is pulled is replaced the same way and its server demoted when it returns. Never does one request
-// get answers from two servers, and where the agents observe the VIP is where `ip addr` shows it.
+// get answers from two servers, and where the agents observe the VIP — and the dashboard shows it
+// observed — is where `ip addr` shows it. A VIP deleted by hand with `ip addr del` on the primary's host
+// is shown as a mismatch and raises the vip-mismatch alarm until it is added back.
+import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NET_LAB_APPS, NET_LAB_HOSTS, netLabRefusal, startNetLab, type NetLab, type NetLabHost, type Probe } from "../../harness/net-lab";
+import { NET_LAB_ADDRESSES, NET_LAB_APPS, NET_LAB_HOSTS, NET_LAB_PAIR, netLabRefusal, startNetLab, type NetLab, type NetLabHost, type Probe } from "../../harness/net-lab";
 import { describeView, waitFor } from "../../harness/lab-stack";
+import { listActiveAlarms } from "../alarms/alarms.repository";
 
 const refusal = netLabRefusal();
 /** Generous give-up limits for a shared, busy machine; never a timing assertion. */
@@ -16,7 +20,17 @@ let net: NetLab;
 async function describeLab(): Promise<string> {
   const v = await net.pairView();
   const probes = net.client.probes().slice(-8).map((p) => `#${p.id} ${p.answers.map((a) => `${a.status} ${a.server}`).join(", ") || "no answer"}`);
-  return `${describeView(v)}\n  VIP on (ip addr): ${net.vipHolders().join(", ") || "none"}; observed by agents: ${JSON.stringify(net.observedVip())}\n  last probes: ${probes.join("; ")}`;
+  return `${describeView(v)}\n  VIP on (ip addr): ${net.vipHolders().join(", ") || "none"}; observed by agents: ${JSON.stringify(net.observedVip())}; in the pair view: ${JSON.stringify(await viewObserved())}${v.vipMismatch ? `; mismatch: ${v.vipMismatch.text}` : ""}\n  last probes: ${probes.join("; ")}`;
+}
+
+/** Where the pair view (what the dashboard shows) has the VIP observed, per host. */
+async function viewObserved(): Promise<Record<string, boolean | null | undefined>> {
+  return Object.fromEntries((await net.pairView()).servers.map((s) => [s.hostName, s.vipObserved?.present]));
+}
+
+/** The vip-mismatch alarms now active. */
+async function vipMismatchAlarms() {
+  return (await listActiveAlarms(net.running.services.db)).filter((a) => a.source === "vip-mismatch");
 }
 
 /** `primary` is the one primary, the other server backup, both running, no switchover in progress. */
@@ -33,19 +47,23 @@ async function settled(primary: string): Promise<void> {
   );
 }
 
-/** The VIP is on `host` only, by `ip -n … addr`, and the agents observed exactly that. */
+/** The VIP is on `host` only, by `ip -n … addr`, and the agents observed — and the pair view shows — exactly that. */
 async function vipOnlyOn(host: NetLabHost): Promise<void> {
+  const want = Object.fromEntries(NET_LAB_HOSTS.map((h) => [h, h === host]));
   await waitFor(
-    `the VIP on ${host} only, as the agents observe it`,
-    () => {
+    `the VIP on ${host} only, as the agents observe it and the pair view shows it (no mismatch)`,
+    async () => {
       const holders = net.vipHolders();
       const seen = net.observedVip();
-      return holders.length === 1 && holders[0] === host && NET_LAB_HOSTS.every((h) => seen[h] === (h === host));
+      const view = JSON.stringify(await viewObserved()) === JSON.stringify(want) && (await net.pairView()).vipMismatch === null;
+      return holders.length === 1 && holders[0] === host && NET_LAB_HOSTS.every((h) => seen[h] === (h === host)) && view;
     },
     { timeoutMs: WAIT_MS, describe: describeLab },
   );
   expect(net.vipHolders()).toEqual([host]);
-  expect(net.observedVip()).toEqual(Object.fromEntries(NET_LAB_HOSTS.map((h) => [h, h === host])));
+  expect(net.observedVip()).toEqual(want);
+  expect(await viewObserved()).toEqual(want);
+  expect((await net.pairView()).vipMismatch).toBeNull();
 }
 
 /** Probes the VIP until `server` answers 200. */
@@ -108,6 +126,26 @@ describe.skipIf(refusal !== null)(`the pair on a real network (network namespace
     await vipOnlyOn("net-host-1");
     const after = await net.client.probe(1000);
     expect(after.answers).toEqual([{ status: 200, server: "sip-n1" }]);
+    neverTwoAnswering();
+  });
+
+  it("W9 (console side): the VIP deleted by hand on the primary's host (ip addr del) is observed absent, shown as a mismatch and raised as vip-mismatch; added back, both clear", async () => {
+    const ns = net.namespaces["net-host-1"];
+    const cidr = `${NET_LAB_ADDRESSES.vip}/24`;
+    execFileSync("ip", ["-n", ns, "addr", "del", cidr, "dev", "eth0"]);
+    try {
+      expect(net.vipHolders()).toEqual([]);
+      const mismatch = await waitFor("the mismatch in the pair view", async () => (await net.pairView()).vipMismatch ?? undefined, { timeoutMs: WAIT_MS, describe: describeLab });
+      expect(mismatch.hosts).toEqual([{ hostName: "net-host-1", server: "sip-n1", expected: true, observed: false, lastKnown: false }]);
+      expect(await viewObserved()).toEqual({ "net-host-1": false, "net-host-2": false });
+      const [alarm] = await waitFor("the vip-mismatch alarm", async () => ((await vipMismatchAlarms()).length ? vipMismatchAlarms() : undefined), { timeoutMs: WAIT_MS, describe: describeLab });
+      expect(alarm).toMatchObject({ severity: "major", application: "sip-n1", host: "net-host-1", pair: NET_LAB_PAIR });
+    } finally {
+      execFileSync("ip", ["-n", ns, "addr", "add", cidr, "dev", "eth0"]);
+    }
+    await vipOnlyOn("net-host-1");
+    await waitFor("the vip-mismatch alarm cleared", async () => (await vipMismatchAlarms()).length === 0, { timeoutMs: WAIT_MS, describe: describeLab });
+    await answeredBy("sip-n1");
     neverTwoAnswering();
   });
 });
