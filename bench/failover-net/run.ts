@@ -107,7 +107,7 @@ interface AgentLine {
   text: string;
 }
 
-/** The agents' output, written to one file (their log lines start with an ISO time and [agent <host>]). */
+/** The agents' output, written to one file (their log lines: protocol/log.ts's text format, the host a field). */
 class AgentLog {
   private offset = 0;
   lines: AgentLine[] = [];
@@ -125,10 +125,11 @@ class AgentLog {
     if (end < 0) return;
     this.offset += Buffer.byteLength(text.slice(0, end + 1));
     for (const line of text.slice(0, end).split("\n")) {
-      const m = /^(\S+) \[agent ([^\]]+)\] (.*)$/.exec(line);
+      // protocol/log.ts's text line: `<ISO time> <LEVEL> [agent] <message> host="<host>"`.
+      const m = /^(\S+) \w+\s+\[agent\] (.*) host="([^"]+)"$/.exec(line);
       if (!m) continue;
       const t = Date.parse(m[1]!);
-      if (!Number.isNaN(t)) this.lines.push({ t, host: m[2]!, text: m[3]! });
+      if (!Number.isNaN(t)) this.lines.push({ t, host: m[3]!, text: m[2]! });
     }
     if (this.lines.length > 20_000) this.lines = this.lines.slice(-5_000);
   }
