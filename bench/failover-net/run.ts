@@ -382,7 +382,7 @@ async function run(scene: Scene, pair: string, fault: Fault): Promise<Sample> {
     at("promoted", firstAgent(newHost, (x) => new RegExp(`^command set-role:\\S+:primary:\\S+ set-role ${newApp}: ok`).test(x)));
     at("enableByAgent", firstAgent(newHost, (x) => x.includes("with the promotion") && x.includes("enabling")));
     at("enableByConsole", firstConsole((l) => l.msg === "sent run-control-script" && l.fields.host === newHost));
-    at("enabled", firstAgent(newHost, (x) => /^command script:\S+:enable:\S+ run-control-script \S+: ok/.test(x) || (x.includes("with the promotion") && / enabled/.test(x))));
+    at("enabled", firstAgent(newHost, (x) => /^command script:\S+:enable:\S+ run-control-script \S+: ok/.test(x) || (x.includes("with the promotion") && /: ok: .*( enabled|: enable succeeded)/.test(x))));
     if (pair === NET_LAB_PAIR && scene.arp) {
       at("garp", scene.arp.items.find((f) => f.t >= t0 && f.spa === scene.net.addresses.vip && f.sha === scene.macs[newHost])?.t);
     }
