@@ -32,6 +32,10 @@ export class FakeAgent {
   private readonly startedAt = new Date().toISOString();
   /** Commands received, by type (a benchmark can check what the controller ordered). */
   readonly received: AgentCommand[] = [];
+  /** Called with each command as it arrives (a benchmark times the controller's orders). */
+  onCommand: ((cmd: AgentCommand) => void) | null = null;
+  /** Heartbeats sent so far (a benchmark checks that this process kept up with the load it offers). */
+  heartbeatsSent = 0;
 
   constructor(
     agentUrl: string,
@@ -50,7 +54,10 @@ export class FakeAgent {
     });
     this.socket.on("welcome", (w: Welcome) => {
       if (this.heartbeat) clearInterval(this.heartbeat);
-      this.heartbeat = setInterval(() => this.socket.emit("heartbeat", { seq: this.seq++, sentAtMs: Date.now() }, () => {}), w.heartbeatIntervalMs);
+      this.heartbeat = setInterval(() => {
+        this.heartbeatsSent++;
+        this.socket.emit("heartbeat", { seq: this.seq++, sentAtMs: Date.now() }, () => {});
+      }, w.heartbeatIntervalMs);
     });
     this.socket.on("config", (cfg: HostConfig, ack: (r: unknown) => void) => {
       ack({ revision: cfg.revision, ok: true, errors: [] });
@@ -59,6 +66,7 @@ export class FakeAgent {
     this.socket.on("command", (cmd: AgentCommand, ack?: (r: unknown) => void) => {
       ack?.({ commandId: cmd.id });
       this.received.push(cmd);
+      this.onCommand?.(cmd);
       this.execute(cmd);
     });
   }
@@ -91,6 +99,26 @@ export class FakeAgent {
       error: null,
       time,
     };
+  }
+
+  /** Every application's role again, as it stands (load: what an agent sends after a role change). */
+  repeatReports(): void {
+    for (const a of this.apps.values()) this.socket.emit("roleReport", { application: a.name, role: a.role, epoch: a.epoch, time: new Date().toISOString() });
+  }
+
+  /** Reports a process status change as the agent's process keeper would (e.g. "failed" after a crash). */
+  reportStatus(app: string, status: "running" | "failed" | "starting", previous: "running" | "failed" | "starting" | null, detail: string): void {
+    this.socket.emit("appStatus", { application: app, status, previous, detail, pid: status === "failed" ? null : 1, exitCode: null, signal: status === "failed" ? "SIGKILL" : null, time: new Date().toISOString(), restart: null, lastOutput: "" });
+  }
+
+  /** The server came back after a crash, as the agent restarts it: backup at the pair's current epoch. */
+  restartedAsBackup(app: string, epoch: number): void {
+    const a = this.apps.get(app);
+    if (!a) throw new Error(`${this.hostName} has no application ${app}`);
+    a.role = "backup";
+    a.epoch = epoch;
+    this.reportStatus(app, "running", "starting", "restarted (fake agent)");
+    this.reportRole(app, "backup", epoch);
   }
 
   close(): void {
@@ -151,18 +179,20 @@ export class FakeAgent {
   }
 }
 
-/** Creates a token for each host (in the console's database) and connects a fake agent for it. */
-export async function connectFakeAgents(
-  db: Db,
-  agentUrl: string,
-  hosts: { hostName: string; roles: Record<string, "primary" | "backup"> }[],
-  opts: { ready?: boolean } = {},
-): Promise<FakeAgent[]> {
-  const agents: FakeAgent[] = [];
+type FakeHost = { hostName: string; roles: Record<string, "primary" | "backup"> };
+
+/** Creates a token for each host (in the console's database): what its fake agent connects with. */
+export async function createFakeAgentTokens(db: Db, hosts: FakeHost[]): Promise<(FakeHost & { token: string })[]> {
+  const out: (FakeHost & { token: string })[] = [];
   for (const h of hosts) {
     const host = await db.host.findUniqueOrThrow({ where: { name: h.hostName }, select: { id: true } });
     const { token } = await createAgentToken(db, systemActor, host.id, "bench");
-    agents.push(new FakeAgent(agentUrl, h.hostName, token, h.roles, opts));
+    out.push({ ...h, token });
   }
-  return agents;
+  return out;
+}
+
+/** Creates a token for each host (in the console's database) and connects a fake agent for it. */
+export async function connectFakeAgents(db: Db, agentUrl: string, hosts: FakeHost[], opts: { ready?: boolean } = {}): Promise<FakeAgent[]> {
+  return (await createFakeAgentTokens(db, hosts)).map((h) => new FakeAgent(agentUrl, h.hostName, h.token, h.roles, opts));
 }

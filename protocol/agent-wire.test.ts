@@ -35,6 +35,26 @@ describe("agent wire schemas", () => {
     expect(agentCommandSchema.safeParse({ ...base, type: "reboot" }).success).toBe(false);
   });
 
+  it("set-role may carry the enable to run with the promotion: an id and a bounded reason, nothing else", () => {
+    const base = { id: "c1", type: "set-role", application: "sip1", pairEpoch: 3, role: "primary", deadline };
+    expect(agentCommandSchema.parse({ ...base, thenEnable: { id: "script:p:h:enable:e3" } })).toMatchObject({ thenEnable: { id: "script:p:h:enable:e3", reason: "" } });
+    expect(agentCommandSchema.parse(base)).not.toHaveProperty("thenEnable");
+    expect(agentCommandSchema.safeParse({ ...base, thenEnable: { id: "" } }).success).toBe(false);
+    expect(agentCommandSchema.safeParse({ ...base, thenEnable: { id: "x".repeat(129) } }).success).toBe(false);
+    expect(agentCommandSchema.safeParse({ ...base, thenEnable: { id: "e", reason: "r".repeat(501) } }).success).toBe(false);
+    expect(agentCommandSchema.safeParse({ ...base, thenEnable: { id: "e", action: "disable" } }).success).toBe(false);
+  });
+
+  it("a host configuration may carry the host's heartbeat, bounded, with a timeout of at least three intervals", () => {
+    const cfg = { hostName: "h1", revision: "r1", applications: [] };
+    expect(hostConfigSchema.parse({ ...cfg, heartbeat: { intervalMs: 100, timeoutMs: 600 } }).heartbeat).toEqual({ intervalMs: 100, timeoutMs: 600 });
+    expect(hostConfigSchema.parse(cfg).heartbeat).toBeUndefined();
+    expect(hostConfigSchema.safeParse({ ...cfg, heartbeat: { intervalMs: 49, timeoutMs: 600 } }).success).toBe(false);
+    expect(hostConfigSchema.safeParse({ ...cfg, heartbeat: { intervalMs: 100, timeoutMs: 600_001 } }).success).toBe(false);
+    expect(describeZodError(hostConfigSchema.safeParse({ ...cfg, heartbeat: { intervalMs: 300, timeoutMs: 600 } }).error!)).toContain("at least 3 heartbeat intervals");
+    expect(hostConfigSchema.safeParse({ ...cfg, heartbeat: { intervalMs: 100, timeoutMs: 600, jitter: 1 } }).success).toBe(false);
+  });
+
   it("run-os-command: argv without application or epoch, bounded, with a default timeout", () => {
     const cmd = { id: "o1", type: "run-os-command", deadline, argv: ["/usr/bin/logger", "alarm; rm -rf /"] };
     expect(agentCommandSchema.parse(cmd)).toEqual({ ...cmd, timeoutMs: 30_000, reason: "" });

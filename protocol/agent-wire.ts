@@ -32,7 +32,18 @@ import {
   type HaType,
   type ReportedProcessStatus,
 } from "./vocabulary";
-import { boundedString, environmentSchema, OPTION_NAME_MAX_CHARS, OPTION_VALUE_MAX_CHARS, SCRIPT_TEMPLATE_MAX_CHARS } from "./limits";
+import {
+  boundedString,
+  environmentSchema,
+  HEARTBEAT_INTERVAL_MAX_MS,
+  HEARTBEAT_INTERVAL_MIN_MS,
+  HEARTBEAT_TIMEOUT_MAX_MS,
+  HEARTBEAT_TIMEOUT_MIN_MS,
+  heartbeatProblem,
+  OPTION_NAME_MAX_CHARS,
+  OPTION_VALUE_MAX_CHARS,
+  SCRIPT_TEMPLATE_MAX_CHARS,
+} from "./limits";
 import { appRoles, logEventSchema, sipServerStatusSchema, controlScriptResultSchema, appConfigSchema, runningConfigSchema } from "./app-contract";
 
 /**
@@ -42,7 +53,10 @@ import { appRoles, logEventSchema, sipServerStatusSchema, controlScriptResultSch
  * 3: `start` carries the role to start in; commands are acknowledged on receipt; the reports
  *    vipPresence, runningConfig and configDelivery; restart state and last output in appStatus;
  *    startup timeout and a restart policy with back-off in the application configuration.
- * 4: `readLog` (console → agent, answered in its ack): an application's log tail or search.
+ * 4: `readLog` (console → agent, answered in its ack): an application's log tail or search;
+ *    `set-role` may carry `thenEnable` (the agent enables the pair's VIP / NLB port as soon as its
+ *    server confirms primary, under that command's id and epoch); the host configuration carries the
+ *    host's own heartbeat interval and timeout.
  */
 export const AGENT_PROTOCOL_VERSION = 4;
 export const AGENT_NAMESPACE = "/agent";
@@ -82,13 +96,26 @@ export type RefusalCode = (typeof refusalCodes)[number];
 export const refusalSchema = z.object({ code: z.enum(refusalCodes), message: z.string() }).strict();
 export type Refusal = z.infer<typeof refusalSchema>;
 
+/** A host's heartbeat interval and timeout, bounded as the console's configuration bounds them. */
+export const heartbeatSettingsSchema = z
+  .object({
+    intervalMs: z.number().int().min(HEARTBEAT_INTERVAL_MIN_MS).max(HEARTBEAT_INTERVAL_MAX_MS),
+    timeoutMs: z.number().int().min(HEARTBEAT_TIMEOUT_MIN_MS).max(HEARTBEAT_TIMEOUT_MAX_MS),
+  })
+  .strict()
+  .superRefine((h, ctx) => {
+    const problem = heartbeatProblem(h.intervalMs, h.timeoutMs);
+    if (problem) ctx.addIssue({ code: "custom", path: ["timeoutMs"], message: problem });
+  });
+export type HeartbeatSettings = z.infer<typeof heartbeatSettingsSchema>;
+
 export const welcomeSchema = z
   .object({
     protocolVersion: z.number().int().min(1),
     hostName: hostNameSchema,
     consoleVersion: z.string(),
-    heartbeatIntervalMs: z.number().int().min(50).max(60_000),
-    heartbeatTimeoutMs: z.number().int().min(100).max(600_000),
+    heartbeatIntervalMs: z.number().int().min(HEARTBEAT_INTERVAL_MIN_MS).max(HEARTBEAT_INTERVAL_MAX_MS),
+    heartbeatTimeoutMs: z.number().int().min(HEARTBEAT_TIMEOUT_MIN_MS).max(HEARTBEAT_TIMEOUT_MAX_MS),
     /** The console's clock (ms since epoch) so the agent can judge deadlines despite clock skew. */
     consoleTimeMs: z.number().int(),
   })
@@ -292,6 +319,12 @@ export const hostConfigSchema = z
     readinessPollMs: z.number().int().min(100).max(60_000).default(1000),
     /** How often the agent checks where the VIP / NLB port really is (besides after every script). */
     vipCheckIntervalMs: z.number().int().min(100).max(600_000).default(2000),
+    /**
+     * This host's heartbeat (its own setting, or the console's default): the agent sends every
+     * intervalMs from now on, and counts the console lost after timeoutMs without an acknowledgement.
+     * The welcome carries the same values; this follows a change without a reconnect.
+     */
+    heartbeat: heartbeatSettingsSchema.optional(),
     applications: z.array(applicationConfigSchema).max(256),
   })
   .strict()
@@ -363,7 +396,21 @@ export const agentCommandSchema = z.discriminatedUnion("type", [
     })
     .strict(),
   z.object({ ...commandBase, type: z.literal("stop") }).strict(),
-  z.object({ ...commandBase, type: z.literal("set-role"), role: z.enum(appRoles) }).strict(),
+  z
+    .object({
+      ...commandBase,
+      type: z.literal("set-role"),
+      role: z.enum(appRoles),
+      /**
+       * The pair's enable step on this host, when the console's plan has one after this promotion: the
+       * agent runs it (as `run-control-script enable` with this id, at this command's epoch, fenced by
+       * the same ledger) right after the server confirms primary, instead of waiting for the console to
+       * order it. The console still orders it with this id once it has seen the promotion; the agent
+       * answers that with the result it already has (agent/DECISIONS.md, server/controller/DECISIONS.md).
+       */
+      thenEnable: z.object({ id: commandIdSchema, reason: z.string().max(500).default("") }).strict().optional(),
+    })
+    .strict(),
   z
     .object({
       ...commandBase,

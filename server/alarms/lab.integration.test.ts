@@ -62,7 +62,7 @@ beforeAll(async () => {
   const { db, controlPlane } = running.services;
   engine = running.services.alarms;
   const [sipPort, haPort, httpPort] = [await freePort(), await freePort(), await freePort()];
-  const hostId = await saveHost(db, systemActor, null, { name: host, description: "", nics: [{ name: "eth0", address: "127.0.0.1", carriesManagement: true, carriesSip: true }] });
+  const hostId = await saveHost(db, systemActor, null, { name: host, description: "", nics: [{ name: "eth0", address: "127.0.0.1", carriesManagement: true, carriesSip: true }], heartbeatIntervalMs: null, heartbeatTimeoutMs: null });
   await saveApplication(db, systemActor, null, {
     name: app,
     type: "sip-server",

@@ -5,6 +5,7 @@ import { crossOptionProblems, validateOption, type OptionLevel } from "../../lib
 import { isIP, isIPv4 } from "../../lib/ip";
 import type { Problem } from "../errors";
 import { withArticle } from "../../lib/words";
+import { heartbeatProblem } from "../../protocol/limits";
 import {
   scriptPlaceholders,
   type ApplicationShape,
@@ -36,6 +37,17 @@ export function hostProblems(host: HostShape): Problem[] {
     problems.push({ path: "nics", message: `host ${host.name} needs exactly one management NIC (has ${management})` });
   }
   if (sip !== 1) problems.push({ path: "nics", message: `host ${host.name} needs exactly one SIP NIC (has ${sip})` });
+  const interval = host.heartbeatIntervalMs ?? null;
+  const timeout = host.heartbeatTimeoutMs ?? null;
+  if ((interval === null) !== (timeout === null)) {
+    problems.push({
+      path: interval === null ? "heartbeatIntervalMs" : "heartbeatTimeoutMs",
+      message: `host ${host.name}: set both the heartbeat interval and the heartbeat timeout, or neither (then the console's apply)`,
+    });
+  } else if (interval !== null && timeout !== null) {
+    const problem = heartbeatProblem(interval, timeout);
+    if (problem) problems.push({ path: "heartbeatTimeoutMs", message: `host ${host.name}: ${problem}` });
+  }
   return problems;
 }
 

@@ -136,7 +136,12 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
   vipTimer.unref();
   const gateway: AgentGateway = attachAgentGateway(io, withAppRuntime(appRuntime, {
     verifyToken: (hostName, token) => verifyAgentToken(db, hostName, token),
-    configForHost: async (hostName) => buildHostConfig(await snapshotNow(), hostName, String(revision), { labStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null }),
+    configForHost: async (hostName) =>
+      buildHostConfig(await snapshotNow(), hostName, String(revision), {
+        labStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null,
+        heartbeat: { intervalMs: env.HEARTBEAT_INTERVAL_MS, timeoutMs: env.HEARTBEAT_TIMEOUT_MS },
+      }),
+    heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,
     heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS,
     onHostState: (h) => {
       runner?.onHostState(h);

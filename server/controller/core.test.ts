@@ -150,6 +150,8 @@ describe("W1 manual switchover", () => {
     r = h.role("sip-1", "backup", 5);
     expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e5", "disable vip on host-1 e5"]);
     const disable = find(r.commands, "run-control-script", "host-1");
+    // The demotion carries nothing; the promotion carries the enable on its own host.
+    expect(h.pairState().plan!.steps.map((st) => (st.command.type === "set-role" ? st.command.thenEnable ?? null : null))).toEqual([null, "script:pair-a:host-2:enable:e5", null, null]);
 
     r = h.role("sip-2", "primary", 5);
     expect(roleAndScripts(r.commands)).toEqual(["enable vip on host-2 e5"]);
@@ -210,6 +212,21 @@ describe("W2 primary server failure", () => {
     expect(kinds(r.commands, "raise-alarm")).toEqual(["application-failed:sip-1"]);
     r = h.role("sip-2", "primary", 5);
     expect(roleAndScripts(r.commands)).toEqual(["enable vip on host-2 e5"]);
+  });
+
+  it("W2 the promotion carries the enable step's id, so the new primary's agent enables at once; the step is still ordered after the confirmation", () => {
+    for (const haType of ["ip-takeover", "nlb-cluster"] as const) {
+      const h = steadyPair(haType);
+      let r = h.status("sip-1", "failed");
+      const promotion = r.commands.find((c) => c.type === "set-role");
+      expect(promotion).toMatchObject({ appId: "sip-2", role: "primary", epoch: 5, thenEnable: "script:pair-a:host-2:enable:e5" });
+      r = h.role("sip-2", "primary", 5);
+      expect(r.commands.filter((c) => c.type === "run-control-script").map((c) => c.commandId)).toEqual(["script:pair-a:host-2:enable:e5"]);
+    }
+    // No VIP, nothing to enable: a single-host pair's promotion carries none.
+    const single = steadyPair("single-host");
+    const r = single.status("sip-1", "failed");
+    expect(r.commands.find((c) => c.type === "set-role")).not.toHaveProperty("thenEnable");
   });
 
   it("W2 a restarted server that comes back as primary at epoch 0 is demoted (the higher epoch wins)", () => {

@@ -62,7 +62,15 @@ export function startPlan(ctx: Ctx, spec: PlanSpec, sentence: string): void {
       if (isHostConnected(s, from.hostId)) plan(script(from.hostId, "disable"));
       else markStaleVip(s, ps, from.hostId);
     }
-    if (spec.toAppId && usesScripts(pair)) plan(script(hostOfApp(pair, spec.toAppId), "enable"));
+    if (spec.toAppId && usesScripts(pair)) {
+      const enable = script(hostOfApp(pair, spec.toAppId), "enable");
+      plan(enable);
+      // The new primary's agent enables at once when its server confirms primary: the client's outage
+      // does not wait for the confirmation's round trip through the console (DECISIONS.md, "Enable with
+      // the promotion"). The step below is still sent after the confirmation, under the same id.
+      const promotion = steps.find((st) => st.command.type === "set-role" && st.command.role === "primary");
+      if (promotion && promotion.command.type === "set-role" && promotion.command.hostId === enable.hostId) promotion.command.thenEnable = enable.commandId;
+    }
     if (spec.toAppId) ps.intendedPrimaryAppId = spec.toAppId;
     ps.lastRoleChangeAtMs = s.nowMs;
   }

@@ -67,8 +67,8 @@ export interface LabOptions {
   rootDir: string;
   /** Where agents keep tokens, state and logs: <stateDir>/hosts/<host>/. */
   stateDir: string;
-  /** Agent stdout/stderr: "inherit" for the demo, "ignore" for tests, or a function. */
-  output?: "inherit" | "ignore";
+  /** Agent stdout/stderr: "inherit" for the demo, "ignore" for tests, or an open file descriptor (benchmarks read the agents' log lines). */
+  output?: "inherit" | "ignore" | number;
   /**
    * What a host's agent command is run under, e.g. ["ip", "netns", "exec", "<namespace>"] for the lab on a
    * real network (harness/net-lab.ts): that program must exec the agent, so the child's pid is the agent's
