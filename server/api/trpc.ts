@@ -23,6 +23,7 @@ import type { ScheduleService } from "../schedule/schedule.service";
 import { roleAtLeast, type Role } from "../auth/roles";
 import type { Actor } from "../audit/audit.repository";
 import { logger } from "../log";
+import { withArticle } from "../../lib/words";
 
 const log = logger("api");
 
@@ -124,7 +125,7 @@ const errorMapper = t.middleware(async ({ next }) => {
 
 /** Why this caller may not call something that needs `needed`, or null when it may (the REST API asks before it reads input, as tRPC does). */
 export function roleRefusal(user: SessionUser, needed: Role): string | null {
-  return roleAtLeast(user.role, needed) ? null : `${user.username} is a ${user.role}; this needs the ${needed} role`;
+  return roleAtLeast(user.role, needed) ? null : `${user.username} is ${withArticle(user.role)}; this needs the ${needed} role`;
 }
 
 const requireRole = t.middleware(({ ctx, meta, next }) => {
