@@ -144,7 +144,7 @@ describe("REST API", () => {
     const byOperator = await api("POST", "/api/v1/pairs/pair-x/switchover", { token: tokens.operator, body: {} });
     expect(byOperator.status).toBe(409);
     expect(byOperator.json.error?.message).toMatch(/switchover of pair-x requested by token:ci-operator refused: /);
-    const audited = await c.running.services.db.auditEntry.findFirst({ where: { action: "pair.switchover", actorName: "token:ci-operator" } });
+    const audited = await c.running.services.db.auditEntry.findFirst({ where: { action: "pair.switchover-refused", actorName: "token:ci-operator" } });
     expect(audited?.objectName).toBe("pair-x");
     const forcedWithoutReason = await api("POST", "/api/v1/pairs/pair-x/switchover", { token: tokens.operator, body: { force: true } });
     expect(forcedWithoutReason.status).toBe(400);
