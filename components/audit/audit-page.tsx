@@ -15,7 +15,8 @@ function short(v: unknown): string {
 
 /**
  * A before/after value on one line, cut to the column with "…" (the whole value on hover): JSON broken at
- * any character squeezed the other columns until 50 rows were thousands of pixels tall.
+ * any character squeezed the other columns until 50 rows were thousands of pixels tall. The object and
+ * the detail are kept to two lines the same way.
  */
 function JsonCell({ value, className }: { value: unknown; className?: string }) {
   const text = short(value);
@@ -80,9 +81,15 @@ export function AuditPage() {
                 <td className="whitespace-nowrap px-2 py-1 text-xs">{r.actorName}</td>
                 <td className="whitespace-nowrap px-2 py-1 font-mono text-xs">{r.action}</td>
                 <td className="min-w-[10rem] px-2 py-1 text-xs">
-                  {r.objectType} {r.objectName}
+                  <div className="line-clamp-2 break-words" title={`${r.objectType} ${r.objectName}`}>
+                    {r.objectType} {r.objectName}
+                  </div>
                 </td>
-                <td className="min-w-[16rem] px-2 py-1 text-xs">{r.detail}</td>
+                <td className="min-w-[16rem] px-2 py-1 text-xs">
+                  <div className="line-clamp-2" title={r.detail ?? undefined}>
+                    {r.detail}
+                  </div>
+                </td>
                 <JsonCell value={r.before} className="text-slate-600" />
                 <JsonCell value={r.after} />
               </tr>
