@@ -64,27 +64,61 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
   let pushTimer: NodeJS.Timeout | null = null;
   let lastPushAtMs = 0;
   const lastSent = new Map<string, string>();
+  // Only the views that can have changed are computed again (issue 15: 2,000 pairs made each push cost
+  // all of them): the pairs the controller stepped (its steps' scope), the pairs of hosts whose
+  // connection or socket changed, and every pair when what the agents observe of VIPs or versions
+  // changed, or the VIP watch's mismatches did (rarer, and not kept per pair here).
+  let allDirty = true;
+  const dirtyHosts = new Set<string>();
   const flush = () => {
     pushTimer = null;
     lastPushAtMs = Date.now();
     const state = runner?.current ?? null;
     if (!state) return;
-    checkVips();
-    const views = pairViews(state, Object.values(state.pairs), gateway.hosts(), { observations: appRuntime.vipObservations(), mismatches: vipMismatches }, (name) => appRuntime.version(name));
+    if (checkVips()) allDirty = true;
+    const stepped = runner?.takeChangedPairs() ?? new Set<string>();
+    let pairs = Object.values(state.pairs);
+    if (!allDirty) pairs = pairs.filter((p) => stepped.has(p.id) || p.apps.some((a) => dirtyHosts.has(a.hostName)));
+    allDirty = false;
+    dirtyHosts.clear();
+    const hosts = gateway.hosts();
+    const views = pairViews(state, pairs, hosts, { observations: appRuntime.vipObservations(), mismatches: vipMismatches }, (name) => appRuntime.version(name));
     const changed = views.filter((v) => {
       const text = JSON.stringify(v);
       if (lastSent.get(v.id) === text) return false;
       lastSent.set(v.id, text);
       return true;
     });
-    const ids = new Set(views.map((v) => v.id));
-    const removed = [...lastSent.keys()].filter((id) => !ids.has(id));
+    const removed = [...lastSent.keys()].filter((id) => !state.pairs[id]);
     for (const id of removed) lastSent.delete(id);
-    notify({ kind: "live", changed, removed, hosts: gateway.hosts() });
+    notify({ kind: "live", changed, removed, hosts });
+  };
+  const pushAll = () => {
+    allDirty = true;
+    pushLive();
+  };
+  const pushHost = (hostName: string) => {
+    dirtyHosts.add(hostName);
+    pushLive();
   };
   const pushLive = () => {
     if (pushTimer) return;
     pushTimer = setTimeout(flush, Math.max(0, lastPushAtMs + LIVE_PUSH_INTERVAL_MS - Date.now()));
+  };
+
+  // The configuration every connecting agent's own is built from: read once per revision, not once per
+  // agent (4,000 agents reconnecting each read all hosts, applications and pairs: issue 15).
+  let snapshotOf: { revision: number; snapshot: ReturnType<typeof loadSnapshot> } | null = null;
+  const snapshot = () => {
+    if (snapshotOf?.revision !== revision) {
+      const loading = loadSnapshot(db);
+      snapshotOf = { revision, snapshot: loading };
+      // A read that failed is not kept: the next agent reads again.
+      loading.catch(() => {
+        if (snapshotOf?.snapshot === loading) snapshotOf = null;
+      });
+    }
+    return snapshotOf.snapshot;
   };
 
   // Running options, deliveries, restart state and observed VIPs: kept here, mirrored by the web tier.
@@ -94,7 +128,7 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
       notify({ kind: "app-runtime", changes });
       // The observed VIPs and each server's version are part of its pair's view (the version is shown
       // before and after a W14 upgrade).
-      if (changes.vip.length || changes.applications.some((a) => a.running !== null)) pushLive();
+      if (changes.vip.length || changes.applications.some((a) => a.running !== null)) pushAll();
     },
     onAlarm: (alarm) => notify({ kind: "app-alarm", alarm }),
   });
@@ -115,13 +149,13 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     return changed;
   };
   const vipTimer = setInterval(() => {
-    if (checkVips()) pushLive();
+    if (checkVips()) pushAll();
   }, VIP_WATCH_INTERVAL_MS);
   vipTimer.unref();
   const gateway: AgentGateway = attachAgentGateway(io, withAppRuntime(appRuntime, {
     verifyToken: (hostName, token) => verifyAgentToken(db, hostName, token),
     configForHost: async (hostName) =>
-      buildHostConfig(await loadSnapshot(db), hostName, String(revision), {
+      buildHostConfig(await snapshot(), hostName, String(revision), {
         labStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null,
         heartbeat: { intervalMs: env.HEARTBEAT_INTERVAL_MS, timeoutMs: env.HEARTBEAT_TIMEOUT_MS },
       }),
@@ -129,9 +163,9 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS,
     onHostState: (h) => {
       runner?.onHostState(h);
-      pushLive();
+      pushHost(h.hostName);
     },
-    onSocketChange: () => pushLive(),
+    onSocketChange: (h) => pushHost(h.hostName),
     onResync: (hostName, snap) => runner?.onResync(hostName, snap),
     onCommandReceipt: (hostName, commandId) => runner?.onCommandReceipt(hostName, commandId),
     onControlPlaneAlarm: (alarm) => notify({ kind: "control-plane-alarm", ...alarm }),
@@ -167,9 +201,9 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
       return gateway.sendCommand(hostName, command);
     },
     configChanged: async () => {
-      revision = Date.now();
-      const snapshot = await loadSnapshot(db);
-      await Promise.all(snapshot.hosts.map((h) => gateway.pushConfig(h.name).catch(() => false)));
+      revision = Math.max(Date.now(), revision + 1);
+      const { hosts } = await snapshot();
+      await Promise.all(hosts.map((h) => gateway.pushConfig(h.name).catch(() => false)));
       await r.reloadConfig();
     },
     dropHost: async ({ hostName, reason }) => gateway.dropHost(hostName, reason),

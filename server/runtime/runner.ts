@@ -59,6 +59,11 @@ export class ControllerRunner {
     return this.shell?.state ?? null;
   }
 
+  /** The pairs whose controller state may have changed since the last call (for live views). */
+  takeChangedPairs(): Set<string> {
+    return this.shell?.takeChangedPairs() ?? new Set();
+  }
+
   async start(): Promise<void> {
     const [pairs, directory, persisted] = await Promise.all([repo.loadPairConfigs(this.deps.db), loadDirectory(this.deps.db), repo.loadPersisted(this.deps.db)]);
     this.shell = new ControllerShell({ pairs, directory, persisted, nowMs: this.now(), timing: this.deps.timing, step: this.deps.step });
