@@ -75,7 +75,6 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     lastPushAtMs = Date.now();
     const state = runner?.current ?? null;
     if (!state) return;
-    if (checkVips()) allDirty = true;
     const stepped = runner?.takeChangedPairs() ?? new Set<string>();
     let pairs = Object.values(state.pairs);
     if (!allDirty) pairs = pairs.filter((p) => stepped.has(p.id) || p.apps.some((a) => dirtyHosts.has(a.hostName)));
@@ -133,8 +132,9 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     onAlarm: (alarm) => notify({ kind: "app-alarm", alarm }),
   });
 
-  // The VIP watch: each pair's observed VIP against the controller's intended primary, on every live push
-  // and every VIP_WATCH_INTERVAL_MS; its alarms go to the alarm engine like the application alarms.
+  // The VIP watch: each pair's observed VIP against the controller's intended primary, every
+  // VIP_WATCH_INTERVAL_MS (not on every live push: with 2,000 pairs that was most of a push's cost, and a
+  // mismatch is only raised after VIP_MISMATCH_SETTLE_MS anyway); its alarms go to the alarm engine like the application alarms.
   let vipWatch: VipWatchState = new Map();
   let vipMismatches = new Map<string, PairVipMismatch>();
   /** Returns whether the raised mismatches (what the cards show) changed. */
