@@ -10,6 +10,7 @@ import {
   type AgentCommand,
   type CommandResult,
   type HostConfig,
+  type ReadinessReport,
   type Resync,
   type Welcome,
 } from "../protocol/agent-wire";
@@ -41,6 +42,8 @@ export class FakeAgent {
     readonly hostName: string,
     token: string,
     initialRoles: Record<string, "primary" | "backup">,
+    /** Report every server ready for a switchover with its HA link up (as settled servers do), instead of no readiness at all. */
+    private readonly opts: { ready?: boolean } = {},
   ) {
     for (const [name, role] of Object.entries(initialRoles)) this.apps.set(name, { name, role, epoch: 0 });
     this.socket = connect(`${agentUrl}${AGENT_NAMESPACE}`, {
@@ -85,6 +88,23 @@ export class FakeAgent {
     a.role = role;
     a.epoch = epoch;
     this.socket.emit("roleReport", { application: app, role, epoch, time: new Date().toISOString() });
+    if (this.opts.ready) this.socket.emit("readiness", this.readiness(a));
+  }
+
+  /** Reports a server's process failed with what it wrote (e.g. a benchmark's screenshot of a problem). */
+  reportFailed(app: string, detail: string, lastOutput: string): void {
+    const time = new Date().toISOString();
+    this.socket.emit("appStatus", { application: app, status: "failed", previous: "running", detail, pid: null, exitCode: 2, signal: null, time, restart: null, lastOutput });
+  }
+
+  private readiness(a: FakeApp): ReadinessReport {
+    const time = new Date().toISOString();
+    return {
+      application: a.name,
+      report: { role: a.role, epoch: a.epoch, status: "running", haLink: "up", haLinkUpSince: this.startedAt, calls: { total: 0, synced: 0, multisite: 0 }, readyForSwitchover: 1, readyForUpgrade: 1, notReadyReasons: [], sipListener: "bound", oosBackoff: 1 },
+      error: null,
+      time,
+    };
   }
 
   /** Every application's role again, as it stands (load: what an agent sends after a role change). */
@@ -133,6 +153,7 @@ export class FakeAgent {
       a.epoch = cmd.pairEpoch;
       this.socket.emit("commandResult", result("ok", `${a.name} is now ${a.role} at epoch ${a.epoch}`), () => {});
       this.socket.emit("roleReport", { application: a.name, role: a.role, epoch: a.epoch, time: finishedAt });
+      if (this.opts.ready) this.socket.emit("readiness", this.readiness(a));
       return;
     }
     this.socket.emit("commandResult", result("ok", `${cmd.type} done (fake agent)`), () => {});
@@ -152,7 +173,7 @@ export class FakeAgent {
         since: now,
         role: a.role,
         roleEpoch: a.epoch,
-        readiness: null,
+        readiness: this.opts.ready ? this.readiness(a) : null,
         restart: null,
         lastOutput: "",
         running: null,
@@ -178,6 +199,6 @@ export async function createFakeAgentTokens(db: Db, hosts: FakeHost[]): Promise<
 }
 
 /** Creates a token for each host (in the console's database) and connects a fake agent for it. */
-export async function connectFakeAgents(db: Db, agentUrl: string, hosts: FakeHost[]): Promise<FakeAgent[]> {
-  return (await createFakeAgentTokens(db, hosts)).map((h) => new FakeAgent(agentUrl, h.hostName, h.token, h.roles));
+export async function connectFakeAgents(db: Db, agentUrl: string, hosts: FakeHost[], opts: { ready?: boolean } = {}): Promise<FakeAgent[]> {
+  return (await createFakeAgentTokens(db, hosts)).map((h) => new FakeAgent(agentUrl, h.hostName, h.token, h.roles, opts));
 }

@@ -20,6 +20,8 @@
 //   agent  → `vipPresence` (the VIP / NLB port as observed on this host: on change and every
 //            vipCheckIntervalMs), `runningConfig` (what a server runs with, after a start or a
 //            reload), `configDelivery` (how an option change reached a running server)
+//   console→ `readLog` (the tail of an application's log file, or the lines matching a search),
+//            answered in its acknowledgement with a `logReadReply`; bounded both ways
 import { z } from "zod";
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -51,7 +53,8 @@ import { appRoles, logEventSchema, sipServerStatusSchema, controlScriptResultSch
  * 3: `start` carries the role to start in; commands are acknowledged on receipt; the reports
  *    vipPresence, runningConfig and configDelivery; restart state and last output in appStatus;
  *    startup timeout and a restart policy with back-off in the application configuration.
- * 4: `set-role` may carry `thenEnable` (the agent enables the pair's VIP / NLB port as soon as its
+ * 4: `readLog` (console → agent, answered in its ack): an application's log tail or search;
+ *    `set-role` may carry `thenEnable` (the agent enables the pair's VIP / NLB port as soon as its
  *    server confirms primary, under that command's id and epoch); the host configuration carries the
  *    host's own heartbeat interval and timeout.
  */
@@ -649,6 +652,55 @@ export const resyncSchema = z
   .strict();
 export type Resync = z.infer<typeof resyncSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// 5. An application's log (console → agent `readLog`, answered in its acknowledgement)
+// ---------------------------------------------------------------------------------------------
+
+/** Most log text one read returns (bytes of the file); the console page reads again to follow the log. */
+export const LOG_READ_MAX_BYTES = 256 * 1024;
+export const LOG_READ_DEFAULT_BYTES = 64 * 1024;
+/**
+ * Most of the log one search reads: the live file, then its rotated copies, newest first (the agent's
+ * default rotation keeps 5 × 10 MiB; a search past this says so with `truncated`).
+ */
+export const LOG_SEARCH_MAX_BYTES = 64 * 1024 * 1024;
+export const LOG_SEARCH_MAX_CHARS = 200;
+
+export const logReadRequestSchema = z
+  .object({
+    application: appNameSchema,
+    /** The newest this many bytes of the log (of the matching lines when searching). */
+    maxBytes: z.number().int().min(1024).max(LOG_READ_MAX_BYTES).default(LOG_READ_DEFAULT_BYTES),
+    /** Only the lines that contain this text (case-insensitive), from the live file and its rotated copies. */
+    search: z.string().min(1).max(LOG_SEARCH_MAX_CHARS).nullable().default(null),
+  })
+  .strict();
+export type LogReadRequest = z.infer<typeof logReadRequestSchema>;
+export type LogReadRequestInput = z.input<typeof logReadRequestSchema>;
+
+export const logReadReplySchema = z
+  .object({
+    application: appNameSchema,
+    /** False when the log could not be read at all (`error` says why); an application that wrote nothing yet is ok with empty text. */
+    ok: z.boolean(),
+    error: z.string().max(1000).nullable(),
+    /** Where the log is on the host, for someone who looks there. */
+    file: z.string().max(4096),
+    /** Size of the live file (bytes). */
+    sizeBytes: z.number().int().min(0),
+    /** Whole lines, oldest first. */
+    text: z.string().max(LOG_READ_MAX_BYTES),
+    /** Older output exists that is not in `text` (searching: older matches may, or the read budget ran out). */
+    truncated: z.boolean(),
+    /** Searching: how many matching lines `text` holds; null otherwise. */
+    matches: z.number().int().min(0).nullable(),
+    /** Bytes of the log read to answer. */
+    scannedBytes: z.number().int().min(0),
+    readAt: isoTimeSchema,
+  })
+  .strict();
+export type LogReadReply = z.infer<typeof logReadReplySchema>;
+
 export const ackSchema = z.object({ ok: z.boolean(), error: z.string().optional() }).strict();
 export type Ack = z.infer<typeof ackSchema>;
 
@@ -656,7 +708,7 @@ export const protocolErrorSchema = z.object({ event: z.string().max(64), reason:
 export type ProtocolError = z.infer<typeof protocolErrorSchema>;
 
 // ---------------------------------------------------------------------------------------------
-// 5. socket.io event maps (the handler arguments are what the schemas accept; receivers still
+// 6. socket.io event maps (the handler arguments are what the schemas accept; receivers still
 //    parse, because the other side may be an older or broken peer)
 // ---------------------------------------------------------------------------------------------
 
@@ -664,6 +716,7 @@ export interface ServerToClientEvents {
   welcome: (msg: Welcome) => void;
   config: (msg: HostConfig, ack: (reply: ConfigAck) => void) => void;
   command: (msg: AgentCommand, ack: (receipt: CommandReceipt) => void) => void;
+  readLog: (msg: LogReadRequest, ack: (reply: LogReadReply) => void) => void;
   protocolError: (msg: ProtocolError) => void;
 }
 
@@ -702,6 +755,7 @@ export const serverToClientSchemas = {
   welcome: welcomeSchema,
   config: hostConfigSchema,
   command: agentCommandSchema,
+  readLog: logReadRequestSchema,
   protocolError: protocolErrorSchema,
 } as const satisfies Record<keyof ServerToClientEvents, z.ZodType>;
 

@@ -8,6 +8,18 @@ import crypto from "node:crypto";
 import path from "node:path";
 import { ensureBuild, root, startLabConsole, stopOnSignals } from "../harness/lab-console";
 import { NET_LAB_ADDRESSES, NET_LAB_SUBNET, netLabRefusal, startNetLab } from "../harness/net-lab";
+import type { RunningConsole } from "../server/console";
+import { systemActor } from "../server/audit/audit.repository";
+
+/**
+ * An admin API token for the CLI and curl, new on every start (the one of the previous start is
+ * revoked), expiring in a day: the README's examples run as printed against the demo.
+ */
+async function demoToken(running: RunningConsole): Promise<string> {
+  const tokens = running.services.apiTokens;
+  for (const t of await tokens.list()) if (t.name === "demo-cli" && !t.revokedAt) await tokens.revoke(systemActor, t.id);
+  return (await tokens.create(systemActor, { name: "demo-cli", role: "admin", description: "printed by npm run demo", expiresInDays: 1 })).token;
+}
 
 async function loopbackDemo(password: string) {
   const databaseUrl = process.env.DATABASE_URL ?? `file:${path.join(root, "data", "demo.db")}`;
@@ -22,6 +34,9 @@ async function loopbackDemo(password: string) {
   console.log(`  Log in as:        admin / ${password}   (new password on every start)`);
   console.log(`  Lab:              ${lab.lab.hosts().length} host agents starting their simulated SIP Servers; inject faults on the Lab page`);
   console.log(`  Database:         ${databaseUrl}`);
+  console.log(`  API token:        admin, for the CLI, curl and /metrics (new on every start, expires in a day):`);
+  console.log(`                    export SWITCHYARD_URL=${lab.running.url} SWITCHYARD_TOKEN=${await demoToken(lab.running)}`);
+  console.log(`                    npx switchyard status`);
   console.log("");
   stopOnSignals(lab);
 }

@@ -1,11 +1,13 @@
 "use client";
-// The audit log: every configuration change, login and command, with filters and paging.
+// The audit log: every configuration change, login and command, with filters and paging, and the
+// filtered entries as a CSV or JSON download.
 import { useState } from "react";
-import { useInfiniteQuery } from "@tanstack/react-query";
+import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
+import { ExportButtons } from "@/components/export/export-buttons";
 import { useTRPC } from "@/components/trpc/react";
 import { Button, Card, ErrorBox, Field, Input, Loading, PageTitle, Select, Table } from "@/components/ui";
 
-const objectTypes = ["", "host", "application", "pair", "user", "config", "alarm", "alarm-condition", "alarm-reaction"];
+const objectTypes = ["", "host", "application", "pair", "user", "config", "alarm", "alarm-condition", "alarm-reaction", "api-token"];
 
 function short(v: unknown): string {
   if (v === null || v === undefined) return "";
@@ -26,11 +28,14 @@ export function AuditPage() {
     limit: 50,
   };
   const audit = useInfiniteQuery(trpc.audit.list.infiniteQueryOptions(input, { getNextPageParam: (last) => last.nextCursor ?? undefined }));
+  const queryClient = useQueryClient();
+  const { limit: _limit, ...filters } = input;
+  const exportFile = (format: "csv" | "json") => queryClient.fetchQuery({ ...trpc.audit.export.queryOptions({ ...filters, format }), staleTime: 0 });
   const rows = audit.data?.pages.flatMap((p) => p.items) ?? [];
 
   return (
     <>
-      <PageTitle>Audit log</PageTitle>
+      <PageTitle actions={<ExportButtons what="audit entries" load={exportFile} />}>Audit log</PageTitle>
       <Card className="mb-4">
         <form className="flex flex-wrap items-end gap-3" aria-label="Audit filters" onSubmit={(e) => e.preventDefault()}>
           <Field label="Who">{(id) => <Input id={id} value={filter.actorName} onChange={(e) => setFilter({ ...filter, actorName: e.target.value })} />}</Field>

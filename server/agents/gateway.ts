@@ -20,6 +20,8 @@ import {
   configAckSchema,
   describeZodError,
   hostConfigSchema,
+  logReadReplySchema,
+  logReadRequestSchema,
   type AgentCommand,
   type AgentCommandInput,
   type AppStatusMessage,
@@ -30,6 +32,8 @@ import {
   type HostConfigInput,
   type HeartbeatSettings,
   type LogEventsMessage,
+  type LogReadReply,
+  type LogReadRequestInput,
   type ReadinessReport,
   type Refusal,
   type Resync,
@@ -74,6 +78,23 @@ export const AGENT_LOG_EVENTS_PER_SECOND = 100;
 export const AGENT_LOG_EVENT_BURST = 5_000;
 /** A host that keeps breaking the rules is logged about at most this often. */
 export const REFUSAL_LOG_INTERVAL_MS = 10_000;
+/**
+ * Log reads waiting for one host's agent at once: each may read up to LOG_SEARCH_MAX_BYTES on the host,
+ * and browsers following a log ask every few seconds; more wait for a free place or are refused.
+ */
+export const LOG_READS_IN_FLIGHT_PER_HOST = 4;
+/** An agent that has not answered a log read by then is taken not to (a slow disk, a frozen agent). */
+export const LOG_READ_TIMEOUT_MS = 15_000;
+
+/** Why a log read got no answer from the agent, in words for the page. */
+export class LogReadError extends Error {
+  constructor(
+    readonly code: "NOT_FOUND" | "CONFLICT",
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export interface AgentGatewayDeps {
   /** True when `token` is a valid, unrevoked token of `hostName` (plane.ts checks the hashed token in the database). */
@@ -120,6 +141,12 @@ export interface AgentGateway {
   pushConfig(hostName: string): Promise<boolean>;
   /** Closes the host's agent socket (e.g. its token was revoked): it must authenticate again. */
   dropHost(hostName: string, reason: string): boolean;
+  /**
+   * Asks a host's agent for an application's log (its tail, or the lines matching a search). Rejects with
+   * a LogReadError when the host is not connected, does not run the application, is busy with other
+   * reads, or does not answer in LOG_READ_TIMEOUT_MS.
+   */
+  readLog(hostName: string, request: LogReadRequestInput): Promise<LogReadReply>;
   hosts(): HostLiveState[];
   host(hostName: string): HostLiveState | null;
   close(): void;
@@ -141,6 +168,8 @@ interface HostEntry {
   /** Refusals since the last log line about them, and when that line was written. */
   refusals: number;
   refusalLoggedAtMs: number;
+  /** Log reads sent to this host's agent and not answered yet. */
+  logReadsInFlight: number;
 }
 
 function refusal(code: Refusal["code"], message: string): Error {
@@ -217,6 +246,7 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
         logEvents: new TokenBucket(AGENT_LOG_EVENT_BURST, AGENT_LOG_EVENTS_PER_SECOND, now()),
         refusals: 0,
         refusalLoggedAtMs: -Infinity,
+        logReadsInFlight: 0,
       };
       hosts.set(hostName, entry);
     }
@@ -506,6 +536,32 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       log.warn("agent connection closed by the console", { host: hostName, reason });
       entry.socket.disconnect(true);
       return true;
+    },
+    readLog(hostName, input) {
+      const parsed = logReadRequestSchema.safeParse(input);
+      if (!parsed.success) return Promise.reject(new Error(`log read refused before sending: ${describeZodError(parsed.error)}`));
+      const request = parsed.data;
+      const entry = hosts.get(hostName);
+      const socket = entry?.socket;
+      if (!entry || !socket?.connected) return Promise.reject(new LogReadError("CONFLICT", `the agent of host ${hostName} is not connected, so the log of ${request.application} cannot be read now`));
+      if (!ownApp(entry, request.application)) return Promise.reject(new LogReadError("NOT_FOUND", `host ${hostName} does not run ${request.application}`));
+      if (entry.logReadsInFlight >= LOG_READS_IN_FLIGHT_PER_HOST) {
+        return Promise.reject(new LogReadError("CONFLICT", `the agent of host ${hostName} is still answering ${entry.logReadsInFlight} log reads; try again in a moment`));
+      }
+      entry.logReadsInFlight++;
+      return new Promise<LogReadReply>((resolve, reject) => {
+        socket.timeout(LOG_READ_TIMEOUT_MS).emit("readLog", request, (err: Error | null, reply: unknown) => {
+          entry.logReadsInFlight--;
+          if (err) return reject(new LogReadError("CONFLICT", `the agent of host ${hostName} did not answer the log read within ${LOG_READ_TIMEOUT_MS / 1000} s`));
+          const answer = logReadReplySchema.safeParse(reply);
+          if (!answer.success || answer.data.application !== request.application) {
+            const why = answer.success ? `it answered for ${answer.data.application}, not ${request.application}` : describeZodError(answer.error);
+            refuse(entry, `a log read reply was refused: ${why}`);
+            return reject(new LogReadError("CONFLICT", `the agent of host ${hostName} sent a log read reply the console cannot use (${why.slice(0, 300)})`));
+          }
+          resolve(answer.data);
+        });
+      });
     },
     hosts: () => [...hosts.values()].map((e) => ({ ...e.live })),
     host: (hostName) => {

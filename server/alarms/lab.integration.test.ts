@@ -105,5 +105,9 @@ describe("alarms through the real agent", () => {
     const alarm = await waitFor("the 00-04200 alarm", async () => (await listActiveAlarms(running.services.db)).find((a) => a.source === "00-04200"));
     expect(alarm).toMatchObject({ severity: "critical", application: app, host, state: "active" });
     expect(alarm.description).toContain("SIP listener bind failure");
+    // The Lab page lists the faults each lab server has on now.
+    expect(await lab.servers()).toEqual([{ application: app, reachable: true, faults: ["bind-fail"] }]);
+    await lab.fault(app, "bind-fail", false);
+    expect(await lab.servers()).toEqual([{ application: app, reachable: true, faults: [] }]);
   }, 60_000);
 });

@@ -70,7 +70,7 @@ describe("pair rules", () => {
   it("nlb-cluster needs the NLB port and an nlb or command driver", () => {
     const messages = pairProblems(pair({ haType: "nlb-cluster", controlDriver: "linux-ip", nlbPort: null }), snap({})).map((p) => p.message);
     expect(messages).toContain("an nlb-cluster pair needs the Virtual IP port the NLB enables and disables");
-    expect(messages).toContain("control driver linux-ip does not fit a nlb-cluster pair (use nlb or command)");
+    expect(messages).toContain("control driver linux-ip does not fit an nlb-cluster pair (use nlb or command)");
   });
 
   it("refuses unknown placeholders in script templates", () => {

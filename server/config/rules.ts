@@ -4,6 +4,7 @@
 import { crossOptionProblems, validateOption, type OptionLevel } from "../../lib/options-catalogue";
 import { isIP, isIPv4 } from "../../lib/ip";
 import type { Problem } from "../errors";
+import { withArticle } from "../../lib/words";
 import { heartbeatProblem } from "../../protocol/limits";
 import {
   scriptPlaceholders,
@@ -195,7 +196,7 @@ export function pairProblems(pair: PairShape, snapshot: ConfigSnapshot): Problem
   if (!allowed.includes(pair.controlDriver)) {
     problems.push({
       path: "controlDriver",
-      message: `control driver ${pair.controlDriver} does not fit a ${pair.haType} pair (use ${allowed.join(" or ")})`,
+      message: `control driver ${pair.controlDriver} does not fit ${withArticle(pair.haType)} pair (use ${allowed.join(" or ")})`,
     });
   }
   if (pair.haType === "ip-takeover") {

@@ -8,16 +8,20 @@ import { Worker } from "node:worker_threads";
 import type { Db } from "../db";
 import type { Env } from "../env";
 import { AppError } from "../errors";
-import type { AgentCommandInput, CommandResult } from "../../protocol/agent-wire";
+import type { AgentCommandInput, CommandResult, LogReadReply, LogReadRequestInput } from "../../protocol/agent-wire";
 import type { CancelAlarmCommand, ControllerState, RaiseAlarmCommand } from "../controller/core";
 import type { HostLiveState } from "../agents/gateway";
 import { pairViews, type PairView } from "../runtime/live-view";
 import { loadPairConfigs } from "../runtime/runtime.repository";
 import type { MaintenanceOutcome, SwitchoverOutcome } from "../runtime/runner";
 import type { AppRuntime, RuntimeAlarm, VipObservation } from "../runtime/app-runtime";
-import type { ControlPlaneRequests, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
+import type { ControlPlaneMetrics, ControlPlaneRequests, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
+import type { PlanEnding } from "../runtime/plan-endings";
 import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
 import { logger, type Logger } from "../log";
+
+/** The dashboard's order of pairs of equal severity (as pairViews sorts them). */
+const byName = new Intl.Collator("en");
 
 /** A worker that died is started again after this, doubling up to the maximum while it keeps dying. */
 export const WORKER_RESTART_DELAY_MS = 1_000;
@@ -33,6 +37,8 @@ export interface ControlPlaneListener {
   onAppRuntime?(applications: string[], vipChanged: boolean): void;
   /** A delivery failed, a restart policy gave up, or an observed VIP contradicts the controller (vip-mismatch) — or that is over. */
   onAppAlarm?(alarm: RuntimeAlarm): void;
+  /** A controller plan ended (for metrics). */
+  onPlanEnded?(ending: PlanEnding): void;
 }
 
 export interface ControlPlane {
@@ -54,6 +60,8 @@ export interface ControlPlane {
   /** A host command (an alarm reaction's OS command); application commands go through the controller. */
   sendCommand(hostName: string, command: AgentCommandInput): Promise<CommandResult>;
   configChanged(): Promise<void>;
+  /** An application's log through its host's agent (tail or search); refused with CONFLICT when the host is not connected. */
+  readLog(hostName: string, request: LogReadRequestInput): Promise<LogReadReply>;
   dropHost(hostName: string, reason: string): Promise<boolean>;
   pairViews(): Promise<PairView[]>;
   hosts(): HostLiveState[];
@@ -63,6 +71,8 @@ export interface ControlPlane {
   applicationRuntime(appName: string): AppRuntime | null;
   /** Where agents last observed each pair's VIP (or NLB port), one entry per pair and host. */
   vipObservations(): VipObservation[];
+  /** The control plane thread's own health (null when there is none: disabled, or restarting). */
+  metrics(): Promise<ControlPlaneMetrics | null>;
 }
 
 function notRunning(): AppError {
@@ -85,6 +95,7 @@ export function disabledControlPlane(db: Db): ControlPlane {
     applicationCommand: () => Promise.reject(notRunning()),
     sendCommand: () => Promise.reject(notRunning()),
     configChanged: async () => {},
+    readLog: () => Promise.reject(notRunning()),
     dropHost: async () => false,
     pairViews: async () => pairViews(null, await loadPairConfigs(db), []),
     hosts: () => [],
@@ -92,6 +103,7 @@ export function disabledControlPlane(db: Db): ControlPlane {
     controllerState: async () => null,
     applicationRuntime: () => null,
     vipObservations: () => [],
+    metrics: async () => null,
   };
 }
 
@@ -219,13 +231,17 @@ class WorkerControlPlane implements ControlPlane {
     return this.request("configChanged", {});
   }
 
+  readLog(hostName: string, request: LogReadRequestInput): Promise<LogReadReply> {
+    return this.request("readLog", { hostName, request });
+  }
+
   dropHost(hostName: string, reason: string): Promise<boolean> {
     return this.request("dropHost", { hostName, reason });
   }
 
   async pairViews(): Promise<PairView[]> {
     if (this.views.size === 0) return pairViews(null, await loadPairConfigs(this.db), this.hostStates);
-    return [...this.views.values()].sort((a, b) => b.severity - a.severity || a.name.localeCompare(b.name));
+    return [...this.views.values()].sort((a, b) => b.severity - a.severity || byName.compare(a.name, b.name));
   }
 
   hosts(): HostLiveState[] {
@@ -247,6 +263,10 @@ class WorkerControlPlane implements ControlPlane {
 
   vipObservations(): VipObservation[] {
     return [...this.vips.values()];
+  }
+
+  metrics(): Promise<ControlPlaneMetrics | null> {
+    return this.worker ? this.request("metrics", {}).catch(() => null) : Promise.resolve(null);
   }
 
   private request<K extends keyof ControlPlaneRequests>(name: K, input: ControlPlaneRequests[K]["in"]): Promise<ControlPlaneRequests[K]["out"]> {
@@ -295,6 +315,9 @@ class WorkerControlPlane implements ControlPlane {
         return;
       case "app-alarm":
         this.emit((l) => l.onAppAlarm?.(n.alarm));
+        return;
+      case "plan-ended":
+        this.emit((l) => l.onPlanEnded?.(n.ending));
         return;
       case "ready":
         return;

@@ -5,10 +5,11 @@
 // worker.ts only carries messages. Nothing here waits on the web tier: a slow page or a big import in
 // the main thread cannot delay a heartbeat or a failover decision.
 import http from "node:http";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Server as SocketServer } from "socket.io";
 import type { Db } from "../db";
 import type { Env } from "../env";
-import { attachAgentGateway, type AgentGateway } from "../agents/gateway";
+import { attachAgentGateway, LogReadError, type AgentGateway } from "../agents/gateway";
 import { verifyAgentToken } from "../agent-tokens/agent-tokens.service";
 import { loadSnapshot } from "../config/config.repository";
 import { loadDirectory } from "../config/directory";
@@ -81,7 +82,7 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     allDirty = false;
     dirtyHosts.clear();
     const hosts = gateway.hosts();
-    const views = pairViews(state, pairs, hosts, { observations: appRuntime.vipObservations(), mismatches: vipMismatches }, (name) => appRuntime.version(name));
+    const views = pairViews(state, pairs, hosts, { observations: appRuntime.vipObservations(), mismatches: vipMismatches }, (name) => appRuntime.version(name), (name) => appRuntime.get(name)?.lastOutput);
     const changed = views.filter((v) => {
       const text = JSON.stringify(v);
       if (lastSent.get(v.id) === text) return false;
@@ -105,16 +106,17 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     pushTimer = setTimeout(flush, Math.max(0, lastPushAtMs + LIVE_PUSH_INTERVAL_MS - Date.now()));
   };
 
-  // The configuration every connecting agent's own is built from: read once per revision, not once per
-  // agent (4,000 agents reconnecting each read all hosts, applications and pairs: issue 15).
+  // One read of the configuration per revision, shared by every host's configuration: hundreds of agents
+  // connecting at once (a console start) or a change pushed to every host would otherwise each read all
+  // of it, and each read holds this thread (the SQLite driver is synchronous).
   let snapshotOf: { revision: number; snapshot: ReturnType<typeof loadSnapshot> } | null = null;
-  const snapshot = () => {
+  const snapshotNow = () => {
     if (snapshotOf?.revision !== revision) {
-      const loading = loadSnapshot(db);
-      snapshotOf = { revision, snapshot: loading };
-      // A read that failed is not kept: the next agent reads again.
-      loading.catch(() => {
-        if (snapshotOf?.snapshot === loading) snapshotOf = null;
+      const snapshot = loadSnapshot(db);
+      snapshotOf = { revision, snapshot };
+      // A failed read is not kept: the next host asks again.
+      snapshot.catch(() => {
+        if (snapshotOf?.snapshot === snapshot) snapshotOf = null;
       });
     }
     return snapshotOf.snapshot;
@@ -155,7 +157,7 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
   const gateway: AgentGateway = attachAgentGateway(io, withAppRuntime(appRuntime, {
     verifyToken: (hostName, token) => verifyAgentToken(db, hostName, token),
     configForHost: async (hostName) =>
-      buildHostConfig(await snapshot(), hostName, String(revision), {
+      buildHostConfig(await snapshotNow(), hostName, String(revision), {
         labStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null,
         heartbeat: { intervalMs: env.HEARTBEAT_INTERVAL_MS, timeoutMs: env.HEARTBEAT_TIMEOUT_MS },
       }),
@@ -180,10 +182,14 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     gateway,
     onChange: pushLive,
     onAlarm: (command) => notify({ kind: "controller-alarm", command }),
+    onPlanEnded: (ending) => notify({ kind: "plan-ended", ending }),
     timing: { heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS, maintenanceAlarmAfterMs: env.MAINTENANCE_ALARM_AFTER_MINUTES * 60_000 },
   });
   await runner.start();
   const r = runner;
+  // The control plane's own event-loop delay (the web tier measures its thread's; this one decides failovers).
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
   flush(); // the web tier's mirror starts with every pair, before any agent has said anything
 
   const handlers: { [K in keyof ControlPlaneRequests]: (input: ControlPlaneRequests[K]["in"]) => Promise<ControlPlaneRequests[K]["out"]> } = {
@@ -202,14 +208,33 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     },
     configChanged: async () => {
       revision = Math.max(Date.now(), revision + 1);
-      const { hosts } = await snapshot();
-      await Promise.all(hosts.map((h) => gateway.pushConfig(h.name).catch(() => false)));
+      const snapshot = await snapshotNow();
+      await Promise.all(snapshot.hosts.map((h) => gateway.pushConfig(h.name).catch(() => false)));
       await r.reloadConfig();
+    },
+    readLog: async ({ hostName, request }) => {
+      try {
+        return await gateway.readLog(hostName, request);
+      } catch (err) {
+        throw err instanceof LogReadError ? new PlaneRequestError(err.code, err.message) : err;
+      }
     },
     dropHost: async ({ hostName, reason }) => gateway.dropHost(hostName, reason),
     controllerState: async () => r.current,
+    metrics: async () => {
+      // Nanoseconds since the previous scrape; NaN before the first sample.
+      const s = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
+      const out = {
+        eventLoopDelay: { meanSeconds: s(loopDelay.mean), p99Seconds: s(loopDelay.percentile(99)), maxSeconds: s(loopDelay.max) },
+        queuedInputs: r.queuedInputs,
+        heapUsedBytes: process.memoryUsage().heapUsed,
+      };
+      loopDelay.reset();
+      return out;
+    },
     stop: async () => {
       if (pushTimer) clearTimeout(pushTimer);
+      loopDelay.disable();
       clearInterval(vipTimer);
       await r.stop();
       gateway.close();

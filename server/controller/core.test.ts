@@ -332,6 +332,12 @@ describe("W4/W5 SERVICE_UNAVAILABLE", () => {
     expect(r.commands.find((c) => c.type === "raise-alarm")).toMatchObject({ kind: "service-unavailable", text: "sip-2 reported SERVICE_UNAVAILABLE (back-off 2x)" });
   });
 
+  it("W4 names the back-off once when the server's own detail already says it", () => {
+    const h = steadyPair("nlb-cluster");
+    const r = h.status("sip-1", "service-unavailable", { oosBackoff: 2, detail: "no SIP traffic for 20 s, back-off 2x" });
+    expect(r.reason).toBe("sip-2 promoted to primary and sip-1 demoted because sip-1 reported SERVICE_UNAVAILABLE (no SIP traffic for 20 s, back-off 2x) (epoch 5)");
+  });
+
   it("W4 keeps the primary when the backup cannot take over", () => {
     const h = steadyPair("nlb-cluster");
     h.status("sip-2", "failed");
@@ -621,6 +627,10 @@ describe("console restart: recovery without flapping", () => {
     // No role change and no new epoch: only the VIP is made to follow the primary.
     expect(roleAndScripts(r.commands)).toEqual(["disable vip on host-2 e7", "enable vip on host-1 e7"]);
     expect(r.reason).toBe("sip-1 is primary (epoch 7); the controller adopts it as the intended primary and enables the VIP on host-1");
+    // Its completion names what it did, not a demotion of nobody.
+    h.scriptResult(find(r.commands, "run-control-script", "host-2"), true, "");
+    const done = h.scriptResult(find(r.commands, "run-control-script", "host-1"), true, "");
+    expect(done.reason).toMatch(/^putting the VIP on host-1 \(epoch 7\) complete/);
   });
 
   it("W15 single-host: adopting a primary runs no script", () => {

@@ -205,6 +205,11 @@ export function describeTarget(pair: PairConfig, c: SetRoleCommand | RunControlS
 export function describePlan(ctx: Ctx, sw: Plan): string {
   const { pair } = ctx;
   if (sw.cause === "stale-vip") return `disabling the stale ${vipWord(pair)} (epoch ${sw.epoch})`;
+  if (!sw.toAppId && !sw.fromAppId) {
+    // A plan of scripts only (adoption): it moves the VIP to the host of the adopted primary.
+    const enable = sw.steps.find((st) => st.command.type === "run-control-script" && st.command.action === "enable")?.command;
+    return `putting the ${vipWord(pair)}${enable ? ` on ${hostName(pair, enable.hostId)}` : ""} (epoch ${sw.epoch})`;
+  }
   if (!sw.toAppId) return `demotion of ${appName(pair, sw.fromAppId)} (epoch ${sw.epoch})`;
   return `switchover of ${pair.name} to ${appName(pair, sw.toAppId)} (epoch ${sw.epoch})`;
 }

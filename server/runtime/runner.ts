@@ -12,9 +12,12 @@ import { loadDirectory, type Directory } from "../config/directory";
 import { logger, type Logger } from "../log";
 import { ControllerShell, type HistoryRow, type OutgoingCommand, type ShellInput, type ShellOutput } from "./shell";
 import * as repo from "./runtime.repository";
+import type { PlanEnding } from "./plan-endings";
 
 /** A decision waits at most this long for the database's write lock; then it is not persisted, so not sent. */
 export const PERSIST_MAX_WAIT_MS = 30_000;
+/** The runner works through its queue at most this long (ms) before it lets the thread read its sockets. */
+export const DRAIN_SLICE_MS = 20;
 /** Maximum inputs waiting for the shell; beyond it the oldest tick is dropped (never a report). */
 export const MAX_QUEUED_INPUTS = 10_000;
 
@@ -28,6 +31,8 @@ export interface RunnerDeps {
   onChange?(state: ControllerState, reason: string): void;
   /** Alarm commands from the core (raise/cancel), handed to the alarm engine. */
   onAlarm?(command: RaiseAlarmCommand | CancelAlarmCommand): void;
+  /** Plans that ended (completed, abandoned, …), for the web tier's metrics. */
+  onPlanEnded?(ending: PlanEnding): void;
   log?: Logger;
 }
 
@@ -42,6 +47,8 @@ export class ControllerRunner {
   private readonly queue: Queued[] = [];
   private draining: Promise<void> | null = null;
   private ticker: NodeJS.Timeout | null = null;
+  /** A tick is waiting in the queue (at most one is kept). */
+  private tickQueued = false;
   private readonly now: () => number;
   private readonly log: Logger;
   private stopped = false;
@@ -62,6 +69,11 @@ export class ControllerRunner {
   /** The pairs whose controller state may have changed since the last call (for live views). */
   takeChangedPairs(): Set<string> {
     return this.shell?.takeChangedPairs() ?? new Set();
+  }
+
+  /** Inputs waiting for the shell (a backlog here is decisions waiting). */
+  get queuedInputs(): number {
+    return this.queue.length;
   }
 
   async start(): Promise<void> {
@@ -95,9 +107,10 @@ export class ControllerRunner {
   async operatorSwitchoverOutcome(pairId: string, operator: string, force: boolean, reason: string): Promise<SwitchoverOutcome> {
     const epochBefore = this.shell?.state.pairStates[pairId]?.epoch ?? null;
     const { out } = await this.enqueueAndWait({ kind: "operator-switchover", pairId, operator, force, reason });
-    const plan = this.shell?.state.pairStates[pairId]?.plan ?? null;
+    const ps = this.shell?.state.pairStates[pairId];
+    const plan = ps?.plan ?? null;
     const ordered = epochBefore !== null && plan !== null && plan.cause === "operator" && plan.epoch > epochBefore;
-    return { sentence: out.decisions.filter((d) => d.pairId === pairId).map((d) => d.sentence).join("; ") || out.reason, ordered };
+    return { sentence: out.decisions.filter((d) => d.pairId === pairId).map((d) => d.sentence).join("; ") || out.reason, ordered, epoch: ps?.epoch ?? 0 };
   }
 
   /** Puts a pair in maintenance or ends it (the core decides; the sentence says what it did or why not). */
@@ -170,9 +183,19 @@ export class ControllerRunner {
 
   private enqueue(item: Queued): void {
     if (this.stopped || !this.shell) return;
+    // A tick is only a reading of the clock: one waiting is enough. When steps take longer than the tick
+    // interval (thousands of pairs on a busy machine) ticks would otherwise fill the queue and every
+    // report would wait behind them.
+    if (item.input.kind === "tick") {
+      if (this.tickQueued) return;
+      this.tickQueued = true;
+    }
     if (this.queue.length >= MAX_QUEUED_INPUTS) {
       const tick = this.queue.findIndex((q) => q.input.kind === "tick");
-      if (tick >= 0) this.queue.splice(tick, 1);
+      if (tick >= 0) {
+        this.queue.splice(tick, 1);
+        this.tickQueued = item.input.kind === "tick";
+      }
     }
     this.queue.push(item);
     this.kick();
@@ -187,10 +210,23 @@ export class ControllerRunner {
   }
 
   private async drain(): Promise<void> {
+    let sliceStartMs = performance.now();
     while (this.queue.length && this.shell) {
+      // Each step looks at every pair: with thousands of pairs a long queue (hundreds of agents
+      // connecting at once) would hold this thread for many seconds, and no agent's connection, report
+      // or command result would be read meanwhile. Let them in every few tens of milliseconds; they only
+      // join the queue, whose order stays.
+      if (performance.now() - sliceStartMs > DRAIN_SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStartMs = performance.now();
+        if (!this.shell) return;
+      }
       const item = this.queue.shift()!;
+      if (item.input.kind === "tick") this.tickQueued = false;
       const out = this.shell.handle(item.input, this.now());
       if (out.refused) this.log.warn("input refused", { input: item.input.kind, reason: out.refused });
+      // What happened happened, saved or not: the state has moved on either way.
+      for (const ending of out.planEnds) this.deps.onPlanEnded?.(ending);
       if (out.persist) {
         try {
           await this.persist(out.persist);
@@ -277,4 +313,6 @@ export interface MaintenanceOutcome {
 export interface SwitchoverOutcome {
   sentence: string;
   ordered: boolean;
+  /** The pair's epoch after the request (the new plan's epoch when ordered): automation follows the plan by it. */
+  epoch: number;
 }

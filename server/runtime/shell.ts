@@ -14,6 +14,7 @@ import type {
 } from "../../protocol/agent-wire";
 import {
   createControllerState,
+  pairsInScope,
   persistedPairView,
   stepInPlace,
   type CancelAlarmCommand,
@@ -28,6 +29,7 @@ import {
   type Timing,
 } from "../controller/core";
 import type { Directory } from "../config/directory";
+import { planEndings, type PlanEnding } from "./plan-endings";
 import { STALL_TOLERANCE_MS } from "../agents/liveness";
 
 /** One timeline row (what the runner writes to the pair's history). */
@@ -79,6 +81,8 @@ export interface ShellOutput {
   refused: string | null;
   /** The core stepped on something other than a quiet tick (the live views may have changed). */
   changed: boolean;
+  /** Plans that ended in this step, with how (for /metrics: counts and durations). */
+  planEnds: PlanEnding[];
 }
 
 export interface ShellOptions {
@@ -161,7 +165,7 @@ export class ControllerShell {
   }
 
   handle(input: ShellInput, nowMs: number): ShellOutput {
-    const out: ShellOutput = { reason: "", decisions: [], persist: null, send: [], alarms: [], refused: null, changed: false };
+    const out: ShellOutput = { reason: "", decisions: [], persist: null, send: [], alarms: [], refused: null, changed: false, planEnds: [] };
     const inputEvents = this.events(input, nowMs, out);
     if (out.refused !== null) {
       out.reason = out.refused;
@@ -172,9 +176,13 @@ export class ControllerShell {
     const history: HistoryRow[] = [];
     const scopes: (readonly string[] | "all")[] = [];
     for (const event of events) {
+      // The in-place step changes the state it is given: keep what planEndings compares (each plan of
+      // the pairs the step may change; a new plan is a new object, an ended one is set to null).
+      const before = this.stepFn === stepInPlace ? plansBefore(this.core, pairsInScope(this.core, event)) : this.core;
       const result = this.stepFn(this.core, event);
       this.core = result.state;
       scopes.push(result.scope ?? "all");
+      out.planEnds.push(...planEndings(before, result.state, result.commands, event));
       reasons.push(result.reason);
       out.decisions.push(...result.decisions);
       if (event.type !== "tick" || result.commands.length > 0 || result.decisions.length > 0) out.changed = true;
@@ -448,4 +456,14 @@ function samePersisted(a: PersistedPairState | undefined, b: PersistedPairState)
     a.stoppedAppIds.join(",") === b.stoppedAppIds.join(",") &&
     JSON.stringify(a.maintenance ?? null) === JSON.stringify(b.maintenance ?? null)
   );
+}
+
+/** The pairs' plans as they are before an in-place step (a state planEndings can compare with after it). */
+function plansBefore(s: ControllerState, scope: readonly string[] | "all"): ControllerState {
+  const pairStates: ControllerState["pairStates"] = {};
+  for (const id of scope === "all" ? Object.keys(s.pairStates) : scope) {
+    const ps = s.pairStates[id];
+    if (ps?.plan) pairStates[id] = { ...ps };
+  }
+  return { ...s, pairStates };
 }

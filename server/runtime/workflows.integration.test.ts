@@ -107,7 +107,8 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     await healthy(A, "sip-a2", { ready: true });
     const since = new Date();
     const outcome = await stack.caller().live.switchover({ pairId: await stack.pairId(A) });
-    expect(outcome).toMatch(/switchover/i);
+    expect(outcome.sentence).toMatch(/switchover/i);
+    expect(outcome.accepted).toBe(true);
 
     await healthy(A, "sip-a1");
     await vipOn(A, "lab-host-1", "lab-host-2");
@@ -190,7 +191,8 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     const pairId = await stack.pairId(C);
 
     const refused = await stack.caller().live.switchover({ pairId });
-    expect(refused).toMatch(/double failure/);
+    expect(refused.sentence).toMatch(/double failure/);
+    expect(refused.accepted).toBe(false);
     // Nothing moved.
     const still = await stack.view(C);
     expect(server(still, "sip-c1").role).toBe("primary");
@@ -199,7 +201,8 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     // A forced switchover without a reason is rejected by validation.
     await expect(stack.caller().live.switchover({ pairId, force: true })).rejects.toThrow(/reason/);
     const forced = await stack.caller().live.switchover({ pairId, force: true, reason: "W12 test: calls are known to be synced" });
-    expect(forced).not.toMatch(/refused/);
+    expect(forced.sentence).not.toMatch(/refused/);
+    expect(forced.accepted).toBe(true);
     await healthy(C, "sip-c2");
 
     const rows = (await historySince(C, since)).join("\n");
@@ -208,7 +211,7 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     expect(rows).toMatch(/alarm raised \(double-failure\)/);
     expect(rows).toMatch(/complete: sip-c2 is primary, sip-c1 is backup/);
     const audit = await stack.running.services.db.auditEntry.findMany({ where: { objectId: pairId, at: { gte: since } }, select: { action: true, detail: true }, orderBy: { at: "asc" } });
-    expect(audit.map((a) => a.action)).toEqual(["pair.switchover", "pair.switchover-forced"]);
+    expect(audit.map((a) => a.action)).toEqual(["pair.switchover-refused", "pair.switchover-forced"]);
     expect(audit[1]!.detail).toMatch(/reason: W12 test/);
   }, 120_000);
 
