@@ -15,6 +15,22 @@ function short(v: unknown): string {
   return s.length > 160 ? `${s.slice(0, 157)}…` : s;
 }
 
+/**
+ * A before/after value on one line, cut to the column with "…" (the whole value on hover): JSON broken at
+ * any character squeezed the other columns until 50 rows were thousands of pixels tall. The object and
+ * the detail are kept to two lines the same way.
+ */
+function JsonCell({ value, className }: { value: unknown; className?: string }) {
+  const text = short(value);
+  return (
+    <td className={`px-2 py-1 font-mono text-xs ${className ?? ""}`}>
+      <div className="max-w-[14rem] truncate" title={text}>
+        {text}
+      </div>
+    </td>
+  );
+}
+
 export function AuditPage() {
   const trpc = useTRPC();
   const [filter, setFilter] = useState({ actorName: "", action: "", objectType: "", objectName: "", from: "", to: "" });
@@ -65,16 +81,22 @@ export function AuditPage() {
         ) : (
           <Table head={["When", "Who", "Action", "Object", "Detail", "Before", "After"]} caption="Audit entries">
             {rows.map((r) => (
-              <tr key={r.id} data-testid="audit-row">
+              <tr key={r.id} data-testid="audit-row" className="align-top">
                 <td className="whitespace-nowrap px-2 py-1 text-xs">{r.at.toLocaleString()}</td>
-                <td className="px-2 py-1 text-xs">{r.actorName}</td>
-                <td className="px-2 py-1 font-mono text-xs">{r.action}</td>
-                <td className="px-2 py-1 text-xs">
-                  {r.objectType} {r.objectName}
+                <td className="whitespace-nowrap px-2 py-1 text-xs">{r.actorName}</td>
+                <td className="whitespace-nowrap px-2 py-1 font-mono text-xs">{r.action}</td>
+                <td className="min-w-[10rem] px-2 py-1 text-xs">
+                  <div className="line-clamp-2 break-words" title={`${r.objectType} ${r.objectName}`}>
+                    {r.objectType} {r.objectName}
+                  </div>
                 </td>
-                <td className="px-2 py-1 text-xs">{r.detail}</td>
-                <td className="max-w-xs break-all px-2 py-1 font-mono text-xs text-slate-600">{short(r.before)}</td>
-                <td className="max-w-xs break-all px-2 py-1 font-mono text-xs">{short(r.after)}</td>
+                <td className="min-w-[16rem] px-2 py-1 text-xs">
+                  <div className="line-clamp-2" title={r.detail ?? undefined}>
+                    {r.detail}
+                  </div>
+                </td>
+                <JsonCell value={r.before} className="text-slate-600" />
+                <JsonCell value={r.after} />
               </tr>
             ))}
           </Table>
