@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Pre-test step: makes sure the system packages the tests use are installed (Debian's Chromium for
-# Playwright, sipp for real SIP traffic, iproute2 and arping for the VIP and network-namespace tests).
+# Playwright, sipp for real SIP traffic, iproute2 and arping for the VIP and network-namespace tests,
+# promtool from prometheus for the example alert rules' unit tests).
 # As root it installs what is missing; otherwise it names exactly what to install and fails.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ declare -A needed=(
   [sipp]=sip-tester
   [ip]=iproute2
   [arping]=arping
+  [promtool]=prometheus
 )
 
 missing=()
