@@ -17,20 +17,10 @@ import {
   type ProcessStatus,
   type StepResult,
 } from "./core";
+import { testPair } from "./test-pairs";
 
 function pairOf(haType: HaType): PairConfig {
-  const single = haType === "single-host";
-  return {
-    id: "pair-a",
-    name: "pair-a",
-    haType,
-    scriptTimeoutMs: 10_000,
-    failoverHoldMs: 30_000,
-    apps: [
-      { appId: "sip-1", appName: "sip-1", hostId: "host-1", hostName: "host-1", startupTimeoutMs: 60_000 },
-      { appId: "sip-2", appName: "sip-2", hostId: single ? "host-1" : "host-2", hostName: single ? "host-1" : "host-2", startupTimeoutMs: 60_000 },
-    ],
-  };
+  return testPair({ haType });
 }
 
 type Role = "primary" | "backup";

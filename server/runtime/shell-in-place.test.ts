@@ -3,19 +3,10 @@
 import { describe, expect, it } from "vitest";
 import { Directory } from "../config/directory";
 import type { PairConfig } from "../controller/core";
+import { testPair } from "../controller/test-pairs";
 import { ControllerShell } from "./shell";
 
-const pair: PairConfig = {
-  id: "p1",
-  name: "p1",
-  haType: "ip-takeover",
-  scriptTimeoutMs: 10_000,
-  failoverHoldMs: 0,
-  apps: [
-    { appId: "s1", appName: "s1", hostId: "h1", hostName: "h1", startupTimeoutMs: 60_000 },
-    { appId: "s2", appName: "s2", hostId: "h2", hostName: "h2", startupTimeoutMs: 60_000 },
-  ],
-};
+const pair: PairConfig = testPair({ id: "p1", failoverHoldMs: 0, apps: ["s1", "s2"], hosts: ["h1", "h2"] });
 const other: PairConfig = { ...pair, id: "p2", name: "p2", apps: [{ ...pair.apps[0], appId: "s3", appName: "s3", hostId: "h3", hostName: "h3" }, { ...pair.apps[1], appId: "s4", appName: "s4", hostId: "h4", hostName: "h4" }] };
 const directory = new Directory({
   hosts: ["h1", "h2", "h3", "h4"].map((h) => ({ id: h, name: h })),
