@@ -33,7 +33,13 @@ afterAll(async () => {
 describe("the demo lab's W4 on pair A (Lab page: Unplug SIP NIC)", () => {
   it("W4 the lab runs one SIP gateway for pair A's service DN and the primary's pings reach it", async () => {
     expect(gateway()).toMatchObject({ contact: `sip:gw@${stack.address("127.0.9.1")}:25060`, servers: ["sip-a1", "sip-a2"], running: true });
-    await waitFor("the gateway to answer sip-a1's OPTIONS pings", () => gateway().answered > 0, { timeoutMs: WAIT_MS });
+    // Pings every 2 s: five answered span 8 s, more than the 7 s out-of-service timeout — the answers
+    // are SIP traffic, so the primary that hears them stays in service.
+    const since = new Date();
+    const first = gateway().answered;
+    await waitFor("the gateway to answer five of sip-a1's OPTIONS pings", () => gateway().answered >= first + 5, { timeoutMs: WAIT_MS });
+    expect(server(await stack.view(A), "sip-a1").role).toBe("primary");
+    expect((await historySince(A, since)).filter((r) => /SERVICE_UNAVAILABLE/.test(r))).toEqual([]);
     // The servers are armed for W4 (what the Lab page shows beside the button).
     const faults = await stack.lab.servers();
     expect(faults.map((s) => [s.application, s.w4.armed])).toEqual([
