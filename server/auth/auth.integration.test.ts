@@ -99,6 +99,25 @@ describe("users", () => {
   });
 });
 
+describe("the lab's fixed admin (ensureAdmin)", () => {
+  it("leaves a matching admin and its sessions alone; resets one that differs, which ends its sessions", async () => {
+    const admin = { username: "lab-admin", password: "lab-admin-password-1" };
+    expect(await t.services.auth.ensureAdmin(admin)).toBe("created");
+    const cookie = (await call("auth.login", admin)).setCookie.split(";")[0]!;
+    expect(await t.services.auth.ensureAdmin(admin)).toBe("unchanged");
+    expect((await query("auth.me", cookie)).body.result?.data?.json).toMatchObject({ username: "lab-admin", role: "admin" });
+
+    const changed = { ...admin, password: "another-password-2" };
+    expect(await t.services.auth.ensureAdmin(changed)).toBe("reset");
+    expect((await query("auth.me", cookie)).body.result?.data?.json).toBeNull();
+    expect((await call("auth.login", changed)).status).toBe(200);
+    const user = await t.services.db.user.findUnique({ where: { username: "lab-admin" } });
+    await t.callerAs("admin").users.update({ id: user!.id, role: "viewer" });
+    expect(await t.services.auth.ensureAdmin(changed)).toBe("reset");
+    expect((await t.services.db.user.findUnique({ where: { username: "lab-admin" } }))?.role).toBe("admin");
+  });
+});
+
 describe("first admin", () => {
   it("prints a one-time setup link when no user exists; the link works once", async () => {
     const fresh = await createTestConsole();
