@@ -14,7 +14,7 @@ import { flushAgentTokenUses, verifyAgentToken } from "../agent-tokens/agent-tok
 import { loadSnapshot } from "../config/config.repository";
 import { loadDirectory } from "../config/directory";
 import { buildHostConfig } from "../runtime/host-config";
-import { ControllerRunner } from "../runtime/runner";
+import { ControllerRunner, type PairConfig } from "../runtime/runner";
 import { pairViews } from "../runtime/live-view";
 import { AppRuntimeStore, withAppRuntime } from "../runtime/app-runtime";
 import { stepVipWatch, vipCheckPairs, type PairVipMismatch, type VipWatchState } from "../runtime/vip-watch";
@@ -86,8 +86,10 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     const state = runner?.current ?? null;
     if (!state) return;
     const stepped = runner?.takeChangedPairs() ?? new Set<string>();
-    let pairs = Object.values(state.pairs);
-    if (!allDirty) pairs = pairs.filter((p) => stepped.has(p.id) || p.apps.some((a) => dirtyHosts.has(a.hostName)));
+    let pairs: PairConfig[];
+    if (allDirty) pairs = Object.values(state.pairs);
+    else if (dirtyHosts.size === 0) pairs = [...stepped].flatMap((id) => state.pairs[id] ?? []);
+    else pairs = Object.values(state.pairs).filter((p) => stepped.has(p.id) || p.apps.some((a) => dirtyHosts.has(a.hostName)));
     allDirty = false;
     const hostsComplete = !hostsSent;
     const hosts = hostsComplete ? gateway.hosts() : [...dirtyHosts].flatMap((name) => gateway.host(name) ?? []);

@@ -82,7 +82,11 @@ export function pairsInScope(s: ControllerState, e: ControllerEvent): readonly s
     const pairId = s.apps[appId]?.pairId;
     return pairId !== undefined ? [pairId] : [];
   };
-  const pairsOfHost = (hostId: string) => [...new Set(Object.values(s.apps).filter((a) => a.hostId === hostId).map((a) => a.pairId))];
+  const pairsOfHost = (hostId: string) => {
+    const ids: string[] = [];
+    for (const pairId in s.pairs) if (s.pairs[pairId]!.apps.some((a) => a.hostId === hostId)) ids.push(pairId);
+    return ids;
+  };
   const pairOfCommand = (commandId: string) => Object.values(s.pairStates).filter((ps) => findPlanned(ps, commandId)).map((ps) => ps.pairId);
   switch (e.type) {
     case "tick":
