@@ -896,6 +896,10 @@ describe("many pairs: a step about one pair (issue 15)", () => {
     const quiet = tick();
     expect(quiet.scope).toEqual(["pair-a"]);
     expect(quiet.state.pairStates["pair-b"]!.situation).toBe("sip-3 is primary (epoch 0)");
+    // A console stall long after the hosts connected moved no resync wait: it concerns the same pairs.
+    expect(pairsInScope(state, { type: "console-stalled", atMs: nowMs + 20_000, stalledMs: 3_000 })).toEqual(["pair-a"]);
+    // One right after a host connected gives that host its resync wait back: its pairs are decided too.
+    expect(pairsInScope(state, { type: "console-stalled", atMs: nowMs + 1_000, stalledMs: 500 })).toEqual(["pair-a", "pair-b"]);
     // Its primary's crash is an event about it; the failover's plan then waits on time.
     nowMs += 10;
     state = step(state, { type: "application-status", atMs: nowMs, hostId: "host-3", appId: "sip-3", status: "failed", detail: "killed", sentAtMs: 2 }).state;

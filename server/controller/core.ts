@@ -6,7 +6,7 @@ import { Out, type Ctx, type DecisionRule } from "./context";
 import { applyEvent, settleHostsAfterGrace } from "./facts";
 import { decisionRules, operatorApplication, operatorMaintenance, operatorSwitchover, releaseUnexaminedHold } from "./rules";
 import { syncAlarms } from "./alarms";
-import { actsAsPrimary, isAwaitingResync, isRecovering, pairStateOf } from "./predicates";
+import { actsAsPrimary, isAwaitingResync, isRecovering, pairStateOf, recoveryEndsAtMs } from "./predicates";
 import { findPlanned } from "./plans";
 import type { ControllerEvent, ControllerState, StepResult } from "./types";
 
@@ -69,9 +69,9 @@ export function createStepInPlace(rules: readonly DecisionRule[] = decisionRules
  * last decision, or whose last decision acted (dueOnTick; waitsOnTime: a plan, a hold, a stale VIP, an
  * alternation, a maintenance, a server starting, hung or resyncing, no serving primary): for any other
  * pair nothing changed but the clock, and none of its rules reads the clock in that situation, so
- * deciding it again would decide the same. Configuration, the console's
- * stalls, the recovery grace and its end (hosts never heard of count as disconnected) concern every
- * pair. This keeps a report about one pair, and each tick, from costing work for all of them (issue 15:
+ * deciding it again would decide the same. A console stall concerns those same pairs and the pairs of
+ * hosts whose resync wait it moved (every pair when it began during the recovery grace). Configuration,
+ * the recovery grace and its end (hosts never heard of count as disconnected) concern every pair. This keeps a report about one pair, and each tick, from costing work for all of them (issue 15:
  * 2,000 pairs). The simulation checks every tick it runs against one that decides every pair
  * (everyPairOnTicks).
  */
@@ -93,8 +93,18 @@ export function pairsInScope(s: ControllerState, e: ControllerEvent): readonly s
       if (isRecovering({ ...s, nowMs })) return "all";
       return Object.keys(s.pairStates).filter((pairId) => s.pairStates[pairId]!.dueOnTick);
     case "config-loaded":
-    case "console-stalled":
       return "all";
+    case "console-stalled": {
+      // What a stall changes (facts.ts): the recovery grace, if it ran (every pair), and the resync wait
+      // of hosts that connected shortly before it. Those hosts' pairs, and the pairs waiting on time
+      // (their waits moved on meanwhile), are decided; nothing changed for any other pair. Deciding
+      // every pair here made each stall of a loaded console (2,000 pairs) longer by hundreds of ms.
+      const stallBeganMs = e.atMs - e.stalledMs;
+      if (stallBeganMs < recoveryEndsAtMs(s)) return "all";
+      const moved = new Set<string>();
+      for (const h of Object.values(s.hosts)) if (h.connection === "connected" && h.sinceMs > stallBeganMs - s.timing.resyncTimeoutMs) moved.add(h.hostId);
+      return Object.keys(s.pairStates).filter((pairId) => s.pairStates[pairId]!.dueOnTick || s.pairs[pairId]?.apps.some((a) => moved.has(a.hostId)));
+    }
     case "agent-connected":
     case "agent-disconnected":
     case "host-resync":
