@@ -242,7 +242,11 @@ class WorkerControlPlane implements ControlPlane {
 
   async pairViews(): Promise<PairView[]> {
     if (this.views.size === 0) return pairViews(null, await loadPairConfigs(this.db), [...this.hostStates.values()]);
-    return [...this.views.values()].sort((a, b) => b.severity - a.severity || byName.compare(a.name, b.name));
+    // The control plane leaves a connected host's last heartbeat out of its views (live-view.ts): filled in here.
+    const heard = (s: PairView["servers"][number]) => (s.lastHeartbeatAt === null && s.hostConnection === "connected" ? { ...s, lastHeartbeatAt: this.hostStates.get(s.hostName)?.lastHeartbeatAt ?? null } : s);
+    return [...this.views.values()]
+      .sort((a, b) => b.severity - a.severity || byName.compare(a.name, b.name))
+      .map((v) => (v.servers.some((s) => s.lastHeartbeatAt === null && s.hostConnection === "connected") ? { ...v, servers: v.servers.map(heard) } : v));
   }
 
   hosts(): HostLiveState[] {
