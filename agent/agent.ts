@@ -97,6 +97,14 @@ interface AppLive {
   afterStart: Promise<void> | null;
   /** haLinkUpSince of the last readiness answer: a new value means the HA link (re)established. */
   haLinkUpSince: string | null;
+  /** Readiness polls started. Polls overlap when the server is slow to answer (each waits up to 2 s). */
+  pollsStarted: number;
+  /**
+   * The newest poll whose answer counts: an answer to an older poll describes the server before that
+   * one did, and must not overwrite it (a slow "HA link up for 0 s" after "ready", or a role the server
+   * had before a set-role). Moved past every running poll when the role changes by command.
+   */
+  pollsSettled: number;
 }
 
 export class Agent {
@@ -298,6 +306,7 @@ export class Agent {
     if (this.readinessTimer) clearInterval(this.readinessTimer);
     if (this.healthTimer) clearInterval(this.healthTimer);
     this.vipMonitor.stop();
+    for (const driver of this.drivers.values()) driver.close?.();
     if (this.opts.stopAppsOnExit) await this.supervisor.stopAll("agent shutting down with --stop-apps-on-exit");
     await this.supervisor.detachAll();
     this.ledger.flush();
@@ -357,6 +366,8 @@ export class Agent {
         pendingDelivery: null,
         afterStart: null,
         haLinkUpSince: null,
+        pollsStarted: 0,
+        pollsSettled: 0,
       };
       this.live.set(name, live);
     }
@@ -404,6 +415,8 @@ export class Agent {
   private installConfig(cfg: HostConfig): void {
     if (this.config !== cfg) return; // a newer configuration arrived meanwhile and is installed next
     const rewritten = this.supervisor.setConfig(cfg.applications);
+    // The new drivers are made before the old ones close, so what they share (the ARP helper) stays up.
+    const previous = [...this.drivers.values()];
     this.drivers.clear();
     const pairs = new Map<string, { driver: ControlDriver; scriptTimeoutMs: number }>();
     for (const app of cfg.applications) {
@@ -414,6 +427,7 @@ export class Agent {
       if (!pairs.has(app.pair.name)) pairs.set(app.pair.name, { driver, scriptTimeoutMs: app.pair.scriptTimeoutMs });
     }
     this.vipMonitor.configure(pairs, cfg.vipCheckIntervalMs);
+    for (const driver of previous) driver.close?.();
     if (this.readinessTimer) clearInterval(this.readinessTimer);
     this.readinessTimer = setInterval(() => void this.pollReadiness(), cfg.readinessPollMs);
     this.readinessTimer.unref();
@@ -681,7 +695,12 @@ export class Agent {
       return { outcome: "ok", reason: `${app.name} has no http-port; role ${role} at epoch ${epoch} recorded by the agent` };
     }
     const r = await requestRole(app, state.secret, role, epoch, commandId);
-    if (r.role && r.epoch !== undefined) this.noteRole(app.name, r.role, r.epoch);
+    if (r.role && r.epoch !== undefined) {
+      // Polls asked before the server took the role answer with the old one: none of them counts now.
+      const live = this.liveOf(app.name);
+      live.pollsSettled = live.pollsStarted;
+      this.noteRole(app.name, r.role, r.epoch);
+    }
     return { outcome: r.outcome, reason: r.reason, heldEpoch: r.heldEpoch };
   }
 
@@ -843,7 +862,11 @@ export class Agent {
     const targets = this.supervisor.states().filter((s) => (!only || only.includes(s.name)) && httpPortOf(s.config) && RUNNING_LIKE.has(s.status));
     await Promise.all(
       targets.map(async (state) => {
+        const poll = ++this.liveOf(state.name).pollsStarted;
         const result = await pollReadiness(state.config);
+        const settled = this.liveOf(state.name);
+        if (poll <= settled.pollsSettled) return; // a newer poll has answered already
+        settled.pollsSettled = poll;
         const time = new Date().toISOString();
         const report: ReadinessReport =
           "report" in result ? { application: state.name, report: result.report, error: null, time } : { application: state.name, report: null, error: result.error.slice(0, 1000), time };
