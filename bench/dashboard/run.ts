@@ -9,8 +9,12 @@
 //     browser, timed inside each page (a MutationObserver takes Date.now(), the same clock the benchmark
 //     reads);
 //   - smoothness under a burst of role changes: the longest task on each page's main thread.
+// Beside them, to explain the figures (not part of what is measured): when the console's own view had each
+// role change (its control plane's live notice, in this process), and what reached each page during the
+// burst — socket.io frames by event, their bytes, and the tRPC requests the page made. `--profile FILE`
+// also records a CPU profile (.cpuprofile, Chrome DevTools) of the first page during the burst.
 //   npx tsx bench/dashboard/run.ts [--pairs 2000] [--hosts 200] [--browsers 50] [--changes 20] [--burst 200]
-//                                  [--write] [--screenshot docs/dashboard-table.png]
+//                                  [--write] [--screenshot docs/dashboard-table.png] [--profile /tmp/page.cpuprofile]
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -38,6 +42,7 @@ const browserCount = arg("browsers", 50);
 const changes = arg("changes", 20);
 const burst = arg("burst", 200);
 const screenshot = textArg("screenshot");
+const profile = textArg("profile");
 const ADMIN = { username: "bench", password: "bench-password-1" };
 /** Give-up limit of every wait (a benchmark that hangs says where). */
 const GIVE_UP_MS = arg("give-up-s", 300) * 1000;
@@ -143,6 +148,47 @@ function watchLongTasks(page: Page): Promise<void> {
   })()`);
 }
 
+/** What reaches a page from the console: socket.io frames by event (count, bytes), pairs in "live:pairs", tRPC requests by procedure. */
+interface Traffic {
+  frames: Map<string, { n: number; bytes: number }>;
+  pairsPushed: number;
+  trpc: Map<string, number>;
+}
+function watchTraffic(page: Page, countPairs: boolean): Traffic {
+  const t: Traffic = { frames: new Map(), pairsPushed: 0, trpc: new Map() };
+  page.on("websocket", (ws) =>
+    ws.on("framereceived", (f) => {
+      const text = typeof f.payload === "string" ? f.payload : f.payload.toString("utf8");
+      const event = /^\d+(?:\/[^,]*,)?\["([^"]+)"/.exec(text)?.[1];
+      if (!event) return;
+      const e = t.frames.get(event) ?? { n: 0, bytes: 0 };
+      e.n++;
+      e.bytes += text.length;
+      t.frames.set(event, e);
+      if (countPairs && event === "live:pairs") {
+        const payload = JSON.parse(text.slice(text.indexOf("["))) as [string, { json: { changed: unknown[] } }];
+        t.pairsPushed += payload[1].json.changed.length;
+      }
+    }),
+  );
+  page.on("request", (r) => {
+    const m = /\/api\/trpc\/([^?]+)/.exec(r.url());
+    if (!m) return;
+    for (const proc of m[1]!.split(",")) t.trpc.set(proc, (t.trpc.get(proc) ?? 0) + 1);
+  });
+  return t;
+}
+function resetTraffic(t: Traffic): void {
+  t.frames.clear();
+  t.trpc.clear();
+  t.pairsPushed = 0;
+}
+function trafficText(t: Traffic): string {
+  const frames = [...t.frames].map(([e, v]) => `${e} ${v.n} (${Math.round(v.bytes / 1024)} KiB)`).join(", ") || "none";
+  const trpc = [...t.trpc].map(([p, n]) => `${p} ${n}`).join(", ") || "none";
+  return `socket.io frames ${frames}; tRPC requests ${trpc}`;
+}
+
 async function main() {
   ensureBuild();
   const machine = `${os.cpus()[0]?.model ?? "?"}, ${os.cpus().length} CPUs, Node.js ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} at the start`;
@@ -223,6 +269,18 @@ async function main() {
       await context.addCookies([{ name, value, url: running.url }]);
       pages.push(await context.newPage());
     }
+    const traffic = pages.map((p, i) => watchTraffic(p, i === 0));
+    // When the console's own view (its control plane's live notice, which the web tier pushes on) first
+    // shows a pair with the primary the benchmark waits for.
+    const consoleWaits = new Map<string, { server: string; at: number | null }>();
+    const unsubscribe = running.services.controlPlane.subscribe({
+      onLive: (changed) => {
+        for (const v of changed) {
+          const w = consoleWaits.get(v.name);
+          if (w && w.at === null && v.servers.some((x) => x.role === "primary" && x.name === w.server)) w.at = Date.now();
+        }
+      },
+    });
 
     // Initial load. Everyone at once first (a shift change), then one browser again and again while the
     // others are open and live.
@@ -230,6 +288,7 @@ async function main() {
     const alone: number[] = [];
     for (let i = 0; i < 5; i++) alone.push(await openTable(pages[0]!, running.url));
     console.error(`load: ${browserCount} at once ${JSON.stringify(stats(together))}, one of ${browserCount} ${JSON.stringify(stats(alone))}`);
+    console.error(`during its 6 loads, the first page received: ${trafficText(traffic[0]!)}`);
 
     // Sort by name in every browser, so the pairs that change (p0 …) are in view.
     for (const p of pages) {
@@ -250,6 +309,9 @@ async function main() {
       if (!outcome.ordered) throw new Error(`the switchover of p${p} was refused: ${outcome.sentence}`);
     };
     const samples: number[] = [];
+    const toConsole: number[] = [];
+    const consoleToBrowsers: number[] = [];
+    resetTraffic(traffic[0]!);
     for (let k = 0; k < changes; k++) {
       const p = k % Math.min(changes, 10);
       const to = (primaryApp.get(p) ?? 2 * p) === 2 * p ? 2 * p + 1 : 2 * p;
@@ -259,6 +321,8 @@ async function main() {
         const shown = await pages[0]!.locator(`[data-testid="pair-row-p${p}"] [data-testid="primary"]`).first().textContent().catch(() => null);
         return `(the console: ${JSON.stringify(v && { epoch: v.epoch, servers: v.servers.map((s) => `${s.name} ${s.role} e${s.roleEpoch}`), situation: v.situation })}; the first browser's primary cell: ${JSON.stringify(shown)})`;
       };
+      const wait = { server: `s${to}`, at: null as number | null };
+      consoleWaits.set(`p${p}`, wait);
       const t0 = Date.now();
       await swap(p);
       const seen = await until(`p${p}'s new primary s${to} in every browser`, async () => {
@@ -266,13 +330,24 @@ async function main() {
         return at.every((x) => x !== null) ? (at as number[]) : undefined;
       }, 100);
       samples.push(...seen.map((t) => t - t0));
+      if (wait.at !== null) {
+        toConsole.push(wait.at - t0);
+        consoleToBrowsers.push(...seen.map((t) => t - wait.at!));
+      }
     }
     const roleChange = stats(samples);
-    console.error(`role change: ${JSON.stringify(roleChange)}`);
+    console.error(`role change: ${JSON.stringify(roleChange)}; of which request → the console's view ${JSON.stringify(stats(toConsole))}, the console's view → each browser ${JSON.stringify(stats(consoleToBrowsers))}`);
+    console.error(`during the ${changes} role changes, the first page received: ${trafficText(traffic[0]!)}, ${traffic[0]!.pairsPushed} pair views in "live:pairs"`);
 
     // A burst: `burst` role changes over pairs all through the list within about two seconds, while every
     // browser shows the table; the longest main-thread task on each page says whether it stayed smooth.
     await Promise.all(pages.map(watchLongTasks));
+    for (const t of traffic) resetTraffic(t);
+    const profiler = profile ? await pages[0]!.context().newCDPSession(pages[0]!) : null;
+    if (profiler) {
+      await profiler.send("Profiler.enable");
+      await profiler.send("Profiler.start");
+    }
     const burstStart = Date.now();
     let last = 0;
     const asked: Promise<void>[] = [];
@@ -289,10 +364,18 @@ async function main() {
     });
     const burstMs = Date.now() - burstStart;
     await new Promise((r) => setTimeout(r, 2000));
+    if (profiler) {
+      const { profile: cpu } = await profiler.send("Profiler.stop");
+      fs.writeFileSync(profile!, JSON.stringify(cpu));
+      console.error(`CPU profile of the first page during the burst: ${profile}`);
+    }
     const longest = await Promise.all(pages.map((pg) => pg.evaluate<number>("window.__longest")));
     const longTotal = await Promise.all(pages.map((pg) => pg.evaluate<number>("window.__longTotal")));
     const smooth = { longest: stats(longest), total: stats(longTotal) };
     console.error(`burst of ${burst} in ${burstMs} ms: longest task ${JSON.stringify(smooth.longest)}, long tasks in total ${JSON.stringify(smooth.total)}`);
+    const pushes = traffic.map((t) => t.frames.get("live:pairs")?.n ?? 0);
+    console.error(`during the burst, the first page received: ${trafficText(traffic[0]!)}, ${traffic[0]!.pairsPushed} pair views in "live:pairs"; "live:pairs" pushes per page ${JSON.stringify(stats(pushes))}`);
+    unsubscribe();
 
     if (screenshot) {
       // A few of the problems an operator looks for, then the table as the first browser shows it.

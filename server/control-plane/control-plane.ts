@@ -11,7 +11,7 @@ import { AppError } from "../errors";
 import type { AgentCommandInput, CommandResult, LogReadReply, LogReadRequestInput } from "../../protocol/agent-wire";
 import type { CancelAlarmCommand, ControllerState, RaiseAlarmCommand } from "../controller/core";
 import type { HostLiveState } from "../agents/gateway";
-import { pairViews, type PairView } from "../runtime/live-view";
+import { pairViews, withCurrentHeartbeats, type PairView } from "../runtime/live-view";
 import { loadPairConfigs } from "../runtime/runtime.repository";
 import type { MaintenanceOutcome, SwitchoverOutcome } from "../runtime/runner";
 import type { AppRuntime, RuntimeAlarm, VipObservation } from "../runtime/app-runtime";
@@ -241,7 +241,9 @@ class WorkerControlPlane implements ControlPlane {
 
   async pairViews(): Promise<PairView[]> {
     if (this.views.size === 0) return pairViews(null, await loadPairConfigs(this.db), this.hostStates);
-    return [...this.views.values()].sort((a, b) => b.severity - a.severity || byName.compare(a.name, b.name));
+    // A view is pushed again when something shown changed, not for a connected host's newer heartbeat:
+    // its servers get their hosts' last heartbeat from the latest live notice here.
+    return withCurrentHeartbeats([...this.views.values()], this.hostStates).sort((a, b) => b.severity - a.severity || byName.compare(a.name, b.name));
   }
 
   hosts(): HostLiveState[] {

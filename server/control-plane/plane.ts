@@ -15,7 +15,7 @@ import { loadSnapshot } from "../config/config.repository";
 import { loadDirectory } from "../config/directory";
 import { buildHostConfig } from "../runtime/host-config";
 import { ControllerRunner } from "../runtime/runner";
-import { pairViews } from "../runtime/live-view";
+import { pairViews, pushedViewText } from "../runtime/live-view";
 import { AppRuntimeStore, withAppRuntime } from "../runtime/app-runtime";
 import { stepVipWatch, vipCheckPairs, type PairVipMismatch, type VipWatchState } from "../runtime/vip-watch";
 import type { ControlPlaneRequests, Notice } from "./protocol";
@@ -84,7 +84,7 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     const hosts = gateway.hosts();
     const views = pairViews(state, pairs, hosts, { observations: appRuntime.vipObservations(), mismatches: vipMismatches }, (name) => appRuntime.version(name), (name) => appRuntime.get(name)?.lastOutput);
     const changed = views.filter((v) => {
-      const text = JSON.stringify(v);
+      const text = pushedViewText(v);
       if (lastSent.get(v.id) === text) return false;
       lastSent.set(v.id, text);
       return true;

@@ -196,3 +196,27 @@ export function pairViews(
   });
   return views.sort((a, b) => b.severity - a.severity || byName.compare(a.name, b.name));
 }
+
+/**
+ * What of a pair view is worth pushing to browsers again, as text to compare with the last one sent: all
+ * of it except a connected host's last heartbeat time. Every message from an agent moves that time, so
+ * counting it made every push that recomputes all pairs (a VIP observation or a version changed) carry
+ * nearly all of them — 2,000 views, half a megabyte, to every browser several times a second in a burst
+ * of switchovers — though a connected server does not show it. A host that stops being connected changes
+ * the view (its connection), and that push carries the time of its last heartbeat.
+ */
+export function pushedViewText(v: PairView): string {
+  return JSON.stringify({ ...v, servers: v.servers.map((s) => (s.hostConnection === "connected" ? { ...s, lastHeartbeatAt: null } : s)) });
+}
+
+/** The views with each server's last heartbeat as its host's live state says now (see pushedViewText). */
+export function withCurrentHeartbeats(views: readonly PairView[], hosts: readonly HostLiveState[]): PairView[] {
+  const heartbeatOf = new Map(hosts.map((h) => [h.hostName, h.lastHeartbeatAt]));
+  return views.map((v) => ({
+    ...v,
+    servers: v.servers.map((s) => {
+      const at = heartbeatOf.get(s.hostName);
+      return at === undefined ? s : { ...s, lastHeartbeatAt: at };
+    }),
+  }));
+}
