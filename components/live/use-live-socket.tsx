@@ -4,7 +4,7 @@
 // what they name; no second copy of server state. Exposes the connection state for the banner.
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { io, type Socket } from "socket.io-client";
-import { useQueryClient } from "@tanstack/react-query";
+import { hashKey, useQueryClient } from "@tanstack/react-query";
 import superjson, { type SuperJSONResult } from "superjson";
 import { useTRPC } from "@/components/trpc/react";
 import type { RouterOutputs } from "@/components/trpc/types";
@@ -55,13 +55,21 @@ export function LiveSocketProvider({ children }: { children: ReactNode }) {
     // keep problems first) instead of refetching it. Pushes and the invalidations "live:changed" asks
     // for are gathered and applied once per animation frame (pair-patches.ts): a burst of switchovers
     // at 2,000 pairs sends several a second, and each one copied, sorted and drew the whole list.
+    const pairsKey = trpc.live.pairs.queryKey();
     const patches = new PairPatches<PairView>();
+    // While the pair list is being fetched, every push is also kept here and applied again on top of
+    // the answer: a push can arrive before the answer it is newer than (a small push overtakes 2,000
+    // views), and the answer would otherwise overwrite it. Its last view of each pair is at least as new
+    // as the answer's, which holds what the console had pushed before it answered.
+    let sinceFetch: PairPatches<PairView> | null = queryClient.getQueryState(pairsKey)?.fetchStatus === "fetching" ? new PairPatches() : null;
     let otherLiveChanged = false;
+    let alarmsChanged = false;
     const batch = frameBatch(
       () => {
         if (!patches.empty) {
           const patch = patches.take();
-          queryClient.setQueryData(trpc.live.pairs.queryKey(), (old) => (old ? applyPairPatch(old, patch, problemsFirst) : old));
+          // No list yet: nothing to patch (what is being fetched gets the pushes again, above).
+          if (queryClient.getQueryData(pairsKey)) queryClient.setQueryData(pairsKey, (old) => (old ? applyPairPatch(old, patch, problemsFirst) : old));
         }
         if (otherLiveChanged) {
           otherLiveChanged = false;
@@ -71,6 +79,10 @@ export function LiveSocketProvider({ children }: { children: ReactNode }) {
             queryKey: trpc.live.pathKey(),
             predicate: (q) => !/"(pairs|applicationRuntime)"/.test(JSON.stringify(q.queryKey)),
           });
+        }
+        if (alarmsChanged) {
+          alarmsChanged = false;
+          void queryClient.invalidateQueries({ queryKey: trpc.alarms.pathKey() });
         }
       },
       {
@@ -84,6 +96,19 @@ export function LiveSocketProvider({ children }: { children: ReactNode }) {
         },
       },
     );
+    const pairsHash = hashKey(pairsKey);
+    const unwatch = queryClient.getQueryCache().subscribe((e) => {
+      if (e.type !== "updated" || e.query.queryHash !== pairsHash) return;
+      if (e.action.type === "fetch") sinceFetch ??= new PairPatches();
+      else if (e.action.type === "success" && !e.action.manual) {
+        const again = sinceFetch?.take();
+        sinceFetch = null;
+        if (again && (again.changed.length || again.removed.length)) {
+          patches.add(again.changed, again.removed);
+          batch.ask();
+        }
+      } else if (e.action.type === "error") sinceFetch = null;
+    });
     socket.on("live:pairs", (payload) => {
       const parsed = uiEventSchemas["live:pairs"].safeParse(superjson.deserialize(payload as SuperJSONResult));
       if (!parsed.success) {
@@ -93,13 +118,18 @@ export function LiveSocketProvider({ children }: { children: ReactNode }) {
         return;
       }
       patches.add(parsed.data.changed, parsed.data.removed);
+      sinceFetch?.add(parsed.data.changed, parsed.data.removed);
       batch.ask();
     });
     socket.on("live:changed", () => {
       otherLiveChanged = true;
       batch.ask();
     });
-    socket.on("alarms:changed", () => void queryClient.invalidateQueries({ queryKey: trpc.alarms.pathKey() }));
+    // The header's alarm badge (and the alarm pages) refetch once per frame however many changes came.
+    socket.on("alarms:changed", () => {
+      alarmsChanged = true;
+      batch.ask();
+    });
     // A W14 upgrade run or a scheduled switchover changed: refetch what the pair page shows of them.
     socket.on("procedures:changed", () => {
       void queryClient.invalidateQueries({ queryKey: trpc.upgrade.pathKey() });
@@ -111,6 +141,7 @@ export function LiveSocketProvider({ children }: { children: ReactNode }) {
       void queryClient.invalidateQueries({ queryKey: trpc.live.applicationRuntime.pathKey() });
     });
     return () => {
+      unwatch();
       batch.cancel();
       socket.close();
     };
