@@ -418,7 +418,9 @@ viewport (${rowsInPage} of ${pairCount} rows were in the page).
 
 During the burst the first page received ${burstTraffic.text}, with ${burstTraffic.pairs} pair views in the "live:pairs" pushes
 (pushes per page: p50 ${burstTraffic.pushes.p50}, max ${burstTraffic.pushes.max}). The two explaining rows are taken in the benchmark's process
-(the console's notice as its listener sees it, so a browser can be a few ms ahead of it) and are not part of the role-change figure.
+(the console's notice as the benchmark's listener sees it, in the same task right after the web tier pushed it: on a busy
+machine the console's process can lose the CPU in between, and a browser is then ahead of it — negative values) and are
+not part of the role-change figure.
 
 A role change is an operator's switchover (the control plane's \`switchOver\`, as the Switch over button asks
 for it), timed from the request to the new primary in the pair's row, taken inside each page by a
