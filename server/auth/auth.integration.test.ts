@@ -1,5 +1,6 @@
 // Integration tests of users, sessions and roles through the real HTTP server (cookies, origin
 // check) and the real database: login, logout, rate limiting, first-admin setup, role declarations.
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "../api/root";
 import { startHttpServer, type ConsoleServer } from "../http";
@@ -78,6 +79,30 @@ describe("sessions over HTTP", () => {
     const audit = await t.services.db.auditEntry.count({ where: { action: "user.login-failed", actorName: "admin1" } });
     expect(audit).toBe(3);
   });
+});
+
+describe("keep-alive connections", () => {
+  it("a connection idle for longer than Node's default 5 s still answers its next request (no reset under a reusing client)", async () => {
+    const { port } = new URL(http.url);
+    const socket = net.connect(Number(port), "127.0.0.1");
+    let received = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (received += chunk));
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    const ask = async () => {
+      const before = received.length;
+      socket.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n");
+      for (let i = 0; i < 100 && !received.slice(before).includes('{"ok":true}'); i++) await new Promise((r) => setTimeout(r, 50));
+      return received.slice(before);
+    };
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    expect(await ask()).toMatch(/^HTTP\/1.1 200/);
+    await new Promise((r) => setTimeout(r, 6000));
+    expect(socket.destroyed).toBe(false);
+    expect(await ask()).toMatch(/^HTTP\/1.1 200/);
+    socket.end();
+    await closed;
+  }, 20_000);
 });
 
 describe("users", () => {
