@@ -1,7 +1,7 @@
 // Unit tests of the pair view: the failure summary (the line of a failed process's output that says why)
-// whether a blocked switchover could be forced, and what of a view counts as a change to push again.
+// and whether a blocked switchover could be forced.
 import { describe, expect, it } from "vitest";
-import { exitCause, failureOf, pairViews, pushedViewText, withCurrentHeartbeats, FAILURE_OUTPUT_MAX_LINES } from "./live-view";
+import { exitCause, failureOf, pairViews, FAILURE_OUTPUT_MAX_LINES } from "./live-view";
 import { createControllerState, step, type ControllerEvent, type ControllerState, type PairConfig } from "../controller/core";
 import { testPair } from "../controller/test-pairs";
 import type { HostLiveState } from "../agents/gateway";
@@ -54,33 +54,6 @@ describe("whether a switchover could be forced", () => {
     return state;
   }
 
-  it("a connected host's newer heartbeat alone is not pushed again; a disconnection and anything shown are", () => {
-    const at = (ms: number, h2: HostLiveState["state"] = "connected") => [
-      { ...host("host-1"), lastHeartbeatAt: new Date(ms) },
-      { ...host("host-2", h2), lastHeartbeatAt: new Date(ms) },
-    ];
-    const [before] = pairViews(steady(1), [pair], at(1000));
-    const [later] = pairViews(steady(1), [pair], at(5000));
-    expect(later!.servers[0]!.lastHeartbeatAt).toEqual(new Date(5000));
-    expect(pushedViewText(later!)).toBe(pushedViewText(before!));
-    const [cutOff] = pairViews(steady(1), [pair], at(5000, "disconnected"));
-    expect(pushedViewText(cutOff!)).not.toBe(pushedViewText(before!));
-    // A disconnected host's last heartbeat is shown ("last known values, 40 s ago"): it counts.
-    const [cutOffLater] = pairViews(steady(1), [pair], at(9000, "disconnected"));
-    expect(pushedViewText(cutOffLater!)).not.toBe(pushedViewText(cutOff!));
-    const [unready] = pairViews(steady(0), [pair], at(1000));
-    expect(pushedViewText(unready!)).not.toBe(pushedViewText(before!));
-  });
-
-  it("a kept view gets its hosts' current heartbeats back (what the API answers stays current)", () => {
-    const [kept] = pairViews(steady(1), [pair], [{ ...host("host-1"), lastHeartbeatAt: new Date(1000) }, { ...host("host-2"), lastHeartbeatAt: new Date(1000) }]);
-    const [current] = withCurrentHeartbeats([kept!], [{ ...host("host-1"), lastHeartbeatAt: new Date(7000) }, { ...host("host-2", "disconnected"), lastHeartbeatAt: new Date(6000) }]);
-    expect(current!.servers.map((s) => s.lastHeartbeatAt)).toEqual([new Date(7000), new Date(6000)]);
-    // Everything else is the view as kept.
-    expect({ ...current, servers: [] }).toEqual({ ...kept, servers: [] });
-    expect(kept!.servers[0]!.lastHeartbeatAt).toEqual(new Date(1000));
-  });
-
   it("only when readiness alone blocks it", () => {
     const [ready] = pairViews(steady(1), [pair], [host("host-1"), host("host-2")]);
     expect(ready).toMatchObject({ switchoverBlockers: [], forceable: false });
@@ -90,5 +63,18 @@ describe("whether a switchover could be forced", () => {
     const [cutOff] = pairViews(steady(0), [pair], [host("host-1"), host("host-2", "disconnected")]);
     expect(cutOff!.forceable).toBe(false);
     expect(cutOff!.switchoverBlockers[0]).toBe("host host-2 of sip-2 is disconnected");
+  });
+});
+
+describe("a host's last heartbeat in the view", () => {
+  const pair: PairConfig = testPair();
+  const state = createControllerState({ nowMs: 0, pairs: [pair] });
+  const host = (hostName: string, state: HostLiveState["state"], heardAtMs: number): HostLiveState => ({ hostName, state, reason: "", since: new Date(0), lastHeartbeatAt: new Date(heardAtMs), agentVersion: null, socketOpen: state === "connected" });
+
+  it("is left out while the host is connected (a heartbeat does not change the view), and kept once it is not", () => {
+    const at = (heardAtMs: number, host2: HostLiveState["state"]) => pairViews(state, [pair], [host("host-1", "connected", heardAtMs), host("host-2", host2, heardAtMs)])[0]!;
+    expect(JSON.stringify(at(1_000, "connected"))).toBe(JSON.stringify(at(1_500, "connected")));
+    const cutOff = at(1_500, "disconnected");
+    expect(cutOff.servers.map((s) => s.lastHeartbeatAt?.getTime() ?? null)).toEqual([null, 1_500]);
   });
 });

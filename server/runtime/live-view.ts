@@ -97,7 +97,10 @@ export function pairViews(
         status: app?.status ?? "unknown",
         statusDetail: app?.statusDetail ?? "",
         hostConnection: live ? live.state : "unknown",
-        lastHeartbeatAt: live?.lastHeartbeatAt ?? null,
+        // Only while the host is not connected (what its last known values date from): a connected host's
+        // heartbeat moves twice a second, and in the view it made every view computed again differ from
+        // the last one sent (issue 15: 2,000 views pushed for nothing). The web tier's reads fill it in.
+        lastHeartbeatAt: live && live.state !== "connected" ? live.lastHeartbeatAt : null,
         // A process that is not running has no readiness: what it reported before it stopped is stale.
         readyForSwitchover: processDown ? null : (app?.readiness?.readyForSwitchover ?? null),
         readyForUpgrade: processDown ? null : (app?.readiness?.readyForUpgrade ?? null),
@@ -195,28 +198,4 @@ export function pairViews(
     };
   });
   return views.sort((a, b) => b.severity - a.severity || byName.compare(a.name, b.name));
-}
-
-/**
- * What of a pair view is worth pushing to browsers again, as text to compare with the last one sent: all
- * of it except a connected host's last heartbeat time. Every message from an agent moves that time, so
- * counting it made every push that recomputes all pairs (a VIP observation or a version changed) carry
- * nearly all of them — 2,000 views, half a megabyte, to every browser several times a second in a burst
- * of switchovers — though a connected server does not show it. A host that stops being connected changes
- * the view (its connection), and that push carries the time of its last heartbeat.
- */
-export function pushedViewText(v: PairView): string {
-  return JSON.stringify({ ...v, servers: v.servers.map((s) => (s.hostConnection === "connected" ? { ...s, lastHeartbeatAt: null } : s)) });
-}
-
-/** The views with each server's last heartbeat as its host's live state says now (see pushedViewText). */
-export function withCurrentHeartbeats(views: readonly PairView[], hosts: readonly HostLiveState[]): PairView[] {
-  const heartbeatOf = new Map(hosts.map((h) => [h.hostName, h.lastHeartbeatAt]));
-  return views.map((v) => ({
-    ...v,
-    servers: v.servers.map((s) => {
-      const at = heartbeatOf.get(s.hostName);
-      return at === undefined ? s : { ...s, lastHeartbeatAt: at };
-    }),
-  }));
 }
