@@ -9,8 +9,12 @@
 //     browser, timed inside each page (a MutationObserver takes Date.now(), the same clock the benchmark
 //     reads);
 //   - smoothness under a burst of role changes: the longest task on each page's main thread.
+// Beside them, to explain the figures (not part of what is measured): when the console's own view had each
+// role change (its control plane's live notice, in this process), and what reached each page during the
+// burst — socket.io frames by event, their bytes, and the tRPC requests the page made. `--profile FILE`
+// also records a CPU profile (.cpuprofile, Chrome DevTools) of the first page during the burst.
 //   npx tsx bench/dashboard/run.ts [--pairs 2000] [--hosts 200] [--browsers 50] [--changes 20] [--burst 200]
-//                                  [--write] [--screenshot docs/dashboard-table.png]
+//                                  [--write] [--screenshot docs/dashboard-table.png] [--profile /tmp/page.cpuprofile]
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -38,6 +42,9 @@ const browserCount = arg("browsers", 50);
 const changes = arg("changes", 20);
 const burst = arg("burst", 200);
 const screenshot = textArg("screenshot");
+const profile = textArg("profile");
+// A profiled page works harder than the others: its figures are not for BENCHMARKS.md.
+if (profile && process.argv.includes("--write")) throw new Error("--profile and --write do not go together: the profiled page's figures are not comparable");
 const ADMIN = { username: "bench", password: "bench-password-1" };
 /** Give-up limit of every wait (a benchmark that hangs says where). */
 const GIVE_UP_MS = arg("give-up-s", 300) * 1000;
@@ -143,6 +150,47 @@ function watchLongTasks(page: Page): Promise<void> {
   })()`);
 }
 
+/** What reaches a page from the console: socket.io frames by event (count, bytes), pairs in "live:pairs", tRPC requests by procedure. */
+interface Traffic {
+  frames: Map<string, { n: number; bytes: number }>;
+  pairsPushed: number;
+  trpc: Map<string, number>;
+}
+function watchTraffic(page: Page, countPairs: boolean): Traffic {
+  const t: Traffic = { frames: new Map(), pairsPushed: 0, trpc: new Map() };
+  page.on("websocket", (ws) =>
+    ws.on("framereceived", (f) => {
+      const text = typeof f.payload === "string" ? f.payload : f.payload.toString("utf8");
+      const event = /^\d+(?:\/[^,]*,)?\["([^"]+)"/.exec(text)?.[1];
+      if (!event) return;
+      const e = t.frames.get(event) ?? { n: 0, bytes: 0 };
+      e.n++;
+      e.bytes += text.length;
+      t.frames.set(event, e);
+      if (countPairs && event === "live:pairs") {
+        const payload = JSON.parse(text.slice(text.indexOf("["))) as [string, { json: { changed: unknown[] } }];
+        t.pairsPushed += payload[1].json.changed.length;
+      }
+    }),
+  );
+  page.on("request", (r) => {
+    const m = /\/api\/trpc\/([^?]+)/.exec(r.url());
+    if (!m) return;
+    for (const proc of m[1]!.split(",")) t.trpc.set(proc, (t.trpc.get(proc) ?? 0) + 1);
+  });
+  return t;
+}
+function resetTraffic(t: Traffic): void {
+  t.frames.clear();
+  t.trpc.clear();
+  t.pairsPushed = 0;
+}
+function trafficText(t: Traffic): string {
+  const frames = [...t.frames].map(([e, v]) => `${e} ${v.n} (${Math.round(v.bytes / 1024)} KiB)`).join(", ") || "none";
+  const trpc = [...t.trpc].map(([p, n]) => `${p} ${n}`).join(", ") || "none";
+  return `socket.io frames ${frames}; tRPC requests ${trpc}`;
+}
+
 async function main() {
   ensureBuild();
   const machine = `${os.cpus()[0]?.model ?? "?"}, ${os.cpus().length} CPUs, Node.js ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} at the start`;
@@ -223,6 +271,18 @@ async function main() {
       await context.addCookies([{ name, value, url: running.url }]);
       pages.push(await context.newPage());
     }
+    const traffic = pages.map((p, i) => watchTraffic(p, i === 0));
+    // When the console's own view (its control plane's live notice, which the web tier pushes on) first
+    // shows a pair with the primary the benchmark waits for.
+    const consoleWaits = new Map<string, { server: string; at: number | null }>();
+    const unsubscribe = running.services.controlPlane.subscribe({
+      onLive: (changed) => {
+        for (const v of changed) {
+          const w = consoleWaits.get(v.name);
+          if (w && w.at === null && v.servers.some((x) => x.role === "primary" && x.name === w.server)) w.at = Date.now();
+        }
+      },
+    });
 
     // Initial load. Everyone at once first (a shift change), then one browser again and again while the
     // others are open and live.
@@ -230,6 +290,7 @@ async function main() {
     const alone: number[] = [];
     for (let i = 0; i < 5; i++) alone.push(await openTable(pages[0]!, running.url));
     console.error(`load: ${browserCount} at once ${JSON.stringify(stats(together))}, one of ${browserCount} ${JSON.stringify(stats(alone))}`);
+    console.error(`during its 6 loads, the first page received: ${trafficText(traffic[0]!)}`);
 
     // Sort by name in every browser, so the pairs that change (p0 …) are in view.
     for (const p of pages) {
@@ -250,6 +311,9 @@ async function main() {
       if (!outcome.ordered) throw new Error(`the switchover of p${p} was refused: ${outcome.sentence}`);
     };
     const samples: number[] = [];
+    const toConsole: number[] = [];
+    const consoleToBrowsers: number[] = [];
+    resetTraffic(traffic[0]!);
     for (let k = 0; k < changes; k++) {
       const p = k % Math.min(changes, 10);
       const to = (primaryApp.get(p) ?? 2 * p) === 2 * p ? 2 * p + 1 : 2 * p;
@@ -259,6 +323,8 @@ async function main() {
         const shown = await pages[0]!.locator(`[data-testid="pair-row-p${p}"] [data-testid="primary"]`).first().textContent().catch(() => null);
         return `(the console: ${JSON.stringify(v && { epoch: v.epoch, servers: v.servers.map((s) => `${s.name} ${s.role} e${s.roleEpoch}`), situation: v.situation })}; the first browser's primary cell: ${JSON.stringify(shown)})`;
       };
+      const wait = { server: `s${to}`, at: null as number | null };
+      consoleWaits.set(`p${p}`, wait);
       const t0 = Date.now();
       await swap(p);
       const seen = await until(`p${p}'s new primary s${to} in every browser`, async () => {
@@ -266,13 +332,25 @@ async function main() {
         return at.every((x) => x !== null) ? (at as number[]) : undefined;
       }, 100);
       samples.push(...seen.map((t) => t - t0));
+      if (wait.at !== null) {
+        toConsole.push(wait.at - t0);
+        consoleToBrowsers.push(...seen.map((t) => t - wait.at!));
+      }
     }
     const roleChange = stats(samples);
-    console.error(`role change: ${JSON.stringify(roleChange)}`);
+    const split = { toConsole: stats(toConsole), toBrowsers: stats(consoleToBrowsers) };
+    console.error(`role change: ${JSON.stringify(roleChange)}; of which request → the console's view ${JSON.stringify(split.toConsole)}, the console's view → each browser ${JSON.stringify(split.toBrowsers)}`);
+    console.error(`during the ${changes} role changes, the first page received: ${trafficText(traffic[0]!)}, ${traffic[0]!.pairsPushed} pair views in "live:pairs"`);
 
     // A burst: `burst` role changes over pairs all through the list within about two seconds, while every
     // browser shows the table; the longest main-thread task on each page says whether it stayed smooth.
     await Promise.all(pages.map(watchLongTasks));
+    for (const t of traffic) resetTraffic(t);
+    const profiler = profile ? await pages[0]!.context().newCDPSession(pages[0]!) : null;
+    if (profiler) {
+      await profiler.send("Profiler.enable");
+      await profiler.send("Profiler.start");
+    }
     const burstStart = Date.now();
     let last = 0;
     const asked: Promise<void>[] = [];
@@ -289,10 +367,19 @@ async function main() {
     });
     const burstMs = Date.now() - burstStart;
     await new Promise((r) => setTimeout(r, 2000));
+    if (profiler) {
+      const { profile: cpu } = await profiler.send("Profiler.stop");
+      fs.writeFileSync(profile!, JSON.stringify(cpu));
+      console.error(`CPU profile of the first page during the burst: ${profile}`);
+    }
     const longest = await Promise.all(pages.map((pg) => pg.evaluate<number>("window.__longest")));
     const longTotal = await Promise.all(pages.map((pg) => pg.evaluate<number>("window.__longTotal")));
     const smooth = { longest: stats(longest), total: stats(longTotal) };
     console.error(`burst of ${burst} in ${burstMs} ms: longest task ${JSON.stringify(smooth.longest)}, long tasks in total ${JSON.stringify(smooth.total)}`);
+    const pushes = traffic.map((t) => t.frames.get("live:pairs")?.n ?? 0);
+    const burstTraffic = { text: trafficText(traffic[0]!), pairs: traffic[0]!.pairsPushed, pushes: stats(pushes) };
+    console.error(`during the burst, the first page received: ${burstTraffic.text}, ${burstTraffic.pairs} pair views in "live:pairs"; "live:pairs" pushes per page ${JSON.stringify(burstTraffic.pushes)}`);
+    unsubscribe();
 
     if (screenshot) {
       // A few of the problems an operator looks for, then the table as the first browser shows it.
@@ -326,13 +413,22 @@ viewport (${rowsInPage} of ${pairCount} rows were in the page).
 | role change → new primary in the pair's row, in each of ${browserCount} browsers, ms | ${roleChange.n} | ${roleChange.min} | ${roleChange.p50} | ${roleChange.p95} | ${roleChange.max} |
 | burst of ${burst} role changes in ${(burstMs / 1000).toFixed(1)} s: longest main-thread task per page, ms | ${smooth.longest.n} | ${smooth.longest.min} | ${smooth.longest.p50} | ${smooth.longest.p95} | ${smooth.longest.max} |
 | the same burst: all long tasks (> 50 ms) per page added up, ms | ${smooth.total.n} | ${smooth.total.min} | ${smooth.total.p50} | ${smooth.total.p95} | ${smooth.total.max} |
+| (explaining the role change) request → the console's own view has it (its control plane's live notice), ms | ${split.toConsole.n} | ${split.toConsole.min} | ${split.toConsole.p50} | ${split.toConsole.p95} | ${split.toConsole.max} |
+| (explaining the role change) the console's view → the pair's row in each browser, ms | ${split.toBrowsers.n} | ${split.toBrowsers.min} | ${split.toBrowsers.p50} | ${split.toBrowsers.p95} | ${split.toBrowsers.max} |
+
+During the burst the first page received ${burstTraffic.text}, with ${burstTraffic.pairs} pair views in the "live:pairs" pushes
+(pushes per page: p50 ${burstTraffic.pushes.p50}, max ${burstTraffic.pushes.max}). The two explaining rows are taken in the benchmark's process
+(the console's notice as the benchmark's listener sees it, in the same task right after the web tier pushed it: on a busy
+machine the console's process can lose the CPU in between, and a browser is then ahead of it — negative values) and are
+not part of the role-change figure.
 
 A role change is an operator's switchover (the control plane's \`switchOver\`, as the Switch over button asks
 for it), timed from the request to the new primary in the pair's row, taken inside each page by a
 MutationObserver with \`Date.now()\` (the same clock): the controller's plan (demote the primary, the agent's
 answer, promote the backup, its answer and role report, persisting each step), the control plane's push
-(coalesced to one per 50 ms), the web tier, socket.io to ${browserCount} browsers, the patch of the query cache,
-sorting and filtering ${pairCount} pairs, and drawing the visible rows.
+(coalesced to one per 50 ms, only the pairs whose view changed), the web tier, socket.io to ${browserCount} browsers, the
+patch of the query cache (pushes gathered per animation frame), filtering ${pairCount} pairs and placing the changed
+rows, and drawing the visible rows.
 The initial load includes the page, the sign-in check, the pair list over tRPC (${pairCount} pair views) and the first
 drawing.
 `;

@@ -38,6 +38,43 @@ const sortValue: Record<Exclude<PairSortKey, "problems">, (p: PairView) => strin
 /** Names and texts compare as people read them (p2 before p10); one collator for thousands of comparisons. */
 const collator = new Intl.Collator("en", { numeric: true });
 
+/** How two rows compare in the order asked for (ties by name); for a few comparisons, not a whole sort. */
+export function comparePairs(sort: PairSort): (a: PairView, b: PairView) => number {
+  if (sort.key === "problems") {
+    const dir = sort.descending ? 1 : -1;
+    return (a, b) => dir * (b.severity - a.severity) || collator.compare(a.name, b.name);
+  }
+  const value = sortValue[sort.key];
+  const dir = sort.descending ? -1 : 1;
+  return (a, b) => {
+    const [x, y] = [value(a), value(b)];
+    return dir * (typeof x === "number" && typeof y === "number" ? x - y : collator.compare(String(x), String(y))) || collator.compare(a.name, b.name);
+  };
+}
+
+/**
+ * The rows again after `pairs` changed, from the rows sorted before (`previous`, sorted by `sort`): when
+ * the same pairs are there and every changed one is still in order with its neighbours (a role changed
+ * in a table sorted by name), the changed rows are put in their places without sorting thousands of
+ * pairs again; otherwise the whole list is sorted. Either way the same rows as sortPairs gives.
+ */
+export function resortPairs(previous: readonly PairView[], pairs: readonly PairView[], sort: PairSort): PairView[] {
+  if (previous.length !== pairs.length) return sortPairs(pairs, sort);
+  const byId = new Map(pairs.map((p) => [p.id, p]));
+  const next: PairView[] = [];
+  const changed: number[] = [];
+  for (const [i, old] of previous.entries()) {
+    const now = byId.get(old.id);
+    if (!now) return sortPairs(pairs, sort);
+    next.push(now);
+    if (now !== old) changed.push(i);
+  }
+  if (!changed.length) return next;
+  const compare = comparePairs(sort);
+  const inOrder = changed.every((i) => (i === 0 || compare(next[i - 1]!, next[i]!) <= 0) && (i === next.length - 1 || compare(next[i]!, next[i + 1]!) <= 0));
+  return inOrder ? next : sortPairs(pairs, sort);
+}
+
 /** The rows in the order asked for; ties by name, so the order is stable while pairs change. */
 export function sortPairs(pairs: readonly PairView[], sort: PairSort): PairView[] {
   const byName = (a: PairView, b: PairView) => collator.compare(a.name, b.name);

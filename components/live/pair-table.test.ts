@@ -1,7 +1,8 @@
 // Unit tests of the table view's order and VIP column: rows sorted by any column with ties by name
-// (p2 before p10), the worst first for "problems", and where the VIP or NLB port is in words.
+// (p2 before p10), the worst first for "problems", the rows sorted again from the last ones after a
+// push, and where the VIP or NLB port is in words.
 import { describe, expect, it } from "vitest";
-import { sortPairs, vipText } from "./pair-order";
+import { pairSortKeys, resortPairs, sortPairs, vipText } from "./pair-order";
 import type { PairView, ServerView } from "../../lib/ui-events";
 
 function server(name: string, role: ServerView["role"], vip: ServerView["vip"], ready: 0 | 1 | null = 1): ServerView {
@@ -28,6 +29,39 @@ describe("the table's order", () => {
 
   it("sorts by the primary's name (s4 before s21), pairs without a primary last", () => {
     expect(sortPairs([p3, p10, p2], { key: "primary", descending: false }).map((p) => p.name)).toEqual(["p2", "p10", "p3"]);
+  });
+});
+
+describe("the rows again after pairs changed", () => {
+  it("a change that keeps the order is put in place, the other rows the same objects", () => {
+    const sort = { key: "name", descending: false } as const;
+    const before = sortPairs([p2, p3, p10], sort);
+    const p3b = pair("p3", 4, [server("s6", "primary", "present"), server("s7", "backup", "absent")]);
+    const after = resortPairs(before, [p2, p3b, p10], sort);
+    expect(after).toEqual([p2, p3b, p10]);
+    expect(after[0]).toBe(p2);
+  });
+
+  it("gives what sorting everything gives, for every column and either way", () => {
+    let seed = 11;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const roles = ["primary", "backup", "unknown"] as const;
+    const vips = ["present", "absent", "stale"] as const;
+    const random = (name: string) =>
+      pair(name, rnd(4), [server(`s${rnd(30)}`, roles[rnd(3)]!, vips[rnd(3)]!, rnd(2) as 0 | 1), server(`s${rnd(30)}`, roles[rnd(3)]!, vips[rnd(3)]!, rnd(2) as 0 | 1)], rnd(2) ? "ip-takeover" : "nlb-cluster");
+    for (const key of pairSortKeys) {
+      for (const descending of [false, true]) {
+        const sort = { key, descending };
+        let pairs = Array.from({ length: 30 }, (_, i) => random(`p${i}`));
+        let rows = sortPairs(pairs, sort);
+        for (let round = 0; round < 40; round++) {
+          pairs = pairs.map((p) => (rnd(10) === 0 ? random(p.name) : p));
+          if (rnd(8) === 0) pairs = pairs.slice(1);
+          rows = resortPairs(rows, pairs, sort);
+          expect(rows).toEqual(sortPairs(pairs, sort));
+        }
+      }
+    }
   });
 });
 

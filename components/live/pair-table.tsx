@@ -9,7 +9,7 @@ import { memo, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from
 import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import type { RouterOutputs } from "@/components/trpc/types";
 import { Badge, cx } from "@/components/ui";
-import { backupsOf, primariesOf, readyCount, sortPairs, vipText, type PairSort, type PairSortKey } from "./pair-order";
+import { backupsOf, primariesOf, readyCount, resortPairs, sortPairs, vipText, type PairSort, type PairSortKey } from "./pair-order";
 
 export type { PairSort, PairSortKey };
 
@@ -127,7 +127,14 @@ const PairRow = memo(function PairRow({ p, open, onToggle }: { p: PairView; open
 });
 
 export function PairTable({ pairs, sort, onSort, detail }: { pairs: readonly PairView[]; sort: PairSort; onSort: (sort: PairSort) => void; detail: (pair: PairView) => ReactNode }) {
-  const rows = useMemo(() => sortPairs(pairs, sort), [pairs, sort]);
+  // Sorted again from the last rows when only pairs changed (most pushes change a row in place).
+  const last = useRef<{ sort: PairSort; rows: PairView[] } | null>(null);
+  const rows = useMemo(() => {
+    const before = last.current;
+    const rows = before && before.sort === sort ? resortPairs(before.rows, pairs, sort) : sortPairs(pairs, sort);
+    last.current = { sort, rows };
+    return rows;
+  }, [pairs, sort]);
   const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
   const toggle = useMemo(() => (id: string) => setOpen((o) => (o.has(id) ? new Set([...o].filter((x) => x !== id)) : new Set(o).add(id))), []);
   const bodyRef = useRef<HTMLTableElement>(null);
