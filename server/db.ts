@@ -1,6 +1,9 @@
-// The Prisma client over SQLite (better-sqlite3 adapter, Rust-free client). Only repositories import it.
+// The Prisma client (Rust-free, over a driver adapter). Only repositories import it. DATABASE_URL picks
+// the database (server/db/dialect.ts): SQLite through better-sqlite3, the embedded default, or
+// PostgreSQL through `pg` (below, createPostgresDb). Both clients come from the one schema and have the
+// same models and queries; the rest of the code sees one type, Db.
 //
-// Two threads write the one file: the web tier (configuration, audit, alarms) and the control plane
+// SQLite: two threads write the one file: the web tier (configuration, audit, alarms) and the control plane
 // (epochs, timeline). SQLite has one writer at a time (WAL lets readers go on), so every transaction
 // starts with BEGIN IMMEDIATE — it takes the write lock at once, instead of failing with "database is
 // locked" when a read transaction tries to become a write — and waits for the lock asynchronously. A
@@ -8,7 +11,10 @@
 // (5 s); the control plane does not block its thread (0 ms) and retries with retryWhileBusy(), so
 // heartbeats keep being handled while the web tier writes.
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "../generated/prisma/client";
+import { PrismaClient as PostgresPrismaClient } from "../generated/prisma-pg/client";
+import { dialectOf } from "./db/dialect";
 
 export type Db = PrismaClient;
 /** A client or the client of an open transaction: what repositories accept. */
@@ -89,6 +95,10 @@ function immediateTransactions(adapter: Adapter, client: SqliteHandle): void {
 }
 
 export function createDb(url: string, opts: { busyTimeoutMs?: number } = {}): Db {
+  return dialectOf(url) === "postgresql" ? createPostgresDb(url) : createSqliteDb(url, opts);
+}
+
+function createSqliteDb(url: string, opts: { busyTimeoutMs?: number }): Db {
   const factory = new PrismaBetterSQLite3({ url, timeout: opts.busyTimeoutMs ?? WEB_BUSY_TIMEOUT_MS });
   const connect = factory.connect.bind(factory);
   factory.connect = async () => {
@@ -97,6 +107,43 @@ export function createDb(url: string, opts: { busyTimeoutMs?: number } = {}): Db
     return adapter;
   };
   return new PrismaClient({ adapter: factory, transactionOptions: { maxWait: WRITE_LOCK_MAX_WAIT_MS + 1_000, timeout: TRANSACTION_TIMEOUT_MS } });
+}
+
+/**
+ * Any transaction holds this PostgreSQL advisory lock (pg_advisory_xact_lock, released at commit or
+ * rollback) from its start: transactions run one at a time, as SQLite's BEGIN IMMEDIATE makes them
+ * run, so code written for SQLite (read, decide, write in one transaction) keeps its meaning under
+ * PostgreSQL's default READ COMMITTED. Single statements outside a transaction do not take it.
+ */
+export const POSTGRES_TRANSACTION_LOCK = 0x5357_0001;
+
+interface PgTransaction {
+  executeRaw(query: { sql: string; args: unknown[]; argTypes: unknown[] }): Promise<number>;
+}
+
+function createPostgresDb(url: string): Db {
+  const factory = new PrismaPg({ connectionString: url });
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const adapter = await connect();
+    const start = adapter.startTransaction.bind(adapter);
+    adapter.startTransaction = async (isolationLevel) => {
+      const tx = await start(isolationLevel);
+      try {
+        await (tx as unknown as PgTransaction).executeRaw({ sql: `SELECT pg_advisory_xact_lock(${POSTGRES_TRANSACTION_LOCK})`, args: [], argTypes: [] });
+      } catch (err) {
+        // The adapter's rollback only returns the connection to the pool: end the transaction first.
+        await (tx as unknown as PgTransaction).executeRaw({ sql: "ROLLBACK", args: [], argTypes: [] }).catch(() => {});
+        await tx.rollback().catch(() => {});
+        throw err;
+      }
+      return tx;
+    };
+    return adapter;
+  };
+  const client = new PostgresPrismaClient({ adapter: factory, transactionOptions: { maxWait: WRITE_LOCK_MAX_WAIT_MS + 1_000, timeout: TRANSACTION_TIMEOUT_MS } });
+  // The same models, fields and queries as the SQLite client (one schema): typed as the one Db.
+  return client as unknown as Db;
 }
 
 /**

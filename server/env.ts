@@ -18,9 +18,10 @@ export const envSchema = z.object({
   AGENT_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   /** Largest HTTP request body the console reads (API calls, configuration imports); larger ones get 413 before they are read. */
   MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  /** file:./path.db: SQLite (the embedded default); postgresql://user:password@host:5432/db: PostgreSQL (server/db/dialect.ts). */
   DATABASE_URL: z
     .string()
-    .regex(/^file:/, "only SQLite file URLs (file:./path.db) are supported by this build")
+    .regex(/^(file:|postgres(ql)?:\/\/)/, "a SQLite file URL (file:./path.db) or a PostgreSQL URL (postgresql://user:password@host:5432/db)")
     .default("file:./data/switchyard.db"),
   /** Public base URL used in printed links (setup link); defaults to http://HOST:PORT. */
   PUBLIC_URL: z.string().url().optional(),
