@@ -1,5 +1,5 @@
 // Shared steps for browser tests.
-import { expect, type Page } from "@playwright/test";
+import { expect, type APIRequestContext, type Page } from "@playwright/test";
 import { e2eAdmin } from "../playwright.config";
 
 export async function login(page: Page, user = e2eAdmin) {
@@ -13,4 +13,20 @@ export async function login(page: Page, user = e2eAdmin) {
 /** Follows a link of the main navigation (pages also link to each other; this one is unambiguous). */
 export async function navigate(page: Page, name: string) {
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true }).click();
+}
+
+/** A tRPC mutation over HTTP as the request's session; throws with the answer when refused. */
+export async function trpcMutation(request: APIRequestContext, path: string, input: unknown): Promise<unknown> {
+  const res = await request.post(`/api/trpc/${path}`, { data: { json: input } });
+  const body = await res.json();
+  if (!res.ok()) throw new Error(`${path}: ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** A tRPC query over HTTP as the request's session; its result. */
+export async function trpcQuery<T>(request: APIRequestContext, path: string, input?: unknown): Promise<T> {
+  const res = await request.get(`/api/trpc/${path}${input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`}`);
+  const body = await res.json();
+  if (!res.ok()) throw new Error(`${path}: ${JSON.stringify(body)}`);
+  return (body as { result: { data: { json: T } } }).result.data.json;
 }

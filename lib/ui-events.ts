@@ -18,12 +18,16 @@ export const serverViewSchema = z.object({
   hostConnection: z.enum(["connected", "disconnected", "unknown"]),
   lastHeartbeatAt: z.date().nullable(),
   readyForSwitchover: z.union([z.literal(0), z.literal(1)]).nullable(),
+  /** W13/W14: readiness for upgrade as the server reports it (the backup 1, the primary 0); null when unknown. */
+  readyForUpgrade: z.union([z.literal(0), z.literal(1)]).nullable(),
   notReadyReasons: z.array(z.string()),
   haLink: z.string(),
   sipListener: z.string(),
   oosBackoff: z.number(),
   /** present: the VIP (or NLB port) should be enabled here; stale: may still be enabled though this server is not primary. */
   vip: z.enum(["present", "absent", "stale", "none"]),
+  /** The version the server reports running (GET /switchyard/v1/running); null until it said. */
+  version: z.string().nullable(),
   /**
    * Where this host's agent observes the VIP (or NLB port): present or not (null: its driver cannot
    * tell), when it reported that (it reports every change, and checks every few seconds) and what it
@@ -67,6 +71,15 @@ export const pairViewSchema = z.object({
       until: z.date(),
     })
     .nullable(),
+  /** The pair is in maintenance: the controller observes it and decides nothing of its own (who, why, since, until). */
+  maintenance: z
+    .object({
+      by: z.string(),
+      reason: z.string(),
+      since: z.date(),
+      until: z.date().nullable(),
+    })
+    .nullable(),
   activeAlarms: z.array(z.string()),
   /**
    * The VIP (or NLB port) is not where the controller wants it, as the agents observe it, for longer
@@ -107,6 +120,8 @@ export const uiEventSchemas = {
   "live:changed": z.undefined(),
   /** Alarms changed. */
   "alarms:changed": z.undefined(),
+  /** A guided procedure changed: a W14 upgrade run, a scheduled switchover. */
+  "procedures:changed": z.undefined(),
   "live:applications": liveApplicationsSchema,
 } as const;
 
@@ -115,5 +130,6 @@ export interface UiServerToClientEvents {
   "live:pairs": (payload: { json: unknown; meta?: unknown }) => void;
   "live:changed": () => void;
   "alarms:changed": () => void;
+  "procedures:changed": () => void;
   "live:applications": (payload: LiveApplications) => void;
 }

@@ -34,7 +34,8 @@ export type ScriptPlaceholder = (typeof scriptPlaceholders)[number];
  * config-delivery-failed and restart-gave-up come from the agents' reports about an application
  * (server/runtime/app-runtime.ts); vip-mismatch compares where the agents observe a pair's VIP with where
  * the controller wants it (server/runtime/vip-watch.ts); control-plane-stall and agents-silent are the
- * console's own, about no pair.
+ * console's own, about no pair; maintenance-too-long is the controller's (a condition of the pair);
+ * scheduled-switchover-skipped comes from the scheduled switchovers (server/schedule/).
  */
 export const controllerAlarmKinds = [
   "host-disconnected",
@@ -58,6 +59,10 @@ export const controllerAlarmKinds = [
    * time, with no switchover in progress; cancelled when the observations agree again.
    */
   "vip-mismatch",
+  /** A pair stayed in maintenance (the controller does not act on it) longer than MAINTENANCE_ALARM_AFTER_MINUTES; cancelled when it ends. */
+  "maintenance-too-long",
+  /** A scheduled switchover was skipped at its time (a server not ready, a role change in progress…); an operator clears it. */
+  "scheduled-switchover-skipped",
 ] as const;
 /** Alarm kinds about the console itself rather than a pair. */
 export const consoleAlarmKinds = ["control-plane-stall", "agents-silent"] as const;

@@ -17,6 +17,9 @@ import { OperationsService } from "./runtime/operations.service";
 import { createAlarmEngine } from "./alarms/engine";
 import { Lab, noLab, seedLabConfig } from "./lab/lab";
 import { startHttpServer, type ConsoleServer } from "./http";
+import { UpgradeRunner } from "./upgrade/upgrade.runner";
+import { UpgradeService } from "./upgrade/upgrade.service";
+import { ScheduleService } from "./schedule/schedule.service";
 import type { ConsoleServices } from "./api/trpc";
 
 const log = logger("console");
@@ -60,6 +63,12 @@ export interface RunningConsole extends ConsoleServer {
   stop(): Promise<void>;
 }
 
+/** "running, started by alice" — what a scheduled switchover says when it is skipped for an upgrade. */
+function describeActiveUpgrade(runner: UpgradeRunner, pairId: string): string | null {
+  const run = runner.activeRunOf(pairId);
+  return run ? `${run.state.status}, started by ${run.state.startedBy}` : null;
+}
+
 export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningConsole> {
   const env = parseEnv(opts.env ?? process.env);
   configureLogging({ level: env.LOG_LEVEL, format: env.LOG_FORMAT });
@@ -90,7 +99,10 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   const lab = opts.lab
     ? new Lab({ db, agentUrl: () => controlPlane.agentUrl(), rootDir: opts.lab.rootDir, stateDir: opts.lab.stateDir, output: opts.lab.output ?? "ignore", agentPrefix: opts.lab.agentPrefix, vipStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null })
     : null;
-  const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: lab ?? noLab };
+  const upgradeRunner = new UpgradeRunner({ db, controlPlane, operations });
+  const upgrades = new UpgradeService(db, upgradeRunner);
+  const schedules = new ScheduleService({ db, controlPlane, operations, alarms, upgradeOf: (pairId) => describeActiveUpgrade(upgradeRunner, pairId) });
+  const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: lab ?? noLab, upgrades, schedules };
 
   let pages: ((req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => Promise<void>) | undefined;
   const dev = opts.dev ?? env.NODE_ENV === "development";
@@ -106,6 +118,8 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   // Live sockets follow their session: the AuthService says which sessions ended, the web tier drops them.
   auth.subscribe({ sessionsEnded: (ended) => http.endSessions(ended) });
   const stopAll = async () => {
+    await schedules.stop();
+    await upgradeRunner.stop();
     await lab?.stopAll();
     await controlPlane.stop();
     await alarms.stop();
@@ -127,8 +141,20 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
       onAppAlarm: (alarm) => alarms.onApplicationAlarm(alarm),
     });
     alarms.onChange(() => ui.emit("alarms:changed"));
+    // A guided procedure changed: its page refetches it, and the pair's timeline (its notes).
+    const proceduresChanged = () => {
+      ui.emit("procedures:changed");
+      ui.emit("live:changed");
+    };
+    upgradeRunner.onChange(proceduresChanged);
+    schedules.onChange(proceduresChanged);
     await alarms.start();
     await controlPlane.start();
+    if (controlPlane.enabled) {
+      // After the control plane: runs observe the pairs' live views and write their timeline through it.
+      await upgradeRunner.start();
+      await schedules.start();
+    }
     if (lab && opts.lab?.startAgents !== false) await lab.startAgents();
   } catch (err) {
     // Nothing half-started is left behind (a lab agent would keep knocking with a token of a dead console).

@@ -49,6 +49,8 @@ export const envSchema = z.object({
   LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(15 * 60),
   /** A host whose agent sent nothing for this long is reported disconnected (W3). */
   HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(200).max(600_000).default(2000),
+  /** A pair left in maintenance (no failover) this long raises the maintenance-too-long alarm; 1 minute to 30 days. */
+  MAINTENANCE_ALARM_AFTER_MINUTES: z.coerce.number().int().min(1).max(43_200).default(240),
   /** Lab mode: every pair uses the lab VIP driver with this shared directory (demo and tests only). */
   SWITCHYARD_LAB_STATE_DIR: z.string().min(1).optional(),
   /** Set to "false" to serve only the API and sockets, without the web pages (no production build needed). */

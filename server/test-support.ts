@@ -15,6 +15,9 @@ import { OperationsService } from "./runtime/operations.service";
 import { createAlarmEngine, type AlarmEngineOptions } from "./alarms/engine";
 import type { ReactionPorts } from "./alarms/dispatcher";
 import { noLab } from "./lab/lab";
+import { UpgradeRunner } from "./upgrade/upgrade.runner";
+import { UpgradeService } from "./upgrade/upgrade.service";
+import { ScheduleService } from "./schedule/schedule.service";
 import { createCaller } from "./api/root";
 import type { ConsoleServices } from "./api/trpc";
 import type { Role } from "./auth/roles";
@@ -52,7 +55,10 @@ export async function createTestConsole(envOverrides: Record<string, string> = {
     { db, retentionDays: env.ALARM_LOG_RETENTION_DAYS, configEvents, ports: opts.reactionPorts ?? { switchover: null, agents: null } },
     { log: quietLogger, ...opts.alarms },
   );
-  const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: noLab };
+  // Not started (no timers): a configuration-only console runs no procedure.
+  const upgradeRunner = new UpgradeRunner({ db, controlPlane, operations, log: quietLogger });
+  const schedules = new ScheduleService({ db, controlPlane, operations, alarms, upgradeOf: () => null, log: quietLogger });
+  const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: noLab, upgrades: new UpgradeService(db, upgradeRunner), schedules };
   const userIds = {} as Record<Role, string>;
   for (const role of ["viewer", "operator", "admin"] as const) {
     const u = await services.auth.createUser({ id: null, name: "test" }, { username: `${role}1`, password: `${role}-password-123`, role });
@@ -111,4 +117,29 @@ export function sipServerInput(name: string, hostId: string, port: number) {
     stopTimeoutMs: 10_000,
     options: [{ dn: "", section: "TServer", name: "http-port", value: String(port + 2) }],
   };
+}
+
+/** pair-a: sip-1 on host-1 (primary) and sip-2 on host-2 (backup), IP takeover on eth1; its ids. */
+export async function createIpTakeoverPair(t: TestConsole): Promise<{ pairId: string; primaryAppId: string; backupAppId: string }> {
+  const admin = t.callerAs("admin");
+  const h1 = await admin.hosts.create(twoNicHost("host-1", "10.0.0.1", "10.0.1.1"));
+  const h2 = await admin.hosts.create(twoNicHost("host-2", "10.0.0.2", "10.0.1.2"));
+  const primaryAppId = await admin.applications.create(sipServerInput("sip-1", h1, 5060));
+  const backupAppId = await admin.applications.create(sipServerInput("sip-2", h2, 5060));
+  const pairId = await admin.pairs.create({
+    name: "pair-a",
+    haType: "ip-takeover",
+    controlDriver: "linux-ip",
+    vipAddress: "10.0.1.100",
+    vipPrefixLength: 24,
+    vipInterface: "eth1",
+    nlbClusterName: "",
+    nlbPort: null,
+    enableScript: "",
+    disableScript: "",
+    scriptTimeoutMs: 5000,
+    primaryAppId,
+    backupAppId,
+  });
+  return { pairId, primaryAppId, backupAppId };
 }

@@ -1,9 +1,9 @@
 "use client";
 // The operator's dashboard: every HA pair with both servers' roles, process status, host connection,
 // where the VIP (or NLB port) should be — stale VIPs included — and where the agents observe it, with a
-// banner when the two disagree; readiness, HA link and back-off; a disconnected host's values muted as
-// last known, with their age; split brain made obvious; the manual switchover with its safety explained
-// first; and each pair's timeline.
+// banner when the two disagree; readiness for switchover and for upgrade, version, HA link and back-off;
+// a disconnected host's values muted as last known, with their age; split brain and maintenance made
+// obvious; the manual switchover with its safety explained first; and each pair's timeline.
 import Link from "next/link";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
@@ -196,7 +196,11 @@ export function ServerCell({ s, haType }: { s: ServerView; haType: PairView["haT
           <Badge tone={s.status === "running" ? "green" : s.status === "unknown" ? "amber" : "red"}>{s.status}</Badge>
         </dd>
         <dt className="text-slate-500">Ready to switch</dt>
-        <dd>{s.readyForSwitchover === 1 ? <Badge tone="green">1</Badge> : s.readyForSwitchover === 0 ? <Badge tone="amber">0</Badge> : "—"}</dd>
+        <dd data-testid="ready-to-switch">{s.readyForSwitchover === 1 ? <Badge tone="green">1</Badge> : s.readyForSwitchover === 0 ? <Badge tone="amber">0</Badge> : "—"}</dd>
+        <dt className="text-slate-500">Ready to upgrade</dt>
+        <dd data-testid="ready-to-upgrade">{s.readyForUpgrade === 1 ? <Badge tone="green">1</Badge> : s.readyForUpgrade === 0 ? <Badge tone="slate">0</Badge> : "—"}</dd>
+        <dt className="text-slate-500">Version</dt>
+        <dd data-testid="version" className="font-mono">{s.version ?? "—"}</dd>
         <dt className="text-slate-500">HA link</dt>
         <dd>{s.haLink}</dd>
         <dt className="text-slate-500">SIP listener</dt>
@@ -303,7 +307,7 @@ export function Timeline({ pairId }: { pairId: string }) {
       {(timeline.data ?? []).map((h) => (
         <li key={h.id} className="flex gap-2">
           <span className="whitespace-nowrap text-slate-500">{h.at.toLocaleTimeString()}</span>
-          <Badge tone={h.kind === "operator" ? "blue" : h.kind === "alarm" ? "red" : "slate"}>{h.kind}</Badge>
+          <Badge tone={h.kind === "operator" || h.kind === "procedure" ? "blue" : h.kind === "alarm" ? "red" : "slate"}>{h.kind}</Badge>
           <span>{h.text}</span>
         </li>
       ))}
@@ -317,6 +321,19 @@ const holdCauses: Record<string, string> = {
   "bind-failure": "cannot open its SIP port",
   "self-demotion": "gave up the primary role (NIC)",
 };
+
+/** A pair in maintenance, made obvious: the controller will not fail it over; who set it, why, since and until when. */
+export function MaintenanceBanner({ maintenance }: { maintenance: NonNullable<PairView["maintenance"]> }) {
+  return (
+    <div role="status" data-testid="maintenance-banner" className="mb-3 rounded border-2 border-purple-500 bg-purple-50 p-2 text-sm text-purple-950">
+      <div className="font-semibold">In maintenance — no automatic failover</div>
+      <div>
+        Set by <b>{maintenance.by}</b> at {maintenance.since.toLocaleString()}
+        {maintenance.until ? `, until ${maintenance.until.toLocaleString()}` : ", until someone ends it"}. Reason: {maintenance.reason}
+      </div>
+    </div>
+  );
+}
 
 /** A failover held for the backup's call synchronisation: who, how many calls, and until when at most. */
 export function HoldBanner({ hold }: { hold: NonNullable<PairView["hold"]> }) {
@@ -365,6 +382,7 @@ function PairCard({ pair }: { pair: PairView }) {
           <div>Controller: {pair.situation}</div>
         </div>
       )}
+      {pair.maintenance && <MaintenanceBanner maintenance={pair.maintenance} />}
       <VipMismatchBanner pair={pair} />
       {pair.hold && <HoldBanner hold={pair.hold} />}
       <p data-testid="situation" className="mb-3 text-sm text-slate-700">

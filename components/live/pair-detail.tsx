@@ -1,14 +1,18 @@
 "use client";
 // One pair in detail: a topology picture (hosts with their NICs, the servers and their roles, the HA
 // link, where the VIP or NLB port should be — stale included — and where the agents observe it, a
-// disconnected host muted with the age of what it last said), live status, the options that matter for
-// HA, the switchover control and the full timeline with the controller's reasons.
+// disconnected host muted with the age of what it last said), live status, maintenance, the options that
+// matter for HA, the switchover control, scheduled switchovers, the guided rolling upgrade (W14) and the
+// full timeline with the controller's reasons.
 import Link from "next/link";
 import { useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
 import { Badge, Card, ErrorBox, Loading, PageTitle, Table, cx } from "@/components/ui";
 import { effectiveOption } from "@/lib/options-catalogue";
-import { Age, HoldBanner, ObservedVip, ServerCell, SwitchoverControl, Timeline, VipMismatchBanner, vipWordOf } from "./dashboard";
+import { Age, HoldBanner, MaintenanceBanner, ObservedVip, ServerCell, SwitchoverControl, Timeline, VipMismatchBanner, vipWordOf } from "./dashboard";
+import { MaintenanceControl } from "./maintenance";
+import { UpgradeCard } from "./upgrade";
+import { SchedulesCard } from "./schedules";
 
 const haOptions = ["ha-max-calls-sync-at-once", "http-port", "sip-pass-check", "control-vip-scripts", "sip-iptakeover-monitoring", "tlib-nic-monitoring", "sip-nic-monitoring", "sip-nic-address"];
 
@@ -38,6 +42,7 @@ export function PairDetail({ id }: { id: string }) {
           Split brain: both servers claim primary. {pair.situation}
         </div>
       )}
+      {pair.maintenance && <MaintenanceBanner maintenance={pair.maintenance} />}
       <VipMismatchBanner pair={pair} />
       <Card title="Topology" className="mb-4">
         <figure aria-label={`Topology of ${pair.name}`} className="flex flex-col items-stretch gap-2 md:flex-row md:items-center">
@@ -95,9 +100,18 @@ export function PairDetail({ id }: { id: string }) {
           <ServerCell key={s.appId} s={s} haType={pair.haType} />
         ))}
       </div>
-      <Card title="Switchover" className="mb-4">
-        <SwitchoverControl pair={pair} />
-      </Card>
+      {(
+        [
+          ["Maintenance", <MaintenanceControl key="m" pair={pair} />],
+          ["Switchover", <SwitchoverControl key="s" pair={pair} />],
+          ["Rolling upgrade (W14)", <UpgradeCard key="u" pair={pair} />],
+          ["Scheduled switchovers", <SchedulesCard key="c" pairId={id} />],
+        ] as const
+      ).map(([title, body]) => (
+        <Card key={title} title={title} className="mb-4">
+          {body}
+        </Card>
+      ))}
       <Card title="HA options" className="mb-4">
         <Table head={["Option", ...pair.servers.map((s) => s.name)]} caption="HA options of both servers">
           {haOptions.map((name) => (

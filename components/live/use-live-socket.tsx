@@ -72,6 +72,11 @@ export function LiveSocketProvider({ children }: { children: ReactNode }) {
       }),
     );
     socket.on("alarms:changed", () => void queryClient.invalidateQueries({ queryKey: trpc.alarms.pathKey() }));
+    // A W14 upgrade run or a scheduled switchover changed: refetch what the pair page shows of them.
+    socket.on("procedures:changed", () => {
+      void queryClient.invalidateQueries({ queryKey: trpc.upgrade.pathKey() });
+      void queryClient.invalidateQueries({ queryKey: trpc.schedules.pathKey() });
+    });
     // What an application's server runs with, its delivery or restart state changed: refetch its page's view.
     socket.on("live:applications", (payload) => {
       if (!uiEventSchemas["live:applications"].safeParse(payload).success) console.warn("live:applications payload not understood; refetching");

@@ -3,7 +3,8 @@
 import { createAgentClient } from "./agent-client";
 import { createHttpInterface } from "./http-interface";
 import { SimServer, systemClock } from "./server";
-import { loadConfigFile, settingsFromConfig, SettingsError, simEnvSchema } from "./settings";
+import { readFileSync } from "node:fs";
+import { loadConfigFile, settingsFromConfig, SettingsError, simEnvSchema, withInstalledVersion } from "./settings";
 
 function fail(message: string): never {
   process.stderr.write(`sip-server-sim: ${message}\n`);
@@ -21,7 +22,15 @@ async function main(): Promise<void> {
 
   let settings;
   try {
-    settings = settingsFromConfig(loadConfigFile(configPath), env);
+    const config = loadConfigFile(configPath);
+    const readIfThere = (path: string): string | null => {
+      try {
+        return readFileSync(path, "utf8");
+      } catch {
+        return null;
+      }
+    };
+    settings = settingsFromConfig(config, withInstalledVersion(env, env.SWITCHYARD_APP_NAME ?? config.name, readIfThere));
   } catch (error) {
     fail(error instanceof SettingsError ? error.message : String(error));
   }

@@ -1,6 +1,6 @@
 // Configuration file options → typed settings (W6 devices, W12 batch size range).
 import { describe, expect, it } from "vitest";
-import { settingsFromConfig, simEnvSchema, SettingsError } from "./settings";
+import { settingsFromConfig, simEnvSchema, SettingsError, withInstalledVersion } from "./settings";
 import { simConfig } from "./testing";
 
 const env = simEnvSchema.parse({});
@@ -55,6 +55,16 @@ describe("simulator settings", () => {
     expect(settingsFromConfig(config, env).version).toBe("1.0.0-sim");
     expect(settingsFromConfig(config, simEnvSchema.parse({ SWITCHYARD_LAB_VERSION: "8.1.103.64" })).version).toBe("8.1.103.64");
     expect(simEnvSchema.safeParse({ SWITCHYARD_LAB_VERSION: "x".repeat(65) }).success).toBe(false);
+  });
+
+  it("W14 the version installed in the lab's version directory is the one a (re)started server reports", () => {
+    const files: Record<string, string> = { "/lab/versions/sip-a2": "1.1.0-sim\n", "/lab/versions/bad": "two words" };
+    const read = (p: string) => files[p] ?? null;
+    const dirEnv = simEnvSchema.parse({ SWITCHYARD_LAB_VERSION_DIR: "/lab/versions" });
+    expect(withInstalledVersion(dirEnv, "sip-a2", read).SWITCHYARD_LAB_VERSION).toBe("1.1.0-sim");
+    expect(withInstalledVersion(dirEnv, "sip-a1", read).SWITCHYARD_LAB_VERSION).toBe("1.0.0-sim");
+    expect(withInstalledVersion(env, "sip-a2", read)).toBe(env);
+    expect(() => withInstalledVersion(dirEnv, "bad", read)).toThrow("installed version file /lab/versions/bad: must be 1–64 characters without spaces");
   });
 
   it("W13 readiness settle time is the real 60 s unless the lab knob SWITCHYARD_LAB_READINESS_SETTLE_MS shortens it", () => {

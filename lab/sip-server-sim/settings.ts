@@ -45,6 +45,11 @@ export const simEnvSchema = z.object({
   SWITCHYARD_LAB_VIP_BIND_WAIT_MS: optionalMsSchema(vipBindWaitDefaultMs),
   /** The version the server reports (GET /switchyard/v1/running, Server header): a rolling upgrade changes it (W14). */
   SWITCHYARD_LAB_VERSION: z.string().trim().min(1).max(64).default(simVersionDefault),
+  /**
+   * The lab's "installed software" (W14): when `<dir>/<application name>` exists, the version in it is
+   * the one this server runs and reports (lab/install-version.mjs, the lab's install command, writes it).
+   */
+  SWITCHYARD_LAB_VERSION_DIR: z.string().min(1).optional(),
 });
 export type SimEnv = z.infer<typeof simEnvSchema>;
 
@@ -190,6 +195,24 @@ export function settingsFromConfig(config: AppConfig, env: SimEnv): SimSettings 
     labEndpoints: env.SWITCHYARD_LAB_FAULTS,
     warnings,
   };
+}
+
+/** A version an install put in place: 1–64 characters without spaces. */
+export const installedVersionSchema = z.string().trim().regex(/^\S{1,64}$/, "must be 1–64 characters without spaces");
+
+/**
+ * The environment with SWITCHYARD_LAB_VERSION set to the version installed for this server, when the
+ * lab's version directory holds one (read once, at start: a new version runs after a restart, as an
+ * upgraded binary does). A file that is not a version is an error, not silently ignored.
+ */
+export function withInstalledVersion(env: SimEnv, appName: string, read: (path: string) => string | null): SimEnv {
+  if (!env.SWITCHYARD_LAB_VERSION_DIR) return env;
+  const path = `${env.SWITCHYARD_LAB_VERSION_DIR}/${appName}`;
+  const text = read(path);
+  if (text === null) return env;
+  const parsed = installedVersionSchema.safeParse(text);
+  if (!parsed.success) throw new SettingsError(`installed version file ${path}: ${parsed.error.issues[0]?.message ?? "not a version"}`);
+  return { ...env, SWITCHYARD_LAB_VERSION: parsed.data };
 }
 
 export function loadConfigFile(path: string): AppConfig {

@@ -39,6 +39,17 @@ describe("host liveness", () => {
     expect(after.flatMap((r) => r.lost)).toEqual([]);
   });
 
+  it("a stall before the first sweep (right after a console restart) is a stall too: nobody is lost for it", () => {
+    const l = new HostLiveness(opts);
+    l.connected("a", 100);
+    l.connected("b", 120);
+    // The console stops before its first sweep; the heartbeats that waited are handled after the sweep.
+    const late = l.sweep(4800);
+    expect(late.stalledMs).toBe(4700);
+    expect(late.lost).toEqual([]);
+    expect(run(l, 5000, 8000, ["a", "b"]).flatMap((r) => r.lost)).toEqual([]);
+  });
+
   it("many hosts falling silent in the same sweep are held for one more timeout, then declared lost if still silent", () => {
     const l = new HostLiveness(opts);
     for (const h of ["a", "b", "c", "d"]) l.connected(h, 0);

@@ -56,11 +56,22 @@ export class HostLiveness implements Liveness {
 
   /** An agent (re)connected: it counts as heard now. */
   connected(host: string, nowMs: number): void {
+    this.baseline(nowMs);
     this.hosts.set(host, { connected: true, lastHeardMs: nowMs });
+  }
+
+  /**
+   * Rule 1 needs a sweep to compare with: until the first sweep, the first time a host was heard stands
+   * in for it. Without it, a console that stalled before its first sweep (right after a restart) read
+   * the stall as every host's silence and failed over a pair nothing was wrong with (simulation).
+   */
+  private baseline(nowMs: number): void {
+    this.lastSweepMs ??= nowMs;
   }
 
   /** Any valid message from the host's agent. Returns true when the host had been declared lost (it is back). */
   heard(host: string, nowMs: number): boolean {
+    this.baseline(nowMs);
     const e = this.hosts.get(host);
     if (!e) {
       this.hosts.set(host, { connected: true, lastHeardMs: nowMs });

@@ -42,6 +42,8 @@ export const builtInConditions: readonly ConditionInput[] = [
       "VIP not where it should be: the host agents observe the Virtual IP (or NLB port) missing on the primary's host, or held by a host that is not primary, for more than 10 s outside a switchover; cleared when it is where the controller put it again",
   },
   { ...base, controllerKind: "restart-gave-up", severity: "critical", description: "Restart policy gave up: the application kept failing and stays down until someone starts it" },
+  { ...base, controllerKind: "maintenance-too-long", severity: "minor", description: "A pair stayed in maintenance longer than MAINTENANCE_ALARM_AFTER_MINUTES: the controller still does not act on it (no failover); cleared when the maintenance ends" },
+  { ...base, controllerKind: "scheduled-switchover-skipped", severity: "major", description: "A scheduled switchover was skipped at its time because the pair was not ready for it (the reason is in the alarm); nothing was switched" },
   // Off by default: the server's own 00-04200 event already raises the bind-failure alarm.
   { ...base, controllerKind: "bind-failed", severity: "critical", enabled: false, description: "Bind failure seen by the controller (duplicates 00-04200; enable when servers do not log it)" },
 ];

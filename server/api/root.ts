@@ -8,6 +8,9 @@ import { agentTokensRouter } from "../agent-tokens/agent-tokens.router";
 import { liveRouter } from "../runtime/live.router";
 import { labRouter } from "../lab/lab.router";
 import { alarmsRouter } from "../alarms/alarms.router";
+import { maintenanceRouter } from "../runtime/maintenance.router";
+import { upgradeRouter } from "../upgrade/upgrade.router";
+import { scheduleRouter } from "../schedule/schedule.router";
 
 export const appRouter = createTRPCRouter({
   auth: authRouter,
@@ -22,6 +25,9 @@ export const appRouter = createTRPCRouter({
   live: liveRouter,
   lab: labRouter,
   alarms: alarmsRouter,
+  maintenance: maintenanceRouter,
+  upgrade: upgradeRouter,
+  schedules: scheduleRouter,
 });
 
 export type AppRouter = typeof appRouter;

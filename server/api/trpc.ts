@@ -17,6 +17,8 @@ import type { ControlPlane } from "../control-plane/control-plane";
 import type { OperationsService } from "../runtime/operations.service";
 import type { AlarmEngine } from "../alarms/engine";
 import type { LabControls } from "../lab/lab";
+import type { UpgradeService } from "../upgrade/upgrade.service";
+import type { ScheduleService } from "../schedule/schedule.service";
 import { roleAtLeast, type Role } from "../auth/roles";
 import type { Actor } from "../audit/audit.repository";
 import { logger } from "../log";
@@ -41,6 +43,10 @@ export interface ConsoleServices {
   alarms: AlarmEngine;
   /** The demo lab's fault controls, or a stand-in that says this console runs no lab. */
   lab: LabControls;
+  /** W14 guided upgrades and the install commands per application. */
+  upgrades: UpgradeService;
+  /** Scheduled switchovers. */
+  schedules: ScheduleService;
 }
 
 export interface Context {

@@ -13,6 +13,7 @@ import type { CancelAlarmCommand, ControllerState, RaiseAlarmCommand } from "../
 import type { HostLiveState } from "../agents/gateway";
 import { pairViews, type PairView } from "../runtime/live-view";
 import { loadPairConfigs } from "../runtime/runtime.repository";
+import type { MaintenanceOutcome, SwitchoverOutcome } from "../runtime/runner";
 import type { AppRuntime, RuntimeAlarm, VipObservation } from "../runtime/app-runtime";
 import type { ControlPlaneRequests, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
 import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
@@ -43,6 +44,12 @@ export interface ControlPlane {
   stop(): Promise<void>;
   subscribe(listener: ControlPlaneListener): () => void;
   switchOver(pairId: string, operator: string, force: boolean, reason: string): Promise<string>;
+  /** The same, with whether the controller ordered it (false: refused, the sentence says why). */
+  switchOverOutcome(pairId: string, operator: string, force: boolean, reason: string): Promise<SwitchoverOutcome>;
+  /** Puts a pair in maintenance or ends it; resolves with the controller's sentence and whether it took it. */
+  maintenance(pairId: string, operator: string, on: boolean, reason: string, untilMs: number | null): Promise<MaintenanceOutcome>;
+  /** Writes a row to a pair's timeline (from a guided procedure: W14 upgrade, scheduled switchover). */
+  note(pairId: string, text: string): Promise<void>;
   applicationCommand(appId: string, action: "start" | "stop", operator: string): Promise<CommandResult>;
   /** A host command (an alarm reaction's OS command); application commands go through the controller. */
   sendCommand(hostName: string, command: AgentCommandInput): Promise<CommandResult>;
@@ -71,6 +78,10 @@ export function disabledControlPlane(db: Db): ControlPlane {
     stop: async () => {},
     subscribe: () => () => {},
     switchOver: () => Promise.reject(notRunning()),
+    switchOverOutcome: () => Promise.reject(notRunning()),
+    maintenance: () => Promise.reject(notRunning()),
+    // Without a controller there is no timeline writer; procedures cannot run there anyway.
+    note: async () => {},
     applicationCommand: () => Promise.reject(notRunning()),
     sendCommand: () => Promise.reject(notRunning()),
     configChanged: async () => {},
@@ -180,8 +191,20 @@ class WorkerControlPlane implements ControlPlane {
     return () => this.listeners.delete(listener);
   }
 
-  switchOver(pairId: string, operator: string, force: boolean, reason: string): Promise<string> {
+  async switchOver(pairId: string, operator: string, force: boolean, reason: string): Promise<string> {
+    return (await this.request("switchover", { pairId, operator, force, reason })).sentence;
+  }
+
+  switchOverOutcome(pairId: string, operator: string, force: boolean, reason: string): Promise<SwitchoverOutcome> {
     return this.request("switchover", { pairId, operator, force, reason });
+  }
+
+  maintenance(pairId: string, operator: string, on: boolean, reason: string, untilMs: number | null): Promise<MaintenanceOutcome> {
+    return this.request("maintenance", { pairId, operator, on, reason, untilMs });
+  }
+
+  note(pairId: string, text: string): Promise<void> {
+    return this.request("note", { pairId, text });
   }
 
   applicationCommand(appId: string, action: "start" | "stop", operator: string): Promise<CommandResult> {

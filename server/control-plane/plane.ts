@@ -70,7 +70,7 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     const state = runner?.current ?? null;
     if (!state) return;
     checkVips();
-    const views = pairViews(state, Object.values(state.pairs), gateway.hosts(), { observations: appRuntime.vipObservations(), mismatches: vipMismatches });
+    const views = pairViews(state, Object.values(state.pairs), gateway.hosts(), { observations: appRuntime.vipObservations(), mismatches: vipMismatches }, (name) => appRuntime.version(name));
     const changed = views.filter((v) => {
       const text = JSON.stringify(v);
       if (lastSent.get(v.id) === text) return false;
@@ -92,7 +92,9 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
   const appRuntime = new AppRuntimeStore({
     onChange: (changes) => {
       notify({ kind: "app-runtime", changes });
-      if (changes.vip.length) pushLive();
+      // The observed VIPs and each server's version are part of its pair's view (the version is shown
+      // before and after a W14 upgrade).
+      if (changes.vip.length || changes.applications.some((a) => a.running !== null)) pushLive();
     },
     onAlarm: (alarm) => notify({ kind: "app-alarm", alarm }),
   });
@@ -139,14 +141,16 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     gateway,
     onChange: pushLive,
     onAlarm: (command) => notify({ kind: "controller-alarm", command }),
-    timing: { heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS },
+    timing: { heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS, maintenanceAlarmAfterMs: env.MAINTENANCE_ALARM_AFTER_MINUTES * 60_000 },
   });
   await runner.start();
   const r = runner;
   flush(); // the web tier's mirror starts with every pair, before any agent has said anything
 
   const handlers: { [K in keyof ControlPlaneRequests]: (input: ControlPlaneRequests[K]["in"]) => Promise<ControlPlaneRequests[K]["out"]> } = {
-    switchover: ({ pairId, operator, force, reason }) => r.operatorSwitchover(pairId, operator, force, reason),
+    switchover: ({ pairId, operator, force, reason }) => r.operatorSwitchoverOutcome(pairId, operator, force, reason),
+    maintenance: ({ pairId, operator, on, reason, untilMs }) => r.operatorMaintenance(pairId, operator, on, reason, untilMs),
+    note: ({ pairId, text }) => r.note(pairId, text),
     applicationCommand: async ({ appId, action, operator }) => {
       const directory = await loadDirectory(db);
       if (!directory.appsById.has(appId)) throw new PlaneRequestError("NOT_FOUND", `application ${appId} does not exist`);

@@ -8,14 +8,19 @@ import type { AgentCommandInput, CommandResult } from "../../protocol/agent-wire
 import type { CancelAlarmCommand, ControllerState, RaiseAlarmCommand } from "../controller/core";
 import type { HostLiveState } from "../agents/gateway";
 import type { PairView } from "../runtime/live-view";
+import type { MaintenanceOutcome, SwitchoverOutcome } from "../runtime/runner";
 import type { AppRuntimeChanges, RuntimeAlarm } from "../runtime/app-runtime";
 import type { Env } from "../env";
 import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
 
 /** Requests the web tier makes, each answered once: `in` is what is sent, `out` what comes back. */
 export interface ControlPlaneRequests {
-  /** W1/W12: an operator's switchover (forced only with a reason); answered with the controller's sentence. */
-  switchover: { in: { pairId: string; operator: string; force: boolean; reason: string }; out: string };
+  /** W1/W12: an operator's switchover (forced only with a reason); answered with the controller's sentence and whether it was ordered. */
+  switchover: { in: { pairId: string; operator: string; force: boolean; reason: string }; out: SwitchoverOutcome };
+  /** Puts a pair in maintenance (reason required; untilMs: its end, or null) or ends it; answered with the controller's sentence. */
+  maintenance: { in: { pairId: string; operator: string; on: boolean; reason: string; untilMs: number | null }; out: MaintenanceOutcome };
+  /** A row for a pair's timeline from a guided procedure of the web tier (the worker writes the timeline). */
+  note: { in: { pairId: string; text: string }; out: void };
   /** Start or stop a server through its host's agent (the controller picks the epoch; a start is always as backup). */
   applicationCommand: { in: { appId: string; action: "start" | "stop"; operator: string }; out: CommandResult };
   /** A command for the host itself (an alarm reaction's OS command); application commands are refused. */

@@ -1,6 +1,6 @@
 // Condition alarms derived from the state after every step: raised when their condition starts and
 // cancelled when it ends, once each (event alarms are raised by the rules themselves).
-import { appName, appOf, hostName, vipWord } from "./predicates";
+import { appName, appOf, durationWord, hostName, maintenanceWords, vipWord } from "./predicates";
 import { type AlarmKind } from "./types";
 import { servingPrimaries, type Ctx } from "./context";
 
@@ -37,6 +37,10 @@ export function syncAlarms(ctx: Ctx): void {
   }
   if (servingPrimaries(ctx).length > 1) want({ kind: "split-brain", text: `both servers of ${pair.name} are primary` });
   for (const v of ps.staleVips) want({ kind: "stale-vip", hostId: v.hostId, text: `stale ${vipWord(pair)} on ${hostName(pair, v.hostId)}` });
+  const m = ps.maintenance;
+  if (m && s.nowMs - m.sinceMs >= s.timing.maintenanceAlarmAfterMs) {
+    want({ kind: "maintenance-too-long", text: `${pair.name} has been in maintenance for ${durationWord(s.nowMs - m.sinceMs)} (${maintenanceWords(ps)}): the controller does not fail it over while it lasts` });
+  }
 
   const active = new Set(ps.activeAlarms);
   for (const [key, a] of wanted) {

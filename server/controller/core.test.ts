@@ -3,6 +3,8 @@
 import { describe, expect, it } from "vitest";
 import {
   createControllerState,
+  DEFAULT_MAINTENANCE_ALARM_AFTER_MS,
+  persistedView,
   step,
   type ControllerCommand,
   type ControllerEvent,
@@ -88,6 +90,10 @@ class Harness {
   tick(advanceMs: number): StepResult {
     this.nowMs += advanceMs;
     return this.feed({ type: "tick" });
+  }
+
+  maintenance(on: boolean, opts: { reason?: string; untilMs?: number | null; operator?: string } = {}): StepResult {
+    return this.feed({ type: "operator-maintenance", pairId: this.pair.id, operator: opts.operator ?? "alice", on, reason: opts.reason ?? "", untilMs: opts.untilMs ?? null });
   }
 
   switchover(opts: { force?: boolean; reason?: string } = {}): StepResult {
@@ -685,5 +691,103 @@ describe("epochs and fencing", () => {
     record(h.switchover());
     record(h.role("sip-2", "backup", 6));
     expect(epochs).toEqual([5, 6]);
+  });
+});
+
+describe("maintenance mode: the controller observes a pair and takes no decision of its own (issue 14)", () => {
+  it("W2 in maintenance a crashed primary is not failed over, the situation says why and what the controller would do; ending the maintenance fails over at once", () => {
+    const h = steadyPair();
+    let r = h.maintenance(true, { reason: "network work on host-2" });
+    expect(r.reason).toBe("alice put pair-a in maintenance until someone ends it (reason: network work on host-2): the controller observes the pair and takes no decision of its own — no failover, no autostart — until the maintenance ends");
+    expect(historyTexts(r.commands)).toEqual([`e4 ${r.reason}`]);
+    expect(h.pairState().maintenance).toEqual({ by: "alice", reason: "network work on host-2", sinceMs: 0, untilMs: null });
+    r = h.status("sip-1", "failed");
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(kinds(r.commands, "raise-alarm")).toEqual(["application-failed:sip-1"]);
+    expect(h.pairState().situation).toBe(
+      "pair-a is in maintenance (set by alice at 1970-01-01 00:00:00 UTC; reason: network work on host-2): the controller observes only; without the maintenance it would act now: sip-2 promoted to primary because sip-1's process failed (epoch 5)",
+    );
+    expect(h.pairState().epoch).toBe(4);
+    r = h.tick(100);
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    h.nowMs += 40 * 60_000;
+    r = h.maintenance(false, { operator: "bob" });
+    expect(r.reason).toBe(
+      "bob ended the maintenance of pair-a (set by alice at 1970-01-01 00:00:00 UTC, 40 min ago; reason: network work on host-2): the controller acts on the pair again; sip-2 promoted to primary because sip-1's process failed (epoch 5)",
+    );
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e5", "disable vip on host-1 e5"]);
+  });
+
+  it("the maintenance ends by itself at its expiry, on a tick, and the controller acts again", () => {
+    const h = steadyPair();
+    h.maintenance(true, { reason: "patching", untilMs: 60_000 });
+    h.status("sip-1", "failed");
+    expect(roleAndScripts(h.tick(59_000).commands)).toEqual([]);
+    const r = h.tick(1_000);
+    expect(r.reason).toBe(
+      "the maintenance of pair-a (set by alice at 1970-01-01 00:00:00 UTC; reason: patching) ended at its expiry 1970-01-01 00:01:00 UTC: the controller acts on the pair again; sip-2 promoted to primary because sip-1's process failed (epoch 5)",
+    );
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e5", "disable vip on host-1 e5"]);
+    expect(h.pairState().maintenance).toBeNull();
+  });
+
+  it("W1 an operator's switchover during maintenance is carried out to its end, and the pair stays in maintenance", () => {
+    const h = steadyPair();
+    h.maintenance(true, { reason: "moving calls off host-1" });
+    let r = h.switchover();
+    expect(r.reason).toBe(
+      "sip-2 ordered to primary and sip-1 to backup by alice's switchover (epoch 5); pair-a stays in maintenance (set by alice at 1970-01-01 00:00:00 UTC; reason: moving calls off host-1): the controller carries out this switchover and takes no decision of its own",
+    );
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-1 backup e5"]);
+    r = h.role("sip-1", "backup", 5);
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e5", "disable vip on host-1 e5"]);
+    r = h.role("sip-2", "primary", 5);
+    expect(roleAndScripts(r.commands)).toEqual(["enable vip on host-2 e5"]);
+    const plan = h.pairState().plan!;
+    for (const st of plan.steps) if (st.command.type === "run-control-script" && st.status !== "done") h.scriptResult(st.command);
+    expect(h.pairState().plan).toBeNull();
+    expect(h.pairState().maintenance).not.toBeNull();
+    expect(h.pairState().situation).toBe("pair-a is in maintenance (set by alice at 1970-01-01 00:00:00 UTC; reason: moving calls off host-1): the controller observes only; sip-2 is primary (epoch 5)");
+  });
+
+  it("maintenance needs a reason, and an end in the future; a second request changes the reason and end but keeps since when", () => {
+    const h = steadyPair();
+    expect(h.maintenance(true, { reason: "  " }).reason).toBe("maintenance of pair-a requested by alice refused: maintenance needs a reason");
+    h.nowMs = 10_000;
+    expect(h.maintenance(true, { reason: "x", untilMs: 5_000 }).reason).toBe("maintenance of pair-a requested by alice refused: its end 1970-01-01 00:00:05 UTC is not in the future");
+    expect(h.maintenance(false).reason).toBe("ending the maintenance of pair-a requested by alice refused: pair-a is not in maintenance");
+    expect(h.pairState().maintenance).toBeNull();
+    h.maintenance(true, { reason: "first" });
+    h.nowMs = 20_000;
+    const r = h.maintenance(true, { reason: "longer than planned", untilMs: 90_000, operator: "bob" });
+    expect(r.reason).toBe("bob changed the maintenance of pair-a (in maintenance since 1970-01-01 00:00:10 UTC, set by alice): now until 1970-01-01 00:01:30 UTC; reason: longer than planned");
+    expect(h.pairState().maintenance).toEqual({ by: "bob", reason: "longer than planned", sinceMs: 10_000, untilMs: 90_000 });
+  });
+
+  it("a pair in maintenance longer than maintenanceAlarmAfterMs raises maintenance-too-long once; ending it cancels the alarm", () => {
+    const h = steadyPair();
+    h.maintenance(true, { reason: "forgotten" });
+    expect(kinds(h.tick(DEFAULT_MAINTENANCE_ALARM_AFTER_MS - 1).commands, "raise-alarm")).toEqual([]);
+    const r = h.tick(1);
+    expect(kinds(r.commands, "raise-alarm")).toEqual(["maintenance-too-long:pair-a"]);
+    expect(r.commands.find((c) => c.type === "raise-alarm")).toMatchObject({ text: "pair-a has been in maintenance for 4 h 0 min (set by alice at 1970-01-01 00:00:00 UTC; reason: forgotten): the controller does not fail it over while it lasts" });
+    expect(kinds(h.tick(60_000).commands, "raise-alarm")).toEqual([]);
+    expect(kinds(h.maintenance(false).commands, "cancel-alarm")).toEqual(["maintenance-too-long:pair-a"]);
+  });
+
+  it("console restart: the maintenance is persisted with the pair and a restarted controller keeps observing only", () => {
+    const h = steadyPair();
+    h.maintenance(true, { reason: "kept across restarts", untilMs: 3_600_000 });
+    const persisted = persistedView(h.state);
+    expect(persisted["pair-a"]!.maintenance).toEqual({ by: "alice", reason: "kept across restarts", sinceMs: 0, untilMs: 3_600_000 });
+    const restarted = new Harness(pairOf("ip-takeover"), { persisted, startMs: 1_000 });
+    restarted.connect("host-1");
+    restarted.connect("host-2");
+    restarted.status("sip-1", "failed");
+    restarted.status("sip-2", "running");
+    restarted.role("sip-2", "backup", 4);
+    const r = restarted.tick(10_000);
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(restarted.pairState().situation).toMatch(/^pair-a is in maintenance \(set by alice .*kept across restarts\): the controller observes only; without the maintenance it would act now: sip-2 promoted to primary/);
   });
 });

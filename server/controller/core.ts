@@ -4,7 +4,7 @@
 import { cloneState } from "./state";
 import { Out, type Ctx, type DecisionRule } from "./context";
 import { applyEvent, settleHostsAfterGrace } from "./facts";
-import { decisionRules, operatorApplication, operatorSwitchover, releaseUnexaminedHold } from "./rules";
+import { decisionRules, operatorApplication, operatorMaintenance, operatorSwitchover, releaseUnexaminedHold } from "./rules";
 import { syncAlarms } from "./alarms";
 import { pairStateOf } from "./predicates";
 import type { ControllerEvent, ControllerState, StepResult } from "./types";
@@ -27,6 +27,7 @@ export function createStep(rules: readonly DecisionRule[] = decisionRules): Step
     settleHostsAfterGrace(s, out);
     if (event.type === "operator-switchover") operatorSwitchover(s, event, out);
     if (event.type === "operator-application") operatorApplication(s, event, out);
+    if (event.type === "operator-maintenance") operatorMaintenance(s, event, out);
     for (const pairId of Object.keys(s.pairs)) {
       const pair = s.pairs[pairId]!;
       const ctx: Ctx = { s, pair, ps: pairStateOf(s, pairId), out };

@@ -88,7 +88,7 @@ export function applyEvent(s: ControllerState, e: ControllerEvent, out: Out): st
       if (typeof app === "string") return app;
       if (e.sentAtMs <= app.lastReadinessSentAtMs) return `ignored an older readiness report from ${e.appId}`;
       app.lastReadinessSentAtMs = e.sentAtMs;
-      app.readiness = { readyForSwitchover: e.readyForSwitchover, notReadyReasons: e.notReadyReasons, unsyncedCalls: e.unsyncedCalls };
+      app.readiness = { readyForSwitchover: e.readyForSwitchover, readyForUpgrade: e.readyForUpgrade ?? null, notReadyReasons: e.notReadyReasons, unsyncedCalls: e.unsyncedCalls };
       if (e.pollFailed) {
         // The server did not answer: that says nothing about its link or listener, and it is no answer
         // to an order either. How long this lasts decides whether it counts as hung.
@@ -182,6 +182,8 @@ export function applyEvent(s: ControllerState, e: ControllerEvent, out: Out): st
       return `${e.operator} asked to ${e.action} ${e.appId}`;
     case "operator-switchover":
       return `${e.operator} asked for a ${e.force ? "forced " : ""}switchover of ${e.pairId}`;
+    case "operator-maintenance":
+      return `${e.operator} asked to ${e.on ? "put" : "take"} ${e.pairId} ${e.on ? "in" : "out of"} maintenance`;
     case "console-stalled": {
       // The event's own time is after the stall: was the grace still running when the stall began?
       const stallBeganMs = e.atMs - e.stalledMs;

@@ -153,3 +153,29 @@ export function whyNotServing(s: ControllerState, pair: PairConfig, app: AppStat
   }
 }
 
+
+/** A time in sentences: "2025-05-01 10:02:03 UTC" (pure: the time comes from an event, not a clock). */
+export function timeWord(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+/** "40 min", "3 h 5 min", "12 s": how long something has lasted, in sentences. */
+export function durationWord(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s} s`;
+  const min = Math.round(s / 60);
+  if (min < 120) return `${min} min`;
+  return `${Math.floor(min / 60)} h ${min % 60} min`;
+}
+
+/** The pair is in maintenance: the controller observes it and takes no decision of its own. */
+export function isInMaintenance(ps: PairState): boolean {
+  return ps.maintenance !== null;
+}
+
+/** "set by alice at 2025-05-01 10:02:03 UTC, until …; reason: network work" */
+export function maintenanceWords(ps: PairState): string {
+  const m = ps.maintenance;
+  if (!m) return "not in maintenance";
+  return `set by ${m.by} at ${timeWord(m.sinceMs)}${m.untilMs !== null ? `, until ${timeWord(m.untilMs)}` : ""}; reason: ${m.reason}`;
+}

@@ -1,8 +1,9 @@
 // The decision procedure, rule by rule, in the order DECISIONS.md draws it: the first rule whose
 // question applies and says stop ends the procedure for the pair. Also the operator's switchover (W1, W12).
-import { recoveryEndsAtMs, appName, appOf, callsWord, hostName, hostOfApp, isAwaitingResync, isCandidate, isHostAwaitedAfterStart, isHostConnected, isReadyForSwitchover, isServing, notReadyWhy, otherAppId, pairStateOf, unsyncedCalls, usesScripts, vipWord, whyNotServing } from "./predicates";
+import { durationWord, maintenanceWords, timeWord, recoveryEndsAtMs, appName, appOf, callsWord, hostName, hostOfApp, isAwaitingResync, isCandidate, isHostAwaitedAfterStart, isHostConnected, isReadyForSwitchover, isServing, notReadyWhy, otherAppId, pairStateOf, unsyncedCalls, usesScripts, vipWord, whyNotServing } from "./predicates";
 import type { AppState, ControllerEvent, ControllerState, PlanCause, StartApplicationCommand } from "./types";
-import { servingPrimaries, history, type Ctx, type Out, type DecisionRule, type RuleOutcome } from "./context";
+import { servingPrimaries, history, Out as StepOut, type Ctx, type Out, type DecisionRule, type RuleOutcome } from "./context";
+import { cloneState } from "./state";
 import { startPlan, sendDueSteps, whyAbandon, describePlan, describeOutcome, describeWaiting, roleStepsSettled } from "./plans";
 
 // ───────────────────────────── starting and stopping servers ─────────────────────────────
@@ -56,7 +57,10 @@ export function operatorApplication(s: ControllerState, e: Extract<ControllerEve
     app.stoppedByOperator = true;
     out.commands.push({ type: "stop-application", commandId: `stop:${pair.id}:${app.appId}:e${ctx.ps.epoch}:${s.nowMs}`, pairId: pair.id, appId: app.appId, hostId: app.hostId, epoch: ctx.ps.epoch });
     const isPrimary = app.role === "primary" && isServing(app);
-    sentence = `${e.operator} stopped ${name}; it stays stopped until someone starts it${isPrimary ? ` (it was primary: ${otherName(ctx, app)} takes over when it has stopped)` : ""}`;
+    const takeover = ctx.ps.maintenance
+      ? ` (it was primary, and ${pair.name} is in maintenance: the controller does not move the primary role to ${otherName(ctx, app)})`
+      : ` (it was primary: ${otherName(ctx, app)} takes over when it has stopped)`;
+    sentence = `${e.operator} stopped ${name}; it stays stopped until someone starts it${isPrimary ? takeover : ""}`;
   }
   history(ctx, ctx.ps.epoch, sentence);
   out.decide(pair.id, sentence);
@@ -64,18 +68,27 @@ export function operatorApplication(s: ControllerState, e: Extract<ControllerEve
 
 // ───────────────────────────── operator switchover (W1, W12) ─────────────────────────────
 
-export function operatorSwitchover(s: ControllerState, e: Extract<ControllerEvent, { type: "operator-switchover" }>, out: Out): void {
-  const pair = s.pairs[e.pairId];
+/** The pair an operator's request names, and how to refuse it (sentence and timeline row); null when there is no such pair. */
+function operatorRequest(s: ControllerState, pairId: string, out: Out, what: string, operator: string): { ctx: Ctx; refuse: (why: string) => void } | null {
+  const pair = s.pairs[pairId];
   if (!pair) {
-    out.decide(null, `switchover refused: there is no pair ${e.pairId}`);
-    return;
+    out.decide(null, `${what} refused: there is no pair ${pairId}`);
+    return null;
   }
   const ctx: Ctx = { s, pair, ps: pairStateOf(s, pair.id), out };
   const refuse = (why: string): void => {
-    const sentence = `switchover of ${pair.name} requested by ${e.operator} refused: ${why}`;
+    const sentence = `${what} of ${pair.name} requested by ${operator} refused: ${why}`;
     history(ctx, ctx.ps.epoch, sentence);
     out.decide(pair.id, sentence);
   };
+  return { ctx, refuse };
+}
+
+export function operatorSwitchover(s: ControllerState, e: Extract<ControllerEvent, { type: "operator-switchover" }>, out: Out): void {
+  const request = operatorRequest(s, e.pairId, out, "switchover", e.operator);
+  if (!request) return;
+  const { ctx, refuse } = request;
+  const pair = ctx.pair;
   if (pair.apps.some((a) => isHostAwaitedAfterStart(s, a.hostId))) return refuse("the controller is still recovering after its start");
   if (ctx.ps.plan && !roleStepsSettled(ctx.ps.plan)) return refuse(`a role change is already in progress (epoch ${ctx.ps.plan.epoch})`);
   const primaries = servingPrimaries(ctx);
@@ -94,12 +107,94 @@ export function operatorSwitchover(s: ControllerState, e: Extract<ControllerEven
   const epoch = ctx.ps.epoch + 1;
   let sentence = `${backupName} ordered to primary and ${appName(pair, primary.appId)} to backup by ${e.operator}'s ${e.force ? "forced " : ""}switchover (epoch ${epoch})`;
   if (e.force) sentence += `; reason: ${e.reason.trim()}`;
+  // An operator's switchover is carried out during maintenance (it is the operator acting, and the
+  // controller would otherwise leave a role change half done); the controller still decides nothing itself.
+  if (ctx.ps.maintenance) sentence += `; ${pair.name} stays in maintenance (${maintenanceWords(ctx.ps)}): the controller carries out this switchover and takes no decision of its own`;
   if (notReady.length > 0) {
     sentence += `; double failure warning: ${notReady.join(" and ")}${callsAtRisk(backup)}`;
     out.commands.push({ type: "raise-alarm", kind: "double-failure", pairId: pair.id, appId: backup.appId, text: sentence });
   }
   startPlan(ctx, { cause: "operator", fromAppId: primary.appId, toAppId: backup.appId, demoteFirst: true, forced: e.force }, sentence);
   out.decide(pair.id, sentence);
+}
+
+// ───────────────────────────── maintenance (Patroni's pause, Pacemaker's maintenance-mode) ─────────────────────────────
+
+/** An operator puts a pair in maintenance (or changes its reason or expiry), or ends it. */
+export function operatorMaintenance(s: ControllerState, e: Extract<ControllerEvent, { type: "operator-maintenance" }>, out: Out): void {
+  const request = operatorRequest(s, e.pairId, out, e.on ? "maintenance" : "ending the maintenance", e.operator);
+  if (!request) return;
+  const { ctx, refuse } = request;
+  const pair = ctx.pair;
+  let sentence: string;
+  if (e.on) {
+    const reason = e.reason.trim();
+    if (reason === "") return refuse("maintenance needs a reason");
+    if (e.untilMs !== null && e.untilMs <= s.nowMs) return refuse(`its end ${timeWord(e.untilMs)} is not in the future`);
+    const before = ctx.ps.maintenance;
+    // Changing the reason or the end keeps "since": how long the pair has gone unprotected is what counts.
+    ctx.ps.maintenance = { by: e.operator, reason, sinceMs: before?.sinceMs ?? s.nowMs, untilMs: e.untilMs };
+    const until = e.untilMs !== null ? ` until ${timeWord(e.untilMs)}` : " until someone ends it";
+    sentence = before
+      ? `${e.operator} changed the maintenance of ${pair.name} (in maintenance since ${timeWord(before.sinceMs)}, set by ${before.by}): now${until}; reason: ${reason}`
+      : `${e.operator} put ${pair.name} in maintenance${until} (reason: ${reason}): the controller observes the pair and takes no decision of its own — no failover, no autostart — until the maintenance ends`;
+    if (ctx.ps.hold) {
+      sentence += `; the failover to ${appName(pair, ctx.ps.hold.toAppId)} held for its readiness is dropped`;
+      ctx.ps.hold = null;
+    }
+  } else {
+    const before = ctx.ps.maintenance;
+    if (!before) return refuse(`${pair.name} is not in maintenance`);
+    ctx.ps.maintenance = null;
+    sentence = `${e.operator} ended the maintenance of ${pair.name} (set by ${before.by} at ${timeWord(before.sinceMs)}, ${durationWord(s.nowMs - before.sinceMs)} ago; reason: ${before.reason}): the controller acts on the pair again`;
+  }
+  history(ctx, ctx.ps.epoch, sentence);
+  out.decide(pair.id, sentence);
+}
+
+/**
+ * A pair in maintenance: the controller observes it and decides nothing of its own. A role change
+ * already ordered (an operator's switchover, or a failover ordered before the maintenance began) is
+ * carried to its end — left half done, it would leave the pair without a primary. The sentence says
+ * what the controller would do now without the maintenance, so the card says why nothing happens.
+ * The maintenance ends by itself at its expiry (on any event, ticks included).
+ */
+const observeInMaintenance: DecisionRule = {
+  name: "observe only while the pair is in maintenance",
+  decide(ctx) {
+    const m = ctx.ps.maintenance;
+    if (!m) return null;
+    if (m.untilMs !== null && ctx.s.nowMs >= m.untilMs) {
+      ctx.ps.maintenance = null;
+      const sentence = `the maintenance of ${ctx.pair.name} (set by ${m.by} at ${timeWord(m.sinceMs)}; reason: ${m.reason}) ended at its expiry ${timeWord(m.untilMs)}: the controller acts on the pair again`;
+      history(ctx, ctx.ps.epoch, sentence);
+      return { sentence, acted: true, stop: false };
+    }
+    const intro = `${ctx.pair.name} is in maintenance (${maintenanceWords(ctx.ps)}): the controller observes only`;
+    if (ctx.ps.plan) {
+      const followed = followPlanInProgress.decide(ctx);
+      if (followed?.acted) ctx.out.decide(ctx.pair.id, followed.sentence);
+      if (ctx.ps.plan) return { sentence: `${intro}; it completes the role change already ordered: ${followed?.sentence ?? describePlan(ctx, ctx.ps.plan)}`, acted: false, stop: true };
+    }
+    const would = wouldDecide(ctx);
+    return { sentence: `${intro}; ${would.acted ? `without the maintenance it would act now: ${would.sentence}` : would.sentence}`, acted: false, stop: true };
+  },
+};
+
+/** What the decision procedure would conclude for the pair without its maintenance, on a copy of the state (nothing is kept). */
+function wouldDecide(ctx: Ctx): { sentence: string; acted: boolean } {
+  const s = cloneState(ctx.s);
+  const ps = pairStateOf(s, ctx.pair.id);
+  ps.maintenance = null;
+  const scratch: Ctx = { s, pair: ctx.pair, ps, out: new StepOut() };
+  for (const rule of decisionRules) {
+    if (rule === observeInMaintenance) continue;
+    const outcome = rule.decide(scratch);
+    if (!outcome) continue;
+    if (outcome.acted) return { sentence: outcome.sentence, acted: true };
+    if (outcome.stop) return { sentence: outcome.sentence, acted: false };
+  }
+  return { sentence: `nothing to decide for ${ctx.pair.name}`, acted: false };
 }
 
 // ───────────────────────────── the decision procedure ─────────────────────────────
@@ -494,6 +589,7 @@ const steady: DecisionRule = {
  * applies and that says stop ends the procedure. See DECISIONS.md for the diagram.
  */
 export const decisionRules: readonly DecisionRule[] = [
+  observeInMaintenance,
   startStoppedServers,
   waitWhileRecovering,
   followPlanInProgress,

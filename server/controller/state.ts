@@ -35,7 +35,7 @@ export function persistedView(s: ControllerState): Record<string, PersistedPairS
   for (const [id, p] of Object.entries(s.pairStates)) {
     const pair = s.pairs[id];
     const stoppedAppIds = (pair?.apps ?? []).map((a) => a.appId).filter((appId) => s.apps[appId]?.stoppedByOperator).sort();
-    out[id] = { epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId, stoppedAppIds };
+    out[id] = { epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId, stoppedAppIds, maintenance: p.maintenance ? { ...p.maintenance } : null };
   }
   return out;
 }
@@ -51,6 +51,7 @@ function newPairState(pairId: string, persisted: PersistedPairState | undefined)
     lastRoleChangeAtMs: null,
     activeAlarms: [],
     hold: null,
+    maintenance: persisted?.maintenance ? { ...persisted.maintenance } : null,
     situation: "waiting for the first reports",
   };
 }
@@ -148,6 +149,7 @@ export function cloneState(s: ControllerState): ControllerState {
       staleVips: p.staleVips.map((v) => ({ ...v })),
       activeAlarms: [...p.activeAlarms],
       hold: p.hold ? { ...p.hold } : null,
+      maintenance: p.maintenance ? { ...p.maintenance } : null,
       plan: p.plan ? { ...p.plan, steps: p.plan.steps.map((st) => ({ ...st })) } : null,
     };
   }

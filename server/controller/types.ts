@@ -84,7 +84,15 @@ export interface Timing {
    * primary is failed over (its process is alive, so the agent still reports it running).
    */
   unansweredPollTimeoutMs: number;
+  /** A pair in maintenance this long raises the maintenance-too-long alarm (MAINTENANCE_ALARM_AFTER_MINUTES). */
+  maintenanceAlarmAfterMs: number;
 }
+
+/**
+ * 4 hours: a maintenance window (a host's patching, a network change) is planned in hours; a pair that
+ * is still unprotected by the controller after half a working day was most likely forgotten.
+ */
+export const DEFAULT_MAINTENANCE_ALARM_AFTER_MS = 4 * 3600_000;
 
 export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
   heartbeatTimeoutMs: DEFAULT_HEARTBEAT_TIMEOUT_MS,
@@ -100,6 +108,7 @@ export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
   alternationMaxIntervalMs: 60_000,
   staleVipRetryIntervalMs: 5_000,
   unansweredPollTimeoutMs: 5_000,
+  maintenanceAlarmAfterMs: DEFAULT_MAINTENANCE_ALARM_AFTER_MS,
 });
 
 // ───────────────────────────── events ─────────────────────────────
@@ -156,6 +165,8 @@ export interface ReadinessReportEvent extends EventBase {
   hostId: string;
   appId: string;
   readyForSwitchover: 0 | 1;
+  /** W13/W14: readiness for upgrade as the server reports it (a backup 1, a primary 0); absent when unknown. */
+  readyForUpgrade?: 0 | 1;
   /** Plain reasons readiness is 0 (empty when ready). */
   notReadyReasons: string[];
   /**
@@ -210,6 +221,19 @@ export interface OperatorSwitchoverEvent extends EventBase {
   /** Required in words when forcing (W12); shown in history. */
   reason: string;
 }
+/**
+ * An operator puts a pair in maintenance (the controller observes it but takes no decision of its own
+ * on it, Patroni's pause) or ends it. `untilMs`: when it ends by itself (null: until someone ends it).
+ */
+export interface OperatorMaintenanceEvent extends EventBase {
+  type: "operator-maintenance";
+  pairId: string;
+  operator: string;
+  on: boolean;
+  /** Why, in words (required to set it; shown on the dashboard). */
+  reason: string;
+  untilMs: number | null;
+}
 export interface TickEvent extends EventBase {
   type: "tick";
 }
@@ -237,6 +261,7 @@ export type ControllerEvent =
   | HostResyncEvent
   | OperatorApplicationEvent
   | OperatorSwitchoverEvent
+  | OperatorMaintenanceEvent
   | ConsoleStalledEvent
   | TickEvent;
 
@@ -335,6 +360,8 @@ export interface HostState {
 
 export interface ReadinessState {
   readyForSwitchover: 0 | 1;
+  /** null: the server did not say (or its poll failed). */
+  readyForUpgrade: 0 | 1 | null;
   notReadyReasons: string[];
   unsyncedCalls: number | null;
 }
@@ -426,6 +453,14 @@ export interface FailoverHold {
   untilMs: number;
 }
 
+/** A pair in maintenance: who set it, why, since when, and when it ends by itself (null: when someone ends it). */
+export interface Maintenance {
+  by: string;
+  reason: string;
+  sinceMs: number;
+  untilMs: number | null;
+}
+
 export interface StaleVip {
   hostId: string;
   sinceMs: number;
@@ -452,6 +487,8 @@ export interface PairState {
   activeAlarms: string[];
   /** An automatic failover waiting for its target to become ready (not persisted: a restart waits anew). */
   hold: FailoverHold | null;
+  /** The pair is in maintenance: the controller observes it and takes no decision of its own (persisted). */
+  maintenance: Maintenance | null;
   /** The pair's situation in one sentence, for the dashboard ("sip-1 is primary (epoch 4)"). */
   situation: string;
 }
@@ -474,6 +511,8 @@ export interface PersistedPairState {
   intendedPrimaryAppId: string | null;
   /** Servers an operator stopped (not started again automatically), sorted. */
   stoppedAppIds: string[];
+  /** The pair's maintenance, if any (absent in what was persisted before maintenance existed). */
+  maintenance?: Maintenance | null;
 }
 
 export interface Decision {

@@ -108,8 +108,17 @@ export class Lab implements LabControls {
       [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), "--import", "tsx", path.join(this.opts.rootDir, "agent", "main.ts"), "--console", this.agentUrl(), "--host", host, "--token-file", tokenFile, "--state-dir", dir, "--initial-backoff-ms", "100", "--max-backoff-ms", "1000",
         // The lab owns its servers: stopping the lab stops them. (A production agent leaves its servers
         // running when it stops; stopping them is an explicit command.)
-        "--stop-apps-on-exit"],
-      { cwd: this.opts.rootDir, stdio: ["ignore", this.opts.output ?? "ignore", this.opts.output ?? "ignore"] },
+        "--stop-apps-on-exit",
+        // The lab's hosts run what the console sends: alarm reactions' OS commands and a W14 upgrade's
+        // install command (lab/install-version.mjs). Off by default for a real agent (agent/README.md).
+        "--allow-os-commands"],
+      {
+        cwd: this.opts.rootDir,
+        stdio: ["ignore", this.opts.output ?? "ignore", this.opts.output ?? "ignore"],
+        // Where the lab's install command puts a server's new version, read by the server when it starts
+        // (inherited by the servers through their keepers).
+        env: { ...process.env, SWITCHYARD_LAB_VERSION_DIR: labVersionDir(this.opts.stateDir) },
+      },
     );
     this.agents.set(host, { host, child, frozen: false });
   }
@@ -198,6 +207,11 @@ export class Lab implements LabControls {
     if (!port) throw new Error(`lab: ${appName} has no http-port`);
     return `http://${address}:${port}`;
   }
+}
+
+/** Where the lab's install command (lab/install-version.mjs) keeps each server's installed version. */
+export function labVersionDir(stateDir: string): string {
+  return path.join(stateDir, "versions");
 }
 
 /**

@@ -81,6 +81,11 @@ export class AppRuntimeStore {
 
   constructor(private readonly deps: AppRuntimeStoreDeps) {}
 
+  /** The version the application last reported running, or null. */
+  version(application: string): string | null {
+    return this.apps.get(application)?.running?.version ?? null;
+  }
+
   /** Everything known now (a web tier that starts after the plane asks for it). */
   all(): AppRuntimeChanges {
     return { applications: [...this.apps.values()], vip: [...this.vips.values()] };

@@ -33,7 +33,18 @@ const planTitles: Record<PlanCause, string> = {
   adoption: "Putting the VIP with the adopted primary",
 };
 
-export function pairViews(state: ControllerState | null, pairs: readonly PairConfig[], hosts: readonly HostLiveState[], vipLive: VipLive = noVipLive): PairView[] {
+/**
+ * `vipLive`: what the agents observe of the VIPs and the mismatches the VIP watch raised. `versionOf`:
+ * the version each server last reported running (the agents' runningConfig, kept beside the controller
+ * in the control plane). Both absent where nobody keeps them.
+ */
+export function pairViews(
+  state: ControllerState | null,
+  pairs: readonly PairConfig[],
+  hosts: readonly HostLiveState[],
+  vipLive: VipLive = noVipLive,
+  versionOf: (appName: string) => string | null = () => null,
+): PairView[] {
   const hostByName = new Map(hosts.map((h) => [h.hostName, h]));
   const observed = new Map(vipLive.observations.map((o) => [`${o.pair}|${o.hostName}`, o]));
   const views = pairs.map((pair): PairView => {
@@ -60,11 +71,13 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
         lastHeartbeatAt: live?.lastHeartbeatAt ?? null,
         // A process that is not running has no readiness: what it reported before it stopped is stale.
         readyForSwitchover: processDown ? null : (app?.readiness?.readyForSwitchover ?? null),
+        readyForUpgrade: processDown ? null : (app?.readiness?.readyForUpgrade ?? null),
         notReadyReasons: processDown ? [] : (app?.readiness?.notReadyReasons ?? []),
         haLink: processDown ? "down" : (app?.haLink ?? "unknown"),
         sipListener: app?.sipListener ?? "unknown",
         oosBackoff: app?.oosBackoff ?? 1,
         vip,
+        version: versionOf(ref.appName),
         vipObserved: seen ? { present: seen.present, at: new Date(seen.checkedAt), detail: seen.detail } : null,
       };
     });
@@ -87,7 +100,9 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
       servers.filter((s) => s.status !== "running").length * 2 +
       staleHosts.size * 2 +
       (mismatch ? 4 : 0) +
-      (ps?.activeAlarms.length ?? 0);
+      (ps?.activeAlarms.length ?? 0) +
+      // Unprotected: the controller does not fail it over while it lasts.
+      (ps?.maintenance ? 4 : 0);
     return {
       id: pair.id,
       name: pair.name,
@@ -122,6 +137,9 @@ export function pairViews(state: ControllerState | null, pairs: readonly PairCon
             since: new Date(ps.hold.sinceMs),
             until: new Date(ps.hold.untilMs),
           }
+        : null,
+      maintenance: ps?.maintenance
+        ? { by: ps.maintenance.by, reason: ps.maintenance.reason, since: new Date(ps.maintenance.sinceMs), until: ps.maintenance.untilMs !== null ? new Date(ps.maintenance.untilMs) : null }
         : null,
       // Alarm keys are "kind:subject-id"; people read the kind and the name of what it is about.
       activeAlarms: (ps?.activeAlarms ?? []).map((key) => {

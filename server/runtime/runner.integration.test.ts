@@ -2,7 +2,7 @@
 // (fencing never runs ahead of the database), yet its alarms still go out and its timeline rows are
 // written with the next save that succeeds.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestConsole, quietLogger, sipServerInput, twoNicHost, type TestConsole } from "../test-support";
+import { createIpTakeoverPair, createTestConsole, quietLogger, type TestConsole } from "../test-support";
 import type { AgentGateway } from "../agents/gateway";
 import type { AgentCommand, CommandResult } from "../../protocol/agent-wire";
 import type { CancelAlarmCommand, RaiseAlarmCommand } from "../controller/core";
@@ -15,27 +15,7 @@ let pairId: string;
 
 beforeAll(async () => {
   t = await createTestConsole();
-  const admin = t.callerAs("admin");
-  const h1 = await admin.hosts.create(twoNicHost("host-1", "10.0.0.1", "10.0.1.1"));
-  const h2 = await admin.hosts.create(twoNicHost("host-2", "10.0.0.2", "10.0.1.2"));
-  const a1 = await admin.applications.create(sipServerInput("sip-1", h1, 5060));
-  const a2 = await admin.applications.create(sipServerInput("sip-2", h2, 5060));
-  const pair = await admin.pairs.create({
-    name: "pair-a",
-    haType: "ip-takeover",
-    controlDriver: "linux-ip",
-    vipAddress: "10.0.1.100",
-    vipPrefixLength: 24,
-    vipInterface: "eth1",
-    nlbClusterName: "",
-    nlbPort: null,
-    enableScript: "",
-    disableScript: "",
-    scriptTimeoutMs: 5000,
-    primaryAppId: a1,
-    backupAppId: a2,
-  });
-  pairId = pair;
+  ({ pairId } = await createIpTakeoverPair(t));
 });
 
 afterAll(async () => {
@@ -101,5 +81,31 @@ describe("controller runner", () => {
     const rows = (await pairHistory(t.services.db, pairId, 100)).map((h) => h.text);
     expect(rows.filter((r) => /^sip-2 promoted to primary because sip-1.s process failed/.test(r)), rows.join("\n")).toHaveLength(1);
     await runner.stop();
+  });
+
+  it("maintenance is saved with the pair's runtime (who, why, since, until) and a new runner from the same database keeps it; a procedure's note is a timeline row", async () => {
+    const nowMs = 2_000_000;
+    const gateway = { hosts: () => [], sendCommand: () => new Promise<CommandResult>(() => {}) } as unknown as AgentGateway;
+    const first = new ControllerRunner({ db: t.services.db, gateway, now: () => nowMs, log: quietLogger });
+    await first.start();
+    const outcome = await first.operatorMaintenance(pairId, "alice", true, "patching host-2", nowMs + 3_600_000);
+    expect(outcome.accepted).toBe(true);
+    expect(outcome.sentence).toMatch(/^alice put pair-a in maintenance until .* \(reason: patching host-2\)/);
+    expect((await first.operatorMaintenance(pairId, "bob", false, "", null)).accepted).toBe(true);
+    expect(await first.operatorMaintenance(pairId, "bob", false, "", null)).toEqual({ accepted: false, sentence: "ending the maintenance of pair-a requested by bob refused: pair-a is not in maintenance" });
+    await first.operatorMaintenance(pairId, "alice", true, "patching host-2", nowMs + 3_600_000);
+    await first.note(pairId, "W14 upgrade of pair-a: a step");
+    await first.stop();
+    const row = await t.services.db.pairRuntime.findUniqueOrThrow({ where: { pairId } });
+    expect(row).toMatchObject({ maintenanceBy: "alice", maintenanceReason: "patching host-2", maintenanceSince: new Date(nowMs), maintenanceUntil: new Date(nowMs + 3_600_000) });
+    const history = await pairHistory(t.services.db, pairId, 10);
+    expect(history[0]).toMatchObject({ kind: "procedure", text: "W14 upgrade of pair-a: a step" });
+
+    const second = new ControllerRunner({ db: t.services.db, gateway, now: () => nowMs + 1_000, log: quietLogger });
+    await second.start();
+    expect(second.current!.pairStates[pairId]!.maintenance).toEqual({ by: "alice", reason: "patching host-2", sinceMs: nowMs, untilMs: nowMs + 3_600_000 });
+    await second.operatorMaintenance(pairId, "alice", false, "", null);
+    await second.stop();
+    expect(await t.services.db.pairRuntime.findUniqueOrThrow({ where: { pairId } })).toMatchObject({ maintenanceBy: null, maintenanceSince: null, maintenanceUntil: null });
   });
 });

@@ -83,8 +83,31 @@ export class ControllerRunner {
 
   /** W1/W12: an operator's switchover; resolves with the controller's sentence about it. */
   async operatorSwitchover(pairId: string, operator: string, force: boolean, reason: string): Promise<string> {
+    return (await this.operatorSwitchoverOutcome(pairId, operator, force, reason)).sentence;
+  }
+
+  /** The same, and whether the controller ordered it (a new plan of the operator's at a new epoch) or refused it. */
+  async operatorSwitchoverOutcome(pairId: string, operator: string, force: boolean, reason: string): Promise<SwitchoverOutcome> {
+    const epochBefore = this.shell?.state.pairStates[pairId]?.epoch ?? null;
     const { out } = await this.enqueueAndWait({ kind: "operator-switchover", pairId, operator, force, reason });
-    return out.decisions.filter((d) => d.pairId === pairId).map((d) => d.sentence).join("; ") || out.reason;
+    const plan = this.shell?.state.pairStates[pairId]?.plan ?? null;
+    const ordered = epochBefore !== null && plan !== null && plan.cause === "operator" && plan.epoch > epochBefore;
+    return { sentence: out.decisions.filter((d) => d.pairId === pairId).map((d) => d.sentence).join("; ") || out.reason, ordered };
+  }
+
+  /** Puts a pair in maintenance or ends it (the core decides; the sentence says what it did or why not). */
+  async operatorMaintenance(pairId: string, operator: string, on: boolean, reason: string, untilMs: number | null): Promise<MaintenanceOutcome> {
+    const before = this.shell?.state.pairStates[pairId]?.maintenance ?? null;
+    const { out } = await this.enqueueAndWait({ kind: "operator-maintenance", pairId, operator, on, reason, untilMs });
+    const after = this.shell?.state.pairStates[pairId]?.maintenance ?? null;
+    const accepted = on ? after !== null && after.by === operator && after.reason === reason.trim() && after.untilMs === untilMs : before !== null && after === null;
+    return { sentence: out.decisions.filter((d) => d.pairId === pairId).map((d) => d.sentence).join("; ") || out.reason, accepted };
+  }
+
+  /** A row for the pair's timeline from a guided procedure (W14 upgrade, scheduled switchover); resolves once it is saved. */
+  async note(pairId: string, text: string): Promise<void> {
+    const { out } = await this.enqueueAndWait({ kind: "note", pairId, text });
+    if (out.reason.startsWith("not done:")) throw new Error(out.reason);
   }
 
   /**
@@ -238,3 +261,15 @@ export class ControllerRunner {
 }
 
 export type { PairConfig };
+
+/** What became of an operator's maintenance request: the controller's sentence, and whether it took it. */
+export interface MaintenanceOutcome {
+  sentence: string;
+  accepted: boolean;
+}
+
+/** What became of an operator's switchover: the controller's sentence, and whether it ordered the role change. */
+export interface SwitchoverOutcome {
+  sentence: string;
+  ordered: boolean;
+}

@@ -1,5 +1,5 @@
-// Reads the pairs the controller manages and writes its decisions: per-pair epoch and intended
-// primary (upserted) and timeline rows, in one transaction per step.
+// Reads the pairs the controller manages and writes its decisions: per-pair epoch, intended primary,
+// stopped servers and maintenance (upserted) and timeline rows, in one transaction per step.
 import type { Db } from "../db";
 import type { PairConfig, PersistedPairState } from "../controller/core";
 import type { Prisma } from "../../generated/prisma/client";
@@ -22,8 +22,34 @@ export async function loadPairConfigs(db: Db): Promise<PairConfig[]> {
 }
 
 export async function loadPersisted(db: Db): Promise<Record<string, PersistedPairState>> {
-  const rows = await db.pairRuntime.findMany({ select: { pairId: true, epoch: true, intendedPrimaryAppId: true, stoppedAppIds: true } });
-  return Object.fromEntries(rows.map((r) => [r.pairId, { epoch: r.epoch, intendedPrimaryAppId: r.intendedPrimaryAppId, stoppedAppIds: r.stoppedAppIds ? r.stoppedAppIds.split(",") : [] }]));
+  const rows = await db.pairRuntime.findMany({
+    select: { pairId: true, epoch: true, intendedPrimaryAppId: true, stoppedAppIds: true, maintenanceBy: true, maintenanceReason: true, maintenanceSince: true, maintenanceUntil: true },
+  });
+  return Object.fromEntries(
+    rows.map((r) => [
+      r.pairId,
+      {
+        epoch: r.epoch,
+        intendedPrimaryAppId: r.intendedPrimaryAppId,
+        stoppedAppIds: r.stoppedAppIds ? r.stoppedAppIds.split(",") : [],
+        maintenance:
+          r.maintenanceBy !== null && r.maintenanceSince !== null
+            ? { by: r.maintenanceBy, reason: r.maintenanceReason ?? "", sinceMs: r.maintenanceSince.getTime(), untilMs: r.maintenanceUntil?.getTime() ?? null }
+            : null,
+      },
+    ]),
+  );
+}
+
+/** The pair's maintenance as columns (all null when it is not in maintenance). */
+function maintenanceColumns(p: PersistedPairState) {
+  const m = p.maintenance ?? null;
+  return {
+    maintenanceBy: m?.by ?? null,
+    maintenanceReason: m?.reason ?? null,
+    maintenanceSince: m ? new Date(m.sinceMs) : null,
+    maintenanceUntil: m?.untilMs != null ? new Date(m.untilMs) : null,
+  };
 }
 
 const json = (v: unknown) => (v === null || v === undefined ? undefined : (JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue));
@@ -35,8 +61,8 @@ export async function saveStep(db: Db, pairs: Record<string, PersistedPairState>
     .map(([pairId, p]) =>
       db.pairRuntime.upsert({
         where: { pairId },
-        create: { pairId, epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId, stoppedAppIds: p.stoppedAppIds.join(",") },
-        update: { epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId, stoppedAppIds: p.stoppedAppIds.join(",") },
+        create: { pairId, epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId, stoppedAppIds: p.stoppedAppIds.join(","), ...maintenanceColumns(p) },
+        update: { epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId, stoppedAppIds: p.stoppedAppIds.join(","), ...maintenanceColumns(p) },
       }),
     );
   const rows = history.filter((h) => existing.has(h.pairId));

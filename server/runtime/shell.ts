@@ -34,7 +34,8 @@ import { STALL_TOLERANCE_MS } from "../agents/liveness";
 export interface HistoryRow {
   pairId: string;
   epoch: number;
-  kind: "decision" | "alarm" | "command" | "command-result" | "operator";
+  /** procedure: a step of a guided procedure (a W14 upgrade, a scheduled switchover), told by the web tier. */
+  kind: "decision" | "alarm" | "command" | "command-result" | "operator" | "procedure";
   text: string;
   data: unknown;
 }
@@ -52,6 +53,9 @@ export type ShellInput =
   | { kind: "tick" }
   | { kind: "operator-switchover"; pairId: string; operator: string; force: boolean; reason: string }
   | { kind: "operator-application"; appId: string; action: "start" | "stop"; operator: string }
+  | { kind: "operator-maintenance"; pairId: string; operator: string; on: boolean; reason: string; untilMs: number | null }
+  /** A row for the pair's timeline from a guided procedure of the web tier; the core is not stepped. */
+  | { kind: "note"; pairId: string; text: string }
   | { kind: "config"; pairs: PairConfig[]; directory: Directory };
 
 /** A wire command for one host (the runner hands it to the gateway, after persisting). */
@@ -167,6 +171,9 @@ export class ControllerShell {
       const row = this.resultRow(input.result);
       if (row) history.push(row);
     }
+    if (input.kind === "note" && this.core.pairStates[input.pairId]) {
+      history.push({ pairId: input.pairId, epoch: this.core.pairStates[input.pairId]!.epoch, kind: "procedure", text: input.text, data: null });
+    }
     out.reason = reasons.filter((r) => r !== "tick: nothing to decide").join("; ") || reasons.join("; ");
     const view = persistedView(this.core);
     const changed = Object.entries(view).filter(([id, p]) => !samePersisted(this.lastPersisted[id], p));
@@ -215,6 +222,10 @@ export class ControllerShell {
         return [{ type: "operator-switchover", atMs, pairId: input.pairId, operator: input.operator, force: input.force, reason: input.reason }];
       case "operator-application":
         return [{ type: "operator-application", atMs, appId: input.appId, action: input.action, operator: input.operator }];
+      case "operator-maintenance":
+        return [{ type: "operator-maintenance", atMs, pairId: input.pairId, operator: input.operator, on: input.on, reason: input.reason, untilMs: input.untilMs }];
+      case "note":
+        return [];
     }
   }
 
@@ -380,6 +391,7 @@ function readinessEvents(ids: { hostId: string; appId: string }, msg: ReadinessR
       atMs,
       ...ids,
       readyForSwitchover: r ? r.readyForSwitchover : 0,
+      ...(r ? { readyForUpgrade: r.readyForUpgrade } : {}),
       notReadyReasons: r ? r.notReadyReasons : [`readiness unknown: ${msg.error ?? "no report"}`],
       unsyncedCalls: r ? unsyncedCallsOf(r) : null,
       pollFailed: r === null,
@@ -403,5 +415,11 @@ function readinessEvents(ids: { hostId: string; appId: string }, msg: ReadinessR
 }
 
 function samePersisted(a: PersistedPairState | undefined, b: PersistedPairState): boolean {
-  return !!a && a.epoch === b.epoch && a.intendedPrimaryAppId === b.intendedPrimaryAppId && a.stoppedAppIds.join(",") === b.stoppedAppIds.join(",");
+  return (
+    !!a &&
+    a.epoch === b.epoch &&
+    a.intendedPrimaryAppId === b.intendedPrimaryAppId &&
+    a.stoppedAppIds.join(",") === b.stoppedAppIds.join(",") &&
+    JSON.stringify(a.maintenance ?? null) === JSON.stringify(b.maintenance ?? null)
+  );
 }

@@ -73,6 +73,41 @@ describe("hostile input over HTTP", () => {
     expect(wrong).toEqual([]);
   });
 
+  it("role matrix, issue 14: acting on a pair (maintenance, a W14 upgrade, scheduled switchovers) needs an operator; the install command is admin configuration; reading is for viewers", async () => {
+    const roles = Object.fromEntries(
+      Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { meta?: { role?: string } } }>)
+        .filter(([name]) => /^(maintenance|upgrade|schedules)\./.test(name))
+        .map(([name, proc]) => [name, proc._def.meta?.role]),
+    );
+    expect(roles).toEqual({
+      "maintenance.set": "operator",
+      "upgrade.runs": "viewer",
+      "upgrade.start": "operator",
+      "upgrade.pause": "operator",
+      "upgrade.resume": "operator",
+      "upgrade.abort": "operator",
+      "upgrade.confirmInstalled": "operator",
+      "upgrade.installCommands": "viewer",
+      "upgrade.setInstallCommand": "admin",
+      "schedules.list": "viewer",
+      "schedules.create": "operator",
+      "schedules.cancel": "operator",
+    });
+    // Over HTTP: a viewer is refused each action by its role before its input is read; an operator is
+    // refused the install command; an admin gets the rule's own message for bad input.
+    const viewer = await loggedIn(c.url, "viewer");
+    for (const name of ["maintenance.set", "upgrade.start", "upgrade.abort", "schedules.create", "schedules.cancel"]) {
+      expect((await viewer.mutation(name, { pairId: "p", id: "x", runId: "r", on: true })).code, name).toBe("FORBIDDEN");
+    }
+    const operator = await loggedIn(c.url, "operator");
+    expect((await operator.mutation("upgrade.setInstallCommand", { appId: "a", command: "x" })).code).toBe("FORBIDDEN");
+    const admin = await loggedIn(c.url, "admin");
+    const long = await admin.mutation("upgrade.setInstallCommand", { appId: "a", command: "x".repeat(COMMAND_MAX_CHARS + 1) });
+    expect(long.message).toMatch(/command: is 1025 characters long; at most 1024 are allowed/);
+    const unknownPair = await operator.mutation("maintenance.set", { pairId: "no-such-pair", on: true, reason: "r" });
+    expect(unknownPair.message).toMatch(/pair no-such-pair does not exist/);
+  });
+
   it("#13.1 login rate limit holds under a race: of 100 concurrent wrong passwords for one user only LOGIN_MAX_FAILURES are checked", async () => {
     const maxFailures = c.running.env.LOGIN_MAX_FAILURES;
     const target = "race-victim";

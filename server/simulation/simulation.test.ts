@@ -206,6 +206,11 @@ describe("control plane under deterministic simulation", () => {
       const opts: RunOptions = { step: createStep(rules), limits: { initialCalls: [3_000, 6_000] } };
       expectCaught("the broken core", opts, range(1, 2_000), /pair-\d lost \d+ calls when sip-\S+ became primary at epoch \d+ \(bind-failure\): sip-\S+ held them and could have kept them/);
     });
+
+    it("a core that ignores maintenance (issue 14: no automatic role change of a pair in maintenance)", () => {
+      const step = createStep(decisionRules.filter((r) => r.name !== "observe only while the pair is in maintenance"));
+      expectCaught("the broken core", { step }, range(1, 2_000), /is in maintenance since epoch \d+, yet sip-\S+ was ordered to (primary|backup) at epoch \d+ by the controller itself/);
+    });
   });
 
   describe("bites: broken shells are caught", () => {

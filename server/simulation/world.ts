@@ -146,6 +146,8 @@ interface SimHost {
   cycles: number;
   stamps: Record<string, number>;
   lastSent: Record<string, string>;
+  /** When its agent last sent a heartbeat (the console's silence for this host starts there). */
+  lastHeartbeatMs: number;
 }
 
 type Up =
@@ -173,6 +175,8 @@ type Fault =
   | { kind: "agent-restart"; host: string; durationMs: number }
   | { kind: "forged"; from: string; victim: string; durationMs: 0 }
   | { kind: "switchover"; pair: string; force: boolean; durationMs: 0 }
+  /** An operator puts the pair in maintenance, and ends it after durationMs — or it expires then by itself. */
+  | { kind: "maintenance"; pair: string; expires: boolean; durationMs: number }
   | { kind: "burst"; pair: string; calls: number; durationMs: 0 };
 
 type Item =
@@ -256,6 +260,12 @@ export class SimWorld {
   forcedSwitchovers = new Set<string>();
   /** pair:epoch → why the console ordered a primary under that epoch (its plan's cause). */
   promotionCauses = new Map<string, string>();
+  /**
+   * Pairs in maintenance as the operator set it (the console accepted it): the pair's epoch then, and
+   * when it expires (null: until the operator ends it). No role order of a newer epoch may leave for
+   * such a pair unless an operator's switchover ordered it.
+   */
+  maintenance = new Map<string, { sinceEpoch: number; untilMs: number | null }>();
 
   private queue: Queued[] = [];
   private seq = 0;
@@ -322,7 +332,7 @@ export class SimWorld {
         appRows.push({ id: ref.appId, name: ref.appName, type: "sip-server", hostId: ref.hostId, hostName: ref.hostName });
         if (!this.hosts.has(ref.hostId)) {
           hostRows.push({ id: ref.hostId, name: ref.hostName });
-          this.hosts.set(ref.hostId, { name: ref.hostId, linkUp: true, sipNicUp: true, agentUp: true, incarnation: 1, session: 0, results: new Map(), ledgerEpochs: {}, vip: {}, cycles: 0, stamps: {}, lastSent: {} });
+          this.hosts.set(ref.hostId, { name: ref.hostId, linkUp: true, sipNicUp: true, agentUp: true, incarnation: 1, session: 0, results: new Map(), ledgerEpochs: {}, vip: {}, cycles: 0, stamps: {}, lastSent: {}, lastHeartbeatMs: 0 });
         }
         this.hosts.get(ref.hostId)!.vip[pair.id] = i === 0;
       }
@@ -342,7 +352,7 @@ export class SimWorld {
       const at = rng.int(500, this.limits.faultWindowMs - 1_000);
       const maxDur = this.limits.faultWindowMs - at;
       const dur = rng.int(200, Math.max(300, Math.min(maxDur, 8_000)));
-      const kind = rng.int(0, 16);
+      const kind = rng.int(0, 18);
       let fault: Fault;
       switch (kind) {
         case 0:
@@ -388,6 +398,10 @@ export class SimWorld {
           break;
         case 12:
           fault = { kind: "slow-restart", app: rng.pick(apps), durationMs: dur };
+          break;
+        case 17:
+        case 18:
+          fault = { kind: "maintenance", pair: rng.pick(this.pairs).id, expires: rng.chance(0.5), durationMs: dur };
           break;
         case 13:
         case 14:
@@ -462,6 +476,7 @@ export class SimWorld {
   // ── processing one item ──
 
   private process(item: Item): void {
+    this.expireMaintenance();
     // A stalled console runs nothing: what reaches it waits, in order, until it runs again.
     const forConsole = item.kind === "up" || item.kind === "console-tick" || item.kind === "console-sweep";
     if (forConsole && this.nowMs < this.stalledUntilMs) {
@@ -602,8 +617,11 @@ export class SimWorld {
         this.stalledUntilMs = Math.max(this.stalledUntilMs, this.nowMs + f.durationMs);
         return;
       case "agent-restart": {
-        this.disturbed();
         const host = this.hosts.get(f.host)!;
+        // Quicker than the heartbeat timeout — unless it follows a restart so closely that the agent
+        // had not sent a heartbeat since: then the silence may be long enough to count as host loss.
+        const silenceMs = this.nowMs + f.durationMs + this.limits.agentCycleMs - host.lastHeartbeatMs;
+        this.disturbed(silenceMs >= (this.console?.shell.state.timing.heartbeatTimeoutMs ?? 0) ? this.pairsOfHost(f.host) : []);
         if (!host.agentUp) return;
         host.agentUp = false;
         host.session = 0; // its socket closes with it; the servers keep running under their keepers
@@ -619,6 +637,17 @@ export class SimWorld {
       case "burst":
         // Not a fault of the pair: nothing may fail over for it.
         return this.burst(f.pair, f.calls);
+      case "maintenance": {
+        // Not a fault of the pair either: it must never be switched for it.
+        const untilMs = f.expires ? this.nowMs + f.durationMs : null;
+        this.consoleInput({ kind: "operator-maintenance", pairId: f.pair, operator: "sim-operator", on: true, reason: "simulated maintenance", untilMs });
+        const ps = this.console?.shell.state.pairStates[f.pair];
+        if (!ps?.maintenance) return; // no console to take it
+        if (!this.maintenance.has(f.pair)) this.maintenance.set(f.pair, { sinceEpoch: ps.epoch, untilMs });
+        else this.maintenance.get(f.pair)!.untilMs = untilMs;
+        if (f.expires) return; // the console ends it at its expiry (checked in checkInvariants)
+        break;
+      }
     }
     this.schedule(this.nowMs + f.durationMs, { kind: "heal", fault: f });
   }
@@ -671,9 +700,27 @@ export class SimWorld {
         this.disturbed(this.pairs.map((p) => p.id));
         this.lossy--;
         break;
+      case "maintenance": {
+        if (!this.maintenance.has(f.pair)) break;
+        if (!this.console) {
+          // The operator's request needs a console: ask again once it is back.
+          this.schedule(this.nowMs + 500, { kind: "heal", fault: f });
+          break;
+        }
+        // Over before the request: the decision it triggers may rightly act on the pair.
+        this.endMaintenance(f.pair);
+        this.consoleInput({ kind: "operator-maintenance", pairId: f.pair, operator: "sim-operator", on: false, reason: "", untilMs: null });
+        break;
+      }
       default:
         break;
     }
+  }
+
+  /** The pair's maintenance is over: the controller acts on it again, and the liveness bounds start anew. */
+  private endMaintenance(pairId: string): void {
+    this.maintenance.delete(pairId);
+    this.disturbed();
   }
 
   // ── the console: production's shell, liveness and tracker, stepped synchronously ──
@@ -847,6 +894,7 @@ export class SimWorld {
       full = true;
     }
     this.sendUp(host, { kind: "heartbeat" });
+    host.lastHeartbeatMs = this.nowMs;
     this.report(host, full);
   }
 
@@ -1190,6 +1238,13 @@ export class SimWorld {
       const pairId = this.servers.get(c.application)!.pair;
       if (!this.historyEpochs.get(pairId)?.has(c.pairEpoch)) this.fail(`set-role ${c.application} ${c.role} e${c.pairEpoch} has no history row for its epoch`);
       if (!this.disturbedPairs.has(pairId)) this.fail(`${pairId} failed over although neither its servers nor its hosts had any fault (${c.application} ordered to ${c.role}, epoch ${c.pairEpoch})`);
+      const m = this.maintenance.get(pairId);
+      if (m && c.pairEpoch > m.sinceEpoch) {
+        const plan = this.console!.shell.state.pairStates[pairId]?.plan;
+        if (!(plan?.epoch === c.pairEpoch && plan.cause === "operator")) {
+          this.fail(`${pairId} is in maintenance since epoch ${m.sinceEpoch}, yet ${c.application} was ordered to ${c.role} at epoch ${c.pairEpoch} by the controller itself (${plan?.epoch === c.pairEpoch ? plan.cause : "no plan of that epoch"})`);
+        }
+      }
       if (c.role === "primary") {
         const key = `${pairId}:${c.pairEpoch}`;
         const before = this.primaryOrders.get(key);
@@ -1221,7 +1276,13 @@ export class SimWorld {
     return this.console !== null && host.linkUp && host.agentUp && host.session !== 0 && this.console.sessions.get(srv.host) === host.session;
   }
 
+  /** Maintenance past its expiry is over (the console ends it on its first step from then on). */
+  private expireMaintenance(): void {
+    for (const [pairId, m] of this.maintenance) if (m.untilMs !== null && this.nowMs >= m.untilMs) this.endMaintenance(pairId);
+  }
+
   private checkInvariants(): void {
+    this.expireMaintenance();
     for (const pair of this.pairs) {
       const [a, b] = pair.apps.map((r) => this.servers.get(r.appId)!) as [SimServer, SimServer];
       const alive = (s: SimServer) => s.proc === "running" || s.proc === "hung";
@@ -1236,6 +1297,12 @@ export class SimWorld {
         const ordered = this.primaryOrders.get(`${pair.id}:${s.epoch}`) === s.app;
         const initial = s.epoch === 0 && s.configuredRole === "primary" && s.startedAtMs < 0;
         if (!ordered && !initial) this.fail(`${s.app} claims primary at epoch ${s.epoch} without an order of that epoch`);
+      }
+      // Liveness is the controller's to keep, and it does not act on a pair in maintenance.
+      if (this.maintenance.has(pair.id)) {
+        this.splitSinceMs.delete(pair.id);
+        this.noPrimarySinceMs.delete(pair.id);
+        continue;
       }
       const since = Math.max(this.lastDisturbanceMs, 0);
       // Liveness: split brain between two reachable servers ends within a bound.
@@ -1297,6 +1364,8 @@ function describeFault(f: Fault): string {
       return `operator ${f.force ? "forced " : ""}switchover ${f.pair}`;
     case "burst":
       return `${f.calls} new calls on ${f.pair}`;
+    case "maintenance":
+      return `maintenance of ${f.pair} for ${f.durationMs}ms${f.expires ? " (expires)" : " (ended by the operator)"}`;
   }
 }
 
@@ -1334,6 +1403,8 @@ function describeInput(i: Parameters<ControllerShell["handle"]>[0]): string {
       return `resync ${i.hostName}`;
     case "operator-switchover":
       return `operator-switchover ${i.pairId}${i.force ? " forced" : ""}`;
+    case "operator-maintenance":
+      return `operator-maintenance ${i.pairId} ${i.on ? "on" : "off"}`;
     default:
       return i.kind;
   }
