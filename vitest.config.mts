@@ -18,6 +18,8 @@ const POSTGRES_TESTS = [
   "server/alarms/command-reaction.integration.test.ts",
   "server/agent-tokens/agent-tokens.integration.test.ts",
   "server/runtime/runner.integration.test.ts",
+  "server/schedule/schedule.integration.test.ts",
+  "server/upgrade/upgrade.service.integration.test.ts",
   // The console with its control-plane thread and lab agents: controller state, a 40,000-option import.
   "server/control-plane/control-plane.integration.test.ts",
   // The workflows end to end, among them a console restart that rebuilds roles from the database and the agents.
