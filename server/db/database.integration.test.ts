@@ -101,6 +101,21 @@ function schemaFromEmptySql(): string {
     .join("\n");
 }
 
+/** Test files under server/ (recursively). */
+function testFiles(folder: string): string[] {
+  return fs.readdirSync(folder, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(folder, e.name);
+    return e.isDirectory() ? testFiles(full) : e.name.endsWith(".test.ts") ? [path.relative(root, full)] : [];
+  });
+}
+
+it("every test file on a test console's database runs on PostgreSQL too (vitest.config.mts, POSTGRES_TESTS)", () => {
+  const config = fs.readFileSync(path.join(root, "vitest.config.mts"), "utf8");
+  const onTestConsole = testFiles(path.join(root, "server")).filter((f) => /\bcreateTestConsole\(/.test(fs.readFileSync(path.join(root, f), "utf8")));
+  expect(onTestConsole.length).toBeGreaterThan(5);
+  expect(onTestConsole.filter((f) => !config.includes(`"${f}"`))).toEqual([]);
+});
+
 describe(`migrations (${testDialect})`, () => {
   it("every migration has its SQL for both dialects, under the same names in the same order", () => {
     const names = listMigrations(migrationsDir, "sqlite").map((m) => m.name);
