@@ -121,8 +121,17 @@ interface PgTransaction {
   executeRaw(query: { sql: string; args: unknown[]; argTypes: unknown[] }): Promise<number>;
 }
 
+/**
+ * Prisma keeps DateTime in TIMESTAMP(3) columns (no time zone) as UTC; the database's own defaults
+ * (DEFAULT CURRENT_TIMESTAMP) follow the session's time zone, so every session is in UTC whatever the
+ * server's TimeZone is. A URL that sets `options` itself keeps its own.
+ */
+export function postgresSessionOptions(url: string): { options?: string } {
+  return new URL(url).searchParams.has("options") ? {} : { options: "-c TimeZone=UTC" };
+}
+
 function createPostgresDb(url: string): Db {
-  const factory = new PrismaPg({ connectionString: url });
+  const factory = new PrismaPg({ connectionString: url, ...postgresSessionOptions(url) });
   const connect = factory.connect.bind(factory);
   factory.connect = async () => {
     const adapter = await connect();

@@ -190,6 +190,16 @@ describe(`the Prisma client (${testDialect})`, () => {
     expect(await db.auditEntry.count({ where: { at: { gt: older } } })).toBe(2);
   });
 
+  it("reads a time the database fills in itself (DEFAULT CURRENT_TIMESTAMP) as the time it was written", async () => {
+    const before = Date.now();
+    await db.$executeRaw`INSERT INTO "Host" ("id", "name", "updatedAt") VALUES ('db-default-time', 'db-default-time', ${sqliteDateTime(new Date())})`;
+    const after = Date.now();
+    const { createdAt } = await db.host.findUniqueOrThrow({ where: { id: "db-default-time" } });
+    // SQLite's CURRENT_TIMESTAMP has whole seconds; a session outside UTC would be hours off.
+    expect(createdAt.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(createdAt.getTime()).toBeLessThanOrEqual(after);
+  });
+
   it("runs transactions one at a time: concurrent read-then-write transactions lose no update", async () => {
     const host = await db.host.create({ data: { name: "counter", description: "0" } });
     const increments = 12;
