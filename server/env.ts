@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { logFormats, logLevels } from "./log";
 import { parseProxyEntry } from "./client-address";
+import { isDatabaseUrl } from "./db/dialect";
 
 const booleanish = z.enum(["auto", "true", "false"]);
 
@@ -21,7 +22,7 @@ export const envSchema = z.object({
   /** file:./path.db: SQLite (the embedded default); postgresql://user:password@host:5432/db: PostgreSQL (server/db/dialect.ts). */
   DATABASE_URL: z
     .string()
-    .regex(/^(file:|postgres(ql)?:\/\/)/, "a SQLite file URL (file:./path.db) or a PostgreSQL URL (postgresql://user:password@host:5432/db)")
+    .refine((url) => isDatabaseUrl(url), "a SQLite file URL (file:./path.db) or a PostgreSQL URL (postgresql://user:password@host:5432/db)")
     .default("file:./data/switchyard.db"),
   /** Public base URL used in printed links (setup link); defaults to http://HOST:PORT. */
   PUBLIC_URL: z.string().url().optional(),

@@ -6,9 +6,20 @@ export type Dialect = "sqlite" | "postgresql";
 
 export const dialects: readonly Dialect[] = ["sqlite", "postgresql"];
 
-export function dialectOf(url: string): Dialect {
+function dialectOrNull(url: string): Dialect | null {
   if (url.startsWith("file:")) return "sqlite";
   if (/^postgres(ql)?:\/\//.test(url)) return "postgresql";
+  return null;
+}
+
+/** True when DATABASE_URL names a database this build can use (server/env.ts validates with it). */
+export function isDatabaseUrl(url: string): boolean {
+  return dialectOrNull(url) !== null;
+}
+
+export function dialectOf(url: string): Dialect {
+  const dialect = dialectOrNull(url);
+  if (dialect) return dialect;
   throw new Error(`DATABASE_URL must be a SQLite file URL (file:./data/switchyard.db) or a PostgreSQL URL (postgresql://user:password@host:5432/db), not ${redactUrl(url)}`);
 }
 
