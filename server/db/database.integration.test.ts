@@ -138,6 +138,40 @@ describe(`migrations (${testDialect})`, () => {
     expect(await catalog(migrated.url)).toEqual(expected);
   });
 
+  it("0005 and 0008 (hand-written on both dialects) keep existing rows and fill their new columns", async () => {
+    const migrations = path.join(dir, "upgrade");
+    const copy = (names: string[]) => {
+      for (const name of names) fs.cpSync(path.join(migrationsDir, name), path.join(migrations, name), { recursive: true });
+    };
+    const all = listMigrations(migrationsDir, testDialect).map((m) => m.name);
+    copy(all.filter((n) => n < "0005"));
+    const d = await fresh({ migrate: false });
+    await migrateDatabase(d.url, migrations);
+    const builtIn = testDialect === "sqlite" ? "1" : "true";
+    await onDatabase(d.url, (q) =>
+      q(`INSERT INTO "Host" (id, name, "updatedAt") VALUES ('h1', 'host-1', '2024-01-01');
+        INSERT INTO "Application" (id, name, type, "hostId", "startArgs", environment, "updatedAt") VALUES
+          ('a1', 'sip-1', 'sip-server', 'h1', '[]', '{}', '2024-01-01'), ('a2', 'sip-2', 'sip-server', 'h1', '[]', '{}', '2024-01-01');
+        INSERT INTO "OptionValue" (id, "applicationId", section, name, value, "updatedAt") VALUES ('o1', 'a1', 'TServer', 'http-port', '8080', '2024-01-01');
+        INSERT INTO "HaPair" (id, name, "haType", "primaryAppId", "backupAppId", "controlDriver", "updatedAt") VALUES ('p1', 'pair-1', 'single-host', 'a1', 'a2', 'none', '2024-01-01');
+        INSERT INTO "AlarmCondition" (id, "eventId", "scopeKind", "scopeValues", severity, description, "builtIn", "updatedAt") VALUES
+          ('c1', '00-04200', 'any', '[]', 'critical', 'old text', ${builtIn}, '2024-01-01');`),
+    );
+    copy(all);
+    expect((await migrateDatabase(d.url, migrations)).applied).toEqual(all.filter((n) => n >= "0005"));
+    const [option, app, pair, condition] = await onDatabase(d.url, async (q) => [
+      await q(`SELECT name, value FROM "OptionValue"`),
+      await q(`SELECT "restartEnabled", "restartMaxRestarts", "restartBackoffMultiplier", "startupTimeoutMs" FROM "Application" WHERE id = 'a1'`),
+      await q(`SELECT "haSecret", "failoverHoldMs" FROM "HaPair" WHERE id = 'p1'`),
+      await q(`SELECT "cancelControllerKind" FROM "AlarmCondition" WHERE id = 'c1'`),
+    ]);
+    expect(option).toEqual([{ name: "http-port", value: "8080" }]);
+    expect({ ...app[0], restartEnabled: Boolean(app[0]!.restartEnabled) }).toEqual({ restartEnabled: true, restartMaxRestarts: 5, restartBackoffMultiplier: 2, startupTimeoutMs: 60_000 });
+    expect(pair[0]!.haSecret).toMatch(/^[0-9a-f]{64}$/);
+    expect(pair[0]!.failoverHoldMs).toBe(30_000);
+    expect(condition).toEqual([{ cancelControllerKind: "bind-failed" }]);
+  });
+
   it("refuse to run when an applied migration was edited, and roll back a failing one entirely", async () => {
     const migrations = path.join(dir, "edited");
     const write = (name: string, sql: string) => {
