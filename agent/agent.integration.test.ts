@@ -151,6 +151,17 @@ describe("agent ↔ console over loopback", () => {
     expect(ready.msg.report?.role).toBe("primary");
   });
 
+  it("readLog: the console reads sip1's log through the agent — its tail and a search — and nothing of an application the host does not run", async () => {
+    const tail = await consoleSrv.gateway.readLog("host1", { application: "sip1" });
+    expect(tail).toMatchObject({ application: "sip1", ok: true, error: null, matches: null, file: path.join(tmp, "a1", "logs", "sip1.log") });
+    expect(tail.text).toContain("dummy app sip1 started");
+    const found = await consoleSrv.gateway.readLog("host1", { application: "sip1", search: "DUMMY APP" });
+    expect(found.matches).toBeGreaterThan(0);
+    expect(found.text.split("\n").every((l) => l.toLowerCase().includes("dummy app"))).toBe(true);
+    // The console never asks a host about an application it did not give it.
+    await expect(consoleSrv.gateway.readLog("host1", { application: "sip-elsewhere" })).rejects.toThrow(/host host1 does not run sip-elsewhere/);
+  });
+
   it("acknowledges set-role with the application's answer and reports the role", async () => {
     const result = await command("host1", { id: "role-1", type: "set-role", application: "sip1", pairEpoch: 1, role: "backup" });
     expect(result.outcome).toBe("ok");
@@ -208,6 +219,45 @@ describe("agent ↔ console over loopback", () => {
     await waitFor("application script run", () => consoleSrv.rec.scriptRuns.find((s) => s.msg.requestedBy === "application" && s.msg.action === "disable"));
   });
 
+  it("a promotion that carries the pair's enable runs it as soon as the server confirms; the console's later enable is answered from memory", async () => {
+    const vipFile = labVipFile(labDir, "pair-a", "host1");
+    expect(JSON.parse(fs.readFileSync(vipFile, "utf8")).present).toBe(false);
+    const enablesBefore = consoleSrv.rec.scriptRuns.filter((s) => s.host === "host1" && s.msg.action === "enable").length;
+    const promoted = await command("host1", { type: "set-role", application: "sip1", pairEpoch: 3, role: "primary", thenEnable: { id: "enable-e3", reason: "with the promotion" } });
+    expect(promoted).toMatchObject({ outcome: "ok", reason: "sip1 is now primary at epoch 3" });
+    // Nobody ordered the enable yet, and the VIP is there.
+    await waitFor("the VIP enabled with the promotion", () => JSON.parse(fs.readFileSync(vipFile, "utf8")).present === true);
+    await waitFor("its script run reported", () => consoleSrv.rec.scriptRuns.filter((s) => s.host === "host1" && s.msg.action === "enable").length === enablesBefore + 1);
+    // Its result is kept for the console, not pushed (the gateway would refuse a result it never asked for).
+    expect(consoleSrv.rec.results.some((r) => r.result.commandId === "enable-e3")).toBe(false);
+    expect(consoleSrv.rec.warnings.filter((w) => w.includes("enable-e3"))).toEqual([]);
+    const ordered = await command("host1", { id: "enable-e3", type: "run-control-script", application: "sip1", pairEpoch: 3, action: "enable" });
+    expect(ordered).toMatchObject({ commandId: "enable-e3", type: "run-control-script", outcome: "ok", pairEpoch: 3 });
+    expect(ordered.reason).toContain("enabled on host1");
+    // Answered from the ledger: the script did not run a second time.
+    expect(consoleSrv.rec.scriptRuns.filter((s) => s.host === "host1" && s.msg.action === "enable").length).toBe(enablesBefore + 1);
+    await command("host1", { type: "run-control-script", application: "sip1", pairEpoch: 3, action: "disable" });
+  });
+
+  it("never enables with a promotion whose epoch was overtaken while the server took the role (fencing)", async () => {
+    await fetch(`http://127.0.0.1:${port1}/test/role-delay`, { method: "POST", body: JSON.stringify({ ms: 600 }) });
+    const enablesBefore = consoleSrv.rec.scriptRuns.filter((s) => s.host === "host1" && s.msg.action === "enable").length;
+    try {
+      const promotion = command("host1", { type: "set-role", application: "sip1", pairEpoch: 4, role: "primary", thenEnable: { id: "enable-e4", reason: "with the promotion" } });
+      // While the server takes its time, the controller moves on to epoch 5 (this host's VIP is to go).
+      await new Promise((r) => setTimeout(r, 200));
+      const newer = command("host1", { type: "run-control-script", application: "sip1", pairEpoch: 5, action: "disable" });
+      expect((await promotion).outcome).toBe("ok");
+      expect((await newer).outcome).toBe("ok");
+      const asked = await command("host1", { id: "enable-e4", type: "run-control-script", application: "sip1", pairEpoch: 4, action: "enable" });
+      expect(asked).toMatchObject({ outcome: "stale-epoch", heldEpoch: 5 });
+      expect(consoleSrv.rec.scriptRuns.filter((s) => s.host === "host1" && s.msg.action === "enable").length).toBe(enablesBefore);
+      expect(JSON.parse(fs.readFileSync(labVipFile(labDir, "pair-a", "host1"), "utf8")).present).toBe(false);
+    } finally {
+      await fetch(`http://127.0.0.1:${port1}/test/role-delay`, { method: "POST", body: JSON.stringify({ ms: 0 }) });
+    }
+  });
+
   it("forwards log events the application posts", async () => {
     await fetch(`http://127.0.0.1:${port1}/test/event`, { method: "POST", body: JSON.stringify({ id: "00-04200", text: "cannot bind SIP listener" }) });
     const got = await waitFor("log event", () => consoleSrv.rec.logEvents.find((e) => e.msg.events.some((x) => x.id === "00-04200")));
@@ -258,7 +308,15 @@ describe("agent ↔ console over loopback", () => {
     const agentRefusal = new Promise<{ event: string; reason: string }>((r) => socket.once("protocolError", r));
     socket.emit("command", { id: "broken", type: "explode" });
     expect((await agentRefusal).event).toBe("command");
-    const start = await command("host1", { type: "start", application: "sip1", pairEpoch: 1, role: null });
+    // A log read for a path instead of an application, or larger than the bound, is refused too.
+    for (const bad of [{ application: "../../etc/passwd" }, { application: "sip1", maxBytes: 10 * 1024 * 1024 }, { application: "sip1", file: "/etc/shadow" }]) {
+      const refused = new Promise<{ event: string; reason: string }>((r) => socket.once("protocolError", r));
+      socket.emit("readLog", bad, () => {
+        throw new Error("a malformed readLog was answered");
+      });
+      expect((await refused).event).toBe("readLog");
+    }
+    const start = await command("host1", { type: "start", application: "sip1", pairEpoch: 5, role: null });
     expect(start.outcome).toBe("ok");
   });
 
@@ -281,6 +339,28 @@ describe("agent ↔ console over loopback", () => {
     expect((await pending).outcome).toBe("ok");
     const stale = await command("host2", { type: "stop", application: "sip2", pairEpoch: 1 });
     expect(stale.outcome).toBe("stale-epoch");
+  });
+
+  it("a host's own heartbeat: its agent runs with it once its configuration says so, and the console loses the host after its own timeout", async () => {
+    const healthOf = () => JSON.parse(fs.readFileSync(path.join(tmp, "a2", "health.json"), "utf8")) as { heartbeat: { intervalMs: number; timeoutMs: number } | null };
+    const base = consoleSrv.configs.get("host2")!;
+    consoleSrv.configs.set("host2", { ...base, revision: "rev-host2-fast", heartbeat: { intervalMs: 100, timeoutMs: 600 } });
+    expect(await consoleSrv.gateway.pushConfig("host2")).toBe(true);
+    await waitFor("host2's agent on the fast heartbeat", () => healthOf().heartbeat?.intervalMs === 100 && healthOf().heartbeat?.timeoutMs === 600);
+    const marker = consoleSrv.rec.hostStates.length;
+    agent2.child.kill("SIGSTOP");
+    try {
+      const down = await waitFor("host2 lost", () => consoleSrv.rec.hostStates.slice(marker).find((s) => s.hostName === "host2" && s.state === "disconnected"));
+      expect(down.reason).toMatch(/^no heartbeat for \d+ ms \(timeout 600 ms\)$/);
+    } finally {
+      agent2.child.kill("SIGCONT");
+    }
+    await waitFor("host2 back", () => connectedSince("host2", marker));
+    // The welcome of the new connection carries the host's own heartbeat too.
+    await waitFor("the agent connected again, on the fast heartbeat", () => healthOf().heartbeat?.intervalMs === 100 && healthOf().heartbeat?.timeoutMs === 600);
+    consoleSrv.configs.set("host2", { ...base, revision: "rev-host2-default", heartbeat: { intervalMs: 500, timeoutMs: 2000 } });
+    await consoleSrv.gateway.pushConfig("host2");
+    await waitFor("host2's agent back on the default heartbeat", () => healthOf().heartbeat?.intervalMs === 500);
   });
 
   it("stops cleanly on SIGTERM, leaving the applications it supervises running", async () => {

@@ -18,6 +18,8 @@ import {
   type CommandResult,
   type HostCommand,
   type HostConfig,
+  type LogReadReply,
+  type LogReadRequest,
   type ReadinessReport,
   type Resync,
   type RunningConfigMessage,
@@ -28,6 +30,7 @@ import { CommandLedger } from "./command-ledger";
 import { ConsoleConnection, type ConnectionState } from "./connection";
 import { createDriver, driverProblems, type ControlDriver } from "./drivers";
 import { startLocalServer, type LocalServer } from "./local-server";
+import { readApplicationLog } from "./log-reader";
 import { identityOf, livenessOf, type ProcessIdentity } from "./proc";
 import { runArgv } from "./run-script";
 import { Supervisor, httpPortOf, type AppState } from "./supervisor";
@@ -105,6 +108,8 @@ export class Agent {
   private readonly live = new Map<string, AppLive>();
   /** One promise chain per fencing key so commands for a pair run in arrival order. */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Enables running with their promotion, by command id: `asked` once the console ordered the same id. */
+  private readonly ownRuns = new Map<string, { asked: boolean }>();
   private logQueue: AgentLogEvent[] = [];
   private droppedLogEvents = 0;
   private flushingLogs = false;
@@ -158,6 +163,7 @@ export class Agent {
           ack?.({ commandId: cmd.id });
           void this.onCommand(cmd);
         },
+        readLog: (req, ack) => void this.readLog(req).then((reply) => ack?.(reply)),
         protocolError: (msg) => this.log(`the console refused our ${msg.event}: ${msg.reason}`),
       },
     });
@@ -283,6 +289,7 @@ export class Agent {
     this.vipMonitor.stop();
     if (this.opts.stopAppsOnExit) await this.supervisor.stopAll("agent shutting down with --stop-apps-on-exit");
     await this.supervisor.detachAll();
+    this.ledger.flush();
     this.connection.stop();
     await this.local?.close();
     this.writeHealth();
@@ -344,6 +351,17 @@ export class Agent {
     return live;
   }
 
+  // --- logs -------------------------------------------------------------------------------------
+
+  /** The console asks for an application's log (its tail, or a search): only of applications configured here. */
+  private async readLog(req: LogReadRequest): Promise<LogReadReply> {
+    const files = this.supervisor.logFilesOf(req.application);
+    if (!files) {
+      return { application: req.application, ok: false, error: `application ${req.application} is not configured on host ${this.opts.hostName}`, file: "", sizeBytes: 0, text: "", truncated: false, matches: null, scannedBytes: 0, readAt: new Date().toISOString() };
+    }
+    return readApplicationLog(files, req);
+  }
+
   // --- configuration ------------------------------------------------------------------------
 
   private applyConfig(cfg: HostConfig): { revision: string; ok: boolean; errors: string[] } {
@@ -357,6 +375,10 @@ export class Agent {
     }
     if (errors.length > 0) return { revision: cfg.revision, ok: false, errors };
     this.config = cfg;
+    if (cfg.heartbeat) {
+      this.connection.setHeartbeat(cfg.heartbeat.intervalMs, cfg.heartbeat.timeoutMs);
+      this.writeHealth();
+    }
     // The supervisor takes it after re-attachment: before that, an application an earlier agent left
     // running would look stopped and its config file be rewritten as if for a new start. Commands and
     // resyncs wait on the same chain, so they see this configuration installed.
@@ -487,11 +509,16 @@ export class Agent {
     const key = isHostCommand(command) ? OS_COMMAND_QUEUE : this.fencingKey(command.application);
     const admission = this.ledger.admit(command, key, this.connection.consoleNowMs());
     switch (admission.kind) {
-      case "duplicate-running":
-        this.log(`command ${command.id} repeated while running; its result will follow`);
+      case "duplicate-running": {
+        // An enable this agent runs with a promotion has nobody waiting for its result until now.
+        const own = this.ownRuns.get(command.id);
+        if (own) own.asked = true;
+        this.log(`command ${command.id} repeated while running${own ? " (started with its promotion)" : ""}; its result will follow`);
         return;
+      }
       case "duplicate-done":
         this.log(`command ${command.id} repeated; answering with its first result (${admission.result.outcome})`);
+        this.ledger.asked(command.id);
         void this.sendResult(admission.result);
         return;
       case "refuse":
@@ -501,15 +528,66 @@ export class Agent {
       case "execute":
         break;
     }
-    const result = await this.serialise(key, () => this.execute(command)).catch((err: unknown) =>
-      this.ledger.finish(command, "failed", `command ${command.id} failed inside the agent: ${err instanceof Error ? err.message : String(err)}`),
-    );
-    this.log(`command ${command.id} ${command.type} ${isHostCommand(command) ? "(host)" : command.application}: ${result.outcome}: ${result.reason}`);
-    void this.sendResult(result);
+    await this.serialise(key, async () => {
+      const result = await this.execute(command).catch((err: unknown) =>
+        this.ledger.finish(command, "failed", `command ${command.id} failed inside the agent: ${err instanceof Error ? err.message : String(err)}`),
+      );
+      this.log(`command ${command.id} ${command.type} ${isHostCommand(command) ? "(host)" : command.application}: ${result.outcome}: ${result.reason}`);
+      void this.sendResult(result);
+      // Still in the pair's queue: a later command for the pair waits for the enable, as it would for the console's.
+      if (command.type === "set-role" && command.role === "primary" && command.thenEnable && result.outcome === "ok") {
+        await this.enableWithPromotion(command, command.thenEnable, key);
+      }
+    });
   }
 
-  /** Handlers keyed by command type; each returns the finished result. */
-  private readonly commandHandlers: { [K in ApplicationCommand["type"]]: (cmd: Extract<ApplicationCommand, { type: K }>, app: ApplicationConfig) => Promise<CommandResult> } = {
+  /**
+   * The console's plan enables the pair's VIP (or NLB port) here once this promotion is confirmed; the
+   * server has just confirmed it, so the agent runs that enable now instead of waiting for the order
+   * to come back through the console. It is the console's order all the same: its id and epoch come
+   * with the promotion, it is admitted and fenced by the ledger like any command (refused if a newer
+   * epoch of the pair arrived meanwhile), and its result is kept for the console, which orders the same
+   * id once it has seen the promotion (agent/DECISIONS.md §11, server/controller/DECISIONS.md).
+   */
+  private async enableWithPromotion(promotion: Extract<ApplicationCommand, { type: "set-role" }>, then: { id: string; reason: string }, key: string): Promise<void> {
+    const enable: ApplicationCommand = {
+      id: then.id,
+      type: "run-control-script",
+      application: promotion.application,
+      pairEpoch: promotion.pairEpoch,
+      action: "enable",
+      reason: then.reason,
+      deadline: promotion.deadline,
+    };
+    const admission = this.ledger.admit(enable, key, this.connection.consoleNowMs(), { unasked: true });
+    if (admission.kind !== "execute") {
+      const why = admission.kind === "refuse" ? admission.result.reason : admission.kind === "duplicate-done" ? "it already ran" : "it is running";
+      this.log(`command ${enable.id}: not enabling with the promotion of ${promotion.application}: ${why}`);
+      return;
+    }
+    const own = { asked: false };
+    this.ownRuns.set(enable.id, own);
+    this.log(`command ${enable.id}: enabling with the promotion of ${promotion.application} (epoch ${promotion.pairEpoch})`);
+    try {
+      const app = this.appConfig(enable.application);
+      const result = app
+        ? await this.commandHandlers["run-control-script"](enable, app, { unasked: () => !own.asked })
+        : this.ledger.finish(enable, "rejected", `application ${enable.application} is not configured on host ${this.opts.hostName}`, [], null, { unasked: !own.asked });
+      this.log(`command ${enable.id} run-control-script ${enable.application} (with the promotion): ${result.outcome}: ${result.reason}`);
+      if (own.asked) void this.sendResult(result);
+    } catch (err) {
+      const result = this.ledger.finish(enable, "failed", `enable with the promotion failed inside the agent: ${err instanceof Error ? err.message : String(err)}`, [], null, { unasked: !own.asked });
+      this.log(`command ${enable.id}: ${result.reason}`);
+      if (own.asked) void this.sendResult(result);
+    } finally {
+      this.ownRuns.delete(enable.id);
+    }
+  }
+
+  /** Handlers keyed by command type; each returns the finished result (`own.unasked`: a result the console has not asked for yet). */
+  private readonly commandHandlers: {
+    [K in ApplicationCommand["type"]]: (cmd: Extract<ApplicationCommand, { type: K }>, app: ApplicationConfig, own?: { unasked: () => boolean }) => Promise<CommandResult>;
+  } = {
     start: async (cmd, app) => {
       const r = await this.supervisor.start(app.name, `command ${cmd.id}`, { role: cmd.role, epoch: cmd.pairEpoch, explicit: true });
       return this.ledger.finish(cmd, r.ok ? "ok" : "failed", r.reason);
@@ -522,9 +600,9 @@ export class Agent {
       const r = await this.setRole(app, cmd.role, cmd.pairEpoch, cmd.id);
       return this.ledger.finish(cmd, r.outcome, r.reason, [], r.heldEpoch ?? null);
     },
-    "run-control-script": async (cmd, app) => {
+    "run-control-script": async (cmd, app, own) => {
       const found = this.driverFor(app.name);
-      if ("error" in found) return this.ledger.finish(cmd, "rejected", found.error);
+      if ("error" in found) return this.ledger.finish(cmd, "rejected", found.error, [], null, { unasked: own?.unasked() });
       const run = await found.driver.run(cmd.action, found.pairTimeoutMs);
       void this.vipMonitor.check(found.pair);
       this.connection.send("scriptRun", {
@@ -538,7 +616,7 @@ export class Agent {
         vipPresent: run.present,
         time: new Date().toISOString(),
       });
-      return this.ledger.finish(cmd, run.ok ? "ok" : "failed", run.summary, run.steps.slice(0, 16));
+      return this.ledger.finish(cmd, run.ok ? "ok" : "failed", run.summary, run.steps.slice(0, 16), null, { unasked: own?.unasked() });
     },
   };
 
@@ -796,6 +874,8 @@ export class Agent {
       connection: this.connection.state,
       reason: this.connection.reason,
       lastHeartbeatAckAt: this.connection.lastHeartbeatAckAt?.toISOString() ?? null,
+      /** The heartbeat in force: the host's own (its configuration) or the console's. */
+      heartbeat: this.connection.heartbeat(),
       localContractUrl: this.local?.url ?? null,
       configRevision: this.config?.revision ?? null,
       applications: this.supervisor.states().map((s) => ({ name: s.name, status: s.status, pid: s.pid, supervisedBy: s.supervisedBy, restart: s.restart })),

@@ -64,10 +64,37 @@ describe("command ledger", () => {
     l1.admit(cmd("b", 2), "pair", NOW);
     l1.finish(cmd("b", 2), "failed", "done b");
     l1.acknowledged("a");
+    l1.flush();
     const l2 = new CommandLedger(file);
     expect(l2.epochsSnapshot()).toEqual({ pair: 2 });
     expect(l2.unackedResults().map((r) => r.commandId)).toEqual(["b"]);
     expect(l2.admit(cmd("a", 2), "pair", NOW).kind).toBe("duplicate-done");
     expect(l2.admit(cmd("c", 1), "pair", NOW).kind).toBe("refuse");
+  });
+
+  it("writes a raised epoch before the command runs; results follow right after the step", async () => {
+    const file = tempFile();
+    const l1 = new CommandLedger(file);
+    expect(l1.admit(cmd("a", 3), "pair", NOW).kind).toBe("execute");
+    // Fencing first: a restart now refuses epoch 2, although "a" has not finished.
+    expect(new CommandLedger(file).admit(cmd("old", 2), "pair", NOW).kind).toBe("refuse");
+    l1.finish(cmd("a", 3), "ok", "done a");
+    expect(new CommandLedger(file).unackedResults()).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(new CommandLedger(file).unackedResults().map((r) => r.commandId)).toEqual(["a"]);
+  });
+
+  it("keeps a result the agent made on its own for the console's request, and resends it only once asked", () => {
+    const l = new CommandLedger(null);
+    const enable: AgentCommand = { id: "script:p:h:enable:e3", type: "run-control-script", application: "sip1", pairEpoch: 3, action: "enable", reason: "", deadline: new Date(NOW + 10_000).toISOString() };
+    expect(l.admit(enable, "pair", NOW).kind).toBe("execute");
+    expect(l.isRunning(enable.id)).toBe(true);
+    const result = l.finish(enable, "ok", "VIP enabled", [], null, { unasked: true });
+    expect(l.unackedResults()).toEqual([]);
+    expect(l.admit(enable, "pair", NOW)).toEqual({ kind: "duplicate-done", result });
+    l.asked(enable.id);
+    expect(l.unackedResults()).toEqual([result]);
+    l.acknowledged(enable.id);
+    expect(l.unackedResults()).toEqual([]);
   });
 });

@@ -1,7 +1,9 @@
 // The agent's memory of commands: the first result of every recent command id (so a repeat returns
 // it instead of acting twice), the highest epoch applied per pair (fencing: an older epoch is
 // refused), and the results not yet acknowledged by the console (resent after a reconnect). Saved to
-// one JSON file after every change, so an agent restart neither re-executes nor unfences.
+// one JSON file, so an agent restart neither re-executes nor unfences: a raised epoch is written
+// before the command that raised it runs; every other change is written right after the current
+// step, off the failover path (agent/DECISIONS.md §11).
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
@@ -30,6 +32,9 @@ export class CommandLedger {
   private readonly results = new Map<string, CommandResult>();
   private readonly running = new Set<string>();
   private readonly unacked = new Set<string>();
+  /** Results kept for a repeat but not sent on their own: the console has not asked for them yet. */
+  private readonly unasked = new Set<string>();
+  private saveScheduled = false;
 
   constructor(private readonly file: string | null) {
     if (file && fs.existsSync(file)) {
@@ -46,32 +51,52 @@ export class CommandLedger {
    * first (even if the epoch has since moved on), then the deadline, then fencing. A host command
    * (run-os-command) belongs to no pair, so it is never fenced and fencingKey is not used.
    */
-  admit(command: AgentCommand, fencingKey: string, nowMs: number): Admission {
+  admit(command: AgentCommand, fencingKey: string, nowMs: number, opts: { unasked?: boolean } = {}): Admission {
     const done = this.results.get(command.id);
     if (done) return { kind: "duplicate-done", result: done };
     if (this.running.has(command.id)) return { kind: "duplicate-running" };
     if (Date.parse(command.deadline) <= nowMs) {
-      return { kind: "refuse", result: this.finish(command, "expired", `command ${command.id} arrived after its deadline ${command.deadline}; not executed`) };
+      return { kind: "refuse", result: this.finish(command, "expired", `command ${command.id} arrived after its deadline ${command.deadline}; not executed`, [], null, opts) };
     }
     if (isHostCommand(command)) {
       this.running.add(command.id);
-      this.save();
       return { kind: "execute" };
     }
     const held = this.epochs.get(fencingKey);
     if (held !== undefined && command.pairEpoch < held) {
       return {
         kind: "refuse",
-        result: this.finish(command, "stale-epoch", `command ${command.id} carries epoch ${command.pairEpoch} of ${fencingKey}, older than epoch ${held} already applied; refused`, [], held),
+        result: this.finish(command, "stale-epoch", `command ${command.id} carries epoch ${command.pairEpoch} of ${fencingKey}, older than epoch ${held} already applied; refused`, [], held, opts),
       };
     }
-    this.epochs.set(fencingKey, Math.max(held ?? 0, command.pairEpoch));
     this.running.add(command.id);
-    this.save();
+    if (held === undefined || command.pairEpoch > held) {
+      // Fencing must survive a restart before anything of the new epoch happens: written now.
+      this.epochs.set(fencingKey, command.pairEpoch);
+      this.save();
+    }
     return { kind: "execute" };
   }
 
-  finish(command: AgentCommand, outcome: CommandResult["outcome"], reason: string, scripts: CommandResult["scripts"] = [], heldEpoch: number | null = null): CommandResult {
+  /**
+   * The console asks for a result the agent made on its own (the enable run with a promotion): from
+   * now on it is resent after a reconnect until acknowledged, like any other.
+   */
+  asked(commandId: string): void {
+    if (!this.unasked.delete(commandId)) return;
+    this.unacked.add(commandId);
+    this.scheduleSave();
+  }
+
+  isRunning(commandId: string): boolean {
+    return this.running.has(commandId);
+  }
+
+  /**
+   * Records a command's first result. `unasked`: the agent ran it on its own (an enable with its
+   * promotion); it is kept for the console's request with the same id, not sent by itself.
+   */
+  finish(command: AgentCommand, outcome: CommandResult["outcome"], reason: string, scripts: CommandResult["scripts"] = [], heldEpoch: number | null = null, opts: { unasked?: boolean } = {}): CommandResult {
     const result: CommandResult = {
       commandId: command.id,
       type: command.type,
@@ -84,24 +109,27 @@ export class CommandLedger {
     };
     this.running.delete(command.id);
     this.results.set(command.id, result);
-    this.unacked.add(command.id);
+    if (opts.unasked) this.unasked.add(command.id);
+    else this.unacked.add(command.id);
     while (this.results.size > MAX_REMEMBERED_COMMANDS) {
       const oldest = this.results.keys().next().value;
       if (oldest === undefined) break;
       this.results.delete(oldest);
       this.unacked.delete(oldest);
+      this.unasked.delete(oldest);
     }
     while (this.unacked.size > MAX_UNACKED_RESULTS) {
       const oldest = this.unacked.values().next().value;
       if (oldest === undefined) break;
       this.unacked.delete(oldest);
     }
-    this.save();
+    // The result goes to the console first; the file follows right after this step.
+    this.scheduleSave();
     return result;
   }
 
   acknowledged(commandId: string): void {
-    if (this.unacked.delete(commandId)) this.save();
+    if (this.unacked.delete(commandId)) this.scheduleSave();
   }
 
   unackedResults(): CommandResult[] {
@@ -116,7 +144,22 @@ export class CommandLedger {
     return Object.fromEntries(this.epochs);
   }
 
+  /** Writes whatever changed once the current step is over (one write for a burst of changes). */
+  private scheduleSave(): void {
+    if (this.saveScheduled || !this.file) return;
+    this.saveScheduled = true;
+    setImmediate(() => {
+      if (this.saveScheduled) this.save();
+    });
+  }
+
+  /** Writes now (and makes a scheduled write unnecessary). */
+  flush(): void {
+    if (this.saveScheduled) this.save();
+  }
+
   private save(): void {
+    this.saveScheduled = false;
     if (!this.file) return;
     const body = JSON.stringify({
       version: 1,

@@ -107,6 +107,21 @@ export class ConsoleConnection {
     return this.state === "connected";
   }
 
+  /** The heartbeat in force (the welcome's, or what the host's configuration changed it to); null before a welcome. */
+  heartbeat(): { intervalMs: number; timeoutMs: number } | null {
+    return this.welcome ? { intervalMs: this.welcome.heartbeatIntervalMs, timeoutMs: this.welcome.heartbeatTimeoutMs } : null;
+  }
+
+  /** The host's configuration changed its heartbeat: sent every intervalMs from now on, the console lost after timeoutMs. */
+  setHeartbeat(intervalMs: number, timeoutMs: number): void {
+    if (this.state !== "connected" || !this.welcome) return;
+    if (this.welcome.heartbeatIntervalMs === intervalMs && this.welcome.heartbeatTimeoutMs === timeoutMs) return;
+    this.welcome = { ...this.welcome, heartbeatIntervalMs: intervalMs, heartbeatTimeoutMs: timeoutMs };
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => this.dispatch({ type: "heartbeat-due" }), intervalMs);
+    this.opts.log(`heartbeat every ${intervalMs} ms from now on, the console counted lost after ${timeoutMs} ms of silence (the host's configuration)`);
+  }
+
   /** Fire-and-forget emit; false when not connected (the caller keeps it for the resync). */
   send<K extends keyof ClientToServerEvents>(event: K, ...args: Parameters<ClientToServerEvents[K]>): boolean {
     if (this.state !== "connected" || !this.socket) return false;

@@ -15,6 +15,8 @@ export interface RunOptions {
   cwd?: string;
   /** Aborting kills the command (with its process group on POSIX), e.g. ARP repeats a disable overtakes. */
   signal?: AbortSignal;
+  /** Written to the command's stdin (then closed), e.g. `ip -batch -`; stdin is empty otherwise. */
+  input?: string;
 }
 
 export function runArgv(argv: string[], opts: RunOptions): Promise<ScriptRun> {
@@ -36,8 +38,12 @@ export function runArgv(argv: string[], opts: RunOptions): Promise<ScriptRun> {
       detached: posix, // own process group, so the timeout kills the whole script
       env: opts.env ?? process.env,
       cwd: opts.cwd,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
+    if (opts.input !== undefined) {
+      child.stdin?.on("error", () => {}); // a command that exits without reading its input is judged by its exit code
+      child.stdin?.end(opts.input);
+    }
     const append = (prev: string, chunk: Buffer): string => {
       if (prev.length >= MAX_SCRIPT_OUTPUT_CHARS) return prev;
       const next = prev + chunk.toString("utf8");

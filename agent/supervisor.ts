@@ -192,6 +192,16 @@ export class Supervisor {
     return path.join(this.opts.stateDir, "app-config", `${name}.json`);
   }
 
+  /** Where a configured application's stdout/stderr go (its keeper writes them), or null when it is not configured here. */
+  logFilesOf(name: string): { file: string; rotated: number } | null {
+    if (!this.apps.has(name)) return null;
+    return { file: this.logFileOf(name), rotated: this.opts.logMaxRotatedFiles };
+  }
+
+  private logFileOf(name: string): string {
+    return path.join(this.opts.logDir, `${name}.log`);
+  }
+
   /** Rewrites the config file when its content would change; null when nothing changed. */
   private refreshConfigFile(app: Supervised): { error: string | null } | null {
     const running = RUNNING_LIKE.includes(app.status) || app.status === "stopping";
@@ -319,7 +329,7 @@ export class Supervisor {
           ...(configFile ? { SWITCHYARD_CONFIG_FILE: configFile } : {}),
         },
         cwd: config.start.workingDir ?? process.cwd(),
-        logFile: path.join(this.opts.logDir, `${config.name}.log`),
+        logFile: this.logFileOf(config.name),
         logMaxFileBytes: this.opts.logMaxFileBytes,
         logMaxRotatedFiles: this.opts.logMaxRotatedFiles,
         role,
@@ -710,7 +720,7 @@ export class Supervisor {
       code: null,
       signal: null,
       at: new Date().toISOString(),
-      lastOutput: readTail(path.join(this.opts.logDir, `${app.name}.log`), LAST_OUTPUT_MAX_CHARS),
+      lastOutput: readTail(this.logFileOf(app.name), LAST_OUTPUT_MAX_CHARS),
       spawnError: null,
     };
     const handle = this.pidCheckHandle(app, identity, dir);
@@ -787,7 +797,7 @@ export class Supervisor {
     if (identity) {
       timer = setInterval(() => {
         if (livenessOf(identity) === "alive") return;
-        const lastOutput = readTail(path.join(this.opts.logDir, `${app.name}.log`), LAST_OUTPUT_MAX_CHARS);
+        const lastOutput = readTail(this.logFileOf(app.name), LAST_OUTPUT_MAX_CHARS);
         this.onExit(app, handle, { exit: { code: null, signal: null, at: new Date().toISOString(), lastOutput, spawnError: null }, context: "keeper-gone" });
       }, ORPHAN_CHECK_INTERVAL_MS);
       timer.unref?.();

@@ -84,3 +84,19 @@ test("pages need a login", async ({ page }) => {
   await page.goto("/hosts");
   await expect(page).toHaveURL(/\/login\?next=%2Fhosts/);
 });
+
+test("a host's own heartbeat: a timeout under three intervals refused with the rule's reason, the fast profile saved and shown", async ({ page }) => {
+  await login(page);
+  await navigate(page, "Hosts");
+  await page.getByRole("button", { name: "New host" }).click();
+  const hostForm = page.getByRole("form", { name: "Host" });
+  await hostForm.getByLabel("Host name").fill("e2e-fast-host");
+  await hostForm.getByLabel("NIC 1 address").fill("10.77.0.2");
+  await hostForm.getByLabel("Heartbeat interval (ms)").fill("100");
+  await hostForm.getByLabel("Heartbeat timeout (ms)").fill("250");
+  await hostForm.getByRole("button", { name: "Save host" }).click();
+  await expect(hostForm).toContainText("must be at least 3 heartbeat intervals (300 ms)");
+  await hostForm.getByLabel("Heartbeat timeout (ms)").fill("600");
+  await hostForm.getByRole("button", { name: "Save host" }).click();
+  await expect(page.getByTestId("heartbeat-e2e-fast-host")).toHaveText("heartbeat every 100 ms, lost after 600 ms");
+});

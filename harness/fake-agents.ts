@@ -10,6 +10,7 @@ import {
   type AgentCommand,
   type CommandResult,
   type HostConfig,
+  type ReadinessReport,
   type Resync,
   type Welcome,
 } from "../protocol/agent-wire";
@@ -31,12 +32,18 @@ export class FakeAgent {
   private readonly startedAt = new Date().toISOString();
   /** Commands received, by type (a benchmark can check what the controller ordered). */
   readonly received: AgentCommand[] = [];
+  /** Called with each command as it arrives (a benchmark times the controller's orders). */
+  onCommand: ((cmd: AgentCommand) => void) | null = null;
+  /** Heartbeats sent so far (a benchmark checks that this process kept up with the load it offers). */
+  heartbeatsSent = 0;
 
   constructor(
     agentUrl: string,
     readonly hostName: string,
     token: string,
     initialRoles: Record<string, "primary" | "backup">,
+    /** Report every server ready for a switchover with its HA link up (as settled servers do), instead of no readiness at all. */
+    private readonly opts: { ready?: boolean } = {},
   ) {
     for (const [name, role] of Object.entries(initialRoles)) this.apps.set(name, { name, role, epoch: 0 });
     this.socket = connect(`${agentUrl}${AGENT_NAMESPACE}`, {
@@ -47,7 +54,10 @@ export class FakeAgent {
     });
     this.socket.on("welcome", (w: Welcome) => {
       if (this.heartbeat) clearInterval(this.heartbeat);
-      this.heartbeat = setInterval(() => this.socket.emit("heartbeat", { seq: this.seq++, sentAtMs: Date.now() }, () => {}), w.heartbeatIntervalMs);
+      this.heartbeat = setInterval(() => {
+        this.heartbeatsSent++;
+        this.socket.emit("heartbeat", { seq: this.seq++, sentAtMs: Date.now() }, () => {});
+      }, w.heartbeatIntervalMs);
     });
     this.socket.on("config", (cfg: HostConfig, ack: (r: unknown) => void) => {
       ack({ revision: cfg.revision, ok: true, errors: [] });
@@ -56,6 +66,7 @@ export class FakeAgent {
     this.socket.on("command", (cmd: AgentCommand, ack?: (r: unknown) => void) => {
       ack?.({ commandId: cmd.id });
       this.received.push(cmd);
+      this.onCommand?.(cmd);
       this.execute(cmd);
     });
   }
@@ -71,6 +82,43 @@ export class FakeAgent {
     a.role = role;
     a.epoch = epoch;
     this.socket.emit("roleReport", { application: app, role, epoch, time: new Date().toISOString() });
+    if (this.opts.ready) this.socket.emit("readiness", this.readiness(a));
+  }
+
+  /** Reports a server's process failed with what it wrote (e.g. a benchmark's screenshot of a problem). */
+  reportFailed(app: string, detail: string, lastOutput: string): void {
+    const time = new Date().toISOString();
+    this.socket.emit("appStatus", { application: app, status: "failed", previous: "running", detail, pid: null, exitCode: 2, signal: null, time, restart: null, lastOutput });
+  }
+
+  private readiness(a: FakeApp): ReadinessReport {
+    const time = new Date().toISOString();
+    return {
+      application: a.name,
+      report: { role: a.role, epoch: a.epoch, status: "running", haLink: "up", haLinkUpSince: this.startedAt, calls: { total: 0, synced: 0, multisite: 0 }, readyForSwitchover: 1, readyForUpgrade: 1, notReadyReasons: [], sipListener: "bound", oosBackoff: 1 },
+      error: null,
+      time,
+    };
+  }
+
+  /** Every application's role again, as it stands (load: what an agent sends after a role change). */
+  repeatReports(): void {
+    for (const a of this.apps.values()) this.socket.emit("roleReport", { application: a.name, role: a.role, epoch: a.epoch, time: new Date().toISOString() });
+  }
+
+  /** Reports a process status change as the agent's process keeper would (e.g. "failed" after a crash). */
+  reportStatus(app: string, status: "running" | "failed" | "starting", previous: "running" | "failed" | "starting" | null, detail: string): void {
+    this.socket.emit("appStatus", { application: app, status, previous, detail, pid: status === "failed" ? null : 1, exitCode: null, signal: status === "failed" ? "SIGKILL" : null, time: new Date().toISOString(), restart: null, lastOutput: "" });
+  }
+
+  /** The server came back after a crash, as the agent restarts it: backup at the pair's current epoch. */
+  restartedAsBackup(app: string, epoch: number): void {
+    const a = this.apps.get(app);
+    if (!a) throw new Error(`${this.hostName} has no application ${app}`);
+    a.role = "backup";
+    a.epoch = epoch;
+    this.reportStatus(app, "running", "starting", "restarted (fake agent)");
+    this.reportRole(app, "backup", epoch);
   }
 
   close(): void {
@@ -99,6 +147,7 @@ export class FakeAgent {
       a.epoch = cmd.pairEpoch;
       this.socket.emit("commandResult", result("ok", `${a.name} is now ${a.role} at epoch ${a.epoch}`), () => {});
       this.socket.emit("roleReport", { application: a.name, role: a.role, epoch: a.epoch, time: finishedAt });
+      if (this.opts.ready) this.socket.emit("readiness", this.readiness(a));
       return;
     }
     this.socket.emit("commandResult", result("ok", `${cmd.type} done (fake agent)`), () => {});
@@ -118,7 +167,7 @@ export class FakeAgent {
         since: now,
         role: a.role,
         roleEpoch: a.epoch,
-        readiness: null,
+        readiness: this.opts.ready ? this.readiness(a) : null,
         restart: null,
         lastOutput: "",
         running: null,
@@ -130,13 +179,20 @@ export class FakeAgent {
   }
 }
 
-/** Creates a token for each host (in the console's database) and connects a fake agent for it. */
-export async function connectFakeAgents(db: Db, agentUrl: string, hosts: { hostName: string; roles: Record<string, "primary" | "backup"> }[]): Promise<FakeAgent[]> {
-  const agents: FakeAgent[] = [];
+type FakeHost = { hostName: string; roles: Record<string, "primary" | "backup"> };
+
+/** Creates a token for each host (in the console's database): what its fake agent connects with. */
+export async function createFakeAgentTokens(db: Db, hosts: FakeHost[]): Promise<(FakeHost & { token: string })[]> {
+  const out: (FakeHost & { token: string })[] = [];
   for (const h of hosts) {
     const host = await db.host.findUniqueOrThrow({ where: { name: h.hostName }, select: { id: true } });
     const { token } = await createAgentToken(db, systemActor, host.id, "bench");
-    agents.push(new FakeAgent(agentUrl, h.hostName, token, h.roles));
+    out.push({ ...h, token });
   }
-  return agents;
+  return out;
+}
+
+/** Creates a token for each host (in the console's database) and connects a fake agent for it. */
+export async function connectFakeAgents(db: Db, agentUrl: string, hosts: FakeHost[], opts: { ready?: boolean } = {}): Promise<FakeAgent[]> {
+  return (await createFakeAgentTokens(db, hosts)).map((h) => new FakeAgent(agentUrl, h.hostName, h.token, h.roles, opts));
 }

@@ -26,6 +26,11 @@ export const serverViewSchema = z.object({
   oosBackoff: z.number(),
   /** present: the VIP (or NLB port) should be enabled here; stale: may still be enabled though this server is not primary. */
   vip: z.enum(["present", "absent", "stale", "none"]),
+  /**
+   * A failed process: the line of its last output that most likely says why (an error line, else the last
+   * line; null when it wrote nothing) and its last few lines. Null unless the process failed.
+   */
+  failure: z.object({ cause: z.string().nullable(), output: z.string() }).nullable(),
   /** The version the server reports running (GET /switchyard/v1/running); null until it said. */
   version: z.string().nullable(),
   /**
@@ -99,6 +104,12 @@ export const pairViewSchema = z.object({
   /** Problems first: 0 healthy, higher is worse. */
   severity: z.number(),
   switchoverBlockers: z.array(z.string()),
+  /**
+   * A forced switchover would be accepted: what blocks the switchover is readiness alone (W12). False
+   * when nothing blocks it, or when the controller would refuse even a forced one (no single primary,
+   * a partner that cannot serve, a host cut off, a role change in progress).
+   */
+  forceable: z.boolean(),
 });
 export type PairView = z.infer<typeof pairViewSchema>;
 

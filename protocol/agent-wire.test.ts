@@ -1,6 +1,18 @@
 // Unit tests for the agent wire schemas: strictness, defaults and the rules they encode.
 import { describe, expect, it } from "vitest";
-import { agentCommandSchema, agentHelloSchema, commandResultSchema, describeZodError, hostConfigSchema, splitCommandLine } from "./agent-wire";
+import {
+  LOG_READ_DEFAULT_BYTES,
+  LOG_READ_MAX_BYTES,
+  LOG_SEARCH_MAX_CHARS,
+  agentCommandSchema,
+  agentHelloSchema,
+  commandResultSchema,
+  describeZodError,
+  hostConfigSchema,
+  logReadReplySchema,
+  logReadRequestSchema,
+  splitCommandLine,
+} from "./agent-wire";
 
 const deadline = "2030-01-01T00:00:00.000Z";
 
@@ -21,6 +33,26 @@ describe("agent wire schemas", () => {
     expect(agentCommandSchema.safeParse({ ...base, type: "set-role" }).success).toBe(false);
     expect(agentCommandSchema.safeParse({ ...base, type: "start", role: "backup", pairEpoch: -1 }).success).toBe(false);
     expect(agentCommandSchema.safeParse({ ...base, type: "reboot" }).success).toBe(false);
+  });
+
+  it("set-role may carry the enable to run with the promotion: an id and a bounded reason, nothing else", () => {
+    const base = { id: "c1", type: "set-role", application: "sip1", pairEpoch: 3, role: "primary", deadline };
+    expect(agentCommandSchema.parse({ ...base, thenEnable: { id: "script:p:h:enable:e3" } })).toMatchObject({ thenEnable: { id: "script:p:h:enable:e3", reason: "" } });
+    expect(agentCommandSchema.parse(base)).not.toHaveProperty("thenEnable");
+    expect(agentCommandSchema.safeParse({ ...base, thenEnable: { id: "" } }).success).toBe(false);
+    expect(agentCommandSchema.safeParse({ ...base, thenEnable: { id: "x".repeat(129) } }).success).toBe(false);
+    expect(agentCommandSchema.safeParse({ ...base, thenEnable: { id: "e", reason: "r".repeat(501) } }).success).toBe(false);
+    expect(agentCommandSchema.safeParse({ ...base, thenEnable: { id: "e", action: "disable" } }).success).toBe(false);
+  });
+
+  it("a host configuration may carry the host's heartbeat, bounded, with a timeout of at least three intervals", () => {
+    const cfg = { hostName: "h1", revision: "r1", applications: [] };
+    expect(hostConfigSchema.parse({ ...cfg, heartbeat: { intervalMs: 100, timeoutMs: 600 } }).heartbeat).toEqual({ intervalMs: 100, timeoutMs: 600 });
+    expect(hostConfigSchema.parse(cfg).heartbeat).toBeUndefined();
+    expect(hostConfigSchema.safeParse({ ...cfg, heartbeat: { intervalMs: 49, timeoutMs: 600 } }).success).toBe(false);
+    expect(hostConfigSchema.safeParse({ ...cfg, heartbeat: { intervalMs: 100, timeoutMs: 600_001 } }).success).toBe(false);
+    expect(describeZodError(hostConfigSchema.safeParse({ ...cfg, heartbeat: { intervalMs: 300, timeoutMs: 600 } }).error!)).toContain("at least 3 heartbeat intervals");
+    expect(hostConfigSchema.safeParse({ ...cfg, heartbeat: { intervalMs: 100, timeoutMs: 600, jitter: 1 } }).success).toBe(false);
   });
 
   it("run-os-command: argv without application or epoch, bounded, with a default timeout", () => {
@@ -44,6 +76,21 @@ describe("agent wire schemas", () => {
     const result = { commandId: "o1", type: "run-os-command", application: null, outcome: "ok", reason: "exited 0", pairEpoch: null, finishedAt: deadline, scripts: [run] };
     expect(commandResultSchema.parse(result).scripts[0]).toMatchObject({ exitCode: 0 });
     expect(commandResultSchema.safeParse({ ...result, application: undefined }).success).toBe(false);
+  });
+
+  it("readLog: a bounded request with defaults, and a bounded, strict reply", () => {
+    expect(logReadRequestSchema.parse({ application: "sip1" })).toEqual({ application: "sip1", maxBytes: LOG_READ_DEFAULT_BYTES, search: null });
+    expect(logReadRequestSchema.safeParse({ application: "sip1", maxBytes: LOG_READ_MAX_BYTES + 1 }).success).toBe(false);
+    expect(logReadRequestSchema.safeParse({ application: "sip1", maxBytes: 1023 }).success).toBe(false);
+    expect(logReadRequestSchema.safeParse({ application: "sip1", search: "" }).success).toBe(false);
+    expect(logReadRequestSchema.safeParse({ application: "sip1", search: "x".repeat(LOG_SEARCH_MAX_CHARS + 1) }).success).toBe(false);
+    expect(logReadRequestSchema.safeParse({ application: "../etc/passwd" }).success).toBe(false);
+    expect(describeZodError(logReadRequestSchema.safeParse({ application: "sip1", path: "/etc/shadow" }).error!)).toContain("path");
+    const reply = { application: "sip1", ok: true, error: null, file: "/var/log/sip1.log", sizeBytes: 10, text: "a\n", truncated: false, matches: null, scannedBytes: 10, readAt: deadline };
+    expect(logReadReplySchema.parse(reply)).toEqual(reply);
+    expect(logReadReplySchema.safeParse({ ...reply, text: "x".repeat(LOG_READ_MAX_BYTES + 1) }).success).toBe(false);
+    expect(logReadReplySchema.safeParse({ ...reply, error: "e".repeat(1001) }).success).toBe(false);
+    expect(logReadReplySchema.safeParse({ ...reply, extra: 1 }).success).toBe(false);
   });
 
   it("splits a command line like a shell would, without expanding anything", () => {

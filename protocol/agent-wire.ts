@@ -20,6 +20,8 @@
 //   agent  → `vipPresence` (the VIP / NLB port as observed on this host: on change and every
 //            vipCheckIntervalMs), `runningConfig` (what a server runs with, after a start or a
 //            reload), `configDelivery` (how an option change reached a running server)
+//   console→ `readLog` (the tail of an application's log file, or the lines matching a search),
+//            answered in its acknowledgement with a `logReadReply`; bounded both ways
 import { z } from "zod";
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -30,7 +32,18 @@ import {
   type HaType,
   type ReportedProcessStatus,
 } from "./vocabulary";
-import { boundedString, environmentSchema, OPTION_NAME_MAX_CHARS, OPTION_VALUE_MAX_CHARS, SCRIPT_TEMPLATE_MAX_CHARS } from "./limits";
+import {
+  boundedString,
+  environmentSchema,
+  HEARTBEAT_INTERVAL_MAX_MS,
+  HEARTBEAT_INTERVAL_MIN_MS,
+  HEARTBEAT_TIMEOUT_MAX_MS,
+  HEARTBEAT_TIMEOUT_MIN_MS,
+  heartbeatProblem,
+  OPTION_NAME_MAX_CHARS,
+  OPTION_VALUE_MAX_CHARS,
+  SCRIPT_TEMPLATE_MAX_CHARS,
+} from "./limits";
 import { appRoles, logEventSchema, sipServerStatusSchema, controlScriptResultSchema, appConfigSchema, runningConfigSchema } from "./app-contract";
 
 /**
@@ -40,8 +53,12 @@ import { appRoles, logEventSchema, sipServerStatusSchema, controlScriptResultSch
  * 3: `start` carries the role to start in; commands are acknowledged on receipt; the reports
  *    vipPresence, runningConfig and configDelivery; restart state and last output in appStatus;
  *    startup timeout and a restart policy with back-off in the application configuration.
+ * 4: `readLog` (console → agent, answered in its ack): an application's log tail or search;
+ *    `set-role` may carry `thenEnable` (the agent enables the pair's VIP / NLB port as soon as its
+ *    server confirms primary, under that command's id and epoch); the host configuration carries the
+ *    host's own heartbeat interval and timeout.
  */
-export const AGENT_PROTOCOL_VERSION = 3;
+export const AGENT_PROTOCOL_VERSION = 4;
 export const AGENT_NAMESPACE = "/agent";
 export { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS };
 
@@ -79,13 +96,26 @@ export type RefusalCode = (typeof refusalCodes)[number];
 export const refusalSchema = z.object({ code: z.enum(refusalCodes), message: z.string() }).strict();
 export type Refusal = z.infer<typeof refusalSchema>;
 
+/** A host's heartbeat interval and timeout, bounded as the console's configuration bounds them. */
+export const heartbeatSettingsSchema = z
+  .object({
+    intervalMs: z.number().int().min(HEARTBEAT_INTERVAL_MIN_MS).max(HEARTBEAT_INTERVAL_MAX_MS),
+    timeoutMs: z.number().int().min(HEARTBEAT_TIMEOUT_MIN_MS).max(HEARTBEAT_TIMEOUT_MAX_MS),
+  })
+  .strict()
+  .superRefine((h, ctx) => {
+    const problem = heartbeatProblem(h.intervalMs, h.timeoutMs);
+    if (problem) ctx.addIssue({ code: "custom", path: ["timeoutMs"], message: problem });
+  });
+export type HeartbeatSettings = z.infer<typeof heartbeatSettingsSchema>;
+
 export const welcomeSchema = z
   .object({
     protocolVersion: z.number().int().min(1),
     hostName: hostNameSchema,
     consoleVersion: z.string(),
-    heartbeatIntervalMs: z.number().int().min(50).max(60_000),
-    heartbeatTimeoutMs: z.number().int().min(100).max(600_000),
+    heartbeatIntervalMs: z.number().int().min(HEARTBEAT_INTERVAL_MIN_MS).max(HEARTBEAT_INTERVAL_MAX_MS),
+    heartbeatTimeoutMs: z.number().int().min(HEARTBEAT_TIMEOUT_MIN_MS).max(HEARTBEAT_TIMEOUT_MAX_MS),
     /** The console's clock (ms since epoch) so the agent can judge deadlines despite clock skew. */
     consoleTimeMs: z.number().int(),
   })
@@ -289,6 +319,12 @@ export const hostConfigSchema = z
     readinessPollMs: z.number().int().min(100).max(60_000).default(1000),
     /** How often the agent checks where the VIP / NLB port really is (besides after every script). */
     vipCheckIntervalMs: z.number().int().min(100).max(600_000).default(2000),
+    /**
+     * This host's heartbeat (its own setting, or the console's default): the agent sends every
+     * intervalMs from now on, and counts the console lost after timeoutMs without an acknowledgement.
+     * The welcome carries the same values; this follows a change without a reconnect.
+     */
+    heartbeat: heartbeatSettingsSchema.optional(),
     applications: z.array(applicationConfigSchema).max(256),
   })
   .strict()
@@ -360,7 +396,21 @@ export const agentCommandSchema = z.discriminatedUnion("type", [
     })
     .strict(),
   z.object({ ...commandBase, type: z.literal("stop") }).strict(),
-  z.object({ ...commandBase, type: z.literal("set-role"), role: z.enum(appRoles) }).strict(),
+  z
+    .object({
+      ...commandBase,
+      type: z.literal("set-role"),
+      role: z.enum(appRoles),
+      /**
+       * The pair's enable step on this host, when the console's plan has one after this promotion: the
+       * agent runs it (as `run-control-script enable` with this id, at this command's epoch, fenced by
+       * the same ledger) right after the server confirms primary, instead of waiting for the console to
+       * order it. The console still orders it with this id once it has seen the promotion; the agent
+       * answers that with the result it already has (agent/DECISIONS.md, server/controller/DECISIONS.md).
+       */
+      thenEnable: z.object({ id: commandIdSchema, reason: z.string().max(500).default("") }).strict().optional(),
+    })
+    .strict(),
   z
     .object({
       ...commandBase,
@@ -602,6 +652,55 @@ export const resyncSchema = z
   .strict();
 export type Resync = z.infer<typeof resyncSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// 5. An application's log (console → agent `readLog`, answered in its acknowledgement)
+// ---------------------------------------------------------------------------------------------
+
+/** Most log text one read returns (bytes of the file); the console page reads again to follow the log. */
+export const LOG_READ_MAX_BYTES = 256 * 1024;
+export const LOG_READ_DEFAULT_BYTES = 64 * 1024;
+/**
+ * Most of the log one search reads: the live file, then its rotated copies, newest first (the agent's
+ * default rotation keeps 5 × 10 MiB; a search past this says so with `truncated`).
+ */
+export const LOG_SEARCH_MAX_BYTES = 64 * 1024 * 1024;
+export const LOG_SEARCH_MAX_CHARS = 200;
+
+export const logReadRequestSchema = z
+  .object({
+    application: appNameSchema,
+    /** The newest this many bytes of the log (of the matching lines when searching). */
+    maxBytes: z.number().int().min(1024).max(LOG_READ_MAX_BYTES).default(LOG_READ_DEFAULT_BYTES),
+    /** Only the lines that contain this text (case-insensitive), from the live file and its rotated copies. */
+    search: z.string().min(1).max(LOG_SEARCH_MAX_CHARS).nullable().default(null),
+  })
+  .strict();
+export type LogReadRequest = z.infer<typeof logReadRequestSchema>;
+export type LogReadRequestInput = z.input<typeof logReadRequestSchema>;
+
+export const logReadReplySchema = z
+  .object({
+    application: appNameSchema,
+    /** False when the log could not be read at all (`error` says why); an application that wrote nothing yet is ok with empty text. */
+    ok: z.boolean(),
+    error: z.string().max(1000).nullable(),
+    /** Where the log is on the host, for someone who looks there. */
+    file: z.string().max(4096),
+    /** Size of the live file (bytes). */
+    sizeBytes: z.number().int().min(0),
+    /** Whole lines, oldest first. */
+    text: z.string().max(LOG_READ_MAX_BYTES),
+    /** Older output exists that is not in `text` (searching: older matches may, or the read budget ran out). */
+    truncated: z.boolean(),
+    /** Searching: how many matching lines `text` holds; null otherwise. */
+    matches: z.number().int().min(0).nullable(),
+    /** Bytes of the log read to answer. */
+    scannedBytes: z.number().int().min(0),
+    readAt: isoTimeSchema,
+  })
+  .strict();
+export type LogReadReply = z.infer<typeof logReadReplySchema>;
+
 export const ackSchema = z.object({ ok: z.boolean(), error: z.string().optional() }).strict();
 export type Ack = z.infer<typeof ackSchema>;
 
@@ -609,7 +708,7 @@ export const protocolErrorSchema = z.object({ event: z.string().max(64), reason:
 export type ProtocolError = z.infer<typeof protocolErrorSchema>;
 
 // ---------------------------------------------------------------------------------------------
-// 5. socket.io event maps (the handler arguments are what the schemas accept; receivers still
+// 6. socket.io event maps (the handler arguments are what the schemas accept; receivers still
 //    parse, because the other side may be an older or broken peer)
 // ---------------------------------------------------------------------------------------------
 
@@ -617,6 +716,7 @@ export interface ServerToClientEvents {
   welcome: (msg: Welcome) => void;
   config: (msg: HostConfig, ack: (reply: ConfigAck) => void) => void;
   command: (msg: AgentCommand, ack: (receipt: CommandReceipt) => void) => void;
+  readLog: (msg: LogReadRequest, ack: (reply: LogReadReply) => void) => void;
   protocolError: (msg: ProtocolError) => void;
 }
 
@@ -655,6 +755,7 @@ export const serverToClientSchemas = {
   welcome: welcomeSchema,
   config: hostConfigSchema,
   command: agentCommandSchema,
+  readLog: logReadRequestSchema,
   protocolError: protocolErrorSchema,
 } as const satisfies Record<keyof ServerToClientEvents, z.ZodType>;
 

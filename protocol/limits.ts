@@ -38,6 +38,26 @@ export const OPTION_DN_MAX_CHARS = 64;
 export const OPTION_NAME_MAX_CHARS = 128;
 export const OPTION_VALUE_MAX_CHARS = 1024;
 export const OPTIONS_MAX_COUNT = 2000;
+/**
+ * A host's heartbeat (per host, or the console's HEARTBEAT_INTERVAL_MS / HEARTBEAT_TIMEOUT_MS): an agent
+ * sends one every interval, and a host silent for the timeout is lost (W3). 50 ms is as often as an agent
+ * may send (its message rate is 200/s); beyond a minute between heartbeats a lost host goes unnoticed too
+ * long to be of use. The timeout covers at least HEARTBEAT_MIN_INTERVALS_PER_TIMEOUT intervals, so one
+ * late heartbeat is never a loss.
+ */
+export const HEARTBEAT_INTERVAL_MIN_MS = 50;
+export const HEARTBEAT_INTERVAL_MAX_MS = 60_000;
+export const HEARTBEAT_TIMEOUT_MIN_MS = 200;
+export const HEARTBEAT_TIMEOUT_MAX_MS = 600_000;
+export const HEARTBEAT_MIN_INTERVALS_PER_TIMEOUT = 3;
+
+/** Why a heartbeat interval and timeout do not fit together, or null when they do. */
+export function heartbeatProblem(intervalMs: number, timeoutMs: number): string | null {
+  if (timeoutMs < intervalMs * HEARTBEAT_MIN_INTERVALS_PER_TIMEOUT) {
+    return `the heartbeat timeout ${timeoutMs} ms must be at least ${HEARTBEAT_MIN_INTERVALS_PER_TIMEOUT} heartbeat intervals (${intervalMs * HEARTBEAT_MIN_INTERVALS_PER_TIMEOUT} ms), so one late heartbeat is not a lost host`;
+  }
+  return null;
+}
 /** A log event's text, as applications send it (app-contract.ts) and as a test injects one. */
 export const LOG_EVENT_TEXT_MAX_CHARS = 2000;
 /** A webhook URL, an e-mail address (RFC 5321 path limit). */

@@ -69,8 +69,12 @@ export const consoleAlarmKinds = ["control-plane-stall", "agents-silent"] as con
 export type ConsoleAlarmKind = (typeof consoleAlarmKinds)[number];
 export type ControllerAlarmKind = (typeof controllerAlarmKinds)[number];
 
-/** Faults the demo lab injects into a simulated SIP Server (the Lab page, tests). */
-export const labFaults = ["crash", "sip-silent", "bind-fail", "hang", "tlib-nic-down"] as const;
+/**
+ * Faults the demo lab injects into a simulated SIP Server (the Lab page, tests): crash (W2), sip-silent
+ * (its SIP NIC unplugged, W4), bind-fail (W7), hang (its interfaces stop answering), tlib-nic-down (W10),
+ * console-lost (its connection to the console — SCS — is lost whatever its agent says, W8).
+ */
+export const labFaults = ["crash", "sip-silent", "bind-fail", "hang", "tlib-nic-down", "console-lost"] as const;
 export type LabFault = (typeof labFaults)[number];
 
 /** An agent sends a heartbeat this often; the console declares a host disconnected (W3) after the timeout. */

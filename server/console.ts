@@ -34,8 +34,8 @@ export interface LabSetup {
   addressBlock: number;
   /** Extra environment for every simulated server (lab knobs such as SWITCHYARD_LAB_READINESS_SETTLE_MS). */
   serverEnv?: Record<string, string>;
-  /** Agent output: "inherit" for the demo, "ignore" for tests. */
-  output?: "inherit" | "ignore";
+  /** Agent output: "inherit" for the demo, "ignore" for tests, a file descriptor for benchmarks. */
+  output?: "inherit" | "ignore" | number;
   /** Start the lab's agents with the console (default true). */
   startAgents?: boolean;
   /** Another lab configuration (YAML in the import format) instead of scripts/demo-config.yaml: the lab on a real network. */

@@ -4,6 +4,8 @@ import { z } from "zod";
 import { logFormats, logLevels } from "./log";
 import { parseProxyEntry } from "./client-address";
 import { isDatabaseUrl } from "./db/dialect";
+import { HEARTBEAT_INTERVAL_MAX_MS, HEARTBEAT_INTERVAL_MIN_MS, HEARTBEAT_TIMEOUT_MAX_MS, HEARTBEAT_TIMEOUT_MIN_MS, heartbeatProblem } from "../protocol/limits";
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS } from "../protocol/vocabulary";
 
 const booleanish = z.enum(["auto", "true", "false"]);
 
@@ -48,8 +50,13 @@ export const envSchema = z.object({
     }),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(15 * 60),
-  /** A host whose agent sent nothing for this long is reported disconnected (W3). */
-  HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(200).max(600_000).default(2000),
+  /**
+   * The site's heartbeat profile, for hosts without their own (a host's settings override it): agents
+   * send a heartbeat every HEARTBEAT_INTERVAL_MS; a host whose agent sent nothing for
+   * HEARTBEAT_TIMEOUT_MS is reported disconnected (W3). README, "Heartbeat profiles".
+   */
+  HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(HEARTBEAT_INTERVAL_MIN_MS).max(HEARTBEAT_INTERVAL_MAX_MS).default(DEFAULT_HEARTBEAT_INTERVAL_MS),
+  HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(HEARTBEAT_TIMEOUT_MIN_MS).max(HEARTBEAT_TIMEOUT_MAX_MS).default(DEFAULT_HEARTBEAT_TIMEOUT_MS),
   /** A pair left in maintenance (no failover) this long raises the maintenance-too-long alarm; 1 minute to 30 days. */
   MAINTENANCE_ALARM_AFTER_MINUTES: z.coerce.number().int().min(1).max(43_200).default(240),
   /** Lab mode: every pair uses the lab VIP driver with this shared directory (demo and tests only). */
@@ -74,6 +81,8 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new Error(`Invalid environment:\n${lines.join("\n")}`);
   }
+  const heartbeat = heartbeatProblem(parsed.data.HEARTBEAT_INTERVAL_MS, parsed.data.HEARTBEAT_TIMEOUT_MS);
+  if (heartbeat) throw new Error(`Invalid environment:\n  HEARTBEAT_TIMEOUT_MS: ${heartbeat} (HEARTBEAT_INTERVAL_MS is ${parsed.data.HEARTBEAT_INTERVAL_MS})`);
   if (parsed.data.SWITCHYARD_ADMIN_USER && !parsed.data.SWITCHYARD_ADMIN_PASSWORD) {
     throw new Error("Invalid environment:\n  SWITCHYARD_ADMIN_PASSWORD: required when SWITCHYARD_ADMIN_USER is set");
   }

@@ -6,6 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ScriptRun } from "../../protocol/agent-wire";
 import type { DriverRun } from "./types";
 
 const REPO_ROOT = path.resolve(__dirname, "../..");
@@ -28,9 +29,10 @@ function sh(...argv: string[]): string {
 function inNs(ns: string, ...argv: string[]): string {
   return sh("ip", "netns", "exec", ns, ...argv);
 }
-function driver(ns: string, action: "enable" | "disable", host: string): DriverRun {
+/** The driver's result, and what it did after it (the gratuitous ARPs), once that is done. */
+function driver(ns: string, action: "enable" | "disable", host: string): DriverRun & { background: ScriptRun[] } {
   const out = inNs(ns, process.execPath, "--import", "tsx", path.join(REPO_ROOT, "agent/test-fixtures/run-driver.ts"), action, PAIR, host);
-  return JSON.parse(out) as DriverRun;
+  return JSON.parse(out) as DriverRun & { background: ScriptRun[] };
 }
 function macOf(ns: string): string {
   return inNs(ns, "cat", "/sys/class/net/eth0/address").trim();
@@ -97,9 +99,11 @@ describe("linux-ip driver in network namespaces", () => {
 
     const up2 = driver(NS.h2, "enable", "host2");
     expect(up2.ok).toBe(true);
-    expect(up2.summary).toContain("gratuitous ARP sent");
-    const arp = up2.steps.find((s) => s.argv[0] === "arping");
-    expect(arp?.ok).toBe(true);
+    expect(up2.summary).toContain("gratuitous ARP sent in the background");
+    expect(up2.background.map((s) => [s.argv[0], s.ok])).toEqual([
+      ["arping", true],
+      ["arping", true],
+    ]);
     // The client's existing entry now points at host 2: the gratuitous ARP did it, not a new lookup.
     expect(inNs(NS.client, "ip", "neigh", "show", ADDR.vip)).toContain(macOf(NS.h2));
     expect(askVip()).toBe("host2");
@@ -109,18 +113,31 @@ describe("linux-ip driver in network namespaces", () => {
     const again = driver(NS.h2, "enable", "host2");
     expect(again.ok).toBe(true);
     expect(again.summary).toContain("(it was already assigned)");
-    expect(again.steps[0]).toMatchObject({ argv: ["ip", "addr", "add", `${ADDR.vip}/24`, "dev", "eth0"], ok: true });
+    expect(again.steps).toMatchObject([{ argv: ["ip", "-force", "-o", "-batch", "-"], ok: true }]);
     const absent = driver(NS.h1, "disable", "host1");
     expect(absent.ok).toBe(true);
     expect(absent.summary).toContain("(it was already absent)");
-    expect(absent.steps[0]).toMatchObject({ argv: ["ip", "addr", "del", `${ADDR.vip}/24`, "dev", "eth0"], ok: true });
+    expect(absent.steps).toMatchObject([{ argv: ["ip", "-force", "-o", "-batch", "-"], ok: true }]);
   });
 
-  it("enable puts the address first and sends one ARP before its result; the repeats do not hold the result", () => {
+  it("enable is one ip process (the address, then the interface read back); one ARP goes out at once, the repeats after it, none before the result", () => {
     const up = driver(NS.h2, "enable", "host2");
-    expect(up.steps.map((s) => s.argv.slice(0, 3).join(" "))).toEqual(["ip addr add", expect.stringMatching(/^arping /), "ip -o addr"]);
-    const arp = up.steps[1]!;
-    expect(arp.argv[arp.argv.indexOf("-c") + 1]).toBe("1");
+    expect(up.steps.map((s) => s.argv.join(" "))).toEqual(["ip -force -o -batch -"]);
+    expect(up.present).toBe(true);
+    const [first, repeats] = up.background;
+    expect(first!.argv[first!.argv.indexOf("-c") + 1]).toBe("1");
+    expect(repeats!.argv[repeats!.argv.indexOf("-c") + 1]).toBe("1");
+  });
+
+  it("a failing change is reported with ip's own words and the presence it read back", () => {
+    const bad = driver(NS.h2, "disable", "host2");
+    expect(bad.ok).toBe(true);
+    const wrongIface = JSON.parse(inNs(NS.h1, process.execPath, "--import", "tsx", path.join(REPO_ROOT, "agent/test-fixtures/run-driver.ts"), "enable", PAIR.replace('"eth0"', '"nosuch0"'), "host1")) as DriverRun;
+    expect(wrongIface.ok).toBe(false);
+    expect(wrongIface.present).toBeNull();
+    expect(wrongIface.summary).toMatch(/still unknown on nosuch0 of host1 after enable: ip addr add failed: Cannot find device "nosuch0"/);
+    const up = driver(NS.h2, "enable", "host2");
+    expect(up.ok).toBe(true);
   });
 
   it("after disable the VIP is gone: nobody answers at it", () => {

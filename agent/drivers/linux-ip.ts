@@ -1,12 +1,14 @@
 // The Linux VIP driver for ip-takeover pairs: `ip addr add|del VIP/prefix dev IFACE`, gratuitous ARP
-// with whichever arping is installed (iputils or Thomas Habets'), and a presence check afterwards;
-// the check, not the exit codes, decides success. The only Linux-specific code in the agent.
+// with whichever arping is installed (iputils or Thomas Habets'), and a presence check; the check, not
+// the exit codes, decides success. The only Linux-specific code in the agent.
 //
-// Enable is on the failover path, measured from the clients' side, so it is ordered for the first
-// gratuitous ARP: the address is added at once ("already assigned" counts as done, so no check comes
-// first), the first ARP goes out right after, the presence check runs beside it, and the remaining
-// ARPs repeat in the background — the result does not wait for them. A disable (or a new enable)
-// cancels repeats still running, so a host that gave the VIP up never announces it again.
+// Enable is on the failover path, measured from the clients' side (bench/failover-net), so it spends
+// as little as it can before the first gratuitous ARP: one `ip -batch` process changes the address and
+// reads the interface back (the presence check needs no second process), and arping is started the
+// moment that returns. The result does not wait for arping to exit (Habets' arping takes tens of ms to
+// close its packet sockets, iputils' waits a second for replies): the first ARP and its repeats run in
+// the background, their failures are logged, and a disable (or a new enable) cancels them, so a host
+// that gave the VIP up never announces it again.
 import type { ControlDriverConfig, ScriptRun } from "../../protocol/agent-wire";
 import { runArgv } from "../run-script";
 import type { ControlAction, ControlDriver, DriverContext, DriverRun, Presence } from "./types";
@@ -27,8 +29,9 @@ export function detectArpingFlavour(arpingCommand = "arping"): Promise<ArpingFla
 }
 
 /**
- * One burst of unsolicited ARP. `first` sends a single packet and returns as soon as it is out (no
- * waiting for replies nobody sends); the repeats are spaced as each arping does by default.
+ * One burst of unsolicited ARP. `first` is a single packet, sent as soon as arping has opened its
+ * socket (Habets' returns right after it; iputils' waits its interval for replies nobody sends, which
+ * no result waits for: the bursts run in the background); the repeats are spaced as each arping does.
  */
 export function gratuitousArpArgv(flavour: Exclude<ArpingFlavour, "missing">, vip: string, iface: string, count: number, first = false): string[] {
   if (flavour === "habets") {
@@ -53,6 +56,22 @@ function arpSent(flavour: Exclude<ArpingFlavour, "missing">, run: ScriptRun): bo
   return run.exitCode === 0 || (flavour === "habets" && run.exitCode === 1 && !run.timedOut);
 }
 
+/** Which lines of an `ip -force -batch` run failed, with the error text each printed before it. */
+export function batchErrors(stderr: string): Map<number, string> {
+  const failed = new Map<number, string>();
+  let pending: string[] = [];
+  for (const line of stderr.split("\n")) {
+    const m = /^Command failed \S*:(\d+)\s*$/.exec(line.trim());
+    if (m) {
+      failed.set(Number(m[1]), pending.join(" ").trim());
+      pending = [];
+    } else if (line.trim()) {
+      pending.push(line.trim());
+    }
+  }
+  return failed;
+}
+
 export function createLinuxIpDriver(ctx: DriverContext): ControlDriver {
   const given = ctx.pair.driver;
   if (given.kind !== "linux-ip") throw new Error(`linux-ip driver given a ${given.kind} pair`);
@@ -61,34 +80,43 @@ export function createLinuxIpDriver(ctx: DriverContext): ControlDriver {
   const isIpv4 = d.vip.includes(".");
   const wantsArp = isIpv4 && d.gratuitousArp;
   // Known before the first enable, so the failover path never waits for `arping --help`.
-  if (wantsArp) void detectArpingFlavour();
-  let repeats: AbortController | null = null;
+  let flavourKnown: ArpingFlavour | null = null;
+  if (wantsArp) void detectArpingFlavour().then((f) => (flavourKnown = f));
+  let announcing: { controller: AbortController; done: Promise<ScriptRun[]> } | null = null;
+
+  function presenceIn(stdout: string): boolean {
+    return parseAddresses(stdout).includes(d.vip.toLowerCase());
+  }
 
   async function check(timeoutMs: number): Promise<{ presence: Presence; step: ScriptRun }> {
     const step = await runArgv(["ip", "-o", "addr", "show", "dev", d.interface], { timeoutMs, driver: "linux-ip" });
     if (!step.ok) {
       return { presence: { present: null, address: cidr, detail: `ip -o addr show dev ${d.interface} failed: ${step.stderr.trim().slice(0, 300)}` }, step };
     }
-    const present = parseAddresses(step.stdout).includes(d.vip.toLowerCase());
+    const present = presenceIn(step.stdout);
     return { presence: { present, address: cidr, detail: `${cidr} is ${present ? "" : "not "}on ${d.interface} of ${ctx.hostName}` }, step };
   }
 
-  async function firstArp(timeoutMs: number): Promise<{ step: ScriptRun | null; note: string; flavour: ArpingFlavour }> {
-    const flavour = await detectArpingFlavour();
-    if (flavour === "missing") return { step: null, note: "; no arping installed, gratuitous ARP not sent", flavour };
-    const run = await runArgv(gratuitousArpArgv(flavour, d.vip, d.interface, 1, true), { timeoutMs, driver: "linux-ip" });
-    const sent = arpSent(flavour, run);
-    return { step: { ...run, ok: sent }, note: sent ? `; gratuitous ARP sent (${flavour} arping)` : `; gratuitous ARP failed: ${run.stderr.trim().slice(0, 200)}`, flavour };
-  }
-
-  function repeatArpInBackground(flavour: Exclude<ArpingFlavour, "missing">, timeoutMs: number): void {
-    const count = d.arpCount - 1;
-    if (count < 1) return;
+  /** The first gratuitous ARP now, then the repeats; all in the background, cancelled by the next run. */
+  function announce(timeoutMs: number): void {
     const controller = new AbortController();
-    repeats = controller;
-    void runArgv(gratuitousArpArgv(flavour, d.vip, d.interface, count), { timeoutMs, driver: "linux-ip", signal: controller.signal }).then((run) => {
-      if (repeats === controller) repeats = null;
-      if (!controller.signal.aborted && !arpSent(flavour, run)) ctx.log?.(`pair ${ctx.pair.name}: repeated gratuitous ARP for ${d.vip} failed: ${run.stderr.trim().slice(0, 200)}`);
+    const done = (async (): Promise<ScriptRun[]> => {
+      const flavour = await detectArpingFlavour();
+      if (flavour === "missing" || controller.signal.aborted) return [];
+      const runs: ScriptRun[] = [];
+      const burst = async (count: number, first: boolean): Promise<boolean> => {
+        const run = await runArgv(gratuitousArpArgv(flavour, d.vip, d.interface, count, first), { timeoutMs, driver: "linux-ip", signal: controller.signal });
+        const sent = arpSent(flavour, run);
+        runs.push({ ...run, ok: sent });
+        if (!sent && !controller.signal.aborted) ctx.log?.(`pair ${ctx.pair.name}: gratuitous ARP for ${d.vip} failed: ${run.stderr.trim().slice(0, 200)}`);
+        return sent && !controller.signal.aborted;
+      };
+      if ((await burst(1, true)) && d.arpCount > 1) await burst(d.arpCount - 1, false);
+      return runs;
+    })();
+    announcing = { controller, done };
+    void done.then(() => {
+      if (announcing?.controller === controller) announcing = null;
     });
   }
 
@@ -97,26 +125,34 @@ export function createLinuxIpDriver(ctx: DriverContext): ControlDriver {
     async presence(timeoutMs): Promise<Presence> {
       return (await check(timeoutMs)).presence;
     },
+    async background(): Promise<ScriptRun[]> {
+      return announcing ? announcing.done : [];
+    },
     async run(action: ControlAction, timeoutMs: number): Promise<DriverRun> {
-      repeats?.abort();
-      repeats = null;
+      announcing?.controller.abort();
+      announcing = null;
       const want = action === "enable";
-      const change = await runArgv(["ip", "addr", want ? "add" : "del", cidr, "dev", d.interface], { timeoutMs, driver: "linux-ip" });
-      const inState = change.ok || alreadyInState(action, change.stderr);
-      const steps: ScriptRun[] = [{ ...change, ok: inState }];
-      const [after, arp] = await Promise.all([check(timeoutMs), want && wantsArp && inState ? firstArp(timeoutMs) : Promise.resolve(null)]);
-      if (arp?.step) steps.push(arp.step);
-      steps.push(after.step);
-      if (arp?.step?.ok && arp.flavour !== "missing") repeatArpInBackground(arp.flavour, timeoutMs);
-      const arpNote = arp?.note ?? "";
-      const already = change.ok ? "" : inState ? ` (it was already ${want ? "assigned" : "absent"})` : "";
-      const ok = after.presence.present === want;
+      const verb = want ? "add" : "del";
+      // One process: the change, then the interface as it is now (-force runs the second line even when
+      // the first fails, e.g. an address already assigned).
+      const step = await runArgv(["ip", "-force", "-o", "-batch", "-"], {
+        timeoutMs,
+        driver: "linux-ip",
+        input: `addr ${verb} ${cidr} dev ${d.interface}\naddr show dev ${d.interface}\n`,
+      });
+      const failed = batchErrors(step.stderr);
+      const changeError = failed.get(1) ?? null;
+      const inState = !step.timedOut && (changeError === null || alreadyInState(action, changeError));
+      const present = step.timedOut || step.exitCode === null || failed.has(2) ? null : presenceIn(step.stdout);
+      const ok = present === want;
+      if (want && wantsArp && present === true) announce(timeoutMs);
+      const arpNote = !want || !wantsArp || present !== true ? "" : flavourKnown === "missing" ? "; no arping installed, gratuitous ARP not sent" : "; gratuitous ARP sent in the background";
+      const already = changeError === null ? "" : inState ? ` (it was already ${want ? "assigned" : "absent"})` : "";
+      const why = step.timedOut ? `ip killed after ${timeoutMs} ms` : changeError !== null && !inState ? `ip addr ${verb} failed: ${changeError.slice(0, 200)}` : failed.has(2) ? `ip addr show failed: ${failed.get(2)!.slice(0, 200)}` : "";
       const summary = ok
         ? `VIP ${cidr} ${want ? "enabled" : "disabled"} on ${d.interface} of ${ctx.hostName}${already}${arpNote}`
-        : `VIP ${cidr} still ${after.presence.present === null ? "unknown" : after.presence.present ? "present" : "absent"} on ${d.interface} of ${ctx.hostName} after ${action}${
-            inState ? "" : `: ip addr ${want ? "add" : "del"} failed: ${change.stderr.trim().slice(0, 200)}`
-          }${arpNote}`;
-      return { ok, summary, steps, present: after.presence.present };
+        : `VIP ${cidr} still ${present === null ? "unknown" : present ? "present" : "absent"} on ${d.interface} of ${ctx.hostName} after ${action}${why ? `: ${why}` : ""}`;
+      return { ok, summary, steps: [{ ...step, ok }], present };
     },
   };
 }

@@ -25,6 +25,11 @@ export interface ControlDriver {
   readonly kind: string;
   run(action: ControlAction, timeoutMs: number): Promise<DriverRun>;
   presence(timeoutMs: number): Promise<Presence>;
+  /**
+   * What the last run still does after its result (linux-ip: the gratuitous ARPs), with how each went,
+   * once it is done; nothing for drivers that do all their work before the result.
+   */
+  background?(): Promise<ScriptRun[]>;
 }
 
 export interface DriverContext {

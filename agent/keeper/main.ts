@@ -139,10 +139,12 @@ function main(): void {
   const finishExit = (exit: ExitRecord) => {
     if (state.exit) return;
     state.exit = exit;
+    // The agent first (a failover waits for it), then the file: an acknowledgement can only be read
+    // after this function returns, so the exit is in state.json before the keeper may go.
+    send({ type: "exited", exit });
     logFile.close();
     writeState();
     say(`${spec.application} ${exit.spawnError ? `could not be started: ${exit.spawnError}` : `exited (code ${exit.code}, signal ${exit.signal})`}; holding the exit until an agent acknowledges it (at most ${KEEPER_LINGER_AFTER_EXIT_MS} ms)`);
-    send({ type: "exited", exit });
     // No keeper lives forever: without an agent to hear it, the exit stays in state.json for the next one.
     setTimeout(() => {
       say(`no agent acknowledged the exit within ${KEEPER_LINGER_AFTER_EXIT_MS} ms; it stays recorded in ${paths.state}; exiting`);

@@ -24,6 +24,8 @@ let role = config?.initialRole ?? "backup";
 let epoch = config?.initialEpoch ?? 0;
 const startedAs = { role, epoch };
 let roleRequests = 0;
+/** Set by POST /test/role-delay: role changes are answered this much later (a slow promotion). */
+let roleDelayMs = 0;
 let reloads = 0;
 let lastReloadAuth = null;
 let consoleConnected = null;
@@ -64,6 +66,7 @@ const server = http.createServer(async (req, res) => {
     if (!authed) return json(401, { error: "bad secret" });
     roleRequests += 1;
     const body = await readBody(req);
+    if (roleDelayMs > 0) await new Promise((r) => setTimeout(r, roleDelayMs));
     if (body.epoch < epoch) return json(409, { error: "stale-epoch", epoch, message: `epoch ${body.epoch} is older than ${epoch}` });
     role = body.role;
     epoch = body.epoch;
@@ -88,6 +91,10 @@ const server = http.createServer(async (req, res) => {
   }
   if (req.url === "/test/stats") {
     return json(200, { role, epoch, startedAs, roleRequests, reloads, lastReloadAuth, configRevision: config?.configRevision ?? null, consoleConnected, pid: process.pid });
+  }
+  if (req.url === "/test/role-delay") {
+    roleDelayMs = (await readBody(req)).ms;
+    return json(200, { roleDelayMs });
   }
   if (req.url === "/test/crash") {
     json(200, { crashing: true });

@@ -1,4 +1,5 @@
-// Runs one control-script driver action and prints the DriverRun as JSON; the netns test runs it
+// Runs one control-script driver action and prints the DriverRun as JSON, with `background`: what the
+// driver did after its result (linux-ip's gratuitous ARPs), once that is done. The netns test runs it
 // inside a host's network namespace (`ip netns exec`) so the real driver acts on that host.
 // Usage: run-driver.ts enable|disable|presence '<pair config JSON>' HOST
 import { pairConfigSchema } from "../../protocol/agent-wire";
@@ -10,7 +11,8 @@ async function main(): Promise<void> {
   const pair = pairConfigSchema.parse(JSON.parse(pairJson));
   const driver = createDriver({ hostName: host, application: "app", pair, stateDir: "/nonexistent" });
   const out = action === "presence" ? await driver.presence(pair.scriptTimeoutMs) : await driver.run(action === "enable" ? "enable" : "disable", pair.scriptTimeoutMs);
-  process.stdout.write(`${JSON.stringify(out)}\n`);
+  const background = action === "presence" ? [] : ((await driver.background?.()) ?? []);
+  process.stdout.write(`${JSON.stringify({ ...out, background })}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -176,7 +176,10 @@ function render(r: { started: Date; crash: Sample[]; disconnect: Sample[]; heart
     cpu = `${cpu}, ${os.cpus().length} CPUs`;
   }
   nodeVersion = `Node.js ${nodeVersion}`;
-  return `## Failover (\`bench/failover\`)
+  return `## Failover, the console's share (\`bench/failover\`)
+
+On loopback with the lab's file "VIP": the console's and agents' part of a failover, not what a SIP
+client sees (that is \`bench/failover-net\`, below).
 
 Command: \`npx tsx bench/failover/run.ts\` (\`CRASH_RUNS\`, \`DISCONNECT_RUNS\` change the run counts).
 Run on ${r.started.toISOString().slice(0, 10)} (${r.started.toISOString()}), ${os.type()} ${os.release()}, ${cpu}, ${nodeVersion},

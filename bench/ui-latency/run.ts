@@ -2,7 +2,7 @@
 // connected browsers. Each browser is a socket.io client on /ui with a real session; it receives the
 // changed pair views ("live:pairs") and patches its list, as the dashboard does; the time is taken when
 // the new role is in what it received. The agents are fake ones in this process speaking the real wire
-// protocol (bench/support/fake-agents.ts), so the figure is the console's part: agent gateway, core
+// protocol (harness/fake-agents.ts), so the figure is the console's part: agent gateway, core
 // step, persistence, push from the control plane's thread to the web tier, socket.io to browsers.
 //   npx tsx bench/ui-latency/run.ts [--pairs 200] [--clients 50] [--changes 40]
 import fs from "node:fs";
@@ -14,6 +14,7 @@ import { startConsole } from "../../server/console";
 import { importConfig } from "../../server/transfer/transfer.service";
 import { systemActor } from "../../server/audit/audit.repository";
 import { connectFakeAgents } from "../../harness/fake-agents";
+import { manyPairsHosts, manyPairsYaml } from "../support/many-pairs";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,20 +23,6 @@ function arg(name: string, fallback: number): number {
 const pairCount = arg("pairs", 200);
 const clientCount = arg("clients", 50);
 const changes = arg("changes", 40);
-
-function configYaml(pairs: number): string {
-  const lines = ["version: 1", "hosts:"];
-  for (let i = 0; i < pairs * 2; i++) {
-    lines.push(`  - { name: h${i}, nics: [{ name: eth0, address: 10.${Math.floor(i / 250)}.${i % 250}.1, carriesManagement: true, carriesSip: true }] }`);
-  }
-  lines.push("applications:");
-  for (let i = 0; i < pairs * 2; i++) lines.push(`  - { name: s${i}, type: sip-server, host: h${i}, sipPort: 5060, startCommand: sim }`);
-  lines.push("pairs:");
-  for (let p = 0; p < pairs; p++) {
-    lines.push(`  - { name: p${p}, haType: ip-takeover, primary: s${2 * p}, backup: s${2 * p + 1}, vipAddress: 10.200.${Math.floor(p / 250)}.${p % 250}, vipPrefixLength: 32, vipInterface: eth0, controlDriver: linux-ip }`);
-  }
-  return lines.join("\n");
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -47,12 +34,12 @@ async function main() {
     withPages: false,
     env: { NODE_ENV: "production", DATABASE_URL: `file:${path.join(dir, "b.db")}`, PORT: "0", AGENT_PORT: "0", LOG_LEVEL: "warn", SWITCHYARD_ADMIN_USER: "bench", SWITCHYARD_ADMIN_PASSWORD: "bench-password-1", HEARTBEAT_TIMEOUT_MS: "600000" },
   });
-  await importConfig(running.services.db, systemActor, configYaml(pairCount), { replace: false, dryRun: false });
+  await importConfig(running.services.db, systemActor, manyPairsYaml(pairCount), { replace: false, dryRun: false });
   await running.services.controlPlane.configChanged();
   const agents = await connectFakeAgents(
     running.services.db,
     running.agentUrl!,
-    Array.from({ length: pairCount * 2 }, (_, i) => ({ hostName: `h${i}`, roles: { [`s${i}`]: i % 2 === 0 ? ("primary" as const) : ("backup" as const) } })),
+    manyPairsHosts(pairCount),
   );
   // Let the controller's start grace pass and adopt every primary.
   await new Promise((r) => setTimeout(r, 11_000));

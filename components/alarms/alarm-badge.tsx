@@ -16,8 +16,8 @@ export function AlarmBadge() {
     <Link href="/alarms" data-testid="alarm-badge" aria-label={label} title={label} className={cx("rounded px-2 py-1 text-xs font-semibold", tone)}>
       Alarms <span data-testid="alarm-badge-total">{c?.total ?? "…"}</span>
       {c && c.total > 0 && (
-        <span className="ml-1 font-normal">
-          ({c.critical}/{c.major}/{c.minor})
+        <span className="ml-1 font-normal" data-testid="alarm-badge-severities">
+          ({[c.critical && `${c.critical} critical`, c.major && `${c.major} major`, c.minor && `${c.minor} minor`].filter(Boolean).join(", ")})
         </span>
       )}
     </Link>

@@ -3,6 +3,7 @@
 // where it stands, the last output of a failed process, the last option delivery, and what the server
 // runs with; and, for the options editor, the running value of each option beside the configured one
 // with the reason for any difference. Data: live.applicationRuntime, refreshed on "live:applications".
+import Link from "next/link";
 import type { ReactNode } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { RouterOutputs } from "@/components/trpc/types";
@@ -87,7 +88,18 @@ export function ServerCard({ appId, runtime }: { appId: string; runtime: Applica
   const restart = proc?.restart ?? null;
   const restartNeeded = [...runtime.options, ...runtime.dns.flatMap((d) => d.options)].some((o) => o.state === "restart-needed");
   return (
-    <Card title="Server" className="mb-4" actions={restartNeeded && user.role !== "viewer" && <RestartButton appId={appId} name={runtime.application} />}>
+    <Card
+      title="Server"
+      className="mb-4"
+      actions={
+        <>
+          <Link href={`/applications/${appId}/log`} className="rounded border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100">
+            Log
+          </Link>
+          {restartNeeded && user.role !== "viewer" && <RestartButton appId={appId} name={runtime.application} />}
+        </>
+      }
+    >
       {!runtime.controllerRunning && <p className="mb-2 text-sm text-slate-500">This console runs without agents and controller: nothing is reported.</p>}
       <dl className="grid gap-3 text-sm md:grid-cols-2" data-testid="server-card">
         <Item label="Process">

@@ -1,5 +1,5 @@
 "use client";
-// Hosts: list, create, edit (name, description, NICs with management/SIP roles), delete.
+// Hosts: list, create, edit (name, description, NICs with management/SIP roles, the host's own heartbeat), delete.
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
@@ -16,7 +16,12 @@ const emptyHost = (): HostInput => ({
   name: "",
   description: "",
   nics: [{ name: "eth0", address: "", carriesManagement: true, carriesSip: true }],
+  heartbeatIntervalMs: null,
+  heartbeatTimeoutMs: null,
 });
+
+/** A number field that may be left empty (null: the console's default applies). */
+const optionalMs = (text: string): number | null => (text.trim() === "" ? null : Number(text));
 
 export function HostsPage() {
   const trpc = useTRPC();
@@ -48,6 +53,11 @@ export function HostsPage() {
                 <td className="px-2 py-2 font-medium">
                   {h.name}
                   {h.description && <div className="text-xs text-slate-500">{h.description}</div>}
+                  {h.heartbeatIntervalMs !== null && h.heartbeatTimeoutMs !== null && (
+                    <div className="text-xs text-slate-500" data-testid={`heartbeat-${h.name}`}>
+                      heartbeat every {h.heartbeatIntervalMs} ms, lost after {h.heartbeatTimeoutMs} ms
+                    </div>
+                  )}
                 </td>
                 <td className="px-2 py-2">
                   {h.nics.map((n) => (
@@ -81,7 +91,9 @@ export function HostsPage() {
                       <Button variant="secondary" onClick={() => setTokensOf({ id: h.id, name: h.name })}>
                         Agent tokens
                       </Button>
-                      <Button variant="secondary" onClick={() => setEditing({ id: h.id, host: { name: h.name, description: h.description, nics: h.nics } })}>
+                      <Button variant="secondary" onClick={() =>
+                          setEditing({ id: h.id, host: { name: h.name, description: h.description, nics: h.nics, heartbeatIntervalMs: h.heartbeatIntervalMs, heartbeatTimeoutMs: h.heartbeatTimeoutMs } })
+                        }>
                         Edit
                       </Button>
                       <Button
@@ -156,6 +168,21 @@ function HostForm({ initial, id, onDone }: { initial: HostInput; id: string | nu
           >
             Add NIC
           </Button>
+        </fieldset>
+        <fieldset className="space-y-2">
+          <legend className="text-sm font-medium">Heartbeat (both empty: the console&apos;s default; see the README&apos;s heartbeat profiles)</legend>
+          <div className="flex flex-wrap items-end gap-2">
+            <Field label="Heartbeat interval (ms)">
+              {(fid) => (
+                <Input id={fid} inputMode="numeric" placeholder="console default" value={host.heartbeatIntervalMs ?? ""} onChange={(e) => setHost({ ...host, heartbeatIntervalMs: optionalMs(e.target.value) })} className="w-36" />
+              )}
+            </Field>
+            <Field label="Heartbeat timeout (ms)">
+              {(fid) => (
+                <Input id={fid} inputMode="numeric" placeholder="console default" value={host.heartbeatTimeoutMs ?? ""} onChange={(e) => setHost({ ...host, heartbeatTimeoutMs: optionalMs(e.target.value) })} className="w-36" />
+              )}
+            </Field>
+          </div>
         </fieldset>
         <ErrorBox error={error} />
         <FormActions saveLabel="Save host" pending={create.isPending || update.isPending} onCancel={onDone} />

@@ -1,19 +1,31 @@
 "use client";
 // The demo lab's fault panel: cause each workflow's fault and watch the dashboard react — crash a
-// server (W2), cut a host off and bring it back (W3), unplug a SIP NIC (W4), fail the bind (W7),
-// create calls to see them synced (W12), and put a VIP on a host or take it off behind the
-// controller's back to see the observed VIP disagree with the intended one (the vip-mismatch alarm).
+// server (W2), cut a host off and bring it back (W3), unplug a SIP NIC (W4), fail the bind (W7), lose
+// the console connection (W8), take the application NIC down (W10), hang a server, create calls to see
+// them synced (W12), and put a VIP on a host or take it off behind the controller's back to see the
+// observed VIP disagree with the intended one (the vip-mismatch alarm). Which faults each server has on
+// now is shown beside it, as the server reports them.
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
 import { useCurrentUser } from "@/components/layout/app-shell";
 import { Badge, Button, Card, ErrorBox, PageTitle, Table } from "@/components/ui";
+import type { LabFault } from "@/protocol/vocabulary";
+
+/** The faults that stay on until lifted: what turning each on and off is called on the page. */
+const toggles: { kind: Exclude<LabFault, "crash">; on: string; off: string }[] = [
+  { kind: "sip-silent", on: "Unplug SIP NIC (W4)", off: "Plug SIP NIC back" },
+  { kind: "bind-fail", on: "Fail bind (W7)", off: "Bind again" },
+  { kind: "console-lost", on: "Lose the console (W8)", off: "Console back" },
+  { kind: "tlib-nic-down", on: "Application NIC down (W10)", off: "Application NIC up" },
+  { kind: "hang", on: "Hang", off: "Unhang" },
+];
 
 export function LabPage() {
   const trpc = useTRPC();
   const user = useCurrentUser();
   const status = useQuery(trpc.lab.status.queryOptions(undefined, { refetchInterval: 2000 }));
   const pairs = useQuery(trpc.live.pairs.queryOptions());
-  const fault = useMutation(trpc.lab.fault.mutationOptions());
+  const fault = useMutation(trpc.lab.fault.mutationOptions({ onSuccess: () => status.refetch() }));
   const host = useMutation(trpc.lab.host.mutationOptions({ onSuccess: () => status.refetch() }));
   const calls = useMutation(trpc.lab.calls.mutationOptions());
   const vip = useMutation(trpc.lab.vip.mutationOptions());
@@ -28,6 +40,7 @@ export function LabPage() {
     );
   }
   const apps = (pairs.data ?? []).flatMap((p) => p.servers.map((s) => ({ ...s, pair: p.name })));
+  const faultsOf = new Map((status.data?.servers ?? []).map((s) => [s.application, s]));
   return (
     <>
       <PageTitle>Lab</PageTitle>
@@ -90,42 +103,56 @@ export function LabPage() {
         </Table>
       </Card>
       <Card title="SIP Servers">
-        <Table head={["Server", "Pair", "Role", "Faults"]} caption="Lab servers">
-          {apps.map((a) => (
-            <tr key={a.appId}>
-              <td className="px-2 py-2 font-medium">
-                {a.name} <span className="text-xs text-slate-500">on {a.hostName}</span>
-              </td>
-              <td className="px-2 py-2 text-xs">{a.pair}</td>
-              <td className="px-2 py-2">
-                <Badge tone={a.role === "primary" ? "green" : "slate"}>{a.role}</Badge> <span className="text-xs">{a.status}</span>
-              </td>
-              <td className="px-2 py-2">
-                {canAct && (
-                  <div className="flex flex-wrap gap-1">
-                    <Button variant="danger" onClick={() => fault.mutate({ application: a.name, kind: "crash", on: true })}>
-                      Crash (W2)
-                    </Button>
-                    <Button variant="secondary" onClick={() => fault.mutate({ application: a.name, kind: "sip-silent", on: true })}>
-                      Unplug SIP NIC (W4)
-                    </Button>
-                    <Button variant="secondary" onClick={() => fault.mutate({ application: a.name, kind: "sip-silent", on: false })}>
-                      Plug back
-                    </Button>
-                    <Button variant="secondary" onClick={() => fault.mutate({ application: a.name, kind: "bind-fail", on: true })}>
-                      Fail bind (W7)
-                    </Button>
-                    <Button variant="secondary" onClick={() => fault.mutate({ application: a.name, kind: "bind-fail", on: false })}>
-                      Bind again
-                    </Button>
-                    <Button variant="secondary" onClick={() => calls.mutate({ application: a.name, count: 2000 })}>
-                      2,000 calls (W12)
-                    </Button>
-                  </div>
-                )}
-              </td>
-            </tr>
-          ))}
+        <Table head={["Server", "Pair", "Role", "Faults on", "Cause a fault"]} caption="Lab servers">
+          {apps.map((a) => {
+            const state = faultsOf.get(a.name);
+            const on = new Set(state?.faults ?? []);
+            return (
+              <tr key={a.appId} data-testid={`lab-server-${a.name}`}>
+                <td className="px-2 py-2 font-medium">
+                  {a.name} <span className="text-xs text-slate-500">on {a.hostName}</span>
+                </td>
+                <td className="px-2 py-2 text-xs">{a.pair}</td>
+                <td className="px-2 py-2">
+                  <Badge tone={a.role === "primary" ? "green" : "slate"}>{a.role}</Badge> <span className="text-xs">{a.status}</span>
+                </td>
+                <td className="px-2 py-2" data-testid="faults-on">
+                  {!state ? (
+                    <span className="text-xs text-slate-400">—</span>
+                  ) : !state.reachable ? (
+                    <span className="text-xs text-slate-500">not answering</span>
+                  ) : on.size === 0 ? (
+                    <span className="text-xs text-slate-500">none</span>
+                  ) : (
+                    <span className="flex flex-wrap gap-1">
+                      {[...on].map((f) => (
+                        <Badge key={f} tone="red">
+                          {f}
+                        </Badge>
+                      ))}
+                    </span>
+                  )}
+                </td>
+                <td className="px-2 py-2">
+                  {canAct && (
+                    <div className="flex flex-wrap gap-1">
+                      <Button variant="danger" onClick={() => fault.mutate({ application: a.name, kind: "crash", on: true })}>
+                        Crash (W2)
+                      </Button>
+                      {toggles.map((t) => (
+                        <Button key={t.kind} variant="secondary" onClick={() => fault.mutate({ application: a.name, kind: t.kind, on: !on.has(t.kind) })}>
+                          {on.has(t.kind) ? t.off : t.on}
+                        </Button>
+                      ))}
+                      <Button variant="secondary" onClick={() => calls.mutate({ application: a.name, count: 2000 })}>
+                        2,000 calls (W12)
+                      </Button>
+                    </div>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
         </Table>
       </Card>
     </>

@@ -9,6 +9,7 @@ import { useTRPC } from "@/components/trpc/react";
 import { cx } from "@/components/ui";
 import { ConnectionBanner, LiveSocketProvider } from "@/components/live/use-live-socket";
 import { AlarmBadge } from "@/components/alarms/alarm-badge";
+import { withArticle } from "@/lib/words";
 
 type Role = "viewer" | "operator" | "admin";
 interface CurrentUser {
@@ -27,6 +28,25 @@ export function useCurrentUser(): CurrentUser {
 
 export function useIsAdmin(): boolean {
   return useCurrentUser().role === "admin";
+}
+
+const roleRank: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+/**
+ * A page for a role and above: anyone below sees why they may not use it, instead of forms that every
+ * action of would be refused (and lists the console would not send them).
+ */
+export function RequireRole({ role, page, children }: { role: Role; page: string; children: ReactNode }) {
+  const user = useCurrentUser();
+  if (roleRank[user.role] >= roleRank[role]) return <>{children}</>;
+  return (
+    <section role="alert" className="mx-auto mt-8 max-w-xl rounded-lg border border-amber-300 bg-amber-50 p-4 text-sm text-amber-950" data-testid="not-permitted">
+      <h1 className="mb-1 text-lg font-semibold">Not permitted</h1>
+      <p>
+        {page} needs the {role} role; you are signed in as {user.username}, {withArticle(user.role)}. Ask an admin if you need it.
+      </p>
+    </section>
+  );
 }
 
 const nav: { href: string; label: string; adminOnly?: boolean }[] = [

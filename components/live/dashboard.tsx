@@ -11,7 +11,11 @@ import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import { useTRPC } from "@/components/trpc/react";
 import type { RouterOutputs } from "@/components/trpc/types";
 import { useCurrentUser } from "@/components/layout/app-shell";
-import { Badge, Button, Card, ErrorBox, Input, Loading, PageTitle, Textarea, cx } from "@/components/ui";
+import { Badge, Button, Card, ErrorBox, Input, Loading, PageTitle, Select, Textarea, cx } from "@/components/ui";
+import { haTypes } from "@/protocol/vocabulary";
+import { FailureCause } from "./failure-cause";
+import { PairTable, type PairSort } from "./pair-table";
+import { ViewSwitch, useDashboardView } from "./dashboard-view";
 
 type PairView = RouterOutputs["live"]["pairs"][number];
 type ServerView = PairView["servers"][number];
@@ -218,6 +222,7 @@ export function ServerCell({ s, haType }: { s: ServerView; haType: PairView["haT
         {s.notReadyReasons.length > 0 && <ul className="mt-1 list-disc pl-4 text-xs text-amber-800">{s.notReadyReasons.map((r) => <li key={r}>{r}</li>)}</ul>}
         {s.statusDetail && <div className="mt-1 text-xs text-slate-600">{s.statusDetail}</div>}
       </div>
+      <FailureCause s={s} />
       <ProcessControl s={s} />
     </div>
   );
@@ -244,7 +249,7 @@ export function SwitchoverControl({ pair }: { pair: PairView }) {
         <Button onClick={() => setOpen("confirm")} disabled={blocked || switchover.isPending} aria-describedby={`blockers-${pair.id}`}>
           Switch over
         </Button>
-        {blocked && (
+        {blocked && pair.forceable && (
           <Button variant="secondary" onClick={() => setOpen("force")}>
             Force switchover…
           </Button>
@@ -252,7 +257,7 @@ export function SwitchoverControl({ pair }: { pair: PairView }) {
       </div>
       {blocked && (
         <div id={`blockers-${pair.id}`} className="text-xs text-slate-700">
-          Switchover is not safe now:
+          {pair.forceable ? "Switchover is not safe now (a forced one is possible, with a reason):" : "Switchover is not possible now:"}
           <ul className="list-disc pl-4">
             {pair.switchoverBlockers.map((b) => (
               <li key={b}>{b}</li>
@@ -346,7 +351,7 @@ export function HoldBanner({ hold }: { hold: NonNullable<PairView["hold"]> }) {
   );
 }
 
-function PairCard({ pair }: { pair: PairView }) {
+export function PairCard({ pair }: { pair: PairView }) {
   const [showTimeline, setShowTimeline] = useState(false);
   return (
     <Card
@@ -433,14 +438,21 @@ export function Dashboard() {
   const pairs = useQuery(trpc.live.pairs.queryOptions());
   const [search, setSearch] = useState("");
   const [problemsOnly, setProblemsOnly] = useState(false);
+  const [haType, setHaType] = useState<PairView["haType"] | "">("");
+  const [view, setView] = useDashboardView();
+  const [sort, setSort] = useState<PairSort>({ key: "problems", descending: true });
   const shown = useMemo(() => {
     const q = search.trim().toLowerCase();
     return (pairs.data ?? []).filter(
       (p) =>
         (!problemsOnly || p.severity > 0) &&
-        (!q || p.name.toLowerCase().includes(q) || p.servers.some((s) => s.name.toLowerCase().includes(q) || s.hostName.toLowerCase().includes(q))),
+        (!haType || p.haType === haType) &&
+        (!q ||
+          p.name.toLowerCase().includes(q) ||
+          p.situation.toLowerCase().includes(q) ||
+          p.servers.some((s) => s.name.toLowerCase().includes(q) || s.hostName.toLowerCase().includes(q))),
     );
-  }, [pairs.data, search, problemsOnly]);
+  }, [pairs.data, search, problemsOnly, haType]);
   const splitBrains = (pairs.data ?? []).filter((p) => p.splitBrain);
   const withProblems = (pairs.data ?? []).filter((p) => p.severity > 0).length;
   // Only the cards near the viewport are in the page, so thousands of pairs stay responsive; cards
@@ -448,16 +460,25 @@ export function Dashboard() {
   const listRef = useRef<HTMLDivElement>(null);
   const [scrollMargin, setScrollMargin] = useState(0);
   useLayoutEffect(() => setScrollMargin(listRef.current?.offsetTop ?? 0), [pairs.isLoading, splitBrains.length]);
-  const virtualizer = useWindowVirtualizer({ count: shown.length, estimateSize: () => PAIR_CARD_ESTIMATE_PX, overscan: 4, scrollMargin, getItemKey: (i) => shown[i]!.id });
+  const virtualizer = useWindowVirtualizer({ count: view === "cards" ? shown.length : 0, estimateSize: () => PAIR_CARD_ESTIMATE_PX, overscan: 4, scrollMargin, getItemKey: (i) => shown[i]!.id });
 
   return (
     <>
       <PageTitle
         actions={
           <>
+            <ViewSwitch view={view} onChange={setView} />
             <label className="flex items-center gap-1 text-sm">
               <input type="checkbox" checked={problemsOnly} onChange={(e) => setProblemsOnly(e.target.checked)} /> problems only ({withProblems})
             </label>
+            <Select aria-label="HA type" value={haType} onChange={(e) => setHaType(e.target.value as PairView["haType"] | "")}>
+              <option value="">all HA types</option>
+              {haTypes.map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
+            </Select>
             <Input aria-label="Search pairs" placeholder="Search pairs, servers, hosts" value={search} onChange={(e) => setSearch(e.target.value)} />
           </>
         }
@@ -471,9 +492,12 @@ export function Dashboard() {
       )}
       <ErrorBox error={pairs.error} />
       {pairs.isLoading && <Loading what="pairs" />}
-      <p className="mb-2 text-xs text-slate-500">
-        {shown.length} of {pairs.data?.length ?? 0} pairs, problems first.
+      <p className="mb-2 text-xs text-slate-500" data-testid="pairs-shown">
+        {shown.length} of {pairs.data?.length ?? 0} pairs{view === "cards" ? ", problems first" : "; open a pair's card from its row"}.
       </p>
+      {view === "table" ? (
+        <PairTable pairs={shown} sort={sort} onSort={setSort} detail={(p) => <PairCard pair={p} />} />
+      ) : (
       <div ref={listRef} style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
         {virtualizer.getVirtualItems().map((item) => (
           <div
@@ -487,6 +511,7 @@ export function Dashboard() {
           </div>
         ))}
       </div>
+      )}
       {pairs.data?.length === 0 && <p className="text-sm text-slate-500">No HA pairs configured yet.</p>}
     </>
   );

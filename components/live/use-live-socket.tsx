@@ -10,6 +10,8 @@ import { useTRPC } from "@/components/trpc/react";
 import { UI_NAMESPACE, uiEventSchemas, type UiServerToClientEvents } from "@/lib/ui-events";
 
 type LiveConnection = "connecting" | "connected" | "reconnecting";
+/** The console's order of pairs with equal severity; one collator, not one per comparison (thousands of pairs on every push). */
+const byName = new Intl.Collator("en");
 const LiveContext = createContext<LiveConnection>("connecting");
 
 export function useLiveConnection(): LiveConnection {
@@ -60,7 +62,7 @@ export function LiveSocketProvider({ children }: { children: ReactNode }) {
         const byId = new Map(old.map((p) => [p.id, p]));
         for (const id of removed) byId.delete(id);
         for (const p of changed) byId.set(p.id, p);
-        return [...byId.values()].sort((a, b) => b.severity - a.severity || a.name.localeCompare(b.name));
+        return [...byId.values()].sort((a, b) => b.severity - a.severity || byName.compare(a.name, b.name));
       });
     });
     // Everything else live (timelines, agents) is refetched when it is on screen; pair views are patched

@@ -1,6 +1,7 @@
 "use client";
 // HA pairs: list and the create/edit form (HA type, the two applications, VIP or NLB settings,
 // control driver and script templates).
+import Link from "next/link";
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
@@ -71,7 +72,11 @@ export function PairsPage() {
           <Table head={["Pair", "HA type", "Primary (configured)", "Backup (configured)", "VIP / NLB", "Driver", ""]} caption="HA pairs">
             {(pairs.data ?? []).map((p) => (
               <tr key={p.id} data-testid={`pair-row-${p.name}`}>
-                <td className="px-2 py-2 font-medium">{p.name}</td>
+                <td className="px-2 py-2 font-medium">
+                  <Link href={`/pairs/${p.id}`} className="hover:underline">
+                    {p.name}
+                  </Link>
+                </td>
                 <td className="px-2 py-2">
                   <Badge tone="blue">{p.haType}</Badge>
                 </td>

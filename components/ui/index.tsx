@@ -115,11 +115,12 @@ interface ErrorLike {
 /** Shows an API error: its message and, when the server listed them, every problem with its path. */
 export function ErrorBox({ error }: { error: ErrorLike | null | undefined }) {
   if (!error) return null;
-  const problems = error.data?.problems ?? [];
+  // A single problem is listed too, unless the message already says it.
+  const problems = (error.data?.problems ?? []).filter((p, _i, all) => all.length > 1 || !error.message.includes(p.message));
   return (
     <div role="alert" className="rounded border border-red-300 bg-red-50 p-3 text-sm text-red-900">
       <div className="font-medium">{error.message}</div>
-      {problems.length > 1 && (
+      {problems.length > 0 && (
         <ul className="mt-2 list-disc pl-5">
           {problems.map((p, i) => (
             <li key={i}>

@@ -183,6 +183,23 @@ describe("W4 W5 W6 traffic monitoring with real OPTIONS pings on an injected clo
 });
 
 describe("W8 W9 W10 network monitors", () => {
+
+  /** SIP_A and SIP_B, both started primary with control-vip-scripts (W8), their HA link up. */
+  async function twoPrimariesWithVipScripts(): Promise<[SimServer, SimServer]> {
+    const clock = new FakeClock(0);
+    const [haA, haB] = await Promise.all([freePort(), freePort()]);
+    const make = async (name: string, peer: string, haPort: number, peerHaPort: number) => {
+      const config = {
+        ...simConfig({ name, sipPort: 0, httpPort: await freePort(), haPort, peer: { name: peer, address: "127.0.0.1", haPort: peerHaPort }, initialRole: "primary", options: { "control-vip-scripts": "true" } }),
+        sipPort: null,
+      };
+      return startServer(new SimServer(settingsFromConfig(config, env), recordingAgent(), clock, quiet));
+    };
+    const a = await make("SIP_A", "SIP_B", haA, haB);
+    const b = await make("SIP_B", "SIP_A", haB, haA);
+    await waitFor("the HA link", () => (a.sipServerStatus().haLink === "up" && b.sipServerStatus().haLink === "up" ? true : undefined));
+    return [a, b];
+  }
   async function monitoredServer(options: Record<string, string>, role: "primary" | "backup" = "primary") {
     const clock = new FakeClock(0);
     const agent = recordingAgent();
@@ -230,23 +247,29 @@ describe("W8 W9 W10 network monitors", () => {
   });
 
   it("W8 control-vip-scripts: without the console, of two primaries the one whose name sorts last demotes itself", async () => {
-    const clock = new FakeClock(0);
-    const [haA, haB] = await Promise.all([freePort(), freePort()]);
-    const make = async (name: string, peer: string, haPort: number, peerHaPort: number) => {
-      const config = {
-        ...simConfig({ name, sipPort: 0, httpPort: await freePort(), haPort, peer: { name: peer, address: "127.0.0.1", haPort: peerHaPort }, initialRole: "primary", options: { "control-vip-scripts": "true" } }),
-        sipPort: null,
-      };
-      return startServer(new SimServer(settingsFromConfig(config, env), recordingAgent(), clock, quiet));
-    };
-    const a = await make("SIP_A", "SIP_B", haA, haB);
-    const b = await make("SIP_B", "SIP_A", haB, haA);
-    await waitFor("the HA link", () => (a.sipServerStatus().haLink === "up" && b.sipServerStatus().haLink === "up" ? true : undefined));
+    const [a, b] = await twoPrimariesWithVipScripts();
     await a.runMonitors();
     await b.runMonitors();
     expect([a.role, b.role]).toEqual(["primary", "primary"]);
     a.setConsoleConnected(false);
     b.setConsoleConnected(false);
+    await a.runMonitors();
+    await b.runMonitors();
+    expect([a.role, b.role]).toEqual(["primary", "backup"]);
+  });
+
+  it("W8 the console-lost lab fault: a server whose agent still says connected acts as without the console, and only while the fault is on", async () => {
+    const [a, b] = await twoPrimariesWithVipScripts();
+    // Their agents say the console is there; SIP_B's fault says otherwise. A fault lifted again changes nothing.
+    a.setConsoleConnected(true);
+    b.setConsoleConnected(true);
+    await b.setFault("console-lost", true);
+    await b.setFault("console-lost", false);
+    await b.runMonitors();
+    expect(b.role).toBe("primary");
+    await b.setFault("console-lost", true);
+    // The agent reporting the console again does not lift the fault.
+    b.setConsoleConnected(true);
     await a.runMonitors();
     await b.runMonitors();
     expect([a.role, b.role]).toEqual(["primary", "backup"]);

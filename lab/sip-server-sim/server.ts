@@ -58,7 +58,10 @@ export class SimServer {
     hang: false,
     crash: false,
     "tlib-nic-down": false,
+    "console-lost": false,
   };
+  /** What the agent last said about the console (POST /switchyard/v1/console); the console-lost fault overrides it. */
+  private agentSaysConsoleConnected = true;
 
   private lastReportedStatus = "";
   private statusDetail = "";
@@ -243,7 +246,8 @@ export class SimServer {
   }
 
   setConsoleConnected(connected: boolean): void {
-    this.monitors.setConsoleConnected(connected);
+    this.agentSaysConsoleConnected = connected;
+    this.monitors.setConsoleConnected(connected && !this.faults["console-lost"]);
   }
 
   // ---- status and readiness (contract: GET /server?sipServer) -------------------------------
@@ -340,6 +344,10 @@ export class SimServer {
           // As abrupt as a crash: no goodbye on the HA link, no final status report.
           process.exit(70);
         }
+        return;
+      case "console-lost":
+        // W8 as the server sees it: no console, whatever its agent last said.
+        this.monitors.setConsoleConnected(this.agentSaysConsoleConnected && !on);
         return;
       case "hang":
       case "tlib-nic-down":

@@ -39,6 +39,13 @@ describe("simulator settings", () => {
     expect(() => settingsFromConfig(config, env)).toThrow('option http-port="http" must be a port number 1-65535');
   });
 
+  it("SWITCHYARD_LAB_SIP_LISTEN_ADDRESS replaces the configured listen address (an NLB cluster address local on every host)", () => {
+    const base = { name: "s", sipPort: 5062, httpPort: 8080, initialRole: "backup" as const, sipAddress: "10.213.0.1" };
+    const wildcard = settingsFromConfig(simConfig(base), { ...env, SWITCHYARD_LAB_SIP_LISTEN_ADDRESS: "0.0.0.0" });
+    expect(wildcard).toMatchObject({ sipListenAddress: "0.0.0.0", listensOnVip: false });
+    expect(() => simEnvSchema.parse({ SWITCHYARD_LAB_SIP_LISTEN_ADDRESS: "cluster" })).toThrow();
+  });
+
   it("a listen address other than the host's own (and not a wildcard) is a VIP held while primary; it must be an IP address", () => {
     const base = { name: "s", sipPort: 5060, httpPort: 8080, initialRole: "primary" as const, sipAddress: "127.0.1.2" };
     const vip = settingsFromConfig(simConfig({ ...base, sipListenAddress: "127.0.10.100" }), env);

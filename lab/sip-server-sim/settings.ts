@@ -32,6 +32,11 @@ export const simEnvSchema = z.object({
   SWITCHYARD_LAB_BIND_RETRY_MS: optionalMsSchema(5000),
   /** How often the dialling side of the HA link retries after it went down. */
   SWITCHYARD_LAB_HA_RECONNECT_MS: optionalMsSchema(1000),
+  /**
+   * Where the SIP listener binds instead of the configuration's sipListenAddress (e.g. 0.0.0.0 for an NLB
+   * cluster address that is local on every host, as the lab on a real network emulates NLB).
+   */
+  SWITCHYARD_LAB_SIP_LISTEN_ADDRESS: z.union([z.ipv4(), z.ipv6()]).optional(),
   /** Address of the HTTP interface; the contract says loopback. */
   SWITCHYARD_LAB_HTTP_ADDRESS: z.union([z.ipv4(), z.ipv6()]).default("127.0.0.1"),
   /** How often monitors (W8, W9, W10) run. */
@@ -150,13 +155,14 @@ export function settingsFromConfig(config: AppConfig, env: SimEnv): SimSettings 
     else warnings.push(`DN ${dn}: oos-check is set but it has no contact to ping; it will count as failed`);
   }
 
-  if (!isIpAddress(config.sipListenAddress)) {
-    throw new SettingsError(`sipListenAddress "${config.sipListenAddress}" must be an IPv4 or IPv6 address (the SIP listener binds it)`);
+  const sipListenAddress = env.SWITCHYARD_LAB_SIP_LISTEN_ADDRESS ?? config.sipListenAddress;
+  if (!isIpAddress(sipListenAddress)) {
+    throw new SettingsError(`sipListenAddress "${sipListenAddress}" must be an IPv4 or IPv6 address (the SIP listener binds it)`);
   }
   if (!/^\S+$/.test(config.sipAdvertisedAddress)) {
     throw new SettingsError(`sipAdvertisedAddress "${config.sipAdvertisedAddress}" must be an address or host name without spaces (it goes into Via and Contact)`);
   }
-  const wildcard = config.sipListenAddress === "0.0.0.0" || config.sipListenAddress === "::";
+  const wildcard = sipListenAddress === "0.0.0.0" || sipListenAddress === "::";
 
   const sipNicAddressRaw = options["sip-nic-address"];
   const sipNicAddress = sipNicAddressRaw === undefined || sipNicAddressRaw === "" ? null : sipNicAddressRaw;
@@ -170,9 +176,9 @@ export function settingsFromConfig(config: AppConfig, env: SimEnv): SimSettings 
     config,
     env,
     sipAddress: config.sipAddress,
-    sipListenAddress: config.sipListenAddress,
+    sipListenAddress,
     sipAdvertisedAddress: config.sipAdvertisedAddress,
-    listensOnVip: config.sipListenAddress !== config.sipAddress && !wildcard,
+    listensOnVip: sipListenAddress !== config.sipAddress && !wildcard,
     vipBindWaitMs: env.SWITCHYARD_LAB_VIP_BIND_WAIT_MS,
     version: env.SWITCHYARD_LAB_VERSION,
     sipPort: config.sipPort,

@@ -20,6 +20,8 @@ import {
   configAckSchema,
   describeZodError,
   hostConfigSchema,
+  logReadReplySchema,
+  logReadRequestSchema,
   type AgentCommand,
   type AgentCommandInput,
   type AppStatusMessage,
@@ -28,7 +30,10 @@ import {
   type ConfigDeliveryMessage,
   type HostConfig,
   type HostConfigInput,
+  type HeartbeatSettings,
   type LogEventsMessage,
+  type LogReadReply,
+  type LogReadRequestInput,
   type ReadinessReport,
   type Refusal,
   type Resync,
@@ -45,6 +50,14 @@ import { PendingCommands } from "./pending-commands";
 import { TokenBucket } from "./token-bucket";
 
 export type HostConnectionState = "connected" | "disconnected";
+
+/**
+ * How often the liveness sweep runs for a given shortest heartbeat timeout: an eighth of it (a lost host
+ * is noticed within 12.5 % of its timeout), at least every 250 ms, at most every 20 ms.
+ */
+export function sweepIntervalFor(shortestTimeoutMs: number): number {
+  return Math.max(20, Math.min(250, Math.floor(shortestTimeoutMs / 8)));
+}
 
 export interface HostLiveState {
   hostName: string;
@@ -65,6 +78,23 @@ export const AGENT_LOG_EVENTS_PER_SECOND = 100;
 export const AGENT_LOG_EVENT_BURST = 5_000;
 /** A host that keeps breaking the rules is logged about at most this often. */
 export const REFUSAL_LOG_INTERVAL_MS = 10_000;
+/**
+ * Log reads waiting for one host's agent at once: each may read up to LOG_SEARCH_MAX_BYTES on the host,
+ * and browsers following a log ask every few seconds; more wait for a free place or are refused.
+ */
+export const LOG_READS_IN_FLIGHT_PER_HOST = 4;
+/** An agent that has not answered a log read by then is taken not to (a slow disk, a frozen agent). */
+export const LOG_READ_TIMEOUT_MS = 15_000;
+
+/** Why a log read got no answer from the agent, in words for the page. */
+export class LogReadError extends Error {
+  constructor(
+    readonly code: "NOT_FOUND" | "CONFLICT",
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export interface AgentGatewayDeps {
   /** True when `token` is a valid, unrevoked token of `hostName` (plane.ts checks the hashed token in the database). */
@@ -95,6 +125,7 @@ export interface AgentGatewayDeps {
   /** Injected clock (ms since epoch) for tests. */
   now?: () => number;
   consoleVersion?: string;
+  /** The console's heartbeat, for hosts whose configuration has none of its own (HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS). */
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
 }
@@ -110,6 +141,12 @@ export interface AgentGateway {
   pushConfig(hostName: string): Promise<boolean>;
   /** Closes the host's agent socket (e.g. its token was revoked): it must authenticate again. */
   dropHost(hostName: string, reason: string): boolean;
+  /**
+   * Asks a host's agent for an application's log (its tail, or the lines matching a search). Rejects with
+   * a LogReadError when the host is not connected, does not run the application, is busy with other
+   * reads, or does not answer in LOG_READ_TIMEOUT_MS.
+   */
+  readLog(hostName: string, request: LogReadRequestInput): Promise<LogReadReply>;
   hosts(): HostLiveState[];
   host(hostName: string): HostLiveState | null;
   close(): void;
@@ -121,6 +158,8 @@ type AgentNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, Reco
 interface HostEntry {
   live: HostLiveState;
   socket: AgentSocket | null;
+  /** This host's heartbeat: its own (from its configuration) or the console's. */
+  heartbeat: HeartbeatSettings;
   /** Applications (and their pairs) in the configuration last pushed to this host: what it may speak about. */
   applications: Set<string>;
   pairs: Set<string>;
@@ -129,6 +168,8 @@ interface HostEntry {
   /** Refusals since the last log line about them, and when that line was written. */
   refusals: number;
   refusalLoggedAtMs: number;
+  /** Log reads sent to this host's agent and not answered yet. */
+  logReadsInFlight: number;
 }
 
 function refusal(code: Refusal["code"], message: string): Error {
@@ -140,9 +181,9 @@ function refusal(code: Refusal["code"], message: string): Error {
 export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGateway {
   const log = deps.logger ?? logger("agents");
   const now = deps.now ?? Date.now;
-  const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
-  const heartbeatTimeoutMs = deps.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
-  const sweepEveryMs = Math.max(20, Math.min(250, Math.floor(heartbeatTimeoutMs / 4)));
+  const defaultHeartbeat: HeartbeatSettings = { intervalMs: deps.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, timeoutMs: deps.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS };
+  const heartbeatTimeoutMs = defaultHeartbeat.timeoutMs;
+  let sweepEveryMs = sweepIntervalFor(heartbeatTimeoutMs);
   const nsp = io.of(AGENT_NAMESPACE) as unknown as AgentNamespace;
   const hosts = new Map<string, HostEntry>();
   const liveness = new HostLiveness({ heartbeatTimeoutMs, sweepIntervalMs: sweepEveryMs });
@@ -198,12 +239,14 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       entry = {
         live: { hostName, state: "disconnected", reason: "never connected", since: new Date(now()), lastHeartbeatAt: null, agentVersion: null, socketOpen: false },
         socket: null,
+        heartbeat: defaultHeartbeat,
         applications: new Set(),
         pairs: new Set(),
         messages: new TokenBucket(AGENT_MESSAGE_BURST, AGENT_MESSAGES_PER_SECOND, now()),
         logEvents: new TokenBucket(AGENT_LOG_EVENT_BURST, AGENT_LOG_EVENTS_PER_SECOND, now()),
         refusals: 0,
         refusalLoggedAtMs: -Infinity,
+        logReadsInFlight: 0,
       };
       hosts.set(hostName, entry);
     }
@@ -365,36 +408,43 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       entry.live = { ...entry.live, socketOpen: false };
       safely(`onSocketChange(${hostName})`, () => deps.onSocketChange?.({ ...entry.live }));
       // Not reported disconnected yet: the heartbeat timeout decides, so a quick reconnect does not flap.
-      log.info("agent socket closed; the host counts as disconnected if it stays silent", { host: hostName, why, heartbeatTimeoutMs });
+      log.info("agent socket closed; the host counts as disconnected if it stays silent", { host: hostName, why, heartbeatTimeoutMs: liveness.timeoutOf(hostName) });
     });
 
+    // The welcome carries the host's own heartbeat, which its configuration says: it goes out once that is read.
+    void pushConfigTo(entry, socket, { welcome: true }).then(() => pending.hostConnected(hostName));
+  });
+
+  function welcome(socket: AgentSocket, hostName: string, heartbeat: HeartbeatSettings): void {
     socket.emit("welcome", {
       protocolVersion: AGENT_PROTOCOL_VERSION,
       hostName,
       consoleVersion: deps.consoleVersion ?? "0.1.0",
-      heartbeatIntervalMs,
-      heartbeatTimeoutMs,
+      heartbeatIntervalMs: heartbeat.intervalMs,
+      heartbeatTimeoutMs: heartbeat.timeoutMs,
       consoleTimeMs: now(),
     });
-    void pushConfigTo(entry, socket).then(() => pending.hostConnected(hostName));
-  });
+  }
 
-  async function pushConfigTo(entry: HostEntry, socket: AgentSocket): Promise<boolean> {
+  async function pushConfigTo(entry: HostEntry, socket: AgentSocket, opts: { welcome?: boolean } = {}): Promise<boolean> {
     const hostName = entry.live.hostName;
     let input: HostConfigInput | null;
     try {
       input = await deps.configForHost(hostName);
     } catch (err) {
       log.error("building a host's configuration failed", { host: hostName, error: String(err) });
+      if (opts.welcome && socket.connected) welcome(socket, hostName, entry.heartbeat);
       return false;
     }
     const parsed = hostConfigSchema.safeParse(input ?? { hostName, revision: "empty", applications: [] });
     if (!parsed.success) {
       log.error("a host's configuration is invalid and was not pushed", { host: hostName, reason: describeZodError(parsed.error) });
+      if (opts.welcome && socket.connected) welcome(socket, hostName, entry.heartbeat);
       return false;
     }
     knowApplications(entry, parsed.data);
     if (!socket.connected) return false;
+    if (opts.welcome) welcome(socket, hostName, entry.heartbeat);
     socket.emit("config", parsed.data, (reply: unknown) => {
       const ack = configAckSchema.safeParse(reply);
       if (!ack.success) {
@@ -407,22 +457,36 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
     return true;
   }
 
-  /** What a host may speak about from now on: the applications (and pairs) of its configuration. */
+  /** What a host may speak about from now on (the applications and pairs of its configuration), and its heartbeat. */
   function knowApplications(entry: HostEntry, cfg: HostConfig): void {
     entry.applications = new Set(cfg.applications.map((a) => a.name));
     entry.pairs = new Set(cfg.applications.flatMap((a) => (a.pair ? [a.pair.name] : [])));
+    entry.heartbeat = cfg.heartbeat ?? defaultHeartbeat;
+    liveness.setTimeoutOf(entry.live.hostName, cfg.heartbeat ? cfg.heartbeat.timeoutMs : null);
+    resweep();
+  }
+
+  /** The sweep runs often enough for the shortest timeout any host has. */
+  function resweep(): void {
+    const wanted = sweepIntervalFor(liveness.shortestTimeoutMs());
+    if (wanted === sweepEveryMs) return;
+    sweepEveryMs = wanted;
+    liveness.setSweepIntervalMs(wanted);
+    clearInterval(sweeper);
+    sweeper = setInterval(sweep, sweepEveryMs);
+    sweeper.unref?.();
   }
 
   // 3. Liveness sweep: hosts silent for the heartbeat timeout are lost — unless the console itself
   //    was stalled, or many fell silent at once (liveness.ts).
   let held = false;
-  const sweeper = setInterval(() => {
+  const sweep = () => {
     const t = now();
     const result = liveness.sweep(t);
     if (result.stalledMs !== null) {
       // Every late sweep re-baselines the hosts; only a stall long enough to have cost a host its
       // timeout (half of it or more) is worth an operator's attention — a GC pause is not.
-      const worthAnAlarm = result.stalledMs >= heartbeatTimeoutMs / 2;
+      const worthAnAlarm = result.stalledMs >= liveness.shortestTimeoutMs() / 2;
       (worthAnAlarm ? log.warn : log.debug).call(log, "the control plane was stalled; every host gets a fresh heartbeat timeout instead of being declared lost", { stalledMs: result.stalledMs });
       if (worthAnAlarm) {
         safely("onControlPlaneAlarm", () =>
@@ -443,12 +507,13 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
     for (const lost of result.lost) {
       const entry = hosts.get(lost.host);
       if (!entry) continue;
-      setState(entry, "disconnected", `no heartbeat for ${lost.silentMs} ms (timeout ${heartbeatTimeoutMs} ms)`);
+      setState(entry, "disconnected", `no heartbeat for ${lost.silentMs} ms (timeout ${liveness.timeoutOf(lost.host)} ms)`);
       // A socket that is open but silent is dead or wedged: close it so the agent reconnects.
       entry.socket?.disconnect(true);
     }
     pending.tick();
-  }, sweepEveryMs);
+  };
+  let sweeper = setInterval(sweep, sweepEveryMs);
   sweeper.unref?.();
 
   return {
@@ -471,6 +536,32 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       log.warn("agent connection closed by the console", { host: hostName, reason });
       entry.socket.disconnect(true);
       return true;
+    },
+    readLog(hostName, input) {
+      const parsed = logReadRequestSchema.safeParse(input);
+      if (!parsed.success) return Promise.reject(new Error(`log read refused before sending: ${describeZodError(parsed.error)}`));
+      const request = parsed.data;
+      const entry = hosts.get(hostName);
+      const socket = entry?.socket;
+      if (!entry || !socket?.connected) return Promise.reject(new LogReadError("CONFLICT", `the agent of host ${hostName} is not connected, so the log of ${request.application} cannot be read now`));
+      if (!ownApp(entry, request.application)) return Promise.reject(new LogReadError("NOT_FOUND", `host ${hostName} does not run ${request.application}`));
+      if (entry.logReadsInFlight >= LOG_READS_IN_FLIGHT_PER_HOST) {
+        return Promise.reject(new LogReadError("CONFLICT", `the agent of host ${hostName} is still answering ${entry.logReadsInFlight} log reads; try again in a moment`));
+      }
+      entry.logReadsInFlight++;
+      return new Promise<LogReadReply>((resolve, reject) => {
+        socket.timeout(LOG_READ_TIMEOUT_MS).emit("readLog", request, (err: Error | null, reply: unknown) => {
+          entry.logReadsInFlight--;
+          if (err) return reject(new LogReadError("CONFLICT", `the agent of host ${hostName} did not answer the log read within ${LOG_READ_TIMEOUT_MS / 1000} s`));
+          const answer = logReadReplySchema.safeParse(reply);
+          if (!answer.success || answer.data.application !== request.application) {
+            const why = answer.success ? `it answered for ${answer.data.application}, not ${request.application}` : describeZodError(answer.error);
+            refuse(entry, `a log read reply was refused: ${why}`);
+            return reject(new LogReadError("CONFLICT", `the agent of host ${hostName} sent a log read reply the console cannot use (${why.slice(0, 300)})`));
+          }
+          resolve(answer.data);
+        });
+      });
     },
     hosts: () => [...hosts.values()].map((e) => ({ ...e.live })),
     host: (hostName) => {

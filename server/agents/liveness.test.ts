@@ -83,4 +83,52 @@ describe("host liveness", () => {
     expect(results.some((r) => r.held)).toBe(false);
     expect(results.flatMap((r) => r.lost.map((x) => x.host))).toEqual(["a"]);
   });
+
+  it("a host with its own (fast) timeout is lost after its own silence; the others keep the default", () => {
+    const l = new HostLiveness(opts);
+    for (const h of ["fast", "slow", "other"]) l.connected(h, 0);
+    l.setTimeoutOf("fast", 600);
+    expect(l.shortestTimeoutMs()).toBe(600);
+    // Both fall silent after 1000 ms; a third host keeps talking (so this is no mass loss).
+    const results = run(l, 0, 4000, ["other"]).map((r) => ({ t: r.t, lost: r.lost.map((x) => x.host) })).filter((r) => r.lost.length);
+    expect(results).toEqual([
+      { t: 750, lost: ["fast"] },
+      { t: 2250, lost: ["slow"] },
+    ]);
+    l.setTimeoutOf("fast", null);
+    expect(l.timeoutOf("fast")).toBe(2000);
+  });
+
+  it("a sweep late by more than its own (shorter) interval plus the tolerance is a stall", () => {
+    const l = new HostLiveness(opts);
+    l.connected("a", 0);
+    l.setTimeoutOf("a", 600);
+    l.setSweepIntervalMs(75);
+    l.sweep(0);
+    expect(l.sweep(300).stalledMs).toBeNull();
+    expect(l.sweep(700).stalledMs).toBe(400);
+  });
+  it("hosts with different timeouts falling silent together are held for the longest of theirs", () => {
+    const l = new HostLiveness(opts);
+    for (const h of ["a", "b", "c", "d"]) l.connected(h, 0);
+    l.setTimeoutOf("a", 600);
+    run(l, 0, 1000, ["a", "b", "c", "d"]);
+    run(l, 1250, 2500, ["a", "c", "d"]); // b silent from 1000 ms on
+    const results = run(l, 2750, 6000, ["c", "d"]); // a silent from 2500 ms on: both time out at 3250
+    expect(results.find((r) => r.held)).toMatchObject({ t: 3250, held: { hosts: ["a", "b"], untilMs: 3250 + 2000 } });
+    expect(results.flatMap((r) => r.lost.map((x) => ({ t: r.t, host: x.host })))).toEqual([
+      { t: 5250, host: "a" },
+      { t: 5250, host: "b" },
+    ]);
+  });
+
+  it("a forgotten host's own timeout goes with it", () => {
+    const l = new HostLiveness(opts);
+    l.connected("a", 0);
+    l.setTimeoutOf("a", 600);
+    l.forget("a");
+    expect(l.timeoutOf("a")).toBe(2000);
+    expect(l.shortestTimeoutMs()).toBe(2000);
+    expect(l.isConnected("a")).toBe(false);
+  });
 });

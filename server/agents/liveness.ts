@@ -19,6 +19,7 @@ export const MASS_LOSS_MIN_HOSTS = 2;
 export const MASS_LOSS_FRACTION = 0.5;
 
 export interface LivenessOptions {
+  /** Hosts without a timeout of their own (setTimeoutOf) are lost after this much silence. */
   heartbeatTimeoutMs: number;
   /** How often sweep() is meant to run. */
   sweepIntervalMs: number;
@@ -49,10 +50,35 @@ export interface Liveness {
 
 export class HostLiveness implements Liveness {
   private readonly hosts = new Map<string, Entry>();
+  /** Hosts with a heartbeat timeout of their own (the host's configuration). */
+  private readonly timeouts = new Map<string, number>();
   private lastSweepMs: number | null = null;
   private hold: { hosts: Set<string>; untilMs: number } | null = null;
+  private sweepIntervalMs: number;
 
-  constructor(private readonly opts: LivenessOptions) {}
+  constructor(private readonly opts: LivenessOptions) {
+    this.sweepIntervalMs = opts.sweepIntervalMs;
+  }
+
+  /** A host's own heartbeat timeout; null returns it to the default. */
+  setTimeoutOf(host: string, timeoutMs: number | null): void {
+    if (timeoutMs === null) this.timeouts.delete(host);
+    else this.timeouts.set(host, timeoutMs);
+  }
+
+  timeoutOf(host: string): number {
+    return this.timeouts.get(host) ?? this.opts.heartbeatTimeoutMs;
+  }
+
+  /** The shortest timeout any host has: the sweep must run often enough for it. */
+  shortestTimeoutMs(): number {
+    return Math.min(this.opts.heartbeatTimeoutMs, ...this.timeouts.values());
+  }
+
+  /** The sweep's cadence changed (a host with a shorter timeout): stalls are judged against it. */
+  setSweepIntervalMs(ms: number): void {
+    this.sweepIntervalMs = ms;
+  }
 
   /** An agent (re)connected: it counts as heard now. */
   connected(host: string, nowMs: number): void {
@@ -86,6 +112,7 @@ export class HostLiveness implements Liveness {
   /** The host was declared lost by someone else (its token revoked): no sweep reports it again. */
   forget(host: string): void {
     this.hosts.delete(host);
+    this.timeouts.delete(host);
     this.hold?.hosts.delete(host);
   }
 
@@ -108,7 +135,7 @@ export class HostLiveness implements Liveness {
       return result;
     }
     if (this.hold) {
-      const heardAgain = [...this.hold.hosts].filter((h) => (this.hosts.get(h)?.lastHeardMs ?? -Infinity) >= nowMs - this.opts.heartbeatTimeoutMs);
+      const heardAgain = [...this.hold.hosts].filter((h) => (this.hosts.get(h)?.lastHeardMs ?? -Infinity) >= nowMs - this.timeoutOf(h));
       for (const h of heardAgain) this.hold.hosts.delete(h);
       result.released = heardAgain;
       if (nowMs < this.hold.untilMs && this.hold.hosts.size > 0) {
@@ -119,11 +146,12 @@ export class HostLiveness implements Liveness {
         this.hold = null;
       }
     }
-    const timedOut = [...this.hosts.entries()].filter(([h, e]) => e.connected && !this.hold?.hosts.has(h) && nowMs - e.lastHeardMs > this.opts.heartbeatTimeoutMs).map(([h]) => h);
+    const timedOut = [...this.hosts.entries()].filter(([h, e]) => e.connected && !this.hold?.hosts.has(h) && nowMs - e.lastHeardMs > this.timeoutOf(h)).map(([h]) => h);
     if (timedOut.length === 0) return result;
     const connectedCount = [...this.hosts.values()].filter((e) => e.connected).length;
     if (!this.hold && timedOut.length >= MASS_LOSS_MIN_HOSTS && timedOut.length >= connectedCount * MASS_LOSS_FRACTION) {
-      this.hold = { hosts: new Set(timedOut), untilMs: nowMs + this.opts.heartbeatTimeoutMs };
+      // Held for one more timeout: the longest of theirs, so none is declared lost before its own has passed again.
+      this.hold = { hosts: new Set(timedOut), untilMs: nowMs + Math.max(...timedOut.map((h) => this.timeoutOf(h))) };
       result.held = { hosts: timedOut, untilMs: this.hold.untilMs };
       return result;
     }
@@ -133,7 +161,7 @@ export class HostLiveness implements Liveness {
 
   /** Rule 1: a sweep this late means the console itself did not run (the simulation overrides it to show what breaks without it). */
   protected stalled(sinceLastSweepMs: number): boolean {
-    return sinceLastSweepMs > this.opts.sweepIntervalMs + STALL_TOLERANCE_MS;
+    return sinceLastSweepMs > this.sweepIntervalMs + STALL_TOLERANCE_MS;
   }
 
   private declareLost(host: string, nowMs: number, result: SweepResult): void {

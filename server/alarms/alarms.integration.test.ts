@@ -6,8 +6,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestConsole, quietLogger, type TestConsole } from "../test-support";
+import { createTestConsole, quietLogger, sipServerInput, twoNicHost, type TestConsole } from "../test-support";
 import type { AlarmEngine } from "./engine";
+import { importConfig } from "../transfer/transfer.service";
+import { systemActor } from "../audit/audit.repository";
 
 let tc: TestConsole;
 let engine: AlarmEngine;
@@ -128,6 +130,69 @@ describe("alarms", () => {
     expect(after.filter((x) => x.application === "sip-9")).toEqual([]);
   });
 
+  it("alarms about an application, host or pair that is deleted are cleared as subject-deleted; the others stay", async () => {
+    const admin = tc.callerAs("admin");
+    const hostA = await admin.hosts.create(twoNicHost("gone-host-a", "10.71.0.1", "10.71.1.1"));
+    const hostB = await admin.hosts.create(twoNicHost("gone-host-b", "10.72.0.1", "10.72.1.1"));
+    const appA = await admin.applications.create(sipServerInput("gone-sip-a", hostA, 5060));
+    const appB = await admin.applications.create(sipServerInput("gone-sip-b", hostB, 5060));
+    const pairId = await admin.pairs.create({ name: "gone-pair", haType: "ip-takeover", controlDriver: "linux-ip", vipAddress: "10.73.0.100", vipPrefixLength: 24, vipInterface: "eth1", nlbClusterName: "", nlbPort: null, enableScript: "", disableScript: "", scriptTimeoutMs: 5000, primaryAppId: appA, backupAppId: appB });
+    await engine.ingestLogEvents("gone-host-a", [event("gone-sip-a", "00-04200", "bind failed")]);
+    await engine.ingestLogEvents("gone-host-b", [event("gone-sip-b", "00-04200", "bind failed")]);
+    await engine.controllerAlarm({ type: "raise-alarm", kind: "split-brain", pairId, text: "both servers of gone-pair are primary" });
+    await engine.controllerAlarm({ type: "raise-alarm", kind: "host-disconnected", pairId, hostId: hostB, text: "gone-host-b is disconnected" });
+    const about = async () => (await tc.callerAs("viewer").alarms.active()).filter((a) => a.pair === "gone-pair" || a.application.startsWith("gone-") || a.host.startsWith("gone-"));
+    expect((await about()).map((a) => `${a.source} ${a.application || a.host || a.pair}`).sort()).toEqual(["00-04200 gone-sip-a", "00-04200 gone-sip-b", "host-disconnected gone-host-b", "split-brain gone-pair"]);
+
+    // The pair goes: its own alarm is cleared; the servers' alarms are about the servers, which remain.
+    await admin.pairs.delete({ id: pairId });
+    await engine.idle();
+    expect((await about()).map((a) => `${a.source} ${a.application || a.host || a.pair}`).sort()).toEqual(["00-04200 gone-sip-a", "00-04200 gone-sip-b", "host-disconnected gone-host-b"]);
+    // Then a server, then a host with its server.
+    await admin.applications.delete({ id: appA });
+    await engine.idle();
+    await admin.applications.delete({ id: appB });
+    await admin.hosts.delete({ id: hostB });
+    await engine.idle();
+    expect(await about()).toEqual([]);
+    const cleared = (await tc.callerAs("viewer").alarms.history({ limit: 100 })).items.filter((a) => a.application.startsWith("gone-") || a.host.startsWith("gone-") || a.pair === "gone-pair");
+    expect(cleared.map((a) => a.clearedHow)).toEqual(["subject-deleted", "subject-deleted", "subject-deleted", "subject-deleted"]);
+    expect(cleared.map((a) => a.clearComment).sort()).toEqual([
+      "cleared: application gone-sip-a is no longer in the configuration",
+      "cleared: application gone-sip-b is no longer in the configuration",
+      "cleared: host gone-host-b is no longer in the configuration",
+      "cleared: pair gone-pair is no longer in the configuration",
+    ]);
+  });
+
+  it("a controller alarm names its server even when the engine's directory predates it: six servers never merge into one alarm", async () => {
+    // The directory is read before the configuration exists, and the configuration is then written
+    // without a configuration event (as a console that seeds its lab at start may).
+    await engine.controllerAlarm({ type: "raise-alarm", kind: "split-brain", pairId: "no-such-pair", text: "warm-up" });
+    const lines = ["version: 1", "hosts:"];
+    for (let p = 0; p < 3; p++) for (const k of ["a", "b"]) lines.push(`  - { name: seed-h${p}${k}, nics: [{ name: eth0, address: 10.8${p}.0.${k === "a" ? 1 : 2}, carriesManagement: true, carriesSip: true }] }`);
+    lines.push("applications:");
+    for (let p = 0; p < 3; p++) for (const k of ["a", "b"]) lines.push(`  - { name: seed-s${p}${k}, type: sip-server, host: seed-h${p}${k}, sipPort: 5060 }`);
+    lines.push("pairs:");
+    for (let p = 0; p < 3; p++) lines.push(`  - { name: seed-p${p}, haType: ip-takeover, primary: seed-s${p}a, backup: seed-s${p}b, vipAddress: 10.8${p}.0.100, vipPrefixLength: 32, vipInterface: eth0, controlDriver: linux-ip }`);
+    await importConfig(tc.services.db, systemActor, lines.join("\n"), { replace: false, dryRun: false });
+    const apps = await tc.callerAs("admin").applications.list();
+    const pairs = await tc.callerAs("admin").pairs.list();
+    for (const a of apps.filter((x) => x.name.startsWith("seed-"))) {
+      const pairId = pairs.find((p) => p.name === `seed-p${a.name[6]}`)!.id;
+      await engine.controllerAlarm({ type: "raise-alarm", kind: "application-failed", pairId, appId: a.id, text: `${a.name}'s process failed` });
+    }
+    const failed = (await tc.callerAs("viewer").alarms.active()).filter((a) => a.source === "application-failed" && a.pair.startsWith("seed-"));
+    expect(failed.map((a) => `${a.application} ${a.host} ${a.pair}`).sort()).toEqual([
+      "seed-s0a seed-h0a seed-p0",
+      "seed-s0b seed-h0b seed-p0",
+      "seed-s1a seed-h1a seed-p1",
+      "seed-s1b seed-h1b seed-p1",
+      "seed-s2a seed-h2a seed-p2",
+      "seed-s2b seed-h2b seed-p2",
+    ]);
+  });
+
   it("prunes log events past the retention period", async () => {
     const before = (await tc.callerAs("viewer").alarms.logEvents({ limit: 500 })).items.length;
     expect(before).toBeGreaterThan(0);
@@ -161,7 +226,8 @@ describe("alarms", () => {
       expect(received[0]!.body).toMatchObject({ event: "alarm.raised", alarm: { source: "00-52027", application: "sip-1", severity: "major", state: "active" } });
       await engine.ingestLogEvents("host-1", [event("sip-1", "00-52028", "SIP NIC up")]);
       await engine.idle();
-      expect(received[1]!.body).toMatchObject({ event: "alarm.cleared", alarm: { clearedHow: "cancel-event" } });
+      // The clear says who cleared it, when and why.
+      expect(received[1]!.body).toMatchObject({ event: "alarm.cleared", alarm: { state: "cleared", clearedHow: "cancel-event", clearedBy: "alarm engine", clearComment: "cancelled by 00-52028: SIP NIC up", clearedAt: expect.stringMatching(/^\d{4}-/) } });
       const alarm = (await tc.callerAs("viewer").alarms.history({ limit: 50 })).items.find((x) => x.source === "00-52027")!;
       expect(alarm.runs.map((r) => `${r.trigger} ${r.ok}`)).toEqual(["raise true", "clear true"]);
       expect(alarm.runs[0]!.detail).toContain("attempt 2 of 3");

@@ -18,7 +18,8 @@ export { controllerAlarmKinds };
 export const reactionKinds = ["webhook", "email", "command", "switchover"] as const;
 export type ReactionKind = (typeof reactionKinds)[number];
 
-export const clearedHows = ["cancel-event", "auto-clear", "manual"] as const;
+/** subject-deleted: the application, host or pair the alarm is about is no longer in the configuration. */
+export const clearedHows = ["cancel-event", "auto-clear", "manual", "subject-deleted"] as const;
 export type ClearedHow = (typeof clearedHows)[number];
 
 /** Genesys-style log event id, as the app contract defines it. */

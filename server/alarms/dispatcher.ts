@@ -94,6 +94,9 @@ export class ReactionDispatcher {
       lastSeen: alarm.lastSeen.toISOString(),
       text: alarm.lastText,
       clearedHow: alarm.clearedHow,
+      clearedBy: alarm.clearedBy,
+      clearedAt: alarm.clearedAt?.toISOString() ?? null,
+      clearComment: alarm.clearComment,
     };
     const { switchover } = this.deps.ports;
     const outcome = await runReaction(r.kind, r.settings, trigger, notice, {

@@ -128,7 +128,11 @@ class Engine implements AlarmEngine {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? logger("alarms");
     this.retentionDays = deps.retentionDays;
-    this.unsubscribeConfig = deps.configEvents?.subscribe(() => (this.directory = null)) ?? null;
+    this.unsubscribeConfig =
+      deps.configEvents?.subscribe(() => {
+        this.directory = null;
+        this.run(() => this.clearGoneSubjects()).catch((err: unknown) => this.log.error("clearing the alarms of deleted objects failed", { error: String(err) }));
+      }) ?? null;
     this.dispatcher = new ReactionDispatcher({
       db: this.db,
       log: this.log,
@@ -280,12 +284,19 @@ class Engine implements AlarmEngine {
   controllerAlarm(c: RaiseAlarmCommand | CancelAlarmCommand): Promise<void> {
     return this.run(async () => {
       await this.ready();
-      const dir = await this.dir();
+      let dir = await this.dir();
+      const known = (d: Directory) => (!c.appId || d.appsById.has(c.appId)) && (!c.hostId || d.hostsById.has(c.hostId)) && d.pairsById.has(c.pairId);
+      if (!known(dir)) {
+        // The controller knows of objects this directory does not (a change it heard of first): read it again.
+        this.directory = null;
+        dir = await this.dir();
+      }
       const app = c.appId ? dir.appsById.get(c.appId) : undefined;
+      // Never an empty subject for what the controller named: alarms of different servers would merge into one.
       const subject: Subject = {
-        application: app?.name ?? "",
-        host: (c.hostId ? dir.hostsById.get(c.hostId)?.name : undefined) ?? app?.hostName ?? "",
-        pair: dir.pairsById.get(c.pairId)?.name ?? "",
+        application: app?.name ?? c.appId ?? "",
+        host: (c.hostId ? (dir.hostsById.get(c.hostId)?.name ?? c.hostId) : undefined) ?? app?.hostName ?? "",
+        pair: dir.pairsById.get(c.pairId)?.name ?? c.pairId,
         applicationType: app?.type ?? null,
       };
       const nowMs = this.now();
@@ -320,6 +331,21 @@ class Engine implements AlarmEngine {
       const nowMs = this.now();
       await this.persist(raise ? this.matcher.controllerRaise(kind, subject, text, nowMs) : this.matcher.controllerCancel(kind, subject, text, nowMs));
     });
+  }
+
+  /** After a configuration change: alarms about an application, host or pair that no longer exists are cleared. */
+  private async clearGoneSubjects(): Promise<void> {
+    if (this.stopped) return;
+    await this.ready();
+    const dir = await this.dir();
+    // What an alarm is about is what its key names (matcher.ts alarmKey): the application, else the host, else the pair.
+    const gone = (s: Subject): string | null => {
+      if (s.application) return dir.appsByName.has(s.application) ? null : `cleared: application ${s.application} is no longer in the configuration`;
+      if (s.host) return dir.hostsByName.has(s.host) ? null : `cleared: host ${s.host} is no longer in the configuration`;
+      if (s.pair) return dir.pairsByName.has(s.pair) ? null : `cleared: pair ${s.pair} is no longer in the configuration`;
+      return null;
+    };
+    await this.persist(this.matcher.subjectsGone(gone, this.now()));
   }
 
   acknowledge(actor: Actor, alarmId: string, note: string): Promise<repo.AlarmView> {

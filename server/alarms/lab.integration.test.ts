@@ -62,7 +62,7 @@ beforeAll(async () => {
   const { db, controlPlane } = running.services;
   engine = running.services.alarms;
   const [sipPort, haPort, httpPort] = [await freePort(), await freePort(), await freePort()];
-  const hostId = await saveHost(db, systemActor, null, { name: host, description: "", nics: [{ name: "eth0", address: "127.0.0.1", carriesManagement: true, carriesSip: true }] });
+  const hostId = await saveHost(db, systemActor, null, { name: host, description: "", nics: [{ name: "eth0", address: "127.0.0.1", carriesManagement: true, carriesSip: true }], heartbeatIntervalMs: null, heartbeatTimeoutMs: null });
   await saveApplication(db, systemActor, null, {
     name: app,
     type: "sip-server",
@@ -105,5 +105,9 @@ describe("alarms through the real agent", () => {
     const alarm = await waitFor("the 00-04200 alarm", async () => (await listActiveAlarms(running.services.db)).find((a) => a.source === "00-04200"));
     expect(alarm).toMatchObject({ severity: "critical", application: app, host, state: "active" });
     expect(alarm.description).toContain("SIP listener bind failure");
+    // The Lab page lists the faults each lab server has on now.
+    expect(await lab.servers()).toEqual([{ application: app, reachable: true, faults: ["bind-fail"] }]);
+    await lab.fault(app, "bind-fail", false);
+    expect(await lab.servers()).toEqual([{ application: app, reachable: true, faults: [] }]);
   }, 60_000);
 });

@@ -40,7 +40,7 @@ export interface ActiveAlarm {
 export type MatchEffect =
   | { type: "raise"; key: string; condition: MatchCondition; subject: Subject; source: string; atMs: number; text: string }
   | { type: "repeat"; key: string; conditionId: string; count: number; atMs: number; text: string }
-  | { type: "clear"; key: string; conditionId: string; how: "cancel-event" | "auto-clear"; atMs: number; text: string };
+  | { type: "clear"; key: string; conditionId: string; how: "cancel-event" | "auto-clear" | "subject-deleted"; atMs: number; text: string };
 
 /** One active alarm per condition and application (or host, or pair when the alarm names no application). */
 export function alarmKey(conditionId: string, subject: Pick<Subject, "application" | "host" | "pair">): string {
@@ -150,6 +150,19 @@ export class AlarmMatcher {
     return out;
   }
 
+  /**
+   * Alarms about an application, host or pair that is no longer configured: `gone` says why for a subject
+   * (or null while it exists). Nothing would ever cancel them otherwise.
+   */
+  subjectsGone(gone: (subject: Subject) => string | null, nowMs: number): MatchEffect[] {
+    const out: MatchEffect[] = [];
+    for (const a of [...this.activeByKey.values()]) {
+      const why = gone(a.subject);
+      if (why) this.clear(a.key, "subject-deleted", nowMs, why, out);
+    }
+    return out;
+  }
+
   /** Cleared by hand (through the service): forget it so the next event raises a new alarm. */
   forget(key: string): void {
     this.activeByKey.delete(key);
@@ -168,7 +181,7 @@ export class AlarmMatcher {
     out.push({ type: "raise", key, condition: c, subject, source, atMs, text });
   }
 
-  private clear(key: string, how: "cancel-event" | "auto-clear", atMs: number, text: string, out: MatchEffect[]): void {
+  private clear(key: string, how: "cancel-event" | "auto-clear" | "subject-deleted", atMs: number, text: string, out: MatchEffect[]): void {
     const a = this.activeByKey.get(key);
     if (!a) return;
     this.activeByKey.delete(key);

@@ -20,6 +20,9 @@ const alarm: AlarmNotice = {
   lastSeen: "2025-06-01T10:00:00.000Z",
   text: "disk /var is full",
   clearedHow: null,
+  clearedBy: null,
+  clearedAt: null,
+  clearComment: null,
 };
 
 const liveHost = (state: HostLiveState["state"], reason = "agent connected"): HostLiveState => ({

@@ -24,7 +24,12 @@ export interface AlarmNotice {
   firstSeen: string;
   lastSeen: string;
   text: string;
+  /** How it was cleared (manual, cancel-event, auto-clear, subject-deleted); null while active. */
   clearedHow: string | null;
+  /** Who cleared it (a user, or "alarm engine"), when and why (the comment, or the cancelling event's text); null while active. */
+  clearedBy: string | null;
+  clearedAt: string | null;
+  clearComment: string | null;
 }
 
 export interface ReactionOutcome {
@@ -137,7 +142,7 @@ async function email(raw: unknown, trigger: "raise" | "clear", alarm: AlarmNotic
       `Application: ${alarm.application || "-"}   Host: ${alarm.host || "-"}   Pair: ${alarm.pair || "-"}`,
       `Count: ${alarm.count}   First seen: ${alarm.firstSeen}   Last seen: ${alarm.lastSeen}`,
       `Last text: ${alarm.text}`,
-      ...(alarm.clearedHow ? [`Cleared: ${alarm.clearedHow}`] : []),
+      ...(alarm.clearedHow ? [`Cleared: ${alarm.clearedHow} by ${alarm.clearedBy ?? "?"} at ${alarm.clearedAt ?? "?"}: ${alarm.clearComment ?? ""}`] : []),
     ].join("\n");
     const info = await transport.sendMail({ from: s.from, to: s.to, subject, text });
     return { ok: true, detail: `mail to ${s.to.join(", ")} accepted by ${s.smtpHost}:${s.smtpPort} (${info.response})` };

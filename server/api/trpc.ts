@@ -22,6 +22,7 @@ import type { ScheduleService } from "../schedule/schedule.service";
 import { roleAtLeast, type Role } from "../auth/roles";
 import type { Actor } from "../audit/audit.repository";
 import { logger } from "../log";
+import { withArticle } from "../../lib/words";
 
 const log = logger("api");
 
@@ -119,7 +120,7 @@ const requireRole = t.middleware(({ ctx, meta, next }) => {
   if (!needed || needed === "public") throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "procedure declares no role" });
   if (!ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "log in first" });
   if (!roleAtLeast(ctx.user.role, needed)) {
-    throw new TRPCError({ code: "FORBIDDEN", message: `${ctx.user.username} is a ${ctx.user.role}; this needs the ${needed} role` });
+    throw new TRPCError({ code: "FORBIDDEN", message: `${ctx.user.username} is ${withArticle(ctx.user.role)}; this needs the ${needed} role` });
   }
   const actor: Actor = { id: ctx.user.id, name: ctx.user.username };
   return next({ ctx: { ...ctx, user: ctx.user, actor } });

@@ -26,6 +26,8 @@ const hostSelect = {
   id: true,
   name: true,
   description: true,
+  heartbeatIntervalMs: true,
+  heartbeatTimeoutMs: true,
   nics: { select: { name: true, address: true, carriesManagement: true, carriesSip: true }, orderBy: { position: "asc" } },
 } satisfies Prisma.HostSelect;
 
@@ -75,7 +77,7 @@ type AppRow = Prisma.ApplicationGetPayload<{ select: typeof appSelect }>;
 type PairRow = Prisma.HaPairGetPayload<{ select: typeof pairSelect }>;
 
 export function toHostShape(h: HostRow): HostShape {
-  return { name: h.name, description: h.description, nics: h.nics };
+  return { name: h.name, description: h.description, nics: h.nics, heartbeatIntervalMs: h.heartbeatIntervalMs, heartbeatTimeoutMs: h.heartbeatTimeoutMs };
 }
 
 /** The restart policy columns as the shape's object. */
@@ -161,14 +163,18 @@ export async function loadIdentity(db: DbTx): Promise<string> {
   return JSON.stringify([hosts, apps, pairs]);
 }
 
+function hostData(host: HostShape) {
+  return { name: host.name, description: host.description, heartbeatIntervalMs: host.heartbeatIntervalMs ?? null, heartbeatTimeoutMs: host.heartbeatTimeoutMs ?? null };
+}
+
 export async function writeHost(db: DbTx, id: string | null, host: HostShape): Promise<string> {
   const nics = host.nics.map((n, position) => ({ ...n, position }));
   if (id === null) {
-    const created = await db.host.create({ data: { name: host.name, description: host.description, nics: { create: nics } }, select: { id: true } });
+    const created = await db.host.create({ data: { ...hostData(host), nics: { create: nics } }, select: { id: true } });
     return created.id;
   }
   await db.nic.deleteMany({ where: { hostId: id } });
-  await db.host.update({ where: { id }, data: { name: host.name, description: host.description, nics: { create: nics } } });
+  await db.host.update({ where: { id }, data: { ...hostData(host), nics: { create: nics } } });
   return id;
 }
 
@@ -227,7 +233,7 @@ export async function createMany(
   for (const h of rows.hosts) hostIds.set(h.name, randomUUID());
   for (const a of rows.applications) appIds.set(a.name, randomUUID());
   if (rows.hosts.length) {
-    await db.host.createMany({ data: rows.hosts.map((h) => ({ id: hostIds.get(h.name)!, name: h.name, description: h.description })) });
+    await db.host.createMany({ data: rows.hosts.map((h) => ({ id: hostIds.get(h.name)!, ...hostData(h) })) });
     const nics = rows.hosts.flatMap((h) => h.nics.map((n, position) => ({ ...n, position, hostId: hostIds.get(h.name)! })));
     if (nics.length) await db.nic.createMany({ data: nics });
   }

@@ -15,6 +15,10 @@ import {
   COMMAND_MAX_CHARS,
   DESCRIPTION_MAX_CHARS,
   environmentSchema,
+  HEARTBEAT_INTERVAL_MAX_MS,
+  HEARTBEAT_INTERVAL_MIN_MS,
+  HEARTBEAT_TIMEOUT_MAX_MS,
+  HEARTBEAT_TIMEOUT_MIN_MS,
   INTERFACE_NAME_MAX_CHARS,
   INTERFACE_NAME_PATTERN,
   NICS_MAX_COUNT,
@@ -40,33 +44,6 @@ export const objectName = z
 
 const port = z.number().int("must be a whole number").min(1, "must be 1–65535").max(65535, "must be 1–65535");
 
-export const nicSchema = z
-  .object({
-    name: boundedString(INTERFACE_NAME_MAX_CHARS).trim().min(1, "is required"),
-    address: boundedString(ADDRESS_MAX_CHARS).trim().min(1, "is required"),
-    carriesManagement: z.boolean(),
-    carriesSip: z.boolean(),
-  })
-  .strict();
-
-export const hostShapeSchema = z
-  .object({
-    name: objectName,
-    description: boundedString(DESCRIPTION_MAX_CHARS).default(""),
-    nics: boundedArray(nicSchema, NICS_MAX_COUNT, "NICs").min(1, "a host needs at least one NIC"),
-  })
-  .strict();
-export type HostShape = z.infer<typeof hostShapeSchema>;
-
-export const optionEntrySchema = z
-  .object({
-    dn: boundedString(OPTION_DN_MAX_CHARS).trim().default(""),
-    section: boundedString(OPTION_SECTION_MAX_CHARS).trim().min(1).default("TServer"),
-    name: boundedString(OPTION_NAME_MAX_CHARS).trim().min(1, "is required"),
-    value: boundedString(OPTION_VALUE_MAX_CHARS),
-  })
-  .strict();
-
 /** Why a number field was refused: empty (a cleared form field arrives as NaN) or not a number. */
 function notANumber(input: unknown, range: string): string {
   const missing = input === undefined || input === null || (typeof input === "number" && Number.isNaN(input));
@@ -82,6 +59,40 @@ function boundedInt(min: number, max: number, unit: string) {
     .min(min, { error: (iss) => `${String(iss.input)} is below the allowed ${range}` })
     .max(max, { error: (iss) => `${String(iss.input)} is above the allowed ${range}` });
 }
+
+export const nicSchema = z
+  .object({
+    name: boundedString(INTERFACE_NAME_MAX_CHARS).trim().min(1, "is required"),
+    address: boundedString(ADDRESS_MAX_CHARS).trim().min(1, "is required"),
+    carriesManagement: z.boolean(),
+    carriesSip: z.boolean(),
+  })
+  .strict();
+
+export const hostShapeSchema = z
+  .object({
+    name: objectName,
+    description: boundedString(DESCRIPTION_MAX_CHARS).default(""),
+    nics: boundedArray(nicSchema, NICS_MAX_COUNT, "NICs").min(1, "a host needs at least one NIC"),
+    /**
+     * This host's own heartbeat (README, "Heartbeat profiles"): its agent sends one every interval, and
+     * the host is lost (W3) after the timeout without one. Both null: the console's HEARTBEAT_INTERVAL_MS
+     * and HEARTBEAT_TIMEOUT_MS. Set both or neither (hostProblems).
+     */
+    heartbeatIntervalMs: boundedInt(HEARTBEAT_INTERVAL_MIN_MS, HEARTBEAT_INTERVAL_MAX_MS, "ms").nullable().default(null),
+    heartbeatTimeoutMs: boundedInt(HEARTBEAT_TIMEOUT_MIN_MS, HEARTBEAT_TIMEOUT_MAX_MS, "ms").nullable().default(null),
+  })
+  .strict();
+export type HostShape = z.infer<typeof hostShapeSchema>;
+
+export const optionEntrySchema = z
+  .object({
+    dn: boundedString(OPTION_DN_MAX_CHARS).trim().default(""),
+    section: boundedString(OPTION_SECTION_MAX_CHARS).trim().min(1).default("TServer"),
+    name: boundedString(OPTION_NAME_MAX_CHARS).trim().min(1, "is required"),
+    value: boundedString(OPTION_VALUE_MAX_CHARS),
+  })
+  .strict();
 
 /**
  * What the host agent does when the process exits without being asked to (SCS autorestart): the wire's

@@ -11,6 +11,7 @@ import { deliveryProblems, touchedHosts, type ChangedObjects } from "./delivery-
 import { defaultRestartPolicy, type ApplicationShape, type ConfigSnapshot, type HostShape, type PairShape } from "./config.schema";
 import { DEFAULT_STARTUP_TIMEOUT_MS } from "../../protocol/agent-wire";
 import { validateOption } from "../../lib/options-catalogue";
+import { withArticle } from "../../lib/words";
 
 type Tx = DbTx;
 
@@ -33,7 +34,7 @@ function throwIfUndeliverable(next: ConfigSnapshot, changed: ChangedObjects, sum
 
 function nameTaken(kind: string, name: string, ids: Map<string, string>, selfId: string | null): Problem[] {
   const existing = ids.get(name);
-  return existing !== undefined && existing !== selfId ? [{ path: "name", message: `a ${kind} named ${name} already exists` }] : [];
+  return existing !== undefined && existing !== selfId ? [{ path: "name", message: `${withArticle(kind)} named ${name} already exists` }] : [];
 }
 
 // ---- hosts ----------------------------------------------------------------------------------

@@ -3,7 +3,14 @@ import { describe, expect, it } from "vitest";
 import { hostProblems, hostUsers, pairProblems, snapshotProblems } from "./rules";
 import { defaultRestartPolicy, type ApplicationShape, type ConfigSnapshot, type HostShape, type PairShape } from "./config.schema";
 
-const host = (name: string): HostShape => ({ name, description: "", nics: [{ name: "eth0", address: "10.0.0.1", carriesManagement: true, carriesSip: true }] });
+const host = (name: string, heartbeat: Partial<Pick<HostShape, "heartbeatIntervalMs" | "heartbeatTimeoutMs">> = {}): HostShape => ({
+  name,
+  description: "",
+  nics: [{ name: "eth0", address: "10.0.0.1", carriesManagement: true, carriesSip: true }],
+  heartbeatIntervalMs: null,
+  heartbeatTimeoutMs: null,
+  ...heartbeat,
+});
 const app = (name: string, hostName: string, extra: Partial<ApplicationShape> = {}): ApplicationShape => ({
   name,
   type: "sip-server",
@@ -63,7 +70,7 @@ describe("pair rules", () => {
   it("nlb-cluster needs the NLB port and an nlb or command driver", () => {
     const messages = pairProblems(pair({ haType: "nlb-cluster", controlDriver: "linux-ip", nlbPort: null }), snap({})).map((p) => p.message);
     expect(messages).toContain("an nlb-cluster pair needs the Virtual IP port the NLB enables and disables");
-    expect(messages).toContain("control driver linux-ip does not fit a nlb-cluster pair (use nlb or command)");
+    expect(messages).toContain("control driver linux-ip does not fit an nlb-cluster pair (use nlb or command)");
   });
 
   it("refuses unknown placeholders in script templates", () => {
@@ -87,10 +94,24 @@ describe("pair rules", () => {
 });
 
 describe("host rules", () => {
+  it("a host's own heartbeat: both or neither, and a timeout of at least three intervals", () => {
+    expect(hostProblems(host("h"))).toEqual([]);
+    expect(hostProblems(host("h", { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 600 }))).toEqual([]);
+    expect(hostProblems(host("h", { heartbeatIntervalMs: 100 }))).toEqual([
+      { path: "heartbeatTimeoutMs", message: "host h: set both the heartbeat interval and the heartbeat timeout, or neither (then the console's apply)" },
+    ]);
+    expect(hostProblems(host("h", { heartbeatTimeoutMs: 600 })).map((p) => p.path)).toEqual(["heartbeatIntervalMs"]);
+    expect(hostProblems(host("h", { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 600 }))).toEqual([
+      { path: "heartbeatTimeoutMs", message: "host h: the heartbeat timeout 600 ms must be at least 3 heartbeat intervals (750 ms), so one late heartbeat is not a lost host" },
+    ]);
+  });
+
   it("two-NIC layout: one management and one SIP NIC", () => {
     const h: HostShape = {
       name: "h",
       description: "",
+      heartbeatIntervalMs: null,
+      heartbeatTimeoutMs: null,
       nics: [
         { name: "eth0", address: "10.0.0.1", carriesManagement: true, carriesSip: false },
         { name: "eth1", address: "10.0.1.1", carriesManagement: false, carriesSip: true },

@@ -4,6 +4,8 @@
 import { crossOptionProblems, validateOption, type OptionLevel } from "../../lib/options-catalogue";
 import { isIP, isIPv4 } from "../../lib/ip";
 import type { Problem } from "../errors";
+import { withArticle } from "../../lib/words";
+import { heartbeatProblem } from "../../protocol/limits";
 import {
   scriptPlaceholders,
   type ApplicationShape,
@@ -35,6 +37,17 @@ export function hostProblems(host: HostShape): Problem[] {
     problems.push({ path: "nics", message: `host ${host.name} needs exactly one management NIC (has ${management})` });
   }
   if (sip !== 1) problems.push({ path: "nics", message: `host ${host.name} needs exactly one SIP NIC (has ${sip})` });
+  const interval = host.heartbeatIntervalMs ?? null;
+  const timeout = host.heartbeatTimeoutMs ?? null;
+  if ((interval === null) !== (timeout === null)) {
+    problems.push({
+      path: interval === null ? "heartbeatIntervalMs" : "heartbeatTimeoutMs",
+      message: `host ${host.name}: set both the heartbeat interval and the heartbeat timeout, or neither (then the console's apply)`,
+    });
+  } else if (interval !== null && timeout !== null) {
+    const problem = heartbeatProblem(interval, timeout);
+    if (problem) problems.push({ path: "heartbeatTimeoutMs", message: `host ${host.name}: ${problem}` });
+  }
   return problems;
 }
 
@@ -183,7 +196,7 @@ export function pairProblems(pair: PairShape, snapshot: ConfigSnapshot): Problem
   if (!allowed.includes(pair.controlDriver)) {
     problems.push({
       path: "controlDriver",
-      message: `control driver ${pair.controlDriver} does not fit a ${pair.haType} pair (use ${allowed.join(" or ")})`,
+      message: `control driver ${pair.controlDriver} does not fit ${withArticle(pair.haType)} pair (use ${allowed.join(" or ")})`,
     });
   }
   if (pair.haType === "ip-takeover") {

@@ -153,6 +153,53 @@ describe("restart policy and startup timeout", () => {
   });
 });
 
+describe("a host's own heartbeat", () => {
+  const consoleDefault = { intervalMs: 500, timeoutMs: 2000 };
+
+  it("without one a host gets the console's; with one it is stored, audited, listed and pushed", async () => {
+    const admin = t.callerAs("admin");
+    expect(buildHostConfig(await loadSnapshot(t.services.db), "host-2", "r", { heartbeat: consoleDefault })!.heartbeat).toEqual(consoleDefault);
+    await admin.hosts.update({ id: h2, host: { ...twoNicHost("host-2", "10.0.0.2", "10.0.1.2"), heartbeatIntervalMs: 100, heartbeatTimeoutMs: 600 } });
+    expect((await admin.hosts.list()).find((h) => h.name === "host-2")).toMatchObject({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 600 });
+    expect(buildHostConfig(await loadSnapshot(t.services.db), "host-2", "r", { heartbeat: consoleDefault })!.heartbeat).toEqual({ intervalMs: 100, timeoutMs: 600 });
+    expect(buildHostConfig(await loadSnapshot(t.services.db), "host-1", "r", { heartbeat: consoleDefault })!.heartbeat).toEqual(consoleDefault);
+    const audit = await admin.audit.list({ limit: 10 });
+    expect(audit.items.find((e) => e.action === "host.update" && e.objectName === "host-2")?.after).toMatchObject({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 600 });
+  });
+
+  it("refuses half a setting, a timeout shorter than three intervals, and values out of range, naming the field", async () => {
+    const admin = t.callerAs("admin");
+    const bad = (heartbeat: { heartbeatIntervalMs?: number | null; heartbeatTimeoutMs?: number | null }) =>
+      refusal(admin.hosts.update({ id: h2, host: { ...twoNicHost("host-2", "10.0.0.2", "10.0.1.2"), ...heartbeat } }));
+    expect((await bad({ heartbeatIntervalMs: 100 })).problems).toContainEqual({
+      path: "heartbeatTimeoutMs",
+      message: "host host-2: set both the heartbeat interval and the heartbeat timeout, or neither (then the console's apply)",
+    });
+    expect((await bad({ heartbeatIntervalMs: 300, heartbeatTimeoutMs: 600 })).problems).toContainEqual({
+      path: "heartbeatTimeoutMs",
+      message: "host host-2: the heartbeat timeout 600 ms must be at least 3 heartbeat intervals (900 ms), so one late heartbeat is not a lost host",
+    });
+    expect((await bad({ heartbeatIntervalMs: 10, heartbeatTimeoutMs: 600 })).message).toBe("host.heartbeatIntervalMs: 10 is below the allowed 50–60000 ms");
+    expect((await admin.hosts.list()).find((h) => h.name === "host-2")).toMatchObject({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 600 });
+  });
+
+  it("is exported and imported; a file may set it or leave it to the console", async () => {
+    const admin = t.callerAs("admin");
+    const exported = parse(await admin.config.export()) as { hosts: { name: string; heartbeatIntervalMs: number | null; heartbeatTimeoutMs: number | null }[] };
+    expect(exported.hosts.find((h) => h.name === "host-2")).toMatchObject({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 600 });
+    const text = [
+      "version: 1",
+      "hosts:",
+      "  - { name: host-2, nics: [{ name: eth0, address: 10.0.0.2, carriesManagement: true, carriesSip: false }, { name: eth1, address: 10.0.1.2, carriesManagement: false, carriesSip: true }] }",
+      "",
+    ].join("\n");
+    await admin.config.import({ text, replace: false, dryRun: false });
+    expect((await admin.hosts.list()).find((h) => h.name === "host-2")).toMatchObject({ heartbeatIntervalMs: null, heartbeatTimeoutMs: null });
+    const r = await refusal(admin.config.import({ text: text.replace("}] }", "}], heartbeatIntervalMs: 200, heartbeatTimeoutMs: 400 }"), replace: false, dryRun: false }));
+    expect(r.problems.map((p) => p.path)).toEqual(["hosts[0].heartbeatTimeoutMs"]);
+  });
+});
+
 describe("the pair's HA-link secret", () => {
   it("is made at creation, the same for both servers, and never in an export, the audit log or the pair list", async () => {
     const admin = t.callerAs("admin");

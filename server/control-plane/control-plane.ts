@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import type { Db } from "../db";
 import type { Env } from "../env";
 import { AppError } from "../errors";
-import type { AgentCommandInput, CommandResult } from "../../protocol/agent-wire";
+import type { AgentCommandInput, CommandResult, LogReadReply, LogReadRequestInput } from "../../protocol/agent-wire";
 import type { CancelAlarmCommand, ControllerState, RaiseAlarmCommand } from "../controller/core";
 import type { HostLiveState } from "../agents/gateway";
 import { pairViews, type PairView } from "../runtime/live-view";
@@ -18,6 +18,9 @@ import type { AppRuntime, RuntimeAlarm, VipObservation } from "../runtime/app-ru
 import type { ControlPlaneRequests, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
 import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
 import { logger, type Logger } from "../log";
+
+/** The dashboard's order of pairs of equal severity (as pairViews sorts them). */
+const byName = new Intl.Collator("en");
 
 /** A worker that died is started again after this, doubling up to the maximum while it keeps dying. */
 export const WORKER_RESTART_DELAY_MS = 1_000;
@@ -54,6 +57,8 @@ export interface ControlPlane {
   /** A host command (an alarm reaction's OS command); application commands go through the controller. */
   sendCommand(hostName: string, command: AgentCommandInput): Promise<CommandResult>;
   configChanged(): Promise<void>;
+  /** An application's log through its host's agent (tail or search); refused with CONFLICT when the host is not connected. */
+  readLog(hostName: string, request: LogReadRequestInput): Promise<LogReadReply>;
   dropHost(hostName: string, reason: string): Promise<boolean>;
   pairViews(): Promise<PairView[]>;
   hosts(): HostLiveState[];
@@ -85,6 +90,7 @@ export function disabledControlPlane(db: Db): ControlPlane {
     applicationCommand: () => Promise.reject(notRunning()),
     sendCommand: () => Promise.reject(notRunning()),
     configChanged: async () => {},
+    readLog: () => Promise.reject(notRunning()),
     dropHost: async () => false,
     pairViews: async () => pairViews(null, await loadPairConfigs(db), []),
     hosts: () => [],
@@ -219,13 +225,17 @@ class WorkerControlPlane implements ControlPlane {
     return this.request("configChanged", {});
   }
 
+  readLog(hostName: string, request: LogReadRequestInput): Promise<LogReadReply> {
+    return this.request("readLog", { hostName, request });
+  }
+
   dropHost(hostName: string, reason: string): Promise<boolean> {
     return this.request("dropHost", { hostName, reason });
   }
 
   async pairViews(): Promise<PairView[]> {
     if (this.views.size === 0) return pairViews(null, await loadPairConfigs(this.db), this.hostStates);
-    return [...this.views.values()].sort((a, b) => b.severity - a.severity || a.name.localeCompare(b.name));
+    return [...this.views.values()].sort((a, b) => b.severity - a.severity || byName.compare(a.name, b.name));
   }
 
   hosts(): HostLiveState[] {

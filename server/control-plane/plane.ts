@@ -8,7 +8,7 @@ import http from "node:http";
 import { Server as SocketServer } from "socket.io";
 import type { Db } from "../db";
 import type { Env } from "../env";
-import { attachAgentGateway, type AgentGateway } from "../agents/gateway";
+import { attachAgentGateway, LogReadError, type AgentGateway } from "../agents/gateway";
 import { verifyAgentToken } from "../agent-tokens/agent-tokens.service";
 import { loadSnapshot } from "../config/config.repository";
 import { loadDirectory } from "../config/directory";
@@ -70,7 +70,7 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     const state = runner?.current ?? null;
     if (!state) return;
     checkVips();
-    const views = pairViews(state, Object.values(state.pairs), gateway.hosts(), { observations: appRuntime.vipObservations(), mismatches: vipMismatches }, (name) => appRuntime.version(name));
+    const views = pairViews(state, Object.values(state.pairs), gateway.hosts(), { observations: appRuntime.vipObservations(), mismatches: vipMismatches }, (name) => appRuntime.version(name), (name) => appRuntime.get(name)?.lastOutput);
     const changed = views.filter((v) => {
       const text = JSON.stringify(v);
       if (lastSent.get(v.id) === text) return false;
@@ -85,6 +85,22 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
   const pushLive = () => {
     if (pushTimer) return;
     pushTimer = setTimeout(flush, Math.max(0, lastPushAtMs + LIVE_PUSH_INTERVAL_MS - Date.now()));
+  };
+
+  // One read of the configuration per revision, shared by every host's configuration: hundreds of agents
+  // connecting at once (a console start) or a change pushed to every host would otherwise each read all
+  // of it, and each read holds this thread (the SQLite driver is synchronous).
+  let snapshotOf: { revision: number; snapshot: ReturnType<typeof loadSnapshot> } | null = null;
+  const snapshotNow = () => {
+    if (snapshotOf?.revision !== revision) {
+      const snapshot = loadSnapshot(db);
+      snapshotOf = { revision, snapshot };
+      // A failed read is not kept: the next host asks again.
+      snapshot.catch(() => {
+        if (snapshotOf?.snapshot === snapshot) snapshotOf = null;
+      });
+    }
+    return snapshotOf.snapshot;
   };
 
   // Running options, deliveries, restart state and observed VIPs: kept here, mirrored by the web tier.
@@ -120,7 +136,12 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
   vipTimer.unref();
   const gateway: AgentGateway = attachAgentGateway(io, withAppRuntime(appRuntime, {
     verifyToken: (hostName, token) => verifyAgentToken(db, hostName, token),
-    configForHost: async (hostName) => buildHostConfig(await loadSnapshot(db), hostName, String(revision), { labStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null }),
+    configForHost: async (hostName) =>
+      buildHostConfig(await snapshotNow(), hostName, String(revision), {
+        labStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null,
+        heartbeat: { intervalMs: env.HEARTBEAT_INTERVAL_MS, timeoutMs: env.HEARTBEAT_TIMEOUT_MS },
+      }),
+    heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,
     heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS,
     onHostState: (h) => {
       runner?.onHostState(h);
@@ -162,10 +183,17 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
       return gateway.sendCommand(hostName, command);
     },
     configChanged: async () => {
-      revision = Date.now();
-      const snapshot = await loadSnapshot(db);
+      revision = Math.max(Date.now(), revision + 1);
+      const snapshot = await snapshotNow();
       await Promise.all(snapshot.hosts.map((h) => gateway.pushConfig(h.name).catch(() => false)));
       await r.reloadConfig();
+    },
+    readLog: async ({ hostName, request }) => {
+      try {
+        return await gateway.readLog(hostName, request);
+      } catch (err) {
+        throw err instanceof LogReadError ? new PlaneRequestError(err.code, err.message) : err;
+      }
     },
     dropHost: async ({ hostName, reason }) => gateway.dropHost(hostName, reason),
     controllerState: async () => r.current,

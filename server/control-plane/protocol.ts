@@ -4,7 +4,7 @@
 // answer cannot drift apart. Messages travel by structured clone inside one process of one build, so
 // they are typed here rather than re-validated (every byte that came from outside — agents, browsers —
 // was validated with zod where it entered).
-import type { AgentCommandInput, CommandResult } from "../../protocol/agent-wire";
+import type { AgentCommandInput, CommandResult, LogReadReply, LogReadRequestInput } from "../../protocol/agent-wire";
 import type { CancelAlarmCommand, ControllerState, RaiseAlarmCommand } from "../controller/core";
 import type { HostLiveState } from "../agents/gateway";
 import type { PairView } from "../runtime/live-view";
@@ -27,6 +27,8 @@ export interface ControlPlaneRequests {
   hostCommand: { in: { hostName: string; command: AgentCommandInput }; out: CommandResult };
   /** After a configuration change committed: push host configurations, reload the controller's pairs. */
   configChanged: { in: Record<string, never>; out: void };
+  /** An application's log (its tail, or the lines matching a search) read by its host's agent. */
+  readLog: { in: { hostName: string; request: LogReadRequestInput }; out: LogReadReply };
   /** Close a host's agent session (its token was revoked); true when one was open. */
   dropHost: { in: { hostName: string; reason: string }; out: boolean };
   /** A copy of the controller's state, for tests and benchmarks (null before the first load). */

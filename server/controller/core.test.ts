@@ -150,6 +150,8 @@ describe("W1 manual switchover", () => {
     r = h.role("sip-1", "backup", 5);
     expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e5", "disable vip on host-1 e5"]);
     const disable = find(r.commands, "run-control-script", "host-1");
+    // The demotion carries nothing; the promotion carries the enable on its own host.
+    expect(h.pairState().plan!.steps.map((st) => (st.command.type === "set-role" ? st.command.thenEnable ?? null : null))).toEqual([null, "script:pair-a:host-2:enable:e5", null, null]);
 
     r = h.role("sip-2", "primary", 5);
     expect(roleAndScripts(r.commands)).toEqual(["enable vip on host-2 e5"]);
@@ -210,6 +212,21 @@ describe("W2 primary server failure", () => {
     expect(kinds(r.commands, "raise-alarm")).toEqual(["application-failed:sip-1"]);
     r = h.role("sip-2", "primary", 5);
     expect(roleAndScripts(r.commands)).toEqual(["enable vip on host-2 e5"]);
+  });
+
+  it("W2 the promotion carries the enable step's id, so the new primary's agent enables at once; the step is still ordered after the confirmation", () => {
+    for (const haType of ["ip-takeover", "nlb-cluster"] as const) {
+      const h = steadyPair(haType);
+      let r = h.status("sip-1", "failed");
+      const promotion = r.commands.find((c) => c.type === "set-role");
+      expect(promotion).toMatchObject({ appId: "sip-2", role: "primary", epoch: 5, thenEnable: "script:pair-a:host-2:enable:e5" });
+      r = h.role("sip-2", "primary", 5);
+      expect(r.commands.filter((c) => c.type === "run-control-script").map((c) => c.commandId)).toEqual(["script:pair-a:host-2:enable:e5"]);
+    }
+    // No VIP, nothing to enable: a single-host pair's promotion carries none.
+    const single = steadyPair("single-host");
+    const r = single.status("sip-1", "failed");
+    expect(r.commands.find((c) => c.type === "set-role")).not.toHaveProperty("thenEnable");
   });
 
   it("W2 a restarted server that comes back as primary at epoch 0 is demoted (the higher epoch wins)", () => {
@@ -311,6 +328,12 @@ describe("W4/W5 SERVICE_UNAVAILABLE", () => {
     expect(r.reason).toBe("sip-1 promoted to primary and sip-2 demoted because sip-2 reported SERVICE_UNAVAILABLE (no SIP traffic, back-off 2x) (epoch 6)");
     expect(h.state.apps["sip-2"]!.oosBackoff).toBe(2);
     expect(r.commands.find((c) => c.type === "raise-alarm")).toMatchObject({ kind: "service-unavailable", text: "sip-2 reported SERVICE_UNAVAILABLE (back-off 2x)" });
+  });
+
+  it("W4 names the back-off once when the server's own detail already says it", () => {
+    const h = steadyPair("nlb-cluster");
+    const r = h.status("sip-1", "service-unavailable", { oosBackoff: 2, detail: "no SIP traffic for 20 s, back-off 2x" });
+    expect(r.reason).toBe("sip-2 promoted to primary and sip-1 demoted because sip-1 reported SERVICE_UNAVAILABLE (no SIP traffic for 20 s, back-off 2x) (epoch 5)");
   });
 
   it("W4 keeps the primary when the backup cannot take over", () => {
@@ -602,6 +625,10 @@ describe("console restart: recovery without flapping", () => {
     // No role change and no new epoch: only the VIP is made to follow the primary.
     expect(roleAndScripts(r.commands)).toEqual(["disable vip on host-2 e7", "enable vip on host-1 e7"]);
     expect(r.reason).toBe("sip-1 is primary (epoch 7); the controller adopts it as the intended primary and enables the VIP on host-1");
+    // Its completion names what it did, not a demotion of nobody.
+    h.scriptResult(find(r.commands, "run-control-script", "host-2"), true, "");
+    const done = h.scriptResult(find(r.commands, "run-control-script", "host-1"), true, "");
+    expect(done.reason).toMatch(/^putting the VIP on host-1 \(epoch 7\) complete/);
   });
 
   it("W15 single-host: adopting a primary runs no script", () => {

@@ -62,7 +62,15 @@ export function startPlan(ctx: Ctx, spec: PlanSpec, sentence: string): void {
       if (isHostConnected(s, from.hostId)) plan(script(from.hostId, "disable"));
       else markStaleVip(s, ps, from.hostId);
     }
-    if (spec.toAppId && usesScripts(pair)) plan(script(hostOfApp(pair, spec.toAppId), "enable"));
+    if (spec.toAppId && usesScripts(pair)) {
+      const enable = script(hostOfApp(pair, spec.toAppId), "enable");
+      plan(enable);
+      // The new primary's agent enables at once when its server confirms primary: the client's outage
+      // does not wait for the confirmation's round trip through the console (DECISIONS.md, "Enable with
+      // the promotion"). The step below is still sent after the confirmation, under the same id.
+      const promotion = steps.find((st) => st.command.type === "set-role" && st.command.role === "primary");
+      if (promotion && promotion.command.type === "set-role" && promotion.command.hostId === enable.hostId) promotion.command.thenEnable = enable.commandId;
+    }
     if (spec.toAppId) ps.intendedPrimaryAppId = spec.toAppId;
     ps.lastRoleChangeAtMs = s.nowMs;
   }
@@ -197,6 +205,11 @@ export function describeTarget(pair: PairConfig, c: SetRoleCommand | RunControlS
 export function describePlan(ctx: Ctx, sw: Plan): string {
   const { pair } = ctx;
   if (sw.cause === "stale-vip") return `disabling the stale ${vipWord(pair)} (epoch ${sw.epoch})`;
+  if (!sw.toAppId && !sw.fromAppId) {
+    // A plan of scripts only (adoption): it moves the VIP to the host of the adopted primary.
+    const enable = sw.steps.find((st) => st.command.type === "run-control-script" && st.command.action === "enable")?.command;
+    return `putting the ${vipWord(pair)}${enable ? ` on ${hostName(pair, enable.hostId)}` : ""} (epoch ${sw.epoch})`;
+  }
   if (!sw.toAppId) return `demotion of ${appName(pair, sw.fromAppId)} (epoch ${sw.epoch})`;
   return `switchover of ${pair.name} to ${appName(pair, sw.toAppId)} (epoch ${sw.epoch})`;
 }

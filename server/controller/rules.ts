@@ -483,7 +483,8 @@ const switchOverOnServiceUnavailable: DecisionRule = {
     const other = appOf(ctx.s, otherAppId(ctx.pair, primary.appId));
     const p = appName(ctx.pair, primary.appId);
     const o = appName(ctx.pair, other.appId);
-    const detail = `${primary.statusDetail || "no SIP traffic"}, back-off ${primary.oosBackoff}x`;
+    // A server's own detail may already name its back-off (the simulator's does): say it once.
+    const detail = /back-off/.test(primary.statusDetail) ? primary.statusDetail : `${primary.statusDetail || "no SIP traffic"}, back-off ${primary.oosBackoff}x`;
     if (!isCandidate(ctx.s, other)) {
       return { sentence: `${p} reported SERVICE_UNAVAILABLE (${detail}) but ${o} cannot take over (${whyNotServing(ctx.s, ctx.pair, other)}); ${p} stays primary`, acted: false, stop: true };
     }

@@ -281,6 +281,12 @@ export interface SetRoleCommand {
   hostId: string;
   role: Role;
   epoch: number;
+  /**
+   * A promotion whose plan enables the VIP / NLB port on the same host next: the id of that enable
+   * step. The agent runs it as soon as its server confirms primary (same epoch, same fencing); the
+   * step is still sent after the promotion is confirmed, and answered from the agent's memory.
+   */
+  thenEnable?: string;
 }
 export interface RunControlScriptCommand {
   type: "run-control-script";

@@ -15,13 +15,22 @@ import { importConfig } from "../transfer/transfer.service";
 import { labVipFile, type LabVipState } from "../../protocol/lab-vip";
 
 export { labFaults, type LabFault } from "../../protocol/vocabulary";
-import type { LabFault } from "../../protocol/vocabulary";
+import { labFaults, type LabFault } from "../../protocol/vocabulary";
+
+/** A lab server's faults as it reports them (GET /lab/v1/state); unreachable when it did not answer. */
+export interface LabServerFaults {
+  application: string;
+  reachable: boolean;
+  faults: LabFault[];
+}
 
 /** What the Lab page may do: the demo lab's fault controls. */
 export interface LabControls {
   /** False on a console that runs no lab; every control then refuses with a clear message. */
   readonly enabled: boolean;
   hosts(): { host: string; running: boolean; frozen: boolean }[];
+  /** Which faults each lab server has on now. */
+  servers(): Promise<LabServerFaults[]>;
   fault(appName: string, kind: LabFault, on?: boolean): Promise<void>;
   disconnectHost(host: string): void;
   reconnectHost(host: string): void;
@@ -42,6 +51,7 @@ function noLabHere(): never {
 export const noLab: LabControls = {
   enabled: false,
   hosts: () => [],
+  servers: async () => [],
   fault: async () => noLabHere(),
   disconnectHost: () => noLabHere(),
   reconnectHost: () => noLabHere(),
@@ -57,8 +67,8 @@ export interface LabOptions {
   rootDir: string;
   /** Where agents keep tokens, state and logs: <stateDir>/hosts/<host>/. */
   stateDir: string;
-  /** Agent stdout/stderr: "inherit" for the demo, "ignore" for tests, or a function. */
-  output?: "inherit" | "ignore";
+  /** Agent stdout/stderr: "inherit" for the demo, "ignore" for tests, or an open file descriptor (benchmarks read the agents' log lines). */
+  output?: "inherit" | "ignore" | number;
   /**
    * What a host's agent command is run under, e.g. ["ip", "netns", "exec", "<namespace>"] for the lab on a
    * real network (harness/net-lab.ts): that program must exec the agent, so the child's pid is the agent's
@@ -68,6 +78,9 @@ export interface LabOptions {
   /** The lab VIP driver's directory (SWITCHYARD_LAB_STATE_DIR); null when the pairs move real addresses (the net lab). */
   vipStateDir?: string | null;
 }
+
+/** How long the Lab page waits for a server's fault state (a hung server still answers its lab routes). */
+const LAB_STATE_TIMEOUT_MS = 1_000;
 
 interface AgentProcess {
   host: string;
@@ -83,6 +96,25 @@ export class Lab implements LabControls {
 
   hosts(): { host: string; running: boolean; frozen: boolean }[] {
     return [...this.agents.values()].map((a) => ({ host: a.host, running: a.child.exitCode === null && a.child.signalCode === null, frozen: a.frozen }));
+  }
+
+  async servers(): Promise<LabServerFaults[]> {
+    const snapshot = await loadSnapshot(this.opts.db);
+    const labApps = snapshot.applications.filter((a) => a.environment.SWITCHYARD_LAB_FAULTS === "1");
+    return Promise.all(
+      labApps.map(async (app): Promise<LabServerFaults> => {
+        try {
+          const res = await fetch(`${await this.labUrl(app.name)}/lab/v1/state`, { signal: AbortSignal.timeout(LAB_STATE_TIMEOUT_MS) });
+          const state = (await res.json()) as { faults?: Record<string, boolean> };
+          const faults = Object.entries(state.faults ?? {})
+            .filter(([kind, on]) => on && (labFaults as readonly string[]).includes(kind))
+            .map(([kind]) => kind as LabFault);
+          return { application: app.name, reachable: res.ok, faults };
+        } catch {
+          return { application: app.name, reachable: false, faults: [] };
+        }
+      }),
+    );
   }
 
   /** Starts one agent per host (a fresh token each time; old lab tokens stay valid until revoked). */

@@ -3,10 +3,10 @@
 // configured against running values with the reason for each difference. Configuration comes from the
 // database; what the agent reported comes from the control plane's mirror (control-plane.ts).
 import type { Db } from "../db";
-import { notFound } from "../errors";
+import { AppError, notFound } from "../errors";
 import { findApplicationShape } from "../config/config.repository";
 import type { ControlPlane } from "../control-plane/control-plane";
-import type { ConfigDeliveryMessage, ProcessStatus, RestartState } from "../../protocol/agent-wire";
+import type { ConfigDeliveryMessage, LogReadReply, ProcessStatus, RestartState } from "../../protocol/agent-wire";
 import type { RestartPolicyShape } from "../config/config.schema";
 import { compareOptions, type OptionDelivery } from "./option-delivery";
 
@@ -42,4 +42,13 @@ export async function applicationRuntimeView(db: Db, controlPlane: ControlPlane,
     delivery,
     ...compareOptions(app.options, running, delivery),
   };
+}
+
+/** An application's log as its host's agent reads it: the newest maxBytes, or the newest lines containing `search`. */
+export async function applicationLog(db: Db, controlPlane: ControlPlane, appId: string, opts: { maxBytes: number; search: string | null }): Promise<LogReadReply & { hostName: string }> {
+  const app = await findApplicationShape(db, appId);
+  if (!app) throw notFound(`application ${appId}`);
+  if (app.startCommand === "") throw new AppError("CONFLICT", `${app.name} has no start command, so no agent runs it and there is no log of it to read`);
+  const reply = await controlPlane.readLog(app.host, { application: app.name, maxBytes: opts.maxBytes, search: opts.search });
+  return { ...reply, hostName: app.host };
 }

@@ -81,6 +81,11 @@ export class AppRuntimeStore {
 
   constructor(private readonly deps: AppRuntimeStoreDeps) {}
 
+  /** What is known of one application, or undefined when its agent has reported nothing yet. */
+  get(application: string): AppRuntime | undefined {
+    return this.apps.get(application);
+  }
+
   /** The version the application last reported running, or null. */
   version(application: string): string | null {
     return this.apps.get(application)?.running?.version ?? null;

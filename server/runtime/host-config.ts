@@ -2,7 +2,7 @@
 // their start/stop commands, options, the pair each belongs to and its control driver, and for SIP
 // Servers the application config file of the local contract (peer for the HA link, DNs, options).
 import type { ConfigSnapshot, ApplicationShape, PairShape } from "../config/config.schema";
-import type { ControlDriverConfig, HostConfigInput } from "../../protocol/agent-wire";
+import type { ControlDriverConfig, HeartbeatSettings, HostConfigInput } from "../../protocol/agent-wire";
 import type { AppConfig } from "../../protocol/app-contract";
 
 /** The configuration as stored, with each pair's HA-link secret (loadSnapshot gives both). */
@@ -12,6 +12,8 @@ export interface HostConfigOptions {
   /** Lab mode: every pair uses the lab VIP driver with this shared state directory (no real addresses). */
   labStateDir?: string | null;
   readinessPollMs?: number;
+  /** The console's heartbeat (HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS), for a host without its own. */
+  heartbeat?: HeartbeatSettings;
 }
 
 function sipAddressOf(snapshot: ConfigSnapshot, hostName: string): string {
@@ -85,8 +87,15 @@ function appContractConfig(app: ApplicationShape, snapshot: DeliverableSnapshot,
   };
 }
 
+/** The heartbeat a host's agent runs with: the host's own when it has one, else the console's. */
+export function heartbeatOf(host: { heartbeatIntervalMs?: number | null; heartbeatTimeoutMs?: number | null }, consoleDefault?: HeartbeatSettings): HeartbeatSettings | undefined {
+  if (host.heartbeatIntervalMs != null && host.heartbeatTimeoutMs != null) return { intervalMs: host.heartbeatIntervalMs, timeoutMs: host.heartbeatTimeoutMs };
+  return consoleDefault;
+}
+
 export function buildHostConfig(snapshot: DeliverableSnapshot, hostName: string, revision: string, opts: HostConfigOptions = {}): HostConfigInput | null {
-  if (!snapshot.hosts.some((h) => h.name === hostName)) return null;
+  const host = snapshot.hosts.find((h) => h.name === hostName);
+  if (!host) return null;
   const applications = snapshot.applications
     .filter((a) => a.host === hostName && a.startCommand !== "")
     .map((app) => {
@@ -117,5 +126,6 @@ export function buildHostConfig(snapshot: DeliverableSnapshot, hostName: string,
           : null,
       };
     });
-  return { hostName, revision, readinessPollMs: opts.readinessPollMs ?? 1000, applications };
+  const heartbeat = heartbeatOf(host, opts.heartbeat);
+  return { hostName, revision, readinessPollMs: opts.readinessPollMs ?? 1000, ...(heartbeat ? { heartbeat } : {}), applications };
 }

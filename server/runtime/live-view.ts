@@ -33,10 +33,38 @@ const planTitles: Record<PlanCause, string> = {
   adoption: "Putting the VIP with the adopted primary",
 };
 
+/** Pairs of equal severity by name; one collator for the thousands of comparisons of a large site. */
+const byName = new Intl.Collator("en");
+
+/** What a failed process last wrote, as much as a card shows (the whole tail is on the application's page and its log). */
+export const FAILURE_OUTPUT_MAX_LINES = 6;
+export const FAILURE_OUTPUT_MAX_CHARS = 800;
+/** Words of a line that says why a process stopped (Node's and the C library's error names among them). */
+const CAUSE_PATTERN = /\b(E[A-Z]{3,}|error|exception|fatal|panic|cannot|can't|could not|unable|denied|refused|not found|no such|invalid|failed)\b/i;
+
+/** The line of a failed process's output that most likely says why: the last error-like line, else the last line. */
+export function exitCause(output: string): string | null {
+  const lines = output
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  if (!lines.length) return null;
+  const line = [...lines].reverse().find((l) => CAUSE_PATTERN.test(l)) ?? lines[lines.length - 1]!;
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
+}
+
+/** A failed process's cause and last lines for its card, or null when it did not fail. */
+export function failureOf(status: string, lastOutput: string | undefined): ServerView["failure"] {
+  if (status !== "failed") return null;
+  const tail = (lastOutput ?? "").trimEnd().split("\n").slice(-FAILURE_OUTPUT_MAX_LINES).join("\n");
+  return { cause: exitCause(lastOutput ?? ""), output: tail.length > FAILURE_OUTPUT_MAX_CHARS ? tail.slice(-FAILURE_OUTPUT_MAX_CHARS) : tail };
+}
+
 /**
  * `vipLive`: what the agents observe of the VIPs and the mismatches the VIP watch raised. `versionOf`:
  * the version each server last reported running (the agents' runningConfig, kept beside the controller
- * in the control plane). Both absent where nobody keeps them.
+ * in the control plane). `lastOutputOf`: what an application's process last wrote (the agents' reports,
+ * server/runtime/app-runtime.ts), shown with a failed server. All absent where nobody keeps them.
  */
 export function pairViews(
   state: ControllerState | null,
@@ -44,6 +72,7 @@ export function pairViews(
   hosts: readonly HostLiveState[],
   vipLive: VipLive = noVipLive,
   versionOf: (appName: string) => string | null = () => null,
+  lastOutputOf: (appName: string) => string | undefined = () => undefined,
 ): PairView[] {
   const hostByName = new Map(hosts.map((h) => [h.hostName, h]));
   const observed = new Map(vipLive.observations.map((o) => [`${o.pair}|${o.hostName}`, o]));
@@ -77,6 +106,7 @@ export function pairViews(
         sipListener: app?.sipListener ?? "unknown",
         oosBackoff: app?.oosBackoff ?? 1,
         vip,
+        failure: failureOf(app?.status ?? "unknown", lastOutputOf(ref.appName)),
         version: versionOf(ref.appName),
         vipObserved: seen ? { present: seen.present, at: new Date(seen.checkedAt), detail: seen.detail } : null,
       };
@@ -84,9 +114,20 @@ export function pairViews(
     const mismatch = vipLive.mismatches.get(pair.id);
     const splitBrain = servers.filter((s) => s.role === "primary").length > 1;
     const blockers: string[] = [];
-    if (ps?.plan) blockers.push("a switchover is already in progress");
+    // What even a forced switchover is refused for (the controller's operatorSwitchover); readiness and
+    // the HA link are what forcing overrides.
+    const hard: string[] = [];
+    if (ps?.plan) hard.push("a switchover is already in progress");
     for (const s of servers) {
-      if (s.hostConnection !== "connected") blockers.push(`host ${s.hostName} of ${s.name} is ${s.hostConnection}`);
+      if (s.hostConnection !== "connected") hard.push(`host ${s.hostName} of ${s.name} is ${s.hostConnection}`);
+    }
+    const primaries = servers.filter((s) => s.role === "primary");
+    if (primaries.length !== 1) hard.push(primaries.length === 0 ? "no server of the pair is primary" : "both servers are primary");
+    for (const s of servers) {
+      if (primaries.length === 1 && s !== primaries[0] && s.status !== "running") hard.push(`${s.name} cannot take over: its process is ${s.status}`);
+    }
+    blockers.push(...hard);
+    for (const s of servers) {
       if (s.readyForSwitchover !== 1) {
         blockers.push(s.notReadyReasons.length ? `${s.name} is not ready: ${s.notReadyReasons.join("; ")}` : `${s.name} has not reported readiness`);
       }
@@ -150,7 +191,8 @@ export function pairViews(
       vipMismatch: mismatch ? { since: new Date(mismatch.sinceMs), expectedHost: mismatch.expectedHost, hosts: mismatch.hosts, text: mismatch.text } : null,
       severity,
       switchoverBlockers: [...new Set(blockers)],
+      forceable: blockers.length > 0 && hard.length === 0,
     };
   });
-  return views.sort((a, b) => b.severity - a.severity || a.name.localeCompare(b.name));
+  return views.sort((a, b) => b.severity - a.severity || byName.compare(a.name, b.name));
 }

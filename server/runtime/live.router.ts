@@ -3,8 +3,9 @@
 import { z } from "zod";
 import { createTRPCRouter, operatorProcedure, viewerProcedure } from "../api/trpc";
 import { pairHistory } from "./runtime.repository";
-import { applicationRuntimeView } from "./app-runtime.service";
+import { applicationLog, applicationRuntimeView } from "./app-runtime.service";
 import { boundedString, DESCRIPTION_MAX_CHARS, ID_MAX_CHARS } from "../../protocol/limits";
+import { LOG_READ_DEFAULT_BYTES, LOG_READ_MAX_BYTES, LOG_SEARCH_MAX_CHARS } from "../../protocol/agent-wire";
 
 const id = boundedString(ID_MAX_CHARS).min(1);
 
@@ -23,6 +24,21 @@ export const liveRouter = createTRPCRouter({
   applicationRuntime: viewerProcedure
     .input(z.object({ appId: id }).strict())
     .query(({ ctx, input }) => applicationRuntimeView(ctx.services.db, ctx.services.controlPlane, input.appId)),
+  /**
+   * An application's log read by its host's agent: the newest maxBytes, or the newest lines containing
+   * `search` (the live file and its rotated copies). The page asks again every few seconds to follow it.
+   */
+  applicationLog: viewerProcedure
+    .input(
+      z
+        .object({
+          appId: id,
+          maxBytes: z.number().int().min(1024).max(LOG_READ_MAX_BYTES).default(LOG_READ_DEFAULT_BYTES),
+          search: boundedString(LOG_SEARCH_MAX_CHARS).trim().default(""),
+        })
+        .strict(),
+    )
+    .query(({ ctx, input }) => applicationLog(ctx.services.db, ctx.services.controlPlane, input.appId, { maxBytes: input.maxBytes, search: input.search || null })),
   switchover: operatorProcedure
     .input(
       z

@@ -35,8 +35,10 @@ export class OperationsService {
   async switchOverOutcome(actor: Actor, pairId: string, opts: { force: boolean; reason: string }): Promise<SwitchoverOutcome> {
     const name = await this.pairName(pairId);
     const outcome = await this.controlPlane.switchOverOutcome(pairId, actor.name, opts.force, opts.reason);
+    // A refused switchover is audited as what it was, not under the action of one that happened.
+    const action = !outcome.ordered ? (opts.force ? "pair.switchover-forced-refused" : "pair.switchover-refused") : opts.force ? "pair.switchover-forced" : "pair.switchover";
     await recordAudit(this.db, actor, {
-      action: opts.force ? "pair.switchover-forced" : "pair.switchover",
+      action,
       objectType: "pair",
       objectId: pairId,
       objectName: name,

@@ -15,6 +15,8 @@ import * as repo from "./runtime.repository";
 
 /** A decision waits at most this long for the database's write lock; then it is not persisted, so not sent. */
 export const PERSIST_MAX_WAIT_MS = 30_000;
+/** The runner works through its queue at most this long (ms) before it lets the thread read its sockets. */
+export const DRAIN_SLICE_MS = 20;
 /** Maximum inputs waiting for the shell; beyond it the oldest tick is dropped (never a report). */
 export const MAX_QUEUED_INPUTS = 10_000;
 
@@ -42,6 +44,8 @@ export class ControllerRunner {
   private readonly queue: Queued[] = [];
   private draining: Promise<void> | null = null;
   private ticker: NodeJS.Timeout | null = null;
+  /** A tick is waiting in the queue (at most one is kept). */
+  private tickQueued = false;
   private readonly now: () => number;
   private readonly log: Logger;
   private stopped = false;
@@ -165,9 +169,19 @@ export class ControllerRunner {
 
   private enqueue(item: Queued): void {
     if (this.stopped || !this.shell) return;
+    // A tick is only a reading of the clock: one waiting is enough. When steps take longer than the tick
+    // interval (thousands of pairs on a busy machine) ticks would otherwise fill the queue and every
+    // report would wait behind them.
+    if (item.input.kind === "tick") {
+      if (this.tickQueued) return;
+      this.tickQueued = true;
+    }
     if (this.queue.length >= MAX_QUEUED_INPUTS) {
       const tick = this.queue.findIndex((q) => q.input.kind === "tick");
-      if (tick >= 0) this.queue.splice(tick, 1);
+      if (tick >= 0) {
+        this.queue.splice(tick, 1);
+        this.tickQueued = item.input.kind === "tick";
+      }
     }
     this.queue.push(item);
     this.kick();
@@ -182,8 +196,19 @@ export class ControllerRunner {
   }
 
   private async drain(): Promise<void> {
+    let sliceStartMs = performance.now();
     while (this.queue.length && this.shell) {
+      // Each step looks at every pair: with thousands of pairs a long queue (hundreds of agents
+      // connecting at once) would hold this thread for many seconds, and no agent's connection, report
+      // or command result would be read meanwhile. Let them in every few tens of milliseconds; they only
+      // join the queue, whose order stays.
+      if (performance.now() - sliceStartMs > DRAIN_SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStartMs = performance.now();
+        if (!this.shell) return;
+      }
       const item = this.queue.shift()!;
+      if (item.input.kind === "tick") this.tickQueued = false;
       const out = this.shell.handle(item.input, this.now());
       if (out.refused) this.log.warn("input refused", { input: item.input.kind, reason: out.refused });
       if (out.persist) {

@@ -55,7 +55,10 @@ function maintenanceColumns(p: PersistedPairState) {
 const json = (v: unknown) => (v === null || v === undefined ? undefined : (JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue));
 
 export async function saveStep(db: Db, pairs: Record<string, PersistedPairState>, history: HistoryRow[]): Promise<void> {
-  const existing = new Set((await db.haPair.findMany({ select: { id: true } })).map((p) => p.id));
+  // Only the pairs this step touched (with 2,000 pairs, reading every id on every step cost more than the write).
+  const touched = [...new Set([...Object.keys(pairs), ...history.map((h) => h.pairId)])];
+  if (touched.length === 0) return;
+  const existing = new Set((await db.haPair.findMany({ where: { id: { in: touched } }, select: { id: true } })).map((p) => p.id));
   const upserts = Object.entries(pairs)
     .filter(([pairId]) => existing.has(pairId)) // deleted meanwhile
     .map(([pairId, p]) =>

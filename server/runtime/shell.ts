@@ -331,8 +331,10 @@ export class ControllerShell {
     const base = { id: c.commandId, application: appName, pairEpoch: c.epoch };
     const deadline = (ms: number) => new Date(nowMs + ms).toISOString();
     switch (c.type) {
-      case "set-role":
-        return { hostName, appId, origin: c.type, command: { ...base, type: "set-role", role: c.role, deadline: deadline(timing.switchoverTimeoutMs) } };
+      case "set-role": {
+        const thenEnable = c.thenEnable ? { thenEnable: { id: c.thenEnable, reason: `epoch ${c.epoch}, with the promotion of ${appName}` } } : {};
+        return { hostName, appId, origin: c.type, command: { ...base, type: "set-role", role: c.role, ...thenEnable, deadline: deadline(timing.switchoverTimeoutMs) } };
+      }
       case "run-control-script":
         return { hostName, appId, origin: c.type, command: { ...base, type: "run-control-script", action: c.action, reason: `epoch ${c.epoch}`, deadline: deadline(pair.scriptTimeoutMs + timing.scriptResultMarginMs + timing.switchoverTimeoutMs) } };
       case "start-application":

@@ -214,7 +214,7 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     expect(rows).toMatch(/alarm raised \(double-failure\)/);
     expect(rows).toMatch(/complete: sip-c2 is primary, sip-c1 is backup/);
     const audit = await stack.running.services.db.auditEntry.findMany({ where: { objectId: pairId, at: { gte: since } }, select: { action: true, detail: true }, orderBy: { at: "asc" } });
-    expect(audit.map((a) => a.action)).toEqual(["pair.switchover", "pair.switchover-forced"]);
+    expect(audit.map((a) => a.action)).toEqual(["pair.switchover-refused", "pair.switchover-forced"]);
     expect(audit[1]!.detail).toMatch(/reason: W12 test/);
   }, 120_000);
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { io as connectSocket, type Socket } from "socket.io-client";
 import { AGENT_PROTOCOL_VERSION, type Ack, type HeartbeatAck, type ProtocolError } from "../../protocol/agent-wire";
-import { twoNicHost } from "../test-support";
+import { sipServerInput, twoNicHost } from "../test-support";
 import { ApiClient, connectOutcome, loggedIn, startHostileConsole, uiSocket, type HostileConsole } from "./hostile-support";
 
 let c: HostileConsole;
@@ -84,6 +84,47 @@ describe("host agents' port", () => {
       expect(socket.connected).toBe(true);
       // The web tier's copy of the host list follows the control plane's thread a moment later.
       await waitFor("the console to show messages-host's socket open", () => c.running.services.controlPlane.host("messages-host")?.socketOpen === true || undefined, { timeoutMs: 20_000 });
+    } finally {
+      socket.close();
+    }
+  });
+
+  it("a log read is asked only of the host that runs the application, and a malformed, oversized or foreign reply is refused with a clear error", async () => {
+    const admin = c.callerAs("admin");
+    const hostId = await admin.hosts.create(twoNicHost("logs-host", "10.63.0.1", "10.63.1.1"));
+    const otherHostId = await admin.hosts.create(twoNicHost("logs-host-2", "10.64.0.1", "10.64.1.1"));
+    const appId = await admin.applications.create({ ...sipServerInput("logs-app", hostId, 5060), startCommand: "/opt/sip/bin/sip_server" });
+    const otherAppId = await admin.applications.create({ ...sipServerInput("logs-app-2", otherHostId, 5060), startCommand: "/opt/sip/bin/sip_server" });
+    const noCommandId = await admin.applications.create(sipServerInput("logs-app-3", hostId, 5070));
+    const { token } = await admin.agentTokens.create({ hostId, label: "logs" });
+    const socket = agentSocket(hello("logs-host", token));
+    const asked: unknown[] = [];
+    const now = new Date().toISOString();
+    const good = { application: "logs-app", ok: true, error: null, file: "/var/log/logs-app.log", sizeBytes: 3, text: "hi\n", truncated: false, matches: null, scannedBytes: 3, readAt: now };
+    const replies: unknown[] = ["not an object", { ...good, text: "x".repeat(300 * 1024) }, { ...good, application: "logs-app-2" }, { ...good, file: "f", injected: true }, good];
+    socket.on("config", (_cfg: unknown, ack: (a: unknown) => void) => ack({ revision: "x", ok: true, errors: [] }));
+    socket.on("readLog", (req: unknown, ack: (a: unknown) => void) => {
+      asked.push(req);
+      ack(replies.shift());
+    });
+    try {
+      expect(await connectOutcome(socket)).toBeNull();
+      const { waitFor } = await import("../../harness/lab-stack");
+      await waitFor("the console to show logs-host connected", () => c.running.services.controlPlane.host("logs-host")?.state === "connected" || undefined, { timeoutMs: 20_000 });
+      const viewer = c.callerAs("viewer");
+      const read = () => viewer.live.applicationLog({ appId, search: "hi" });
+      await expect(read()).rejects.toThrow(/logs-host sent a log read reply the console cannot use/);
+      await expect(read()).rejects.toThrow(/text: Too big/);
+      await expect(read()).rejects.toThrow(/it answered for logs-app-2, not logs-app/);
+      await expect(read()).rejects.toThrow(/Unrecognized key.*injected/);
+      expect(await read()).toMatchObject({ ok: true, text: "hi\n", hostName: "logs-host" });
+      expect(asked.at(-1)).toEqual({ application: "logs-app", maxBytes: 64 * 1024, search: "hi" });
+      // The other host's application is never asked of this host: its own host is asked, and is not connected.
+      await expect(viewer.live.applicationLog({ appId: otherAppId })).rejects.toThrow(/the agent of host logs-host-2 is not connected/);
+      await expect(c.running.services.controlPlane.readLog("logs-host", { application: "logs-app-2" })).rejects.toThrow(/host logs-host does not run logs-app-2/);
+      await expect(viewer.live.applicationLog({ appId: noCommandId })).rejects.toThrow(/logs-app-3 has no start command, so no agent runs it/);
+      expect(asked).toHaveLength(5);
+      expect(socket.connected).toBe(true);
     } finally {
       socket.close();
     }

@@ -1135,6 +1135,20 @@ export class SimWorld {
         }
         finish("ok", `${srv.app} is ${c.role} at epoch ${c.pairEpoch}`);
         this.sendRole(host, srv, true);
+        // The pair's enable with the promotion (agent/agent.ts enableWithPromotion): run now, fenced by
+        // the same ledger, and its result kept for the console's order of the same id, not sent by itself.
+        if (c.role === "primary" && c.thenEnable && !host.results.has(c.thenEnable.id)) {
+          const id = c.thenEnable.id;
+          const keep = (outcome: CommandResult["outcome"], reason: string, heldEpoch: number | null = null): void => {
+            host.results.set(id, { commandId: id, type: "run-control-script", application: c.application, pairEpoch: c.pairEpoch, outcome, reason, finishedAt: this.stamp(host, `${c.application}:role`), scripts: [], heldEpoch });
+          };
+          if (c.pairEpoch < (host.ledgerEpochs[pairId] ?? 0)) return keep("stale-epoch", `epoch ${c.pairEpoch} older than ${host.ledgerEpochs[pairId]}`, host.ledgerEpochs[pairId] ?? null);
+          const pair = this.pairs.find((p) => p.id === pairId)!;
+          if (pair.haType === "nlb-cluster" && !host.sipNicUp) return keep("failed", "NLB did not react: SIP NIC down");
+          host.vip[pairId] = true;
+          this.log(`${host.name} enables the ${pair.haType === "nlb-cluster" ? "NLB port" : "VIP"} of ${pair.id} with the promotion of ${srv.app} (e${c.pairEpoch})`);
+          keep("ok", "enabled");
+        }
         return;
       }
     }

@@ -92,9 +92,22 @@ pairs:
     expect(byPath["applications[1].host"]).toMatch(/host nowhere does not exist/);
     expect(byPath["pairs[0].primary"]).toMatch(/sip-b1 already belongs to pair pair-b-nlb/);
     expect(byPath["pairs[0].vipAddress"]).toMatch(/needs a Virtual IP address/);
+    // Value problems say where they are in the file, as format errors do.
+    expect(byPath["hosts[0].nics[0].address"]).toMatch(/\(line 6\)$/);
+    expect(byPath["applications[0].options.TServer.ha-max-calls-sync-at-once"]).toMatch(/\(line 14\)$/);
+    expect(byPath["applications[1].host"]).toMatch(/\(line 17\)$/);
+    // pairs[0] has no vipAddress: the problem is placed at the pair.
+    expect(byPath["pairs[0].vipAddress"]).toMatch(/\(line 19\)$/);
     // Nothing changed (ignore the export timestamp line).
     const strip = (s: string) => s.replace(/exportedAt: .*/, "");
     expect(strip(await admin.config.export())).toBe(strip(before));
+  });
+
+  it("an import with one problem names the problem itself, with its line", async () => {
+    const text = "version: 1\nhosts:\n  - name: lone\n    nics:\n      - { name: eth0, address: 10.0.0.300, carriesManagement: true, carriesSip: true }\n";
+    const result = await refused(t.callerAs("admin").config.import({ text, dryRun: true, replace: false }));
+    expect(result.message).toBe("import refused, nothing was changed: hosts[0]: NIC eth0 address 10.0.0.300 is not an IPv4 or IPv6 address (line 5)");
+    expect(result.problems).toHaveLength(1);
   });
 
   it("reports file-format errors with their path and line", async () => {

@@ -202,8 +202,23 @@ function duplicateProblems(kind: "hosts" | "applications" | "pairs", list: { nam
   return problems;
 }
 
+/**
+ * Line (1-based) of the deepest node of the file that a problem's path ("applications[1].options.TServer.
+ * http-port") reaches: the value itself, or the nearest object above it when the path names a field the
+ * file spells differently.
+ */
+function lineOfProblemPath(doc: Document, text: string, path: string): number | null {
+  const keys: (string | number)[] = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) keys.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+  for (let n = keys.length; n > 0; n--) {
+    const line = lineOf(doc, text, keys.slice(0, n));
+    if (line !== null) return line;
+  }
+  return null;
+}
+
 export async function importConfig(db: Db, actor: Actor, text: string, options: ImportOptions): Promise<ImportPlan> {
-  const { file } = parseFile(text);
+  const { file, doc } = parseFile(text);
   const converted = file.applications.map(toShape);
   const fileApps = converted.map((c) => normaliseOptions(c.app));
 
@@ -212,7 +227,18 @@ export async function importConfig(db: Db, actor: Actor, text: string, options: 
   // confirms nothing changed in between (else: try again) and writes.
   const identity = await repo.loadIdentity(db);
   const stored = await repo.loadSnapshot(db);
-  const plan = checkImport(stored, file, converted, fileApps, options);
+  let plan: ImportPlan;
+  try {
+    plan = checkImport(stored, file, converted, fileApps, options);
+  } catch (err) {
+    if (!(err instanceof AppError) || !err.problems.length) throw err;
+    // Every problem says where it is in the file, as format errors do.
+    const problems = err.problems.map((p) => {
+      const line = lineOfProblemPath(doc, text, p.path);
+      return line === null ? p : { ...p, message: `${p.message} (line ${line})` };
+    });
+    throw new AppError(err.code, problems.length === 1 ? `import refused, nothing was changed: ${problems[0]!.message}` : err.message, problems);
+  }
   if (options.dryRun) return plan;
   return db.$transaction(async (tx) => {
     if ((await repo.loadIdentity(tx)) !== identity) {

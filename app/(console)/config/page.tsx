@@ -1,6 +1,11 @@
-// Configuration export and import (admin).
+// Configuration export and import (admin; anyone else is told it is not theirs).
+import { RequireRole } from "@/components/layout/app-shell";
 import { TransferPage } from "@/components/transfer/transfer-page";
 
 export default function Page() {
-  return <TransferPage />;
+  return (
+    <RequireRole role="admin" page="Export / import">
+      <TransferPage />
+    </RequireRole>
+  );
 }
