@@ -127,7 +127,8 @@ interface PgTransaction {
  * server's TimeZone is. A URL that sets `options` itself keeps its own.
  */
 export function postgresSessionOptions(url: string): { options?: string } {
-  return new URL(url).searchParams.has("options") ? {} : { options: "-c TimeZone=UTC" };
+  // A transaction left open (its client gone) is ended by the server instead of holding the lock forever.
+  return new URL(url).searchParams.has("options") ? {} : { options: `-c TimeZone=UTC -c idle_in_transaction_session_timeout=${TRANSACTION_TIMEOUT_MS * 2}` };
 }
 
 function createPostgresDb(url: string): Db {
@@ -136,6 +137,17 @@ function createPostgresDb(url: string): Db {
   factory.connect = async () => {
     const adapter = await connect();
     const start = adapter.startTransaction.bind(adapter);
+    // Transactions not yet committed or rolled back. Prisma can let go of one whose start resolved as
+    // it disconnects; ended here, it does not keep a pooled connection (and the lock) forever.
+    const open = new Set<Awaited<ReturnType<typeof start>>>();
+    const dispose = adapter.dispose.bind(adapter);
+    adapter.dispose = async () => {
+      for (const tx of [...open]) {
+        await (tx as unknown as PgTransaction).executeRaw({ sql: "ROLLBACK", args: [], argTypes: [] }).catch(() => {});
+        await tx.rollback().catch(() => {});
+      }
+      await dispose();
+    };
     adapter.startTransaction = async (isolationLevel) => {
       const tx = await start(isolationLevel);
       try {
@@ -146,6 +158,11 @@ function createPostgresDb(url: string): Db {
         await tx.rollback().catch(() => {});
         throw err;
       }
+      open.add(tx);
+      const commit = tx.commit.bind(tx);
+      const rollback = tx.rollback.bind(tx);
+      tx.commit = () => (open.delete(tx), commit());
+      tx.rollback = () => (open.delete(tx), rollback());
       return tx;
     };
     return adapter;
