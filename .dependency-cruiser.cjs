@@ -28,6 +28,13 @@ module.exports = {
       to: { path: "^(server|agent|lib|components|app|harness|bench|scripts)/" },
     },
     {
+      name: "cli-speaks-only-http",
+      comment: "The switchyard CLI runs on operators' machines and talks to a console over its REST API: only the answers' types come from the server.",
+      severity: "error",
+      from: { path: "^cli/", pathNot: TESTS },
+      to: { path: "^(server|agent|lab|components|app|harness|bench|scripts)/", dependencyTypesNot: ["type-only"] },
+    },
+    {
       name: "browser-code-never-imports-server",
       severity: "error",
       comment: "Pages and components run in the browser; only the tRPC router's type may come from the server.",
@@ -48,7 +55,7 @@ module.exports = {
       name: "product-code-never-imports-the-harness",
       severity: "error",
       comment: "harness/ builds test and benchmark scenes around the console; the console does not depend on it.",
-      from: { path: "^(server|agent|lab|lib|components|app|protocol)/", pathNot: TESTS },
+      from: { path: "^(server|agent|lab|lib|components|app|protocol|cli)/", pathNot: TESTS },
       to: { path: "^harness/" },
     },
     {

@@ -38,6 +38,7 @@ let agent1: AgentProcess;
 let agent2: AgentProcess;
 let port1: number;
 let port2: number;
+let metricsPort1: number;
 const extraProcesses: AgentProcess[] = [];
 const clients: ClientSocket[] = [];
 
@@ -75,11 +76,11 @@ beforeAll(async () => {
   tmp = makeTempDir("switchyard-agent-it-");
   labDir = path.join(tmp, "lab-vip");
   consoleSrv = await startTestConsole({ heartbeatTimeoutMs: 2000 });
-  [port1, port2] = await Promise.all([freePort(), freePort()]);
+  [port1, port2, metricsPort1] = await Promise.all([freePort(), freePort(), freePort()]);
   consoleSrv.tokens.set("host1", TOKEN_1).set("host2", TOKEN_2).set("host3", TOKEN_3);
   consoleSrv.configs.set("host1", hostConfig("host1", [appConfig("sip1", port1, "primary")]));
   consoleSrv.configs.set("host2", hostConfig("host2", [appConfig("sip2", port2, "backup", ["--ignore-sigterm"])]));
-  agent1 = spawnAgent({ consoleUrl: consoleSrv.url, host: "host1", token: TOKEN_1, stateDir: path.join(tmp, "a1") });
+  agent1 = spawnAgent({ consoleUrl: consoleSrv.url, host: "host1", token: TOKEN_1, stateDir: path.join(tmp, "a1"), extraArgs: ["--metrics-port", String(metricsPort1)] });
   agent2 = spawnAgent({ consoleUrl: consoleSrv.url, host: "host2", token: TOKEN_2, stateDir: path.join(tmp, "a2") });
   await waitFor("both agents resynced", () =>
     ["host1", "host2"].every((h) => consoleSrv.rec.resyncs.some((r) => r.host === h && r.snap.configRevision !== null)),
@@ -217,6 +218,21 @@ describe("agent ↔ console over loopback", () => {
     const vip = (await (await fetch(`http://127.0.0.1:${port1}/test/vip`)).json()) as { body: { present: boolean } };
     expect(vip.body.present).toBe(false);
     await waitFor("application script run", () => consoleSrv.rec.scriptRuns.find((s) => s.msg.requestedBy === "application" && s.msg.action === "disable"));
+  });
+
+  it("serves Prometheus metrics on its local port: connection state, commands by type and outcome, control scripts' durations, applications", async () => {
+    // After the control-script test above: the console's enable and the application's disable ran here.
+    const res = await fetch(`http://127.0.0.1:${metricsPort1}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(/^switchyard_agent_connection_state\{state="connected"\} 1$/m);
+    expect(text).toMatch(/^switchyard_agent_commands_total\{type="run-control-script",outcome="ok"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^switchyard_agent_control_script_duration_seconds_count\{action="enable",requested_by="console",ok="true"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^switchyard_agent_control_script_duration_seconds_count\{action="disable",requested_by="application",ok="true"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^switchyard_agent_application_status\{application="sip1",status="running"\} 1$/m);
+    expect(text).toMatch(/^switchyard_agent_build_info\{version="[^"]+",host="host1"\} 1$/m);
+    expect(text).toMatch(/^process_cpu_seconds_total /m);
+    expect((await fetch(`http://127.0.0.1:${metricsPort1}/other`)).status).toBe(404);
   });
 
   it("a promotion that carries the pair's enable runs it as soon as the server confirms; the console's later enable is answered from memory", async () => {

@@ -27,6 +27,7 @@ import {
 } from "../protocol/agent-wire";
 import { fetchRunningConfig, notifyConsoleConnection, pollReadiness, requestReload, requestRole } from "./app-client";
 import { CommandLedger } from "./command-ledger";
+import { AgentMetrics } from "./metrics";
 import { ConsoleConnection, type ConnectionState } from "./connection";
 import { createDriver, driverProblems, type ControlDriver } from "./drivers";
 import { startLocalServer, type LocalServer } from "./local-server";
@@ -75,6 +76,8 @@ export interface AgentOptions {
    * console administrator can run any program on this host as the agent's user.
    */
   allowOsCommands: boolean;
+  /** Serve Prometheus metrics on this host:port (--metrics-host, --metrics-port); null: none. */
+  metrics?: { host: string; port: number } | null;
   log?: (line: string) => void;
 }
 
@@ -103,6 +106,8 @@ export class Agent {
   private readonly connection: ConsoleConnection;
   private readonly vipMonitor: VipMonitor;
   private local: LocalServer | null = null;
+  private readonly metrics: AgentMetrics;
+  private metricsServer: { url: string; close(): Promise<void> } | null = null;
   private config: HostConfig | null = null;
   private readonly drivers = new Map<string, ControlDriver>();
   private readonly live = new Map<string, AppLive>();
@@ -141,6 +146,7 @@ export class Agent {
       log: this.log,
       onStatus: (msg) => this.onAppStatus(msg),
     });
+    this.metrics = new AgentMetrics({ connectionState: () => this.connection.state, applications: () => this.supervisor.states().map((s) => ({ name: s.name, status: s.status })) }, AGENT_VERSION, opts.hostName);
     this.vipMonitor = new VipMonitor({ send: (msg) => this.connection.send("vipPresence", msg), log: this.log });
     this.connection = new ConsoleConnection({
       consoleUrl: opts.consoleUrl,
@@ -150,6 +156,7 @@ export class Agent {
       log: this.log,
       onStateChange: () => this.writeHealth(),
       onConnected: () => {
+        this.metrics.connected();
         void this.sendResync().then(() => this.flushResults());
         void this.flushLogs();
         // After re-attachment, so servers an earlier agent left hear it too (W8).
@@ -173,6 +180,10 @@ export class Agent {
     this.claimStateDir();
     this.local = await this.openLocalServer();
     this.log(`local application contract on ${this.local.url}`);
+    if (this.opts.metrics) {
+      this.metricsServer = await this.metrics.serve(this.opts.metrics.host, this.opts.metrics.port);
+      this.log(`Prometheus metrics on ${this.metricsServer.url}`);
+    }
     if (this.opts.allowOsCommands) this.log("--allow-os-commands: OS commands sent by the console will be run");
     this.ready = this.reattach();
     this.healthTimer = setInterval(() => this.writeHealth(), HEALTH_REFRESH_MS);
@@ -292,6 +303,7 @@ export class Agent {
     this.ledger.flush();
     this.connection.stop();
     await this.local?.close();
+    await this.metricsServer?.close();
     this.writeHealth();
     this.releaseStateDir();
   }
@@ -528,10 +540,12 @@ export class Agent {
       case "execute":
         break;
     }
+    const startedMs = performance.now();
     await this.serialise(key, async () => {
       const result = await this.execute(command).catch((err: unknown) =>
         this.ledger.finish(command, "failed", `command ${command.id} failed inside the agent: ${err instanceof Error ? err.message : String(err)}`),
       );
+      this.metrics.commandFinished(command.type, result.outcome, (performance.now() - startedMs) / 1000);
       this.log(`command ${command.id} ${command.type} ${isHostCommand(command) ? "(host)" : command.application}: ${result.outcome}: ${result.reason}`);
       void this.sendResult(result);
       // Still in the pair's queue: a later command for the pair waits for the enable, as it would for the console's.
@@ -603,7 +617,9 @@ export class Agent {
     "run-control-script": async (cmd, app, own) => {
       const found = this.driverFor(app.name);
       if ("error" in found) return this.ledger.finish(cmd, "rejected", found.error, [], null, { unasked: own?.unasked() });
+      const startedMs = performance.now();
       const run = await found.driver.run(cmd.action, found.pairTimeoutMs);
+      this.metrics.scriptRan(cmd.action, "console", run.ok, (performance.now() - startedMs) / 1000);
       void this.vipMonitor.check(found.pair);
       this.connection.send("scriptRun", {
         application: app.name,
@@ -680,7 +696,12 @@ export class Agent {
   private async controlScriptForApplication(app: string, action: "enable" | "disable", reason: string): Promise<ControlScriptResult | { error: string }> {
     const found = this.driverFor(app);
     if ("error" in found) return found;
-    const run = await this.serialise(found.pair, () => found.driver.run(action, found.pairTimeoutMs));
+    const run = await this.serialise(found.pair, async () => {
+      const startedMs = performance.now();
+      const r = await found.driver.run(action, found.pairTimeoutMs);
+      this.metrics.scriptRan(action, "application", r.ok, (performance.now() - startedMs) / 1000);
+      return r;
+    });
     void this.vipMonitor.check(found.pair);
     this.connection.send("scriptRun", {
       application: app,

@@ -24,6 +24,10 @@ Options:
   --local-port PORT       port of the local application contract on 127.0.0.1 (default 0: any free port)  SWITCHYARD_LOCAL_PORT
   --stop-apps-on-exit     on SIGTERM also stop the applications (default: leave them running under
                           their keepers; the next agent re-attaches to them)
+  --metrics-port PORT     serve Prometheus metrics (connection, commands, script durations, process)
+                          on GET /metrics at this port (default: none)                  SWITCHYARD_METRICS_PORT
+  --metrics-host ADDR     address of the metrics port (default 127.0.0.1; 0.0.0.0 for a remote
+                          Prometheus: it has no authentication, so firewall it)         SWITCHYARD_METRICS_HOST
   --allow-os-commands     run OS commands the console sends (alarm reactions); off by default, because
                           then a console administrator can run any program here as this agent's user
   --initial-backoff-ms N  first reconnect delay (default 250)
@@ -61,6 +65,8 @@ const cliSchema = z.object({
   logDir: z.string().min(1).optional(),
   healthFile: z.string().min(1).optional(),
   localPort: intFrom(0, 65535),
+  metricsPort: intFrom(0, 65535).optional(),
+  metricsHost: z.string().min(1),
   initialBackoffMs: intFrom(10, 60_000),
   maxBackoffMs: intFrom(100, 600_000),
   logMaxFileBytes: intFrom(1024, 1024 ** 3),
@@ -101,6 +107,8 @@ function main(): void {
         "log-dir": { type: "string" },
         "health-file": { type: "string" },
         "local-port": { type: "string" },
+        "metrics-port": { type: "string" },
+        "metrics-host": { type: "string" },
         "initial-backoff-ms": { type: "string" },
         "max-backoff-ms": { type: "string" },
         "log-max-file-bytes": { type: "string" },
@@ -150,6 +158,8 @@ function main(): void {
     logDir: values["log-dir"] ?? env.SWITCHYARD_LOG_DIR,
     healthFile: values["health-file"],
     localPort: values["local-port"] ?? env.SWITCHYARD_LOCAL_PORT ?? 0,
+    metricsPort: values["metrics-port"] ?? env.SWITCHYARD_METRICS_PORT,
+    metricsHost: values["metrics-host"] ?? env.SWITCHYARD_METRICS_HOST ?? "127.0.0.1",
     initialBackoffMs: values["initial-backoff-ms"] ?? 250,
     maxBackoffMs: values["max-backoff-ms"] ?? 10_000,
     logMaxFileBytes: values["log-max-file-bytes"] ?? 10 * 1024 * 1024,
@@ -184,6 +194,7 @@ function main(): void {
     logMaxFileBytes: o.logMaxFileBytes,
     logMaxRotatedFiles: o.logMaxFiles,
     allowOsCommands: o.allowOsCommands,
+    metrics: o.metricsPort === undefined ? null : { host: o.metricsHost, port: o.metricsPort },
   });
 
   let stopping = false;

@@ -11,12 +11,16 @@ import { configureLogging, logger } from "./log";
 import { createDb } from "./db";
 import { migrateDatabase } from "./db/migrate";
 import { AuthService } from "./auth/auth.service";
+import { ApiTokenService } from "./api-tokens/api-tokens.service";
 import { ConfigEvents } from "./config/config-events";
 import { createControlPlane } from "./control-plane/control-plane";
 import { OperationsService } from "./runtime/operations.service";
 import { createAlarmEngine } from "./alarms/engine";
 import { Lab, noLab, seedLabConfig } from "./lab/lab";
 import { startHttpServer, type ConsoleServer } from "./http";
+import { ConsoleMetrics } from "./metrics/metrics";
+import { CONSOLE_VERSION } from "./version";
+import { metricsHandler, startMetricsServer } from "./metrics/endpoint";
 import { UpgradeRunner } from "./upgrade/upgrade.runner";
 import { UpgradeService } from "./upgrade/upgrade.service";
 import { ScheduleService } from "./schedule/schedule.service";
@@ -60,6 +64,8 @@ export interface RunningConsole extends ConsoleServer {
   setupUrl: string | null;
   /** The demo lab, when this console runs one. */
   lab: Lab | null;
+  /** Where /metrics is served: the web port's URL, or METRICS_PORT's. */
+  metricsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -99,10 +105,11 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   const lab = opts.lab
     ? new Lab({ db, agentUrl: () => controlPlane.agentUrl(), rootDir: opts.lab.rootDir, stateDir: opts.lab.stateDir, output: opts.lab.output ?? "ignore", agentPrefix: opts.lab.agentPrefix, vipStateDir: env.SWITCHYARD_LAB_STATE_DIR ?? null })
     : null;
+  const apiTokens = new ApiTokenService(db, { loginMaxFailures: env.LOGIN_MAX_FAILURES, loginWindowSeconds: env.LOGIN_WINDOW_SECONDS });
   const upgradeRunner = new UpgradeRunner({ db, controlPlane, operations });
   const upgrades = new UpgradeService(db, upgradeRunner);
   const schedules = new ScheduleService({ db, controlPlane, operations, alarms, upgradeOf: (pairId) => describeActiveUpgrade(upgradeRunner, pairId) });
-  const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: lab ?? noLab, upgrades, schedules };
+  const services: ConsoleServices = { db, env, auth, apiTokens, configEvents, controlPlane, operations, alarms, lab: lab ?? noLab, upgrades, schedules };
 
   let pages: ((req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => Promise<void>) | undefined;
   const dev = opts.dev ?? env.NODE_ENV === "development";
@@ -113,7 +120,14 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
     const handle = app.getRequestHandler();
     pages = (req, res) => handle(req, res);
   }
-  const http = await startHttpServer(services, { host: env.HOST, port: env.PORT, pages, dev });
+  const metrics = new ConsoleMetrics({ db, controlPlane, version: CONSOLE_VERSION });
+  const scrape = metricsHandler(services, metrics);
+  const separateMetrics = env.METRICS_PORT !== undefined;
+  const http = await startHttpServer(services, { host: env.HOST, port: env.PORT, pages, dev, metrics: separateMetrics ? undefined : scrape });
+  const metricsServer = separateMetrics ? await startMetricsServer(scrape, env.METRICS_HOST ?? env.HOST, env.METRICS_PORT!).catch(async (err: unknown) => {
+    await http.close();
+    throw err;
+  }) : null;
   const ui = http.ui;
   // Live sockets follow their session: the AuthService says which sessions ended, the web tier drops them.
   auth.subscribe({ sessionsEnded: (ended) => http.endSessions(ended) });
@@ -123,6 +137,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
     await lab?.stopAll();
     await controlPlane.stop();
     await alarms.stop();
+    await metricsServer?.close();
     await http.close();
     await db.$disconnect();
   };
@@ -139,6 +154,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
       onControlPlaneAlarm: (alarm) => alarms.onConsoleAlarm(alarm),
       onAppRuntime: (applications, vipChanged) => ui.emit("live:applications", { applications, vipChanged }),
       onAppAlarm: (alarm) => alarms.onApplicationAlarm(alarm),
+      onPlanEnded: (ending) => metrics.onPlanEnded(ending),
     });
     alarms.onChange(() => ui.emit("alarms:changed"));
     // A guided procedure changed: its page refetches it, and the pair's timeline (its notes).
@@ -169,6 +185,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
     services,
     env,
     agentUrl: controlPlane.agentUrl(),
+    metricsUrl: `${metricsServer?.url ?? http.url}/metrics`,
     setupUrl: boot.kind === "setup" ? `${base}/setup?token=${boot.token}` : null,
     lab,
     async stop() {

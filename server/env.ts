@@ -19,6 +19,14 @@ export const envSchema = z.object({
    */
   AGENT_HOST: z.string().min(1).optional(),
   AGENT_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  /**
+   * Prometheus metrics (GET /metrics): on the web port by default, or only on this port (on
+   * METRICS_HOST, default HOST) when set — a scrape network apart from the operators' one.
+   */
+  METRICS_HOST: z.string().min(1).optional(),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** token: /metrics needs an API token (any role) as Authorization: Bearer; none: open to whoever reaches the port. */
+  METRICS_AUTH: z.enum(["token", "none"]).default("token"),
   /** Largest HTTP request body the console reads (API calls, configuration imports); larger ones get 413 before they are read. */
   MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
   /** file:./path.db: SQLite (the embedded default); postgresql://user:password@host:5432/db: PostgreSQL (server/db/dialect.ts). */

@@ -1,4 +1,5 @@
-// The console's HTTP server (the web tier): one port for tRPC (/api/trpc), the browsers' socket.io
+// The console's HTTP server (the web tier): one port for tRPC (/api/trpc), the REST API for automation
+// (/api/v1, documented at /api/openapi.json), Prometheus metrics (/metrics), the browsers' socket.io
 // (/socket.io, namespace /ui) and the Next.js pages. tRPC is served here rather than from a Next route so
 // the API and the browsers' sockets share one module graph with the services the composition root
 // built. Host agents do not connect here: they use the control plane's own port (AGENT_PORT).
@@ -8,28 +9,17 @@ import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Server as SocketServer, type Namespace } from "socket.io";
 import { UI_NAMESPACE, type UiServerToClientEvents } from "../lib/ui-events";
 import { appRouter } from "./api/root";
-import type { ConsoleServices, Context } from "./api/trpc";
+import { trpcErrorOf, type ConsoleServices, type Context } from "./api/trpc";
+import { bearerToken, identify, parseCookies, type Identity } from "./api/identity";
+import { AppError } from "./errors";
+import { createRestHandler, REST_PREFIX } from "./api/rest";
+import { openApiDocument } from "./api/openapi";
 import { SESSION_COOKIE, type EndedSessions, type SessionUser } from "./auth/auth.service";
 import { TrustedProxies } from "./client-address";
 import { contentSecurityPolicy, newNonce, securityHeaders } from "./security-headers";
 import { logger } from "./log";
 
 const log = logger("http");
-
-export function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (header ?? "").split(";")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) continue;
-    const key = part.slice(0, eq).trim();
-    try {
-      out[key] = decodeURIComponent(part.slice(eq + 1).trim());
-    } catch {
-      // a malformed cookie value is ignored, not fatal
-    }
-  }
-  return out;
-}
 
 function isHttps(req: http.IncomingMessage): boolean {
   return (req.socket as { encrypted?: boolean }).encrypted === true || req.headers["x-forwarded-proto"] === "https";
@@ -63,15 +53,19 @@ function fromOwnOrigin(headers: http.IncomingHttpHeaders): boolean {
 }
 
 export async function contextFor(services: ConsoleServices, proxies: TrustedProxies, req: http.IncomingMessage, res: http.ServerResponse): Promise<Context> {
-  const token = parseCookies(req.headers.cookie)[SESSION_COOKIE];
-  const found = await services.auth.userForToken(token);
+  const ip = proxies.clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"]);
+  let who: Identity;
+  try {
+    who = await identify(services, req, ip, { cookies: true });
+  } catch (err) {
+    throw err instanceof AppError ? trpcErrorOf(err) : err;
+  }
   const secureSetting = services.env.SECURE_COOKIES;
   const secure = secureSetting === "true" || (secureSetting === "auto" && isHttps(req));
   return {
     services,
-    user: found ? { id: found.id, username: found.username, role: found.role } : null,
-    sessionId: found?.sessionId ?? null,
-    ip: proxies.clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"]),
+    ...who,
+    ip,
     userAgent: String(req.headers["user-agent"] ?? ""),
     cookies: {
       setSession: (value, expires) => res.appendHeader("Set-Cookie", sessionCookie(value, expires, secure)),
@@ -117,7 +111,15 @@ function refuse(res: http.ServerResponse, status: number, error: string): void {
 
 export async function startHttpServer(
   services: ConsoleServices,
-  opts: { host: string; port: number; pages?: PageHandler; /** Next.js development mode (its pages need eval). */ dev?: boolean },
+  opts: {
+    host: string;
+    port: number;
+    pages?: PageHandler;
+    /** Next.js development mode (its pages need eval). */
+    dev?: boolean;
+    /** GET /metrics on this port (absent: 404, e.g. when METRICS_PORT serves it apart). */
+    metrics?: PageHandler;
+  },
 ): Promise<ConsoleServer> {
   const maxBodyBytes = services.env.MAX_REQUEST_BYTES;
   const proxies = new TrustedProxies(services.env.TRUSTED_PROXIES);
@@ -129,6 +131,8 @@ export async function startHttpServer(
     // Internal errors are logged once, with the reference the caller sees, by the error formatter (api/trpc.ts).
     createContext: ({ req, res }) => contextFor(services, proxies, req, res),
   });
+
+  const rest = createRestHandler(services, proxies);
 
   const dev = opts.dev ?? false;
   const plainHeaders = securityHeaders({ nonce: null, dev });
@@ -145,16 +149,30 @@ export async function startHttpServer(
       return;
     }
     if (url.startsWith("/api/trpc/")) {
-      if (req.method !== "GET" && !fromOwnOrigin(req.headers)) {
+      // A request with an API token is not a browser session: the origin check (CSRF) is for cookies.
+      // Its cookies are ignored (identify()), so a page of another site gains nothing by adding one.
+      if (req.method !== "GET" && req.headers.authorization === undefined && !fromOwnOrigin(req.headers)) {
         res.writeHead(403, { "content-type": "application/json" }).end(JSON.stringify({ error: "cross-origin request refused" }));
         return;
       }
       trpc(req, res);
       return;
     }
+    if (opts.metrics && url.split("?")[0] === "/metrics") {
+      void opts.metrics(req, res);
+      return;
+    }
+    if (url.startsWith(REST_PREFIX)) {
+      void rest(req, res);
+      return;
+    }
+    if (url === "/api/openapi.json" && (req.method === "GET" || req.method === "HEAD")) {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-cache" }).end(JSON.stringify(openApiDocument()));
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       // Pages are read, never posted to (the API is /api/trpc): no body reaches Next.js unbounded.
-      refuse(res, 405, `${req.method} is not accepted here; the API is /api/trpc`);
+      refuse(res, 405, `${req.method} is not accepted here; the API is /api/v1 (REST, /api/openapi.json) and /api/trpc (the pages)`);
       return;
     }
     if (opts.pages) {

@@ -9,6 +9,7 @@ import { createDb } from "./db";
 import { createTestDatabase } from "./test-database";
 import { parseEnv } from "./env";
 import { AuthService, type SessionUser } from "./auth/auth.service";
+import { ApiTokenService } from "./api-tokens/api-tokens.service";
 import { ConfigEvents } from "./config/config-events";
 import { disabledControlPlane } from "./control-plane/control-plane";
 import { OperationsService } from "./runtime/operations.service";
@@ -55,10 +56,11 @@ export async function createTestConsole(envOverrides: Record<string, string> = {
     { db, retentionDays: env.ALARM_LOG_RETENTION_DAYS, configEvents, ports: opts.reactionPorts ?? { switchover: null, agents: null } },
     { log: quietLogger, ...opts.alarms },
   );
+  const apiTokens = new ApiTokenService(db, { loginMaxFailures: env.LOGIN_MAX_FAILURES, loginWindowSeconds: env.LOGIN_WINDOW_SECONDS });
   // Not started (no timers): a configuration-only console runs no procedure.
   const upgradeRunner = new UpgradeRunner({ db, controlPlane, operations, log: quietLogger });
   const schedules = new ScheduleService({ db, controlPlane, operations, alarms, upgradeOf: () => null, log: quietLogger });
-  const services: ConsoleServices = { db, env, auth, configEvents, controlPlane, operations, alarms, lab: noLab, upgrades: new UpgradeService(db, upgradeRunner), schedules };
+  const services: ConsoleServices = { db, env, auth, apiTokens, configEvents, controlPlane, operations, alarms, lab: noLab, upgrades: new UpgradeService(db, upgradeRunner), schedules };
   const userIds = {} as Record<Role, string>;
   for (const role of ["viewer", "operator", "admin"] as const) {
     const u = await services.auth.createUser({ id: null, name: "test" }, { username: `${role}1`, password: `${role}-password-123`, role });
@@ -84,6 +86,7 @@ export function callerFor(services: ConsoleServices, user: SessionUser | null): 
     services,
     user,
     sessionId: null,
+    credential: user ? "session" : null,
     ip: "127.0.0.1",
     userAgent: "vitest",
     cookies: { setSession: () => {}, clearSession: () => {} },

@@ -1,14 +1,16 @@
 "use client";
 // The live alarm view: active alarms (severity, count, first/last seen, acknowledgement, reaction runs)
 // with Acknowledge (a note: "I'm on it") and Clear (a comment) for operators and admins, and a history
-// tab of cleared alarms with who, when, how and why. Live through the "alarms:changed" socket event.
+// tab of cleared alarms with who, when, how and why (filtered, and downloadable as CSV or JSON). Live
+// through the "alarms:changed" socket event.
 import Link from "next/link";
 import { useState, type FormEvent } from "react";
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
 import type { RouterOutputs } from "@/components/trpc/types";
 import { useCurrentUser } from "@/components/layout/app-shell";
-import { Badge, Button, Card, ErrorBox, Field, Input, Loading, PageTitle, Table, cx } from "@/components/ui";
+import { Badge, Button, Card, ErrorBox, Field, Input, Loading, PageTitle, Select, Table, cx } from "@/components/ui";
+import { ExportButtons } from "@/components/export/export-buttons";
 
 type Alarm = RouterOutputs["alarms"]["active"][number];
 
@@ -123,12 +125,32 @@ function ActiveRow({ alarm, canAct }: { alarm: Alarm; canAct: boolean }) {
   );
 }
 
+const severities = ["critical", "major", "minor"] as const;
+
 function History() {
   const trpc = useTRPC();
-  const history = useInfiniteQuery(trpc.alarms.history.infiniteQueryOptions({ limit: 50 }, { getNextPageParam: (last) => last.nextCursor ?? undefined }));
+  const queryClient = useQueryClient();
+  const [filter, setFilter] = useState<{ severity: "" | (typeof severities)[number]; application: string }>({ severity: "", application: "" });
+  const filters = { severity: filter.severity || undefined, application: filter.application || undefined };
+  const history = useInfiniteQuery(trpc.alarms.history.infiniteQueryOptions({ ...filters, limit: 50 }, { getNextPageParam: (last) => last.nextCursor ?? undefined }));
   const rows = history.data?.pages.flatMap((p) => p.items) ?? [];
+  const exportFile = (format: "csv" | "json") => queryClient.fetchQuery({ ...trpc.alarms.exportHistory.queryOptions({ ...filters, format }), staleTime: 0 });
   return (
     <>
+      <form className="mb-3 flex flex-wrap items-end gap-3" aria-label="History filters" onSubmit={(e) => e.preventDefault()}>
+        <Field label="Severity">
+          {(id) => (
+            <Select id={id} value={filter.severity} onChange={(e) => setFilter({ ...filter, severity: e.target.value as typeof filter.severity })}>
+              <option value="">any</option>
+              {severities.map((s) => (
+                <option key={s}>{s}</option>
+              ))}
+            </Select>
+          )}
+        </Field>
+        <Field label="Application">{(id) => <Input id={id} value={filter.application} onChange={(e) => setFilter({ ...filter, application: e.target.value })} />}</Field>
+        <ExportButtons what="cleared alarms" load={exportFile} />
+      </form>
       <ErrorBox error={history.error} />
       {history.isLoading ? (
         <Loading what="alarm history" />

@@ -294,7 +294,7 @@ export function SwitchoverControl({ pair }: { pair: PairView }) {
       <ErrorBox error={switchover.error} />
       {switchover.data && (
         <div role="status" data-testid="switchover-outcome" className="text-xs text-slate-700">
-          <div>Controller: {switchover.data}</div>
+          <div>Controller: {switchover.data.sentence}</div>
           {/* The plan's steps show above while agents acknowledge them; then the outcome. */}
           <div className="font-medium">{pair.plan ? "In progress: waiting for the agents' acknowledgements…" : `Finished: ${pair.situation}`}</div>
         </div>

@@ -46,18 +46,22 @@ export function PairDetail({ id }: { id: string }) {
       <VipMismatchBanner pair={pair} />
       <Card title="Topology" className="mb-4">
         <figure aria-label={`Topology of ${pair.name}`} className="flex flex-col items-stretch gap-2 md:flex-row md:items-center">
-          {pair.servers.map((s, i) => {
-            const host = hosts.data?.find((h) => h.name === s.hostName);
-            const connected = s.hostConnection === "connected";
+          {/* One box per host: a single-host pair's two servers sit in one box with the HA link between them. */}
+          {hostsOf(pair.servers).map((hostName, i) => {
+            const here = pair.servers.filter((s) => s.hostName === hostName);
+            const host = hosts.data?.find((h) => h.name === hostName);
+            const first = here[0]!;
+            const connected = first.hostConnection === "connected";
+            const link = <HaLink key="link" up={haLinkUp} states={pair.servers.map((x) => x.haLink).join("/")} />;
             const box = (
-              <div key={s.appId} data-testid={`topology-${s.hostName}`} className={cx("flex-1 rounded-lg border-2 p-3", connected ? "border-slate-300" : "border-red-400 border-dashed bg-slate-50")}>
+              <div key={hostName} data-testid={`topology-${hostName}`} className={cx("flex-1 rounded-lg border-2 p-3", connected ? "border-slate-300" : "border-red-400 border-dashed bg-slate-50")}>
                 <div className="flex items-center justify-between text-sm font-semibold">
-                  <span>host {s.hostName}</span>
-                  <Badge tone={connected ? "green" : "red"}>agent {s.hostConnection}</Badge>
+                  <span>host {hostName}</span>
+                  <Badge tone={connected ? "green" : "red"}>agent {first.hostConnection}</Badge>
                 </div>
                 {!connected && (
                   <div className="text-xs italic text-slate-600">
-                    last known values{s.lastHeartbeatAt ? <>, last heartbeat <Age since={s.lastHeartbeatAt} /></> : " (never heard from)"}
+                    last known values{first.lastHeartbeatAt ? <>, last heartbeat <Age since={first.lastHeartbeatAt} /></> : " (never heard from)"}
                   </div>
                 )}
                 <ul className="my-1 text-xs text-slate-600">
@@ -67,29 +71,31 @@ export function PairDetail({ id }: { id: string }) {
                     </li>
                   ))}
                 </ul>
-                <div className={cx("rounded border p-2 text-sm", s.role === "primary" ? "border-green-500 bg-green-50" : "border-slate-200 bg-slate-50", !connected && "opacity-60 grayscale")}>
-                  {s.name} <Badge tone={s.role === "primary" ? "green" : s.role === "backup" ? "slate" : "amber"}>{s.role}</Badge> <span className="text-xs">{s.status}</span>
+                <div className="flex flex-col items-stretch gap-2 md:flex-row md:items-center">
+                  {here.map((s, j) => {
+                    const server = (
+                      <div key={s.appId} className="flex-1">
+                        <div className={cx("rounded border p-2 text-sm", s.role === "primary" ? "border-green-500 bg-green-50" : "border-slate-200 bg-slate-50", !connected && "opacity-60 grayscale")}>
+                          {s.name} <Badge tone={s.role === "primary" ? "green" : s.role === "backup" ? "slate" : "amber"}>{s.role}</Badge> <span className="text-xs">{s.status}</span>
+                        </div>
+                        {vipWord && (
+                          <div className="mt-2 text-xs">
+                            {s.vip === "present" && <Badge tone="green">{vipWord} enabled here</Badge>}
+                            {s.vip === "stale" && <Badge tone="red">{vipWord} may still be enabled here (stale)</Badge>}
+                            {s.vip === "absent" && <span className="text-slate-500">{vipWord} disabled here</span>}
+                            <div data-testid="vip-observed" className="mt-1">
+                              <ObservedVip s={s} vipWord={vipWordOf(pair.haType)} />
+                            </div>
+                          </div>
+                        )}
+                      </div>
+                    );
+                    return j === 0 ? server : [link, server];
+                  })}
                 </div>
-                {vipWord && (
-                  <div className="mt-2 text-xs">
-                    {s.vip === "present" && <Badge tone="green">{vipWord} enabled here</Badge>}
-                    {s.vip === "stale" && <Badge tone="red">{vipWord} may still be enabled here (stale)</Badge>}
-                    {s.vip === "absent" && <span className="text-slate-500">{vipWord} disabled here</span>}
-                    <div data-testid="vip-observed" className="mt-1">
-                      <ObservedVip s={s} vipWord={vipWordOf(pair.haType)} />
-                    </div>
-                  </div>
-                )}
               </div>
             );
-            if (i === 0) return box;
-            return [
-              <div key="link" className="flex flex-col items-center px-2 text-xs text-slate-600" aria-label={`HA link ${haLinkUp ? "up" : "down"}`}>
-                <div className={cx("h-0.5 w-16", haLinkUp ? "bg-green-600" : "bg-red-500")} />
-                HA link {haLinkUp ? "up" : pair.servers.map((x) => x.haLink).join("/")}
-              </div>,
-              box,
-            ];
+            return i === 0 ? box : [link, box];
           })}
         </figure>
         {pair.hold && <div className="mt-3"><HoldBanner hold={pair.hold} /></div>}
@@ -133,5 +139,19 @@ export function PairDetail({ id }: { id: string }) {
         <Timeline pairId={id} />
       </Card>
     </>
+  );
+}
+
+/** The pair's hosts in the order of its servers, each once (a single-host pair has one). */
+function hostsOf(servers: readonly { hostName: string }[]): string[] {
+  return [...new Set(servers.map((s) => s.hostName))];
+}
+
+function HaLink({ up, states }: { up: boolean; states: string }) {
+  return (
+    <div className="flex flex-col items-center px-2 text-xs text-slate-600" aria-label={`HA link ${up ? "up" : "down"}`}>
+      <div className={cx("h-0.5 w-16", up ? "bg-green-600" : "bg-red-500")} />
+      HA link {up ? "up" : states}
+    </div>
   );
 }

@@ -1,18 +1,19 @@
 "use client";
-// Users (admin): create users with a role, change roles, disable, reset passwords.
+// Users (admin): create users with a role, change roles, disable, reset passwords; and API tokens,
+// the service accounts automation uses (api-tokens.tsx).
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
-import { Badge, Button, Card, ErrorBox, Field, Input, PageTitle, Select, Table } from "@/components/ui";
+import { Badge, Button, Card, ErrorBox, Field, Input, PageTitle, Table } from "@/components/ui";
+import { ApiTokens } from "./api-tokens";
+import { RoleSelect, roleMeaning, type Role } from "./role-select";
 
-const roles = ["viewer", "operator", "admin"] as const;
-const roleMeaning = { viewer: "reads everything", operator: "also switches over and clears alarms", admin: "everything" };
 
 export function UsersPage() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const users = useQuery(trpc.users.list.queryOptions());
-  const [form, setForm] = useState({ username: "", password: "", role: "viewer" as (typeof roles)[number] });
+  const [form, setForm] = useState({ username: "", password: "", role: "viewer" as Role });
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
   const create = useMutation(trpc.users.create.mutationOptions({ onSuccess: () => (setForm({ username: "", password: "", role: "viewer" }), refresh()) }));
   const update = useMutation(trpc.users.update.mutationOptions({ onSuccess: refresh }));
@@ -31,13 +32,7 @@ export function UsersPage() {
             {(id) => <Input id={id} type="password" autoComplete="new-password" value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} required />}
           </Field>
           <Field label="Role" hint={roleMeaning[form.role]}>
-            {(id) => (
-              <Select id={id} value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as (typeof roles)[number] })}>
-                {roles.map((r) => (
-                  <option key={r}>{r}</option>
-                ))}
-              </Select>
-            )}
+            {(id) => <RoleSelect id={id} value={form.role} onChange={(role) => setForm({ ...form, role })} />}
           </Field>
           <Button type="submit" disabled={create.isPending}>
             Create user
@@ -54,11 +49,7 @@ export function UsersPage() {
             <tr key={u.id}>
               <td className="px-2 py-2 font-medium">{u.username}</td>
               <td className="px-2 py-2">
-                <Select aria-label={`Role of ${u.username}`} value={u.role} onChange={(e) => update.mutate({ id: u.id, role: e.target.value as (typeof roles)[number] })}>
-                  {roles.map((r) => (
-                    <option key={r}>{r}</option>
-                  ))}
-                </Select>
+                <RoleSelect label={`Role of ${u.username}`} value={u.role as Role} onChange={(role) => update.mutate({ id: u.id, role })} />
               </td>
               <td className="px-2 py-2">{u.disabled ? <Badge tone="red">disabled</Badge> : <Badge tone="green">active</Badge>}</td>
               <td className="px-2 py-2 text-right">
@@ -81,6 +72,9 @@ export function UsersPage() {
           ))}
         </Table>
       </Card>
+      <div className="mt-4">
+        <ApiTokens />
+      </div>
     </>
   );
 }

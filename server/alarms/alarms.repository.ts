@@ -184,9 +184,23 @@ export async function listActiveAlarms(db: DbTx): Promise<AlarmView[]> {
   return rows.map(toAlarm).sort((a, b) => (severityRank[a.severity] ?? 9) - (severityRank[b.severity] ?? 9));
 }
 
+function historyWhere(f: Pick<AlarmHistoryFilter, "severity" | "application">): Prisma.AlarmWhereInput {
+  return { state: "cleared", severity: f.severity, application: f.application ? { contains: f.application } : undefined };
+}
+
+export function countAlarmHistory(db: DbTx, f: Pick<AlarmHistoryFilter, "severity" | "application">): Promise<number> {
+  return db.alarm.count({ where: historyWhere(f) });
+}
+
+/** Cleared alarms the filter matches, latest cleared first (an export: bounded by the caller with countAlarmHistory). */
+export async function allAlarmHistory(db: DbTx, f: Pick<AlarmHistoryFilter, "severity" | "application">, max: number): Promise<AlarmView[]> {
+  const rows = await db.alarm.findMany({ where: historyWhere(f), select: alarmSelect, orderBy: [{ clearedAt: "desc" }, { id: "desc" }], take: max });
+  return rows.map(toAlarm);
+}
+
 export async function listAlarmHistory(db: DbTx, f: AlarmHistoryFilter) {
   const rows = await db.alarm.findMany({
-    where: { state: "cleared", severity: f.severity, application: f.application ? { contains: f.application } : undefined },
+    where: historyWhere(f),
     select: alarmSelect,
     orderBy: [{ clearedAt: "desc" }, { id: "desc" }],
     take: f.limit + 1,

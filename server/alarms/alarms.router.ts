@@ -8,7 +8,8 @@ import { boundedString, COMMENT_MAX_CHARS, DESCRIPTION_MAX_CHARS, ID_MAX_CHARS, 
 import * as repo from "./alarms.repository";
 import * as service from "./alarms.service";
 import { testHooksEnabled } from "./engine";
-import { alarmHistorySchema, conditionInputSchema, eventIdSchema, logEventSearchSchema, reactionInputSchema, severities } from "./alarms.schema";
+import { checkExportSize, EXPORT_MAX_ROWS, exportFile, exportFormatSchema, type Column } from "../export/tabular";
+import { alarmHistorySchema, conditionInputSchema, eventIdSchema, logEventSearchSchema, reactionInputSchema } from "./alarms.schema";
 
 const id = boundedString(ID_MAX_CHARS).min(1);
 
@@ -22,6 +23,30 @@ export const injectLogEventInputSchema = z
     text: boundedString(LOG_EVENT_TEXT_MAX_CHARS).default(""),
   })
   .strict();
+
+/** The history page's filters without its paging, and the file format. */
+export const alarmHistoryExportInputSchema = alarmHistorySchema.omit({ cursor: true, direction: true, limit: true }).extend({ format: exportFormatSchema }).strict();
+
+const historyColumns: Column<repo.AlarmView>[] = [
+  { name: "id", value: (a) => a.id },
+  { name: "severity", value: (a) => a.severity },
+  { name: "description", value: (a) => a.description },
+  { name: "source", value: (a) => a.source },
+  { name: "application", value: (a) => a.application },
+  { name: "host", value: (a) => a.host },
+  { name: "pair", value: (a) => a.pair },
+  { name: "count", value: (a) => a.count },
+  { name: "firstSeen", value: (a) => a.firstSeen },
+  { name: "lastSeen", value: (a) => a.lastSeen },
+  { name: "lastText", value: (a) => a.lastText },
+  { name: "acknowledgedBy", value: (a) => a.acknowledgedBy },
+  { name: "acknowledgedAt", value: (a) => a.acknowledgedAt },
+  { name: "acknowledgeNote", value: (a) => a.acknowledgeNote },
+  { name: "clearedBy", value: (a) => a.clearedBy },
+  { name: "clearedAt", value: (a) => a.clearedAt },
+  { name: "clearedHow", value: (a) => a.clearedHow },
+  { name: "clearComment", value: (a) => a.clearComment },
+];
 
 const conditionsRouter = createTRPCRouter({
   list: viewerProcedure.query(({ ctx }) => repo.listConditions(ctx.services.db)),
@@ -64,17 +89,14 @@ const reactionsRouter = createTRPCRouter({
 export const alarmsRouter = createTRPCRouter({
   active: viewerProcedure.query(({ ctx }) => repo.listActiveAlarms(ctx.services.db)),
   history: viewerProcedure.input(alarmHistorySchema).query(({ ctx, input }) => repo.listAlarmHistory(ctx.services.db, { ...input, cursor: input.cursor ?? undefined })),
-  /** For the header badge: active alarms per severity, and how many of them nobody acknowledged. */
-  counts: viewerProcedure.query(async ({ ctx }) => {
-    const groups = await repo.activeAlarmCounts(ctx.services.db);
-    const out = { total: 0, unacknowledged: 0, critical: 0, major: 0, minor: 0 };
-    for (const g of groups) {
-      out.total += g.count;
-      if (!g.acknowledged) out.unacknowledged += g.count;
-      if ((severities as readonly string[]).includes(g.severity)) out[g.severity as (typeof severities)[number]] += g.count;
-    }
-    return out;
+  /** The cleared alarms the history's filters match, latest first, as a CSV or JSON file. */
+  exportHistory: viewerProcedure.input(alarmHistoryExportInputSchema).query(async ({ ctx, input }) => {
+    const { format, ...filter } = input;
+    checkExportSize(await repo.countAlarmHistory(ctx.services.db, filter), "cleared alarms");
+    return exportFile("switchyard-alarm-history", format, historyColumns, await repo.allAlarmHistory(ctx.services.db, filter, EXPORT_MAX_ROWS));
   }),
+  /** For the header badge: active alarms per severity, and how many of them nobody acknowledged. */
+  counts: viewerProcedure.query(({ ctx }) => service.activeAlarmCounts(ctx.services.db)),
   acknowledge: operatorProcedure.input(acknowledgeInputSchema).mutation(async ({ ctx, input }) => {
     await ctx.services.alarms.acknowledge(ctx.actor, input.id, input.note);
     return true;

@@ -7,7 +7,27 @@ import { recordAudit, type Actor } from "../audit/audit.repository";
 import * as repo from "./alarms.repository";
 import type { ConditionInput, ReactionInput } from "./alarms.schema";
 import { settingsProblem } from "./reactions";
-import { reactionSettingsSchemas } from "./alarms.schema";
+import { reactionSettingsSchemas, severities, type Severity } from "./alarms.schema";
+
+export interface ActiveAlarmCounts {
+  total: number;
+  unacknowledged: number;
+  critical: number;
+  major: number;
+  minor: number;
+}
+
+/** Active alarms per severity and how many of them nobody acknowledged (the header badge, the CLI, /metrics). */
+export async function activeAlarmCounts(db: Db): Promise<ActiveAlarmCounts> {
+  const groups = await repo.activeAlarmCounts(db);
+  const out: ActiveAlarmCounts = { total: 0, unacknowledged: 0, critical: 0, major: 0, minor: 0 };
+  for (const g of groups) {
+    out.total += g.count;
+    if (!g.acknowledged) out.unacknowledged += g.count;
+    if ((severities as readonly string[]).includes(g.severity)) out[g.severity as Severity] += g.count;
+  }
+  return out;
+}
 
 function conditionName(c: { eventId: string | null; controllerKind: string | null }): string {
   return c.eventId ?? c.controllerKind ?? "?";

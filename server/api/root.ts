@@ -5,6 +5,7 @@ import { applicationsRouter, hostsRouter, optionsRouter, pairsRouter } from "../
 import { auditRouter } from "../audit/audit.router";
 import { transferRouter } from "../transfer/transfer.router";
 import { agentTokensRouter } from "../agent-tokens/agent-tokens.router";
+import { apiTokensRouter } from "../api-tokens/api-tokens.router";
 import { liveRouter } from "../runtime/live.router";
 import { labRouter } from "../lab/lab.router";
 import { alarmsRouter } from "../alarms/alarms.router";
@@ -22,6 +23,7 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   config: transferRouter,
   agentTokens: agentTokensRouter,
+  apiTokens: apiTokensRouter,
   live: liveRouter,
   lab: labRouter,
   alarms: alarmsRouter,

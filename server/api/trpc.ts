@@ -1,5 +1,5 @@
 // tRPC setup, in the order create-t3-app uses.
-// 1. CONTEXT: who is calling (from the session cookie) and the console's parts, built once by the
+// 1. CONTEXT: who is calling (from the session cookie, or an API token in `Authorization: Bearer`) and the console's parts, built once by the
 //    composition root (server/console.ts) and handed to every call.
 // 2. INITIALIZATION: superjson, the error formatter (AppError problems and zod issues reach the
 //    browser; internal errors are logged and hidden).
@@ -12,6 +12,7 @@ import { AppError, type AppErrorCode, type Problem } from "../errors";
 import type { Db } from "../db";
 import type { Env } from "../env";
 import type { AuthService, SessionUser } from "../auth/auth.service";
+import type { ApiTokenService } from "../api-tokens/api-tokens.service";
 import type { ConfigEvents } from "../config/config-events";
 import type { ControlPlane } from "../control-plane/control-plane";
 import type { OperationsService } from "../runtime/operations.service";
@@ -38,6 +39,7 @@ export interface ConsoleServices {
   db: Db;
   env: Env;
   auth: AuthService;
+  apiTokens: ApiTokenService;
   configEvents: ConfigEvents;
   controlPlane: ControlPlane;
   operations: OperationsService;
@@ -54,6 +56,8 @@ export interface Context {
   services: ConsoleServices;
   user: SessionUser | null;
   sessionId: string | null;
+  /** How the caller proved who it is: a browser session cookie, an API token (Authorization: Bearer), or nothing. */
+  credential?: "session" | "token" | null;
   ip: string;
   userAgent: string;
   cookies: CookieJar;
@@ -75,7 +79,7 @@ const trpcCodes: Record<AppErrorCode, TRPCError["code"]> = {
   RATE_LIMITED: "TOO_MANY_REQUESTS",
 };
 
-function zodProblems(error: ZodError): Problem[] {
+export function zodProblems(error: ZodError): Problem[] {
   return error.issues.map((i) => ({ path: i.path.join("."), message: `${i.path.join(".") || "input"}: ${i.message}` }));
 }
 
@@ -103,25 +107,33 @@ const t = initTRPC
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
+/** An AppError as the TRPCError of its code (also for failures before a procedure runs: a bad API token). */
+export function trpcErrorOf(cause: AppError): TRPCError {
+  return new TRPCError({ code: trpcCodes[cause.code], message: cause.message, cause });
+}
+
 /** Maps AppError to its tRPC code so services never import tRPC. */
 const errorMapper = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok && result.error.cause instanceof AppError) {
-    const cause = result.error.cause;
-    throw new TRPCError({ code: trpcCodes[cause.code], message: cause.message, cause });
+    throw trpcErrorOf(result.error.cause);
   }
   return result;
 });
 
 // ---- 3. procedures -----------------------------------------------------------------------------
 
+/** Why this caller may not call something that needs `needed`, or null when it may (the REST API asks before it reads input, as tRPC does). */
+export function roleRefusal(user: SessionUser, needed: Role): string | null {
+  return roleAtLeast(user.role, needed) ? null : `${user.username} is ${withArticle(user.role)}; this needs the ${needed} role`;
+}
+
 const requireRole = t.middleware(({ ctx, meta, next }) => {
   const needed = meta?.role;
   if (!needed || needed === "public") throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "procedure declares no role" });
   if (!ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "log in first" });
-  if (!roleAtLeast(ctx.user.role, needed)) {
-    throw new TRPCError({ code: "FORBIDDEN", message: `${ctx.user.username} is ${withArticle(ctx.user.role)}; this needs the ${needed} role` });
-  }
+  const refusal = roleRefusal(ctx.user, needed);
+  if (refusal) throw new TRPCError({ code: "FORBIDDEN", message: refusal });
   const actor: Actor = { id: ctx.user.id, name: ctx.user.username };
   return next({ ctx: { ...ctx, user: ctx.user, actor } });
 });

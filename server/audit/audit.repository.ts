@@ -65,15 +65,28 @@ export interface AuditFilter {
   limit: number;
 }
 
+function auditWhere(f: Omit<AuditFilter, "cursor" | "limit">): Prisma.AuditEntryWhereInput {
+  return {
+    actorName: f.actorName ? { contains: f.actorName } : undefined,
+    action: f.action ? { startsWith: f.action } : undefined,
+    objectType: f.objectType || undefined,
+    objectName: f.objectName ? { contains: f.objectName } : undefined,
+    at: f.from || f.to ? { gte: f.from, lte: f.to } : undefined,
+  };
+}
+
+/** Every entry the filter matches, newest first (an export: the caller bounds it with countAuditEntries first). */
+export function allAuditEntries(db: DbTx, f: Omit<AuditFilter, "cursor" | "limit">, max: number) {
+  return db.auditEntry.findMany({ where: auditWhere(f), orderBy: [{ at: "desc" }, { id: "desc" }], take: max });
+}
+
+export function countAuditEntries(db: DbTx, f: Omit<AuditFilter, "cursor" | "limit">) {
+  return db.auditEntry.count({ where: auditWhere(f) });
+}
+
 export async function findAuditEntries(db: DbTx, f: AuditFilter) {
   const rows = await db.auditEntry.findMany({
-    where: {
-      actorName: f.actorName ? { contains: f.actorName } : undefined,
-      action: f.action ? { startsWith: f.action } : undefined,
-      objectType: f.objectType || undefined,
-      objectName: f.objectName ? { contains: f.objectName } : undefined,
-      at: f.from || f.to ? { gte: f.from, lte: f.to } : undefined,
-    },
+    where: auditWhere(f),
     orderBy: [{ at: "desc" }, { id: "desc" }],
     take: f.limit + 1,
     ...(f.cursor ? { cursor: { id: f.cursor }, skip: 1 } : {}),

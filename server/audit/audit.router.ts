@@ -1,7 +1,8 @@
-// The audit log, read-only, filtered and paged.
+// The audit log, read-only, filtered and paged; exported as CSV or JSON with the same filters.
 import { z } from "zod";
 import { createTRPCRouter, viewerProcedure } from "../api/trpc";
-import { findAuditEntries } from "./audit.repository";
+import { allAuditEntries, countAuditEntries, findAuditEntries } from "./audit.repository";
+import { checkExportSize, EXPORT_MAX_ROWS, exportFile, exportFormatSchema, type Column } from "../export/tabular";
 import { auditEntryFor } from "../config/masking";
 import { boundedString, ID_MAX_CHARS } from "../../protocol/limits";
 
@@ -20,7 +21,31 @@ export const auditFilterSchema = z
   })
   .strict();
 
+/** The list's filters without its paging, and the file format. */
+export const auditExportInputSchema = auditFilterSchema.omit({ cursor: true, direction: true, limit: true }).extend({ format: exportFormatSchema }).strict();
+
+type AuditRow = Awaited<ReturnType<typeof allAuditEntries>>[number];
+const auditColumns: Column<AuditRow>[] = [
+  { name: "at", value: (e) => e.at },
+  { name: "actor", value: (e) => e.actorName },
+  { name: "action", value: (e) => e.action },
+  { name: "objectType", value: (e) => e.objectType },
+  { name: "objectName", value: (e) => e.objectName },
+  { name: "objectId", value: (e) => e.objectId },
+  { name: "detail", value: (e) => e.detail },
+  { name: "before", value: (e) => e.before },
+  { name: "after", value: (e) => e.after },
+  { name: "id", value: (e) => e.id },
+];
+
 export const auditRouter = createTRPCRouter({
+  /** The entries the filters match, newest first, as a CSV or JSON file (environment values masked as in the list). */
+  export: viewerProcedure.input(auditExportInputSchema).query(async ({ ctx, input }) => {
+    const { format, ...filter } = input;
+    checkExportSize(await countAuditEntries(ctx.services.db, filter), "audit entries");
+    const rows = await allAuditEntries(ctx.services.db, filter, EXPORT_MAX_ROWS);
+    return exportFile("switchyard-audit", format, auditColumns, rows.map((e) => auditEntryFor(e, ctx.user.role)));
+  }),
   list: viewerProcedure.input(auditFilterSchema).query(async ({ ctx, input }) => {
     const page = await findAuditEntries(ctx.services.db, { ...input, cursor: input.cursor ?? undefined });
     return { ...page, items: page.items.map((e) => auditEntryFor(e, ctx.user.role)) };

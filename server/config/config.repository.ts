@@ -312,3 +312,9 @@ export async function listPairs(db: DbTx) {
     orderBy: { name: "asc" },
   });
 }
+
+/** A pair's id from its name or its id (the REST API and the CLI name pairs the way people do). */
+export async function findPairId(db: DbTx, nameOrId: string): Promise<string | null> {
+  const row = await db.haPair.findFirst({ where: { OR: [{ name: nameOrId }, { id: nameOrId }] }, select: { id: true } });
+  return row?.id ?? null;
+}

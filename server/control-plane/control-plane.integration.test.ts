@@ -127,7 +127,8 @@ describe("the control plane on the live lab", () => {
       expect((await listActiveAlarms(db)).filter((a) => a.source === "00-04200")).toEqual([]);
       const since = new Date();
       const outcome = await stack.caller().live.switchover({ pairId });
-      expect(outcome).toContain(`${backup} ordered to primary`);
+      expect(outcome.sentence).toContain(`${backup} ordered to primary`);
+      expect(outcome.accepted).toBe(true);
       await healthy(A, backup);
       const rows = (await historySince(A, since)).filter((r) => r.includes("command-result"));
       expect(rows.length).toBeGreaterThan(0);

@@ -15,7 +15,8 @@ import { pairViews, type PairView } from "../runtime/live-view";
 import { loadPairConfigs } from "../runtime/runtime.repository";
 import type { MaintenanceOutcome, SwitchoverOutcome } from "../runtime/runner";
 import type { AppRuntime, RuntimeAlarm, VipObservation } from "../runtime/app-runtime";
-import type { ControlPlaneRequests, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
+import type { ControlPlaneMetrics, ControlPlaneRequests, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
+import type { PlanEnding } from "../runtime/plan-endings";
 import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
 import { logger, type Logger } from "../log";
 
@@ -36,6 +37,8 @@ export interface ControlPlaneListener {
   onAppRuntime?(applications: string[], vipChanged: boolean): void;
   /** A delivery failed, a restart policy gave up, or an observed VIP contradicts the controller (vip-mismatch) — or that is over. */
   onAppAlarm?(alarm: RuntimeAlarm): void;
+  /** A controller plan ended (for metrics). */
+  onPlanEnded?(ending: PlanEnding): void;
 }
 
 export interface ControlPlane {
@@ -68,6 +71,8 @@ export interface ControlPlane {
   applicationRuntime(appName: string): AppRuntime | null;
   /** Where agents last observed each pair's VIP (or NLB port), one entry per pair and host. */
   vipObservations(): VipObservation[];
+  /** The control plane thread's own health (null when there is none: disabled, or restarting). */
+  metrics(): Promise<ControlPlaneMetrics | null>;
 }
 
 function notRunning(): AppError {
@@ -98,6 +103,7 @@ export function disabledControlPlane(db: Db): ControlPlane {
     controllerState: async () => null,
     applicationRuntime: () => null,
     vipObservations: () => [],
+    metrics: async () => null,
   };
 }
 
@@ -259,6 +265,10 @@ class WorkerControlPlane implements ControlPlane {
     return [...this.vips.values()];
   }
 
+  metrics(): Promise<ControlPlaneMetrics | null> {
+    return this.worker ? this.request("metrics", {}).catch(() => null) : Promise.resolve(null);
+  }
+
   private request<K extends keyof ControlPlaneRequests>(name: K, input: ControlPlaneRequests[K]["in"]): Promise<ControlPlaneRequests[K]["out"]> {
     const worker = this.worker;
     if (!worker) return Promise.reject(new AppError("CONFLICT", "the control plane is not running right now (it is starting again); try again in a moment"));
@@ -305,6 +315,9 @@ class WorkerControlPlane implements ControlPlane {
         return;
       case "app-alarm":
         this.emit((l) => l.onAppAlarm?.(n.alarm));
+        return;
+      case "plan-ended":
+        this.emit((l) => l.onPlanEnded?.(n.ending));
         return;
       case "ready":
         return;

@@ -5,6 +5,7 @@
 // worker.ts only carries messages. Nothing here waits on the web tier: a slow page or a big import in
 // the main thread cannot delay a heartbeat or a failover decision.
 import http from "node:http";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Server as SocketServer } from "socket.io";
 import type { Db } from "../db";
 import type { Env } from "../env";
@@ -162,10 +163,14 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     gateway,
     onChange: pushLive,
     onAlarm: (command) => notify({ kind: "controller-alarm", command }),
+    onPlanEnded: (ending) => notify({ kind: "plan-ended", ending }),
     timing: { heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS, maintenanceAlarmAfterMs: env.MAINTENANCE_ALARM_AFTER_MINUTES * 60_000 },
   });
   await runner.start();
   const r = runner;
+  // The control plane's own event-loop delay (the web tier measures its thread's; this one decides failovers).
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
   flush(); // the web tier's mirror starts with every pair, before any agent has said anything
 
   const handlers: { [K in keyof ControlPlaneRequests]: (input: ControlPlaneRequests[K]["in"]) => Promise<ControlPlaneRequests[K]["out"]> } = {
@@ -197,8 +202,20 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     },
     dropHost: async ({ hostName, reason }) => gateway.dropHost(hostName, reason),
     controllerState: async () => r.current,
+    metrics: async () => {
+      // Nanoseconds since the previous scrape; NaN before the first sample.
+      const s = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
+      const out = {
+        eventLoopDelay: { meanSeconds: s(loopDelay.mean), p99Seconds: s(loopDelay.percentile(99)), maxSeconds: s(loopDelay.max) },
+        queuedInputs: r.queuedInputs,
+        heapUsedBytes: process.memoryUsage().heapUsed,
+      };
+      loopDelay.reset();
+      return out;
+    },
     stop: async () => {
       if (pushTimer) clearTimeout(pushTimer);
+      loopDelay.disable();
       clearInterval(vipTimer);
       await r.stop();
       gateway.close();

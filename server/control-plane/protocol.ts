@@ -9,6 +9,7 @@ import type { CancelAlarmCommand, ControllerState, RaiseAlarmCommand } from "../
 import type { HostLiveState } from "../agents/gateway";
 import type { PairView } from "../runtime/live-view";
 import type { MaintenanceOutcome, SwitchoverOutcome } from "../runtime/runner";
+import type { PlanEnding } from "../runtime/plan-endings";
 import type { AppRuntimeChanges, RuntimeAlarm } from "../runtime/app-runtime";
 import type { Env } from "../env";
 import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
@@ -33,6 +34,8 @@ export interface ControlPlaneRequests {
   dropHost: { in: { hostName: string; reason: string }; out: boolean };
   /** A copy of the controller's state, for tests and benchmarks (null before the first load). */
   controllerState: { in: Record<string, never>; out: ControllerState | null };
+  /** The control plane's own health for /metrics: its event loop's delay, its queue, its heap. */
+  metrics: { in: Record<string, never>; out: ControlPlaneMetrics };
   /** Stop accepting agents, finish the controller's writes, close the database. */
   stop: { in: Record<string, never>; out: void };
 }
@@ -62,7 +65,18 @@ export type Notice =
    * An application's delivery failed or its restart policy gave up, or the VIP its host's agent observes
    * contradicts the controller (vip-mismatch, from the VIP watch) — or that is over: for the alarm engine.
    */
-  | { kind: "app-alarm"; alarm: RuntimeAlarm };
+  | { kind: "app-alarm"; alarm: RuntimeAlarm }
+  /** A controller plan ended (completed, abandoned, superseded, cancelled): counted and timed by /metrics in the web tier. */
+  | { kind: "plan-ended"; ending: PlanEnding };
+
+/** The worker thread's own health, measured where it runs (the web tier's are process metrics of its own thread). */
+export interface ControlPlaneMetrics {
+  /** Event-loop delay of the control plane's thread since the previous answer (perf_hooks.monitorEventLoopDelay), in seconds. */
+  eventLoopDelay: { meanSeconds: number; p99Seconds: number; maxSeconds: number };
+  /** Inputs waiting for the controller (ticks, agents' reports). */
+  queuedInputs: number;
+  heapUsedBytes: number;
+}
 
 /** How the web tier starts the control plane: the validated environment (the worker parses nothing itself). */
 export interface ControlPlaneStart {

@@ -12,6 +12,7 @@ import { loadDirectory, type Directory } from "../config/directory";
 import { logger, type Logger } from "../log";
 import { ControllerShell, type HistoryRow, type OutgoingCommand, type ShellInput, type ShellOutput } from "./shell";
 import * as repo from "./runtime.repository";
+import type { PlanEnding } from "./plan-endings";
 
 /** A decision waits at most this long for the database's write lock; then it is not persisted, so not sent. */
 export const PERSIST_MAX_WAIT_MS = 30_000;
@@ -30,6 +31,8 @@ export interface RunnerDeps {
   onChange?(state: ControllerState, reason: string): void;
   /** Alarm commands from the core (raise/cancel), handed to the alarm engine. */
   onAlarm?(command: RaiseAlarmCommand | CancelAlarmCommand): void;
+  /** Plans that ended (completed, abandoned, …), for the web tier's metrics. */
+  onPlanEnded?(ending: PlanEnding): void;
   log?: Logger;
 }
 
@@ -63,6 +66,11 @@ export class ControllerRunner {
     return this.shell?.state ?? null;
   }
 
+  /** Inputs waiting for the shell (a backlog here is decisions waiting). */
+  get queuedInputs(): number {
+    return this.queue.length;
+  }
+
   async start(): Promise<void> {
     const [pairs, directory, persisted] = await Promise.all([repo.loadPairConfigs(this.deps.db), loadDirectory(this.deps.db), repo.loadPersisted(this.deps.db)]);
     this.shell = new ControllerShell({ pairs, directory, persisted, nowMs: this.now(), timing: this.deps.timing, step: this.deps.step });
@@ -94,9 +102,10 @@ export class ControllerRunner {
   async operatorSwitchoverOutcome(pairId: string, operator: string, force: boolean, reason: string): Promise<SwitchoverOutcome> {
     const epochBefore = this.shell?.state.pairStates[pairId]?.epoch ?? null;
     const { out } = await this.enqueueAndWait({ kind: "operator-switchover", pairId, operator, force, reason });
-    const plan = this.shell?.state.pairStates[pairId]?.plan ?? null;
+    const ps = this.shell?.state.pairStates[pairId];
+    const plan = ps?.plan ?? null;
     const ordered = epochBefore !== null && plan !== null && plan.cause === "operator" && plan.epoch > epochBefore;
-    return { sentence: out.decisions.filter((d) => d.pairId === pairId).map((d) => d.sentence).join("; ") || out.reason, ordered };
+    return { sentence: out.decisions.filter((d) => d.pairId === pairId).map((d) => d.sentence).join("; ") || out.reason, ordered, epoch: ps?.epoch ?? 0 };
   }
 
   /** Puts a pair in maintenance or ends it (the core decides; the sentence says what it did or why not). */
@@ -211,6 +220,8 @@ export class ControllerRunner {
       if (item.input.kind === "tick") this.tickQueued = false;
       const out = this.shell.handle(item.input, this.now());
       if (out.refused) this.log.warn("input refused", { input: item.input.kind, reason: out.refused });
+      // What happened happened, saved or not: the state has moved on either way.
+      for (const ending of out.planEnds) this.deps.onPlanEnded?.(ending);
       if (out.persist) {
         try {
           await this.persist(out.persist);
@@ -297,4 +308,6 @@ export interface MaintenanceOutcome {
 export interface SwitchoverOutcome {
   sentence: string;
   ordered: boolean;
+  /** The pair's epoch after the request (the new plan's epoch when ordered): automation follows the plan by it. */
+  epoch: number;
 }

@@ -28,6 +28,7 @@ import {
   type Timing,
 } from "../controller/core";
 import type { Directory } from "../config/directory";
+import { planEndings, type PlanEnding } from "./plan-endings";
 import { STALL_TOLERANCE_MS } from "../agents/liveness";
 
 /** One timeline row (what the runner writes to the pair's history). */
@@ -79,6 +80,8 @@ export interface ShellOutput {
   refused: string | null;
   /** The core stepped on something other than a quiet tick (the live views may have changed). */
   changed: boolean;
+  /** Plans that ended in this step, with how (for /metrics: counts and durations). */
+  planEnds: PlanEnding[];
 }
 
 export interface ShellOptions {
@@ -146,7 +149,7 @@ export class ControllerShell {
   }
 
   handle(input: ShellInput, nowMs: number): ShellOutput {
-    const out: ShellOutput = { reason: "", decisions: [], persist: null, send: [], alarms: [], refused: null, changed: false };
+    const out: ShellOutput = { reason: "", decisions: [], persist: null, send: [], alarms: [], refused: null, changed: false, planEnds: [] };
     const inputEvents = this.events(input, nowMs, out);
     if (out.refused !== null) {
       out.reason = out.refused;
@@ -156,8 +159,10 @@ export class ControllerShell {
     const reasons: string[] = [];
     const history: HistoryRow[] = [];
     for (const event of events) {
+      const before = this.core;
       const result = this.stepFn(this.core, event);
       this.core = result.state;
+      out.planEnds.push(...planEndings(before, result.state, result.commands, event));
       reasons.push(result.reason);
       out.decisions.push(...result.decisions);
       if (event.type !== "tick" || result.commands.length > 0 || result.decisions.length > 0) out.changed = true;

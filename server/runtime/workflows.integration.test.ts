@@ -113,7 +113,8 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     await healthy(A, "sip-a2", { ready: true });
     const since = new Date();
     const outcome = await stack.caller().live.switchover({ pairId: await stack.pairId(A) });
-    expect(outcome).toMatch(/switchover/i);
+    expect(outcome.sentence).toMatch(/switchover/i);
+    expect(outcome.accepted).toBe(true);
 
     await healthy(A, "sip-a1");
     await vipOn(A, "lab-host-1", "lab-host-2");
@@ -196,7 +197,8 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     const pairId = await stack.pairId(C);
 
     const refused = await stack.caller().live.switchover({ pairId });
-    expect(refused).toMatch(/double failure/);
+    expect(refused.sentence).toMatch(/double failure/);
+    expect(refused.accepted).toBe(false);
     // Nothing moved.
     const still = await stack.view(C);
     expect(server(still, "sip-c1").role).toBe("primary");
@@ -205,7 +207,8 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     // A forced switchover without a reason is rejected by validation.
     await expect(stack.caller().live.switchover({ pairId, force: true })).rejects.toThrow(/reason/);
     const forced = await stack.caller().live.switchover({ pairId, force: true, reason: "W12 test: calls are known to be synced" });
-    expect(forced).not.toMatch(/refused/);
+    expect(forced.sentence).not.toMatch(/refused/);
+    expect(forced.accepted).toBe(true);
     await healthy(C, "sip-c2");
 
     const rows = (await historySince(C, since)).join("\n");

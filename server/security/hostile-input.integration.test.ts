@@ -10,6 +10,8 @@ import { sipServerInput, twoNicHost } from "../test-support";
 import { ApiClient, loggedIn, startHostileConsole, type HostileConsole } from "./hostile-support";
 import type { Role } from "../auth/roles";
 import { buildHostConfig } from "../runtime/host-config";
+import { restRoutes } from "../api/rest-routes";
+import { procedureOf } from "../api/rest";
 import { loadSnapshot } from "../config/config.repository";
 import { describeZodError, hostConfigSchema } from "../../protocol/agent-wire";
 import {
@@ -71,6 +73,43 @@ describe("hostile input over HTTP", () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+
+  it("REST role matrix: every /api/v1 route refuses no token and a session cookie (401) and tokens below its procedure's role (403), and admits the rest; /metrics needs a token", async () => {
+    const tokens = {} as Record<Role, string>;
+    for (const role of ["viewer", "operator", "admin"] as const) {
+      tokens[role] = (await c.callerAs("admin").apiTokens.create({ name: `matrix-${role}`, role, description: "", expiresInDays: 1 })).token;
+    }
+    const browser = await loggedIn(c.url, "admin");
+    const wrong: string[] = [];
+    for (const route of restRoutes) {
+      const needed = procedureOf(route).role;
+      const path = route.path.replace(/\{\w+\}/g, "no-such-object");
+      const callers: { who: Role | "anonymous" | "cookie"; headers: Record<string, string> }[] = [
+        { who: "anonymous", headers: {} },
+        { who: "cookie", headers: { cookie: browser.cookie, origin: c.url } },
+        ...(["viewer", "operator", "admin"] as const).map((who) => ({ who, headers: { authorization: `Bearer ${tokens[who]}` } })),
+      ];
+      for (const { who, headers } of callers) {
+        // An input no route accepts: admitted callers get 400 or 404 (or the answer of a route without
+        // input), refused ones the role refusal, which comes before the input is read.
+        const res = await fetch(`${c.url}${path}${route.method === "GET" ? "?hostileUnknownField=1" : ""}`, {
+          method: route.method,
+          headers: { ...headers, ...(route.method === "POST" ? { "content-type": "application/json" } : {}) },
+          body: route.method === "POST" ? JSON.stringify({ hostileUnknownField: true }) : undefined,
+        });
+        await res.arrayBuffer();
+        const expected = needed === "public" ? "admitted" : who === "anonymous" || who === "cookie" ? 401 : roleRank[who] < roleRank[needed] ? 403 : "admitted";
+        const got = res.status === 401 || res.status === 403 ? res.status : "admitted";
+        if (got !== expected) wrong.push(`${route.method} ${route.path} (${needed}) as ${who}: expected ${expected}, got ${res.status}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    // /metrics: METRICS_AUTH=token (the default) takes a token of any role, never a cookie.
+    expect((await fetch(`${c.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${c.url}/metrics`, { headers: { cookie: browser.cookie } })).status).toBe(401);
+    expect((await fetch(`${c.url}/metrics`, { headers: { authorization: `Bearer ${tokens.viewer}` } })).status).toBe(200);
+    expect((await fetch(`${c.url}/metrics`, { method: "POST", headers: { authorization: `Bearer ${tokens.viewer}` } })).status).toBe(405);
   });
 
   it("role matrix, issue 14: acting on a pair (maintenance, a W14 upgrade, scheduled switchovers) needs an operator; the install command is admin configuration; reading is for viewers", async () => {
