@@ -4,12 +4,15 @@
 // Two projects: "sqlite" runs every test file (SQLite is the embedded default); "postgresql" runs the
 // database-facing files again against a real PostgreSQL that the run starts itself from Debian's
 // packages (harness/postgres-global-setup.ts; server/test-database.ts picks the database).
-// `npx vitest run --project postgresql` runs only those.
+// `npx vitest run --project postgresql` runs only those. Files named *.postgresql.test.ts are about
+// PostgreSQL itself (sessions, connections) and run in that project only.
 import { defineConfig } from "vitest/config";
 
 /** The test files that run on PostgreSQL too: migrations, and every service that reads and writes the database. */
 const POSTGRES_TESTS = [
   "server/db/database.integration.test.ts",
+  // About PostgreSQL itself (connections, sessions, the server's view of transactions): this project only.
+  "**/*.postgresql.test.ts",
   "server/auth/auth.integration.test.ts",
   "server/config/config.integration.test.ts",
   "server/config/servers-config.integration.test.ts",
@@ -26,15 +29,17 @@ const POSTGRES_TESTS = [
   "server/runtime/workflows.integration.test.ts",
 ];
 
+const EXCLUDE = ["node_modules/**", "e2e/**", ".next/**", "generated/**"];
+
 export default defineConfig({
   test: {
-    exclude: ["node_modules/**", "e2e/**", ".next/**", "generated/**"],
+    exclude: EXCLUDE,
     environment: "node",
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
     projects: [
-      { extends: true, test: { name: "sqlite", include: ["**/*.test.ts"] } },
+      { extends: true, test: { name: "sqlite", include: ["**/*.test.ts"], exclude: [...EXCLUDE, "**/*.postgresql.test.ts"] } },
       {
         extends: true,
         test: { name: "postgresql", include: POSTGRES_TESTS, env: { SWITCHYARD_TEST_DATABASE: "postgresql" }, globalSetup: ["harness/postgres-global-setup.ts"] },

@@ -117,9 +117,20 @@ function createSqliteDb(url: string, opts: { busyTimeoutMs?: number }): Db {
  */
 export const POSTGRES_TRANSACTION_LOCK = 0x5357_0001;
 
-interface PgTransaction {
+/** The adapter's transaction (@prisma/adapter-pg's PgTransaction), as far as this file uses it. */
+interface PgTransaction extends Transaction {
   executeRaw(query: { sql: string; args: unknown[]; argTypes: unknown[] }): Promise<number>;
+  /** The pooled connection (pg.PoolClient) the transaction runs on. */
+  client: { release(err?: Error): void };
+  /** Removes the adapter's error listener from that connection. */
+  cleanup?: () => void;
 }
+interface PgAdapter {
+  startTransaction(isolationLevel?: string): Promise<Transaction>;
+  dispose(): Promise<void>;
+}
+
+const statement = (sql: string) => ({ sql, args: [], argTypes: [] });
 
 /**
  * Prisma keeps DateTime in TIMESTAMP(3) columns (no time zone) as UTC; the database's own defaults
@@ -127,8 +138,93 @@ interface PgTransaction {
  * server's TimeZone is. A URL that sets `options` itself keeps its own.
  */
 export function postgresSessionOptions(url: string): { options?: string } {
-  // A transaction left open (its client gone) is ended by the server instead of holding the lock forever.
+  // A last guard, should a transaction ever be left open anyway (ownedTransactions): the server ends it
+  // instead of it holding the lock forever. Prisma itself rolls back any transaction after TRANSACTION_TIMEOUT_MS.
   return new URL(url).searchParams.has("options") ? {} : { options: `-c TimeZone=UTC -c idle_in_transaction_session_timeout=${TRANSACTION_TIMEOUT_MS * 2}` };
+}
+
+/**
+ * Every transaction the pg adapter starts ends on the server and gives its pooled connection back,
+ * exactly once, whatever Prisma does with it. The adapter's commit() and rollback() only return the
+ * connection to the pool (Prisma sends COMMIT or ROLLBACK itself just before), and Prisma lets go of
+ * a transaction without either in two cases:
+ * - COMMIT or ROLLBACK fails (the connection was killed, the server restarted): Prisma then never
+ *   calls commit()/rollback(), the pool counts the connection as in use for good, and once all ten
+ *   are, every transaction waits for a connection forever;
+ * - $disconnect cancels the transactions it knows, and one still starting (waiting for a connection
+ *   or for the lock) is marked rolled back with nothing to roll back yet. When its start resolves,
+ *   Prisma throws ("Transaction in invalid state") and drops it: it stayed idle in transaction after
+ *   pg_advisory_xact_lock, holding the lock, so the other waiters never got it and pool.end() (the
+ *   adapter's dispose) waited for their connections forever.
+ * So: a failed COMMIT or ROLLBACK releases the connection with the error (the pool closes it, which
+ * ends the transaction on the server); commit() and rollback() release at most once; a start that
+ * resolves while the adapter is being disposed of rolls itself back and fails; and dispose() rolls
+ * back what is still open and lets every start finish before it ends the pool.
+ */
+function ownedTransactions(adapter: PgAdapter): void {
+  const start = adapter.startTransaction.bind(adapter);
+  const dispose = adapter.dispose.bind(adapter);
+  /** Started transactions (lock taken) not released yet, each with its way to roll back. */
+  const open = new Map<PgTransaction, () => Promise<void>>();
+  const starting = new Set<Promise<unknown>>();
+  let disposing = false;
+
+  adapter.startTransaction = (isolationLevel) => {
+    const started = (async () => {
+      const tx = (await start(isolationLevel)) as PgTransaction;
+      const executeRaw = tx.executeRaw.bind(tx);
+      let released = false;
+      const release = (err?: unknown) => {
+        if (released) return;
+        released = true;
+        open.delete(tx);
+        tx.cleanup?.();
+        // With an error the pool closes the connection instead of reusing it.
+        tx.client.release(err === undefined ? undefined : err instanceof Error ? err : new Error(String(err)));
+      };
+      const rollBack = async () => {
+        if (released) return;
+        await executeRaw(statement("ROLLBACK")).then(
+          () => release(),
+          (err: unknown) => release(err),
+        );
+      };
+      tx.executeRaw = async (query) => {
+        try {
+          return await executeRaw(query);
+        } catch (err) {
+          if (query.sql === "COMMIT" || query.sql === "ROLLBACK") release(err);
+          throw err;
+        }
+      };
+      tx.commit = async () => release();
+      tx.rollback = async () => release();
+      try {
+        if (disposing) throw new Error("The database client is disconnecting");
+        await executeRaw(statement(`SELECT pg_advisory_xact_lock(${POSTGRES_TRANSACTION_LOCK})`));
+        if (disposing) throw new Error("The database client is disconnecting");
+      } catch (err) {
+        await rollBack();
+        throw err;
+      }
+      open.set(tx, rollBack);
+      return tx;
+    })();
+    starting.add(started);
+    const done = () => void starting.delete(started);
+    started.then(done, done);
+    return started;
+  };
+
+  adapter.dispose = async () => {
+    disposing = true;
+    // Prisma has ended every transaction it still knew: what is open now it let go of. Ending those
+    // frees the lock for the starts still waiting for it, which then roll themselves back.
+    await Promise.all([...open.values()].map((rollBack) => rollBack()));
+    await Promise.allSettled([...starting]);
+    await Promise.all([...open.values()].map((rollBack) => rollBack()));
+    await dispose();
+  };
 }
 
 function createPostgresDb(url: string): Db {
@@ -136,35 +232,7 @@ function createPostgresDb(url: string): Db {
   const connect = factory.connect.bind(factory);
   factory.connect = async () => {
     const adapter = await connect();
-    const start = adapter.startTransaction.bind(adapter);
-    // Transactions not yet committed or rolled back. Prisma can let go of one whose start resolved as
-    // it disconnects; ended here, it does not keep a pooled connection (and the lock) forever.
-    const open = new Set<Awaited<ReturnType<typeof start>>>();
-    const dispose = adapter.dispose.bind(adapter);
-    adapter.dispose = async () => {
-      for (const tx of [...open]) {
-        await (tx as unknown as PgTransaction).executeRaw({ sql: "ROLLBACK", args: [], argTypes: [] }).catch(() => {});
-        await tx.rollback().catch(() => {});
-      }
-      await dispose();
-    };
-    adapter.startTransaction = async (isolationLevel) => {
-      const tx = await start(isolationLevel);
-      try {
-        await (tx as unknown as PgTransaction).executeRaw({ sql: `SELECT pg_advisory_xact_lock(${POSTGRES_TRANSACTION_LOCK})`, args: [], argTypes: [] });
-      } catch (err) {
-        // The adapter's rollback only returns the connection to the pool: end the transaction first.
-        await (tx as unknown as PgTransaction).executeRaw({ sql: "ROLLBACK", args: [], argTypes: [] }).catch(() => {});
-        await tx.rollback().catch(() => {});
-        throw err;
-      }
-      open.add(tx);
-      const commit = tx.commit.bind(tx);
-      const rollback = tx.rollback.bind(tx);
-      tx.commit = () => (open.delete(tx), commit());
-      tx.rollback = () => (open.delete(tx), rollback());
-      return tx;
-    };
+    ownedTransactions(adapter as unknown as PgAdapter);
     return adapter;
   };
   const client = new PostgresPrismaClient({ adapter: factory, transactionOptions: { maxWait: WRITE_LOCK_MAX_WAIT_MS + 1_000, timeout: TRANSACTION_TIMEOUT_MS } });
