@@ -274,6 +274,28 @@ describe("agent ↔ console over loopback", () => {
     }
   });
 
+  it("an answer to an older readiness poll never overwrites a newer one: a slow answer from before a set-role reports neither the old role nor its readiness", async () => {
+    const stats = async () => (await (await fetch(`http://127.0.0.1:${port1}/test/stats`)).json()) as { role: string; epoch: number; readinessDelayMs: number; delayedReadinessAnswers: number; readinessAnswers: number };
+    const before = await stats();
+    expect(before).toMatchObject({ role: "primary", epoch: 4 });
+    // The next poll is answered 1.5 s late with what the server was when asked: primary at epoch 4.
+    await fetch(`http://127.0.0.1:${port1}/test/readiness-delay`, { method: "POST", body: JSON.stringify({ ms: 1500 }) });
+    await waitFor("the slow poll asked", async () => (await stats()).readinessDelayMs === 0);
+    const rolesFrom = consoleSrv.rec.roles.length;
+    const readinessFrom = consoleSrv.rec.readiness.length;
+    expect((await command("host1", { type: "set-role", application: "sip1", pairEpoch: 5, role: "backup" })).outcome).toBe("ok");
+    const delivered = await waitFor("the slow answer sent", async () => {
+      const s = await stats();
+      return s.delayedReadinessAnswers > before.delayedReadinessAnswers ? s : undefined;
+    });
+    // Two more polls answered after it: had the agent taken the slow answer, it would have said so by now.
+    await waitFor("two polls after the slow answer", async () => (await stats()).readinessAnswers >= delivered.readinessAnswers + 2);
+    const roles = consoleSrv.rec.roles.slice(rolesFrom).filter((r) => r.msg.application === "sip1").map((r) => `${r.msg.role}@${r.msg.epoch}`);
+    expect(roles).toEqual(["backup@5"]);
+    const polled = consoleSrv.rec.readiness.slice(readinessFrom).filter((r) => r.msg.application === "sip1" && r.msg.report);
+    expect(polled.map((r) => `${r.msg.report!.role}@${r.msg.report!.epoch}`).filter((x) => x !== "backup@5")).toEqual([]);
+  });
+
   it("forwards log events the application posts", async () => {
     await fetch(`http://127.0.0.1:${port1}/test/event`, { method: "POST", body: JSON.stringify({ id: "00-04200", text: "cannot bind SIP listener" }) });
     const got = await waitFor("log event", () => consoleSrv.rec.logEvents.find((e) => e.msg.events.some((x) => x.id === "00-04200")));

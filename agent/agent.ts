@@ -97,6 +97,14 @@ interface AppLive {
   afterStart: Promise<void> | null;
   /** haLinkUpSince of the last readiness answer: a new value means the HA link (re)established. */
   haLinkUpSince: string | null;
+  /** Readiness polls started. Polls overlap when the server is slow to answer (each waits up to 2 s). */
+  pollsStarted: number;
+  /**
+   * The newest poll whose answer counts: an answer to an older poll describes the server before that
+   * one did, and must not overwrite it (a slow "HA link up for 0 s" after "ready", or a role the server
+   * had before a set-role). Moved past every running poll when the role changes by command.
+   */
+  pollsSettled: number;
 }
 
 export class Agent {
@@ -357,6 +365,8 @@ export class Agent {
         pendingDelivery: null,
         afterStart: null,
         haLinkUpSince: null,
+        pollsStarted: 0,
+        pollsSettled: 0,
       };
       this.live.set(name, live);
     }
@@ -681,7 +691,12 @@ export class Agent {
       return { outcome: "ok", reason: `${app.name} has no http-port; role ${role} at epoch ${epoch} recorded by the agent` };
     }
     const r = await requestRole(app, state.secret, role, epoch, commandId);
-    if (r.role && r.epoch !== undefined) this.noteRole(app.name, r.role, r.epoch);
+    if (r.role && r.epoch !== undefined) {
+      // Polls asked before the server took the role answer with the old one: none of them counts now.
+      const live = this.liveOf(app.name);
+      live.pollsSettled = live.pollsStarted;
+      this.noteRole(app.name, r.role, r.epoch);
+    }
     return { outcome: r.outcome, reason: r.reason, heldEpoch: r.heldEpoch };
   }
 
@@ -843,7 +858,11 @@ export class Agent {
     const targets = this.supervisor.states().filter((s) => (!only || only.includes(s.name)) && httpPortOf(s.config) && RUNNING_LIKE.has(s.status));
     await Promise.all(
       targets.map(async (state) => {
+        const poll = ++this.liveOf(state.name).pollsStarted;
         const result = await pollReadiness(state.config);
+        const settled = this.liveOf(state.name);
+        if (poll <= settled.pollsSettled) return; // a newer poll has answered already
+        settled.pollsSettled = poll;
         const time = new Date().toISOString();
         const report: ReadinessReport =
           "report" in result ? { application: state.name, report: result.report, error: null, time } : { application: state.name, report: null, error: result.error.slice(0, 1000), time };

@@ -86,6 +86,8 @@ test("a server that cannot start: the card says why (EADDRINUSE) and its log sho
     await page.getByRole("search", { name: "Search the log" }).getByLabel("Search the log").fill("EADDRINUSE");
     await page.getByRole("button", { name: "Search", exact: true }).click();
     await expect(text.locator("mark").first()).toHaveText("EADDRINUSE", { timeout: WAIT_MS });
+    // The search's own answer, not the tail shown while it was read.
+    await expect(text).toHaveAttribute("aria-busy", "false");
     const lines = (await text.innerText()).split("\n").filter((l) => l.trim() !== "");
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(line).toContain("EADDRINUSE");

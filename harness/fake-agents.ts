@@ -75,6 +75,12 @@ export class FakeAgent {
     return this.socket.connected;
   }
 
+  /** The role and epoch this agent's server holds now (as the console ordered it, or as it started). */
+  roleOf(app: string): { role: "primary" | "backup"; epoch: number } | null {
+    const a = this.apps.get(app);
+    return a ? { role: a.role, epoch: a.epoch } : null;
+  }
+
   /** Reports a role as the server would after a role change it made (or was ordered to make). */
   reportRole(app: string, role: "primary" | "backup", epoch: number): void {
     const a = this.apps.get(app);

@@ -26,6 +26,10 @@ const startedAs = { role, epoch };
 let roleRequests = 0;
 /** Set by POST /test/role-delay: role changes are answered this much later (a slow promotion). */
 let roleDelayMs = 0;
+/** Set by POST /test/readiness-delay: the next readiness answer (the state when asked) is sent this much later. */
+let readinessDelayMs = 0;
+let delayedReadinessAnswers = 0;
+let readinessAnswers = 0;
 let reloads = 0;
 let lastReloadAuth = null;
 let consoleConnected = null;
@@ -56,11 +60,23 @@ const server = http.createServer(async (req, res) => {
   const json = (status, body) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   const authed = req.headers.authorization === `Bearer ${secret}`;
   if (req.method === "GET" && req.url === "/server?sipServer") {
-    return json(200, {
+    const answer = {
       role, epoch, status: "running", haLink: "down", haLinkUpSince: null,
       calls: { total: 0, synced: 0, multisite: 0 }, readyForSwitchover: 0, readyForUpgrade: role === "backup" ? 1 : 0,
       notReadyReasons: ["HA link down"], sipListener: "bound", oosBackoff: 1,
-    });
+    };
+    const delayMs = readinessDelayMs;
+    if (delayMs === 0) {
+      readinessAnswers += 1;
+      return json(200, answer);
+    }
+    readinessDelayMs = 0;
+    setTimeout(() => {
+      json(200, answer);
+      readinessAnswers += 1;
+      delayedReadinessAnswers += 1;
+    }, delayMs);
+    return;
   }
   if (req.method === "POST" && req.url === "/switchyard/v1/role") {
     if (!authed) return json(401, { error: "bad secret" });
@@ -90,7 +106,11 @@ const server = http.createServer(async (req, res) => {
     return json(200, { configRevision: config?.configRevision ?? null, version: "dummy-1.0", options: config?.options ?? {}, dns: config?.dns ?? {} });
   }
   if (req.url === "/test/stats") {
-    return json(200, { role, epoch, startedAs, roleRequests, reloads, lastReloadAuth, configRevision: config?.configRevision ?? null, consoleConnected, pid: process.pid });
+    return json(200, { role, epoch, startedAs, roleRequests, reloads, readinessDelayMs, readinessAnswers, delayedReadinessAnswers, lastReloadAuth, configRevision: config?.configRevision ?? null, consoleConnected, pid: process.pid });
+  }
+  if (req.url === "/test/readiness-delay") {
+    readinessDelayMs = (await readBody(req)).ms;
+    return json(200, { readinessDelayMs });
   }
   if (req.url === "/test/role-delay") {
     roleDelayMs = (await readBody(req)).ms;

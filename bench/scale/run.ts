@@ -111,13 +111,19 @@ async function benchMain(): Promise<void> {
   const heartbeatShare = sent / ((agents.length * windowMs) / heartbeatIntervalMs);
   say(`event loop p50 ${loop.p50Ms.toFixed(1)} ms, p99 ${loop.p99Ms.toFixed(1)} ms, max ${loop.maxMs.toFixed(1)} ms; rss ${loop.rssMiB.toFixed(0)} MiB; heartbeats sent ${(heartbeatShare * 100).toFixed(0)} % of the offered rate`);
 
-  // Crashes, one pair at a time, spread over the pairs; the crashed server comes back as backup.
-  const primaryOf = new Map<number, number>();
+  // Crashes, one pair at a time, spread over the pairs; the crashed server comes back as backup. The
+  // primary is the server its agent holds primary now, not the configured one: a pair whose primary's
+  // agent connected after the controller's recovery grace was failed over to its backup while the
+  // agents came up (the controller's job), and crashing the configured primary there would crash a
+  // backup, which orders no promotion.
   const promotion: number[] = [];
   const enableOrder: number[] = [];
   for (let k = 0; k < crashes; k++) {
     const p = (k * 7919) % pairs;
-    const oldIdx = primaryOf.get(p) ?? 2 * p;
+    const holds = (i: number) => agents[i]!.roleOf(`s${i}`);
+    const primaries = [2 * p, 2 * p + 1].filter((i) => holds(i)?.role === "primary");
+    if (primaries.length !== 1) throw new Error(`pair p${p}: ${primaries.length} servers hold primary before the crash`);
+    const oldIdx = primaries[0]!;
     const newIdx = oldIdx === 2 * p ? 2 * p + 1 : 2 * p;
     const backup = agents[newIdx]!;
     let promotedAt: number | null = null;
@@ -141,7 +147,6 @@ async function benchMain(): Promise<void> {
     backup.onCommand = null;
     promotion.push(promotedAt! - t);
     enableOrder.push(enabledAt - t);
-    primaryOf.set(p, newIdx);
     say(`crash ${k + 1}/${crashes} p${p} s${oldIdx} → s${newIdx}: promotion received ${(promotedAt! - t).toFixed(1)} ms, enable order received ${(enabledAt - t).toFixed(1)} ms`);
     await sleep(300);
     agents[oldIdx]!.restartedAsBackup(`s${oldIdx}`, epoch);

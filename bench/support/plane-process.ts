@@ -61,7 +61,9 @@ export interface PlaneProcess {
 /** Starts the plane on an existing (migrated, configured) database; its log goes to logFile. */
 export async function startPlaneProcess(opts: { databaseUrl: string; logFile: string; env?: Record<string, string> }): Promise<PlaneProcess> {
   const log = fs.openSync(opts.logFile, "a");
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", __filename], {
+  // PLANE_NODE_ARGS: Node options for the control plane's process only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+  const nodeArgs = (process.env.PLANE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--import", "tsx", __filename], {
     cwd: path.resolve(__dirname, "..", ".."),
     env: { ...process.env, NODE_ENV: "production", DATABASE_URL: opts.databaseUrl, HOST: "127.0.0.1", AGENT_PORT: "0", LOG_LEVEL: "info", LOG_FORMAT: "text", ...opts.env },
     stdio: ["ignore", log, log, "ipc"],

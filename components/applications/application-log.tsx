@@ -7,7 +7,7 @@ import Link from "next/link";
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
-import { Badge, Button, Card, ErrorBox, Input, Loading, PageTitle, Select } from "@/components/ui";
+import { Badge, Button, Card, cx, ErrorBox, Input, Loading, PageTitle, Select } from "@/components/ui";
 
 /** How often a followed log is read again. */
 export const LOG_FOLLOW_INTERVAL_MS = 2_000;
@@ -132,8 +132,14 @@ export function ApplicationLog({ id }: { id: string }) {
               {new Date(data.readAt).toLocaleTimeString()}
               {log.isFetching && " · reading…"}
             </p>
-            <pre ref={pre} data-testid="log-text" className="max-h-[70vh] overflow-auto whitespace-pre-wrap break-all rounded bg-slate-900 p-2 text-xs text-slate-100">
-              {data.text ? <Marked text={data.text} search={search} /> : <span className="text-slate-400">{search ? "No line contains this text." : "The application has written nothing yet."}</span>}
+            {/* While a new search is read, the previous answer stays in view, dimmed and unmarked: it is not that search's result. */}
+            <pre
+              ref={pre}
+              data-testid="log-text"
+              aria-busy={log.isPlaceholderData}
+              className={cx("max-h-[70vh] overflow-auto whitespace-pre-wrap break-all rounded bg-slate-900 p-2 text-xs text-slate-100", log.isPlaceholderData && "opacity-50")}
+            >
+              {data.text ? <Marked text={data.text} search={log.isPlaceholderData ? "" : search} /> : <span className="text-slate-400">{search ? "No line contains this text." : "The application has written nothing yet."}</span>}
             </pre>
           </>
         )}

@@ -65,23 +65,41 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
   let pushTimer: NodeJS.Timeout | null = null;
   let lastPushAtMs = 0;
   const lastSent = new Map<string, string>();
+  // Only the views that can have changed are computed again (issue 15: 2,000 pairs made each push cost
+  // all of them): the pairs the controller stepped (its steps' scope), the pairs of hosts whose
+  // connection or socket changed, and every pair when what the agents observe of VIPs or versions
+  // changed, or the VIP watch's mismatches did (rarer, and not kept per pair here).
+  let allDirty = true;
+  const dirtyHosts = new Set<string>();
   const flush = () => {
     pushTimer = null;
     lastPushAtMs = Date.now();
     const state = runner?.current ?? null;
     if (!state) return;
-    checkVips();
-    const views = pairViews(state, Object.values(state.pairs), gateway.hosts(), { observations: appRuntime.vipObservations(), mismatches: vipMismatches }, (name) => appRuntime.version(name), (name) => appRuntime.get(name)?.lastOutput);
+    const stepped = runner?.takeChangedPairs() ?? new Set<string>();
+    let pairs = Object.values(state.pairs);
+    if (!allDirty) pairs = pairs.filter((p) => stepped.has(p.id) || p.apps.some((a) => dirtyHosts.has(a.hostName)));
+    allDirty = false;
+    dirtyHosts.clear();
+    const hosts = gateway.hosts();
+    const views = pairViews(state, pairs, hosts, { observations: appRuntime.vipObservations(), mismatches: vipMismatches }, (name) => appRuntime.version(name), (name) => appRuntime.get(name)?.lastOutput);
     const changed = views.filter((v) => {
       const text = JSON.stringify(v);
       if (lastSent.get(v.id) === text) return false;
       lastSent.set(v.id, text);
       return true;
     });
-    const ids = new Set(views.map((v) => v.id));
-    const removed = [...lastSent.keys()].filter((id) => !ids.has(id));
+    const removed = [...lastSent.keys()].filter((id) => !state.pairs[id]);
     for (const id of removed) lastSent.delete(id);
-    notify({ kind: "live", changed, removed, hosts: gateway.hosts() });
+    notify({ kind: "live", changed, removed, hosts });
+  };
+  const pushAll = () => {
+    allDirty = true;
+    pushLive();
+  };
+  const pushHost = (hostName: string) => {
+    dirtyHosts.add(hostName);
+    pushLive();
   };
   const pushLive = () => {
     if (pushTimer) return;
@@ -111,13 +129,14 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
       notify({ kind: "app-runtime", changes });
       // The observed VIPs and each server's version are part of its pair's view (the version is shown
       // before and after a W14 upgrade).
-      if (changes.vip.length || changes.applications.some((a) => a.running !== null)) pushLive();
+      if (changes.vip.length || changes.applications.some((a) => a.running !== null)) pushAll();
     },
     onAlarm: (alarm) => notify({ kind: "app-alarm", alarm }),
   });
 
-  // The VIP watch: each pair's observed VIP against the controller's intended primary, on every live push
-  // and every VIP_WATCH_INTERVAL_MS; its alarms go to the alarm engine like the application alarms.
+  // The VIP watch: each pair's observed VIP against the controller's intended primary, every
+  // VIP_WATCH_INTERVAL_MS (not on every live push: with 2,000 pairs that was most of a push's cost, and a
+  // mismatch is only raised after VIP_MISMATCH_SETTLE_MS anyway); its alarms go to the alarm engine like the application alarms.
   let vipWatch: VipWatchState = new Map();
   let vipMismatches = new Map<string, PairVipMismatch>();
   /** Returns whether the raised mismatches (what the cards show) changed. */
@@ -132,7 +151,7 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     return changed;
   };
   const vipTimer = setInterval(() => {
-    if (checkVips()) pushLive();
+    if (checkVips()) pushAll();
   }, VIP_WATCH_INTERVAL_MS);
   vipTimer.unref();
   const gateway: AgentGateway = attachAgentGateway(io, withAppRuntime(appRuntime, {
@@ -146,9 +165,9 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS,
     onHostState: (h) => {
       runner?.onHostState(h);
-      pushLive();
+      pushHost(h.hostName);
     },
-    onSocketChange: () => pushLive(),
+    onSocketChange: (h) => pushHost(h.hostName),
     onResync: (hostName, snap) => runner?.onResync(hostName, snap),
     onCommandReceipt: (hostName, commandId) => runner?.onCommandReceipt(hostName, commandId),
     onControlPlaneAlarm: (alarm) => notify({ kind: "control-plane-alarm", ...alarm }),

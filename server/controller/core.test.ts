@@ -4,8 +4,10 @@ import { describe, expect, it } from "vitest";
 import {
   createControllerState,
   DEFAULT_MAINTENANCE_ALARM_AFTER_MS,
+  pairsInScope,
   persistedView,
   step,
+  stepInPlace,
   type ControllerCommand,
   type ControllerEvent,
   type ControllerState,
@@ -15,20 +17,10 @@ import {
   type ProcessStatus,
   type StepResult,
 } from "./core";
+import { testPair } from "./test-pairs";
 
 function pairOf(haType: HaType): PairConfig {
-  const single = haType === "single-host";
-  return {
-    id: "pair-a",
-    name: "pair-a",
-    haType,
-    scriptTimeoutMs: 10_000,
-    failoverHoldMs: 30_000,
-    apps: [
-      { appId: "sip-1", appName: "sip-1", hostId: "host-1", hostName: "host-1", startupTimeoutMs: 60_000 },
-      { appId: "sip-2", appName: "sip-2", hostId: single ? "host-1" : "host-2", hostName: single ? "host-1" : "host-2", startupTimeoutMs: 60_000 },
-    ],
-  };
+  return testPair({ haType });
 }
 
 type Role = "primary" | "backup";
@@ -816,5 +808,83 @@ describe("maintenance mode: the controller observes a pair and takes no decision
     const r = restarted.tick(10_000);
     expect(roleAndScripts(r.commands)).toEqual([]);
     expect(restarted.pairState().situation).toMatch(/^pair-a is in maintenance \(set by alice .*kept across restarts\): the controller observes only; without the maintenance it would act now: sip-2 promoted to primary/);
+  });
+});
+
+describe("many pairs: a step about one pair (issue 15)", () => {
+  const twoPairs = (): PairConfig[] => {
+    const a = pairOf("ip-takeover");
+    const b: PairConfig = {
+      ...a,
+      id: "pair-b",
+      name: "pair-b",
+      apps: [
+        { ...a.apps[0], appId: "sip-3", appName: "sip-3", hostId: "host-3", hostName: "host-3" },
+        { ...a.apps[1], appId: "sip-4", appName: "sip-4", hostId: "host-4", hostName: "host-4" },
+      ],
+    };
+    return [a, b];
+  };
+  /** Both pairs steady (primaries sip-1 and sip-3), the recovery grace over. */
+  const steady = (): { state: ControllerState; nowMs: number } => {
+    let state = createControllerState({ nowMs: 0, pairs: twoPairs() });
+    let nowMs = 0;
+    const feed = (e: DistributiveOmit<ControllerEvent, "atMs">) => (state = step(state, { ...e, atMs: nowMs } as ControllerEvent).state);
+    for (const i of [1, 2, 3, 4]) feed({ type: "agent-connected", hostId: `host-${i}` });
+    for (const i of [1, 2, 3, 4]) {
+      const ids = { hostId: `host-${i}`, appId: `sip-${i}` };
+      feed({ type: "application-status", ...ids, status: "running", sentAtMs: 1 });
+      feed({ type: "role-report", ...ids, role: i % 2 ? "primary" : "backup", epoch: 0, sentAtMs: 1 });
+      feed({ type: "readiness-report", ...ids, readyForSwitchover: 1, notReadyReasons: [], unsyncedCalls: 0, haLink: "up", sipListener: "bound", sentAtMs: 1 });
+    }
+    nowMs = state.timing.recoveryGraceMs + 1_000;
+    feed({ type: "tick" });
+    return { state, nowMs };
+  };
+  const deepFreeze = <T,>(o: T): T => {
+    if (o && typeof o === "object" && !Object.isFrozen(o)) {
+      Object.freeze(o);
+      for (const v of Object.values(o)) deepFreeze(v);
+    }
+    return o;
+  };
+  const crash = (atMs: number): ControllerEvent => ({ type: "application-status", atMs, hostId: "host-1", appId: "sip-1", status: "failed", detail: "killed", sentAtMs: 2 });
+
+  it("a crash in one pair fails it over without changing (or copying) the other pair, and never changes the state it was given", () => {
+    const { state, nowMs } = steady();
+    expect(state.pairStates["pair-a"]!.intendedPrimaryAppId).toBe("sip-1");
+    const given = deepFreeze(state);
+    const r = step(given, crash(nowMs));
+    expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e1", "disable vip on host-1 e1"]);
+    expect(r.scope).toEqual(["pair-a"]);
+    expect(r.state.pairStates["pair-b"]).toBe(given.pairStates["pair-b"]);
+    expect(r.state.apps["sip-3"]).toBe(given.apps["sip-3"]);
+    expect(r.state.pairStates["pair-a"]).not.toBe(given.pairStates["pair-a"]);
+    expect(given.pairStates["pair-a"]!.epoch).toBe(0);
+  });
+
+  it("stepInPlace decides as step does, on the state it is given", () => {
+    const { state, nowMs } = steady();
+    const copy = structuredClone(state);
+    const pure = step(state, crash(nowMs));
+    const inPlace = stepInPlace(copy, crash(nowMs));
+    expect(inPlace.state).toBe(copy);
+    expect(inPlace.commands).toEqual(pure.commands);
+    expect(inPlace.decisions).toEqual(pure.decisions);
+    expect(inPlace.state).toEqual(pure.state);
+    // A tick concerns every pair: time passed for all of them.
+    expect(stepInPlace(copy, { type: "tick", atMs: nowMs + 100 }).scope).toBe("all");
+    expect(pairsInScope(copy, { type: "agent-disconnected", atMs: nowMs + 200, hostId: "host-4", detail: "" })).toEqual(["pair-b"]);
+  });
+
+  it("a host not heard of when the recovery grace ends concerns every pair (it counts as disconnected at once)", () => {
+    let state = createControllerState({ nowMs: 0, pairs: twoPairs() });
+    state = step(state, { type: "agent-connected", atMs: 0, hostId: "host-1" }).state;
+    const late: ControllerEvent = { type: "role-report", atMs: state.timing.recoveryGraceMs + 1, hostId: "host-1", appId: "sip-1", role: "primary", epoch: 0, sentAtMs: 1 };
+    expect(pairsInScope(state, late)).toBe("all");
+    const r = step(state, late);
+    expect(r.state.hosts["host-4"]!.connection).toBe("disconnected");
+    expect(r.state.hostsNeverSeen).toBe(false);
+    expect(pairsInScope(r.state, { ...late, atMs: late.atMs + 1 })).toEqual(["pair-a"]);
   });
 });

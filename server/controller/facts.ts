@@ -213,7 +213,8 @@ function reportingApp(s: ControllerState, hostId: string, appId: string): AppSta
 }
 
 export function settleHostsAfterGrace(s: ControllerState, out: Out): void {
-  if (isRecovering(s)) return;
+  if (isRecovering(s) || !s.hostsNeverSeen) return;
+  s.hostsNeverSeen = false;
   for (const host of Object.values(s.hosts)) {
     if (host.connection !== "never") continue;
     host.connection = "disconnected";

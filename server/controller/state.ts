@@ -19,6 +19,7 @@ export function createControllerState(opts: CreateControllerStateOptions): Contr
     timing: { ...DEFAULT_TIMING, ...opts.timing },
     startedAtMs: opts.nowMs,
     recoveryExtendedMs: 0,
+    hostsNeverSeen: true,
     nowMs: opts.nowMs,
     pairs: {},
     pairStates: {},
@@ -32,12 +33,16 @@ export function createControllerState(opts: CreateControllerStateOptions): Contr
 /** The part of the state the runner must persist (before sending the step's commands). */
 export function persistedView(s: ControllerState): Record<string, PersistedPairState> {
   const out: Record<string, PersistedPairState> = {};
-  for (const [id, p] of Object.entries(s.pairStates)) {
-    const pair = s.pairs[id];
-    const stoppedAppIds = (pair?.apps ?? []).map((a) => a.appId).filter((appId) => s.apps[appId]?.stoppedByOperator).sort();
-    out[id] = { epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId, stoppedAppIds, maintenance: p.maintenance ? { ...p.maintenance } : null };
-  }
+  for (const id of Object.keys(s.pairStates)) out[id] = persistedPairView(s, id);
   return out;
+}
+
+/** persistedView of one pair. */
+export function persistedPairView(s: ControllerState, pairId: string): PersistedPairState {
+  const p = pairStateOf(s, pairId);
+  const pair = s.pairs[pairId];
+  const stoppedAppIds = (pair?.apps ?? []).map((a) => a.appId).filter((appId) => s.apps[appId]?.stoppedByOperator).sort();
+  return { epoch: p.epoch, intendedPrimaryAppId: p.intendedPrimaryAppId, stoppedAppIds, maintenance: p.maintenance ? { ...p.maintenance } : null };
 }
 
 function newPairState(pairId: string, persisted: PersistedPairState | undefined): PairState {
@@ -132,7 +137,10 @@ export function loadPairs(s: ControllerState, pairs: PairConfig[], persisted: Re
         const stopped = persisted[pair.id]?.stoppedAppIds.includes(ref.appId) ?? false;
         s.apps[ref.appId] = newAppState(pair.id, ref.appId, ref.hostId, s.nowMs, stopped);
       }
-      if (!s.hosts[ref.hostId]) s.hosts[ref.hostId] = { hostId: ref.hostId, connection: "never", sinceMs: s.startedAtMs, agentIncarnation: null };
+      if (!s.hosts[ref.hostId]) {
+        s.hosts[ref.hostId] = { hostId: ref.hostId, connection: "never", sinceMs: s.startedAtMs, agentIncarnation: null };
+        s.hostsNeverSeen = true;
+      }
     }
   }
   return removed;
@@ -143,19 +151,44 @@ export function loadPairs(s: ControllerState, pairs: PairConfig[], persisted: Re
 /** Hand-written deep copy of the mutable parts; configuration, timing and commands are never mutated. */
 export function cloneState(s: ControllerState): ControllerState {
   const pairStates: Record<string, PairState> = {};
-  for (const [id, p] of Object.entries(s.pairStates)) {
-    pairStates[id] = {
-      ...p,
-      staleVips: p.staleVips.map((v) => ({ ...v })),
-      activeAlarms: [...p.activeAlarms],
-      hold: p.hold ? { ...p.hold } : null,
-      maintenance: p.maintenance ? { ...p.maintenance } : null,
-      plan: p.plan ? { ...p.plan, steps: p.plan.steps.map((st) => ({ ...st })) } : null,
-    };
-  }
+  for (const [id, p] of Object.entries(s.pairStates)) pairStates[id] = clonePairState(p);
   const apps: Record<string, AppState> = {};
   for (const [id, a] of Object.entries(s.apps)) apps[id] = { ...a };
   const hosts: ControllerState["hosts"] = {};
   for (const [id, h] of Object.entries(s.hosts)) hosts[id] = { ...h };
-  return { timing: s.timing, startedAtMs: s.startedAtMs, recoveryExtendedMs: s.recoveryExtendedMs, nowMs: s.nowMs, pairs: { ...s.pairs }, pairStates, apps, hosts };
+  return { timing: s.timing, startedAtMs: s.startedAtMs, recoveryExtendedMs: s.recoveryExtendedMs, hostsNeverSeen: s.hostsNeverSeen, nowMs: s.nowMs, pairs: { ...s.pairs }, pairStates, apps, hosts };
+}
+
+/**
+ * A copy that shares everything but the given pairs: their states, their applications and their
+ * applications' hosts are copied (what a step about those pairs may change); every other pair's
+ * objects are the given state's own, and a step must not change them. The cost of a step about one
+ * pair then does not grow with the number of pairs (beyond copying the three records of references).
+ */
+export function cloneStateFor(s: ControllerState, pairIds: readonly string[]): ControllerState {
+  const pairStates = { ...s.pairStates };
+  const apps = { ...s.apps };
+  const hosts = { ...s.hosts };
+  for (const id of pairIds) {
+    const p = s.pairStates[id];
+    if (p) pairStates[id] = clonePairState(p);
+    for (const ref of s.pairs[id]?.apps ?? []) {
+      const a = s.apps[ref.appId];
+      if (a) apps[ref.appId] = { ...a };
+      const h = s.hosts[ref.hostId];
+      if (h) hosts[ref.hostId] = { ...h };
+    }
+  }
+  return { timing: s.timing, startedAtMs: s.startedAtMs, recoveryExtendedMs: s.recoveryExtendedMs, hostsNeverSeen: s.hostsNeverSeen, nowMs: s.nowMs, pairs: s.pairs, pairStates, apps, hosts };
+}
+
+function clonePairState(p: PairState): PairState {
+  return {
+    ...p,
+    staleVips: p.staleVips.map((v) => ({ ...v })),
+    activeAlarms: [...p.activeAlarms],
+    hold: p.hold ? { ...p.hold } : null,
+    maintenance: p.maintenance ? { ...p.maintenance } : null,
+    plan: p.plan ? { ...p.plan, steps: p.plan.steps.map((st) => ({ ...st })) } : null,
+  };
 }

@@ -504,6 +504,12 @@ export interface ControllerState {
   startedAtMs: number;
   /** Console stalls during the recovery grace, added to it (see ConsoleStalledEvent). */
   recoveryExtendedMs: number;
+  /**
+   * Some host may still be "never" (not heard of since the start, or added by a configuration): true
+   * until a step after the recovery grace has settled them. Lets a step about one pair skip looking at
+   * every host.
+   */
+  hostsNeverSeen: boolean;
   nowMs: number;
   pairs: Record<string, PairConfig>;
   pairStates: Record<string, PairState>;
@@ -533,4 +539,9 @@ export interface StepResult {
   /** The decisions of this step joined into one line; the event's own observation when nothing was decided. */
   reason: string;
   decisions: Decision[];
+  /**
+   * The pairs whose state (or whose applications' state) this step may have changed; every other pair's
+   * is as it was. Absent means any pair's may have.
+   */
+  scope?: readonly string[] | "all";
 }

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { exitCause, failureOf, pairViews, FAILURE_OUTPUT_MAX_LINES } from "./live-view";
 import { createControllerState, step, type ControllerEvent, type ControllerState, type PairConfig } from "../controller/core";
+import { testPair } from "../controller/test-pairs";
 import type { HostLiveState } from "../agents/gateway";
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -36,17 +37,8 @@ describe("why a process failed, for its card", () => {
 });
 
 describe("whether a switchover could be forced", () => {
-  const pair: PairConfig = {
-    id: "pair-a",
-    name: "pair-a",
-    haType: "ip-takeover",
-    scriptTimeoutMs: 10_000,
-    failoverHoldMs: 30_000,
-    apps: [
-      { appId: "sip-1", appName: "sip-1", hostId: "host-1", hostName: "host-1", startupTimeoutMs: 60_000 },
-      { appId: "sip-2", appName: "sip-2", hostId: "host-2", hostName: "host-2", startupTimeoutMs: 60_000 },
-    ],
-  };
+  const pair: PairConfig = testPair();
+
   const host = (hostName: string, state: HostLiveState["state"] = "connected"): HostLiveState => ({ hostName, state, reason: "", since: new Date(0), lastHeartbeatAt: null, agentVersion: null, socketOpen: state === "connected" });
   /** sip-1 primary and sip-2 backup, both running; sip-2 ready as given. */
   function steady(sip2Ready: 0 | 1): ControllerState {

@@ -66,6 +66,11 @@ export class ControllerRunner {
     return this.shell?.state ?? null;
   }
 
+  /** The pairs whose controller state may have changed since the last call (for live views). */
+  takeChangedPairs(): Set<string> {
+    return this.shell?.takeChangedPairs() ?? new Set();
+  }
+
   /** Inputs waiting for the shell (a backlog here is decisions waiting). */
   get queuedInputs(): number {
     return this.queue.length;

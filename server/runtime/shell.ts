@@ -14,8 +14,9 @@ import type {
 } from "../../protocol/agent-wire";
 import {
   createControllerState,
-  persistedView,
-  step as coreStep,
+  pairsInScope,
+  persistedPairView,
+  stepInPlace,
   type CancelAlarmCommand,
   type ControllerCommand,
   type ControllerEvent,
@@ -109,12 +110,17 @@ export class ControllerShell {
   private readonly stepFn: StepFunction;
   private lastPersisted: Record<string, PersistedPairState>;
   private readonly sent = new Map<string, Sent>();
+  /** Pairs whose state may have changed since takeChangedPairs() was last called (for live views). */
+  private changedPairs = new Set<string>();
+  /** Pairs whose persisted part was handed out to save and not confirmed yet. */
+  private readonly unconfirmed = new Set<string>();
   private pairs: PairConfig[];
   /** When the last tick came: ticks stop only when the console itself stops running (a stall). */
   private lastTickAtMs: number;
 
   constructor(opts: ShellOptions) {
-    this.stepFn = opts.step ?? coreStep;
+    // The shell owns its state and keeps no earlier one: the core may change it in place.
+    this.stepFn = opts.step ?? stepInPlace;
     this.directory = opts.directory;
     this.pairs = opts.pairs;
     this.lastPersisted = { ...opts.persisted };
@@ -143,9 +149,19 @@ export class ControllerShell {
     return this.pairs;
   }
 
+  /** The pairs whose state may have changed since the last call (every step's scope since then). */
+  takeChangedPairs(): Set<string> {
+    const out = this.changedPairs;
+    this.changedPairs = new Set();
+    return out;
+  }
+
   /** The runner wrote `persist` of an earlier output: the next diff starts from it. */
   confirmPersisted(pairs: Record<string, PersistedPairState>): void {
-    for (const [id, p] of Object.entries(pairs)) this.lastPersisted[id] = p;
+    for (const [id, p] of Object.entries(pairs)) {
+      this.lastPersisted[id] = p;
+      this.unconfirmed.delete(id);
+    }
   }
 
   handle(input: ShellInput, nowMs: number): ShellOutput {
@@ -158,10 +174,14 @@ export class ControllerShell {
     const events = [...this.stallEvents(input, nowMs), ...inputEvents];
     const reasons: string[] = [];
     const history: HistoryRow[] = [];
+    const scopes: (readonly string[] | "all")[] = [];
     for (const event of events) {
-      const before = this.core;
+      // The in-place step changes the state it is given: keep what planEndings compares (each plan of
+      // the pairs the step may change; a new plan is a new object, an ended one is set to null).
+      const before = this.stepFn === stepInPlace ? plansBefore(this.core, pairsInScope(this.core, event)) : this.core;
       const result = this.stepFn(this.core, event);
       this.core = result.state;
+      scopes.push(result.scope ?? "all");
       out.planEnds.push(...planEndings(before, result.state, result.commands, event));
       reasons.push(result.reason);
       out.decisions.push(...result.decisions);
@@ -180,8 +200,15 @@ export class ControllerShell {
       history.push({ pairId: input.pairId, epoch: this.core.pairStates[input.pairId]!.epoch, kind: "procedure", text: input.text, data: null });
     }
     out.reason = reasons.filter((r) => r !== "tick: nothing to decide").join("; ") || reasons.join("; ");
-    const view = persistedView(this.core);
-    const changed = Object.entries(view).filter(([id, p]) => !samePersisted(this.lastPersisted[id], p));
+    // Only pairs in the steps' scope can have changed.
+    // Plus those handed out to persist and not confirmed yet (a save that failed is diffed again).
+    const stepped = scopes.includes("all") ? Object.keys(this.core.pairStates) : scopes.flatMap((sc) => sc as readonly string[]);
+    for (const id of stepped) this.changedPairs.add(id);
+    const changed = [...new Set([...stepped, ...this.unconfirmed])]
+      .filter((id) => this.core.pairStates[id])
+      .map((id): [string, PersistedPairState] => [id, persistedPairView(this.core, id)])
+      .filter(([id, p]) => !samePersisted(this.lastPersisted[id], p));
+    for (const [id] of changed) this.unconfirmed.add(id);
     if (changed.length || history.length) out.persist = { pairs: Object.fromEntries(changed), history };
     return out;
   }
@@ -429,4 +456,14 @@ function samePersisted(a: PersistedPairState | undefined, b: PersistedPairState)
     a.stoppedAppIds.join(",") === b.stoppedAppIds.join(",") &&
     JSON.stringify(a.maintenance ?? null) === JSON.stringify(b.maintenance ?? null)
   );
+}
+
+/** The pairs' plans as they are before an in-place step (a state planEndings can compare with after it). */
+function plansBefore(s: ControllerState, scope: readonly string[] | "all"): ControllerState {
+  const pairStates: ControllerState["pairStates"] = {};
+  for (const id of scope === "all" ? Object.keys(s.pairStates) : scope) {
+    const ps = s.pairStates[id];
+    if (ps?.plan) pairStates[id] = { ...ps };
+  }
+  return { ...s, pairStates };
 }
