@@ -109,11 +109,13 @@ function testFiles(folder: string): string[] {
   });
 }
 
-it("every test file on a test console's database runs on PostgreSQL too (vitest.config.mts, POSTGRES_TESTS)", () => {
+it("every test file on a test console's or a test database runs on PostgreSQL too (vitest.config.mts, POSTGRES_TESTS)", () => {
   const config = fs.readFileSync(path.join(root, "vitest.config.mts"), "utf8");
-  const onTestConsole = testFiles(path.join(root, "server")).filter((f) => /\bcreateTestConsole\(/.test(fs.readFileSync(path.join(root, f), "utf8")));
-  expect(onTestConsole.length).toBeGreaterThan(5);
-  expect(onTestConsole.filter((f) => !config.includes(`"${f}"`))).toEqual([]);
+  const onTestDatabase = testFiles(path.join(root, "server")).filter((f) => /\b(createTestConsole|createTestDatabase)\(/.test(fs.readFileSync(path.join(root, f), "utf8")));
+  expect(onTestDatabase.length).toBeGreaterThan(5);
+  // *.postgresql.test.ts files are in the project by their name ("**/*.postgresql.test.ts").
+  expect(config).toContain(`"**/*.postgresql.test.ts"`);
+  expect(onTestDatabase.filter((f) => !f.endsWith(".postgresql.test.ts") && !config.includes(`"${f}"`))).toEqual([]);
 });
 
 describe(`migrations (${testDialect})`, () => {
