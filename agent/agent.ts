@@ -306,6 +306,7 @@ export class Agent {
     if (this.readinessTimer) clearInterval(this.readinessTimer);
     if (this.healthTimer) clearInterval(this.healthTimer);
     this.vipMonitor.stop();
+    for (const driver of this.drivers.values()) driver.close?.();
     if (this.opts.stopAppsOnExit) await this.supervisor.stopAll("agent shutting down with --stop-apps-on-exit");
     await this.supervisor.detachAll();
     this.ledger.flush();
@@ -414,6 +415,8 @@ export class Agent {
   private installConfig(cfg: HostConfig): void {
     if (this.config !== cfg) return; // a newer configuration arrived meanwhile and is installed next
     const rewritten = this.supervisor.setConfig(cfg.applications);
+    // The new drivers are made before the old ones close, so what they share (the ARP helper) stays up.
+    const previous = [...this.drivers.values()];
     this.drivers.clear();
     const pairs = new Map<string, { driver: ControlDriver; scriptTimeoutMs: number }>();
     for (const app of cfg.applications) {
@@ -424,6 +427,7 @@ export class Agent {
       if (!pairs.has(app.pair.name)) pairs.set(app.pair.name, { driver, scriptTimeoutMs: app.pair.scriptTimeoutMs });
     }
     this.vipMonitor.configure(pairs, cfg.vipCheckIntervalMs);
+    for (const driver of previous) driver.close?.();
     if (this.readinessTimer) clearInterval(this.readinessTimer);
     this.readinessTimer = setInterval(() => void this.pollReadiness(), cfg.readinessPollMs);
     this.readinessTimer.unref();

@@ -22,8 +22,8 @@ export function labChecks(stackOrGetter: LabStack | (() => LabStack), waitMs: nu
   async function describePair(pair: string): Promise<string> {
     const v = await get().view(pair);
     const files = v.servers.map((s) => `${s.hostName}=${get().vipFile(pair, s.hostName)}`).join(" ");
-    const rows = (await get().history(pair)).slice(-12).map((h) => `    e${h.epoch} ${h.kind}: ${h.text}`);
-    return `${describeView(v)}\n  VIP files: ${files}\n  history (last 12):\n${rows.join("\n")}`;
+    const rows = (await get().history(pair)).slice(-40).map((h) => `    ${h.at.toISOString().slice(11, 23)} e${h.epoch} ${h.kind}: ${h.text}`);
+    return `${describeView(v)}\n  VIP files: ${files}\n  history (last 40):\n${rows.join("\n")}`;
   }
   return {
     server,

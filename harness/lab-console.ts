@@ -4,8 +4,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { startConsole, type RunningConsole } from "../server/console";
-import { systemActor } from "../server/audit/audit.repository";
-import { findUserByName } from "../server/auth/auth.repository";
 import type { Lab } from "../server/lab/lab";
 
 export const root = path.resolve(__dirname, "..");
@@ -68,9 +66,10 @@ export async function startLabConsole(opts: LabConsoleOptions): Promise<LabConso
     dev: false,
     lab: { rootDir: root, stateDir: opts.labDir, addressBlock: opts.addressBlock ?? 0, serverEnv: opts.serverEnv, output: "ignore" },
   });
-  const { db, auth } = running.services;
-  const admin = await findUserByName(db, opts.admin.username);
-  if (admin) await auth.updateUser(systemActor, admin.id, { password: opts.admin.password, disabled: false, role: "admin" });
+  // The lab's admin as the options say, on a database an earlier run left: reset only where it
+  // differs. The console is already listening, and a browser test that logged in as soon as /healthz
+  // answered lost its fresh session to a needless password reset.
+  await running.services.auth.ensureAdmin(opts.admin);
   const lab = running.lab!;
   return { running, lab, stop: () => running.stop() };
 }

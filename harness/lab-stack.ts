@@ -44,6 +44,13 @@ export interface LabStackOptions {
   pairs: readonly LabPairName[];
   /** Extra environment for every simulated server of a pair (lab knobs such as SWITCHYARD_LAB_READINESS_SETTLE_MS). */
   appEnv?: Partial<Record<LabPairName, Record<string, string>>>;
+  /**
+   * Keep the demo's monitors as the demo configuration sets them: pair A watches its SIP traffic (W4:
+   * sip-pass-check on, service DN 7001 pinged every 2 s at the SIP gateway the lab then starts) and its
+   * console connection (W8: control-vip-scripts), pair B its application NIC (W10: tlib-nic-monitoring).
+   * Off by default: those options are off and no gateway runs, as the stack's tests were written for.
+   */
+  demoMonitors?: boolean;
   /** Last chance to change the configuration file (options, DNs) before it is imported. */
   customize?: (config: LabConfigFile, net: { address(labAddress: string): string }) => void | Promise<void>;
   /** Console HEARTBEAT_TIMEOUT_MS; the console's default when absent. */
@@ -142,7 +149,10 @@ const rootDir = path.resolve(__dirname, "..");
  * uses block 0, the browser tests block 2) — random, so test files and the benchmark running side by
  * side do not meet — with free ports, as a file to import.
  */
-export async function prepareLabConfig(opts: Pick<LabStackOptions, "pairs" | "appEnv" | "customize">): Promise<{ config: LabConfigFile; address(labAddress: string): string }> {
+/** The demo configuration's monitor options (W4, W8, W10), off in a stack unless it asks for demoMonitors. */
+const DEMO_MONITOR_OPTIONS = ["sip-pass-check", "control-vip-scripts", "tlib-nic-monitoring"] as const;
+
+export async function prepareLabConfig(opts: Pick<LabStackOptions, "pairs" | "appEnv" | "customize" | "demoMonitors">): Promise<{ config: LabConfigFile; address(labAddress: string): string }> {
   const block = 20 + Math.floor(Math.random() * 230);
   const address = (labAddress: string) => labAddress.replace(/^127\.0\./, `127.${block}.`);
 
@@ -161,6 +171,12 @@ export async function prepareLabConfig(opts: Pick<LabStackOptions, "pairs" | "ap
     const pair = config.pairs.find((p) => p.primary === app.name || p.backup === app.name)!;
     // Quicker HA reconnects and bind retries keep waits short; W13's 60 s stays unless a test says.
     app.environment = { ...app.environment, SWITCHYARD_LAB_HA_RECONNECT_MS: "200", SWITCHYARD_LAB_BIND_RETRY_MS: "300", ...opts.appEnv?.[pair.name as LabPairName] };
+    // The demo's monitors (W4, W8, W10) only for a test that asks; a test's customize may still turn one on.
+    if (!opts.demoMonitors) {
+      for (const option of DEMO_MONITOR_OPTIONS) {
+        if (app.options.TServer?.[option] !== undefined) app.options.TServer = { ...app.options.TServer, [option]: "false" };
+      }
+    }
   }
   await opts.customize?.(config, { address });
   return { config, address };
@@ -208,6 +224,7 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
     // on that host and disables it on the partner's, which the tests check.
     const agentUrl = `http://127.0.0.1:${agentPort}`;
     lab = new Lab({ db, agentUrl: () => agentUrl, rootDir, stateDir: path.join(dir, "lab"), output: verbose ? "inherit" : "ignore", vipStateDir: vipDir });
+    if (opts.demoMonitors) await lab.startGateways();
     await lab.startAgents();
   } catch (err) {
     await stop();

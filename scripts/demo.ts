@@ -41,6 +41,7 @@ async function loopbackDemo(password: string) {
   console.log(`  Log in as:        admin / ${password}   (new password on every start)`);
   console.log(`  Lab:              ${lab.lab.hosts().length} host agents starting their simulated SIP Servers; inject faults on the Lab page`);
   console.log(`  Lab addresses:    127.${block}.x.y (--block N or SWITCHYARD_LAB_BLOCK=N to choose)`);
+  for (const g of lab.lab.gateways()) console.log(`  SIP gateway:      ${g.contact}, pinged by ${g.servers.join(", ")} (W4: "Unplug SIP NIC (W4)" on their primary switches the pair over)`);
   console.log(`  Database:         ${databaseUrl}`);
   console.log(`  API token:        admin, for the CLI, curl and /metrics (new on every start, expires in a day):`);
   console.log(`                    export SWITCHYARD_URL=${lab.running.url} SWITCHYARD_TOKEN=${await demoToken(lab.running)}`);

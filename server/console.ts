@@ -171,7 +171,11 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
       await upgradeRunner.start();
       await schedules.start();
     }
-    if (lab && opts.lab?.startAgents !== false) await lab.startAgents();
+    if (lab && opts.lab?.startAgents !== false) {
+      // The gateways first: a primary's first Active-OOS ping (W4) finds its service DN answering.
+      await lab.startGateways();
+      await lab.startAgents();
+    }
   } catch (err) {
     // Nothing half-started is left behind (a lab agent would keep knocking with a token of a dead console).
     await stopAll().catch(() => undefined);

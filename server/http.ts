@@ -100,6 +100,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type PageHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> | void;
 
+/** How long an idle keep-alive connection stays open (see startHttpServer). */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** Browsers send only small messages on their socket (the server pushes; they do not upload). */
 export const UI_SOCKET_MAX_MESSAGE_BYTES = 64 * 1024;
 
@@ -190,6 +193,11 @@ export async function startHttpServer(
     res.writeHead(404).end("not found");
   });
 
+  // Idle keep-alive connections stay open longer than the clients' and proxies' own idle limits (nginx's
+  // upstream and most HTTP clients use 60 s): with Node's 5 s a client reusing a connection just as the
+  // server closed it got ECONNRESET on a request the server never saw.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
   const io = new SocketServer(server, { path: "/socket.io", serveClient: false, maxHttpBufferSize: UI_SOCKET_MAX_MESSAGE_BYTES });
   // socket.io answers its own requests (long polling) before the handler above sees them.
   const addHeaders = (headers: Record<string, string>) => Object.assign(headers, plainHeaders);

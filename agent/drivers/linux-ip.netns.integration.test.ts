@@ -30,9 +30,10 @@ function inNs(ns: string, ...argv: string[]): string {
   return sh("ip", "netns", "exec", ns, ...argv);
 }
 /** The driver's result, and what it did after it (the gratuitous ARPs), once that is done. */
-function driver(ns: string, action: "enable" | "disable", host: string): DriverRun & { background: ScriptRun[] } {
-  const out = inNs(ns, process.execPath, "--import", "tsx", path.join(REPO_ROOT, "agent/test-fixtures/run-driver.ts"), action, PAIR, host);
-  return JSON.parse(out) as DriverRun & { background: ScriptRun[] };
+type Children = Record<"before" | "restarted" | "afterClose", { pid: number; cmd: string }[]>;
+function driver(ns: string, action: "enable" | "disable" | "enable-after-deaths", host: string, env: string[] = []): DriverRun & { background: ScriptRun[]; logs: string[]; children?: Children } {
+  const out = inNs(ns, ...(env.length ? ["env", ...env] : []), process.execPath, "--import", "tsx", path.join(REPO_ROOT, "agent/test-fixtures/run-driver.ts"), action, PAIR, host);
+  return JSON.parse(out) as DriverRun & { background: ScriptRun[]; logs: string[]; children?: Children };
 }
 function macOf(ns: string): string {
   return inNs(ns, "cat", "/sys/class/net/eth0/address").trim();
@@ -100,9 +101,10 @@ describe("linux-ip driver in network namespaces", () => {
     const up2 = driver(NS.h2, "enable", "host2");
     expect(up2.ok).toBe(true);
     expect(up2.summary).toContain("gratuitous ARP sent in the background");
-    expect(up2.background.map((s) => [s.argv[0], s.ok])).toEqual([
-      ["arping", true],
-      ["arping", true],
+    // Both ARPs (arpCount 2) from the agent's packet-socket helper, no arping process.
+    expect(up2.background.map((s) => [s.argv.join(" "), s.ok])).toEqual([
+      [`garp-helper eth0 ${ADDR.vip}`, true],
+      [`garp-helper eth0 ${ADDR.vip}`, true],
     ]);
     // The client's existing entry now points at host 2: the gratuitous ARP did it, not a new lookup.
     expect(inNs(NS.client, "ip", "neigh", "show", ADDR.vip)).toContain(macOf(NS.h2));
@@ -124,9 +126,48 @@ describe("linux-ip driver in network namespaces", () => {
     const up = driver(NS.h2, "enable", "host2");
     expect(up.steps.map((s) => s.argv.join(" "))).toEqual(["ip -force -o -batch -"]);
     expect(up.present).toBe(true);
-    const [first, repeats] = up.background;
-    expect(first!.argv[first!.argv.indexOf("-c") + 1]).toBe("1");
-    expect(repeats!.argv[repeats!.argv.indexOf("-c") + 1]).toBe("1");
+    expect(up.background).toHaveLength(2);
+    expect(up.background.every((s) => s.argv[0] === "garp-helper" && s.ok)).toBe(true);
+  });
+
+  it("the processes it keeps (the waiting ip, the ARP helper) are started again when they die, and gone after close", () => {
+    const client = inNs(NS.client, "ip", "neigh", "show", ADDR.vip);
+    expect(client).toContain(macOf(NS.h2));
+    const down = driver(NS.h2, "disable", "host2");
+    expect(down.ok).toBe(true);
+    const up = driver(NS.h1, "enable-after-deaths", "host1");
+    const { before, restarted, afterClose } = up.children!;
+    expect(before.map((c) => c.cmd).sort()).toEqual(["ip -force", "perl -e"]);
+    expect(restarted.map((c) => c.cmd).sort()).toEqual(["ip -force", "perl -e"]);
+    expect(restarted.some((c) => before.some((b) => b.pid === c.pid))).toBe(false);
+    expect(up.logs.join("\n")).toMatch(/the waiting ip process exited unasked; starting another/);
+    expect(up.logs.join("\n")).toMatch(/gratuitous ARP helper \(perl\) was killed by SIGKILL/);
+    expect(up).toMatchObject({ ok: true, present: true });
+    expect(up.background.map((s) => [s.argv[0], s.ok])).toEqual([
+      ["garp-helper", true],
+      ["garp-helper", true],
+    ]);
+    expect(afterClose).toEqual([]);
+    expect(inNs(NS.client, "ip", "neigh", "show", ADDR.vip)).toContain(macOf(NS.h1));
+    expect(askVip()).toBe("host1");
+    expect(driver(NS.h1, "disable", "host1").ok).toBe(true);
+    expect(driver(NS.h2, "enable", "host2").ok).toBe(true);
+  });
+
+  it("where the ARP helper cannot run (no perl), arping announces the VIP as before", () => {
+    expect(driver(NS.h2, "disable", "host2").ok).toBe(true);
+    const up = driver(NS.h1, "enable", "host1", ["PATH=/usr/sbin:/sbin"]);
+    expect(up).toMatchObject({ ok: true, present: true });
+    expect(up.summary).toContain("gratuitous ARP sent in the background");
+    expect(up.logs.join("\n")).toMatch(/gratuitous ARP helper \(perl\) could not start: .*ENOENT.*meanwhile gratuitous ARP is sent with arping/);
+    expect(up.background.map((s) => [s.argv[0], s.ok])).toEqual([
+      ["arping", true],
+      ["arping", true],
+    ]);
+    expect(inNs(NS.client, "ip", "neigh", "show", ADDR.vip)).toContain(macOf(NS.h1));
+    expect(driver(NS.h1, "disable", "host1").ok).toBe(true);
+    expect(driver(NS.h2, "enable", "host2").ok).toBe(true);
+    expect(inNs(NS.client, "ip", "neigh", "show", ADDR.vip)).toContain(macOf(NS.h2));
   });
 
   it("a failing change is reported with ip's own words and the presence it read back", () => {

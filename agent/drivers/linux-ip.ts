@@ -1,17 +1,29 @@
-// The Linux VIP driver for ip-takeover pairs: `ip addr add|del VIP/prefix dev IFACE`, gratuitous ARP
-// with whichever arping is installed (iputils or Thomas Habets'), and a presence check; the check, not
-// the exit codes, decides success. The only Linux-specific code in the agent.
+// The Linux VIP driver for ip-takeover pairs: `ip addr add|del VIP/prefix dev IFACE`, gratuitous ARP,
+// and a presence check; the check, not the exit codes, decides success. The only Linux-specific code in
+// the agent.
 //
-// Enable is on the failover path, measured from the clients' side (bench/failover-net), so it spends
-// as little as it can before the first gratuitous ARP: one `ip -batch` process changes the address and
-// reads the interface back (the presence check needs no second process), and arping is started the
-// moment that returns. The result does not wait for arping to exit (Habets' arping takes tens of ms to
-// close its packet sockets, iputils' waits a second for replies): the first ARP and its repeats run in
-// the background, their failures are logged, and a disable (or a new enable) cancels them, so a host
-// that gave the VIP up never announces it again.
+// Enable is on the failover path, measured from the clients' side (bench/failover-net), so no process
+// is started between the order and the first gratuitous ARP:
+// - the address is changed, and the interface read back, by an `ip -force -o -batch -` process started
+//   ahead of need (at configuration, and again after each use) that waits on its stdin: the action writes
+//   its two lines and closes stdin, ip runs them and exits, and its output is judged as before (the
+//   presence check needs no second process); a standby that dies is restarted, and one that is not
+//   there (died just now, two actions at once) is replaced by a process started on the spot;
+// - the first gratuitous ARP is one line to the agent's packet-socket helper (garp-helper.ts) the moment
+//   ip has returned, the repeats follow from timers; where the helper cannot run, arping is started as
+//   before. The result does not wait for any ARP: they run in the background, their failures are logged,
+//   and a disable (or a new enable, or the driver's close) cancels them, so a host that gave the VIP up
+//   never announces it again.
 import type { ControlDriverConfig, ScriptRun } from "../../protocol/agent-wire";
-import { runArgv } from "../run-script";
+import { runArgv, startArgv, type WaitingProcess } from "../run-script";
+import { acquireGarpHelper } from "./garp-helper";
 import type { ControlAction, ControlDriver, DriverContext, DriverRun, Presence } from "./types";
+
+const IP_BATCH = ["ip", "-force", "-o", "-batch", "-"];
+/** Between the gratuitous ARPs after the first (as Habets' arping spaced them, `-W 0.2`). */
+export const ARP_REPEAT_INTERVAL_MS = 200;
+const STANDBY_RESTART_MIN_MS = 1000;
+const STANDBY_RESTART_MAX_MS = 60_000;
 
 type ArpingFlavour = "iputils" | "habets" | "missing";
 
@@ -83,6 +95,30 @@ export function createLinuxIpDriver(ctx: DriverContext): ControlDriver {
   let flavourKnown: ArpingFlavour | null = null;
   if (wantsArp) void detectArpingFlavour().then((f) => (flavourKnown = f));
   let announcing: { controller: AbortController; done: Promise<ScriptRun[]> } | null = null;
+  const garp = wantsArp ? acquireGarpHelper(ctx.log) : null;
+  let closed = false;
+
+  // The waiting `ip -batch` process; restarted when it dies unasked (backing off while it keeps dying).
+  let standby: WaitingProcess | null = null;
+  let standbyTimer: NodeJS.Timeout | null = null;
+  let standbyDelayMs = STANDBY_RESTART_MIN_MS;
+  function prepareIp(): void {
+    if (closed || standby?.waiting) return;
+    if (standbyTimer) clearTimeout(standbyTimer);
+    standbyTimer = null;
+    const p = startArgv(IP_BATCH, { driver: "linux-ip" });
+    const startedAt = Date.now();
+    standby = p;
+    void p.exited.then(() => {
+      if (standby !== p || closed) return; // used, or closed: not a death
+      standby = null;
+      standbyDelayMs = Date.now() - startedAt > 30_000 ? STANDBY_RESTART_MIN_MS : Math.min(standbyDelayMs * 2, STANDBY_RESTART_MAX_MS);
+      ctx.log?.(`pair ${ctx.pair.name}: the waiting ip process exited unasked; starting another in ${standbyDelayMs} ms (meanwhile an action starts its own)`);
+      standbyTimer = setTimeout(prepareIp, standbyDelayMs);
+      standbyTimer.unref();
+    });
+  }
+  prepareIp();
 
   function presenceIn(stdout: string): boolean {
     return parseAddresses(stdout).includes(d.vip.toLowerCase());
@@ -97,19 +133,45 @@ export function createLinuxIpDriver(ctx: DriverContext): ControlDriver {
     return { presence: { present, address: cidr, detail: `${cidr} is ${present ? "" : "not "}on ${d.interface} of ${ctx.hostName}` }, step };
   }
 
+  /** One gratuitous ARP from the helper, as a step; null when the helper cannot be used (arping then). */
+  async function helperArp(timeoutMs: number): Promise<ScriptRun | null> {
+    if (!garp) return null;
+    const r = await garp.helper.send(d.interface, d.vip, timeoutMs);
+    if (r.unavailable) return null;
+    return { argv: ["garp-helper", d.interface, d.vip], driver: "linux-ip", ok: r.ok, exitCode: r.ok ? 0 : null, stdout: "", stderr: r.detail, durationMs: r.durationMs, timedOut: false };
+  }
+
   /** The first gratuitous ARP now, then the repeats; all in the background, cancelled by the next run. */
   function announce(timeoutMs: number): void {
     const controller = new AbortController();
+    const { signal } = controller;
     const done = (async (): Promise<ScriptRun[]> => {
-      const flavour = await detectArpingFlavour();
-      if (flavour === "missing" || controller.signal.aborted) return [];
       const runs: ScriptRun[] = [];
-      const burst = async (count: number, first: boolean): Promise<boolean> => {
-        const run = await runArgv(gratuitousArpArgv(flavour, d.vip, d.interface, count, first), { timeoutMs, driver: "linux-ip", signal: controller.signal });
-        const sent = arpSent(flavour, run);
-        runs.push({ ...run, ok: sent });
-        if (!sent && !controller.signal.aborted) ctx.log?.(`pair ${ctx.pair.name}: gratuitous ARP for ${d.vip} failed: ${run.stderr.trim().slice(0, 200)}`);
-        return sent && !controller.signal.aborted;
+      const note = (run: ScriptRun): boolean => {
+        runs.push(run);
+        if (!run.ok && !signal.aborted) ctx.log?.(`pair ${ctx.pair.name}: gratuitous ARP for ${d.vip} failed: ${run.stderr.trim().slice(0, 200)}`);
+        return run.ok && !signal.aborted;
+      };
+      const first = await helperArp(timeoutMs);
+      if (first) {
+        if (!note(first)) return runs;
+        for (let i = 1; i < d.arpCount; i++) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, ARP_REPEAT_INTERVAL_MS);
+            signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+          });
+          if (signal.aborted) return runs;
+          const again = await helperArp(timeoutMs);
+          if (!again || !note(again)) return runs;
+        }
+        return runs;
+      }
+      // No helper here: arping, one process per burst.
+      const flavour = await detectArpingFlavour();
+      if (flavour === "missing" || signal.aborted) return runs;
+      const burst = async (count: number, isFirst: boolean): Promise<boolean> => {
+        const run = await runArgv(gratuitousArpArgv(flavour, d.vip, d.interface, count, isFirst), { timeoutMs, driver: "linux-ip", signal });
+        return note({ ...run, ok: arpSent(flavour, run) });
       };
       if ((await burst(1, true)) && d.arpCount > 1) await burst(d.arpCount - 1, false);
       return runs;
@@ -128,27 +190,41 @@ export function createLinuxIpDriver(ctx: DriverContext): ControlDriver {
     async background(): Promise<ScriptRun[]> {
       return announcing ? announcing.done : [];
     },
+    close(): void {
+      if (closed) return;
+      closed = true;
+      announcing?.controller.abort();
+      if (standbyTimer) clearTimeout(standbyTimer);
+      standby?.close();
+      standby = null;
+      garp?.release();
+    },
     async run(action: ControlAction, timeoutMs: number): Promise<DriverRun> {
       announcing?.controller.abort();
       announcing = null;
       const want = action === "enable";
       const verb = want ? "add" : "del";
       // One process: the change, then the interface as it is now (-force runs the second line even when
-      // the first fails, e.g. an address already assigned).
-      const step = await runArgv(["ip", "-force", "-o", "-batch", "-"], {
-        timeoutMs,
-        driver: "linux-ip",
-        input: `addr ${verb} ${cidr} dev ${d.interface}\naddr show dev ${d.interface}\n`,
-      });
+      // the first fails, e.g. an address already assigned). Started ahead of need when it can be.
+      const input = `addr ${verb} ${cidr} dev ${d.interface}\naddr show dev ${d.interface}\n`;
+      const warm = standby?.waiting ? standby : null;
+      standby = null;
+      const step = await (warm ? warm.feed({ timeoutMs, input }) : runArgv(IP_BATCH, { timeoutMs, driver: "linux-ip", input }));
       const failed = batchErrors(step.stderr);
       const changeError = failed.get(1) ?? null;
       const inState = !step.timedOut && (changeError === null || alreadyInState(action, changeError));
       const present = step.timedOut || step.exitCode === null || failed.has(2) ? null : presenceIn(step.stdout);
       const ok = present === want;
-      if (want && wantsArp && present === true) announce(timeoutMs);
-      const arpNote = !want || !wantsArp || present !== true ? "" : flavourKnown === "missing" ? "; no arping installed, gratuitous ARP not sent" : "; gratuitous ARP sent in the background";
+      if (want && wantsArp && present === true && !closed) announce(timeoutMs);
+      // The next one after this result went out (its spawn would delay the ARP and the answer).
+      if (!closed) {
+        standbyDelayMs = STANDBY_RESTART_MIN_MS;
+        setImmediate(prepareIp);
+      }
+      const viaHelper = garp?.helper.status.state === "ready";
+      const arpNote = !want || !wantsArp || present !== true ? "" : !viaHelper && flavourKnown === "missing" ? "; no arping installed and the gratuitous ARP helper cannot run, gratuitous ARP not sent" : "; gratuitous ARP sent in the background";
       const already = changeError === null ? "" : inState ? ` (it was already ${want ? "assigned" : "absent"})` : "";
-      const why = step.timedOut ? `ip killed after ${timeoutMs} ms` : changeError !== null && !inState ? `ip addr ${verb} failed: ${changeError.slice(0, 200)}` : failed.has(2) ? `ip addr show failed: ${failed.get(2)!.slice(0, 200)}` : "";
+      const why = step.timedOut ? `ip killed after ${timeoutMs} ms` : changeError !== null && !inState ? `ip addr ${verb} failed: ${changeError.slice(0, 200)}` : failed.has(2) ? `ip addr show failed: ${failed.get(2)!.slice(0, 200)}` : step.exitCode === null ? step.stderr.trim().slice(0, 200) : "";
       const summary = ok
         ? `VIP ${cidr} ${want ? "enabled" : "disabled"} on ${d.interface} of ${ctx.hostName}${already}${arpNote}`
         : `VIP ${cidr} still ${present === null ? "unknown" : present ? "present" : "absent"} on ${d.interface} of ${ctx.hostName} after ${action}${why ? `: ${why}` : ""}`;

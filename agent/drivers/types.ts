@@ -30,6 +30,12 @@ export interface ControlDriver {
    * once it is done; nothing for drivers that do all their work before the result.
    */
   background?(): Promise<ScriptRun[]>;
+  /**
+   * Ends what the driver keeps running between actions (linux-ip: its waiting ip process, its share of
+   * the gratuitous ARP helper, ARPs still to repeat); called when its configuration is replaced and at
+   * agent exit. An action already running finishes.
+   */
+  close?(): void;
 }
 
 export interface DriverContext {

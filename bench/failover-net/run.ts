@@ -516,14 +516,15 @@ ${load(meta.loadAfter)} after (the machine is shared: other work ran beside it).
 Setup: the lab on a real network (\`harness/net-lab.ts\`): two hosts and a SIP client in network
 namespaces on a bridge, a real host agent in each host namespace, simulated SIP Servers started by the
 agents, the console (web tier and control-plane thread) in the root namespace reached over the bridge.
-The ip-takeover pair's VIP is moved by the \`linux-ip\` driver (\`ip addr\` + gratuitous ARP with arping);
+The ip-takeover pair's VIP is moved by the \`linux-ip\` driver (\`ip addr\` + gratuitous ARP from the agent's packet-socket helper);
 the NLB pair emulates Windows NLB in multicast mode (the client reaches the cluster address through a
 multicast MAC, so both hosts receive every request; the \`nlb\` driver's enable/disable scripts remove
 or add a \`prohibit\` port rule in the host's policy routing). The client sends an OPTIONS to the VIP
 and one to the cluster address every ${PROBE_INTERVAL_MS} ms; a fault's outage ends with the first 200 OK
 from the other host's server. Stages come from the console's log, the agents' logs (ms resolution), the
 ARP frames the client's interface receives (\`arp-capture.py\`) and the client's answers, all on this
-machine's clock; every figure is ms after the fault. Restart policy: restart after 200 ms (the crashed
+machine's clock; every figure is ms after the fault (the driver's result is logged once it has
+returned, after its first gratuitous ARP went out, so that row may come after the ARP's). Restart policy: restart after 200 ms (the crashed
 server comes back as backup between runs); servers ready for switchover 0.5 s after their HA link is up.
 
 ${sections.join("\n\n")}

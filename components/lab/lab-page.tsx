@@ -4,7 +4,9 @@
 // the console connection (W8), take the application NIC down (W10), hang a server, create calls to see
 // them synced (W12), and put a VIP on a host or take it off behind the controller's back to see the
 // observed VIP disagree with the intended one (the vip-mismatch alarm). Which faults each server has on
-// now is shown beside it, as the server reports them.
+// now is shown beside it, as the server reports them. W4 needs a server that watches its SIP traffic
+// (sip-pass-check and a service DN): where one does not, its SIP NIC button says so and why; the SIP
+// gateways behind the service DNs are listed with the pings they answered.
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/react";
 import { useCurrentUser } from "@/components/layout/app-shell";
@@ -13,7 +15,7 @@ import type { LabFault } from "@/protocol/vocabulary";
 
 /** The faults that stay on until lifted: what turning each on and off is called on the page. */
 const toggles: { kind: Exclude<LabFault, "crash">; on: string; off: string }[] = [
-  { kind: "sip-silent", on: "Unplug SIP NIC (W4)", off: "Plug SIP NIC back" },
+  { kind: "sip-silent", on: "Unplug SIP NIC", off: "Plug SIP NIC back" },
   { kind: "bind-fail", on: "Fail bind (W7)", off: "Bind again" },
   { kind: "console-lost", on: "Lose the console (W8)", off: "Console back" },
   { kind: "tlib-nic-down", on: "Application NIC down (W10)", off: "Application NIC up" },
@@ -102,11 +104,37 @@ export function LabPage() {
             )}
         </Table>
       </Card>
+      <Card title="SIP gateways (service DNs, W4)" className="mb-4">
+        <p className="mb-2 text-xs text-slate-600">
+          The device behind a service DN: the primary of a server with sip-pass-check pings it (OPTIONS) every oos-check seconds. Unplug that primary&apos;s SIP NIC and it hears
+          nothing, not even these answers: after oos-check + max(oos-force, 5) s it reports SERVICE_UNAVAILABLE and the controller switches its pair over.
+        </p>
+        {(status.data?.gateways ?? []).length === 0 ? (
+          <p className="text-xs text-slate-500">No lab server pings a service DN (none has sip-pass-check and a service DN with oos-check), so no gateway runs.</p>
+        ) : (
+          <Table head={["Gateway", "Pinged by", "State", "OPTIONS answered", "Last from"]} caption="Lab SIP gateways">
+            {(status.data?.gateways ?? []).map((g) => (
+              <tr key={g.contact} data-testid={`lab-gateway-${g.contact}`}>
+                <td className="px-2 py-2 text-xs">{g.contact}</td>
+                <td className="px-2 py-2 text-xs">{g.servers.join(", ")}</td>
+                <td className="px-2 py-2">{g.running ? <Badge tone="green">answering</Badge> : <Badge tone="red">stopped</Badge>}</td>
+                <td className="px-2 py-2 text-xs" data-testid="gateway-answered">
+                  {g.answered}
+                </td>
+                <td className="px-2 py-2 text-xs">{g.lastFrom ?? "—"}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </Card>
       <Card title="SIP Servers">
         <Table head={["Server", "Pair", "Role", "Faults on", "Cause a fault"]} caption="Lab servers">
           {apps.map((a) => {
             const state = faultsOf.get(a.name);
             const on = new Set(state?.faults ?? []);
+            const w4 = state?.w4;
+            // What unplugging the SIP NIC does here: W4 only on a server that watches its traffic, and only while primary.
+            const w4Note = !w4 ? null : !w4.armed ? `No W4 here: ${w4.why}.` : a.role !== "primary" ? "W4 acts while this server is primary (a backup does not watch its traffic)." : null;
             return (
               <tr key={a.appId} data-testid={`lab-server-${a.name}`}>
                 <td className="px-2 py-2 font-medium">
@@ -140,14 +168,24 @@ export function LabPage() {
                         Crash (W2)
                       </Button>
                       {toggles.map((t) => (
-                        <Button key={t.kind} variant="secondary" onClick={() => fault.mutate({ application: a.name, kind: t.kind, on: !on.has(t.kind) })}>
-                          {on.has(t.kind) ? t.off : t.on}
+                        <Button
+                          key={t.kind}
+                          variant="secondary"
+                          title={t.kind === "sip-silent" ? (w4Note ?? undefined) : undefined}
+                          onClick={() => fault.mutate({ application: a.name, kind: t.kind, on: !on.has(t.kind) })}
+                        >
+                          {on.has(t.kind) ? t.off : t.kind === "sip-silent" && w4?.armed ? `${t.on} (W4)` : t.on}
                         </Button>
                       ))}
                       <Button variant="secondary" onClick={() => calls.mutate({ application: a.name, count: 2000 })}>
                         2,000 calls (W12)
                       </Button>
                     </div>
+                  )}
+                  {w4Note && (
+                    <p className="mt-1 text-xs text-slate-500" data-testid="w4-note">
+                      {w4Note}
+                    </p>
                   )}
                 </td>
               </tr>

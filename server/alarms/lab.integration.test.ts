@@ -106,8 +106,10 @@ describe("alarms through the real agent", () => {
     expect(alarm).toMatchObject({ severity: "critical", application: app, host, state: "active" });
     expect(alarm.description).toContain("SIP listener bind failure");
     // The Lab page lists the faults each lab server has on now.
-    expect(await lab.servers()).toEqual([{ application: app, reachable: true, faults: ["bind-fail"] }]);
+    // This server has no service DN: the page says W4 cannot happen there, and why.
+    const noW4 = { armed: false, why: "no service DN with oos-check, so nothing watches this server's SIP traffic" };
+    expect(await lab.servers()).toEqual([{ application: app, reachable: true, faults: ["bind-fail"], w4: noW4 }]);
     await lab.fault(app, "bind-fail", false);
-    expect(await lab.servers()).toEqual([{ application: app, reachable: true, faults: [] }]);
+    expect(await lab.servers()).toEqual([{ application: app, reachable: true, faults: [], w4: noW4 }]);
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 // Integration tests of users, sessions and roles through the real HTTP server (cookies, origin
 // check) and the real database: login, logout, rate limiting, first-admin setup, role declarations.
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "../api/root";
 import { startHttpServer, type ConsoleServer } from "../http";
@@ -80,6 +81,30 @@ describe("sessions over HTTP", () => {
   });
 });
 
+describe("keep-alive connections", () => {
+  it("a connection idle for longer than Node's default 5 s still answers its next request (no reset under a reusing client)", async () => {
+    const { port } = new URL(http.url);
+    const socket = net.connect(Number(port), "127.0.0.1");
+    let received = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (received += chunk));
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    const ask = async () => {
+      const before = received.length;
+      socket.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n");
+      for (let i = 0; i < 100 && !received.slice(before).includes('{"ok":true}'); i++) await new Promise((r) => setTimeout(r, 50));
+      return received.slice(before);
+    };
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    expect(await ask()).toMatch(/^HTTP\/1.1 200/);
+    await new Promise((r) => setTimeout(r, 6000));
+    expect(socket.destroyed).toBe(false);
+    expect(await ask()).toMatch(/^HTTP\/1.1 200/);
+    socket.end();
+    await closed;
+  }, 20_000);
+});
+
 describe("users", () => {
   it("refuses short passwords and never leaves the console without an admin", async () => {
     const admin = t.callerAs("admin");
@@ -96,6 +121,25 @@ describe("users", () => {
     await admin.users.update({ id: u.id, disabled: true });
     expect((await query("auth.me", cookie)).body.result?.data?.json).toBeNull();
     expect((await call("auth.login", { username: "temp", password: "temporary-pass-1" })).body.error?.json?.data.code).toBe("UNAUTHORIZED");
+  });
+});
+
+describe("the lab's fixed admin (ensureAdmin)", () => {
+  it("leaves a matching admin and its sessions alone; resets one that differs, which ends its sessions", async () => {
+    const admin = { username: "lab-admin", password: "lab-admin-password-1" };
+    expect(await t.services.auth.ensureAdmin(admin)).toBe("created");
+    const cookie = (await call("auth.login", admin)).setCookie.split(";")[0]!;
+    expect(await t.services.auth.ensureAdmin(admin)).toBe("unchanged");
+    expect((await query("auth.me", cookie)).body.result?.data?.json).toMatchObject({ username: "lab-admin", role: "admin" });
+
+    const changed = { ...admin, password: "another-password-2" };
+    expect(await t.services.auth.ensureAdmin(changed)).toBe("reset");
+    expect((await query("auth.me", cookie)).body.result?.data?.json).toBeNull();
+    expect((await call("auth.login", changed)).status).toBe(200);
+    const user = await t.services.db.user.findUnique({ where: { username: "lab-admin" } });
+    await t.callerAs("admin").users.update({ id: user!.id, role: "viewer" });
+    expect(await t.services.auth.ensureAdmin(changed)).toBe("reset");
+    expect((await t.services.db.user.findUnique({ where: { username: "lab-admin" } }))?.role).toBe("admin");
   });
 });
 

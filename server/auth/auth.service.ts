@@ -139,6 +139,22 @@ export class AuthService {
     return { kind: "setup", token };
   }
 
+  /**
+   * A given admin as given, on a database that may already hold it (the lab's fixed admin): created,
+   * or reset only where it differs (password, role, disabled). A reset ends the user's sessions, so
+   * an admin that already matches is left alone and its sessions stay.
+   */
+  async ensureAdmin(admin: { username: string; password: string }): Promise<"created" | "reset" | "unchanged"> {
+    const user = await repo.findUserByName(this.db, admin.username);
+    if (!user) {
+      await this.createUser(systemActor, { username: admin.username, password: admin.password, role: "admin" });
+      return "created";
+    }
+    if (!user.disabled && user.role === "admin" && (await verifyPassword(user.passwordHash, admin.password))) return "unchanged";
+    await this.updateUser(systemActor, user.id, { password: admin.password, disabled: false, role: "admin" });
+    return "reset";
+  }
+
   async setupNeeded(): Promise<boolean> {
     return (await repo.countUsers(this.db)) === 0;
   }

@@ -10,7 +10,7 @@ import { labFaults } from "./lab";
 const name = z.string().min(1).max(128);
 
 export const labRouter = createTRPCRouter({
-  status: viewerProcedure.query(async ({ ctx }) => ({ enabled: ctx.services.lab.enabled, hosts: ctx.services.lab.hosts(), servers: await ctx.services.lab.servers() })),
+  status: viewerProcedure.query(async ({ ctx }) => ({ enabled: ctx.services.lab.enabled, hosts: ctx.services.lab.hosts(), gateways: ctx.services.lab.gateways(), servers: await ctx.services.lab.servers() })),
   fault: operatorProcedure.input(z.object({ application: name, kind: z.enum(labFaults), on: z.boolean() }).strict()).mutation(async ({ ctx, input }) => {
     await ctx.services.lab.fault(input.application, input.kind, input.on);
     await recordAudit(ctx.services.db, ctx.actor, { action: "lab.fault", objectType: "application", objectName: input.application, detail: `${input.kind} ${input.on ? "on" : "off"}` });

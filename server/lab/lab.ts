@@ -2,10 +2,13 @@
 // its own token and state directory), the simulated SIP Servers those agents start, and fault
 // injection the way an operator would cause it: crash a server, cut a host off (its agent is frozen,
 // so heartbeats stop while its servers keep running — W3), unplug the SIP NIC, fail the bind, and put
-// a lab VIP on a host or take it off behind the controller's back (the vip-mismatch alarm).
+// a lab VIP on a host or take it off behind the controller's back (the vip-mismatch alarm). It also runs
+// the SIP gateways the servers' service DNs point at (lab/sip-gateway/main.ts, one process per contact),
+// so the Active-OOS check of W4 has someone to ping.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import readline from "node:readline";
 import type { Db } from "../db";
 import { createAgentToken } from "../agent-tokens/agent-tokens.service";
 import { loadSnapshot } from "../config/config.repository";
@@ -13,6 +16,7 @@ import { systemActor } from "../audit/audit.repository";
 import { AppError } from "../errors";
 import { importConfig } from "../transfer/transfer.service";
 import { labVipFile, type LabVipState } from "../../protocol/lab-vip";
+import { labGatewayTargets, w4Readiness, type W4Readiness } from "./service-dns";
 
 export { labFaults, type LabFault } from "../../protocol/vocabulary";
 import { labFaults, type LabFault } from "../../protocol/vocabulary";
@@ -22,6 +26,20 @@ export interface LabServerFaults {
   application: string;
   reachable: boolean;
   faults: LabFault[];
+  /** Whether unplugging its SIP NIC can switch its pair over (W4), from its configured options. */
+  w4: W4Readiness;
+}
+
+/** A lab SIP gateway (the device behind service DNs) and the OPTIONS pings it answered. */
+export interface LabGatewayStatus {
+  contact: string;
+  /** The lab servers whose service DN points here (when the lab started). */
+  servers: string[];
+  running: boolean;
+  answered: number;
+  /** Where the last ping came from (the primary's SIP address; the VIP on an ip-takeover pair). */
+  lastFrom: string | null;
+  lastAnsweredAt: string | null;
 }
 
 /** What the Lab page may do: the demo lab's fault controls. */
@@ -29,6 +47,8 @@ export interface LabControls {
   /** False on a console that runs no lab; every control then refuses with a clear message. */
   readonly enabled: boolean;
   hosts(): { host: string; running: boolean; frozen: boolean }[];
+  /** The SIP gateways behind the lab's service DNs. */
+  gateways(): LabGatewayStatus[];
   /** Which faults each lab server has on now. */
   servers(): Promise<LabServerFaults[]>;
   fault(appName: string, kind: LabFault, on?: boolean): Promise<void>;
@@ -51,6 +71,7 @@ function noLabHere(): never {
 export const noLab: LabControls = {
   enabled: false,
   hosts: () => [],
+  gateways: () => [],
   servers: async () => [],
   fault: async () => noLabHere(),
   disconnectHost: () => noLabHere(),
@@ -88,9 +109,18 @@ interface AgentProcess {
   frozen: boolean;
 }
 
+interface GatewayProcess {
+  status: Omit<LabGatewayStatus, "running">;
+  child: ChildProcess;
+}
+
+/** How long a gateway process may take to bind (it compiles with tsx first). */
+const GATEWAY_START_TIMEOUT_MS = 30_000;
+
 export class Lab implements LabControls {
   readonly enabled = true;
   private readonly agents = new Map<string, AgentProcess>();
+  private readonly gatewayProcesses: GatewayProcess[] = [];
 
   constructor(private readonly opts: LabOptions) {}
 
@@ -109,11 +139,71 @@ export class Lab implements LabControls {
           const faults = Object.entries(state.faults ?? {})
             .filter(([kind, on]) => on && (labFaults as readonly string[]).includes(kind))
             .map(([kind]) => kind as LabFault);
-          return { application: app.name, reachable: res.ok, faults };
+          return { application: app.name, reachable: res.ok, faults, w4: w4Readiness(app) };
         } catch {
-          return { application: app.name, reachable: false, faults: [] };
+          return { application: app.name, reachable: false, faults: [], w4: w4Readiness(app) };
         }
       }),
+    );
+  }
+
+  gateways(): LabGatewayStatus[] {
+    return this.gatewayProcesses.map((g) => ({ ...g.status, running: g.child.exitCode === null && g.child.signalCode === null }));
+  }
+
+  /**
+   * Starts a SIP gateway for every loopback contact that the lab servers with W4 armed (sip-pass-check
+   * and a service DN with oos-check) ping — one per pair in the demo — and waits until each is bound.
+   * A gateway that cannot bind fails the start with its reason.
+   */
+  async startGateways(): Promise<void> {
+    const snapshot = await loadSnapshot(this.opts.db);
+    const labApps = snapshot.applications.filter((a) => a.environment.SWITCHYARD_LAB_FAULTS === "1");
+    for (const target of labGatewayTargets(labApps)) await this.startGateway(target);
+  }
+
+  private async startGateway(target: { address: string; port: number; servers: string[] }): Promise<void> {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(this.opts.rootDir, "lab", "sip-gateway", "main.ts"), target.address, String(target.port)], {
+      cwd: this.opts.rootDir,
+      // stdin stays open while the lab runs: the gateway ends when it closes (a killed console leaves none behind).
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const gateway: GatewayProcess = { status: { contact: `sip:gw@${target.address}:${target.port}`, servers: target.servers, answered: 0, lastFrom: null, lastAnsweredAt: null }, child };
+    this.gatewayProcesses.push(gateway);
+    let stderr = "";
+    child.stderr!.on("data", (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString("utf8")).slice(-2000);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`lab: the SIP gateway on ${target.address}:${target.port} did not start within ${GATEWAY_START_TIMEOUT_MS / 1000} s`)), GATEWAY_START_TIMEOUT_MS);
+      readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+        if (line.startsWith("listening ")) {
+          gateway.status.contact = line.slice("listening ".length);
+          clearTimeout(timer);
+          resolve();
+        } else if (line.startsWith("answered ")) {
+          gateway.status.answered += 1;
+          gateway.status.lastFrom = line.slice("answered ".length);
+          gateway.status.lastAnsweredAt = new Date().toISOString();
+        }
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`lab: the SIP gateway on ${target.address}:${target.port} exited (${code}): ${stderr.trim() || "no message"}`));
+      });
+    });
+  }
+
+  private async stopGateways(): Promise<void> {
+    await Promise.all(
+      this.gatewayProcesses.splice(0).map(
+        ({ child }) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once("exit", () => resolve());
+            child.kill("SIGTERM");
+          }),
+      ),
     );
   }
 
@@ -216,6 +306,7 @@ export class Lab implements LabControls {
 
   async stopAll(): Promise<void> {
     await Promise.all([...this.agents.keys()].map((h) => this.stopAgent(h)));
+    await this.stopGateways();
   }
 
   private agentUrl(): string {

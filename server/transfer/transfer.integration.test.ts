@@ -40,7 +40,7 @@ describe("import", () => {
     await admin.config.import({ text: demo, dryRun: false, replace: false });
     expect((await admin.pairs.list()).map((p) => p.haType).sort()).toEqual(["ip-takeover", "nlb-cluster", "single-host"]);
     const sipA1 = (await admin.applications.list()).find((a) => a.name === "sip-a1")!;
-    expect(sipA1.options).toContainEqual({ dn: "7001", section: "TServer", name: "oos-check", value: "10" });
+    expect(sipA1.options).toContainEqual({ dn: "7001", section: "TServer", name: "oos-check", value: "2" });
     const audit = await admin.audit.list({ limit: 100 });
     expect(audit.items.filter((e) => e.action === "pair.create")).toHaveLength(3);
     expect(audit.items.some((e) => e.action === "config.import" && e.detail.startsWith("hosts: 5 created"))).toBe(true);
