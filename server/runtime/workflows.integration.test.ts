@@ -184,9 +184,15 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     await vipOn(A, "lab-host-2", "lab-host-1");
     const v = await stack.view(A);
     expect(server(v, "sip-a1").vip).toBe("absent");
-    const rows = (await historySince(A, since)).join("\n");
-    expect(rows).toMatch(/command-result: set-role sip-a1 → backup .*: ok/);
-    expect(rows).toMatch(/command-result: disable VIP on lab-host-1 .*: ok/);
+    // The agents' results are written after the VIP file changes: wait for the rows, do not read them once.
+    await waitFor(
+      "the demotion and the VIP disable on lab-host-1 reported ok in the history",
+      async () => {
+        const rows = (await historySince(A, since)).join("\n");
+        return /command-result: set-role sip-a1 → backup .*: ok/.test(rows) && /command-result: disable VIP on lab-host-1 .*: ok/.test(rows);
+      },
+      { timeoutMs: WAIT_MS, describe: () => describePair(A) },
+    );
   }, 120_000);
 
   it("W12 switchover while readiness is 0 is refused with the double-failure warning, then forced with a reason (history and audit)", async () => {
