@@ -35,6 +35,34 @@ async function onAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/** How long a drop waits for the test's own connections to end before it ends them itself. */
+const DROP_WAIT_MS = 10_000;
+
+/**
+ * Drops a test database once the connections to it have ended. A connection the server ends (DROP …
+ * WITH (FORCE)) errors in whatever process holds it, and a client there without an error listener would
+ * fail the run although every test passed: the test's consoles and clients close theirs in their
+ * afterAll, which the server sees a moment later. Connections still open after DROP_WAIT_MS are a leak:
+ * they are named on stderr, then ended.
+ */
+async function dropWhenIdle(c: pg.Client, name: string): Promise<void> {
+  const deadline = Date.now() + DROP_WAIT_MS;
+  for (;;) {
+    const { rows } = await c.query<{ application_name: string; state: string | null; query: string }>(
+      "SELECT application_name, state, query FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+      [name],
+    );
+    if (rows.length === 0) break;
+    if (Date.now() > deadline) {
+      const what = rows.map((r) => `${r.application_name || "(no name)"} ${r.state ?? "?"}: ${r.query.slice(0, 80)}`).join("; ");
+      process.stderr.write(`test database ${name}: ${rows.length} connection(s) still open ${DROP_WAIT_MS} ms after the test ended; ending them: ${what}\n`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+}
+
 /**
  * A fresh, empty database of the run's dialect (SQLite: a file in `dir`), migrated unless
  * `migrate: false` (for a console that migrates it itself when it starts).
@@ -49,7 +77,7 @@ export async function createTestDatabase(dir: string, opts: { migrate?: boolean;
     await onAdmin((c) => c.query(`CREATE DATABASE "${name}"`));
     const url = new URL(postgresAdminUrl());
     url.pathname = `/${name}`;
-    db = { url: url.toString(), dialect, drop: () => onAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}) };
+    db = { url: url.toString(), dialect, drop: () => onAdmin((c) => dropWhenIdle(c, name)) };
   }
   if (opts.migrate ?? true) await migrateDatabase(db.url);
   return db;
