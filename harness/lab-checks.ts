@@ -12,6 +12,12 @@ export interface LabChecks {
   healthy(pair: string, primary: string, opts?: { ready?: boolean }): Promise<PairView>;
   vipOn(pair: string, onHost: string, offHost: string): Promise<void>;
   historySince(pair: string, since: Date): Promise<string[]>;
+  /**
+   * The pair's timeline since a moment, once every pattern matches it. The control plane writes its rows
+   * after it acts (a plan is complete in the live view a moment before its last rows are saved), so a
+   * test that reads them right after a wait on the view waits for them instead of reading once.
+   */
+  historyMatching(pair: string, since: Date, patterns: readonly RegExp[]): Promise<string>;
 }
 
 /** `stack` may be a getter, so a test file can make its checks before beforeAll starts the stack. */
@@ -25,6 +31,7 @@ export function labChecks(stackOrGetter: LabStack | (() => LabStack), waitMs: nu
     const rows = (await get().history(pair)).slice(-40).map((h) => `    ${h.at.toISOString().slice(11, 23)} e${h.epoch} ${h.kind}: ${h.text}`);
     return `${describeView(v)}\n  VIP files: ${files}\n  history (last 40):\n${rows.join("\n")}`;
   }
+  const historySince = async (pair: string, since: Date) => (await get().history(pair)).filter((h) => h.at >= since).map((h) => `e${h.epoch} ${h.kind}: ${h.text}`);
   return {
     server,
     other,
@@ -61,6 +68,15 @@ export function labChecks(stackOrGetter: LabStack | (() => LabStack), waitMs: nu
         describe: () => describePair(pair),
       });
     },
-    historySince: async (pair, since) => (await get().history(pair)).filter((h) => h.at >= since).map((h) => `e${h.epoch} ${h.kind}: ${h.text}`),
+    historySince,
+    historyMatching: (pair, since, patterns) =>
+      waitFor(
+        `${pair}'s timeline to show ${patterns.map(String).join(", ")}`,
+        async () => {
+          const text = (await historySince(pair, since)).join("\n");
+          return patterns.every((p) => p.test(text)) ? text : undefined;
+        },
+        { timeoutMs: waitMs, describe: () => describePair(pair) },
+      ),
   };
 }

@@ -16,6 +16,7 @@ export const serverViewSchema = z.object({
   status: z.string(),
   statusDetail: z.string(),
   hostConnection: z.enum(["connected", "disconnected", "unknown"]),
+  /** When its host was last heard from; in live pushes only while the host is not connected. */
   lastHeartbeatAt: z.date().nullable(),
   readyForSwitchover: z.union([z.literal(0), z.literal(1)]).nullable(),
   /** W13/W14: readiness for upgrade as the server reports it (the backup 1, the primary 0); null when unknown. */

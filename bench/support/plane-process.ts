@@ -26,7 +26,8 @@ async function childMain(): Promise<void> {
   const env = parseEnv(process.env);
   configureLogging({ level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   const db = createDb(env.DATABASE_URL, { busyTimeoutMs: 0 });
-  const plane = await startPlane(db, env, () => {});
+  // Each notice is serialised as the worker thread's postMessage to the web tier would (the same structured clone).
+  const plane = await startPlane(db, env, (notice) => void structuredClone(notice));
   // 1 ms resolution: every figure includes the 1 ms sampler.
   const delay = monitorEventLoopDelay({ resolution: 1 });
   const send = (m: FromPlane) => process.send!(m);

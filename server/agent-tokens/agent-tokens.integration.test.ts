@@ -1,7 +1,7 @@
 // Agent tokens: shown once, stored hashed, bound to one host, revocable, admin only, audited.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestConsole, twoNicHost, type TestConsole } from "../test-support";
-import { verifyAgentToken } from "./agent-tokens.service";
+import { flushAgentTokenUses, TOKEN_USE_WRITE_INTERVAL_MS, verifyAgentToken } from "./agent-tokens.service";
 
 let t: TestConsole;
 let hostId: string;
@@ -23,6 +23,8 @@ describe("agent tokens", () => {
 
     const rows = await t.services.db.agentToken.findMany();
     expect(JSON.stringify(rows)).not.toContain(token);
+    // Its use is written with the next batch.
+    await flushAgentTokenUses(t.services.db);
     const listed = await admin.agentTokens.list({ hostId });
     expect(listed[0]).toMatchObject({ id, label: "first", revokedAt: null });
     expect(listed[0]!.lastUsedAt).not.toBeNull();
@@ -31,6 +33,22 @@ describe("agent tokens", () => {
     expect(await verifyAgentToken(t.services.db, "agent-host", token)).toBe(false);
     const audit = await admin.audit.list({ action: "agent-token", limit: 10 });
     expect(audit.items.map((e) => e.action).sort()).toEqual(["agent-token.create", "agent-token.revoke"]);
+  });
+
+  it("writes a token's last use at most once per interval, however often its agent connects", async () => {
+    const admin = t.callerAs("admin");
+    const { token } = await admin.agentTokens.create({ hostId, label: "reconnecting" });
+    const lastUse = async () => (await admin.agentTokens.list({ hostId })).find((r) => r.label === "reconnecting")!.lastUsedAt?.getTime() ?? null;
+    const t0 = Date.UTC(2030, 0, 1);
+    expect(await verifyAgentToken(t.services.db, "agent-host", token, t0)).toBe(true);
+    await flushAgentTokenUses(t.services.db);
+    expect(await lastUse()).toBe(t0);
+    for (const dt of [1, 1_000, TOKEN_USE_WRITE_INTERVAL_MS - 1]) expect(await verifyAgentToken(t.services.db, "agent-host", token, t0 + dt)).toBe(true);
+    await flushAgentTokenUses(t.services.db);
+    expect(await lastUse()).toBe(t0);
+    expect(await verifyAgentToken(t.services.db, "agent-host", token, t0 + TOKEN_USE_WRITE_INTERVAL_MS)).toBe(true);
+    await flushAgentTokenUses(t.services.db);
+    expect(await lastUse()).toBe(t0 + TOKEN_USE_WRITE_INTERVAL_MS);
   });
 
   it("is admin only", async () => {

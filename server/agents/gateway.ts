@@ -149,6 +149,11 @@ export interface AgentGateway {
   readLog(hostName: string, request: LogReadRequestInput): Promise<LogReadReply>;
   hosts(): HostLiveState[];
   host(hostName: string): HostLiveState | null;
+  /**
+   * The hosts heard from (any message) since `sinceMs`, and when each was last heard: what the web tier
+   * refreshes last-heartbeat times from, without every host's whole state (issue 15: 4,000 hosts).
+   */
+  heardSince(sinceMs: number): { hostNames: string[]; atMs: number[] };
   close(): void;
 }
 
@@ -156,7 +161,10 @@ type AgentSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<str
 type AgentNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { hostName?: string; agentVersion?: string }>;
 
 interface HostEntry {
+  /** Its state, except lastHeartbeatAt, which is heardAtMs (liveOf): a message does not copy the state. */
   live: HostLiveState;
+  /** When the host's agent was last heard from (any message, or its connection), or null. */
+  heardAtMs: number | null;
   socket: AgentSocket | null;
   /** This host's heartbeat: its own (from its configuration) or the console's. */
   heartbeat: HeartbeatSettings;
@@ -229,7 +237,7 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
     if (entry.live.state === state) return;
     entry.live = { ...entry.live, state, reason, since: new Date(now()) };
     log.info(`host ${state}`, { host: entry.live.hostName, reason });
-    const snapshot = { ...entry.live };
+    const snapshot = liveOf(entry);
     safely(`onHostState(${entry.live.hostName})`, () => deps.onHostState?.(snapshot));
   }
 
@@ -238,6 +246,7 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
     if (!entry) {
       entry = {
         live: { hostName, state: "disconnected", reason: "never connected", since: new Date(now()), lastHeartbeatAt: null, agentVersion: null, socketOpen: false },
+        heardAtMs: null,
         socket: null,
         heartbeat: defaultHeartbeat,
         applications: new Set(),
@@ -251,6 +260,10 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       hosts.set(hostName, entry);
     }
     return entry;
+  }
+
+  function liveOf(entry: HostEntry): HostLiveState {
+    return { ...entry.live, lastHeartbeatAt: entry.heardAtMs === null ? null : new Date(entry.heardAtMs) };
   }
 
   // 1. Authentication happens in the handshake: a socket that fails here never reaches a handler.
@@ -364,8 +377,9 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
     }
     entry.socket = socket;
     liveness.connected(hostName, now());
-    entry.live = { ...entry.live, lastHeartbeatAt: new Date(now()), agentVersion: socket.data.agentVersion ?? null, socketOpen: true };
-    safely(`onSocketChange(${hostName})`, () => deps.onSocketChange?.({ ...entry.live }));
+    entry.heardAtMs = now();
+    entry.live = { ...entry.live, agentVersion: socket.data.agentVersion ?? null, socketOpen: true };
+    safely(`onSocketChange(${hostName})`, () => deps.onSocketChange?.(liveOf(entry)));
     if (entry.live.state === "connected") {
       // A new agent session on a host that never went silent long enough to be lost: still a new
       // connection for the controller (what the agent said before is replaced by its resync).
@@ -392,7 +406,7 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
           return;
         }
         const t = now();
-        entry.live = { ...entry.live, lastHeartbeatAt: new Date(t) };
+        entry.heardAtMs = t;
         if (liveness.heard(hostName, t)) setState(entry, "connected", "heartbeats resumed");
         try {
           (handlers[event] as (e: HostEntry, m: unknown, a: ((reply: unknown) => void) | null) => void)(entry, parsed.data, ack);
@@ -406,7 +420,7 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       if (entry.socket !== socket) return;
       entry.socket = null;
       entry.live = { ...entry.live, socketOpen: false };
-      safely(`onSocketChange(${hostName})`, () => deps.onSocketChange?.({ ...entry.live }));
+      safely(`onSocketChange(${hostName})`, () => deps.onSocketChange?.(liveOf(entry)));
       // Not reported disconnected yet: the heartbeat timeout decides, so a quick reconnect does not flap.
       log.info("agent socket closed; the host counts as disconnected if it stays silent", { host: hostName, why, heartbeatTimeoutMs: liveness.timeoutOf(hostName) });
     });
@@ -563,10 +577,20 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
         });
       });
     },
-    hosts: () => [...hosts.values()].map((e) => ({ ...e.live })),
+    hosts: () => [...hosts.values()].map(liveOf),
     host: (hostName) => {
       const e = hosts.get(hostName);
-      return e ? { ...e.live } : null;
+      return e ? liveOf(e) : null;
+    },
+    heardSince(sinceMs) {
+      const hostNames: string[] = [];
+      const atMs: number[] = [];
+      for (const e of hosts.values()) {
+        if (e.heardAtMs === null || e.heardAtMs < sinceMs) continue;
+        hostNames.push(e.live.hostName);
+        atMs.push(e.heardAtMs);
+      }
+      return { hostNames, atMs };
     },
     close() {
       clearInterval(sweeper);

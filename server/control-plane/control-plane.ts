@@ -119,7 +119,8 @@ class WorkerControlPlane implements ControlPlane {
   private readonly pending = new Map<number, Pending>();
   private readonly listeners = new Set<ControlPlaneListener>();
   private readonly views = new Map<string, PairView>();
-  private hostStates: HostLiveState[] = [];
+  /** Every host's state, by name, in the control plane's order (live notices carry the changes). */
+  private hostStates = new Map<string, HostLiveState>();
   private readonly appRuntime = new Map<string, AppRuntime>();
   private readonly vips = new Map<string, VipObservation>();
   private url: string | null = null;
@@ -240,16 +241,20 @@ class WorkerControlPlane implements ControlPlane {
   }
 
   async pairViews(): Promise<PairView[]> {
-    if (this.views.size === 0) return pairViews(null, await loadPairConfigs(this.db), this.hostStates);
-    return [...this.views.values()].sort((a, b) => b.severity - a.severity || byName.compare(a.name, b.name));
+    if (this.views.size === 0) return pairViews(null, await loadPairConfigs(this.db), [...this.hostStates.values()]);
+    // The control plane leaves a connected host's last heartbeat out of its views (live-view.ts): filled in here.
+    const heard = (s: PairView["servers"][number]) => (s.lastHeartbeatAt === null && s.hostConnection === "connected" ? { ...s, lastHeartbeatAt: this.hostStates.get(s.hostName)?.lastHeartbeatAt ?? null } : s);
+    return [...this.views.values()]
+      .sort((a, b) => b.severity - a.severity || byName.compare(a.name, b.name))
+      .map((v) => (v.servers.some((s) => s.lastHeartbeatAt === null && s.hostConnection === "connected") ? { ...v, servers: v.servers.map(heard) } : v));
   }
 
   hosts(): HostLiveState[] {
-    return this.hostStates.map((h) => ({ ...h }));
+    return [...this.hostStates.values()].map((h) => ({ ...h }));
   }
 
   host(hostName: string): HostLiveState | null {
-    const h = this.hostStates.find((x) => x.hostName === hostName);
+    const h = this.hostStates.get(hostName);
     return h ? { ...h } : null;
   }
 
@@ -296,8 +301,15 @@ class WorkerControlPlane implements ControlPlane {
       case "live":
         for (const v of n.changed) this.views.set(v.id, v);
         for (const id of n.removed) this.views.delete(id);
-        this.hostStates = n.hosts;
+        if (n.hostsComplete) this.hostStates = new Map();
+        for (const h of n.hosts) this.hostStates.set(h.hostName, h);
         this.emit((l) => l.onLive?.(n.changed, n.removed));
+        return;
+      case "heard":
+        n.hostNames.forEach((name, i) => {
+          const h = this.hostStates.get(name);
+          if (h) h.lastHeartbeatAt = new Date(n.atMs[i]!);
+        });
         return;
       case "log-events":
         this.emit((l) => l.onLogEvents?.(n.hostName, n.events));

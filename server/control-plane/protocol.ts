@@ -51,8 +51,14 @@ export type ReplyMessage = { kind: "reply"; id: number; ok: true; output: unknow
 export type Notice =
   /** Listening for agents on this URL; the controller has loaded the pairs. */
   | { kind: "ready"; agentUrl: string }
-  /** Pair views that changed (computed once here, with observed VIPs and mismatches; pushed to every browser) and every host's connection. */
-  | { kind: "live"; changed: PairView[]; removed: string[]; hosts: HostLiveState[] }
+  /**
+   * Pair views that changed (computed once here, with observed VIPs and mismatches; pushed to every
+   * browser) and the hosts whose state changed — every host when `hostsComplete` (the first push of a
+   * control plane), which replaces what the web tier held.
+   */
+  | { kind: "live"; changed: PairView[]; removed: string[]; hosts: HostLiveState[]; hostsComplete: boolean }
+  /** When each host heard from since the last such notice was last heard (its lastHeartbeatAt), as parallel lists. */
+  | { kind: "heard"; hostNames: string[]; atMs: number[] }
   /** Log events an agent sent about its own host's applications (already attributed and rate-limited). */
   | { kind: "log-events"; hostName: string; events: unknown[] }
   /** An alarm the controller raises or cancels (the alarm engine records it and runs reactions). */

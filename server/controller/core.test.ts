@@ -872,9 +872,39 @@ describe("many pairs: a step about one pair (issue 15)", () => {
     expect(inPlace.commands).toEqual(pure.commands);
     expect(inPlace.decisions).toEqual(pure.decisions);
     expect(inPlace.state).toEqual(pure.state);
-    // A tick concerns every pair: time passed for all of them.
-    expect(stepInPlace(copy, { type: "tick", atMs: nowMs + 100 }).scope).toBe("all");
     expect(pairsInScope(copy, { type: "agent-disconnected", atMs: nowMs + 200, hostId: "host-4", detail: "" })).toEqual(["pair-b"]);
+  });
+
+  it("a tick decides only the pairs waiting on time: a pair whose plan is done and that decided nothing new is left alone until an event concerns it", () => {
+    let { state, nowMs } = steady();
+    const tick = () => {
+      nowMs += 100;
+      const r = step(state, { type: "tick", atMs: nowMs });
+      state = r.state;
+      return r;
+    };
+    // Both pairs were adopted with a plan that puts the VIP on the primary's host: waiting on its results.
+    expect(tick().scope).toEqual(["pair-a", "pair-b"]);
+    for (const st of state.pairStates["pair-b"]!.plan!.steps) {
+      const c = st.command;
+      if (c.type !== "run-control-script") continue;
+      state = step(state, { type: "control-script-result", atMs: nowMs, commandId: c.commandId, pairId: c.pairId, hostId: c.hostId, action: c.action, ok: true }).state;
+    }
+    expect(state.pairStates["pair-b"]!.plan).toBeNull();
+    // The step that completed the plan acted; the next tick decides the pair once more, then leaves it.
+    expect(tick().scope).toEqual(["pair-a", "pair-b"]);
+    const quiet = tick();
+    expect(quiet.scope).toEqual(["pair-a"]);
+    expect(quiet.state.pairStates["pair-b"]!.situation).toBe("sip-3 is primary (epoch 0)");
+    // A console stall long after the hosts connected moved no resync wait: it concerns the same pairs.
+    expect(pairsInScope(state, { type: "console-stalled", atMs: nowMs + 20_000, stalledMs: 3_000 })).toEqual(["pair-a"]);
+    // One right after a host connected gives that host its resync wait back: its pairs are decided too.
+    expect(pairsInScope(state, { type: "console-stalled", atMs: nowMs + 1_000, stalledMs: 500 })).toEqual(["pair-a", "pair-b"]);
+    // Its primary's crash is an event about it; the failover's plan then waits on time.
+    nowMs += 10;
+    state = step(state, { type: "application-status", atMs: nowMs, hostId: "host-3", appId: "sip-3", status: "failed", detail: "killed", sentAtMs: 2 }).state;
+    expect(state.pairStates["pair-b"]!.plan?.cause).toBe("primary-failed");
+    expect(tick().scope).toEqual(["pair-a", "pair-b"]);
   });
 
   it("a host not heard of when the recovery grace ends concerns every pair (it counts as disconnected at once)", () => {

@@ -58,6 +58,7 @@ function newPairState(pairId: string, persisted: PersistedPairState | undefined)
     hold: null,
     maintenance: persisted?.maintenance ? { ...persisted.maintenance } : null,
     situation: "waiting for the first reports",
+    dueOnTick: true,
   };
 }
 

@@ -497,6 +497,12 @@ export interface PairState {
   maintenance: Maintenance | null;
   /** The pair's situation in one sentence, for the dashboard ("sip-1 is primary (epoch 4)"). */
   situation: string;
+  /**
+   * Ticks decide this pair: at its last decision it was waiting on time, or that decision acted (its
+   * situation then says what was done, not yet how the pair stands). Set by every decision of the pair
+   * (core.ts, waitsOnTime).
+   */
+  dueOnTick: boolean;
 }
 
 export interface ControllerState {

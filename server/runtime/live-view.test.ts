@@ -65,3 +65,16 @@ describe("whether a switchover could be forced", () => {
     expect(cutOff!.switchoverBlockers[0]).toBe("host host-2 of sip-2 is disconnected");
   });
 });
+
+describe("a host's last heartbeat in the view", () => {
+  const pair: PairConfig = testPair();
+  const state = createControllerState({ nowMs: 0, pairs: [pair] });
+  const host = (hostName: string, state: HostLiveState["state"], heardAtMs: number): HostLiveState => ({ hostName, state, reason: "", since: new Date(0), lastHeartbeatAt: new Date(heardAtMs), agentVersion: null, socketOpen: state === "connected" });
+
+  it("is left out while the host is connected (a heartbeat does not change the view), and kept once it is not", () => {
+    const at = (heardAtMs: number, host2: HostLiveState["state"]) => pairViews(state, [pair], [host("host-1", "connected", heardAtMs), host("host-2", host2, heardAtMs)])[0]!;
+    expect(JSON.stringify(at(1_000, "connected"))).toBe(JSON.stringify(at(1_500, "connected")));
+    const cutOff = at(1_500, "disconnected");
+    expect(cutOff.servers.map((s) => s.lastHeartbeatAt?.getTime() ?? null)).toEqual([null, 1_500]);
+  });
+});

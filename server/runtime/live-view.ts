@@ -97,7 +97,10 @@ export function pairViews(
         status: app?.status ?? "unknown",
         statusDetail: app?.statusDetail ?? "",
         hostConnection: live ? live.state : "unknown",
-        lastHeartbeatAt: live?.lastHeartbeatAt ?? null,
+        // Only while the host is not connected (what its last known values date from): a connected host's
+        // heartbeat moves twice a second, and in the view it made every view computed again differ from
+        // the last one sent (issue 15: 2,000 views pushed for nothing). The web tier's reads fill it in.
+        lastHeartbeatAt: live && live.state !== "connected" ? live.lastHeartbeatAt : null,
         // A process that is not running has no readiness: what it reported before it stopped is stale.
         readyForSwitchover: processDown ? null : (app?.readiness?.readyForSwitchover ?? null),
         readyForUpgrade: processDown ? null : (app?.readiness?.readyForUpgrade ?? null),

@@ -67,6 +67,17 @@ async function crashAndResync(pair: string, primary: string, backup: string): Pr
     },
     { timeoutMs: WAIT_MS, describe: () => describePair(pair) },
   );
+  // …and the console has heard so: its HA link up and not ready (on a loaded machine the readiness poll
+  // that says so can come seconds after the resync began, and until then the console knows the link as
+  // it was before, down, which rightly means "cannot catch up, do not wait").
+  await waitFor(
+    `the console to see ${primary} resyncing (HA link up, not ready)`,
+    async () => {
+      const s = server(await stack.view(pair), primary);
+      return s.haLink === "up" && s.readyForSwitchover === 0 ? true : undefined;
+    },
+    { timeoutMs: WAIT_MS, describe: () => describePair(pair) },
+  );
 }
 
 describe("readiness-aware failover on the live lab (the soak's lost calls)", () => {

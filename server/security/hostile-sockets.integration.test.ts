@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { io as connectSocket, type Socket } from "socket.io-client";
 import { AGENT_PROTOCOL_VERSION, type Ack, type HeartbeatAck, type ProtocolError } from "../../protocol/agent-wire";
 import { sipServerInput, twoNicHost } from "../test-support";
+import { sha256 } from "../auth/auth.service";
 import { ApiClient, connectOutcome, loggedIn, startHostileConsole, uiSocket, type HostileConsole } from "./hostile-support";
 
 let c: HostileConsole;
@@ -205,6 +206,20 @@ describe("browsers' live sockets", () => {
       expect(await connectOutcome(own)).toBeNull();
     } finally {
       for (const s of sockets) s.close();
+    }
+  });
+  it("#13.4 a live socket ends when its session expires, and the expired cookie cannot open another", async () => {
+    const viewer = await loggedIn(c.url, "viewer");
+    // The session expires 2 s from now (sessions last hours; its row says when).
+    const token = decodeURIComponent(viewer.cookie.split("=")[1] ?? "");
+    const updated = await c.running.services.db.session.updateMany({ where: { id: sha256(token) }, data: { expiresAt: new Date(Date.now() + 2000) } });
+    expect(updated.count).toBe(1);
+    const socket = await liveSocketOf(viewer);
+    try {
+      expect(await dropped(socket, "the session's expiry")).toBe("io server disconnect");
+      expect((await connectOutcome(uiSocket(c.url, viewer.cookie)))?.message).toMatch(/not logged in/);
+    } finally {
+      socket.close();
     }
   });
 });

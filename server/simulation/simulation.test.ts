@@ -3,7 +3,7 @@
 // Replay one seed with `SEED=<n> npx vitest run server/simulation` (prints its trace); change the
 // count with `SEEDS=<count>`. Deliberately broken cores and shells show that the invariants bite.
 import { describe, expect, it } from "vitest";
-import { createStep, decisionRules, step, type DecisionRule, type StepFunction } from "../controller/core";
+import { createStep, decisionRules, pairsInScope, step, type DecisionRule, type ScopeFunction, type StepFunction } from "../controller/core";
 import { servingPrimaries, type Ctx } from "../controller/context";
 import { appName, appOf, isCandidate, otherAppId, whyNotServing } from "../controller/predicates";
 import { startPlan } from "../controller/plans";
@@ -210,6 +210,17 @@ describe("control plane under deterministic simulation", () => {
     it("a core that ignores maintenance (issue 14: no automatic role change of a pair in maintenance)", () => {
       const step = createStep(decisionRules.filter((r) => r.name !== "observe only while the pair is in maintenance"));
       expectCaught("the broken core", { step }, range(1, 2_000), /is in maintenance since epoch \d+, yet sip-\S+ was ordered to (primary|backup) at epoch \d+ by the controller itself/);
+    });
+  });
+
+  describe("bites: a tick that leaves out a pair waiting on time is caught", () => {
+    it("a core whose ticks forget the pairs holding a failover for readiness", () => {
+      const forgetsHolds: ScopeFunction = (s, e) => {
+        const scope = pairsInScope(s, e);
+        return e.type === "tick" && scope !== "all" ? scope.filter((id) => !s.pairStates[id]?.hold) : scope;
+      };
+      const opts: RunOptions = { step: createStep(decisionRules, forgetsHolds), checkTicks: true };
+      expectCaught("the broken core", opts, range(1, 2_000), /a tick that decided .* differs in .* from one that decided every pair/);
     });
   });
 

@@ -9,7 +9,8 @@ import { PendingCommands } from "../agents/pending-commands";
 import { HostLiveness, type Liveness, type LivenessOptions } from "../agents/liveness";
 import { Directory } from "../config/directory";
 import { ControllerShell, type ShellOptions, type ShellOutput } from "../runtime/shell";
-import { step as realStep, type ControllerState, type HaType, type PairConfig, type PersistedPairState, type Role, type StepFunction, type Timing } from "../controller/core";
+import { step as realStep, stepEveryPairOnTicks, type ControllerState, type HaType, type PairConfig, type PersistedPairState, type Role, type StepFunction, type Timing } from "../controller/core";
+import { isDeepStrictEqual } from "node:util";
 import { Prng } from "./prng";
 import { CallBook } from "./calls";
 
@@ -80,6 +81,12 @@ export interface SimParts {
   shell?: (opts: ShellOptions) => ControllerShell;
   /** Builds the gateway's host liveness (production: new HostLiveness). */
   liveness?: (opts: LivenessOptions) => Liveness;
+  /**
+   * Check each tick of `step` against one that decides every pair (the same decisions, commands and
+   * state): a tick decides only the pairs waiting on time (core.ts, waitsOnTime). On by default for
+   * production's core; a test of a core with other rules turns it on itself.
+   */
+  checkTicks?: boolean;
 }
 
 export interface SimOptions extends SimParts {
@@ -279,6 +286,7 @@ export class SimWorld {
       step: opts.step ?? realStep,
       shell: opts.shell ?? ((o) => new ControllerShell(o)),
       liveness: opts.liveness ?? ((o) => new HostLiveness(o)),
+      checkTicks: opts.checkTicks ?? opts.step === undefined,
     };
     this.calls = new CallBook({ batchCalls: this.limits.syncBatchCalls, batchIntervalMs: this.limits.syncBatchIntervalMs });
     this.build();
@@ -486,6 +494,7 @@ export class SimWorld {
     switch (item.kind) {
       case "console-tick":
         if (item.incarnation !== this.consoleIncarnation || !this.console) return;
+        if (this.parts.checkTicks) this.checkTick(this.console.shell.state);
         this.consoleInput({ kind: "tick" });
         this.schedule(this.nowMs + this.console.shell.state.timing.tickIntervalMs, item);
         return;
@@ -747,6 +756,22 @@ export class SimWorld {
     this.deliveredReadiness.clear();
     this.schedule(this.nowMs + shell.state.timing.tickIntervalMs, { kind: "console-tick", incarnation });
     this.schedule(this.nowMs + this.limits.sweepIntervalMs, { kind: "console-sweep", incarnation });
+  }
+
+  /** A tick that decides only the pairs waiting on time decides what one deciding every pair would. */
+  private checkTick(state: ControllerState): void {
+    const tick = { type: "tick" as const, atMs: this.nowMs };
+    const scoped = this.parts.step(state, tick);
+    const every = stepEveryPairOnTicks(state, tick);
+    const scope = scoped.scope === "all" ? "every pair" : `only ${scoped.scope?.join(", ") || "no pair"}`;
+    const differs = (what: string, a: unknown, b: unknown) => {
+      if (!isDeepStrictEqual(a, b)) throw new Violation(`a tick that decided ${scope} differs in ${what} from one that decided every pair: ${JSON.stringify(a)} instead of ${JSON.stringify(b)}`);
+    };
+    differs("its decisions", scoped.decisions, every.decisions);
+    differs("its commands", scoped.commands, every.commands);
+    for (const id of Object.keys(every.state.pairStates)) differs(`the state of ${id}`, scoped.state.pairStates[id], every.state.pairStates[id]);
+    for (const id of Object.keys(every.state.apps)) differs(`the state of ${id}`, scoped.state.apps[id], every.state.apps[id]);
+    differs("the hosts' state", scoped.state.hosts, every.state.hosts);
   }
 
   /** One input through the shell, then what the runner does: persist, then send, in that order. */
