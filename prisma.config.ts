@@ -12,6 +12,9 @@ export default defineConfig({
   engine: "js",
   schema: "prisma/schema.prisma",
   async adapter() {
-    return new PrismaBetterSQLite3({ url: process.env.DATABASE_URL ?? "file:./data/switchyard.db" });
+    // The CLI is used here to generate clients and compute migrations (docs/migrations.md), which the
+    // SQLite adapter does for both dialects; a PostgreSQL DATABASE_URL is the console's, not the CLI's.
+    const url = process.env.DATABASE_URL?.startsWith("file:") ? process.env.DATABASE_URL : "file:./data/switchyard.db";
+    return new PrismaBetterSQLite3({ url });
   },
 });

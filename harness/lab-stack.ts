@@ -57,6 +57,8 @@ export interface LabStackOptions {
   heartbeatTimeoutMs?: number;
   /** Console and agent output: quiet unless SWITCHYARD_STACK_VERBOSE=1. */
   verbose?: boolean;
+  /** The console's DATABASE_URL (an empty database; the console migrates it); a SQLite file in the stack's folder when absent. */
+  databaseUrl?: string;
 }
 
 export interface LabStack {
@@ -201,7 +203,7 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
     NODE_ENV: "test" as const,
     HOST: "127.0.0.1",
     PORT: "0",
-    DATABASE_URL: `file:${path.join(dir, "stack.db")}`,
+    DATABASE_URL: opts.databaseUrl ?? `file:${path.join(dir, "stack.db")}`,
     SWITCHYARD_ADMIN_USER: "admin",
     SWITCHYARD_ADMIN_PASSWORD: "stack-admin-password-1",
     SWITCHYARD_LAB_STATE_DIR: vipDir,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Pre-test step: makes sure the system packages the tests use are installed (Debian's Chromium for
 # Playwright, sipp for real SIP traffic, iproute2 and arping for the VIP and network-namespace tests,
-# promtool from prometheus for the example alert rules' unit tests).
+# promtool from prometheus for the example alert rules' unit tests, postgresql for the tests that run
+# against a real PostgreSQL: harness/postgres-server.ts).
 # As root it installs what is missing; otherwise it names exactly what to install and fails.
 set -euo pipefail
 
@@ -18,6 +19,10 @@ missing=()
 for cmd in "${!needed[@]}"; do
   if ! command -v "$cmd" >/dev/null 2>&1; then missing+=("${needed[$cmd]}"); fi
 done
+# Debian keeps initdb and pg_ctl off PATH, under /usr/lib/postgresql/<version>/bin.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || ! compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null; then
+  missing+=(postgresql)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

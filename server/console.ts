@@ -9,7 +9,7 @@ import superjson from "superjson";
 import { parseEnv, type Env } from "./env";
 import { configureLogging, logger } from "./log";
 import { createDb } from "./db";
-import { migrateSqlite } from "./db/migrate";
+import { migrateDatabase } from "./db/migrate";
 import { AuthService } from "./auth/auth.service";
 import { ApiTokenService } from "./api-tokens/api-tokens.service";
 import { ConfigEvents } from "./config/config-events";
@@ -78,7 +78,7 @@ function describeActiveUpgrade(runner: UpgradeRunner, pairId: string): string | 
 export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningConsole> {
   const env = parseEnv(opts.env ?? process.env);
   configureLogging({ level: env.LOG_LEVEL, format: env.LOG_FORMAT });
-  const migration = migrateSqlite(env.DATABASE_URL);
+  const migration = await migrateDatabase(env.DATABASE_URL);
   if (migration.applied.length) log.info("applied database migrations", { migrations: migration.applied });
   const db = createDb(env.DATABASE_URL);
   const auth = new AuthService(db, {

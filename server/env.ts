@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { logFormats, logLevels } from "./log";
 import { parseProxyEntry } from "./client-address";
+import { isDatabaseUrl } from "./db/dialect";
 import { HEARTBEAT_INTERVAL_MAX_MS, HEARTBEAT_INTERVAL_MIN_MS, HEARTBEAT_TIMEOUT_MAX_MS, HEARTBEAT_TIMEOUT_MIN_MS, heartbeatProblem } from "../protocol/limits";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS } from "../protocol/vocabulary";
 
@@ -28,9 +29,10 @@ export const envSchema = z.object({
   METRICS_AUTH: z.enum(["token", "none"]).default("token"),
   /** Largest HTTP request body the console reads (API calls, configuration imports); larger ones get 413 before they are read. */
   MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  /** file:./path.db: SQLite (the embedded default); postgresql://user:password@host:5432/db: PostgreSQL (server/db/dialect.ts). */
   DATABASE_URL: z
     .string()
-    .regex(/^file:/, "only SQLite file URLs (file:./path.db) are supported by this build")
+    .refine((url) => isDatabaseUrl(url), "a SQLite file URL (file:./path.db) or a PostgreSQL URL (postgresql://user:password@host:5432/db)")
     .default("file:./data/switchyard.db"),
   /** Public base URL used in printed links (setup link); defaults to http://HOST:PORT. */
   PUBLIC_URL: z.string().url().optional(),

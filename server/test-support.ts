@@ -1,11 +1,12 @@
-// Helpers for integration tests: a fresh migrated SQLite file per test file, the console's services
+// Helpers for integration tests: a fresh migrated database per test console (SQLite, or PostgreSQL
+// in the "postgresql" vitest project: server/test-database.ts), the console's services
 // over it (built like the composition root builds them, with the configuration-only control plane and
 // no lab), and tRPC callers acting as a user of a given role (through the real procedures and middleware).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createDb } from "./db";
-import { migrateSqlite } from "./db/migrate";
+import { createTestDatabase } from "./test-database";
 import { parseEnv } from "./env";
 import { AuthService, type SessionUser } from "./auth/auth.service";
 import { ApiTokenService } from "./api-tokens/api-tokens.service";
@@ -42,8 +43,8 @@ export interface TestConsoleOptions {
 
 export async function createTestConsole(envOverrides: Record<string, string> = {}, opts: TestConsoleOptions = {}): Promise<TestConsole> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-test-"));
-  const url = `file:${path.join(dir, "test.db")}`;
-  migrateSqlite(url);
+  const database = await createTestDatabase(dir);
+  const url = database.url;
   const env = parseEnv({ NODE_ENV: "test", DATABASE_URL: url, ...envOverrides });
   const db = createDb(url);
   const auth = new AuthService(db, { sessionTtlHours: env.SESSION_TTL_HOURS, loginMaxFailures: env.LOGIN_MAX_FAILURES, loginWindowSeconds: env.LOGIN_WINDOW_SECONDS });
@@ -73,6 +74,7 @@ export async function createTestConsole(envOverrides: Record<string, string> = {
     userIds,
     async close() {
       await db.$disconnect();
+      await database.drop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

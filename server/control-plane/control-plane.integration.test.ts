@@ -10,6 +10,7 @@ import { largeConfig } from "../../bench/import/run";
 import { createAgentToken } from "../agent-tokens/agent-tokens.service";
 import { systemActor } from "../audit/audit.repository";
 import { listActiveAlarms } from "../alarms/alarms.repository";
+import { createTestDatabase, testDialect, type TestDatabase } from "../test-database";
 
 const A = "pair-a-iptakeover";
 const C = "pair-c-single";
@@ -17,10 +18,14 @@ const C = "pair-c-single";
 const WAIT_MS = 40_000;
 
 let stack: LabStack;
+/** In the "postgresql" project the console runs on a database of its own there (it migrates it itself). */
+let database: TestDatabase | null = null;
 const { server, describePair, primaryOf, healthy, historySince } = labChecks(() => stack, WAIT_MS);
 
 beforeAll(async () => {
+  database = testDialect === "postgresql" ? await createTestDatabase("", { migrate: false }) : null;
   stack = await startLabStack({
+    databaseUrl: database?.url,
     pairs: [A, C],
     appEnv: { [A]: { SWITCHYARD_LAB_READINESS_SETTLE_MS: "2000" }, [C]: { SWITCHYARD_LAB_READINESS_SETTLE_MS: "2000" } },
     customize: (config) => {
@@ -35,6 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  await database?.drop();
 }, 60_000);
 
 /** Role orders and host losses of the lab pairs since a moment: what a needless failover leaves behind. */

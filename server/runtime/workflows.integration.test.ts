@@ -7,6 +7,7 @@ import { startLabStack, waitFor, type LabStack } from "../../harness/lab-stack";
 import { labChecks } from "../../harness/lab-checks";
 import type { PairView } from "./live-view";
 import { startSipGateway, type SipGateway } from "../../harness/sip-gateway";
+import { createTestDatabase, testDialect, type TestDatabase } from "../test-database";
 
 const A = "pair-a-iptakeover";
 const B = "pair-b-nlb";
@@ -15,11 +16,15 @@ const C = "pair-c-single";
 const WAIT_MS = 40_000;
 
 let stack: LabStack;
+/** In the "postgresql" project the console runs on a database of its own there (it migrates it itself). */
+let database: TestDatabase | null = null;
 /** Answers the W4 service DN's OPTIONS pings, standing for the SIP gateway behind it. */
 let gateway: SipGateway;
 
 beforeAll(async () => {
+  database = testDialect === "postgresql" ? await createTestDatabase("", { migrate: false }) : null;
   stack = await startLabStack({
+    databaseUrl: database?.url,
     pairs: [A, B, C],
     appEnv: {
       // W13's 60 s shortened (lab knob) so W1 can wait for readiness 1.
@@ -45,6 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   gateway?.close();
   await stack?.stop();
+  await database?.drop();
 }, 60_000);
 
 // ---- helpers ---------------------------------------------------------------------------------
@@ -171,9 +177,15 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     await vipOn(A, "lab-host-2", "lab-host-1");
     const v = await stack.view(A);
     expect(server(v, "sip-a1").vip).toBe("absent");
-    const rows = (await historySince(A, since)).join("\n");
-    expect(rows).toMatch(/command-result: set-role sip-a1 → backup .*: ok/);
-    expect(rows).toMatch(/command-result: disable VIP on lab-host-1 .*: ok/);
+    // The agents' results are written after the VIP file changes: wait for the rows, do not read them once.
+    await waitFor(
+      "the demotion and the VIP disable on lab-host-1 reported ok in the history",
+      async () => {
+        const rows = (await historySince(A, since)).join("\n");
+        return /command-result: set-role sip-a1 → backup .*: ok/.test(rows) && /command-result: disable VIP on lab-host-1 .*: ok/.test(rows);
+      },
+      { timeoutMs: WAIT_MS, describe: () => describePair(A) },
+    );
   }, 120_000);
 
   it("W12 switchover while readiness is 0 is refused with the double-failure warning, then forced with a reason (history and audit)", async () => {
