@@ -3,8 +3,7 @@
 // created through the test-only alarms.injectLogEvent (SWITCHYARD_TEST_HOOKS=1 in playwright.config.ts),
 // as if an agent had forwarded the log event.
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { e2eAdmin } from "../playwright.config";
-import { login, navigate } from "./helpers";
+import { login, navigate, signInAndEnsureUsers } from "./helpers";
 
 const operator = { username: "e2e-alarm-operator", password: "e2e-alarm-operator-pass" };
 const viewer = { username: "e2e-alarm-viewer", password: "e2e-alarm-viewer-pass1" };
@@ -22,12 +21,7 @@ test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async ({ playwright, baseURL }) => {
   admin = await playwright.request.newContext({ baseURL });
-  await trpc(admin, "auth.login", e2eAdmin);
-  for (const [u, role] of [[operator, "operator"], [viewer, "viewer"]] as const) {
-    await trpc(admin, "users.create", { ...u, role }).catch((e: Error) => {
-      if (!/already exists/.test(e.message)) throw e;
-    });
-  }
+  await signInAndEnsureUsers(admin, [{ ...operator, role: "operator" }, { ...viewer, role: "viewer" }]);
 });
 
 test.afterAll(async () => {

@@ -4,8 +4,7 @@
 // A crashed server comes back by itself (its restart policy, as backup), so its "failed" lasts about a
 // second: the tests wait for the policy's restart (live.applicationRuntime) rather than for that moment.
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { e2eAdmin } from "../playwright.config";
-import { login } from "./helpers";
+import { login, signInAndEnsureUsers } from "./helpers";
 
 const operator = { username: "e2e-operator", password: "e2e-operator-pass-1" };
 const viewer = { username: "e2e-viewer", password: "e2e-viewer-password" };
@@ -44,12 +43,7 @@ test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async ({ playwright, baseURL }) => {
   const request = await playwright.request.newContext({ baseURL });
-  await trpc(request, "auth.login", e2eAdmin);
-  for (const [u, role] of [[operator, "operator"], [viewer, "viewer"]] as const) {
-    await trpc(request, "users.create", { ...u, role }).catch((e: Error) => {
-      if (!/already exists/.test(e.message)) throw e;
-    });
-  }
+  await signInAndEnsureUsers(request, [{ ...operator, role: "operator" }, { ...viewer, role: "viewer" }]);
   await request.dispose();
 });
 

@@ -30,3 +30,16 @@ export async function trpcQuery<T>(request: APIRequestContext, path: string, inp
   if (!res.ok()) throw new Error(`${path}: ${JSON.stringify(body)}`);
   return (body as { result: { data: { json: T } } }).result.data.json;
 }
+
+/**
+ * Signs `request` in as the e2e admin and creates each user that does not exist yet: every spec runs
+ * against the one e2e console, and a spec run again (or after another) finds its users already there.
+ */
+export async function signInAndEnsureUsers(request: APIRequestContext, users: readonly { username: string; password: string; role: "viewer" | "operator" | "admin" }[]): Promise<void> {
+  await trpcMutation(request, "auth.login", e2eAdmin);
+  for (const user of users) {
+    await trpcMutation(request, "users.create", user).catch((e: Error) => {
+      if (!/already exists/.test(e.message)) throw e;
+    });
+  }
+}

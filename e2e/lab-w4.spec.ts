@@ -5,8 +5,7 @@
 // it healthy on the other server. Pairs without a service DN say on their button why W4 cannot happen
 // there. Earlier spec files move primaries around: the primary is looked up.
 import { expect, test, type Page } from "@playwright/test";
-import { e2eAdmin } from "../playwright.config";
-import { login, navigate, trpcMutation, trpcQuery } from "./helpers";
+import { login, navigate, signInAndEnsureUsers, trpcQuery } from "./helpers";
 
 const operator = { username: "e2e-w4-operator", password: "e2e-w4-operator-pass" };
 const PAIR = "pair-a-iptakeover";
@@ -41,10 +40,7 @@ test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async ({ playwright, baseURL }) => {
   const request = await playwright.request.newContext({ baseURL });
-  await trpcMutation(request, "auth.login", e2eAdmin);
-  await trpcMutation(request, "users.create", { ...operator, role: "operator" }).catch((e: Error) => {
-    if (!/already exists/.test(e.message)) throw e;
-  });
+  await signInAndEnsureUsers(request, [{ ...operator, role: "operator" }]);
   await request.dispose();
 });
 

@@ -6,7 +6,7 @@
 import path from "node:path";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { e2eAdmin } from "../playwright.config";
-import { login, trpcMutation, trpcQuery } from "./helpers";
+import { login, signInAndEnsureUsers, trpcMutation, trpcQuery } from "./helpers";
 
 const operator = { username: "e2e-ops-operator", password: "e2e-ops-operator-pass-1" };
 /** A readiness settle of 30 s, a restart and a resync per half of an upgrade, on a shared machine. */
@@ -68,10 +68,7 @@ test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async ({ playwright, baseURL }) => {
   const request = await playwright.request.newContext({ baseURL });
-  await trpcMutation(request, "auth.login", e2eAdmin);
-  await trpcMutation(request, "users.create", { ...operator, role: "operator" }).catch((e: Error) => {
-    if (!/already exists/.test(e.message)) throw e;
-  });
+  await signInAndEnsureUsers(request, [{ ...operator, role: "operator" }]);
   await request.dispose();
 });
 

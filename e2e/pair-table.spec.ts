@@ -2,8 +2,7 @@
 // (issue 14.6): one row per pair, sortable and filterable, the card opening under its row, the view kept
 // in the address; a viewer told "not permitted" on admin pages; the Lab page showing which faults are on.
 import { expect, test } from "@playwright/test";
-import { e2eAdmin } from "../playwright.config";
-import { login, trpcMutation } from "./helpers";
+import { login, signInAndEnsureUsers } from "./helpers";
 
 const viewer = { username: "e2e-table-viewer", password: "e2e-table-viewer-pw-1" };
 
@@ -11,10 +10,7 @@ test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async ({ playwright, baseURL }) => {
   const request = await playwright.request.newContext({ baseURL });
-  await trpcMutation(request, "auth.login", e2eAdmin);
-  await trpcMutation(request, "users.create", { ...viewer, role: "viewer" }).catch((e: Error) => {
-    if (!/already exists/.test(e.message)) throw e;
-  });
+  await signInAndEnsureUsers(request, [{ ...viewer, role: "viewer" }]);
   await request.dispose();
 });
 

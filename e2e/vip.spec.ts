@@ -4,8 +4,7 @@
 // and the vip-mismatch alarm is raised; put back, both are gone. A disconnected host's values are shown
 // muted as last known, with their age. Earlier spec files move primaries around: the primary is looked up.
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { e2eAdmin } from "../playwright.config";
-import { login, navigate } from "./helpers";
+import { login, navigate, signInAndEnsureUsers } from "./helpers";
 
 const operator = { username: "e2e-vip-operator", password: "e2e-vip-operator-pass" };
 const PAIR = "pair-a-iptakeover";
@@ -53,10 +52,7 @@ test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async ({ playwright, baseURL }) => {
   const request = await playwright.request.newContext({ baseURL });
-  await trpc(request, "auth.login", e2eAdmin);
-  await trpc(request, "users.create", { ...operator, role: "operator" }).catch((e: Error) => {
-    if (!/already exists/.test(e.message)) throw e;
-  });
+  await signInAndEnsureUsers(request, [{ ...operator, role: "operator" }]);
   await request.dispose();
 });
 
