@@ -207,6 +207,10 @@ interface Queued {
 
 class Violation extends Error {}
 
+function before(a: Queued, b: Queued): boolean {
+  return a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq);
+}
+
 /** The console as the simulation runs it: production's shell, liveness and tracker, one process incarnation. */
 interface SimConsole {
   incarnation: number;
@@ -427,19 +431,34 @@ export class SimWorld {
   // ── event queue ──
 
   private schedule(atMs: number, item: Item): void {
-    this.queue.push({ atMs, seq: this.seq++, item });
+    const q = this.queue;
+    q.push({ atMs, seq: this.seq++, item });
+    for (let i = q.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!before(q[i]!, q[parent]!)) break;
+      [q[i], q[parent]] = [q[parent]!, q[i]!];
+      i = parent;
+    }
   }
 
+  /** The earliest item (by time, then by the order it was scheduled in): a binary heap, as runs queue thousands. */
   private popNext(): Queued | undefined {
-    let best = -1;
-    for (let i = 0; i < this.queue.length; i++) {
-      const q = this.queue[i]!;
-      const b = best < 0 ? undefined : this.queue[best]!;
-      if (!b || q.atMs < b.atMs || (q.atMs === b.atMs && q.seq < b.seq)) best = i;
+    const q = this.queue;
+    const top = q[0];
+    const last = q.pop();
+    if (top === undefined || last === undefined || q.length === 0) return top;
+    q[0] = last;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < q.length && before(q[l]!, q[m]!)) m = l;
+      if (r < q.length && before(q[r]!, q[m]!)) m = r;
+      if (m === i) break;
+      [q[i], q[m]] = [q[m]!, q[i]!];
+      i = m;
     }
-    if (best < 0) return undefined;
-    const [q] = this.queue.splice(best, 1);
-    return q;
+    return top;
   }
 
   run(): SimResult {
