@@ -9,7 +9,8 @@ import { appName, appOf, isCandidate, otherAppId, whyNotServing } from "../contr
 import { startPlan } from "../controller/plans";
 import { ControllerShell, type OutgoingCommand } from "../runtime/shell";
 import type { Liveness, LivenessOptions, SweepResult } from "../agents/liveness";
-import { runSeed, type CallTotals, type SimOptions, type SimResult } from "./world";
+import { runSeed, SimWorld, type CallTotals, type LeaseTotals, type ScheduledFault, type SimOptions, type SimResult } from "./world";
+import { stepLease } from "../leader/lease-core";
 
 /** A run's parts and limits, without its seed. */
 type RunOptions = Omit<SimOptions, "seed" | "trace">;
@@ -147,6 +148,7 @@ describe("control plane under deterministic simulation", () => {
       let steps = 0;
       let roleOrders = 0;
       const calls: CallTotals = { established: 0, lost: 0, lostBy: {} };
+      const lease: LeaseTotals = { leads: 0, stepDowns: 0, withheld: 0, refusedByTerm: 0 };
       // Every seed runs, so the totals and the list of seeds that broke an invariant are complete.
       const broken: SimResult[] = [];
       for (const seed of range(1, seedCount)) {
@@ -154,9 +156,13 @@ describe("control plane under deterministic simulation", () => {
         steps += r.steps;
         roleOrders += r.roleOrders;
         addCalls(calls, r.calls);
+        for (const k of Object.keys(lease) as (keyof LeaseTotals)[]) lease[k] += r.lease[k];
         if (r.violation) broken.push(r);
       }
-      console.log(`simulation: ${seedCount} seeds, ${steps} steps, ${roleOrders} role orders, ${broken.length} broke an invariant; ${describeCalls(calls)}`);
+      console.log(
+        `simulation: ${seedCount} seeds, ${steps} steps, ${roleOrders} role orders, ${broken.length} broke an invariant; ${describeCalls(calls)}; ` +
+          `leadership: ${lease.leads} leads, ${lease.stepDowns} step-downs, ${lease.withheld} commands held back by the lease, ${lease.refusedByTerm} refused by agents by term`,
+      );
       if (broken.length > 0) {
         console.error([report(broken[0]!), `${broken.length} seed(s) broke an invariant:`, ...broken.slice(0, 30).map((r) => `  seed ${r.seed}: ${r.violation}`)].join("\n"));
       }
@@ -221,6 +227,82 @@ describe("control plane under deterministic simulation", () => {
       };
       const opts: RunOptions = { step: createStep(decisionRules, forgetsHolds), checkTicks: true };
       expectCaught("the broken core", opts, range(1, 2_000), /a tick that decided .* differs in .* from one that decided every pair/);
+    });
+  });
+
+  describe("console high availability (issue 17)", () => {
+    /** A run of a fixed fault schedule (the seed still draws the pairs), with the world to look inside. */
+    function scenario(seed: number, faults: ScheduledFault[]): { world: SimWorld; result: SimResult } {
+      const world = new SimWorld({ seed, faults, trace: true });
+      const result = { ...world.run(), seed };
+      return { world, result };
+    }
+
+    it("a leader frozen past its lease wakes, steps down before it commands, and none of its commands runs", () => {
+      const pauseAt = 2_000;
+      const wakeAt = pauseAt + 12_000;
+      // A primary crashes while the leader is frozen: the failover is the next leader's.
+      const { world, result } = scenario(1, [
+        { atMs: pauseAt, fault: { kind: "leader-pause", durationMs: wakeAt - pauseAt } },
+        { atMs: 2_500, fault: { kind: "crash", app: "sip-1a", durationMs: 3_000 } },
+      ]);
+      expect(result.violation, report(result)).toBeNull();
+      const [first, next, wake] = world.leadership;
+      expect(first).toMatchObject({ instance: "console-1", kind: "lead", term: 1 });
+      // Another instance took the lease once it expired by the database's clock, while console-1 slept.
+      expect(next).toMatchObject({ kind: "lead", term: 2 });
+      expect(next!.instance).not.toBe("console-1");
+      expect(next!.atMs).toBeGreaterThan(pauseAt + world.leaseTiming.ttlMs - world.leaseTiming.safetyMarginMs);
+      expect(next!.atMs).toBeLessThan(wakeAt);
+      // The first thing console-1 does on waking is to step down.
+      expect(wake).toMatchObject({ instance: "console-1", kind: "step-down", term: 1, atMs: wakeAt });
+      // Nothing of term 1 ran once console-1 froze (beyond what was on the wire then); term 2 did the failover.
+      expect(world.commandsRun.filter((c) => c.term === 1 && c.atMs > pauseAt + 300)).toEqual([]);
+      expect(world.commandsRun.filter((c) => c.term === 2).map((c) => c.command)).toContain("set-role sip-1b primary e1");
+    });
+
+    it("a leader crash in the middle of a switchover: the next leader completes it, one primary throughout", () => {
+      // Seed 2: pair-1 is ip-takeover. The switchover's demotion has run when the leader dies, its promotion has not.
+      const { world, result } = scenario(2, [
+        { atMs: 3_000, fault: { kind: "switchover", pair: "pair-1", force: false, durationMs: 0 } },
+        { atMs: 3_006, fault: { kind: "leader-crash", durationMs: 8_000 } },
+      ]);
+      expect(world.pairs[0]).toMatchObject({ id: "pair-1", haType: "ip-takeover" });
+      // One primary per epoch and no claim without an order: checked after every step.
+      expect(result.violation, report(result)).toBeNull();
+      const ran = world.commandsRun.map((c) => `t${c.term} ${c.command}`);
+      expect(ran).toContain("t1 set-role sip-1a backup e1");
+      expect(ran.filter((c) => c.includes("sip-1b primary"))).toEqual(["t2 set-role sip-1b primary e2"]);
+      expect(world.leadership.filter((l) => l.kind === "lead").map((l) => [l.instance !== "console-1", l.term])).toEqual([
+        [false, 1],
+        [true, 2],
+      ]);
+      expect(world.servers.get("sip-1b")).toMatchObject({ role: "primary", epoch: 2 });
+      expect(world.servers.get("sip-1a")).toMatchObject({ role: "backup" });
+    });
+
+    it("a lease core that steps down only when a renewal is refused (not when its own deadline passes) is caught", () => {
+      const trustsItsLease: typeof stepLease = (state, input, timing) => {
+        // It pushes its deadline on as long as nobody told it otherwise.
+        if (state.role === "leader" && input.kind === "tick" && input.nowMs >= state.validUntilMs) state = { ...state, validUntilMs: input.nowMs + timing!.ttlMs };
+        return stepLease(state, input, timing);
+      };
+      expectCaught("the trusting lease core", { lease: trustsItsLease }, range(1, 1_000), /may command at term \d+ by its clock, but the database's lease is console-\d's/);
+    });
+
+    it("a lease core that counts its validity from the answer's arrival instead of the attempt's sending is caught", () => {
+      const fromArrival: typeof stepLease = (state, input, timing) => {
+        const r = stepLease(state, input, timing);
+        if (input.kind !== "answer" || !input.won || r.state.role !== "leader") return r;
+        return { ...r, state: { ...r.state, validUntilMs: Math.max(r.state.validUntilMs, input.nowMs + timing!.ttlMs - timing!.safetyMarginMs) } };
+      };
+      // A lossy network for most of each run: database answers are sometimes seconds late there.
+      const lossy: ScheduledFault[] = [{ atMs: 500, fault: { kind: "lossy", durationMs: 14_000 } }];
+      expectCaught("the late-counting lease core", { lease: fromArrival, faults: lossy }, range(1, 1_000), /may command at term \d+ by its clock, but the database's lease is console-\d's/);
+    });
+
+    it("a runner that saves and sends without asking the lease (a deposed leader writes over its successor) is caught", () => {
+      expectCaught("the runner", { asksLease: false }, range(1, 3_000), /saved epoch \d+ of pair-\d over epoch \d+|two primaries ordered under epoch/);
     });
   });
 

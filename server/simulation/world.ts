@@ -3,6 +3,15 @@
 // (server/agents/liveness.ts) and the real command tracker (server/agents/pending-commands.ts) around
 // the real pure core — driven by simulated agents, SIP servers, network and clock, with a seeded fault
 // schedule and the safety and liveness invariants checked after every step. One seed = one short run.
+//
+// The console is highly available (issue 17): several console instances share one database, and the
+// one holding the leadership lease runs the controller. Each instance runs the real lease core
+// (server/leader/lease-core.ts) against a simulated lease row updated by the real row rules
+// (server/leader/lease-row.ts), with its own monotonic clock (offset and rate of its own) while the row
+// is judged by the database's clock. On "lead" an instance starts a fresh controller from the persisted
+// state (as a console restart does); on "step-down" it drops it at once. Its runner persists and sends
+// only while mayCommand holds; commands carry its term, and agents refuse a term older than the highest
+// they have seen. Agents connect only to an instance that leads (a follower names the holder it knows).
 import type { AgentCommand, AppStatusMessage, CommandResult, ReadinessReport, Resync, RoleReport } from "../../protocol/agent-wire";
 import type { ProcessStatus as ReportedStatus } from "../../protocol/agent-wire";
 import { PendingCommands } from "../agents/pending-commands";
@@ -12,6 +21,8 @@ import { ControllerShell, type ShellOptions, type ShellOutput } from "../runtime
 import { step as realStep, stepEveryPairOnTicks, type ControllerState, type HaType, type PairConfig, type PersistedPairState, type Role, type StepFunction, type Timing } from "../controller/core";
 import { isDeepStrictEqual } from "node:util";
 import { Prng } from "./prng";
+import { DEFAULT_LEASE_TIMING, initialLeaseState, mayCommand, stepLease, type LeaseAction, type LeaseInput, type LeaseState, type LeaseTiming } from "../leader/lease-core";
+import { applyLeaseAttempt, EMPTY_LEASE_ROW, leaseInForce, type LeaseAttempt, type LeaseRow } from "../leader/lease-row";
 import { CallBook } from "./calls";
 
 // ───────────────────────────── limits of the simulated world ─────────────────────────────
@@ -51,6 +62,17 @@ export interface SimLimits {
   syncBatchIntervalMs: number;
   /** How long an automatic failover whose primary keeps its calls may wait for an unready backup. */
   failoverHoldMs: number;
+  /** Console instances sharing the database (issue 17); the lease's holder leads. */
+  consoleInstances: number;
+  /** A database round trip's each way, and (in lossy windows) a slow one's. */
+  dbDelayMs: [number, number];
+  slowDbDelayMs: [number, number];
+  /** Each instance's monotonic clock runs at 1 ± up to this rate (the lease's margin covers it). */
+  clockRateSpread: number;
+  /** An agent that lost its console connects again after this long (to whichever instance leads). */
+  agentReconnectMs: number;
+  /** Liveness: after the last disturbance some instance leads within the lease TTL plus this. */
+  leaderBoundMs: number;
 }
 
 export const DEFAULT_SIM_LIMITS: Readonly<SimLimits> = Object.freeze({
@@ -71,6 +93,13 @@ export const DEFAULT_SIM_LIMITS: Readonly<SimLimits> = Object.freeze({
   syncBatchCalls: 200,
   syncBatchIntervalMs: 250,
   failoverHoldMs: 4_000,
+  consoleInstances: 3,
+  dbDelayMs: [1, 15] as [number, number],
+  slowDbDelayMs: [1_000, 6_000] as [number, number],
+  clockRateSpread: 0.01,
+  agentReconnectMs: 300,
+  // Expiry seen by a follower's next attempt (one renew interval) plus slack for database round trips.
+  leaderBoundMs: 3_000,
 });
 
 /** What a run uses in place of production's parts (tests inject deliberately broken ones). */
@@ -87,6 +116,10 @@ export interface SimParts {
    * production's core; a test of a core with other rules turns it on itself.
    */
   checkTicks?: boolean;
+  /** The lease core each console instance runs (production: stepLease). */
+  lease?: typeof stepLease;
+  /** Whether the runner saves and the gateway sends only while the lease's mayCommand holds (production: yes). */
+  asksLease?: boolean;
 }
 
 export interface SimOptions extends SimParts {
@@ -94,6 +127,17 @@ export interface SimOptions extends SimParts {
   trace?: boolean;
   limits?: Partial<SimLimits>;
   timing?: Partial<Timing>;
+  leaseTiming?: Partial<LeaseTiming>;
+  /** A fixed fault schedule in place of the seed's random one (targeted scenarios). */
+  faults?: ScheduledFault[];
+}
+
+/** Leadership over a run: leads taken, step-downs, commands held back by the runner's mayCommand check, commands agents refused by term. */
+export interface LeaseTotals {
+  leads: number;
+  stepDowns: number;
+  withheld: number;
+  refusedByTerm: number;
 }
 
 export interface SimResult {
@@ -105,6 +149,7 @@ export interface SimResult {
   faults: string[];
   roleOrders: number;
   calls: CallTotals;
+  lease: LeaseTotals;
 }
 
 /** Calls established in a run (at the start and in bursts), and those lost, by cause. */
@@ -155,6 +200,17 @@ interface SimHost {
   lastSent: Record<string, string>;
   /** When its agent last sent a heartbeat (the console's silence for this host starts there). */
   lastHeartbeatMs: number;
+  /** The console instance and controller its socket is open with (null: none). */
+  conn: { instance: number; instanceIncarnation: number; ctl: number } | null;
+  /** When it last heard its console (acknowledged heartbeats); silence past the heartbeat timeout loses the connection. */
+  consoleHeardMs: number;
+  /** It connects again no sooner than this (after a lost connection). */
+  reconnectAtMs: number;
+  /** The instance it tries first: the last one it was connected to, or the holder a follower named. */
+  leaderHint: number;
+  /** The highest leadership term it has seen (its console's, or a command's), and the highest of a command it ran. */
+  highestTerm: number;
+  highestRunTerm: number;
 }
 
 type Up =
@@ -177,8 +233,17 @@ type Fault =
   | { kind: "bind-fail"; app: string; durationMs: number }
   | { kind: "no-traffic"; pair: string; durationMs: number }
   | { kind: "lossy"; durationMs: number }
+  /** The leading console instance's process restarts (down durationMs); then it is a follower that may take back its own lease. */
   | { kind: "console-restart"; durationMs: number }
+  /** The leading instance is frozen (GC, blocked event loop, SIGSTOP): timers, lease keeper and controller. */
   | { kind: "console-stall"; durationMs: number }
+  /** The leading instance dies, and starts again (as a follower) after durationMs. */
+  | { kind: "leader-crash"; durationMs: number }
+  /** The leading instance is frozen for about the lease TTL or longer (console-stall: mostly shorter). */
+  | { kind: "leader-pause"; durationMs: number }
+  /** An instance (the leader when `leader`) cannot reach the database, or cannot reach (or be reached by) the agents. */
+  | { kind: "db-split"; leader: boolean; instance: number; durationMs: number }
+  | { kind: "agent-split"; leader: boolean; instance: number; durationMs: number }
   | { kind: "agent-restart"; host: string; durationMs: number }
   | { kind: "forged"; from: string; victim: string; durationMs: 0 }
   | { kind: "switchover"; pair: string; force: boolean; durationMs: 0 }
@@ -186,15 +251,25 @@ type Fault =
   | { kind: "maintenance"; pair: string; expires: boolean; durationMs: number }
   | { kind: "burst"; pair: string; calls: number; durationMs: 0 };
 
+/** A fault of a fixed schedule (SimOptions.faults). */
+export type ScheduledFault = { atMs: number; fault: Fault };
+
 type Item =
-  | { kind: "up"; host: string; session: number; payload: Up }
-  | { kind: "down"; host: string; session: number; command: AgentCommand }
+  /** ctl: the controller (its incarnation) whose socket carries it. */
+  | { kind: "up"; host: string; session: number; ctl: number; payload: Up }
+  /** term: the sending leader's, stamped on the command. */
+  | { kind: "down"; host: string; session: number; term: number; command: AgentCommand }
   | { kind: "console-tick"; incarnation: number }
   | { kind: "console-sweep"; incarnation: number }
+  /** The instance's lease keeper runs (due: the instance-clock time it was scheduled for; a later schedule replaces it). */
+  | { kind: "lease-tick"; instance: number; incarnation: number; due: number }
+  /** The database runs an attempt; its answer goes back to the instance. */
+  | { kind: "db-exec"; instance: number; incarnation: number; attempt: LeaseAttempt; sentAtMs: number }
+  | { kind: "db-answer"; instance: number; incarnation: number; answer: { kind: "answer"; sentAtMs: number; won: boolean; lease: { holder: string | null; term: number } } | { kind: "failed"; sentAtMs: number; error: string } }
+  | { kind: "instance-up"; instance: number; incarnation: number }
   | { kind: "agent-cycle"; host: string }
   | { kind: "fault"; fault: Fault }
   | { kind: "heal"; fault: Fault }
-  | { kind: "console-up"; incarnation: number }
   | { kind: "agent-up"; host: string }
   | { kind: "started"; app: string; startedAtMs: number }
   | { kind: "restart-by-policy"; app: string };
@@ -211,14 +286,39 @@ function before(a: Queued, b: Queued): boolean {
   return a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq);
 }
 
-/** The console as the simulation runs it: production's shell, liveness and tracker, one process incarnation. */
+/** The console as the simulation runs it: production's shell, liveness and tracker, one leadership of one instance. */
 interface SimConsole {
   incarnation: number;
+  instance: SimInstance;
+  /** The lease term it leads at (stamped on its commands). */
+  term: number;
+  /** Timeline rows of decisions that could not be saved, saved with the next one (as the runner keeps them). */
+  unsavedHistory: NonNullable<ShellOutput["persist"]>["history"];
   shell: ControllerShell;
   liveness: Liveness;
   tracker: PendingCommands;
   /** Host → the session the console has open with its agent (0: none). */
   sessions: Map<string, number>;
+}
+
+/** One console process of the highly available console. */
+interface SimInstance {
+  index: number;
+  id: string;
+  /** Process incarnation (0: never started); a restart makes a new one. */
+  incarnation: number;
+  alive: boolean;
+  /** Frozen until then: nothing of it runs; what reaches it waits, in order. */
+  pausedUntilMs: number;
+  dbUp: boolean;
+  agentsUp: boolean;
+  /** Its monotonic clock: offset + rate × simulated time. */
+  clockOffsetMs: number;
+  clockRate: number;
+  lease: LeaseState;
+  /** The due time of its lease keeper's next run (older scheduled runs are dropped). */
+  leaseTickDue: number;
+  controller: SimConsole | null;
 }
 
 // ───────────────────────────── the world ─────────────────────────────
@@ -242,10 +342,22 @@ export class SimWorld {
   noTraffic = new Set<string>();
   lossy = 0;
 
+  /** The controller of the newest leadership (null: none runs); an older one may still exist on a frozen instance. */
   console: SimConsole | null = null;
   consoleIncarnation = 0;
-  /** The console does nothing until then (a stall: GC, blocked event loop, SIGSTOP). */
-  stalledUntilMs = 0;
+  /** Every controller that exists, by incarnation. */
+  private readonly controllers = new Map<number, SimConsole>();
+  instances: SimInstance[] = [];
+  /** The database: the lease row (judged by its clock: simulated time + dbOffsetMs) and what the console persisted. */
+  leaseRow: LeaseRow = { ...EMPTY_LEASE_ROW };
+  readonly dbOffsetMs: number;
+  readonly leaseTiming: LeaseTiming;
+  readonly leaseTotals: LeaseTotals = { leads: 0, stepDowns: 0, withheld: 0, refusedByTerm: 0 };
+  /** One line per lead and step-down (tests look inside): instance, term, simulated time. */
+  readonly leadership: { atMs: number; instance: string; kind: "lead" | "step-down"; term: number }[] = [];
+  /** Every command an agent ran: its host, the term it carried, when. */
+  readonly commandsRun: { atMs: number; host: string; term: number; command: string }[] = [];
+  private leaderlessSinceMs: number | null = null;
   /** What the console persisted (survives console restarts). */
   persisted: Record<string, PersistedPairState> = {};
   nextSession = 1;
@@ -280,6 +392,7 @@ export class SimWorld {
 
   private queue: Queued[] = [];
   private seq = 0;
+  private readonly fixedFaults: ScheduledFault[] | null;
 
   constructor(opts: SimOptions) {
     this.rng = new Prng(opts.seed);
@@ -291,7 +404,12 @@ export class SimWorld {
       shell: opts.shell ?? ((o) => new ControllerShell(o)),
       liveness: opts.liveness ?? ((o) => new HostLiveness(o)),
       checkTicks: opts.checkTicks ?? opts.step === undefined,
+      lease: opts.lease ?? stepLease,
+      asksLease: opts.asksLease ?? true,
     };
+    this.leaseTiming = { ...DEFAULT_LEASE_TIMING, ...opts.leaseTiming };
+    this.dbOffsetMs = this.rng.int(0, 1_000_000_000);
+    this.fixedFaults = opts.faults ?? null;
     this.calls = new CallBook({ batchCalls: this.limits.syncBatchCalls, batchIntervalMs: this.limits.syncBatchIntervalMs });
     this.build();
   }
@@ -344,7 +462,10 @@ export class SimWorld {
         appRows.push({ id: ref.appId, name: ref.appName, type: "sip-server", hostId: ref.hostId, hostName: ref.hostName });
         if (!this.hosts.has(ref.hostId)) {
           hostRows.push({ id: ref.hostId, name: ref.hostName });
-          this.hosts.set(ref.hostId, { name: ref.hostId, linkUp: true, sipNicUp: true, agentUp: true, incarnation: 1, session: 0, results: new Map(), ledgerEpochs: {}, vip: {}, cycles: 0, stamps: {}, lastSent: {}, lastHeartbeatMs: 0 });
+          this.hosts.set(ref.hostId, {
+            name: ref.hostId, linkUp: true, sipNicUp: true, agentUp: true, incarnation: 1, session: 0, results: new Map(), ledgerEpochs: {}, vip: {}, cycles: 0, stamps: {}, lastSent: {}, lastHeartbeatMs: 0,
+            conn: null, consoleHeardMs: 0, reconnectAtMs: 0, leaderHint: 0, highestTerm: 0, highestRunTerm: 0,
+          });
         }
         this.hosts.get(ref.hostId)!.vip[pair.id] = i === 0;
       }
@@ -354,9 +475,16 @@ export class SimWorld {
     }
     // In the simulation names are ids: the directory maps each to itself, as loadDirectory would.
     this.directory = new Directory({ hosts: hostRows, apps: appRows, pairs: this.pairs.map((p) => ({ id: p.id, name: p.name, appIds: p.apps.map((a) => a.appId) })) });
-    this.startConsole();
+    this.startInstances();
     for (const [i, h] of [...this.hosts.keys()].entries()) this.schedule(1 + i * 37, { kind: "agent-cycle", host: h });
 
+    if (this.fixedFaults) {
+      for (const { atMs, fault } of this.fixedFaults) {
+        this.faults.push(`${atMs}ms ${describeFault(fault)}`);
+        this.schedule(atMs, { kind: "fault", fault });
+      }
+      return;
+    }
     const faultCount = rng.int(2, 6);
     const apps = [...this.servers.keys()];
     const hostIds = [...this.hosts.keys()];
@@ -364,7 +492,7 @@ export class SimWorld {
       const at = rng.int(500, this.limits.faultWindowMs - 1_000);
       const maxDur = this.limits.faultWindowMs - at;
       const dur = rng.int(200, Math.max(300, Math.min(maxDur, 8_000)));
-      const kind = rng.int(0, 18);
+      const kind = rng.int(0, 22);
       let fault: Fault;
       switch (kind) {
         case 0:
@@ -415,6 +543,22 @@ export class SimWorld {
         case 18:
           fault = { kind: "maintenance", pair: rng.pick(this.pairs).id, expires: rng.chance(0.5), durationMs: dur };
           break;
+        case 19:
+          // Down past the lease TTL: another instance takes over.
+          fault = { kind: "leader-crash", durationMs: rng.int(2_000, 10_000) };
+          break;
+        case 20: {
+          const ttl = this.leaseTiming.ttlMs;
+          fault = { kind: "leader-pause", durationMs: rng.int(Math.round(ttl / 2), 2 * ttl) };
+          break;
+        }
+        case 21:
+        case 22: {
+          const leader = rng.chance(0.7);
+          const instance = rng.int(0, this.limits.consoleInstances - 1);
+          fault = kind === 21 ? { kind: "db-split", leader, instance, durationMs: dur } : { kind: "agent-split", leader, instance, durationMs: dur };
+          break;
+        }
         case 13:
         case 14:
           // Calls arrive on the pair's primary (replicated to its backup while the HA link is up).
@@ -480,7 +624,7 @@ export class SimWorld {
       else throw e;
     }
     const calls = { established: this.calls.established, lost: this.calls.lost, lostBy: { ...this.calls.lostBy } };
-    return { seed: 0, violation, trace: this.trace, steps: this.steps, faults: this.faults, roleOrders: this.roleOrders, calls };
+    return { seed: 0, violation, trace: this.trace, steps: this.steps, faults: this.faults, roleOrders: this.roleOrders, calls, lease: { ...this.leaseTotals } };
   }
 
   private log(line: string): void {
@@ -504,38 +648,55 @@ export class SimWorld {
 
   private process(item: Item): void {
     this.expireMaintenance();
-    // A stalled console runs nothing: what reaches it waits, in order, until it runs again.
-    const forConsole = item.kind === "up" || item.kind === "console-tick" || item.kind === "console-sweep";
-    if (forConsole && this.nowMs < this.stalledUntilMs) {
-      this.schedule(this.stalledUntilMs, item);
+    // A frozen instance runs nothing: what reaches it waits, in order, until it runs again.
+    const inst = this.instanceOf(item);
+    if (inst && this.nowMs < inst.pausedUntilMs) {
+      this.schedule(inst.pausedUntilMs, item);
       return;
     }
     switch (item.kind) {
-      case "console-tick":
-        if (item.incarnation !== this.consoleIncarnation || !this.console) return;
-        if (this.parts.checkTicks) this.checkTick(this.console.shell.state);
-        this.consoleInput({ kind: "tick" });
-        this.schedule(this.nowMs + this.console.shell.state.timing.tickIntervalMs, item);
+      case "console-tick": {
+        const c = this.controllers.get(item.incarnation);
+        if (!c) return;
+        if (this.parts.checkTicks) this.checkTick(c.shell.state);
+        this.consoleInput({ kind: "tick" }, c);
+        if (c.instance.controller === c) this.schedule(this.nowMs + c.shell.state.timing.tickIntervalMs, item);
         return;
-      case "console-sweep":
-        if (item.incarnation !== this.consoleIncarnation || !this.console) return;
-        this.sweep();
-        this.schedule(this.nowMs + this.limits.sweepIntervalMs, item);
+      }
+      case "console-sweep": {
+        const c = this.controllers.get(item.incarnation);
+        if (!c) return;
+        this.sweep(c);
+        if (c.instance.controller === c) this.schedule(this.nowMs + this.limits.sweepIntervalMs, item);
         return;
+      }
+      case "lease-tick": {
+        const i = this.instances[item.instance]!;
+        if (i.incarnation !== item.incarnation || !i.alive || i.leaseTickDue !== item.due) return;
+        return this.leaseInput(i, { kind: "tick", nowMs: this.localNow(i) });
+      }
+      case "db-exec":
+        return this.dbExec(item);
+      case "db-answer": {
+        const i = this.instances[item.instance]!;
+        if (i.incarnation !== item.incarnation || !i.alive) return;
+        return this.leaseInput(i, { ...item.answer, nowMs: this.localNow(i) });
+      }
+      case "instance-up": {
+        const i = this.instances[item.instance]!;
+        if (i.alive || i.incarnation !== item.incarnation) return;
+        return this.startInstance(i);
+      }
       case "agent-cycle":
         return this.agentCycle(item.host);
       case "up":
-        return this.deliverUp(item.host, item.session, item.payload);
+        return this.deliverUp(item.host, item.session, item.ctl, item.payload);
       case "down":
-        return this.deliverDown(item.host, item.session, item.command);
+        return this.deliverDown(item.host, item.session, item.term, item.command);
       case "fault":
         return this.applyFault(item.fault);
       case "heal":
         return this.healFault(item.fault);
-      case "console-up":
-        if (item.incarnation !== this.consoleIncarnation) return;
-        this.log("console up: the shell is rebuilt from the persisted epochs; agents reconnect and resync");
-        return this.startConsole();
       case "agent-up": {
         const host = this.hosts.get(item.host)!;
         host.agentUp = true;
@@ -634,16 +795,36 @@ export class SimWorld {
         this.lossy++;
         break;
       case "console-restart":
-        this.disturbed();
-        this.console = null;
-        this.consoleIncarnation++;
-        this.schedule(this.nowMs + f.durationMs, { kind: "console-up", incarnation: this.consoleIncarnation });
-        return;
-      case "console-stall":
+      case "leader-crash": {
         // The console's own trouble: not a fault of any pair.
         this.disturbed();
-        this.stalledUntilMs = Math.max(this.stalledUntilMs, this.nowMs + f.durationMs);
+        const leader = this.leaderInstance();
+        if (!leader) return;
+        this.crashInstance(leader);
+        this.schedule(this.nowMs + f.durationMs, { kind: "instance-up", instance: leader.index, incarnation: leader.incarnation });
         return;
+      }
+      case "console-stall":
+      case "leader-pause": {
+        // The console's own trouble too: not a fault of any pair.
+        this.disturbed();
+        const leader = this.leaderInstance();
+        if (!leader) return;
+        leader.pausedUntilMs = Math.max(leader.pausedUntilMs, this.nowMs + f.durationMs);
+        this.log(`${leader.id} frozen until t=${leader.pausedUntilMs}`);
+        break;
+      }
+      case "db-split":
+      case "agent-split": {
+        const target = (f.leader ? this.leaderInstance() : null) ?? this.instances[f.instance % this.instances.length]!;
+        f.instance = target.index;
+        // Cut off from every agent, an instance that leads (now or before the heal) sees every host lost at once: any pair may rightly fail over.
+        this.disturbed(f.kind === "agent-split" ? this.pairs.map((p) => p.id) : []);
+        if (f.kind === "db-split") target.dbUp = false;
+        else target.agentsUp = false;
+        this.log(`${target.id} ${f.kind === "db-split" ? "cannot reach the database" : "cannot reach the agents"}`);
+        break;
+      }
       case "agent-restart": {
         const host = this.hosts.get(f.host)!;
         // Quicker than the heartbeat timeout — unless it follows a restart so closely that the agent
@@ -660,7 +841,7 @@ export class SimWorld {
         return this.forge(f.from, f.victim);
       case "switchover":
         this.disturbed([f.pair]);
-        this.consoleInput({ kind: "operator-switchover", pairId: f.pair, operator: "sim-operator", force: f.force, reason: f.force ? "simulated forced switchover" : "" });
+        this.consoleInput({ kind: "operator-switchover", pairId: f.pair, operator: "sim-operator", force: f.force, reason: f.force ? "simulated forced switchover" : "" }, this.operatorConsole());
         return;
       case "burst":
         // Not a fault of the pair: nothing may fail over for it.
@@ -668,9 +849,10 @@ export class SimWorld {
       case "maintenance": {
         // Not a fault of the pair either: it must never be switched for it.
         const untilMs = f.expires ? this.nowMs + f.durationMs : null;
-        this.consoleInput({ kind: "operator-maintenance", pairId: f.pair, operator: "sim-operator", on: true, reason: "simulated maintenance", untilMs });
-        const ps = this.console?.shell.state.pairStates[f.pair];
-        if (!ps?.maintenance) return; // no console to take it
+        const c = this.operatorConsole();
+        const out = this.consoleInput({ kind: "operator-maintenance", pairId: f.pair, operator: "sim-operator", on: true, reason: "simulated maintenance", untilMs }, c);
+        const ps = c?.shell.state.pairStates[f.pair];
+        if (!out || !ps?.maintenance) return; // no console to take it, or it could not save it
         if (!this.maintenance.has(f.pair)) this.maintenance.set(f.pair, { sinceEpoch: ps.epoch, untilMs });
         else this.maintenance.get(f.pair)!.untilMs = untilMs;
         if (f.expires) return; // the console ends it at its expiry (checked in checkInvariants)
@@ -691,7 +873,7 @@ export class SimWorld {
         // Either the agent's restart policy starts it again, or (policy given up) an operator does,
         // through the console — both must start it as backup.
         if (this.rng.chance(0.5)) this.schedule(this.nowMs + this.limits.restartDelayMs, { kind: "restart-by-policy", app: f.app });
-        else this.consoleInput({ kind: "operator-application", appId: f.app, action: "start", operator: "sim-operator" });
+        else this.consoleInput({ kind: "operator-application", appId: f.app, action: "start", operator: "sim-operator" }, this.operatorConsole());
         break;
       }
       case "hang": {
@@ -728,16 +910,30 @@ export class SimWorld {
         this.disturbed(this.pairs.map((p) => p.id));
         this.lossy--;
         break;
+      case "console-stall":
+      case "leader-pause":
+        this.disturbed();
+        break;
+      case "db-split":
+      case "agent-split": {
+        const target = this.instances[f.instance]!;
+        this.disturbed(f.kind === "agent-split" ? this.pairs.map((p) => p.id) : []);
+        if (f.kind === "db-split") target.dbUp = true;
+        else target.agentsUp = true;
+        break;
+      }
       case "maintenance": {
         if (!this.maintenance.has(f.pair)) break;
-        if (!this.console) {
+        const c = this.operatorConsole();
+        if (!c) {
           // The operator's request needs a console: ask again once it is back.
           this.schedule(this.nowMs + 500, { kind: "heal", fault: f });
           break;
         }
-        // Over before the request: the decision it triggers may rightly act on the pair.
+        // Over before the request: the decision it triggers may rightly act on the pair. (operatorConsole
+        // answers only while its instance may command and reaches the database: the request is saved.)
         this.endMaintenance(f.pair);
-        this.consoleInput({ kind: "operator-maintenance", pairId: f.pair, operator: "sim-operator", on: false, reason: "", untilMs: null });
+        this.consoleInput({ kind: "operator-maintenance", pairId: f.pair, operator: "sim-operator", on: false, reason: "", untilMs: null }, c);
         break;
       }
       default:
@@ -751,9 +947,165 @@ export class SimWorld {
     this.disturbed();
   }
 
+  // ── the console instances: the real lease core against the simulated lease row ──
+
+  private startInstances(): void {
+    const spread = this.limits.clockRateSpread;
+    for (let index = 0; index < this.limits.consoleInstances; index++) {
+      const clockRate = 1 + (this.rng.next() * 2 - 1) * spread;
+      const clockOffsetMs = this.rng.int(0, 1_000_000_000);
+      this.instances.push({ index, id: `console-${index + 1}`, incarnation: 0, alive: false, pausedUntilMs: 0, dbUp: true, agentsUp: true, clockOffsetMs, clockRate, lease: initialLeaseState(0), leaseTickDue: -1, controller: null });
+    }
+    // The first instance has led for a while when the run starts (its first attempt answered at once);
+    // the others start as followers.
+    const first = this.instances[0]!;
+    this.startInstance(first);
+    const step = this.parts.lease(first.lease, { kind: "tick", nowMs: this.localNow(first) }, this.leaseTiming);
+    first.lease = step.state;
+    const acquire = step.actions.find((a) => a.kind === "acquire");
+    if (acquire) {
+      const { row, won, lease } = applyLeaseAttempt(this.leaseRow, this.attemptOf(first, acquire), this.dbNow());
+      this.leaseRow = row;
+      this.leaseInput(first, { kind: "answer", nowMs: this.localNow(first), sentAtMs: acquire.sentAtMs, won, lease });
+    }
+    for (const i of this.instances.slice(1)) this.startInstance(i);
+  }
+
+  /** An instance's process starts (again): a follower with a fresh lease state, a new incarnation. */
+  private startInstance(i: SimInstance): void {
+    i.alive = true;
+    i.incarnation++;
+    i.pausedUntilMs = 0;
+    i.lease = initialLeaseState(this.localNow(i));
+    i.leaseTickDue = -1;
+    if (i.incarnation > 1) this.log(`${i.id} starts again (incarnation ${i.incarnation}) as a follower`);
+    this.scheduleLeaseTick(i);
+  }
+
+  private crashInstance(i: SimInstance): void {
+    this.log(`${i.id} dies${i.controller ? ` (it led at term ${i.controller.term})` : ""}`);
+    this.dropController(i, "its process died");
+    i.alive = false;
+  }
+
+  /** The instance the controller of the newest leadership runs on, while it runs. */
+  private leaderInstance(): SimInstance | null {
+    return this.console && this.console.instance.alive ? this.console.instance : null;
+  }
+
+  /** The controller an operator's request reaches: the leader's, while it runs, may command and reaches the database. */
+  private operatorConsole(): SimConsole | null {
+    const c = this.console;
+    if (!c || this.nowMs < c.instance.pausedUntilMs || !c.instance.dbUp || !this.mayCommandNow(c.instance)) return null;
+    return c;
+  }
+
+  /** The instance an item is for (its events wait while it is frozen). */
+  private instanceOf(item: Item): SimInstance | null {
+    switch (item.kind) {
+      case "up":
+      case "console-tick":
+      case "console-sweep":
+        return this.controllers.get(item.kind === "up" ? item.ctl : item.incarnation)?.instance ?? null;
+      case "lease-tick":
+      case "db-answer":
+        return this.instances[item.instance]!;
+      default:
+        return null;
+    }
+  }
+
+  private localNow(i: SimInstance): number {
+    return i.clockOffsetMs + Math.floor(this.nowMs * i.clockRate);
+  }
+
+  private dbNow(): number {
+    return this.dbOffsetMs + this.nowMs;
+  }
+
+  mayCommandNow(i: SimInstance): boolean {
+    return i.alive && mayCommand(i.lease, this.localNow(i));
+  }
+
+  private attemptOf(i: SimInstance, a: Extract<LeaseAction, { kind: "acquire" | "renew" }>): LeaseAttempt {
+    const who = { holder: i.id, incarnation: `${i.id}#${i.incarnation}`, ttlMs: this.leaseTiming.ttlMs };
+    return a.kind === "acquire" ? { kind: "acquire", ...who, takeOwn: a.takeOwn } : { kind: "renew", ...who, term: a.term };
+  }
+
+  /** One input through the instance's lease core, then what its keeper does with the actions. */
+  private leaseInput(i: SimInstance, input: LeaseInput): void {
+    const step = this.parts.lease(i.lease, input, this.leaseTiming);
+    i.lease = step.state;
+    for (const a of step.actions) {
+      switch (a.kind) {
+        case "acquire":
+        case "renew":
+          this.sendAttempt(i, a);
+          break;
+        case "lead":
+          this.leaseTotals.leads++;
+          this.leadership.push({ atMs: this.nowMs, instance: i.id, kind: "lead", term: a.term });
+          this.log(`${i.id} leads at term ${a.term}: a fresh controller from the persisted state; agents connect and resync`);
+          this.dropController(i, "it leads anew");
+          this.startConsole(i, a.term);
+          break;
+        case "step-down":
+          this.leaseTotals.stepDowns++;
+          this.leadership.push({ atMs: this.nowMs, instance: i.id, kind: "step-down", term: a.term });
+          this.log(`${i.id} steps down from term ${a.term}: ${a.reason}`);
+          this.dropController(i, a.reason);
+          break;
+      }
+    }
+    this.scheduleLeaseTick(i);
+  }
+
+  /** The keeper runs again when the core next has something to do by the instance's clock (at least every renew interval). */
+  private scheduleLeaseTick(i: SimInstance): void {
+    const s = i.lease;
+    let due = s.inFlightSentAtMs !== null ? s.inFlightSentAtMs + this.leaseTiming.ttlMs + 1 : s.nextAttemptAtMs;
+    if (s.role === "leader") due = Math.min(due, s.validUntilMs);
+    let at = Math.max(this.nowMs + 1, Math.ceil((due - i.clockOffsetMs) / i.clockRate));
+    while (i.clockOffsetMs + Math.floor(at * i.clockRate) < due) at++;
+    at = Math.min(at, this.nowMs + this.leaseTiming.renewIntervalMs);
+    if (i.leaseTickDue >= 0 && i.leaseTickDue <= at && i.leaseTickDue > this.nowMs) return; // an earlier run is scheduled
+    i.leaseTickDue = at;
+    this.schedule(at, { kind: "lease-tick", instance: i.index, incarnation: i.incarnation, due: at });
+  }
+
+  /** A database round trip's one way: null when lost (lossy windows), slow now and then there. */
+  private dbDelay(): number | null {
+    if (this.lossy === 0) return this.rng.int(...this.limits.dbDelayMs);
+    if (this.rng.chance(0.1)) return null;
+    return this.rng.chance(0.05) ? this.rng.int(...this.limits.slowDbDelayMs) : this.rng.int(1, 300);
+  }
+
+  private sendAttempt(i: SimInstance, a: Extract<LeaseAction, { kind: "acquire" | "renew" }>): void {
+    const to = { instance: i.index, incarnation: i.incarnation };
+    if (!i.dbUp) {
+      // Refused at once, or no answer at all (the core gives the attempt up after the TTL).
+      if (this.rng.chance(0.5)) this.schedule(this.nowMs + this.rng.int(1, 50), { kind: "db-answer", ...to, answer: { kind: "failed", sentAtMs: a.sentAtMs, error: "database unreachable" } });
+      return;
+    }
+    const delay = this.dbDelay();
+    if (delay !== null) this.schedule(this.nowMs + delay, { kind: "db-exec", ...to, attempt: this.attemptOf(i, a), sentAtMs: a.sentAtMs });
+  }
+
+  /** The database runs the UPDATE by its own clock; the answer goes back unless the way back is lost. */
+  private dbExec(item: Extract<Item, { kind: "db-exec" }>): void {
+    const before = this.leaseRow;
+    const { row, won, lease } = applyLeaseAttempt(before, item.attempt, this.dbNow());
+    this.leaseRow = row;
+    if (won && row.term !== before.term) this.log(`database: ${row.holder} takes the lease at term ${row.term}`);
+    const i = this.instances[item.instance]!;
+    const delay = i.dbUp ? this.dbDelay() : null;
+    if (delay !== null) this.schedule(this.nowMs + delay, { kind: "db-answer", instance: item.instance, incarnation: item.incarnation, answer: { kind: "answer", sentAtMs: item.sentAtMs, won, lease } });
+  }
+
   // ── the console: production's shell, liveness and tracker, stepped synchronously ──
 
-  private startConsole(): void {
+  /** The instance leads at `term`: a fresh controller from what the database holds, as after a console restart. */
+  private startConsole(inst: SimInstance, term: number): void {
     this.consoleIncarnation++;
     const incarnation = this.consoleIncarnation;
     const shell = this.parts.shell({ pairs: this.pairs, directory: this.directory, persisted: this.persisted, nowMs: this.nowMs, timing: this.timing, step: this.parts.step });
@@ -762,19 +1114,39 @@ export class SimWorld {
     const tracker = new PendingCommands({
       now: () => this.nowMs,
       send: (host, command) => {
+        // (Cut off from the agents, the instance still believes its sockets open: what it emits is lost.)
         const session = sessions.get(host) ?? 0;
         if (session === 0) return false;
-        this.transmit({ kind: "down", host, session, command });
+        // The gateway asks the lease before every command.
+        if (this.parts.asksLease && !this.mayCommandNow(inst)) {
+          this.leaseTotals.withheld++;
+          return false;
+        }
+        this.transmit({ kind: "down", host, session, term, command });
         return true;
       },
       // Every result reaches the shell (as the gateway's onCommandResult does).
-      onResult: (host, result) => this.consoleInput({ kind: "command-result", hostName: host, result }),
+      onResult: (host, result) => this.consoleInput({ kind: "command-result", hostName: host, result }, c),
     });
-    this.console = { incarnation, shell, liveness, tracker, sessions };
+    const c: SimConsole = { incarnation, instance: inst, term, unsavedHistory: [], shell, liveness, tracker, sessions };
+    inst.controller = c;
+    this.controllers.set(incarnation, c);
+    this.console = c;
     this.disturbed();
     this.deliveredReadiness.clear();
     this.schedule(this.nowMs + shell.state.timing.tickIntervalMs, { kind: "console-tick", incarnation });
     this.schedule(this.nowMs + this.limits.sweepIntervalMs, { kind: "console-sweep", incarnation });
+  }
+
+  /** The instance no longer leads (or died): its controller is gone at once, its agents' sockets close. */
+  private dropController(inst: SimInstance, why: string): void {
+    const c = inst.controller;
+    if (!c) return;
+    inst.controller = null;
+    this.controllers.delete(c.incarnation);
+    if (this.console === c) this.console = null;
+    this.disturbed();
+    this.log(`${inst.id}'s controller of term ${c.term} is gone (${why})`);
   }
 
   /** A tick that decides only the pairs waiting on time decides what one deciding every pair would. */
@@ -793,14 +1165,32 @@ export class SimWorld {
     differs("the hosts' state", scoped.state.hosts, every.state.hosts);
   }
 
-  /** One input through the shell, then what the runner does: persist, then send, in that order. */
-  private consoleInput(input: Parameters<ControllerShell["handle"]>[0]): ShellOutput | null {
-    const c = this.console;
+  /**
+   * One input through a controller's shell (the newest leadership's unless given), then what the runner
+   * does: persist, then send, in that order. It persists only while its instance may command and
+   * reaches the database; not saved → not sent (runner.ts), its timeline rows kept for the next save.
+   * Null when there is no controller or the step could not be saved.
+   */
+  private consoleInput(input: Parameters<ControllerShell["handle"]>[0], c: SimConsole | null = this.console): ShellOutput | null {
     if (!c) return null;
     const out = c.shell.handle(input, this.nowMs);
+    if (out.persist || out.send.length > 0) {
+      if (!c.instance.dbUp || (this.parts.asksLease && !this.mayCommandNow(c.instance))) {
+        if (out.persist) c.unsavedHistory.push(...out.persist.history);
+        if (out.send.length > 0) this.leaseTotals.withheld += out.send.length;
+        this.log(`ctl<-${describeInput(input)} | not saved, nothing sent: ${c.instance.id} ${c.instance.dbUp ? "may no longer command" : "cannot reach the database"}`);
+        return null;
+      }
+    }
     if (out.persist) {
+      const history = [...c.unsavedHistory, ...out.persist.history];
+      c.unsavedHistory = [];
+      for (const [pairId, p] of Object.entries(out.persist.pairs)) {
+        const was = this.persisted[pairId]?.epoch ?? 0;
+        if (p.epoch < was) this.fail(`${c.instance.id} (term ${c.term}) saved epoch ${p.epoch} of ${pairId} over epoch ${was}`);
+      }
       this.persisted = { ...this.persisted, ...out.persist.pairs };
-      for (const row of out.persist.history) {
+      for (const row of history) {
         let set = this.historyEpochs.get(row.pairId);
         if (!set) this.historyEpochs.set(row.pairId, (set = new Set()));
         set.add(row.epoch);
@@ -811,7 +1201,7 @@ export class SimWorld {
       // Raised in the step that orders the promotion: keyed by the epoch the console holds after it.
       if (a.type === "raise-alarm" && a.kind === "double-failure") this.doubleFailureAlarms.add(`${a.pairId}:${c.shell.state.pairStates[a.pairId]?.epoch ?? 0}`);
     }
-    this.checkSends(input, out);
+    this.checkSends(input, out, c);
     if (this.tracing && (input.kind !== "tick" || out.send.length > 0 || out.decisions.length > 0)) {
       this.log(`ctl<-${describeInput(input)} | ${out.reason}${out.send.length ? ` | ${out.send.map((s) => describeWire(s.command)).join(", ")}` : ""}`);
     }
@@ -819,14 +1209,13 @@ export class SimWorld {
     return out;
   }
 
-  private sweep(): void {
-    const c = this.console!;
+  private sweep(c: SimConsole): void {
     const result = c.liveness.sweep(this.nowMs);
     if (result.stalledMs !== null) this.log(`console sweep: stalled ${result.stalledMs} ms; fresh timeouts for all`);
     if (result.held) this.log(`console sweep: ${result.held.hosts.join(", ")} silent together: held`);
     for (const lost of result.lost) {
       c.sessions.set(lost.host, 0);
-      this.consoleInput({ kind: "host-disconnected", hostName: lost.host, detail: `no heartbeat for ${lost.silentMs} ms` });
+      this.consoleInput({ kind: "host-disconnected", hostName: lost.host, detail: `no heartbeat for ${lost.silentMs} ms` }, c);
     }
     c.tracker.tick();
   }
@@ -845,21 +1234,23 @@ export class SimWorld {
 
   // ── the gateway side: messages arriving from agents ──
 
-  private deliverUp(hostName: string, session: number, payload: Up): void {
-    const c = this.console;
+  private deliverUp(hostName: string, session: number, ctl: number, payload: Up): void {
+    const c = this.controllers.get(ctl);
     const host = this.hosts.get(hostName)!;
-    if (!c || !host.linkUp) return;
+    if (!c || !host.linkUp || !c.instance.agentsUp) return;
+    // The console answers (its heartbeat acknowledgements): the agent hears its console.
+    if (host.session === session) host.consoleHeardMs = this.nowMs;
     if (payload.kind === "connect") {
       // A new socket replaces any old one; the newest connection wins.
       c.sessions.set(hostName, session);
       c.liveness.connected(hostName, this.nowMs);
-      this.consoleInput({ kind: "host-connected", hostName });
+      this.consoleInput({ kind: "host-connected", hostName }, c);
       c.tracker.hostConnected(hostName);
       return;
     }
     if (c.sessions.get(hostName) !== session) return; // a closed socket's late message
     const back = c.liveness.heard(hostName, this.nowMs);
-    if (back) this.consoleInput({ kind: "host-connected", hostName });
+    if (back) this.consoleInput({ kind: "host-connected", hostName }, c);
     switch (payload.kind) {
       case "heartbeat":
         return;
@@ -868,23 +1259,23 @@ export class SimWorld {
         for (const a of payload.snapshot.applications) {
           if (a.readiness?.report) this.deliveredReadiness.set(a.application, { sentAtMs: Date.parse(a.readiness.time), ready: a.readiness.report.readyForSwitchover });
         }
-        this.consoleInput({ kind: "resync", hostName, snapshot: payload.snapshot });
+        this.consoleInput({ kind: "resync", hostName, snapshot: payload.snapshot }, c);
         return;
       case "app-status":
-        this.consoleInput({ kind: "app-status", hostName, msg: payload.msg });
+        this.consoleInput({ kind: "app-status", hostName, msg: payload.msg }, c);
         return;
       case "role-report":
-        this.consoleInput({ kind: "role-report", hostName, msg: payload.msg });
+        this.consoleInput({ kind: "role-report", hostName, msg: payload.msg }, c);
         return;
       case "readiness": {
         const m = payload.msg;
         const sentAtMs = Date.parse(m.time);
         if (m.report && sentAtMs > (this.deliveredReadiness.get(m.application)?.sentAtMs ?? -1)) this.deliveredReadiness.set(m.application, { sentAtMs, ready: m.report.readyForSwitchover });
-        this.consoleInput({ kind: "readiness", hostName, msg: m });
+        this.consoleInput({ kind: "readiness", hostName, msg: m }, c);
         return;
       }
       case "receipt":
-        if (c.tracker.awaits(hostName, payload.commandId)) this.consoleInput({ kind: "command-receipt", hostName, commandId: payload.commandId });
+        if (c.tracker.awaits(hostName, payload.commandId)) this.consoleInput({ kind: "command-receipt", hostName, commandId: payload.commandId }, c);
         return;
       case "command-result":
         c.tracker.settle(hostName, payload.result);
@@ -911,8 +1302,8 @@ export class SimWorld {
   // ── agents and servers ──
 
   private sendUp(host: SimHost, payload: Up): void {
-    if (!host.linkUp || !host.agentUp || host.session === 0) return;
-    this.transmit({ kind: "up", host: host.name, session: host.session, payload });
+    if (!host.linkUp || !host.agentUp || host.session === 0 || !host.conn) return;
+    this.transmit({ kind: "up", host: host.name, session: host.session, ctl: host.conn.ctl, payload });
   }
 
   /** The agent's clock for a report kind, nudged so stamps strictly increase (as the real agent's do). */
@@ -929,10 +1320,22 @@ export class SimWorld {
     for (const srv of this.servers.values()) if (srv.host === hostName) this.serverTimers(srv);
     if (!host.agentUp || !host.linkUp) return;
     let full = host.cycles % this.limits.fullReportEveryCycles === 0;
-    if (host.session === 0 || !this.console || this.console.sessions.get(hostName) !== host.session) {
-      // (Re)connect: a new socket, then the full picture (the resync).
-      if (!this.console) return;
+    if (host.conn && !this.connectionHolds(host)) {
+      host.conn = null;
+      host.session = 0;
+      host.reconnectAtMs = this.nowMs + this.limits.agentReconnectMs;
+    }
+    if (!host.conn) {
+      // (Re)connect to the instance that leads: a new socket, then the full picture (the resync).
+      if (this.nowMs < host.reconnectAtMs) return;
+      const c = this.findLeader(host);
+      if (!c) return;
       host.session = this.nextSession++;
+      host.conn = { instance: c.instance.index, instanceIncarnation: c.instance.incarnation, ctl: c.incarnation };
+      host.leaderHint = c.instance.index;
+      host.consoleHeardMs = this.nowMs;
+      // Its console's term (in the welcome): commands of older terms are refused from now on.
+      host.highestTerm = Math.max(host.highestTerm, c.term);
       this.transmitOrdered(host, { kind: "connect" });
       this.transmitOrdered(host, { kind: "resync", snapshot: this.snapshot(host) });
       full = true;
@@ -942,10 +1345,48 @@ export class SimWorld {
     this.report(host, full);
   }
 
+  /**
+   * Whether the agent's socket still holds: its instance runs the same process and the same controller
+   * (a step-down closes the agents' sockets), the console has not closed it (a host declared lost), and
+   * the agent heard its console within the heartbeat timeout (a frozen or cut-off console is given up).
+   */
+  private connectionHolds(host: SimHost): boolean {
+    const conn = host.conn!;
+    const inst = this.instances[conn.instance]!;
+    const c = inst.controller;
+    if (!inst.alive || inst.incarnation !== conn.instanceIncarnation || !c || c.incarnation !== conn.ctl) return false;
+    if ((c.sessions.get(host.name) ?? host.session) !== host.session) return false;
+    return this.nowMs - host.consoleHeardMs <= c.shell.state.timing.heartbeatTimeoutMs;
+  }
+
+  /**
+   * The controller the agent's connection reaches: it tries the instance it knows of first; one that
+   * runs but does not lead refuses and names the holder it last heard of, tried next; one it cannot
+   * reach (dead, frozen, cut off) is passed over for the next. Null: none leads that it can reach.
+   */
+  private findLeader(host: SimHost): SimConsole | null {
+    const n = this.instances.length;
+    let index = host.leaderHint;
+    const tried = new Set<number>();
+    while (!tried.has(index)) {
+      tried.add(index);
+      const i = this.instances[index]!;
+      const reachable = i.alive && i.agentsUp && this.nowMs >= i.pausedUntilMs;
+      if (reachable && i.controller) return i.controller;
+      let named = -1;
+      if (reachable && i.lease.role === "follower") {
+        const holder = i.lease.knownHolder;
+        named = this.instances.findIndex((x) => x.id === holder);
+      }
+      index = named >= 0 && !tried.has(named) ? named : (index + 1) % n;
+    }
+    return null;
+  }
+
   /** Connect and resync travel on one socket in order (no loss: the handshake either happens or not). */
   private transmitOrdered(host: SimHost, payload: Up): void {
-    if (!host.linkUp || !host.agentUp) return;
-    this.schedule(this.nowMs + 1, { kind: "up", host: host.name, session: host.session, payload });
+    if (!host.linkUp || !host.agentUp || !host.conn) return;
+    this.schedule(this.nowMs + 1, { kind: "up", host: host.name, session: host.session, ctl: host.conn.ctl, payload });
   }
 
   private statusOf(srv: SimServer): ReportedStatus {
@@ -1119,9 +1560,22 @@ export class SimWorld {
   }
 
   /** A command reaches an agent: receipt at once, then the ledger (idempotency, fencing), then the work. */
-  private deliverDown(hostName: string, session: number, c: AgentCommand): void {
+  private deliverDown(hostName: string, session: number, term: number, c: AgentCommand): void {
     const host = this.hosts.get(hostName)!;
-    if (!host.linkUp || !host.agentUp || host.session !== session) return;
+    if (!host.linkUp || !host.agentUp || host.session !== session || !host.conn) return;
+    const via = this.instances[host.conn.instance]!;
+    if (!via.agentsUp) return;
+    // Leadership fencing: a command of a term older than the newest the agent has seen is not run.
+    if (term < host.highestTerm) {
+      this.leaseTotals.refusedByTerm++;
+      this.log(`${hostName} refuses ${describeWire(c)}: term ${term} older than ${host.highestTerm}`);
+      return;
+    }
+    host.highestTerm = term;
+    if (term < host.highestRunTerm) this.fail(`${hostName} ran ${describeWire(c)} of term ${term} after a command of term ${host.highestRunTerm}`);
+    host.highestRunTerm = term;
+    this.commandsRun.push({ atMs: this.nowMs, host: hostName, term, command: describeWire(c) });
+    const issuer = this.controllers.get(host.conn.ctl) ?? null;
     this.sendUp(host, { kind: "receipt", commandId: c.id });
     const first = host.results.get(c.id);
     if (first) return this.sendUp(host, { kind: "command-result", result: first });
@@ -1165,7 +1619,7 @@ export class SimWorld {
         const gaveUpForNoTraffic = srv.status === "service-unavailable";
         srv.role = c.role;
         srv.epoch = c.pairEpoch;
-        if (c.role === "primary" && (before !== "primary" || beforeEpoch !== c.pairEpoch)) this.takesPrimary(srv);
+        if (c.role === "primary" && (before !== "primary" || beforeEpoch !== c.pairEpoch)) this.takesPrimary(srv, issuer);
         if (c.role === "backup" && before === "primary") this.givesUpPrimary(srv);
         if (before !== c.role) {
           this.log(`${srv.app} applies ${c.role} e${c.pairEpoch}`);
@@ -1238,13 +1692,13 @@ export class SimWorld {
    * `srv` applied primary under a new epoch: its calls are the pair's from now on, and those its peer
    * held beyond them are lost. That must have been unavoidable (lossExcuse), or it is a violation.
    */
-  private takesPrimary(srv: SimServer): void {
+  private takesPrimary(srv: SimServer, issuer: SimConsole | null): void {
     const peer = this.peerOf(srv);
     const key = `${srv.pair}:${srv.epoch}`;
     const cause = this.promotionCauses.get(key) ?? "no order seen";
     const lost = this.calls.handOver(srv.pair, srv.app, peer.app, `role change (${cause})`);
     if (lost === 0) return;
-    const excuse = this.lossExcuse(peer, key);
+    const excuse = this.lossExcuse(peer, key, issuer);
     this.log(`${lost} calls lost: ${srv.app} became primary at e${srv.epoch} (${cause}) without them; ${peer.app} held them — ${excuse ?? "not excused"}`);
     if (!excuse) {
       this.fail(
@@ -1267,13 +1721,13 @@ export class SimWorld {
    * could: its process was not running, its host was cut off, there was no console, or the console
    * raised a double-failure alarm for the promotion's epoch (`pair:epoch`), or an operator forced it.
    */
-  private lossExcuse(holder: SimServer, key: string): string | null {
+  private lossExcuse(holder: SimServer, key: string, issuer: SimConsole | null): string | null {
     if (holder.proc !== "running") return `${holder.app} is ${holder.proc}`;
     const host = this.hosts.get(holder.host)!;
     if (!host.linkUp) return `${holder.host}'s link is down`;
     if (!host.agentUp) return `${holder.host}'s agent is down`;
-    if (!this.console) return "no console runs";
-    const seen = this.console.shell.state.hosts[holder.host]?.connection ?? "unknown";
+    if (!issuer) return "no console runs";
+    const seen = issuer.shell.state.hosts[holder.host]?.connection ?? "unknown";
     if (seen !== "connected") return `the console sees ${holder.host} as ${seen}`;
     if (this.forcedSwitchovers.has(key)) return "an operator forced the switchover";
     if (this.doubleFailureAlarms.has(key)) return "the console raised a double-failure alarm";
@@ -1288,7 +1742,7 @@ export class SimWorld {
   }
 
   /** What leaves the console: every role order persisted first, one primary per pair and epoch, readiness for operators. */
-  private checkSends(input: Parameters<ControllerShell["handle"]>[0], out: ShellOutput): void {
+  private checkSends(input: Parameters<ControllerShell["handle"]>[0], out: ShellOutput, ctl: SimConsole): void {
     for (const s of out.send) {
       const c = s.command;
       if (c.type !== "set-role") continue;
@@ -1298,7 +1752,7 @@ export class SimWorld {
       if (!this.disturbedPairs.has(pairId)) this.fail(`${pairId} failed over although neither its servers nor its hosts had any fault (${c.application} ordered to ${c.role}, epoch ${c.pairEpoch})`);
       const m = this.maintenance.get(pairId);
       if (m && c.pairEpoch > m.sinceEpoch) {
-        const plan = this.console!.shell.state.pairStates[pairId]?.plan;
+        const plan = ctl.shell.state.pairStates[pairId]?.plan;
         if (!(plan?.epoch === c.pairEpoch && plan.cause === "operator")) {
           this.fail(`${pairId} is in maintenance since epoch ${m.sinceEpoch}, yet ${c.application} was ordered to ${c.role} at epoch ${c.pairEpoch} by the controller itself (${plan?.epoch === c.pairEpoch ? plan.cause : "no plan of that epoch"})`);
         }
@@ -1308,17 +1762,17 @@ export class SimWorld {
         const before = this.primaryOrders.get(key);
         if (before !== undefined && before !== c.application) this.fail(`two primaries ordered under epoch ${c.pairEpoch} of ${pairId}: ${before} and ${c.application}`);
         this.primaryOrders.set(key, c.application);
-        const plan = this.console!.shell.state.pairStates[pairId]?.plan;
+        const plan = ctl.shell.state.pairStates[pairId]?.plan;
         if (!this.promotionCauses.has(key)) this.promotionCauses.set(key, plan?.epoch === c.pairEpoch ? plan.cause : "unknown cause");
       }
     }
     if (input.kind === "operator-switchover" && input.force) {
       // The promotion order may leave later (after the demotion): remember the epoch the switchover took.
-      const plan = this.console!.shell.state.pairStates[input.pairId]?.plan;
+      const plan = ctl.shell.state.pairStates[input.pairId]?.plan;
       if (plan?.cause === "operator" && plan.forced) this.forcedSwitchovers.add(`${input.pairId}:${plan.epoch}`);
     }
     if (input.kind === "operator-switchover" && !input.force) {
-      const ps = this.console!.shell.state.pairStates[input.pairId];
+      const ps = ctl.shell.state.pairStates[input.pairId];
       const accepted = out.send.some((s) => s.command.type === "set-role") && ps?.plan?.cause === "operator";
       if (accepted) {
         const pair = this.pairs.find((p) => p.id === input.pairId)!;
@@ -1329,9 +1783,46 @@ export class SimWorld {
     }
   }
 
+  /** Whether the newest leadership's controller reaches the server's agent (and runs: not frozen, not cut off). */
   private reachable(srv: SimServer): boolean {
     const host = this.hosts.get(srv.host)!;
-    return this.console !== null && host.linkUp && host.agentUp && host.session !== 0 && this.console.sessions.get(srv.host) === host.session;
+    const c = this.console;
+    return c !== null && c.instance.agentsUp && this.nowMs >= c.instance.pausedUntilMs && host.linkUp && host.agentUp && host.session !== 0 && c.sessions.get(srv.host) === host.session;
+  }
+
+  /**
+   * The lease, judged at this simulated instant by every instance's own clock and the database's: an
+   * instance that may command is the row's holder (this process) at its term or a newer one of its own,
+   * and the row's lease is in force — so no two may command at once. After the last disturbance some instance leads within the
+   * TTL plus a bound (while one could: running, not frozen, reaching the database, no lossy network).
+   */
+  private checkLease(): void {
+    const dbNow = this.dbNow();
+    const row = this.leaseRow;
+    let leading = false;
+    for (const i of this.instances) {
+      if (!this.mayCommandNow(i)) continue;
+      leading = true;
+      const term = i.lease.role === "leader" ? i.lease.term : -1;
+      // The row's term may be newer than the instance's own: a late acquire of this same process, sent
+      // while it followed, matched its own lease (holder and incarnation) and took term + 1. Its next
+      // renewal is refused and it steps down; no other instance can lead meanwhile.
+      if (row.holder !== i.id || row.incarnation !== `${i.id}#${i.incarnation}` || row.term < term || !leaseInForce(row, dbNow)) {
+        this.fail(
+          `${i.id} may command at term ${term} by its clock, but the database's lease is ${row.holder ?? "nobody"}'s (${row.incarnation ?? "-"}) at term ${row.term}, ` +
+            `${leaseInForce(row, dbNow) ? "in force" : `expired ${dbNow - row.expiresAtMs} ms ago`}`,
+        );
+      }
+    }
+    // (A lossy network may keep every attempt from being answered in time: the bound starts when it heals.)
+    const couldLead = this.lossy === 0 && this.instances.some((i) => i.alive && i.dbUp && this.nowMs >= i.pausedUntilMs);
+    if (leading || !couldLead) {
+      this.leaderlessSinceMs = null;
+      return;
+    }
+    this.leaderlessSinceMs ??= this.nowMs;
+    const boundMs = this.leaseTiming.ttlMs + this.limits.leaderBoundMs;
+    if (this.nowMs - Math.max(this.leaderlessSinceMs, this.lastDisturbanceMs) > boundMs) this.fail(`no console instance has led for over ${boundMs} ms (lease TTL ${this.leaseTiming.ttlMs} ms + ${this.limits.leaderBoundMs} ms)`);
   }
 
   /** Maintenance past its expiry is over (the console ends it on its first step from then on). */
@@ -1341,6 +1832,7 @@ export class SimWorld {
 
   private checkInvariants(): void {
     this.expireMaintenance();
+    this.checkLease();
     for (const pair of this.pairs) {
       const [a, b] = pair.apps.map((r) => this.servers.get(r.appId)!) as [SimServer, SimServer];
       const alive = (s: SimServer) => s.proc === "running" || s.proc === "hung";
@@ -1373,7 +1865,7 @@ export class SimWorld {
       // Liveness: a reachable healthy server becomes primary within a bound.
       const healthy = (s: SimServer) => s.proc === "running" && s.canBind && !s.nicDown && this.reachable(s) && this.hosts.get(s.host)!.sipNicUp && !this.noTraffic.has(pair.id);
       const serving = (s: SimServer) => s.proc === "running" && s.role === "primary" && s.canBind && !s.nicDown && this.hosts.get(s.host)!.sipNicUp && !this.noTraffic.has(pair.id);
-      if ((healthy(a) || healthy(b)) && !serving(a) && !serving(b) && this.nowMs >= this.stalledUntilMs) {
+      if ((healthy(a) || healthy(b)) && !serving(a) && !serving(b)) {
         const first = this.noPrimarySinceMs.get(pair.id) ?? this.nowMs;
         this.noPrimarySinceMs.set(pair.id, first);
         if (this.nowMs - Math.max(first, since) > this.limits.primaryWithinMs) {
@@ -1413,9 +1905,16 @@ function describeFault(f: Fault): string {
     case "lossy":
       return `lossy network for ${f.durationMs}ms`;
     case "console-restart":
-      return `console restart (down ${f.durationMs}ms)`;
+      return `console restart: the leader's process (down ${f.durationMs}ms)`;
     case "console-stall":
-      return `console stalled for ${f.durationMs}ms`;
+      return `console stalled: the leader frozen for ${f.durationMs}ms`;
+    case "leader-crash":
+      return `leader crash (down ${f.durationMs}ms)`;
+    case "leader-pause":
+      return `leader paused for ${f.durationMs}ms`;
+    case "db-split":
+    case "agent-split":
+      return `${f.leader ? "the leader" : `console-${f.instance + 1}`} cannot reach ${f.kind === "db-split" ? "the database" : "the agents"} for ${f.durationMs}ms`;
     case "forged":
       return `${f.from} forges reports about ${f.victim}`;
     case "switchover":
