@@ -100,7 +100,7 @@ describe("run-os-command over loopback", () => {
       };
       socket.on("commandResult", listener);
     });
-    const again: AgentCommand = { id: "os-repeat", type: "run-os-command", argv, timeoutMs: 30_000, reason: "repeat", deadline: new Date(Date.now() + 10_000).toISOString() };
+    const again: AgentCommand = { id: "os-repeat", type: "run-os-command", argv, timeoutMs: 30_000, reason: "repeat", term: 1, deadline: new Date(Date.now() + 10_000).toISOString() };
     socket.emit("command", again);
     expect(await repeated).toEqual(first);
     expect(fs.readFileSync(counter, "utf8")).toBe("run\n");

@@ -54,7 +54,8 @@ export interface TestConsole {
   close(): Promise<void>;
 }
 
-export async function startTestConsole(opts: { heartbeatTimeoutMs?: number } = {}): Promise<TestConsole> {
+/** term: the leadership term this console's gateway holds (1 unless a test plays several consoles). */
+export async function startTestConsole(opts: { heartbeatTimeoutMs?: number; term?: number } = {}): Promise<TestConsole> {
   const server = http.createServer();
   const io = new Server(server, { path: "/socket.io", serveClient: false });
   const tokens = new Map<string, string>();
@@ -74,6 +75,7 @@ export async function startTestConsole(opts: { heartbeatTimeoutMs?: number } = {
     warnings: [],
   };
   const gateway = attachAgentGateway(io, {
+    term: opts.term ?? 1,
     verifyToken: async (host, token) => tokens.get(host) === token,
     configForHost: async (host) => configs.get(host) ?? null,
     onHostState: (s) => rec.hostStates.push(s),

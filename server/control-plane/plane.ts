@@ -178,6 +178,8 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
   }, VIP_WATCH_INTERVAL_MS);
   vipTimer.unref();
   const gateway: AgentGateway = attachAgentGateway(io, withAppRuntime(appRuntime, {
+    // The leadership term (issue 17): 1 until the console's leadership lease provides it.
+    term: 1,
     verifyToken: (hostName, token) => verifyAgentToken(db, hostName, token),
     configForHost: async (hostName) =>
       buildHostConfig(await snapshotNow(), hostName, String(revision), {

@@ -3,7 +3,7 @@
 // (server/agents/liveness.ts) and the real command tracker (server/agents/pending-commands.ts) around
 // the real pure core — driven by simulated agents, SIP servers, network and clock, with a seeded fault
 // schedule and the safety and liveness invariants checked after every step. One seed = one short run.
-import type { AgentCommand, AppStatusMessage, CommandResult, ReadinessReport, Resync, RoleReport } from "../../protocol/agent-wire";
+import type { GatewayCommand, AppStatusMessage, CommandResult, ReadinessReport, Resync, RoleReport } from "../../protocol/agent-wire";
 import type { ProcessStatus as ReportedStatus } from "../../protocol/agent-wire";
 import { PendingCommands } from "../agents/pending-commands";
 import { HostLiveness, type Liveness, type LivenessOptions } from "../agents/liveness";
@@ -188,7 +188,7 @@ type Fault =
 
 type Item =
   | { kind: "up"; host: string; session: number; payload: Up }
-  | { kind: "down"; host: string; session: number; command: AgentCommand }
+  | { kind: "down"; host: string; session: number; command: GatewayCommand }
   | { kind: "console-tick"; incarnation: number }
   | { kind: "console-sweep"; incarnation: number }
   | { kind: "agent-cycle"; host: string }
@@ -212,7 +212,7 @@ interface SimConsole {
   incarnation: number;
   shell: ControllerShell;
   liveness: Liveness;
-  tracker: PendingCommands;
+  tracker: PendingCommands<GatewayCommand>;
   /** Host → the session the console has open with its agent (0: none). */
   sessions: Map<string, number>;
 }
@@ -740,7 +740,7 @@ export class SimWorld {
     const shell = this.parts.shell({ pairs: this.pairs, directory: this.directory, persisted: this.persisted, nowMs: this.nowMs, timing: this.timing, step: this.parts.step });
     const liveness = this.parts.liveness({ heartbeatTimeoutMs: shell.state.timing.heartbeatTimeoutMs, sweepIntervalMs: this.limits.sweepIntervalMs });
     const sessions = new Map<string, number>();
-    const tracker = new PendingCommands({
+    const tracker = new PendingCommands<GatewayCommand>({
       now: () => this.nowMs,
       send: (host, command) => {
         const session = sessions.get(host) ?? 0;
@@ -1100,7 +1100,7 @@ export class SimWorld {
   }
 
   /** A command reaches an agent: receipt at once, then the ledger (idempotency, fencing), then the work. */
-  private deliverDown(hostName: string, session: number, c: AgentCommand): void {
+  private deliverDown(hostName: string, session: number, c: GatewayCommand): void {
     const host = this.hosts.get(hostName)!;
     if (!host.linkUp || !host.agentUp || host.session !== session) return;
     this.sendUp(host, { kind: "receipt", commandId: c.id });
@@ -1408,7 +1408,7 @@ function describeFault(f: Fault): string {
   }
 }
 
-function describeWire(c: AgentCommand): string {
+function describeWire(c: GatewayCommand): string {
   switch (c.type) {
     case "set-role":
       return `set-role ${c.application} ${c.role} e${c.pairEpoch}`;
