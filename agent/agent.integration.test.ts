@@ -184,7 +184,7 @@ describe("agent ↔ console over loopback", () => {
       };
       socket.on("commandResult", listener);
     });
-    socket.emit("command", { id: "role-1", type: "set-role", application: "sip1", pairEpoch: 2, role: "primary", deadline: new Date(Date.now() + 10_000).toISOString() });
+    socket.emit("command", { id: "role-1", type: "set-role", application: "sip1", pairEpoch: 2, role: "primary", term: 1, deadline: new Date(Date.now() + 10_000).toISOString() });
     const repeated = await answer;
     expect(repeated.reason).toBe("sip1 is now backup at epoch 1");
     const after = (await (await fetch(`http://127.0.0.1:${port1}/test/stats`)).json()) as { roleRequests: number; role: string };
