@@ -11,9 +11,9 @@ import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { notLeaderError } from "../server/agents/gateway";
-import type { CommandResult, HostConfigInput } from "../protocol/agent-wire";
+import type { HostConfigInput } from "../protocol/agent-wire";
 import type { AgentProcess, TestConsole } from "./test-fixtures/test-console";
-import { agentSocketOf, isAlive, killKeepersIn, makeTempDir, sendCommand, spawnAgent, startTestConsole, waitFor } from "./test-fixtures/test-console";
+import { agentSocketOf, isAlive, killKeepersIn, makeTempDir, nextResultOf, sendCommand, spawnAgent, startTestConsole, waitFor } from "./test-fixtures/test-console";
 
 const HOST = "ha-host";
 const TOKEN = "token-ha-host-0123456789";
@@ -125,14 +125,7 @@ describe("an agent of a highly available console", () => {
 
     // A stop of term 6 (a deposed leader's) on the same session.
     const socket = agentSocketOf(leader, HOST);
-    const result = new Promise<CommandResult>((resolve) => {
-      const listener = (r: CommandResult) => {
-        if (r.commandId !== "stale-stop") return;
-        socket.off("commandResult", listener);
-        resolve(r);
-      };
-      socket.on("commandResult", listener);
-    });
+    const result = nextResultOf(socket, "stale-stop");
     socket.emit("command", { id: "stale-stop", type: "stop", application: "idle", pairEpoch: 0, term: 6, deadline: new Date(Date.now() + 30_000).toISOString() });
     const stale = await result;
     expect(stale).toMatchObject({ commandId: "stale-stop", outcome: "stale-term", application: "idle" });

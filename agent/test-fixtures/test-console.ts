@@ -228,6 +228,18 @@ export function agentSocketOf(consoleSrv: TestConsole, host: string): ServerSock
   throw new Error(`no socket for ${host}`);
 }
 
+/** The next result the agent sends on this console socket for command `commandId` (sent raw by a test, so the gateway does not record it). */
+export function nextResultOf(socket: ServerSocket, commandId: string): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const listener = (r: CommandResult) => {
+      if (r.commandId !== commandId) return;
+      socket.off("commandResult", listener);
+      resolve(r);
+    };
+    socket.on("commandResult", listener);
+  });
+}
+
 export type CommandBody = AgentCommandInput extends infer C ? (C extends AgentCommandInput ? Omit<C, "id" | "deadline"> & { id?: string } : never) : never;
 let commandSeq = 0;
 
