@@ -146,7 +146,7 @@ export class Agent {
     const log = logger("agent");
     this.log = opts.log ?? ((line) => log.info(line, { host: opts.hostName }));
     fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
-    this.terms = new TermStore(path.join(opts.stateDir, "term.json"));
+    this.terms = new TermStore(path.join(opts.stateDir, "term.json"), this.log);
     this.ledger = new CommandLedger(path.join(opts.stateDir, "commands.json"), this.terms);
     this.supervisor = new Supervisor({
       hostName: opts.hostName,

@@ -123,6 +123,18 @@ describe("command ledger", () => {
     expect(reread.observe(5)).toEqual({ stale: true, highest: 6 });
   });
 
+  it("keeps a term it cannot write in memory (still fenced) and says so", () => {
+    const lines: string[] = [];
+    const notADirectory = tempFile();
+    fs.writeFileSync(notADirectory, "");
+    const file = path.join(notADirectory, "term.json");
+    const terms = new TermStore(file, (line) => lines.push(line));
+    expect(terms.observe(3)).toEqual({ stale: false, highest: 3 });
+    expect(terms.observe(2)).toEqual({ stale: true, highest: 3 });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^cannot write leadership term 3 to .*term\.json: .*; an agent restarted before it is written would not remember it$/);
+  });
+
   it("refuses to start on an unreadable term file rather than forget the term", () => {
     const file = path.join(path.dirname(tempFile()), "term.json");
     fs.writeFileSync(file, "{ not json");

@@ -19,7 +19,11 @@ export interface TermFence {
 export class TermStore implements TermFence {
   private term = 0;
 
-  constructor(private readonly file: string | null) {
+  /** log: where a failed write is said (the term is then kept in memory only, and written with the next newer one). */
+  constructor(
+    private readonly file: string | null,
+    private readonly log: (line: string) => void = () => {},
+  ) {
     if (!file || !fs.existsSync(file)) return;
     let body: unknown;
     try {
@@ -39,8 +43,14 @@ export class TermStore implements TermFence {
   observe(term: number): { stale: boolean; highest: number } {
     if (term < this.term) return { stale: true, highest: this.term };
     if (term > this.term) {
-      this.save(term);
       this.term = term;
+      try {
+        this.save(term);
+      } catch (err) {
+        // Still fenced in memory: refusing every console for a full disk would cost the host its
+        // connection, and its pairs a failover, for a fence that only matters across a restart.
+        this.log(`cannot write leadership term ${term} to ${this.file}: ${err instanceof Error ? err.message : String(err)}; an agent restarted before it is written would not remember it`);
+      }
     }
     return { stale: false, highest: this.term };
   }
