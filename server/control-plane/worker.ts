@@ -24,6 +24,8 @@ const log = logger("control-plane");
 
 /** How often the list of console instances is read for the dashboard, /healthz and the no-follower alarm. */
 const CLUSTER_REFRESH_MS = 2_000;
+/** A new leader waits this long before it says no follower is alive (consoles started together say so within a few seconds). */
+const NO_FOLLOWER_GRACE_MS = 10_000;
 
 /** The default instance id: the host name (SQLite: one console per database file), plus the web port on PostgreSQL. */
 function instanceId(start: ControlPlaneStart): string {
@@ -99,7 +101,7 @@ async function main(): Promise<void> {
     post({ kind: "notice", notice: { kind: "cluster", status } });
     if (plane && env.SWITCHYARD_CONSOLES >= 2) {
       const followers = status.instances.filter((i) => i.id !== me.id).length;
-      if (followers === 0 && !noFollowerRaised) {
+      if (followers === 0 && !noFollowerRaised && leadingSinceMs !== null && Date.now() - leadingSinceMs >= NO_FOLLOWER_GRACE_MS) {
         noFollowerRaised = true;
         notify({ kind: "control-plane-alarm", raise: true, key: "no-follower", text: `no other console instance is alive (SWITCHYARD_CONSOLES=${env.SWITCHYARD_CONSOLES}): if ${me.id} dies, no pair fails over until a console is back` });
       } else if (followers > 0 && noFollowerRaised) {
