@@ -1,0 +1,83 @@
+// The lease row against a real database (SQLite here, PostgreSQL in the postgresql project): one holder
+// at a time, the term only grows, expiry judged by the database's clock.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, type Db } from "../db";
+import { createTestDatabase, testDialect, type TestDatabase } from "../test-database";
+import { LeaseStore, type InstanceIdentity } from "./lease-store";
+
+let dir: string;
+let database: TestDatabase;
+let db: Db;
+let store: LeaseStore;
+
+const me = (id: string, incarnation = `${id}-1`): InstanceIdentity => ({ id, incarnation, webUrl: `http://${id}:3000`, agentUrl: `http://${id}:3001` });
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-lease-"));
+  database = await createTestDatabase(dir);
+  db = createDb(database.url);
+  store = new LeaseStore(db, testDialect);
+});
+
+afterAll(async () => {
+  await db?.$disconnect();
+  await database?.drop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe(`leadership lease in the database (${testDialect}, issue 17)`, () => {
+  it("one console takes the lease; another cannot while it is valid; the holder renews it at its term", async () => {
+    const a = await store.acquire(me("a"), 60_000, false);
+    expect(a.won).toBe(true);
+    expect(a.lease).toMatchObject({ holder: "a", term: 1, agentUrl: "http://a:3001", webUrl: "http://a:3000" });
+    expect(a.lease.expiresAtMs - a.lease.dbNowMs).toBeGreaterThan(50_000);
+    const b = await store.acquire(me("b"), 60_000, true);
+    expect(b.won).toBe(false);
+    expect(b.lease).toMatchObject({ holder: "a", term: 1 });
+    expect((await store.renew(me("a"), 1, 60_000)).won).toBe(true);
+    // A renewal at another term, or by another incarnation of the same id, is refused.
+    expect((await store.renew(me("a"), 2, 60_000)).won).toBe(false);
+    expect((await store.renew(me("a", "a-other"), 1, 60_000)).won).toBe(false);
+    expect(await store.peerSecret()).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+  });
+
+  it("after it expires (by the database's clock) another console takes it at the next term, and the old holder's renewal fails", async () => {
+    expect((await store.renew(me("a"), 1, 1)).won).toBe(true);
+    await new Promise((r) => setTimeout(r, 30));
+    const b = await store.acquire(me("b"), 60_000, false);
+    expect(b).toMatchObject({ won: true, lease: { holder: "b", term: 2 } });
+    const renew = await store.renew(me("a"), 1, 60_000);
+    expect(renew).toMatchObject({ won: false, lease: { holder: "b", term: 2 } });
+  });
+
+  it("a restarted console takes back its own id's lease at once only on its first attempt", async () => {
+    expect((await store.acquire(me("b", "b-2"), 60_000, false)).won).toBe(false);
+    const back = await store.acquire(me("b", "b-2"), 60_000, true);
+    expect(back).toMatchObject({ won: true, lease: { holder: "b", term: 3, incarnation: "b-2" } });
+    // The previous incarnation can no longer renew.
+    expect((await store.renew(me("b"), 2, 60_000)).won).toBe(false);
+  });
+
+  it("a released lease is taken at once by a follower", async () => {
+    await store.release(me("b", "b-2"), 3);
+    const c = await store.acquire(me("c"), 60_000, false);
+    expect(c).toMatchObject({ won: true, lease: { holder: "c", term: 4 } });
+  });
+
+  it("lists the instances heard lately, by the database's clock", async () => {
+    await store.heartbeat(me("c"), "leader", 1_000);
+    await store.heartbeat(me("d"), "follower", 2_000);
+    const { instances } = await store.instances(10_000);
+    expect(instances.map((i) => [i.id, i.role, i.agentUrl])).toEqual([
+      ["c", "leader", "http://c:3001"],
+      ["d", "follower", "http://d:3001"],
+    ]);
+    await new Promise((r) => setTimeout(r, 30));
+    expect((await store.instances(1)).instances).toEqual([]);
+    await store.pruneInstances(1);
+    expect((await store.instances(10_000)).instances).toEqual([]);
+  });
+});
