@@ -106,5 +106,7 @@ describe("agent gateway of a highly available console", () => {
     expect(refusalSchema.parse(err.data)).toEqual({ code: "not-leader", message: err.message, leaderUrl });
     const none = notLeaderError(null) as Error & { data?: unknown };
     expect(refusalSchema.parse(none.data)).toEqual({ code: "not-leader", message: "this console is a follower and no console leads right now", leaderUrl: null });
+    // What is not a URL (an empty column) is not passed on as one.
+    expect(refusalSchema.parse((notLeaderError("") as Error & { data?: unknown }).data)).toMatchObject({ leaderUrl: null });
   });
 });

@@ -205,8 +205,10 @@ export const NOT_LEADER_COMMAND_REASON = "this console no longer holds the leade
  * the agent tries the leader's agent URL next when it is one it was given, the next console otherwise.
  */
 export function notLeaderError(leaderUrl: string | null): Error {
-  const message = leaderUrl ? `this console is a follower; the leader is at ${leaderUrl}` : "this console is a follower and no console leads right now";
-  return refusal("not-leader", message, { leaderUrl });
+  // Only a URL travels (the agent would refuse the whole refusal otherwise, and learn nothing from it).
+  const url = leaderUrl && URL.canParse(leaderUrl) ? leaderUrl : null;
+  const message = url ? `this console is a follower; the leader is at ${url}` : "this console is a follower and no console leads right now";
+  return refusal("not-leader", message, { leaderUrl: url });
 }
 
 export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGateway {

@@ -209,8 +209,10 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
   }, VIP_WATCH_INTERVAL_MS);
   vipTimer.unref();
   const gateway: AgentGateway = attachAgentGateway(io, withAppRuntime(appRuntime, {
-    // The leadership term (issue 17): 1 until the console's leadership lease provides it.
-    term: 1,
+    // The lease's term, in every welcome and on every command (agents refuse a deposed leader's); no
+    // command leaves once the lease no longer allows it (issue 17).
+    term: leadership.term,
+    mayCommand: leadership.mayCommand,
     verifyToken: (hostName, token) => verifyAgentToken(db, hostName, token),
     configForHost: async (hostName) =>
       buildHostConfig(await snapshotNow(), hostName, String(revision), {

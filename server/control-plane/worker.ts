@@ -13,6 +13,7 @@ import { dialectOf } from "../db/dialect";
 import { configureLogging, logger } from "../log";
 import { LeaseKeeper } from "../leader/lease-keeper";
 import { LeaseStore, type InstanceIdentity, type LeaseRow } from "../leader/lease-store";
+import { notLeaderError } from "../agents/gateway";
 import { listenForAgents, PlaneRequestError, startPlane, type Plane } from "./plane";
 import { servePeers } from "./peer";
 import type { ClusterStatus, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
@@ -33,12 +34,6 @@ function instanceId(start: ControlPlaneStart): string {
   if (dialectOf(start.env.DATABASE_URL) === "sqlite") return os.hostname();
   const webPort = start.webUrl ? new URL(start.webUrl).port : String(start.env.PORT);
   return `${os.hostname()}:${webPort}`;
-}
-
-/** The socket.io middleware refusal a follower gives an agent: where the leader is, when known. */
-function notLeaderError(leaderUrl: string | null): Error {
-  const message = leaderUrl ? `this console is a follower; the leader is at ${leaderUrl}` : "this console is a follower and no console leads right now";
-  return Object.assign(new Error(message), { data: { code: "not-leader", message, leaderUrl } });
 }
 
 async function main(): Promise<void> {
