@@ -17,6 +17,7 @@ import {
   isAlive,
   killKeepersIn,
   makeTempDir,
+  nextResultOf,
   sendCommand,
   spawnAgent,
   startTestConsole,
@@ -176,15 +177,8 @@ describe("agent ↔ console over loopback", () => {
     const before = (await (await fetch(`http://127.0.0.1:${port1}/test/stats`)).json()) as { roleRequests: number };
     // Straight to the agent, bypassing the gateway's own memory, with different content under the same id.
     const socket = agentSocket("host1");
-    const answer = new Promise<CommandResult>((resolve) => {
-      const listener = (r: CommandResult) => {
-        if (r.commandId !== "role-1") return;
-        socket.off("commandResult", listener);
-        resolve(r);
-      };
-      socket.on("commandResult", listener);
-    });
-    socket.emit("command", { id: "role-1", type: "set-role", application: "sip1", pairEpoch: 2, role: "primary", deadline: new Date(Date.now() + 10_000).toISOString() });
+    const answer = nextResultOf(socket, "role-1");
+    socket.emit("command", { id: "role-1", type: "set-role", application: "sip1", pairEpoch: 2, role: "primary", term: 1, deadline: new Date(Date.now() + 10_000).toISOString() });
     const repeated = await answer;
     expect(repeated.reason).toBe("sip1 is now backup at epoch 1");
     const after = (await (await fetch(`http://127.0.0.1:${port1}/test/stats`)).json()) as { roleRequests: number; role: string };

@@ -165,7 +165,7 @@ describe("servers outlive their agent; a restarted agent re-attaches", () => {
     });
     const receipt = await socket
       .timeout(10_000)
-      .emitWithAck("command", { id: "receipt-1", type: "start", application: "sip1", pairEpoch: 3, role: "primary", deadline: new Date(Date.now() + 30_000).toISOString() })
+      .emitWithAck("command", { id: "receipt-1", type: "start", application: "sip1", pairEpoch: 3, role: "primary", term: 1, deadline: new Date(Date.now() + 30_000).toISOString() })
       .then((r: unknown) => {
         order.push("receipt");
         return r;

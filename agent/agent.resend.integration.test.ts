@@ -31,7 +31,7 @@ describe("agent result delivery across reconnects", () => {
     io.of("/agent").on("connection", (socket) => {
       connections += 1;
       const n = connections;
-      socket.emit("welcome", { protocolVersion: AGENT_PROTOCOL_VERSION, hostName: "h1", consoleVersion: "t", heartbeatIntervalMs: 200, heartbeatTimeoutMs: 5000, consoleTimeMs: Date.now() });
+      socket.emit("welcome", { protocolVersion: AGENT_PROTOCOL_VERSION, hostName: "h1", consoleVersion: "t", heartbeatIntervalMs: 200, heartbeatTimeoutMs: 5000, consoleTimeMs: Date.now(), term: 1 });
       socket.emit("config", { hostName: "h1", revision: `r${n}`, readinessPollMs: 1000, applications: [] }, () => {});
       socket.on("heartbeat", (_m: unknown, ack: (r: unknown) => void) => ack({ seq: 0, consoleTimeMs: Date.now() }));
       socket.on("resync", (_m: unknown, ack: (r: unknown) => void) => ack({ ok: true }));
@@ -40,12 +40,12 @@ describe("agent result delivery across reconnects", () => {
         if (n === 1) socket.disconnect(true); // no ack: the result is lost in transit
         else ack({ ok: true });
       });
-      if (n === 1) socket.emit("command", { id: "r1", type: "start", application: "ghost", pairEpoch: 0, role: null, deadline: new Date(Date.now() + 60_000).toISOString() });
+      if (n === 1) socket.emit("command", { id: "r1", type: "start", application: "ghost", pairEpoch: 0, role: null, term: 1, deadline: new Date(Date.now() + 60_000).toISOString() });
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     const { port } = server.address() as AddressInfo;
     agent = new Agent({
-      consoleUrl: `http://127.0.0.1:${port}`,
+      consoleUrls: [`http://127.0.0.1:${port}`],
       hostName: "h1",
       token: "token-0123456789abcdef",
       stateDir: dir,

@@ -29,6 +29,7 @@ import { fetchRunningConfig, notifyConsoleConnection, pollReadiness, requestRelo
 import { CommandLedger } from "./command-ledger";
 import { AgentMetrics } from "./metrics";
 import { ConsoleConnection, type ConnectionState } from "./connection";
+import { TermStore } from "./term-store";
 import { createDriver, driverProblems, type ControlDriver } from "./drivers";
 import { startLocalServer, type LocalServer } from "./local-server";
 import { readApplicationLog } from "./log-reader";
@@ -54,7 +55,8 @@ const OS_COMMAND_QUEUE = "host:os-commands";
 const RUNNING_LIKE = new Set(["starting", "running", "service-unavailable"]);
 
 export interface AgentOptions {
-  consoleUrl: string;
+  /** Every console instance's agent URL (a highly available console has several), tried in order. */
+  consoleUrls: string[];
   hostName: string;
   token: string;
   stateDir: string;
@@ -110,6 +112,8 @@ interface AppLive {
 export class Agent {
   private readonly log: (line: string) => void;
   private readonly ledger: CommandLedger;
+  /** The highest leadership term seen (STATE_DIR/term.json): fences welcomes and commands of a deposed console. */
+  private readonly terms: TermStore;
   private readonly supervisor: Supervisor;
   private readonly connection: ConsoleConnection;
   private readonly vipMonitor: VipMonitor;
@@ -142,7 +146,8 @@ export class Agent {
     const log = logger("agent");
     this.log = opts.log ?? ((line) => log.info(line, { host: opts.hostName }));
     fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
-    this.ledger = new CommandLedger(path.join(opts.stateDir, "commands.json"));
+    this.terms = new TermStore(path.join(opts.stateDir, "term.json"), this.log);
+    this.ledger = new CommandLedger(path.join(opts.stateDir, "commands.json"), this.terms);
     this.supervisor = new Supervisor({
       hostName: opts.hostName,
       logDir: opts.logDir,
@@ -157,7 +162,8 @@ export class Agent {
     this.metrics = new AgentMetrics({ connectionState: () => this.connection.state, applications: () => this.supervisor.states().map((s) => ({ name: s.name, status: s.status })) }, AGENT_VERSION, opts.hostName);
     this.vipMonitor = new VipMonitor({ send: (msg) => this.connection.send("vipPresence", msg), log: this.log });
     this.connection = new ConsoleConnection({
-      consoleUrl: opts.consoleUrl,
+      consoleUrls: opts.consoleUrls,
+      terms: this.terms,
       hello: { hostName: opts.hostName, token: opts.token, agentVersion: AGENT_VERSION },
       initialBackoffMs: opts.initialBackoffMs,
       maxBackoffMs: opts.maxBackoffMs,
@@ -586,6 +592,7 @@ export class Agent {
       action: "enable",
       reason: then.reason,
       deadline: promotion.deadline,
+      term: promotion.term,
     };
     const admission = this.ledger.admit(enable, key, this.connection.consoleNowMs(), { unasked: true });
     if (admission.kind !== "execute") {
@@ -914,8 +921,12 @@ export class Agent {
       hostName: this.opts.hostName,
       agentVersion: AGENT_VERSION,
       pid: process.pid,
-      consoleUrl: this.opts.consoleUrl,
+      /** The console URL connected to (or tried now), and every one given. */
+      consoleUrl: this.connection.currentUrl(),
+      consoleUrls: this.opts.consoleUrls,
       connection: this.connection.state,
+      /** The highest leadership term of a console seen (0: none yet). */
+      leadershipTerm: this.terms.highest(),
       reason: this.connection.reason,
       lastHeartbeatAckAt: this.connection.lastHeartbeatAckAt?.toISOString() ?? null,
       /** The heartbeat in force: the host's own (its configuration) or the console's. */

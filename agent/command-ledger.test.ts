@@ -5,11 +5,12 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AgentCommand } from "../protocol/agent-wire";
 import { CommandLedger } from "./command-ledger";
+import { TermStore } from "./term-store";
 
 const NOW = Date.parse("2030-01-01T00:00:00Z");
 const dirs: string[] = [];
-function cmd(id: string, pairEpoch: number, deadlineMs = NOW + 10_000): AgentCommand {
-  return { id, type: "set-role", application: "sip1", role: "primary", pairEpoch, deadline: new Date(deadlineMs).toISOString() };
+function cmd(id: string, pairEpoch: number, deadlineMs = NOW + 10_000, term = 1): AgentCommand {
+  return { id, type: "set-role", application: "sip1", role: "primary", pairEpoch, term, deadline: new Date(deadlineMs).toISOString() };
 }
 function tempFile(): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), "ledger-"));
@@ -49,7 +50,7 @@ describe("command ledger", () => {
   it("never fences a host command (run-os-command) and reports it without application or epoch", () => {
     const l = new CommandLedger(null);
     l.admit(cmd("a", 7), "pair", NOW);
-    const os: AgentCommand = { id: "o", type: "run-os-command", argv: ["/bin/true"], timeoutMs: 1000, reason: "", deadline: new Date(NOW + 10_000).toISOString() };
+    const os: AgentCommand = { id: "o", type: "run-os-command", argv: ["/bin/true"], timeoutMs: 1000, reason: "", term: 1, deadline: new Date(NOW + 10_000).toISOString() };
     expect(l.admit(os, "pair", NOW).kind).toBe("execute");
     expect(l.epochsSnapshot()).toEqual({ pair: 7 });
     expect(l.finish(os, "ok", "ran")).toMatchObject({ commandId: "o", type: "run-os-command", application: null, pairEpoch: null });
@@ -86,7 +87,7 @@ describe("command ledger", () => {
 
   it("keeps a result the agent made on its own for the console's request, and resends it only once asked", () => {
     const l = new CommandLedger(null);
-    const enable: AgentCommand = { id: "script:p:h:enable:e3", type: "run-control-script", application: "sip1", pairEpoch: 3, action: "enable", reason: "", deadline: new Date(NOW + 10_000).toISOString() };
+    const enable: AgentCommand = { id: "script:p:h:enable:e3", type: "run-control-script", application: "sip1", pairEpoch: 3, action: "enable", reason: "", term: 1, deadline: new Date(NOW + 10_000).toISOString() };
     expect(l.admit(enable, "pair", NOW).kind).toBe("execute");
     expect(l.isRunning(enable.id)).toBe(true);
     const result = l.finish(enable, "ok", "VIP enabled", [], null, { unasked: true });
@@ -96,5 +97,47 @@ describe("command ledger", () => {
     expect(l.unackedResults()).toEqual([result]);
     l.acknowledged(enable.id);
     expect(l.unackedResults()).toEqual([]);
+  });
+
+  it("refuses a command of an older leadership term than one seen (host commands too), and raises the term from a newer one", () => {
+    const file = tempFile();
+    const terms = new TermStore(path.join(path.dirname(file), "term.json"));
+    const l = new CommandLedger(file, terms);
+    expect(l.admit(cmd("t5", 1, NOW + 10_000, 5), "pair", NOW).kind).toBe("execute");
+    expect(terms.highest()).toBe(5);
+    const stale = l.admit(cmd("t4", 2, NOW + 10_000, 4), "pair", NOW);
+    expect(stale.kind).toBe("refuse");
+    if (stale.kind !== "refuse") throw new Error("unreachable");
+    expect(stale.result).toMatchObject({ commandId: "t4", outcome: "stale-term", pairEpoch: 2 });
+    expect(stale.result.reason).toBe("command t4 carries leadership term 4, older than term 5 already seen (a deposed console's); not executed");
+    // The stale command's newer epoch was not taken: fencing by epoch never saw it.
+    expect(l.epochsSnapshot()).toEqual({ pair: 1 });
+    const os: AgentCommand = { id: "o4", type: "run-os-command", argv: ["/bin/true"], timeoutMs: 1000, reason: "", term: 4, deadline: new Date(NOW + 10_000).toISOString() };
+    expect(l.admit(os, "pair", NOW)).toMatchObject({ kind: "refuse", result: { outcome: "stale-term", application: null } });
+    // Its result goes out like any other, until acknowledged.
+    expect(l.unackedResults().map((r) => r.commandId)).toEqual(["t4", "o4"]);
+    // A newer term is taken and written, so a restarted agent (a new store on the same file) fences too.
+    expect(l.admit(cmd("t6", 2, NOW + 10_000, 6), "pair", NOW).kind).toBe("execute");
+    const reread = new TermStore(path.join(path.dirname(file), "term.json"));
+    expect(reread.highest()).toBe(6);
+    expect(reread.observe(5)).toEqual({ stale: true, highest: 6 });
+  });
+
+  it("keeps a term it cannot write in memory (still fenced) and says so", () => {
+    const lines: string[] = [];
+    const notADirectory = tempFile();
+    fs.writeFileSync(notADirectory, "");
+    const file = path.join(notADirectory, "term.json");
+    const terms = new TermStore(file, (line) => lines.push(line));
+    expect(terms.observe(3)).toEqual({ stale: false, highest: 3 });
+    expect(terms.observe(2)).toEqual({ stale: true, highest: 3 });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^cannot write leadership term 3 to .*term\.json: .*; an agent restarted before it is written would not remember it$/);
+  });
+
+  it("refuses to start on an unreadable term file rather than forget the term", () => {
+    const file = path.join(path.dirname(tempFile()), "term.json");
+    fs.writeFileSync(file, "{ not json");
+    expect(() => new TermStore(file)).toThrow(/term\.json is unreadable/);
   });
 });

@@ -1,6 +1,6 @@
 // The agent's memory of commands: the first result of every recent command id (so a repeat returns
 // it instead of acting twice), the highest epoch applied per pair (fencing: an older epoch is
-// refused), and the results not yet acknowledged by the console (resent after a reconnect). Saved to
+// refused; so is a command of an older leadership term than one seen, through the term store), and the results not yet acknowledged by the console (resent after a reconnect). Saved to
 // one JSON file, so an agent restart neither re-executes nor unfences: a raised epoch is written
 // before the command that raised it runs; every other change is written right after the current
 // step, off the failover path (agent/DECISIONS.md §11).
@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { commandResultSchema, commandSubject, isHostCommand, type AgentCommand, type CommandResult } from "../protocol/agent-wire";
+import type { TermFence } from "./term-store";
 
 /** Command ids remembered for idempotency; older ones are forgotten first. */
 export const MAX_REMEMBERED_COMMANDS = 1000;
@@ -36,7 +37,11 @@ export class CommandLedger {
   private readonly unasked = new Set<string>();
   private saveScheduled = false;
 
-  constructor(private readonly file: string | null) {
+  /** terms: the highest leadership term seen (agent/term-store.ts); null: commands are not fenced by term. */
+  constructor(
+    private readonly file: string | null,
+    private readonly terms: TermFence | null = null,
+  ) {
     if (file && fs.existsSync(file)) {
       const parsed = ledgerFileSchema.safeParse(JSON.parse(fs.readFileSync(file, "utf8")));
       if (!parsed.success) throw new Error(`command ledger ${file} is unreadable; move it away to start fresh: ${parsed.error.message}`);
@@ -48,8 +53,10 @@ export class CommandLedger {
 
   /**
    * Decides what to do with an arriving command. Order matters: a repeat of a known id is answered
-   * first (even if the epoch has since moved on), then the deadline, then fencing. A host command
-   * (run-os-command) belongs to no pair, so it is never fenced and fencingKey is not used.
+   * first (even if the epoch has since moved on), then the deadline, then the leadership term (every
+   * command, host commands too: a deposed console's command is never run; a newer term is written
+   * before anything of it runs), then epoch fencing. A host command (run-os-command) belongs to no
+   * pair, so it is never fenced by epoch and fencingKey is not used.
    */
   admit(command: AgentCommand, fencingKey: string, nowMs: number, opts: { unasked?: boolean } = {}): Admission {
     const done = this.results.get(command.id);
@@ -57,6 +64,13 @@ export class CommandLedger {
     if (this.running.has(command.id)) return { kind: "duplicate-running" };
     if (Date.parse(command.deadline) <= nowMs) {
       return { kind: "refuse", result: this.finish(command, "expired", `command ${command.id} arrived after its deadline ${command.deadline}; not executed`, [], null, opts) };
+    }
+    const term = this.terms?.observe(command.term);
+    if (term?.stale) {
+      return {
+        kind: "refuse",
+        result: this.finish(command, "stale-term", `command ${command.id} carries leadership term ${command.term}, older than term ${term.highest} already seen (a deposed console's); not executed`, [], null, opts),
+      };
     }
     if (isHostCommand(command)) {
       this.running.add(command.id);

@@ -2,6 +2,14 @@
 // owns every transition, bounded exponential back-off with jitter, the heartbeat, and validation of
 // everything the console sends. Until the console's welcome has been checked, no other console
 // message reaches a handler.
+//
+// A highly available console (issue 17) is several instances, of which one leads: the agent is given
+// every instance's agent URL and tries them in order. A failed attempt or a lost connection moves to
+// the next URL at once; the back-off applies only after a whole round of the list failed. A follower
+// refuses with `not-leader` and perhaps the leader's URL: followed at once when it is one of the URLs
+// given (never otherwise: the agent would hand its token to a host nobody configured), else the next
+// URL after a short wait. A welcome of an older leadership term than the highest seen is a deposed
+// leader's: refused, next URL.
 import { io as connectSocket, type Socket } from "socket.io-client";
 import {
   AGENT_NAMESPACE,
@@ -20,6 +28,7 @@ import {
   type Welcome,
 } from "../protocol/agent-wire";
 import type { z } from "zod";
+import type { TermFence } from "./term-store";
 
 export const connectionStates = [
   /** Not started yet. */
@@ -30,7 +39,7 @@ export const connectionStates = [
   "handshaking",
   /** Welcome checked; heartbeats flowing. */
   "connected",
-  /** Waiting before the next attempt after a failure or a lost connection. */
+  /** Waiting before the next attempt: a whole round of the console URLs failed, or a follower refused us. */
   "backing-off",
   /** The console refused us (bad token, protocol mismatch); retried at the longest back-off. */
   "refused",
@@ -65,21 +74,50 @@ export type ConsoleMessageHandlers = {
   [K in ServerEvent]: (msg: z.infer<(typeof serverToClientSchemas)[K]>, ack: ((reply: unknown) => void) | null) => void;
 };
 
+/** After a follower's not-leader refusal that names no usable leader: the wait before the next URL. */
+export const NOT_LEADER_RETRY_MS = 500;
+
+/** The origin a console URL is compared by (scheme, host, port: the agent's namespace path replaces any path). */
+export function consoleOrigin(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+}
+
+type AgentSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+export type SocketFactory = (url: string, opts: NonNullable<Parameters<typeof connectSocket>[1]>) => AgentSocket;
+
 export interface ConnectionOptions extends BackoffOptions {
-  consoleUrl: string;
+  /** Every console instance's agent URL, tried in this order (at least one). */
+  consoleUrls: string[];
+  /** The highest leadership term seen (persisted by the agent): a welcome of an older term is refused. */
+  terms: TermFence;
   hello: Omit<AgentHello, "protocolVersion">;
   handlers: ConsoleMessageHandlers;
   onConnected: (welcome: Welcome) => void;
   onDisconnected: (reason: string) => void;
   onStateChange: (state: ConnectionState, reason: string) => void;
   log: (line: string) => void;
+  /** Tests: opens the socket (default socket.io-client's io()), the jitter's randomness, the not-leader wait. */
+  connect?: SocketFactory;
+  random?: () => number;
+  notLeaderRetryMs?: number;
 }
 
 export class ConsoleConnection {
   state: ConnectionState = "idle";
   reason = "not started";
-  private socket: Socket<ServerToClientEvents, ClientToServerEvents> | null = null;
+  private socket: AgentSocket | null = null;
+  /** Whole rounds of the URL list that failed in a row (the back-off's exponent). */
   private attempt = 0;
+  /** The URL tried now (index into consoleUrls). */
+  private index = 0;
+  /** URLs that failed since the last welcome or the last full round. */
+  private readonly failedThisRound = new Set<number>();
+  private readonly urls: string[];
+  private readonly random: () => number;
   private retryTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private welcome: Welcome | null = null;
@@ -89,7 +127,21 @@ export class ConsoleConnection {
   clockOffsetMs = 0;
   lastHeartbeatAckAt: Date | null = null;
 
-  constructor(private readonly opts: ConnectionOptions) {}
+  constructor(private readonly opts: ConnectionOptions) {
+    if (opts.consoleUrls.length === 0) throw new Error("at least one console URL is needed");
+    this.urls = [...opts.consoleUrls];
+    this.random = opts.random ?? Math.random;
+  }
+
+  /** The console URL the agent is connected to (or trying now). */
+  currentUrl(): string {
+    return this.urls[this.index]!;
+  }
+
+  /** The console URL of the open session, null when not connected. */
+  connectedUrl(): string | null {
+    return this.state === "connected" ? this.currentUrl() : null;
+  }
 
   start(): void {
     this.dispatch({ type: "start" });
@@ -147,7 +199,7 @@ export class ConsoleConnection {
     if (this.state === "stopped") return;
     switch (event.type) {
       case "start":
-        if (this.state === "idle") this.openSocket();
+        if (this.state === "idle") this.openSocket(null);
         return;
       case "socket-open":
         if (this.state === "connecting") this.setState("handshaking", "socket open; waiting for the console's welcome");
@@ -155,17 +207,27 @@ export class ConsoleConnection {
       case "welcome": {
         if (this.state !== "handshaking") return;
         const w = event.welcome;
+        const url = this.currentUrl();
         if (w.protocolVersion !== AGENT_PROTOCOL_VERSION) {
-          const reason = `protocol version mismatch: console speaks ${w.protocolVersion}, this agent speaks ${AGENT_PROTOCOL_VERSION}; install a matching agent`;
+          const reason = `protocol version mismatch: console at ${url} speaks ${w.protocolVersion}, this agent speaks ${AGENT_PROTOCOL_VERSION}; install a matching agent`;
           this.closeSocket();
-          this.scheduleRetry("refused", reason);
+          this.refused(reason);
+          return;
+        }
+        // The term first, before anything else is done with this session (and written if newer).
+        const term = this.opts.terms.observe(w.term);
+        if (term.stale) {
+          this.closeSocket();
+          this.opts.log(`console at ${url} leads term ${w.term} but term ${term.highest} was already seen (a deposed leader); trying the next console`);
+          this.moveOn(`console at ${url} is a deposed leader (term ${w.term} < ${term.highest})`);
           return;
         }
         this.welcome = w;
         this.attempt = 0;
+        this.failedThisRound.clear();
         this.clockOffsetMs = w.consoleTimeMs - Date.now();
         this.lastHeartbeatAckMs = Date.now();
-        this.setState("connected", `connected to ${this.opts.consoleUrl} as ${this.opts.hello.hostName}`);
+        this.setState("connected", `connected to ${url} (leadership term ${w.term}) as ${this.opts.hello.hostName}`);
         this.heartbeatTimer = setInterval(() => this.dispatch({ type: "heartbeat-due" }), w.heartbeatIntervalMs);
         this.sendHeartbeat();
         this.opts.onConnected(w);
@@ -181,19 +243,22 @@ export class ConsoleConnection {
         this.sendHeartbeat();
         return;
       }
-      case "connect-error":
+      case "connect-error": {
         if (this.state !== "connecting" && this.state !== "handshaking") return;
         this.closeSocket();
-        if (event.refusal) this.scheduleRetry("refused", `refused by the console: ${event.refusal.message}`);
-        else this.scheduleRetry("backing-off", `cannot connect to ${this.opts.consoleUrl}: ${event.message}`);
+        const url = this.currentUrl();
+        if (event.refusal?.code === "not-leader") this.notLeader(url, event.refusal);
+        else if (event.refusal) this.refused(`refused by the console at ${url}: ${event.refusal.message}`);
+        else this.moveOn(`cannot connect to ${url}: ${event.message}`);
         return;
+      }
       case "socket-closed":
         if (this.state === "backing-off" || this.state === "refused" || this.state === "idle") return;
         this.lostConnection(`connection lost: ${event.reason}`);
         return;
       case "retry-due":
         this.retryTimer = null;
-        if (this.state === "backing-off" || this.state === "refused") this.openSocket();
+        if (this.state === "backing-off" || this.state === "refused") this.openSocket(null);
         return;
       case "stop": {
         const wasConnected = this.state === "connected";
@@ -209,16 +274,59 @@ export class ConsoleConnection {
   private lostConnection(reason: string): void {
     const wasConnected = this.state === "connected";
     this.closeSocket();
-    this.scheduleRetry("backing-off", reason);
+    this.moveOn(`${reason} (${this.currentUrl()})`);
     if (wasConnected) this.opts.onDisconnected(reason);
   }
 
-  private scheduleRetry(state: "backing-off" | "refused", reason: string): void {
+  /**
+   * The URL tried now failed: on to `to` (a leader named by a follower) or the next URL in the list,
+   * at once, or after minDelayMs; after a whole round of the list failed, after the back-off (which
+   * grows with every round that fails in a row).
+   */
+  private moveOn(reason: string, opts: { to?: number; minDelayMs?: number } = {}): void {
+    this.failedThisRound.add(this.index);
+    const roundOver = this.failedThisRound.size >= this.urls.length;
+    this.index = opts.to ?? (this.index + 1) % this.urls.length;
+    if (roundOver) {
+      this.failedThisRound.clear();
+      const delayMs = Math.max(opts.minDelayMs ?? 0, backoffDelayMs(this.attempt, this.opts, this.random));
+      this.attempt += 1;
+      const every = this.urls.length > 1 ? `every console tried; ` : "";
+      this.scheduleRetry("backing-off", `${reason}; ${every}next attempt (${this.currentUrl()}) in ${delayMs} ms`, delayMs);
+    } else if (opts.minDelayMs) {
+      this.scheduleRetry("backing-off", `${reason}; next attempt (${this.currentUrl()}) in ${opts.minDelayMs} ms`, opts.minDelayMs);
+    } else {
+      this.clearTimers();
+      this.openSocket(reason);
+    }
+  }
+
+  /** A follower refused us: its leader at once when it is one of our URLs not failed this round, else the next URL after a short wait. */
+  private notLeader(url: string, refusal: Refusal): void {
+    const leaderUrl = refusal.leaderUrl ?? null;
+    const leaderOrigin = leaderUrl ? consoleOrigin(leaderUrl) : null;
+    const leader = leaderOrigin === null ? -1 : this.urls.findIndex((u) => consoleOrigin(u) === leaderOrigin);
+    if (leaderUrl && leader < 0) {
+      this.opts.log(`console at ${url} says the leader is at ${leaderUrl}, which is not one of the console URLs this agent was given (--console); not followed`);
+    }
+    if (leader >= 0 && leader !== this.index && !this.failedThisRound.has(leader)) {
+      this.moveOn(`console at ${url} is a follower; the leader is at ${this.urls[leader]}`, { to: leader });
+      return;
+    }
+    this.moveOn(`console at ${url} is not the leader (${refusal.message})`, { minDelayMs: this.opts.notLeaderRetryMs ?? NOT_LEADER_RETRY_MS });
+  }
+
+  /** Refused for a bad token or a protocol mismatch: that will not fix itself quickly (a token must be issued, an agent upgraded); the longest wait, then the next URL. */
+  private refused(reason: string): void {
+    this.index = (this.index + 1) % this.urls.length;
+    this.failedThisRound.clear();
+    const delayMs = backoffDelayMs(64, this.opts, this.random);
+    this.scheduleRetry("refused", `${reason}; next attempt (${this.currentUrl()}) in ${delayMs} ms`, delayMs);
+  }
+
+  private scheduleRetry(state: "backing-off" | "refused", reason: string, delayMs: number): void {
     this.clearTimers();
-    // A refusal will not fix itself quickly (a token must be issued, an agent upgraded): wait longest.
-    const delayMs = state === "refused" ? backoffDelayMs(64, this.opts) : backoffDelayMs(this.attempt, this.opts);
-    this.attempt += 1;
-    this.setState(state, `${reason}; next attempt in ${delayMs} ms`);
+    this.setState(state, reason);
     this.retryTimer = setTimeout(() => this.dispatch({ type: "retry-due" }), delayMs);
   }
 
@@ -249,10 +357,12 @@ export class ConsoleConnection {
     });
   }
 
-  private openSocket(): void {
+  /** Connects to the current URL; `after`: why the previous one was left (said in the same line). */
+  private openSocket(after: string | null): void {
     this.welcome = null;
-    const url = new URL(AGENT_NAMESPACE, this.opts.consoleUrl).toString();
-    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = connectSocket(url, {
+    const consoleUrl = this.currentUrl();
+    const url = new URL(AGENT_NAMESPACE, consoleUrl).toString();
+    const socket: AgentSocket = (this.opts.connect ?? connectSocket)(url, {
       path: "/socket.io",
       // Reconnection is ours (state machine above), not socket.io's, so there is one place that decides.
       reconnection: false,
@@ -261,7 +371,7 @@ export class ConsoleConnection {
       timeout: 10_000,
     });
     this.socket = socket;
-    this.setState("connecting", `connecting to ${this.opts.consoleUrl}`);
+    this.setState("connecting", after ? `${after}; connecting to ${consoleUrl}` : `connecting to ${consoleUrl}`);
     socket.on("connect", () => this.socket === socket && this.dispatch({ type: "socket-open" }));
     socket.on("connect_error", (err: Error & { data?: unknown }) => {
       if (this.socket !== socket) return;

@@ -10,10 +10,12 @@ import { configureLogging, logFormats, logger, logLevels, type LogFormat, type L
 const HELP = `switchyard-agent ${AGENT_VERSION}: the Switchyard host agent (supervises applications,
 sets their role and runs VIP / NLB control scripts for the console)
 
-Usage: switchyard-agent --console URL --host NAME --token-file FILE [options]
+Usage: switchyard-agent --console URL[,URL...] --host NAME --token-file FILE [options]
 
 Required (flag or environment):
-  --console URL           console agent port, e.g. https://console.example:3001  SWITCHYARD_CONSOLE_URL
+  --console URL[,URL...]  console agent port, e.g. https://console.example:3001  SWITCHYARD_CONSOLE_URL
+                          (a highly available console: every instance's, comma-separated; the
+                          agent finds the leader and follows a follower's redirect only inside this list)
   --host NAME             this host's name as configured in the console         SWITCHYARD_HOST
   --token-file FILE       file holding this host's agent token                  SWITCHYARD_TOKEN_FILE
 
@@ -52,11 +54,28 @@ function defaultStateDir(): string {
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+const consoleUrlSchema = z
+  .string()
+  .url("--console must be a URL such as http://console:3001 (the console's agent port), or several separated by commas")
+  .refine((u) => /^https?:\/\//.test(u), "--console must start with http:// or https://");
+
 const cliSchema = z.object({
   console: z
     .string({ error: "--console (or SWITCHYARD_CONSOLE_URL) is required" })
-    .url("--console must be a URL such as http://console:3001 (the console's agent port)")
-    .refine((u) => /^https?:\/\//.test(u), "--console must start with http:// or https://"),
+    .transform((v) => v.split(",").map((u) => u.trim()).filter((u) => u !== ""))
+    .pipe(
+      z
+        .array(consoleUrlSchema)
+        .min(1, "--console (or SWITCHYARD_CONSOLE_URL) is required")
+        .superRefine((urls, ctx) => {
+          const seen = new Set<string>();
+          for (const u of urls) {
+            const origin = new URL(u).origin;
+            if (seen.has(origin)) ctx.addIssue({ code: "custom", message: `--console names ${origin} twice` });
+            seen.add(origin);
+          }
+        }),
+    ),
   host: z
     .string({ error: "--host (or SWITCHYARD_HOST) is required" })
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "--host must be letters, digits, '.', '_' and '-'"),
@@ -181,7 +200,7 @@ function main(): void {
   configureLogging({ level: level as LogLevel, format: format as LogFormat });
   const log = logger("agent");
   const agent = new Agent({
-    consoleUrl: o.console,
+    consoleUrls: o.console,
     hostName: o.host,
     token: readToken(o.tokenFile),
     stateDir: o.stateDir,

@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Socket as ServerSocket } from "socket.io";
 import type { AgentCommand, CommandResult } from "../protocol/agent-wire";
-import { isAlive, makeTempDir, spawnAgent, startTestConsole, waitFor, type AgentProcess, type TestConsole } from "./test-fixtures/test-console";
+import { isAlive, makeTempDir, nextResultOf, spawnAgent, startTestConsole, waitFor, type AgentProcess, type TestConsole } from "./test-fixtures/test-console";
 
 const TOKEN_ALLOWED = "token-os-allowed-0123456789";
 const TOKEN_REFUSING = "token-os-refusing-012345678";
@@ -92,15 +92,8 @@ describe("run-os-command over loopback", () => {
     expect(first.outcome).toBe("ok");
     // Straight to the agent, bypassing the gateway's own memory of results.
     const socket = agentSocket("os-allowed");
-    const repeated = new Promise<CommandResult>((resolve) => {
-      const listener = (r: CommandResult) => {
-        if (r.commandId !== "os-repeat") return;
-        socket.off("commandResult", listener);
-        resolve(r);
-      };
-      socket.on("commandResult", listener);
-    });
-    const again: AgentCommand = { id: "os-repeat", type: "run-os-command", argv, timeoutMs: 30_000, reason: "repeat", deadline: new Date(Date.now() + 10_000).toISOString() };
+    const repeated = nextResultOf(socket, "os-repeat");
+    const again: AgentCommand = { id: "os-repeat", type: "run-os-command", argv, timeoutMs: 30_000, reason: "repeat", term: 1, deadline: new Date(Date.now() + 10_000).toISOString() };
     socket.emit("command", again);
     expect(await repeated).toEqual(first);
     expect(fs.readFileSync(counter, "utf8")).toBe("run\n");

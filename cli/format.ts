@@ -81,6 +81,12 @@ export function renderStatus(s: Status, url: string, nowMs = Date.now()): string
     `${s.pairs.length} pair${s.pairs.length === 1 ? "" : "s"}, ${hostNames.size} host${hostNames.size === 1 ? "" : "s"} (${connected} agent${connected === 1 ? "" : "s"} connected), ` +
       `alarms: ${a.critical} critical, ${a.major} major, ${a.minor} minor (${a.unacknowledged} unacknowledged)`,
   ];
+  const c = s.console;
+  // Several consoles: who leads and who follows (like `patronictl list`'s leader line).
+  if (c && (c.expected >= 2 || c.followers.length > 0)) {
+    const followers = c.followers.length ? c.followers.map((f) => f.id).join(", ") : "NONE";
+    head.push(c.leader ? `consoles: ${c.leader.id} leads (term ${c.leader.term}, since ${c.leader.since}); followers: ${followers}; answered by ${c.instance}` : `consoles: NO LEADER right now (a takeover is under way); answered by ${c.instance}`);
+  }
   const notes = s.pairs.flatMap(pairNotes);
   return [...head, "", table(PAIR_HEADER, pairRows(s.pairs)), ...(notes.length ? ["", ...notes] : [])].join("\n");
 }

@@ -11,7 +11,9 @@ import {
   hostConfigSchema,
   logReadReplySchema,
   logReadRequestSchema,
+  refusalSchema,
   splitCommandLine,
+  welcomeSchema,
 } from "./agent-wire";
 
 const deadline = "2030-01-01T00:00:00.000Z";
@@ -24,7 +26,7 @@ describe("agent wire schemas", () => {
   });
 
   it("parses each command type and refuses a set-role without a role", () => {
-    const base = { id: "c1", application: "sip1", pairEpoch: 3, deadline };
+    const base = { id: "c1", application: "sip1", pairEpoch: 3, term: 1, deadline };
     expect(agentCommandSchema.parse({ ...base, type: "start", role: "backup" }).type).toBe("start");
     expect(agentCommandSchema.parse({ ...base, type: "start", role: null }).type).toBe("start");
     // Every start says which role to start in: a server never picks one itself.
@@ -36,7 +38,7 @@ describe("agent wire schemas", () => {
   });
 
   it("set-role may carry the enable to run with the promotion: an id and a bounded reason, nothing else", () => {
-    const base = { id: "c1", type: "set-role", application: "sip1", pairEpoch: 3, role: "primary", deadline };
+    const base = { id: "c1", type: "set-role", application: "sip1", pairEpoch: 3, role: "primary", term: 1, deadline };
     expect(agentCommandSchema.parse({ ...base, thenEnable: { id: "script:p:h:enable:e3" } })).toMatchObject({ thenEnable: { id: "script:p:h:enable:e3", reason: "" } });
     expect(agentCommandSchema.parse(base)).not.toHaveProperty("thenEnable");
     expect(agentCommandSchema.safeParse({ ...base, thenEnable: { id: "" } }).success).toBe(false);
@@ -56,7 +58,7 @@ describe("agent wire schemas", () => {
   });
 
   it("run-os-command: argv without application or epoch, bounded, with a default timeout", () => {
-    const cmd = { id: "o1", type: "run-os-command", deadline, argv: ["/usr/bin/logger", "alarm; rm -rf /"] };
+    const cmd = { id: "o1", type: "run-os-command", deadline, term: 1, argv: ["/usr/bin/logger", "alarm; rm -rf /"] };
     expect(agentCommandSchema.parse(cmd)).toEqual({ ...cmd, timeoutMs: 30_000, reason: "" });
     // Not tied to an application: the strict schema refuses the fields of application commands.
     expect(describeZodError(agentCommandSchema.safeParse({ ...cmd, application: "sip1" }).error!)).toContain("application");
@@ -69,6 +71,42 @@ describe("agent wire schemas", () => {
     expect(agentCommandSchema.safeParse({ ...cmd, timeoutMs: 600_001 }).success).toBe(false);
     expect(agentCommandSchema.safeParse({ ...cmd, reason: "r".repeat(501) }).success).toBe(false);
     expect(agentCommandSchema.safeParse({ ...cmd, shell: true }).success).toBe(false);
+  });
+
+  it("every command carries the leadership term of the console that sends it (an integer from 1)", () => {
+    const commands = [
+      { id: "c1", type: "start", application: "sip1", pairEpoch: 3, role: null, deadline },
+      { id: "c2", type: "stop", application: "sip1", pairEpoch: 3, deadline },
+      { id: "c3", type: "set-role", application: "sip1", pairEpoch: 3, role: "primary", deadline },
+      { id: "c4", type: "run-control-script", application: "sip1", pairEpoch: 3, action: "enable", deadline },
+      { id: "c5", type: "run-os-command", argv: ["/bin/true"], deadline },
+    ];
+    for (const c of commands) {
+      expect(agentCommandSchema.parse({ ...c, term: 7 }).term).toBe(7);
+      expect(describeZodError(agentCommandSchema.safeParse(c).error!)).toContain("term");
+      expect(agentCommandSchema.safeParse({ ...c, term: 0 }).success).toBe(false);
+      expect(agentCommandSchema.safeParse({ ...c, term: 1.5 }).success).toBe(false);
+    }
+    // The agent's answer to an older term's command.
+    const result = { commandId: "c1", type: "start", application: "sip1", outcome: "stale-term", reason: "term 6 < 7", pairEpoch: 3, finishedAt: deadline };
+    expect(commandResultSchema.parse(result).outcome).toBe("stale-term");
+  });
+
+  it("the welcome carries the console's leadership term", () => {
+    const welcome = { protocolVersion: 5, hostName: "h1", consoleVersion: "1", heartbeatIntervalMs: 500, heartbeatTimeoutMs: 2000, consoleTimeMs: 0, term: 3 };
+    expect(welcomeSchema.parse(welcome).term).toBe(3);
+    const { term: _term, ...withoutTerm } = welcome;
+    expect(describeZodError(welcomeSchema.safeParse(withoutTerm).error!)).toContain("term");
+    expect(welcomeSchema.safeParse({ ...welcome, term: 0 }).success).toBe(false);
+  });
+
+  it("a follower refuses with not-leader and, when it knows it, the leader's URL", () => {
+    expect(refusalSchema.parse({ code: "not-leader", message: "a follower", leaderUrl: "https://console-b:3001" }).leaderUrl).toBe("https://console-b:3001");
+    expect(refusalSchema.parse({ code: "not-leader", message: "no leader", leaderUrl: null }).leaderUrl).toBeNull();
+    // The refusals of earlier protocol versions carry no leaderUrl and still parse.
+    expect(refusalSchema.parse({ code: "bad-token", message: "unknown token" })).toEqual({ code: "bad-token", message: "unknown token" });
+    expect(refusalSchema.safeParse({ code: "not-leader", message: "x", leaderUrl: "the other one" }).success).toBe(false);
+    expect(refusalSchema.safeParse({ code: "not-leader", message: "x", leaderHost: "b" }).success).toBe(false);
   });
 
   it("a run-os-command result has no application or epoch and carries the run", () => {

@@ -7,8 +7,11 @@
 // Connection sequence (the agent authenticates in the socket.io handshake, so an unauthenticated
 // socket never reaches a message handler):
 //   agent  → handshake auth = agentHelloSchema (host, token, agent version, protocol version)
-//   console→ refuses with a connect_error { message, data: refusalSchema } on a bad token or a
-//            protocol mismatch, or accepts and sends `welcome`, then `config`
+//   console→ refuses with a connect_error { message, data: refusalSchema } on a bad token, a
+//            protocol mismatch, or because it is not the leader (a follower of a highly available
+//            console: `not-leader`, with the leader's agent URL when it knows it), or accepts and sends
+//            `welcome` (with its leadership term), then `config`
+//   agent  → refuses a welcome whose term is older than the highest it has seen (a deposed leader)
 //   agent  → acks `config`, sends `resync` (full status), then resends results not yet acknowledged
 //   both   → `heartbeat` every heartbeatIntervalMs, acknowledged by the console
 //   console→ `command` (start | stop | set-role | run-control-script for an application, run-os-command
@@ -57,8 +60,12 @@ import { appRoles, logEventSchema, sipServerStatusSchema, controlScriptResultSch
  *    `set-role` may carry `thenEnable` (the agent enables the pair's VIP / NLB port as soon as its
  *    server confirms primary, under that command's id and epoch); the host configuration carries the
  *    host's own heartbeat interval and timeout.
+ * 5: console high availability: the refusal code `not-leader` (a follower console refuses every agent,
+ *    with `leaderUrl` when it knows the leader's agent URL); the welcome and every command carry the
+ *    leadership `term` of the console that sends them; the result outcome `stale-term` (a command
+ *    whose term is older than the highest the agent has seen is not run).
  */
-export const AGENT_PROTOCOL_VERSION = 4;
+export const AGENT_PROTOCOL_VERSION = 5;
 export const AGENT_NAMESPACE = "/agent";
 export { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS };
 
@@ -75,6 +82,12 @@ const appNameSchema = z
 const isoTimeSchema = z.string().datetime({ offset: true });
 const commandIdSchema = z.string().min(1).max(128);
 const epochSchema = z.number().int().min(0);
+/**
+ * The leadership term of a highly available console: raised every time a console instance takes the
+ * leadership lease, never reused. An agent refuses a welcome or a command whose term is older than the
+ * highest it has seen (a deposed leader).
+ */
+const termSchema = z.number().int().min(1);
 
 // ---------------------------------------------------------------------------------------------
 // 1. Handshake
@@ -90,10 +103,20 @@ export const agentHelloSchema = z
   .strict();
 export type AgentHello = z.infer<typeof agentHelloSchema>;
 
-export const refusalCodes = ["malformed-hello", "protocol-mismatch", "bad-token", "internal-error"] as const;
+export const refusalCodes = ["malformed-hello", "protocol-mismatch", "bad-token", "internal-error", "not-leader"] as const;
 export type RefusalCode = (typeof refusalCodes)[number];
 /** Carried in the connect_error's `data` when the console refuses an agent. */
-export const refusalSchema = z.object({ code: z.enum(refusalCodes), message: z.string() }).strict();
+export const refusalSchema = z
+  .object({
+    code: z.enum(refusalCodes),
+    message: z.string(),
+    /**
+     * With `not-leader`: the leader's agent URL, when the refusing console knows it. The agent follows
+     * it only when it is one of the console URLs it was given (agent/DECISIONS.md).
+     */
+    leaderUrl: z.string().url().nullable().optional(),
+  })
+  .strict();
 export type Refusal = z.infer<typeof refusalSchema>;
 
 /** A host's heartbeat interval and timeout, bounded as the console's configuration bounds them. */
@@ -118,6 +141,8 @@ export const welcomeSchema = z
     heartbeatTimeoutMs: z.number().int().min(HEARTBEAT_TIMEOUT_MIN_MS).max(HEARTBEAT_TIMEOUT_MAX_MS),
     /** The console's clock (ms since epoch) so the agent can judge deadlines despite clock skew. */
     consoleTimeMs: z.number().int(),
+    /** The leadership term of the console that welcomes the agent. */
+    term: termSchema,
   })
   .strict();
 export type Welcome = z.infer<typeof welcomeSchema>;
@@ -374,6 +399,8 @@ const hostCommandBase = {
   id: commandIdSchema,
   /** After this (console clock, ISO time) the agent refuses to start executing the command. */
   deadline: isoTimeSchema,
+  /** The leadership term of the console that sends it (the gateway stamps it; callers do not know it). */
+  term: termSchema,
 };
 
 const commandBase = {
@@ -437,17 +464,24 @@ export const agentCommandSchema = z.discriminatedUnion("type", [
     .strict(),
 ]);
 export type AgentCommand = z.infer<typeof agentCommandSchema>;
-export type AgentCommandInput = z.input<typeof agentCommandSchema>;
+type WithoutTerm<T> = T extends unknown ? Omit<T, "term"> : never;
+/**
+ * A command as the console's controller and alarm reactions build it: without the term, which the
+ * agent gateway stamps on every command it sends (it knows the term it leads; its callers do not).
+ */
+export type GatewayCommand = WithoutTerm<AgentCommand>;
+/** What the gateway's sendCommand takes (defaults may be left out; no term). */
+export type AgentCommandInput = WithoutTerm<z.input<typeof agentCommandSchema>>;
 export type HostCommand = Extract<AgentCommand, { type: (typeof hostCommandTypes)[number] }>;
 export type ApplicationCommand = Exclude<AgentCommand, HostCommand>;
 
-export function isHostCommand(command: AgentCommand): command is HostCommand {
+export function isHostCommand<C extends GatewayCommand>(command: C): command is Extract<C, { type: (typeof hostCommandTypes)[number] }> {
   return (hostCommandTypes as readonly string[]).includes(command.type);
 }
 
 /** The application and pair epoch a result reports: null for host commands. */
-export function commandSubject(command: AgentCommand): { application: string | null; pairEpoch: number | null } {
-  return isHostCommand(command) ? { application: null, pairEpoch: null } : { application: command.application, pairEpoch: command.pairEpoch };
+export function commandSubject(command: GatewayCommand): { application: string | null; pairEpoch: number | null } {
+  return "application" in command ? { application: command.application, pairEpoch: command.pairEpoch } : { application: null, pairEpoch: null };
 }
 
 export const commandOutcomes = [
@@ -456,6 +490,8 @@ export const commandOutcomes = [
   "failed",
   /** Fencing: the command's epoch is older than one already applied for the pair. */
   "stale-epoch",
+  /** Fencing: the command's leadership term is older than the highest the agent has seen (a deposed console's). */
+  "stale-term",
   /** Arrived after its deadline; not executed. */
   "expired",
   /** Not executable here: unknown application, no pair for a script, no configuration yet, OS commands not allowed. */

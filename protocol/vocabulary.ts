@@ -63,9 +63,11 @@ export const controllerAlarmKinds = [
   "maintenance-too-long",
   /** A scheduled switchover was skipped at its time (a server not ready, a role change in progress…); an operator clears it. */
   "scheduled-switchover-skipped",
+  /** Several consoles are expected (SWITCHYARD_CONSOLES ≥ 2) and the leader sees no follower alive: its death would stop failovers; cancelled when one is back. */
+  "no-follower",
 ] as const;
 /** Alarm kinds about the console itself rather than a pair. */
-export const consoleAlarmKinds = ["control-plane-stall", "agents-silent"] as const;
+export const consoleAlarmKinds = ["control-plane-stall", "agents-silent", "no-follower"] as const;
 export type ConsoleAlarmKind = (typeof consoleAlarmKinds)[number];
 export type ControllerAlarmKind = (typeof controllerAlarmKinds)[number];
 

@@ -131,7 +131,19 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   const ui = http.ui;
   // Live sockets follow their session: the AuthService says which sessions ended, the web tier drops them.
   auth.subscribe({ sessionsEnded: (ended) => http.endSessions(ended) });
+  // Guided upgrades and scheduled switchovers are carried out by the console that leads, from the first
+  // time it does (if it later steps down, they go on through the control plane, which then asks the new leader).
+  let leaderDutiesStarted: Promise<void> | null = null;
+  const startLeaderDuties = () => {
+    leaderDutiesStarted ??= (async () => {
+      await upgradeRunner.start();
+      await schedules.start();
+    })().catch((err: unknown) => log.error("starting the leader's procedures (upgrades, scheduled switchovers) failed", { error: String(err) }));
+  };
+  const clusterKey = (c: { role: string; leader: { id: string; term: number } | null; instances: { id: string }[] }) => `${c.role}|${c.leader?.id}|${c.leader?.term}|${c.instances.map((i) => i.id).join(",")}`;
+  let lastClusterKey = "";
   const stopAll = async () => {
+    await leaderDutiesStarted;
     await schedules.stop();
     await upgradeRunner.stop();
     await lab?.stopAll();
@@ -146,13 +158,24 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
     configEvents.subscribe(() => void controlPlane.configChanged().catch((err: unknown) => log.error("pushing a configuration change to the control plane failed", { error: String(err) })));
     controlPlane.subscribe({
       onLive: (changed, removed) => {
-        if (changed.length || removed.length) ui.emit("live:pairs", superjson.serialize({ changed, removed }));
-        ui.emit("live:changed");
+        // Each console sends its own browsers what its mirror holds (a follower's mirrors the leader's):
+        // local, not through the cross-console adapter, so no browser gets a change twice or before its
+        // console can answer the refetch it causes.
+        if (changed.length || removed.length) ui.local.emit("live:pairs", superjson.serialize({ changed, removed }));
+        ui.local.emit("live:changed");
       },
       onLogEvents: (hostName, events) => alarms.onLogEvents(hostName, { events }),
       onControllerAlarm: (command) => alarms.onControllerAlarm(command),
       onControlPlaneAlarm: (alarm) => alarms.onConsoleAlarm(alarm),
-      onAppRuntime: (applications, vipChanged) => ui.emit("live:applications", { applications, vipChanged }),
+      onAppRuntime: (applications, vipChanged) => ui.local.emit("live:applications", { applications, vipChanged }),
+      onCluster: (status) => {
+        // Leadership moved (or this console's role did): pages showing it refetch; and the procedures the leader carries start here.
+        if (status.role === "leader") startLeaderDuties();
+        if (clusterKey(status) !== lastClusterKey) {
+          lastClusterKey = clusterKey(status);
+          ui.local.emit("live:changed");
+        }
+      },
       onAppAlarm: (alarm) => alarms.onApplicationAlarm(alarm),
       onPlanEnded: (ending) => metrics.onPlanEnded(ending),
     });
@@ -165,12 +188,10 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
     upgradeRunner.onChange(proceduresChanged);
     schedules.onChange(proceduresChanged);
     await alarms.start();
-    await controlPlane.start();
-    if (controlPlane.enabled) {
-      // After the control plane: runs observe the pairs' live views and write their timeline through it.
-      await upgradeRunner.start();
-      await schedules.start();
-    }
+    await controlPlane.start({ webUrl: env.PUBLIC_URL ?? http.url });
+    // After the control plane: runs observe the pairs' live views and write their timeline through it.
+    if (controlPlane.enabled && controlPlane.cluster()?.role === "leader") startLeaderDuties();
+    await leaderDutiesStarted;
     if (lab && opts.lab?.startAgents !== false) {
       // The gateways first: a primary's first Active-OOS ping (W4) finds its service DN answering.
       await lab.startGateways();

@@ -3,9 +3,10 @@
 import { z } from "zod";
 import { logFormats, logLevels } from "./log";
 import { parseProxyEntry } from "./client-address";
-import { isDatabaseUrl } from "./db/dialect";
+import { dialectOf, isDatabaseUrl } from "./db/dialect";
 import { HEARTBEAT_INTERVAL_MAX_MS, HEARTBEAT_INTERVAL_MIN_MS, HEARTBEAT_TIMEOUT_MAX_MS, HEARTBEAT_TIMEOUT_MIN_MS, heartbeatProblem } from "../protocol/limits";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS } from "../protocol/vocabulary";
+import { DEFAULT_LEASE_TIMING, leaseTimingProblem } from "./leader/lease-core";
 
 const booleanish = z.enum(["auto", "true", "false"]);
 
@@ -79,9 +80,30 @@ export const envSchema = z.object({
   LOG_FORMAT: z.enum(logFormats).default("text"),
   /** Log events older than this are pruned by the alarm engine (alarms themselves are kept). */
   ALARM_LOG_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(30),
+  /**
+   * Several consoles on one PostgreSQL (README, "Several consoles"): this instance's name, unique among
+   * them and stable across its restarts (default: the host name, plus the web port on PostgreSQL).
+   */
+  SWITCHYARD_INSTANCE_ID: z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "letters, digits, '.', '_', ':' and '-'").optional(),
+  /** How many console instances this site runs: with 2 or more, the leader raises no-follower when none is alive. */
+  SWITCHYARD_CONSOLES: z.coerce.number().int().min(1).max(9).default(1),
+  /**
+   * The leadership lease: its TTL, how often it is renewed, and how long before its end the leader stops
+   * commanding (server/leader/lease-core.ts). The TTL defaults to 5 s on PostgreSQL (a dead leader is
+   * replaced that fast) and 60 s on SQLite, where one console runs alone and a long write of the web
+   * tier (an import) holds the file's write lock the renewals need.
+   */
+  LEASE_TTL_MS: z.coerce.number().int().min(500).max(600_000).optional(),
+  LEASE_RENEW_MS: z.coerce.number().int().min(100).max(60_000).default(DEFAULT_LEASE_TIMING.renewIntervalMs),
+  LEASE_MARGIN_MS: z.coerce.number().int().min(0).max(60_000).default(DEFAULT_LEASE_TIMING.safetyMarginMs),
+  /** Where agents reach this console's agent port, when not http://AGENT_HOST:AGENT_PORT (followers tell agents the leader's). */
+  AGENT_PUBLIC_URL: z.string().url().optional(),
 });
 
-export type Env = z.infer<typeof envSchema>;
+export type Env = Omit<z.infer<typeof envSchema>, "LEASE_TTL_MS"> & { LEASE_TTL_MS: number };
+
+/** The lease TTL on SQLite when LEASE_TTL_MS is not set (see LEASE_TTL_MS). */
+export const SQLITE_LEASE_TTL_MS = 60_000;
 
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const parsed = envSchema.safeParse(source);
@@ -91,8 +113,11 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
   }
   const heartbeat = heartbeatProblem(parsed.data.HEARTBEAT_INTERVAL_MS, parsed.data.HEARTBEAT_TIMEOUT_MS);
   if (heartbeat) throw new Error(`Invalid environment:\n  HEARTBEAT_TIMEOUT_MS: ${heartbeat} (HEARTBEAT_INTERVAL_MS is ${parsed.data.HEARTBEAT_INTERVAL_MS})`);
+  const env: Env = { ...parsed.data, LEASE_TTL_MS: parsed.data.LEASE_TTL_MS ?? (dialectOf(parsed.data.DATABASE_URL) === "sqlite" ? SQLITE_LEASE_TTL_MS : DEFAULT_LEASE_TIMING.ttlMs) };
+  const lease = leaseTimingProblem({ ttlMs: env.LEASE_TTL_MS, renewIntervalMs: parsed.data.LEASE_RENEW_MS, safetyMarginMs: parsed.data.LEASE_MARGIN_MS });
+  if (lease) throw new Error(`Invalid environment:\n  LEASE_TTL_MS: ${lease}`);
   if (parsed.data.SWITCHYARD_ADMIN_USER && !parsed.data.SWITCHYARD_ADMIN_PASSWORD) {
     throw new Error("Invalid environment:\n  SWITCHYARD_ADMIN_PASSWORD: required when SWITCHYARD_ADMIN_USER is set");
   }
-  return parsed.data;
+  return env;
 }

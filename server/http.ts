@@ -5,6 +5,10 @@
 // built. Host agents do not connect here: they use the control plane's own port (AGENT_PORT).
 // Every request body is bounded (MAX_REQUEST_BYTES), refused with 413 before it is read.
 import http from "node:http";
+import pg from "pg";
+import { createAdapter } from "@socket.io/postgres-adapter";
+import { dialectOf } from "./db/dialect";
+import { clusterView } from "./control-plane/cluster-view";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Server as SocketServer, type Namespace } from "socket.io";
 import { UI_NAMESPACE, type UiServerToClientEvents } from "../lib/ui-events";
@@ -98,6 +102,15 @@ const userRoom = (userId: string) => `user:${userId}`;
 /** setTimeout's largest delay (24.8 days): a longer session's socket is dropped then, and its reconnect arms the rest. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** A small pool for the socket.io adapter (one connection LISTENs, one NOTIFYs), with its attachments table. */
+async function clusterAdapterPool(url: string): Promise<pg.Pool> {
+  const pool = new pg.Pool({ connectionString: url, max: 3 });
+  pool.on("error", (err) => log.warn("a connection of the browsers' cross-console channel failed", { error: err.message }));
+  // Payloads over NOTIFY's 8,000 bytes travel through this table (the adapter's documented setup).
+  await pool.query("CREATE TABLE IF NOT EXISTS socket_io_attachments (id bigserial UNIQUE, created_at timestamptz DEFAULT NOW(), payload bytea)");
+  return pool;
+}
+
 type PageHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> | void;
 
 /** How long an idle keep-alive connection stays open (see startHttpServer). */
@@ -148,7 +161,8 @@ export async function startHttpServer(
       return;
     }
     if (url === "/healthz") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true }));
+      // Alive; and which console leads (a load balancer or an operator's probe can tell the leader from followers).
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify({ ok: true, console: clusterView(services.controlPlane.cluster()) }));
       return;
     }
     if (url.startsWith("/api/trpc/")) {
@@ -199,6 +213,12 @@ export async function startHttpServer(
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
   const io = new SocketServer(server, { path: "/socket.io", serveClient: false, maxHttpBufferSize: UI_SOCKET_MAX_MESSAGE_BYTES });
+  // Several consoles on one PostgreSQL: what one instance broadcasts to browsers (alarms changed, a
+  // procedure changed, a session ended) reaches the browsers of every instance, through the database
+  // they already share (LISTEN/NOTIFY) — no second service to run and keep available (README, "Several
+  // consoles"). The live pair views are not broadcast: each instance sends its own mirror's (ui.local).
+  const adapterPool = dialectOf(services.env.DATABASE_URL) === "postgresql" ? await clusterAdapterPool(services.env.DATABASE_URL) : null;
+  if (adapterPool) io.adapter(createAdapter(adapterPool, { errorHandler: (err) => log.warn("the browsers' cross-console channel (PostgreSQL LISTEN/NOTIFY) failed", { error: err.message }) }));
   // socket.io answers its own requests (long polling) before the handler above sees them.
   const addHeaders = (headers: Record<string, string>) => Object.assign(headers, plainHeaders);
   io.engine.on("initial_headers", addHeaders);
@@ -247,11 +267,13 @@ export async function startHttpServer(
       log.debug("dropping the live sockets of ended sessions", { room, reason: ended.reason });
       ui.in(room).disconnectSockets(true);
     },
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         io.close();
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+      await adapterPool?.end().catch(() => undefined);
+    },
   };
 }

@@ -54,7 +54,8 @@ export interface TestConsole {
   close(): Promise<void>;
 }
 
-export async function startTestConsole(opts: { heartbeatTimeoutMs?: number } = {}): Promise<TestConsole> {
+/** term: the leadership term this console's gateway holds (1 unless a test plays several consoles). */
+export async function startTestConsole(opts: { heartbeatTimeoutMs?: number; term?: number } = {}): Promise<TestConsole> {
   const server = http.createServer();
   const io = new Server(server, { path: "/socket.io", serveClient: false });
   const tokens = new Map<string, string>();
@@ -74,6 +75,7 @@ export async function startTestConsole(opts: { heartbeatTimeoutMs?: number } = {
     warnings: [],
   };
   const gateway = attachAgentGateway(io, {
+    term: opts.term ?? 1,
     verifyToken: async (host, token) => tokens.get(host) === token,
     configForHost: async (host) => configs.get(host) ?? null,
     onHostState: (s) => rec.hostStates.push(s),
@@ -224,6 +226,18 @@ export async function getJson<T>(url: string): Promise<T> {
 export function agentSocketOf(consoleSrv: TestConsole, host: string): ServerSocket {
   for (const s of consoleSrv.io.of("/agent").sockets.values()) if (s.data.hostName === host) return s;
   throw new Error(`no socket for ${host}`);
+}
+
+/** The next result the agent sends on this console socket for command `commandId` (sent raw by a test, so the gateway does not record it). */
+export function nextResultOf(socket: ServerSocket, commandId: string): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const listener = (r: CommandResult) => {
+      if (r.commandId !== commandId) return;
+      socket.off("commandResult", listener);
+      resolve(r);
+    };
+    socket.on("commandResult", listener);
+  });
 }
 
 export type CommandBody = AgentCommandInput extends infer C ? (C extends AgentCommandInput ? Omit<C, "id" | "deadline"> & { id?: string } : never) : never;

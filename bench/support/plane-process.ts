@@ -8,7 +8,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createDb } from "../../server/db";
 import { parseEnv } from "../../server/env";
 import { configureLogging } from "../../server/log";
-import { startPlane } from "../../server/control-plane/plane";
+import { listenForAgents, startPlane } from "../../server/control-plane/plane";
 
 export interface LoopFigures {
   p50Ms: number;
@@ -27,7 +27,9 @@ async function childMain(): Promise<void> {
   configureLogging({ level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   const db = createDb(env.DATABASE_URL, { busyTimeoutMs: 0 });
   // Each notice is serialised as the worker thread's postMessage to the web tier would (the same structured clone).
-  const plane = await startPlane(db, env, (notice) => void structuredClone(notice));
+  // The only console of its database: it leads at term 1 without a lease keeper.
+  const listener = await listenForAgents(env);
+  const plane = await startPlane(db, env, (notice) => void structuredClone(notice), { listener, term: 1, mayCommand: () => true });
   // 1 ms resolution: every figure includes the 1 ms sampler.
   const delay = monitorEventLoopDelay({ resolution: 1 });
   const send = (m: FromPlane) => process.send!(m);
@@ -44,7 +46,10 @@ async function childMain(): Promise<void> {
   process.on("disconnect", () => {
     // The bench is gone (finished or died): stop, and exit even when stopping hangs.
     setTimeout(() => process.exit(0), 10_000).unref();
-    void plane.handle("stop", {}).finally(() => process.exit(0));
+    void plane
+      .handle("stop", {})
+      .then(() => listener.close())
+      .finally(() => process.exit(0));
   });
   send({ kind: "ready", agentUrl: plane.agentUrl });
 }

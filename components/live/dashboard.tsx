@@ -16,6 +16,8 @@ import { haTypes } from "@/protocol/vocabulary";
 import { FailureCause } from "./failure-cause";
 import { PairTable, type PairSort } from "./pair-table";
 import { ViewSwitch, useDashboardView } from "./dashboard-view";
+import { ConsoleCluster } from "./console-cluster";
+import { ageText } from "./age";
 
 type PairView = RouterOutputs["live"]["pairs"][number];
 type ServerView = PairView["servers"][number];
@@ -65,13 +67,6 @@ function useNow(intervalMs = 1000): number {
   return now;
 }
 
-/** "3 s ago", "4 min ago", "2 h ago". */
-export function ageText(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 120) return `${s} s ago`;
-  if (s < 7200) return `${Math.round(s / 60)} min ago`;
-  return `${Math.round(s / 3600)} h ago`;
-}
 
 /** How long ago `since` was, ticking. */
 export function Age({ since }: { since: Date }) {
@@ -485,6 +480,7 @@ export function Dashboard() {
       >
         Dashboard
       </PageTitle>
+      <ConsoleCluster />
       {splitBrains.length > 0 && (
         <div role="alert" data-testid="split-brain-banner" className="mb-4 rounded bg-red-700 p-3 text-white">
           <b>Split brain</b> in {splitBrains.map((p) => p.name).join(", ")}: both servers claim primary.

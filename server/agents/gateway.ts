@@ -128,6 +128,17 @@ export interface AgentGatewayDeps {
   /** The console's heartbeat, for hosts whose configuration has none of its own (HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS). */
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
+  /**
+   * The leadership term this console holds (issue 17): sent in every welcome and stamped on every
+   * command, so an agent refuses a deposed leader's. Callers of sendCommand do not know it.
+   */
+  term: number;
+  /**
+   * Asked before every command is emitted: false (this console no longer holds the leadership lease)
+   * sends nothing; the command waits as for a host without an open socket and ends as no-answer at its
+   * deadline, with that reason. Default: always true.
+   */
+  mayCommand?: () => boolean;
 }
 
 export interface AgentGateway {
@@ -180,10 +191,24 @@ interface HostEntry {
   logReadsInFlight: number;
 }
 
-function refusal(code: Refusal["code"], message: string): Error {
+function refusal(code: Refusal["code"], message: string, extra: Pick<Refusal, "leaderUrl"> = {}): Error {
   const err = new Error(message) as Error & { data: Refusal };
-  err.data = { code, message };
+  err.data = { code, message, ...extra };
   return err;
+}
+
+/** Why a command is not sent while mayCommand() says no. */
+export const NOT_LEADER_COMMAND_REASON = "this console no longer holds the leadership lease";
+
+/**
+ * The refusal of a follower console (issue 17), for `io.of("/agent").use((socket, next) => next(notLeaderError(url)))`:
+ * the agent tries the leader's agent URL next when it is one it was given, the next console otherwise.
+ */
+export function notLeaderError(leaderUrl: string | null): Error {
+  // Only a URL travels (the agent would refuse the whole refusal otherwise, and learn nothing from it).
+  const url = leaderUrl && URL.canParse(leaderUrl) ? leaderUrl : null;
+  const message = url ? `this console is a follower; the leader is at ${url}` : "this console is a follower and no console leads right now";
+  return refusal("not-leader", message, { leaderUrl: url });
 }
 
 export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGateway {
@@ -195,9 +220,14 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
   const nsp = io.of(AGENT_NAMESPACE) as unknown as AgentNamespace;
   const hosts = new Map<string, HostEntry>();
   const liveness = new HostLiveness({ heartbeatTimeoutMs, sweepIntervalMs: sweepEveryMs });
+  const mayCommand = deps.mayCommand ?? (() => true);
   const pending = new PendingCommands({
     now,
     send: (hostName, command) => {
+      if (!mayCommand()) {
+        log.warn("command not sent: this console no longer holds the leadership lease", { host: hostName, commandId: command.id, term: deps.term });
+        return NOT_LEADER_COMMAND_REASON;
+      }
       const entry = hosts.get(hostName);
       if (!entry?.socket?.connected) return false;
       const socket = entry.socket;
@@ -437,6 +467,7 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       heartbeatIntervalMs: heartbeat.intervalMs,
       heartbeatTimeoutMs: heartbeat.timeoutMs,
       consoleTimeMs: now(),
+      term: deps.term,
     });
   }
 
@@ -532,7 +563,8 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
 
   return {
     sendCommand(hostName, input) {
-      const parsed = agentCommandSchema.safeParse(input);
+      // The term is this console's, stamped here: whoever built the command does not know it.
+      const parsed = agentCommandSchema.safeParse({ ...input, term: deps.term });
       if (!parsed.success) {
         return Promise.reject(new Error(`command refused before sending: ${describeZodError(parsed.error)}`));
       }

@@ -18,7 +18,7 @@ function setup(connected = true) {
   });
   return { p, sent, results, refused, state, advance: (ms: number) => (t += ms), now: () => t };
 }
-const command = (id: string, deadlineMs: number): AgentCommand => ({ id, type: "start", application: "a", pairEpoch: 1, role: null, deadline: new Date(deadlineMs).toISOString() });
+const command = (id: string, deadlineMs: number): AgentCommand => ({ id, type: "start", application: "a", pairEpoch: 1, role: null, term: 1, deadline: new Date(deadlineMs).toISOString() });
 const result = (id: string, outcome: CommandResult["outcome"] = "ok"): CommandResult => ({
   // A fixed time: two results made a millisecond apart must still compare equal.
   commandId: id, type: "start", application: "a", outcome, reason: "r", pairEpoch: 1, finishedAt: "2026-01-01T00:00:00.000Z", scripts: [], heldEpoch: null,

@@ -5,41 +5,51 @@
 // connects. A result counts only from the host the command was sent to, and only for a command that
 // was sent (a host cannot answer another host's command, nor pre-answer one it guesses). Time is
 // injected; the gateway drives tick().
-import { commandSubject, type AgentCommand, type CommandResult } from "../../protocol/agent-wire";
+import { commandSubject, type AgentCommand, type CommandResult, type GatewayCommand } from "../../protocol/agent-wire";
 
 /** Finished results remembered for idempotent submits and late duplicates. */
 export const MAX_REMEMBERED_RESULTS = 2000;
 
-interface Pending {
+interface Pending<C> {
   hostName: string;
-  command: AgentCommand;
+  command: C;
   deadlineMs: number;
   sends: number;
+  /** Why the last attempt sent nothing, when it was not just the host's closed socket. */
+  notSentBecause: string | null;
   promise: Promise<CommandResult>;
   resolve: (r: CommandResult) => void;
 }
 
-export interface PendingCommandsOptions {
+/**
+ * The command type carried: the gateway's are wire commands (stamped with its term); the simulation's,
+ * which never cross a wire, are as the controller built them.
+ */
+export interface PendingCommandsOptions<C extends GatewayCommand = AgentCommand> {
   now: () => number;
-  /** Emits the command; false when the host has no open socket (nothing was sent). */
-  send: (hostName: string, command: AgentCommand) => boolean;
+  /**
+   * Emits the command: true when sent; false when the host has no open socket, or a sentence saying
+   * why nothing was sent (e.g. this console no longer leads): either way it waits, like for a closed
+   * socket, and the sentence is the reason of its no-answer result if it never goes out.
+   */
+  send: (hostName: string, command: C) => boolean | string;
   /** Called once per command with its first real result, or with a made-up no-answer result. */
   onResult: (hostName: string, result: CommandResult) => void;
   /** A result refused: from a host the command was not sent to, or for a command never sent. */
   onRefused?: (hostName: string, result: CommandResult, why: string) => void;
 }
 
-export class PendingCommands {
-  private readonly pending = new Map<string, Pending>();
+export class PendingCommands<C extends GatewayCommand = AgentCommand> {
+  private readonly pending = new Map<string, Pending<C>>();
   private readonly finished = new Map<string, { hostName: string; result: CommandResult }>();
 
-  constructor(private readonly opts: PendingCommandsOptions) {}
+  constructor(private readonly opts: PendingCommandsOptions<C>) {}
 
   /**
    * Sends a command (or sends it again: the same id pending means the submitter retries) and resolves
    * with its result. An id already finished for this host is answered from memory.
    */
-  submit(hostName: string, command: AgentCommand): Promise<CommandResult> {
+  submit(hostName: string, command: C): Promise<CommandResult> {
     const done = this.finished.get(command.id);
     if (done && done.hostName === hostName && done.result.outcome !== "no-answer") return Promise.resolve(done.result);
     const existing = this.pending.get(command.id);
@@ -49,7 +59,7 @@ export class PendingCommands {
     }
     let resolve!: (r: CommandResult) => void;
     const promise = new Promise<CommandResult>((r) => (resolve = r));
-    const entry: Pending = { hostName, command, deadlineMs: Date.parse(command.deadline), sends: 0, promise, resolve };
+    const entry: Pending<C> = { hostName, command, deadlineMs: Date.parse(command.deadline), sends: 0, notSentBecause: null, promise, resolve };
     this.pending.set(command.id, entry);
     this.trySend(entry);
     return promise;
@@ -101,7 +111,14 @@ export class PendingCommands {
   tick(): void {
     const t = this.opts.now();
     for (const entry of [...this.pending.values()]) {
-      if (t >= entry.deadlineMs) this.giveUp(entry, `no result from host ${entry.hostName} for command ${entry.command.id} by its deadline (${entry.sends} send${entry.sends === 1 ? "" : "s"})`);
+      if (t < entry.deadlineMs) continue;
+      const sends = `${entry.sends} send${entry.sends === 1 ? "" : "s"}`;
+      this.giveUp(
+        entry,
+        entry.sends === 0 && entry.notSentBecause
+          ? `command ${entry.command.id} was not sent to host ${entry.hostName}: ${entry.notSentBecause} (${sends})`
+          : `no result from host ${entry.hostName} for command ${entry.command.id} by its deadline (${sends})`,
+      );
     }
   }
 
@@ -113,11 +130,13 @@ export class PendingCommands {
     return [...this.pending.keys()];
   }
 
-  private trySend(entry: Pending): void {
-    if (this.opts.send(entry.hostName, entry.command)) entry.sends += 1;
+  private trySend(entry: Pending<C>): void {
+    const sent = this.opts.send(entry.hostName, entry.command);
+    if (sent === true) entry.sends += 1;
+    else entry.notSentBecause = typeof sent === "string" ? sent : null;
   }
 
-  private giveUp(entry: Pending, reason: string): void {
+  private giveUp(entry: Pending<C>, reason: string): void {
     this.pending.delete(entry.command.id);
     const result: CommandResult = {
       commandId: entry.command.id,

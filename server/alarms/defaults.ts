@@ -32,6 +32,7 @@ export const builtInConditions: readonly ConditionInput[] = [
   { ...base, controllerKind: "control-script-failed", severity: "major", description: "A VIP / NLB control script failed" },
   { ...base, controllerKind: "stale-vip", severity: "minor", description: "Stale VIP: the Virtual IP is still enabled on a host that is no longer primary (W3)" },
   { ...base, controllerKind: "control-plane-stall", severity: "major", autoClearSeconds: 3600, description: "The console's control plane stopped running for a while (a stall of its process); no host was declared lost for it" },
+  { ...base, controllerKind: "no-follower", severity: "major", description: "No follower console is alive: if the leading console dies, no pair fails over until a console is back" },
   { ...base, controllerKind: "agents-silent", severity: "critical", description: "Many host agents fell silent at once: more likely the console's own network than the hosts; no failover while it lasts" },
   { ...base, controllerKind: "config-delivery-failed", severity: "major", description: "Configuration not delivered: an option change did not reach a running server (its agent could not write the file or the server refused the reload)" },
   {

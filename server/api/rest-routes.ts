@@ -55,7 +55,7 @@ export const restRoutes: RestRoute[] = [
     procedure: "live.status",
     tag: "status",
     summary: "Everything at a glance",
-    description: "Every pair's live view (roles, epochs, readiness, HA link, VIP, plan in progress), every host agent's connection, and active alarms by severity: what `switchyard status` shows.",
+    description: "Every pair's live view (roles, epochs, readiness, HA link, VIP, plan in progress), every host agent's connection, active alarms by severity, and which console instance leads (and which follow): what `switchyard status` shows.",
     response: s.statusSchema,
   },
   { method: "GET", path: "/api/v1/pairs", procedure: "live.pairs", tag: "pairs", summary: "Live view of every pair", response: s.pairViewSchema.array() },

@@ -28,10 +28,23 @@ export const alarmCountsSchema = z.object({
   minor: z.number().int(),
 });
 
+/** Which console instance leads and which follow (several consoles on one PostgreSQL; server/control-plane/cluster-view.ts). */
+export const consoleClusterSchema = z
+  .object({
+    instance: z.string(),
+    role: z.enum(["leader", "follower"]),
+    term: z.number().int(),
+    leader: z.object({ id: z.string(), webUrl: z.string().nullable(), term: z.number().int(), since: z.date() }).nullable(),
+    followers: z.array(z.object({ id: z.string(), webUrl: z.string(), seenAgoMs: z.number() })),
+    expected: z.number().int(),
+  })
+  .nullable();
+
 export const statusSchema = z.object({
   pairs: z.array(pairViewSchema),
   hosts: z.array(hostLiveStateSchema),
   alarms: alarmCountsSchema,
+  console: consoleClusterSchema,
 });
 
 export const timelineEntrySchema = z.object({

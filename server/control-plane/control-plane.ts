@@ -15,13 +15,17 @@ import { pairViews, type PairView } from "../runtime/live-view";
 import { loadPairConfigs } from "../runtime/runtime.repository";
 import type { MaintenanceOutcome, SwitchoverOutcome } from "../runtime/runner";
 import type { AppRuntime, RuntimeAlarm, VipObservation } from "../runtime/app-runtime";
-import type { ControlPlaneMetrics, ControlPlaneRequests, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
+import type { ClusterStatus, ControlPlaneMetrics, ControlPlaneRequests, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
+import { PeerChannel, PeerRequestError } from "./peer";
 import type { PlanEnding } from "../runtime/plan-endings";
 import type { ConsoleAlarmKind } from "../../protocol/vocabulary";
 import { logger, type Logger } from "../log";
 
 /** The dashboard's order of pairs of equal severity (as pairViews sorts them). */
 const byName = new Intl.Collator("en");
+
+/** How long a follower waits for the leader to answer a request it passes on (a switchover answers once ordered). */
+export const PEER_REQUEST_TIMEOUT_MS = 30_000;
 
 /** A worker that died is started again after this, doubling up to the maximum while it keeps dying. */
 export const WORKER_RESTART_DELAY_MS = 1_000;
@@ -39,6 +43,8 @@ export interface ControlPlaneListener {
   onAppAlarm?(alarm: RuntimeAlarm): void;
   /** A controller plan ended (for metrics). */
   onPlanEnded?(ending: PlanEnding): void;
+  /** Who leads and which consoles are alive changed (or was read again). */
+  onCluster?(status: ClusterStatus): void;
 }
 
 export interface ControlPlane {
@@ -46,7 +52,10 @@ export interface ControlPlane {
   readonly enabled: boolean;
   /** Where host agents connect (socket.io namespace /agent); null before start or when disabled. */
   agentUrl(): string | null;
-  start(): Promise<void>;
+  /** Starts it; `webUrl` is where browsers reach this console (followers and agents are told the leader's). */
+  start(where?: { webUrl: string | null }): Promise<void>;
+  /** Who leads, the consoles alive, this instance's role (null before the first answer, or when disabled). */
+  cluster(): ClusterStatus | null;
   stop(): Promise<void>;
   subscribe(listener: ControlPlaneListener): () => void;
   switchOver(pairId: string, operator: string, force: boolean, reason: string): Promise<string>;
@@ -85,6 +94,7 @@ export function disabledControlPlane(db: Db): ControlPlane {
     enabled: false,
     agentUrl: () => null,
     start: async () => {},
+    cluster: () => null,
     stop: async () => {},
     subscribe: () => () => {},
     switchOver: () => Promise.reject(notRunning()),
@@ -124,6 +134,12 @@ class WorkerControlPlane implements ControlPlane {
   private readonly appRuntime = new Map<string, AppRuntime>();
   private readonly vips = new Map<string, VipObservation>();
   private url: string | null = null;
+  private webUrl: string | null = null;
+  private clusterStatus: ClusterStatus | null = null;
+  /** A follower's connection to the leader's control plane (null while this console leads, or nobody does). */
+  private peer: PeerChannel | null = null;
+  /** The worker said it lost the lease: its exit is expected and it starts again at once, as a follower. */
+  private steppedDown = false;
   private stopping = false;
   private restartDelayMs = WORKER_RESTART_DELAY_MS;
   private restartTimer: NodeJS.Timeout | null = null;
@@ -138,9 +154,14 @@ class WorkerControlPlane implements ControlPlane {
     return this.url;
   }
 
-  start(): Promise<void> {
+  cluster(): ClusterStatus | null {
+    return this.clusterStatus;
+  }
+
+  start(where?: { webUrl: string | null }): Promise<void> {
+    if (where) this.webUrl = where.webUrl;
     return new Promise((resolve, reject) => {
-      const start: ControlPlaneStart = { env: this.env };
+      const start: ControlPlaneStart = { env: this.env, webUrl: this.webUrl };
       const worker = new Worker(path.join(__dirname, "boot.cjs"), { workerData: start, name: "switchyard-control-plane" });
       this.worker = worker;
       let ready = false;
@@ -149,6 +170,13 @@ class WorkerControlPlane implements ControlPlane {
           this.log.error("the control plane failed", { error: message.message });
           if (!ready) reject(new Error(`the control plane could not start: ${message.message.split("\n")[0]}`));
           void worker.terminate();
+          return;
+        }
+        if (message.kind === "stepped-down") {
+          this.log.warn("this console stepped down from leading; its control plane starts again as a follower", { term: message.term, reason: message.reason });
+          this.steppedDown = true;
+          // The operator learns of it (a stall past the lease, a database that did not answer, another console that took over).
+          this.emit((l) => l.onControlPlaneAlarm?.({ raise: true, kind: "control-plane-stall", text: `this console stopped leading at term ${message.term}: ${message.reason}; its control plane starts again and leads again only if the lease is free` }));
           return;
         }
         if (message.kind === "notice" && message.notice.kind === "ready") {
@@ -175,12 +203,19 @@ class WorkerControlPlane implements ControlPlane {
         for (const [, p] of this.pending) p.reject(new AppError("CONFLICT", "the control plane restarted before it answered; try again"));
         this.pending.clear();
         if (this.stopping || !ready) return;
-        this.log.error("the control plane's thread exited; starting it again", { code, restartInMs: this.restartDelayMs });
+        // What this thread led is gone with it: the mirror waits for the next leader's (or its own) views.
+        this.follow(null);
+        if (this.clusterStatus) this.clusterStatus = { ...this.clusterStatus, role: "follower", leadingSinceMs: null };
+        const delayMs = this.steppedDown ? 0 : this.restartDelayMs;
+        if (this.steppedDown) this.steppedDown = false;
+        else {
+          this.log.error("the control plane's thread exited; starting it again", { code, restartInMs: this.restartDelayMs });
+          this.restartDelayMs = Math.min(WORKER_RESTART_DELAY_MAX_MS, this.restartDelayMs * 2);
+        }
         this.restartTimer = setTimeout(() => {
           this.restartTimer = null;
           this.start().catch((err: unknown) => this.log.error("restarting the control plane failed", { error: String(err) }));
-        }, this.restartDelayMs);
-        this.restartDelayMs = Math.min(WORKER_RESTART_DELAY_MAX_MS, this.restartDelayMs * 2);
+        }, delayMs);
       });
     });
   }
@@ -188,6 +223,8 @@ class WorkerControlPlane implements ControlPlane {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.peer?.close();
+    this.peer = null;
     const worker = this.worker;
     if (!worker) return;
     try {
@@ -274,7 +311,24 @@ class WorkerControlPlane implements ControlPlane {
     return this.worker ? this.request("metrics", {}).catch(() => null) : Promise.resolve(null);
   }
 
+  /** Whether this console's own worker runs the plane (or nobody is known to lead: the worker answers why not). */
+  private leadsHere(): boolean {
+    return this.clusterStatus === null || this.clusterStatus.role === "leader";
+  }
+
   private request<K extends keyof ControlPlaneRequests>(name: K, input: ControlPlaneRequests[K]["in"]): Promise<ControlPlaneRequests[K]["out"]> {
+    if (name !== "stop" && name !== "metrics" && !this.leadsHere()) {
+      // A follower: the leader carries it out.
+      const peer = this.peer;
+      if (!peer || !peer.connected) {
+        const leader = this.clusterStatus?.leader;
+        return Promise.reject(new AppError("CONFLICT", leader ? `this console follows ${leader.id}, which cannot be reached right now; try again in a moment or use ${leader.webUrl ?? "the leading console"}` : "no console leads right now (a takeover is under way); try again in a few seconds"));
+      }
+      return peer.request(name, input, PEER_REQUEST_TIMEOUT_MS).catch((err: unknown) => {
+        if (err instanceof PeerRequestError && err.code) throw new AppError(err.code as "NOT_FOUND" | "CONFLICT" | "INVALID", err.message);
+        throw err;
+      });
+    }
     const worker = this.worker;
     if (!worker) return Promise.reject(new AppError("CONFLICT", "the control plane is not running right now (it is starting again); try again in a moment"));
     const id = this.nextId++;
@@ -284,7 +338,7 @@ class WorkerControlPlane implements ControlPlane {
     });
   }
 
-  private receive(message: Exclude<WorkerToMain, { kind: "fatal" }>): void {
+  private receive(message: Exclude<WorkerToMain, { kind: "fatal" } | { kind: "stepped-down" }>): void {
     if (message.kind === "reply") {
       const p = this.pending.get(message.id);
       if (!p) return;
@@ -296,8 +350,40 @@ class WorkerControlPlane implements ControlPlane {
     this.notice(message.notice);
   }
 
+  /** Follows the leader's control plane over its agent port (a follower), or nobody's (leading here, or no leader). */
+  private follow(status: ClusterStatus | null): void {
+    const target = status && status.role === "follower" && status.leader?.agentUrl && status.peerSecret ? status.leader.agentUrl : null;
+    if (this.peer && this.peer.agentUrl === target) return;
+    if (this.peer) {
+      this.peer.close();
+      this.peer = null;
+    }
+    // Another source: what the mirror held is not its.
+    this.views.clear();
+    this.hostStates = new Map();
+    this.appRuntime.clear();
+    this.vips.clear();
+    this.emit((l) => l.onLive?.([], []));
+    if (!target || !status?.peerSecret || this.stopping) return;
+    const peer: PeerChannel = new PeerChannel(target, status.peerSecret, {
+      notice: (n) => {
+        if (this.peer === peer) this.notice(n);
+      },
+      connected: () => this.log.info("following the leading console", { leader: status.leader?.id, at: target }),
+      lost: (reason) => this.log.debug("the connection to the leading console is down", { at: target, reason }),
+    });
+    this.peer = peer;
+  }
+
   private notice(n: Notice): void {
     switch (n.kind) {
+      case "cluster": {
+        const before = this.clusterStatus;
+        this.clusterStatus = n.status;
+        if (before?.role !== n.status.role || before?.leader?.agentUrl !== n.status.leader?.agentUrl || before?.leader?.term !== n.status.leader?.term) this.follow(n.status);
+        this.emit((l) => l.onCluster?.(n.status));
+        return;
+      }
       case "live":
         for (const v of n.changed) this.views.set(v.id, v);
         for (const id of n.removed) this.views.delete(id);

@@ -39,6 +39,8 @@ export const AGENT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export interface Plane {
   agentUrl: string;
+  /** Everything a new mirror needs (a follower's web tier connecting): every view and host, every application's runtime. */
+  snapshot(): Notice[];
   handle<K extends keyof ControlPlaneRequests>(name: K, input: ControlPlaneRequests[K]["in"]): Promise<ControlPlaneRequests[K]["out"]>;
 }
 
@@ -51,8 +53,14 @@ export class PlaneRequestError extends Error {
   }
 }
 
-export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => void): Promise<Plane> {
-  let revision = Date.now();
+/** The agent port, bound once by the worker (leader or not: a follower answers agents with where the leader is). */
+export interface AgentListener {
+  io: SocketServer;
+  agentUrl: string;
+  close(): Promise<void>;
+}
+
+export async function listenForAgents(env: Env): Promise<AgentListener> {
   const server = http.createServer((_req, res) => res.writeHead(404).end("agents connect with socket.io on /socket.io/ namespace /agent"));
   const io = new SocketServer(server, { path: "/socket.io", serveClient: false, maxHttpBufferSize: AGENT_MAX_MESSAGE_BYTES });
   await new Promise<void>((resolve, reject) => {
@@ -63,7 +71,30 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
   const port = typeof address === "object" && address ? address.port : env.AGENT_PORT;
   const host = env.AGENT_HOST ?? env.HOST;
   const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host;
-  const agentUrl = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`;
+  const agentUrl = env.AGENT_PUBLIC_URL?.replace(/\/$/, "") ?? `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`;
+  return {
+    io,
+    agentUrl,
+    close: async () => {
+      io.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+/** How the leader's plane runs: on the worker's agent port, at its lease's term, commanding only while the lease allows. */
+export interface PlaneLeadership {
+  listener: AgentListener;
+  term: number;
+  mayCommand: () => boolean;
+}
+
+export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => void, leadership: PlaneLeadership): Promise<Plane> {
+  let revision = Date.now();
+  const { io, agentUrl } = leadership.listener;
 
   // Browsers get the pair views that changed, already computed (one computation per push, not one per
   // browser). Pushes are coalesced to one per LIVE_PUSH_INTERVAL_MS.
@@ -178,6 +209,10 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
   }, VIP_WATCH_INTERVAL_MS);
   vipTimer.unref();
   const gateway: AgentGateway = attachAgentGateway(io, withAppRuntime(appRuntime, {
+    // The lease's term, in every welcome and on every command (agents refuse a deposed leader's); no
+    // command leaves once the lease no longer allows it (issue 17).
+    term: leadership.term,
+    mayCommand: leadership.mayCommand,
     verifyToken: (hostName, token) => verifyAgentToken(db, hostName, token),
     configForHost: async (hostName) =>
       buildHostConfig(await snapshotNow(), hostName, String(revision), {
@@ -263,15 +298,19 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
       await r.stop();
       gateway.close();
       await flushAgentTokenUses(db);
-      io.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
     },
   };
   return {
     agentUrl,
+    snapshot: () => {
+      const state = r.current;
+      const hosts = gateway.hosts();
+      const views = state ? pairViews(state, Object.values(state.pairs), hosts, { observations: appRuntime.vipObservations(), mismatches: vipMismatches }, (name) => appRuntime.version(name), (name) => appRuntime.get(name)?.lastOutput) : [];
+      return [
+        { kind: "live", changed: views, removed: [], hosts, hostsComplete: true },
+        { kind: "app-runtime", changes: appRuntime.all() },
+      ];
+    },
     handle: (name, input) => (handlers[name] as (i: typeof input) => Promise<ControlPlaneRequests[typeof name]["out"]>)(input),
   };
 }

@@ -49,8 +49,10 @@ export type ReplyMessage = { kind: "reply"; id: number; ok: true; output: unknow
 
 /** What the control plane tells the web tier as it happens. */
 export type Notice =
-  /** Listening for agents on this URL; the controller has loaded the pairs. */
-  | { kind: "ready"; agentUrl: string }
+  /** Listening for agents on this URL, as this instance; its first lease attempt was answered (when it won, the controller has loaded the pairs). */
+  | { kind: "ready"; agentUrl: string; instanceId: string }
+  /** Who leads, at which term, and which console instances are alive (on a change of leader and every few seconds). */
+  | { kind: "cluster"; status: ClusterStatus }
   /**
    * Pair views that changed (computed once here, with observed VIPs and mismatches; pushed to every
    * browser) and the hosts whose state changed — every host when `hostsComplete` (the first push of a
@@ -84,10 +86,46 @@ export interface ControlPlaneMetrics {
   heapUsedBytes: number;
 }
 
-/** How the web tier starts the control plane: the validated environment (the worker parses nothing itself). */
+/** How the web tier starts the control plane: the validated environment (the worker parses nothing itself) and where browsers reach this console. */
 export interface ControlPlaneStart {
   env: Env;
+  webUrl: string | null;
+}
+
+/** One console instance as the shared database last heard of it. */
+export interface ConsoleInstanceStatus {
+  id: string;
+  role: "leader" | "follower";
+  webUrl: string;
+  agentUrl: string;
+  startedAtMs: number;
+  /** How long ago it last said it is alive (by the database's clock). */
+  seenAgoMs: number;
+}
+
+/** The consoles sharing this database, as this instance sees them (dashboard, /healthz, CLI). */
+export interface ClusterStatus {
+  /** This instance. */
+  instanceId: string;
+  role: "leader" | "follower";
+  /** The term this instance leads at, or the last term it saw. */
+  term: number;
+  /** Who holds an unexpired lease (null: nobody leads right now — a takeover is under way). */
+  leader: { id: string; webUrl: string | null; agentUrl: string | null; term: number; sinceMs: number } | null;
+  /** When this instance started leading (its own clock), or null. */
+  leadingSinceMs: number | null;
+  /** Instances alive (heard within a few lease intervals), this one included. */
+  instances: ConsoleInstanceStatus[];
+  /** SWITCHYARD_CONSOLES: how many the site runs (no-follower is raised when it is 2 or more and none is alive). */
+  expectedConsoles: number;
+  /** What followers show the leader's control plane (peer.ts); never leaves the console process. */
+  peerSecret: string | null;
 }
 
 export type MainToWorker = RequestMessage;
-export type WorkerToMain = ReplyMessage | { kind: "notice"; notice: Notice } | { kind: "fatal"; message: string };
+export type WorkerToMain =
+  | ReplyMessage
+  | { kind: "notice"; notice: Notice }
+  | { kind: "fatal"; message: string }
+  /** This thread lost the lease (or could not renew it in time) and ends now; the web tier starts a follower's thread. */
+  | { kind: "stepped-down"; term: number; reason: string };

@@ -83,7 +83,8 @@ describe("AppRuntimeStore", () => {
     const { s } = store();
     const calls: string[] = [];
     const deps = withAppRuntime(s, {
-      verifyToken: async () => true,
+      term: 1,
+    verifyToken: async () => true,
       configForHost: async () => null,
       onAppStatus: (h, m) => calls.push(`status ${h} ${m.application}`),
       onVipPresence: (h, m) => calls.push(`vip ${h} ${m.pair}`),

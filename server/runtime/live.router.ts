@@ -2,6 +2,7 @@
 // switchover (operators and admins; forced only with a typed reason, W12). Switchovers are audited.
 import { z } from "zod";
 import { createTRPCRouter, operatorProcedure, viewerProcedure } from "../api/trpc";
+import { clusterView } from "../control-plane/cluster-view";
 import { pairHistory } from "./runtime.repository";
 import { applicationLog, applicationRuntimeView } from "./app-runtime.service";
 import { boundedString, DESCRIPTION_MAX_CHARS, ID_MAX_CHARS } from "../../protocol/limits";
@@ -34,7 +35,10 @@ export const liveRouter = createTRPCRouter({
     pairs: await ctx.services.controlPlane.pairViews(),
     hosts: ctx.services.controlPlane.hosts(),
     alarms: await activeAlarmCounts(ctx.services.db),
+    console: clusterView(ctx.services.controlPlane.cluster()),
   })),
+  /** Which console instance leads, since when, at which term, and the followers alive (null: no controller on this console). */
+  consoles: viewerProcedure.query(({ ctx }) => clusterView(ctx.services.controlPlane.cluster())),
   timeline: viewerProcedure
     .input(z.object({ pairId: id, limit: z.number().int().min(1).max(1000).default(200) }).strict())
     .query(({ ctx, input }) => pairHistory(ctx.services.db, input.pairId, input.limit)),

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIpTakeoverPair, createTestConsole, quietLogger, type TestConsole } from "../test-support";
 import type { AgentGateway } from "../agents/gateway";
-import type { AgentCommand, CommandResult } from "../../protocol/agent-wire";
+import type { GatewayCommand, CommandResult } from "../../protocol/agent-wire";
 import type { CancelAlarmCommand, RaiseAlarmCommand } from "../controller/core";
 import { ControllerRunner } from "./runner";
 import { pairHistory } from "./runtime.repository";
@@ -40,11 +40,11 @@ function failingOnce(db: Db): { db: Db; failNext(): void } {
 describe("controller runner", () => {
   it("W2 a decision that could not be saved sends nothing, still hands on its alarms, and its timeline rows are written with the next save", async () => {
     let nowMs = 1_000_000;
-    const sent: AgentCommand[] = [];
+    const sent: GatewayCommand[] = [];
     const alarms: (RaiseAlarmCommand | CancelAlarmCommand)[] = [];
     const gateway = {
       hosts: () => [],
-      sendCommand: (_host: string, c: AgentCommand) => {
+      sendCommand: (_host: string, c: GatewayCommand) => {
         sent.push(c);
         return new Promise<CommandResult>(() => {});
       },

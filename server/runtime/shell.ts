@@ -5,7 +5,7 @@
 // persisted before anything is sent (epochs, intended primaries, timeline rows) and the wire commands
 // for each host. The runner (runner.ts) adds the queue, the database and the gateway around it.
 import type {
-  AgentCommand,
+  GatewayCommand,
   AppStatusMessage,
   CommandResult,
   ReadinessReport,
@@ -63,7 +63,7 @@ export type ShellInput =
 /** A wire command for one host (the runner hands it to the gateway, after persisting). */
 export interface OutgoingCommand {
   hostName: string;
-  command: AgentCommand;
+  command: GatewayCommand;
   /** The core command it carries (for results and operator requests). */
   origin: ControllerCommand["type"];
   appId: string | null;

@@ -12,7 +12,7 @@
 // state (as a console restart does); on "step-down" it drops it at once. Its runner persists and sends
 // only while mayCommand holds; commands carry its term, and agents refuse a term older than the highest
 // they have seen. Agents connect only to an instance that leads (a follower names the holder it knows).
-import type { AgentCommand, AppStatusMessage, CommandResult, ReadinessReport, Resync, RoleReport } from "../../protocol/agent-wire";
+import type { GatewayCommand, AppStatusMessage, CommandResult, ReadinessReport, Resync, RoleReport } from "../../protocol/agent-wire";
 import type { ProcessStatus as ReportedStatus } from "../../protocol/agent-wire";
 import { PendingCommands } from "../agents/pending-commands";
 import { HostLiveness, type Liveness, type LivenessOptions } from "../agents/liveness";
@@ -258,7 +258,7 @@ type Item =
   /** ctl: the controller (its incarnation) whose socket carries it. */
   | { kind: "up"; host: string; session: number; ctl: number; payload: Up }
   /** term: the sending leader's, stamped on the command. */
-  | { kind: "down"; host: string; session: number; term: number; command: AgentCommand }
+  | { kind: "down"; host: string; session: number; term: number; command: GatewayCommand }
   | { kind: "console-tick"; incarnation: number }
   | { kind: "console-sweep"; incarnation: number }
   /** The instance's lease keeper runs (due: the instance-clock time it was scheduled for; a later schedule replaces it). */
@@ -296,7 +296,7 @@ interface SimConsole {
   unsavedHistory: NonNullable<ShellOutput["persist"]>["history"];
   shell: ControllerShell;
   liveness: Liveness;
-  tracker: PendingCommands;
+  tracker: PendingCommands<GatewayCommand>;
   /** Host → the session the console has open with its agent (0: none). */
   sessions: Map<string, number>;
 }
@@ -1123,7 +1123,7 @@ export class SimWorld {
     const shell = this.parts.shell({ pairs: this.pairs, directory: this.directory, persisted: this.persisted, nowMs: this.nowMs, timing: this.timing, step: this.parts.step });
     const liveness = this.parts.liveness({ heartbeatTimeoutMs: shell.state.timing.heartbeatTimeoutMs, sweepIntervalMs: this.limits.sweepIntervalMs });
     const sessions = new Map<string, number>();
-    const tracker = new PendingCommands({
+    const tracker = new PendingCommands<GatewayCommand>({
       now: () => this.nowMs,
       send: (host, command) => {
         // (Cut off from the agents, the instance still believes its sockets open: what it emits is lost.)
@@ -1342,12 +1342,18 @@ export class SimWorld {
       if (this.nowMs < host.reconnectAtMs) return;
       const c = this.findLeader(host);
       if (!c) return;
+      if (c.term < host.highestTerm) {
+        // A deposed console's welcome (agent/connection.ts): refused; try again later.
+        this.log(`${hostName} refuses ${c.instance.id}'s welcome: term ${c.term} older than ${host.highestTerm}`);
+        host.reconnectAtMs = this.nowMs + this.limits.agentReconnectMs;
+        return;
+      }
       host.session = this.nextSession++;
       host.conn = { instance: c.instance.index, instanceIncarnation: c.instance.incarnation, ctl: c.incarnation };
       host.leaderHint = c.instance.index;
       host.consoleHeardMs = this.nowMs;
       // Its console's term (in the welcome): commands of older terms are refused from now on.
-      host.highestTerm = Math.max(host.highestTerm, c.term);
+      host.highestTerm = c.term;
       this.transmitOrdered(host, { kind: "connect" });
       this.transmitOrdered(host, { kind: "resync", snapshot: this.snapshot(host) });
       full = true;
@@ -1572,21 +1578,11 @@ export class SimWorld {
   }
 
   /** A command reaches an agent: receipt at once, then the ledger (idempotency, fencing), then the work. */
-  private deliverDown(hostName: string, session: number, term: number, c: AgentCommand): void {
+  private deliverDown(hostName: string, session: number, term: number, c: GatewayCommand): void {
     const host = this.hosts.get(hostName)!;
     if (!host.linkUp || !host.agentUp || host.session !== session || !host.conn) return;
     const via = this.instances[host.conn.instance]!;
     if (!via.agentsUp) return;
-    // Leadership fencing: a command of a term older than the newest the agent has seen is not run.
-    if (term < host.highestTerm) {
-      this.leaseTotals.refusedByTerm++;
-      this.log(`${hostName} refuses ${describeWire(c)}: term ${term} older than ${host.highestTerm}`);
-      return;
-    }
-    host.highestTerm = term;
-    if (term < host.highestRunTerm) this.fail(`${hostName} ran ${describeWire(c)} of term ${term} after a command of term ${host.highestRunTerm}`);
-    host.highestRunTerm = term;
-    this.commandsRun.push({ atMs: this.nowMs, host: hostName, term, command: describeWire(c) });
     const issuer = this.controllers.get(host.conn.ctl) ?? null;
     this.sendUp(host, { kind: "receipt", commandId: c.id });
     const first = host.results.get(c.id);
@@ -1598,6 +1594,17 @@ export class SimWorld {
       host.results.set(c.id, result);
       this.sendUp(host, { kind: "command-result", result });
     };
+    // Leadership fencing (agent/command-ledger.ts): after a repeated id, before the epochs — a command
+    // of a term older than the newest the agent has seen is not run.
+    if (term < host.highestTerm) {
+      this.leaseTotals.refusedByTerm++;
+      this.log(`${hostName} refuses ${describeWire(c)}: term ${term} older than ${host.highestTerm}`);
+      return finish("stale-term", `leadership term ${term} older than ${host.highestTerm}`);
+    }
+    host.highestTerm = term;
+    if (term < host.highestRunTerm) this.fail(`${hostName} ran ${describeWire(c)} of term ${term} after a command of term ${host.highestRunTerm}`);
+    host.highestRunTerm = term;
+    this.commandsRun.push({ atMs: this.nowMs, host: hostName, term, command: describeWire(c) });
     // The agent's ledger fences per pair: an epoch older than one already applied is refused.
     if (c.pairEpoch < (host.ledgerEpochs[pairId] ?? 0)) return finish("stale-epoch", `epoch ${c.pairEpoch} older than ${host.ledgerEpochs[pairId]}`, host.ledgerEpochs[pairId] ?? null);
     host.ledgerEpochs[pairId] = Math.max(host.ledgerEpochs[pairId] ?? 0, c.pairEpoch);
@@ -1938,7 +1945,7 @@ function describeFault(f: Fault): string {
   }
 }
 
-function describeWire(c: AgentCommand): string {
+function describeWire(c: GatewayCommand): string {
   switch (c.type) {
     case "set-role":
       return `set-role ${c.application} ${c.role} e${c.pairEpoch}`;

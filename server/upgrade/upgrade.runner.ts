@@ -70,6 +70,8 @@ export class UpgradeRunner {
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   private stopped = false;
+  /** Started: this console leads (or led); a follower that never did refuses new runs (the leader carries them out). */
+  private started = false;
   /** Actions handed to the runner's I/O and not answered yet (shutdown waits for none of them). */
   private inFlight = 0;
 
@@ -80,6 +82,7 @@ export class UpgradeRunner {
 
   /** Loads the runs a previous console left active (each is paused: what it had in flight went with it). */
   async start(): Promise<void> {
+    this.started = true;
     for (const row of await repo.activeRuns(this.deps.db)) {
       const run: Active = { id: row.id, state: row.state, actor: runActor(row.state), tail: Promise.resolve() };
       this.runs.set(row.id, run);
@@ -112,6 +115,10 @@ export class UpgradeRunner {
   /** Starts a run on a pair (refused while another runs there, or while the pair is not healthy). */
   async begin(actor: Actor, pairId: string): Promise<{ id: string; state: UpgradeState }> {
     if (!this.deps.controlPlane.enabled) throw new AppError("CONFLICT", "the controller is not running on this console (SWITCHYARD_CONTROLLER=false): an upgrade needs it");
+    if (!this.started) {
+      const leader = this.deps.controlPlane.cluster()?.leader;
+      throw new AppError("CONFLICT", `guided upgrades are carried out by the leading console${leader ? ` (${leader.id}${leader.webUrl ? `, ${leader.webUrl}` : ""})` : ""}: start this one there`);
+    }
     const pair = await this.deps.db.haPair.findUnique({
       where: { id: pairId },
       select: { id: true, name: true, primaryApp: { select: { id: true, name: true, host: { select: { name: true } } } }, backupApp: { select: { id: true, name: true, host: { select: { name: true } } } } },

@@ -1,0 +1,112 @@
+// The gateway's part of a highly available console (issue 17), with a real socket.io server and client
+// on loopback: the welcome carries the term, every command goes out stamped with it, nothing is sent
+// while mayCommand() says this console no longer leads, and a follower's refusal (notLeaderError)
+// reaches the agent as a not-leader refusal with the leader's URL.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { Server } from "socket.io";
+import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
+import { afterEach, describe, expect, it } from "vitest";
+import { AGENT_PROTOCOL_VERSION, refusalSchema, type AgentCommand, type Welcome } from "../../protocol/agent-wire";
+import { attachAgentGateway, notLeaderError, type AgentGateway } from "./gateway";
+
+const HOST = "h1";
+const TOKEN = "token-h1-0123456789";
+const quiet = { info: () => {}, debug: () => {}, warn: () => {}, error: () => {} };
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function listen(setup: (io: Server) => void): Promise<string> {
+  const server = http.createServer();
+  const io = new Server(server, { path: "/socket.io", serveClient: false });
+  setup(io);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        io.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function agentClient(url: string): ClientSocket {
+  const socket = connectClient(`${url}/agent`, {
+    path: "/socket.io",
+    transports: ["websocket"],
+    reconnection: false,
+    auth: { hostName: HOST, token: TOKEN, agentVersion: "test", protocolVersion: AGENT_PROTOCOL_VERSION },
+  });
+  cleanups.push(() => void socket.disconnect());
+  return socket;
+}
+
+async function gatewayWithAgent(opts: { term: number; mayCommand?: () => boolean; now?: () => number }) {
+  let gateway!: AgentGateway;
+  const url = await listen((io) => {
+    gateway = attachAgentGateway(io, {
+      term: opts.term,
+      mayCommand: opts.mayCommand,
+      now: opts.now,
+      verifyToken: async (host, token) => host === HOST && token === TOKEN,
+      configForHost: async () => ({ hostName: HOST, revision: "r1", applications: [] }),
+      logger: quiet,
+    });
+  });
+  cleanups.push(() => gateway.close());
+  const socket = agentClient(url);
+  const received: AgentCommand[] = [];
+  socket.on("config", (_cfg: unknown, ack: (r: unknown) => void) => ack({ revision: "r1", ok: true, errors: [] }));
+  socket.on("command", (cmd: AgentCommand, ack: (r: unknown) => void) => {
+    received.push(cmd);
+    ack({ commandId: cmd.id });
+  });
+  const welcome = await new Promise<Welcome>((resolve) => socket.on("welcome", resolve));
+  return { gateway, socket, welcome, received };
+}
+
+describe("agent gateway of a highly available console", () => {
+  it("welcomes with its term and stamps it on every command it sends (its callers do not give one)", async () => {
+    const { gateway, socket, welcome, received } = await gatewayWithAgent({ term: 4 });
+    expect(welcome.term).toBe(4);
+    socket.on("command", (cmd: AgentCommand) => {
+      socket.emit("commandResult", { commandId: cmd.id, type: cmd.type, application: null, outcome: "ok", reason: "ran", pairEpoch: null, finishedAt: new Date().toISOString() }, () => {});
+    });
+    const deadline = new Date(Date.now() + 10_000).toISOString();
+    const result = await gateway.sendCommand(HOST, { id: "os-1", type: "run-os-command", argv: ["/bin/true"], deadline });
+    expect(result.outcome).toBe("ok");
+    expect(received).toEqual([{ id: "os-1", type: "run-os-command", argv: ["/bin/true"], timeoutMs: 30_000, reason: "", deadline, term: 4 }]);
+  });
+
+  it("sends nothing while mayCommand() says no: the command waits as for an absent host and ends no-answer with the reason", async () => {
+    let t = Date.now();
+    let leads = false;
+    const { gateway, received } = await gatewayWithAgent({ term: 2, mayCommand: () => leads, now: () => t });
+    const answer = gateway.sendCommand(HOST, { id: "stop-1", type: "stop", application: "sip1", pairEpoch: 3, deadline: new Date(t + 1000).toISOString() });
+    t += 2000; // past its deadline: the gateway's next sweep gives up on it
+    const result = await answer;
+    expect(result).toMatchObject({ commandId: "stop-1", outcome: "no-answer", application: "sip1", pairEpoch: 3 });
+    expect(result.reason).toBe("command stop-1 was not sent to host h1: this console no longer holds the leadership lease (0 sends)");
+    expect(received).toEqual([]);
+    // Leading again (the caller's retry with the same id): sent this time.
+    leads = true;
+    void gateway.sendCommand(HOST, { id: "stop-1", type: "stop", application: "sip1", pairEpoch: 3, deadline: new Date(t + 10_000).toISOString() });
+    await expect.poll(() => received.map((c) => [c.id, c.term])).toEqual([["stop-1", 2]]);
+  });
+
+  it("a follower's notLeaderError reaches the agent as a not-leader refusal naming the leader", async () => {
+    const leaderUrl = "https://console-b.example:3001";
+    const url = await listen((io) => io.of("/agent").use((_socket, next) => next(notLeaderError(leaderUrl))));
+    const err = await new Promise<Error & { data?: unknown }>((resolve) => agentClient(url).on("connect_error", resolve));
+    expect(err.message).toBe(`this console is a follower; the leader is at ${leaderUrl}`);
+    expect(refusalSchema.parse(err.data)).toEqual({ code: "not-leader", message: err.message, leaderUrl });
+    const none = notLeaderError(null) as Error & { data?: unknown };
+    expect(refusalSchema.parse(none.data)).toEqual({ code: "not-leader", message: "this console is a follower and no console leads right now", leaderUrl: null });
+    // What is not a URL (an empty column) is not passed on as one.
+    expect(refusalSchema.parse((notLeaderError("") as Error & { data?: unknown }).data)).toMatchObject({ leaderUrl: null });
+  });
+});
