@@ -34,6 +34,8 @@ export const HEARD_REFRESH_INTERVAL_MS = 1_000;
  * alarm's granularity, not a deadline.
  */
 export const VIP_WATCH_INTERVAL_MS = 1_000;
+/** The controller's recovery grace on a console of several (SWITCHYARD_CONSOLES >= 2); one console keeps the core's 5 s. */
+export const CLUSTER_RECOVERY_GRACE_MS = 10_000;
 /** Largest message an agent may send (a resync of 256 applications, a batch of 1,000 log events). */
 export const AGENT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
@@ -241,7 +243,14 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     onChange: pushLive,
     onAlarm: (command) => notify({ kind: "controller-alarm", command }),
     onPlanEnded: (ending) => notify({ kind: "plan-ended", ending }),
-    timing: { heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS, maintenanceAlarmAfterMs: env.MAINTENANCE_ALARM_AFTER_MINUTES * 60_000 },
+    timing: {
+      heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS,
+      maintenanceAlarmAfterMs: env.MAINTENANCE_ALARM_AFTER_MINUTES * 60_000,
+      // Several consoles: after a takeover the agents first have to notice the old leader is gone and
+      // go round their console list (a frozen one costs a connect timeout): a longer wait for them
+      // before a host still away counts as lost (server/controller/DECISIONS.md, "Leadership lease").
+      ...(env.SWITCHYARD_CONSOLES >= 2 ? { recoveryGraceMs: CLUSTER_RECOVERY_GRACE_MS } : {}),
+    },
   });
   await runner.start();
   const r = runner;
