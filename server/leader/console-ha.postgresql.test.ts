@@ -187,7 +187,7 @@ describe("several consoles on one PostgreSQL, one leader by lease (issue 17)", (
       { timeoutMs: WAIT_MS, describe: describeAll },
     );
     const woke = old.proc!.output().slice(outputBefore);
-    expect(woke).toMatch(/this console steps down/);
+    expect(woke).toMatch(/this console stepped down from leading/);
     // It ordered nothing after it woke: no command of its (older) term left it.
     expect(woke).not.toMatch(/"msg":"sent /);
     await new Promise((r) => setTimeout(r, 3_000));
