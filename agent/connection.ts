@@ -30,6 +30,14 @@ import {
 import type { z } from "zod";
 import type { TermFence } from "./term-store";
 
+
+/**
+ * How long one console may take to accept the socket and answer the handshake. A console frozen
+ * (SIGSTOP, a hung host) accepts TCP but never answers: with several consoles, every round of the list
+ * waits this long there, and the new leader's controller counts hosts still away after its recovery
+ * grace as lost — so this stays well under that grace, and long enough for a loaded console.
+ */
+export const CONNECT_TIMEOUT_MS = 3_000;
 export const connectionStates = [
   /** Not started yet. */
   "idle",
@@ -368,7 +376,7 @@ export class ConsoleConnection {
       reconnection: false,
       transports: ["websocket"],
       auth: { ...this.opts.hello, protocolVersion: AGENT_PROTOCOL_VERSION },
-      timeout: 10_000,
+      timeout: CONNECT_TIMEOUT_MS,
     });
     this.socket = socket;
     this.setState("connecting", after ? `${after}; connecting to ${consoleUrl}` : `connecting to ${consoleUrl}`);

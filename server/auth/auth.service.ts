@@ -131,7 +131,13 @@ export class AuthService {
   async bootstrap(envAdmin: { username?: string; password?: string }): Promise<{ kind: "exists" } | { kind: "created"; username: string } | { kind: "setup"; token: string }> {
     if ((await repo.countUsers(this.db)) > 0) return { kind: "exists" };
     if (envAdmin.username && envAdmin.password) {
-      await this.createUser(systemActor, { username: envAdmin.username, password: envAdmin.password, role: "admin" });
+      try {
+        await this.createUser(systemActor, { username: envAdmin.username, password: envAdmin.password, role: "admin" });
+      } catch (err) {
+        // Several consoles started together on one database: another one created it first.
+        if ((await repo.countUsers(this.db)) > 0) return { kind: "exists" };
+        throw err;
+      }
       return { kind: "created", username: envAdmin.username };
     }
     const token = crypto.randomBytes(24).toString("base64url");

@@ -15,6 +15,7 @@ import { loadSnapshot } from "../config/config.repository";
 import { loadDirectory } from "../config/directory";
 import { buildHostConfig } from "../runtime/host-config";
 import { ControllerRunner, type PairConfig } from "../runtime/runner";
+import type { SaveFence } from "../runtime/runtime.repository";
 import { pairViews } from "../runtime/live-view";
 import { AppRuntimeStore, withAppRuntime } from "../runtime/app-runtime";
 import { stepVipWatch, vipCheckPairs, type PairVipMismatch, type VipWatchState } from "../runtime/vip-watch";
@@ -34,6 +35,8 @@ export const HEARD_REFRESH_INTERVAL_MS = 1_000;
  * alarm's granularity, not a deadline.
  */
 export const VIP_WATCH_INTERVAL_MS = 1_000;
+/** The controller's recovery grace on a console of several (SWITCHYARD_CONSOLES >= 2); one console keeps the core's 5 s. */
+export const CLUSTER_RECOVERY_GRACE_MS = 10_000;
 /** Largest message an agent may send (a resync of 256 applications, a batch of 1,000 log events). */
 export const AGENT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
@@ -90,6 +93,8 @@ export interface PlaneLeadership {
   listener: AgentListener;
   term: number;
   mayCommand: () => boolean;
+  /** Run first in every transaction that saves a decision: fails once this console no longer holds the lease (lease-store.ts). */
+  saveFence?: SaveFence;
 }
 
 export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => void, leadership: PlaneLeadership): Promise<Plane> {
@@ -241,7 +246,16 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     onChange: pushLive,
     onAlarm: (command) => notify({ kind: "controller-alarm", command }),
     onPlanEnded: (ending) => notify({ kind: "plan-ended", ending }),
-    timing: { heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS, maintenanceAlarmAfterMs: env.MAINTENANCE_ALARM_AFTER_MINUTES * 60_000 },
+    mayCommand: leadership.mayCommand,
+    saveFence: leadership.saveFence,
+    timing: {
+      heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS,
+      maintenanceAlarmAfterMs: env.MAINTENANCE_ALARM_AFTER_MINUTES * 60_000,
+      // Several consoles: after a takeover the agents first have to notice the old leader is gone and
+      // go round their console list (a frozen one costs a connect timeout): a longer wait for them
+      // before a host still away counts as lost (server/controller/DECISIONS.md, "Leadership lease").
+      ...(env.SWITCHYARD_CONSOLES >= 2 ? { recoveryGraceMs: CLUSTER_RECOVERY_GRACE_MS } : {}),
+    },
   });
   await runner.start();
   const r = runner;

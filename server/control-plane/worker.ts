@@ -70,7 +70,14 @@ async function main(): Promise<void> {
     peers.notify(notice);
   };
 
-  const leaderUrl = () => (lastLease && lastLease.holder && lastLease.dbNowMs < lastLease.expiresAtMs && lastLease.holder !== me.id ? lastLease.agentUrl : null);
+  // The leader agents are sent to: the holder of an unexpired lease that it keeps renewing. One that has
+  // missed two renewals is likely frozen or dying (it accepts TCP but answers nothing): agents sent there
+  // would wait out their connect timeout instead of finding the next leader as soon as there is one.
+  const leaderUrl = () => {
+    const l = lastLease;
+    if (!l || !l.holder || l.holder === me.id || l.dbNowMs >= l.expiresAtMs) return null;
+    return l.dbNowMs - l.renewedAtMs > 2 * env.LEASE_RENEW_MS ? null : l.agentUrl;
+  };
   // Agents: only the leader's plane takes them; a follower (or a leader whose lease is in doubt) says where to go.
   listener.io.of("/agent").use((_socket, next) => (plane && keeper.mayCommand() ? next() : next(notLeaderError(leaderUrl()))));
 
@@ -119,7 +126,7 @@ async function main(): Promise<void> {
     },
     onLead: async (leaseTerm) => {
       term = leaseTerm;
-      const started = await startPlane(db, env, notify, { listener, term: leaseTerm, mayCommand: () => keeper.mayCommand() });
+      const started = await startPlane(db, env, notify, { listener, term: leaseTerm, mayCommand: () => keeper.mayCommand(), saveFence: store.saveFence(me, leaseTerm) ?? undefined });
       plane = started;
       leadingSinceMs = Date.now();
       await publishCluster().catch(() => undefined);

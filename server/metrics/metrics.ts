@@ -60,6 +60,9 @@ export class ConsoleMetrics {
   private readonly failovers: Counter;
   private readonly vipPlans: Counter;
   private readonly roleChangeDuration: Histogram;
+  private readonly consoleLeader: Gauge;
+  private readonly consoleTerm: Gauge;
+  private readonly consoleFollowers: Gauge;
 
   constructor(
     private readonly deps: { db: Db; controlPlane: ControlPlane; version: string; now?: () => number },
@@ -91,6 +94,9 @@ export class ConsoleMetrics {
     this.cpLoopDelayMax = g("switchyard_control_plane_event_loop_delay_max_seconds", "Largest event-loop delay of the control plane's thread since the previous scrape.");
     this.cpQueued = g("switchyard_controller_queued_inputs", "Inputs (agents' reports, ticks) waiting for the controller.");
     this.cpHeap = g("switchyard_control_plane_heap_used_bytes", "V8 heap used by the control plane's thread.");
+    this.consoleLeader = g("switchyard_console_leader", "1 while this console instance leads (runs the controller and talks to agents), 0 while it follows; absent without a controller. Across instances the sum should be 1.");
+    this.consoleTerm = g("switchyard_console_term", "The leadership term this console leads at, or the last it saw (it grows by one at every takeover).");
+    this.consoleFollowers = g("switchyard_console_peers", "Other console instances alive, as this one sees them (on the leader: its followers; 0 there with SWITCHYARD_CONSOLES >= 2 is the no-follower alarm).");
     this.switchovers = new Counter({ name: "switchyard_switchovers_total", help: "Switchovers an operator asked for (W1/W12) that ended, by outcome (completed, abandoned, superseded, cancelled).", labelNames: ["pair", "forced", "outcome"], registers: r });
     this.failovers = new Counter({ name: "switchyard_failovers_total", help: "Role changes the controller made by itself that ended, by cause (primary-failed, host-disconnected, …) and outcome.", labelNames: ["pair", "cause", "outcome"], registers: r });
     this.vipPlans = new Counter({ name: "switchyard_vip_repairs_total", help: "Plans that only moved or disabled a VIP (stale VIP, adoption), by cause and outcome.", labelNames: ["pair", "cause", "outcome"], registers: r });
@@ -160,6 +166,13 @@ export class ConsoleMetrics {
     for (const severity of severities) this.alarmsActive.set({ severity }, counts[severity]);
     this.alarmsUnacknowledged.set(counts.unacknowledged);
     this.controlPlaneUp.set(cp ? 1 : 0);
+    const cluster = controlPlane.cluster();
+    for (const m of [this.consoleLeader, this.consoleTerm, this.consoleFollowers]) m.reset();
+    if (cluster) {
+      this.consoleLeader.set(cluster.role === "leader" ? 1 : 0);
+      this.consoleTerm.set(cluster.term);
+      this.consoleFollowers.set(cluster.instances.filter((i) => i.id !== cluster.instanceId).length);
+    }
     if (cp) {
       this.cpLoopDelayP99.set(cp.eventLoopDelay.p99Seconds);
       this.cpLoopDelayMax.set(cp.eventLoopDelay.maxSeconds);
