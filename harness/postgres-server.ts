@@ -8,12 +8,15 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
+import pg from "pg";
 
 export interface PostgresServer {
   /** postgresql://…/postgres: the maintenance database, to create and drop test databases from. */
   adminUrl: string;
   /** The URL of another database on the same server. */
   urlFor(database: string): string;
+  /** Creates an empty database on this server; its URL. */
+  createDatabase(database: string): Promise<string>;
   stop(): void;
 }
 
@@ -90,6 +93,16 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   return {
     adminUrl: urlFor("postgres"),
     urlFor,
+    async createDatabase(database) {
+      const admin = new pg.Client({ connectionString: urlFor("postgres") });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE "${database}"`);
+      } finally {
+        await admin.end();
+      }
+      return urlFor(database);
+    },
     stop() {
       try {
         run(path.join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]);
