@@ -15,6 +15,7 @@ import { loadSnapshot } from "../config/config.repository";
 import { loadDirectory } from "../config/directory";
 import { buildHostConfig } from "../runtime/host-config";
 import { ControllerRunner, type PairConfig } from "../runtime/runner";
+import type { SaveFence } from "../runtime/runtime.repository";
 import { pairViews } from "../runtime/live-view";
 import { AppRuntimeStore, withAppRuntime } from "../runtime/app-runtime";
 import { stepVipWatch, vipCheckPairs, type PairVipMismatch, type VipWatchState } from "../runtime/vip-watch";
@@ -92,6 +93,8 @@ export interface PlaneLeadership {
   listener: AgentListener;
   term: number;
   mayCommand: () => boolean;
+  /** Run first in every transaction that saves a decision: fails once this console no longer holds the lease (lease-store.ts). */
+  saveFence?: SaveFence;
 }
 
 export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => void, leadership: PlaneLeadership): Promise<Plane> {
@@ -243,6 +246,8 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     onChange: pushLive,
     onAlarm: (command) => notify({ kind: "controller-alarm", command }),
     onPlanEnded: (ending) => notify({ kind: "plan-ended", ending }),
+    mayCommand: leadership.mayCommand,
+    saveFence: leadership.saveFence,
     timing: {
       heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS,
       maintenanceAlarmAfterMs: env.MAINTENANCE_ALARM_AFTER_MINUTES * 60_000,

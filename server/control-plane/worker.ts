@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     },
     onLead: async (leaseTerm) => {
       term = leaseTerm;
-      const started = await startPlane(db, env, notify, { listener, term: leaseTerm, mayCommand: () => keeper.mayCommand() });
+      const started = await startPlane(db, env, notify, { listener, term: leaseTerm, mayCommand: () => keeper.mayCommand(), saveFence: store.saveFence(me, leaseTerm) ?? undefined });
       plane = started;
       leadingSinceMs = Date.now();
       await publishCluster().catch(() => undefined);

@@ -67,6 +67,22 @@ describe(`leadership lease in the database (${testDialect}, issue 17)`, () => {
     expect(c).toMatchObject({ won: true, lease: { holder: "c", term: 4 } });
   });
 
+  it("a save fenced by the lease is applied for its holder and refused, whole, for a deposed one (PostgreSQL; SQLite has no fence statement)", async () => {
+    const held = (await store.read()).holder!;
+    const lease = await store.read();
+    const holder = { ...me(held, lease.incarnation!), webUrl: "", agentUrl: "" };
+    const fenceOf = (who: typeof holder, term: number) => store.saveFence(who, term);
+    if (testDialect === "sqlite") {
+      expect(fenceOf(holder, lease.term)).toBeNull();
+      return;
+    }
+    const write = (name: string) => db.auditEntry.create({ data: { actorName: "test", action: "fence.test", objectType: "test", objectId: name, objectName: name } });
+    await db.$transaction([fenceOf(holder, lease.term)!(db), write("by-holder")]);
+    await expect(db.$transaction([fenceOf(holder, lease.term - 1)!(db), write("by-deposed")])).rejects.toThrow(/division by zero/);
+    const names = (await db.auditEntry.findMany({ where: { action: "fence.test" }, select: { objectName: true } })).map((r) => r.objectName);
+    expect(names).toEqual(["by-holder"]);
+  });
+
   it("lists the instances heard lately, by the database's clock", async () => {
     await store.heartbeat(me("c"), "leader", 1_000);
     await store.heartbeat(me("d"), "follower", 2_000);

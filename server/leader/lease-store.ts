@@ -116,6 +116,26 @@ export class LeaseStore {
       WHERE "id" = ${LEASE_ID} AND "holder" = ${me.id} AND "incarnation" = ${me.incarnation} AND "term" = ${term}`);
   }
 
+  /**
+   * The statement a leader runs first in each transaction that saves its decisions: it fails (division
+   * by zero) unless this instance still holds the lease at `term`, unexpired by the database's clock,
+   * and on PostgreSQL it locks the lease row until the transaction ends — a follower's acquisition waits
+   * for the save and loads the state after it, never before. SQLite runs one transaction at a time (the
+   * lease's UPDATE needs the same write lock), and has no error to raise from a plain SELECT: there the
+   * runner's own mayCommand() check before each step is the fence; null.
+   */
+  saveFence(me: InstanceIdentity, term: number): ((db: Db) => Prisma.PrismaPromise<unknown>) | null {
+    if (this.dialect !== "postgresql") return null;
+    const now = dbNowMs(this.dialect);
+    return (db) =>
+      db.$queryRaw(Prisma.sql`
+        SELECT 1 / COUNT(*) AS "held" FROM (
+          SELECT 1 FROM "ConsoleLease"
+          WHERE "id" = ${LEASE_ID} AND "holder" = ${me.id} AND "incarnation" = ${me.incarnation} AND "term" = ${term} AND "expiresAtMs" > ${now}
+          FOR SHARE
+        ) AS "lease"`);
+  }
+
   /** The secret followers show the leader's control plane (null before anyone ever led). */
   async peerSecret(): Promise<string | null> {
     const row = await this.db.consoleLease.findUnique({ where: { id: LEASE_ID }, select: { peerSecret: true } });

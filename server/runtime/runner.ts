@@ -33,6 +33,13 @@ export interface RunnerDeps {
   onAlarm?(command: RaiseAlarmCommand | CancelAlarmCommand): void;
   /** Plans that ended (completed, abandoned, …), for the web tier's metrics. */
   onPlanEnded?(ending: PlanEnding): void;
+  /**
+   * Several consoles: whether this one still holds the leadership lease. Nothing is decided, saved or
+   * sent once it says no (the console is stepping down); asking it steps down at once when the lease ran out.
+   */
+  mayCommand?: () => boolean;
+  /** Several consoles: the lease check run first in every step's transaction (a deposed leader's decisions are not saved). */
+  saveFence?: repo.SaveFence;
   log?: Logger;
 }
 
@@ -221,6 +228,8 @@ export class ControllerRunner {
         sliceStartMs = performance.now();
         if (!this.shell) return;
       }
+      // A console that no longer leads decides nothing more: the lease keeper is ending its thread.
+      if (this.deps.mayCommand && !this.deps.mayCommand()) return;
       const item = this.queue.shift()!;
       if (item.input.kind === "tick") this.tickQueued = false;
       const out = this.shell.handle(item.input, this.now());
@@ -282,7 +291,7 @@ export class ControllerRunner {
     // Rows of a step whose save failed go first, in their order, with this step's.
     const history = this.unsavedHistory.length ? [...this.unsavedHistory, ...p.history] : p.history;
     const next = this.writes.then(() =>
-      retryWhileBusy(() => repo.saveStep(this.deps.db, p.pairs, history), {
+      retryWhileBusy(() => repo.saveStep(this.deps.db, p.pairs, history, this.deps.saveFence), {
         maxWaitMs: PERSIST_MAX_WAIT_MS,
         onWait: (waitedMs) => {
           if (waitedMs > 1_000 && !this.waitLogged) {

@@ -54,7 +54,13 @@ function maintenanceColumns(p: PersistedPairState) {
 
 const json = (v: unknown) => (v === null || v === undefined ? undefined : (JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue));
 
-export async function saveStep(db: Db, pairs: Record<string, PersistedPairState>, history: HistoryRow[]): Promise<void> {
+/**
+ * A statement that fails unless this console still holds the leadership lease, run first in a step's
+ * transaction (server/leader/lease-store.ts, saveFence): a deposed leader's decision is not saved.
+ */
+export type SaveFence = (db: Db) => Prisma.PrismaPromise<unknown> | null;
+
+export async function saveStep(db: Db, pairs: Record<string, PersistedPairState>, history: HistoryRow[], fence?: SaveFence): Promise<void> {
   // Only the pairs this step touched (with 2,000 pairs, reading every id on every step cost more than the write).
   const touched = [...new Set([...Object.keys(pairs), ...history.map((h) => h.pairId)])];
   if (touched.length === 0) return;
@@ -74,7 +80,8 @@ export async function saveStep(db: Db, pairs: Record<string, PersistedPairState>
   // A batch transaction, not an interactive one: an interactive transaction left open across awaits
   // on the single SQLite connection was rolled back under load ("Transaction already closed") and
   // took the step's history rows with it.
-  await db.$transaction([...upserts, ...inserts]);
+  const guard = fence?.(db);
+  await db.$transaction([...(guard ? [guard] : []), ...upserts, ...inserts]);
 }
 
 export async function pairHistory(db: Db, pairId: string, limit: number) {
