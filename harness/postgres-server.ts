@@ -8,12 +8,15 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
+import pg from "pg";
 
 export interface PostgresServer {
   /** postgresql://…/postgres: the maintenance database, to create and drop test databases from. */
   adminUrl: string;
   /** The URL of another database on the same server. */
   urlFor(database: string): string;
+  /** Creates an empty database on this server; its URL. */
+  createDatabase(database: string): Promise<string>;
   stop(): void;
 }
 
@@ -60,15 +63,28 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   }
   const run = (cmd: string, args: string[]) =>
     execFileSync(asRoot ? "runuser" : cmd, asRoot ? ["-u", "postgres", "--", cmd, ...args] : args, { stdio: ["ignore", "pipe", "pipe"], cwd: dir });
-  const port = await freePort();
+  const logFile = path.join(dir, "server.log");
+  const readLog = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : "");
+  let port = 0;
   try {
     // C locale: text sorts and compares byte-wise, as SQLite does by default.
     run(path.join(bin, "initdb"), ["-D", data, "-U", user, "--auth=trust", "--no-locale", "-E", "UTF8", "--no-sync"]);
-    // A server time zone far from UTC, so a time the database fills in would show if a session were not in UTC.
-    const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c TimeZone=Pacific/Chatham`;
-    run(path.join(bin, "pg_ctl"), ["-D", data, "-l", path.join(dir, "server.log"), "-o", options, "-w", "-t", "60", "start"]);
+    // The port is free when picked, but anything on the machine (an outgoing connection's ephemeral
+    // port, another test's listener) may take it before the server binds it: then another port.
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      const logBefore = readLog().length;
+      // A server time zone far from UTC, so a time the database fills in would show if a session were not in UTC.
+      const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c TimeZone=Pacific/Chatham`;
+      try {
+        run(path.join(bin, "pg_ctl"), ["-D", data, "-l", logFile, "-o", options, "-w", "-t", "60", "start"]);
+        break;
+      } catch (err) {
+        if (attempt >= 5 || !/could not bind .*Address already in use/.test(readLog().slice(logBefore))) throw err;
+      }
+    }
   } catch (err) {
-    const log = fs.existsSync(path.join(dir, "server.log")) ? fs.readFileSync(path.join(dir, "server.log"), "utf8") : "";
+    const log = readLog();
     const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? "";
     fs.rmSync(dir, { recursive: true, force: true });
     throw new Error(`The test PostgreSQL did not start: ${stderr}${log}`, { cause: err });
@@ -77,6 +93,16 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   return {
     adminUrl: urlFor("postgres"),
     urlFor,
+    async createDatabase(database) {
+      const admin = new pg.Client({ connectionString: urlFor("postgres") });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE "${database}"`);
+      } finally {
+        await admin.end();
+      }
+      return urlFor(database);
+    },
     stop() {
       try {
         run(path.join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]);

@@ -12,7 +12,6 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { performance } from "node:perf_hooks";
 import { startPostgresServer } from "../../harness/postgres-server";
 import { waitFor } from "../../harness/lab-stack";
@@ -67,11 +66,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-ha-bench-"));
   process.stderr.write("starting PostgreSQL, three consoles and the lab…\n");
   const server = await startPostgresServer();
-  const admin = new pg.Client({ connectionString: server.adminUrl });
-  await admin.connect();
-  await admin.query('CREATE DATABASE "ha_bench"');
-  await admin.end();
-  const url = server.urlFor("ha_bench");
+  const url = await server.createDatabase("ha_bench");
   await migrateDatabase(url);
   const cluster = await startConsoleCluster({ databaseUrl: url, pairs: [PAIR] });
   const samples: Sample[] = [];
