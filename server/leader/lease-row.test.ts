@@ -24,8 +24,10 @@ describe("the lease row's update rules (issue 17)", () => {
     const row: LeaseRow = { holder: "a", incarnation: "a1", term: 3, expiresAtMs: 5_000 };
     expect(applyLeaseAttempt(row, acquire("a", "a2"), 1_000).won).toBe(false);
     expect(applyLeaseAttempt(row, acquire("a", "a2", true), 1_000)).toMatchObject({ won: true, row: { holder: "a", incarnation: "a2", term: 4 } });
-    // The same run may take it again (it stepped down while its row still held): a new term.
-    expect(applyLeaseAttempt(row, acquire("a", "a1"), 1_000)).toMatchObject({ won: true, lease: { holder: "a", term: 4 } });
+    // Not the same run while its lease is in force: a late acquire of the run that already leads again
+    // would raise the term under it. After expiry it is taken like anyone's.
+    expect(applyLeaseAttempt(row, acquire("a", "a1"), 1_000)).toMatchObject({ won: false, lease: { holder: "a", term: 3 } });
+    expect(applyLeaseAttempt(row, acquire("a", "a1"), 6_000)).toMatchObject({ won: true, lease: { holder: "a", term: 4 } });
   });
 
   it("a renewal extends only the same run's lease at its term, even past expiry; anything else is refused", () => {

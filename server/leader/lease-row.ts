@@ -2,7 +2,7 @@
 // attempt (server/leader/lease-core.ts decides when to send them). The console's lease keeper runs them
 // as single atomic UPDATEs, judged by the database's clock:
 //   acquire: UPDATE lease SET holder=me, incarnation=mine, term=term+1, expires=dbNow+ttl
-//            WHERE expires < dbNow OR holder IS NULL OR (holder=me AND (incarnation=mine OR takeOwn))
+//            WHERE expires < dbNow OR holder IS NULL OR (holder=me AND takeOwn)
 //   renew:   UPDATE lease SET expires=dbNow+ttl WHERE holder=me AND incarnation=mine AND term=myTerm
 // and answers whether the row changed plus the (holder, term) now in it. The simulation
 // (server/simulation/world.ts) runs its lease row through this function, so the SQL and the
@@ -37,7 +37,9 @@ export function applyLeaseAttempt(row: LeaseRow, attempt: LeaseAttempt, dbNowMs:
   const sameRun = mine && row.incarnation === attempt.incarnation;
   const matches =
     attempt.kind === "acquire"
-      ? row.expiresAtMs < dbNowMs || row.holder === null || (mine && (sameRun || attempt.takeOwn))
+      ? // Not "this very run holds it": an acquire that arrives late, after this run took the lease with a
+        // later attempt, would raise the term under its own feet (and its next renewal would fail).
+        row.expiresAtMs < dbNowMs || row.holder === null || (mine && attempt.takeOwn)
       : sameRun && row.term === attempt.term;
   if (!matches) return { row, won: false, lease: { holder: row.holder, term: row.term } };
   const next: LeaseRow =

@@ -81,9 +81,10 @@ export class LeaseStore {
   }
 
   /**
-   * Takes the lease at term + 1 when it has expired or nobody holds it — or this instance's id holds it
-   * (its own incarnation's, or with `takeOwn` on its first attempt: the previous run of this instance
-   * is gone, so a console restart does not wait a TTL).
+   * Takes the lease at term + 1 when it has expired or nobody holds it — or, with `takeOwn` on its first
+   * attempt, when this instance's id holds it (the previous run of this instance is gone, so a console
+   * restart does not wait a TTL). Not when this very run holds it: an attempt that arrives late, after
+   * a later one of this run won, must not raise the term under its own leader (lease-row.ts).
    */
   async acquire(me: InstanceIdentity, ttlMs: number, takeOwn: boolean): Promise<AttemptAnswer> {
     const now = dbNowMs(this.dialect);
@@ -91,7 +92,7 @@ export class LeaseStore {
       UPDATE "ConsoleLease" SET "holder" = ${me.id}, "incarnation" = ${me.incarnation}, "term" = "term" + 1,
         "expiresAtMs" = ${now} + ${ttlMs}, "acquiredAtMs" = ${now}, "renewedAtMs" = ${now},
         "agentUrl" = ${me.agentUrl}, "webUrl" = ${me.webUrl}, "peerSecret" = COALESCE("peerSecret", ${crypto.randomBytes(32).toString("base64url")})
-      WHERE "id" = ${LEASE_ID} AND ("holder" IS NULL OR "expiresAtMs" < ${now} OR ("holder" = ${me.id} AND ("incarnation" = ${me.incarnation} OR ${takeOwn ? 1 : 0} = 1)))`);
+      WHERE "id" = ${LEASE_ID} AND ("holder" IS NULL OR "expiresAtMs" < ${now} OR ("holder" = ${me.id} AND ${takeOwn ? 1 : 0} = 1))`);
     const lease = await this.read();
     return { won: changed === 1 && lease.holder === me.id && lease.incarnation === me.incarnation, lease };
   }
