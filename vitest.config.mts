@@ -29,6 +29,7 @@ const POSTGRES_TESTS = [
   "server/runtime/workflows.integration.test.ts",
   // The leadership lease row (issue 17): one holder, a growing term, expiry by the database's clock.
   "server/leader/lease-store.integration.test.ts",
+  "server/leader/leader-mirror.integration.test.ts",
   // Three console processes on one PostgreSQL with lab agents: takeover, fencing, followers (this project only).
   "server/leader/console-ha.postgresql.test.ts",
 ];

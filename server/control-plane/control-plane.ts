@@ -117,6 +117,11 @@ export function disabledControlPlane(db: Db): ControlPlane {
   };
 }
 
+/** This console leads, or the lease names it while its plane is starting (never a peer of itself). */
+function leadsItself(status: ClusterStatus): boolean {
+  return status.role === "leader" || status.leader?.id === status.instanceId;
+}
+
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
@@ -313,7 +318,7 @@ class WorkerControlPlane implements ControlPlane {
 
   /** Whether this console's own worker runs the plane (or nobody is known to lead: the worker answers why not). */
   private leadsHere(): boolean {
-    return this.clusterStatus === null || this.clusterStatus.role === "leader";
+    return this.clusterStatus === null || leadsItself(this.clusterStatus);
   }
 
   private request<K extends keyof ControlPlaneRequests>(name: K, input: ControlPlaneRequests[K]["in"]): Promise<ControlPlaneRequests[K]["out"]> {
@@ -352,13 +357,16 @@ class WorkerControlPlane implements ControlPlane {
 
   /** Follows the leader's control plane over its agent port (a follower), or nobody's (leading here, or no leader). */
   private follow(status: ClusterStatus | null): void {
-    const target = status && status.role === "follower" && status.leader?.agentUrl && status.peerSecret ? status.leader.agentUrl : null;
+    const target = status && !leadsItself(status) && status.leader?.agentUrl && status.peerSecret ? status.leader.agentUrl : null;
     if (this.peer && this.peer.agentUrl === target) return;
     if (this.peer) {
       this.peer.close();
       this.peer = null;
     }
-    // Another source: what the mirror held is not its.
+    // Leading here: the mirror is this console's own plane's, whose first push (every view, every host)
+    // came up before the notice that says it leads. Clearing it now would lose the views nothing changes.
+    if (status && leadsItself(status)) return;
+    // Another source (the leader's plane over the network), or none: what the mirror held is not its.
     this.views.clear();
     this.hostStates = new Map();
     this.appRuntime.clear();

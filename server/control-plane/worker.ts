@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     const leads = lease !== null && lease.holder !== null && lease.expiresAtMs > lease.dbNowMs;
     return {
       instanceId: me.id,
-      role: plane ? "leader" : "follower",
+      role: plane || keeper.role() === "leader" ? "leader" : "follower",
       term: plane ? term : (lease?.term ?? 0),
       leader: leads && lease ? { id: lease.holder!, webUrl: lease.webUrl, agentUrl: lease.agentUrl, term: lease.term, sinceMs: lease.acquiredAtMs } : null,
       leadingSinceMs,

@@ -287,9 +287,11 @@ export class ControllerShell {
       // The core takes a reconnected host's reports afresh (it forgot their order stamps), so the
       // snapshot's own times are fine even when older than what the agent sent before.
       const since = Date.parse(app.since);
+      // Readiness before status and role: the last of a resync's reports completes the picture a fresh
+      // controller decides on (recovery, a switchover to finish), and a candidate's readiness must be in it.
+      if (app.readiness) events.push(...readinessEvents(ids, app.readiness, atMs));
       events.push({ type: "application-status", atMs, ...ids, status: app.status, detail: app.detail, sentAtMs: since });
       if (app.role !== null && app.roleEpoch !== null) events.push({ type: "role-report", atMs, ...ids, role: app.role, epoch: app.roleEpoch, sentAtMs: since });
-      if (app.readiness) events.push(...readinessEvents(ids, app.readiness, atMs));
     }
     return events;
   }

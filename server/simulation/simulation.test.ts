@@ -281,6 +281,22 @@ describe("control plane under deterministic simulation", () => {
       expect(world.servers.get("sip-1a")).toMatchObject({ role: "backup" });
     });
 
+    it("whatever the pair's HA type, a switchover cut by the leader's crash after its demotion is completed, not undone (seeds 2-21)", () => {
+      // The new leader decides once the agents' resyncs complete its picture: the target's readiness must
+      // be in it (shell.ts sends a resync's readiness before its status and role), or it promoted the old
+      // primary back (seeds 3-7 and 10 did, before).
+      for (let seed = 2; seed <= 21; seed++) {
+        const { world, result } = scenario(seed, [
+          { atMs: 3_000, fault: { kind: "switchover", pair: "pair-1", force: false, durationMs: 0 } },
+          { atMs: 3_006, fault: { kind: "leader-crash", durationMs: 8_000 } },
+        ]);
+        expect(result.violation, report(result)).toBeNull();
+        const promoted = world.commandsRun.filter((c) => /^set-role sip-1. primary/.test(c.command)).map((c) => c.command);
+        expect(promoted.every((c) => c.startsWith("set-role sip-1b primary")), `seed ${seed} (${world.pairs[0]!.haType}): ${promoted.join(", ")}`).toBe(true);
+        expect(world.servers.get("sip-1b"), `seed ${seed}`).toMatchObject({ role: "primary" });
+      }
+    });
+
     it("a lease core that steps down only when a renewal is refused (not when its own deadline passes) is caught", () => {
       const trustsItsLease: typeof stepLease = (state, input, timing) => {
         // It pushes its deadline on as long as nobody told it otherwise.
