@@ -5,7 +5,7 @@
 // worker.ts only carries messages. Nothing here waits on the web tier: a slow page or a big import in
 // the main thread cannot delay a heartbeat or a failover decision.
 import http from "node:http";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import { Server as SocketServer } from "socket.io";
 import type { Db } from "../db";
 import type { Env } from "../env";
@@ -19,7 +19,7 @@ import type { SaveFence } from "../runtime/runtime.repository";
 import { pairViews } from "../runtime/live-view";
 import { AppRuntimeStore, withAppRuntime } from "../runtime/app-runtime";
 import { stepVipWatch, vipCheckPairs, type PairVipMismatch, type VipWatchState } from "../runtime/vip-watch";
-import type { ControlPlaneRequests, Notice } from "./protocol";
+import type { ControlPlaneMetrics, ControlPlaneRequests, Notice } from "./protocol";
 
 /** Live pushes are coalesced: at most one per this window (the first change is pushed at once). */
 export const LIVE_PUSH_INTERVAL_MS = 50;
@@ -39,6 +39,19 @@ export const VIP_WATCH_INTERVAL_MS = 1_000;
 export const CLUSTER_RECOVERY_GRACE_MS = 10_000;
 /** Largest message an agent may send (a resync of 256 applications, a batch of 1,000 log events). */
 export const AGENT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/** This thread's health since the previous scrape (the histogram is reset): event-loop delay, heap, and the controller's queue. */
+export function threadMetrics(loopDelay: IntervalHistogram, queuedInputs: number): ControlPlaneMetrics {
+  // Nanoseconds since the previous scrape; NaN before the first sample.
+  const s = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
+  const out = {
+    eventLoopDelay: { meanSeconds: s(loopDelay.mean), p99Seconds: s(loopDelay.percentile(99)), maxSeconds: s(loopDelay.max) },
+    queuedInputs,
+    heapUsedBytes: process.memoryUsage().heapUsed,
+  };
+  loopDelay.reset();
+  return out;
+}
 
 export interface Plane {
   agentUrl: string;
@@ -293,17 +306,7 @@ export async function startPlane(db: Db, env: Env, notify: (notice: Notice) => v
     },
     dropHost: async ({ hostName, reason }) => gateway.dropHost(hostName, reason),
     controllerState: async () => r.current,
-    metrics: async () => {
-      // Nanoseconds since the previous scrape; NaN before the first sample.
-      const s = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
-      const out = {
-        eventLoopDelay: { meanSeconds: s(loopDelay.mean), p99Seconds: s(loopDelay.percentile(99)), maxSeconds: s(loopDelay.max) },
-        queuedInputs: r.queuedInputs,
-        heapUsedBytes: process.memoryUsage().heapUsed,
-      };
-      loopDelay.reset();
-      return out;
-    },
+    metrics: async () => threadMetrics(loopDelay, r.queuedInputs),
     stop: async () => {
       if (pushTimer) clearTimeout(pushTimer);
       loopDelay.disable();

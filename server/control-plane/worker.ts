@@ -7,6 +7,7 @@
 // thread boundary.
 import crypto from "node:crypto";
 import os from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { createDb } from "../db";
 import { dialectOf } from "../db/dialect";
@@ -14,7 +15,7 @@ import { configureLogging, logger } from "../log";
 import { LeaseKeeper } from "../leader/lease-keeper";
 import { LeaseStore, type InstanceIdentity, type LeaseRow } from "../leader/lease-store";
 import { notLeaderError } from "../agents/gateway";
-import { listenForAgents, PlaneRequestError, startPlane, type Plane } from "./plane";
+import { listenForAgents, PlaneRequestError, startPlane, threadMetrics, type Plane } from "./plane";
 import { servePeers } from "./peer";
 import type { ClusterStatus, ControlPlaneStart, MainToWorker, Notice, WorkerToMain } from "./protocol";
 
@@ -144,6 +145,11 @@ async function main(): Promise<void> {
     },
   });
 
+  // A follower's thread is up too (it keeps the lease and answers agents): its own health for /metrics.
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+  const followerMetrics = () => threadMetrics(loopDelay, 0);
+
   port.on("message", (message: MainToWorker) => {
     const handled =
       message.name === "stop"
@@ -157,7 +163,9 @@ async function main(): Promise<void> {
           })()
         : plane
           ? plane.handle(message.name, message.input as never)
-          : Promise.reject(new PlaneRequestError("CONFLICT", "this console does not lead; its web tier asks the leader"));
+          : message.name === "metrics"
+            ? Promise.resolve(followerMetrics())
+            : Promise.reject(new PlaneRequestError("CONFLICT", "this console does not lead; its web tier asks the leader"));
     handled
       .then((output) => post({ kind: "reply", id: message.id, ok: true, output }))
       .catch((err: unknown) => {

@@ -75,6 +75,13 @@ describe("several consoles on one PostgreSQL, one leader by lease (issue 17)", (
     const h = (await cluster.health(follower))!;
     expect(h.role).toBe("follower");
     expect(h.followers).toHaveLength(2);
+    // /metrics of each says which leads; a follower's control-plane thread is up (it keeps the lease and answers agents).
+    const metricsOf = async (c: ClusterConsole) => (await fetch(`${c.url}/metrics`, { headers: { authorization: `Bearer ${cluster.token}` } })).text();
+    const [fm, lm] = await Promise.all([metricsOf(follower), metricsOf(leader)]);
+    expect(fm).toMatch(/^switchyard_console_leader 0$/m);
+    expect(fm).toMatch(/^switchyard_control_plane_up 1$/m);
+    expect(lm).toMatch(/^switchyard_console_leader 1$/m);
+    expect(lm).toMatch(/^switchyard_console_peers 2$/m);
     // A browser signed in on the follower.
     const login = await fetch(`${follower.url}/api/trpc/auth.login`, { method: "POST", headers: { "content-type": "application/json", origin: follower.url }, body: JSON.stringify({ json: CLUSTER_ADMIN }) });
     expect(login.status).toBe(200);

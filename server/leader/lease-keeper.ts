@@ -36,6 +36,7 @@ export class LeaseKeeper {
   private readonly startedAtMs = Date.now();
   private lastLease: LeaseRow | null = null;
   private stopped = false;
+  private failedInRow = 0;
 
   constructor(private readonly opts: LeaseKeeperOptions) {
     this.timing = opts.timing ?? DEFAULT_LEASE_TIMING;
@@ -100,6 +101,7 @@ export class LeaseKeeper {
         const role = action.kind === "renew" ? "leader" : "follower";
         attempt
           .then((answer) => {
+            this.failedInRow = 0;
             this.lastLease = answer.lease;
             if (this.stopped) return;
             this.opts.onLeaseSeen?.(answer.lease);
@@ -108,7 +110,11 @@ export class LeaseKeeper {
           })
           .catch((err: unknown) => {
             if (this.stopped) return;
-            this.log.warn(`the leadership lease could not be ${action.kind === "acquire" ? "tried" : "renewed"}`, { error: String(err) });
+            // One failure is routine (SQLite's write lock held a moment by the web tier); several in a row are not.
+            this.failedInRow += 1;
+            const line = `the leadership lease could not be ${action.kind === "acquire" ? "tried" : "renewed"} (${this.failedInRow} attempt${this.failedInRow === 1 ? "" : "s"} in a row)`;
+            if (this.failedInRow >= 3) this.log.warn(line, { error: String(err) });
+            else this.log.debug(line, { error: String(err) });
             this.apply({ kind: "failed", nowMs: this.now(), sentAtMs: action.sentAtMs, error: String(err) });
             this.opts.onAttempted?.();
           });
