@@ -109,6 +109,13 @@ describe("several consoles on one PostgreSQL, one leader by lease (issue 17)", (
       // The leader agrees, and the follower's browser was told as it happened.
       expect(primaryOf(await cluster.pair(leader, A))).toBe(primaryOf(after));
       await waitFor("the new primary pushed to the follower's browser", () => pushed.some((v) => v.name === A && primaryOf(v) === primaryOf(after) && v.plan === null) || undefined, { timeoutMs: 10_000 });
+      // A logout through the LEADER ends this session: its socket on the follower is dropped (the
+      // broadcast crosses consoles through PostgreSQL, the socket.io adapter).
+      let dropped = false;
+      socket.on("disconnect", (reason) => (dropped ||= reason === "io server disconnect"));
+      const logout = await fetch(`${leader.url}/api/trpc/auth.logout`, { method: "POST", headers: { "content-type": "application/json", origin: leader.url, cookie }, body: JSON.stringify({ json: null }) });
+      expect(logout.status).toBe(200);
+      await waitFor("the follower's socket of the ended session dropped", () => dropped || undefined, { timeoutMs: 10_000 });
     } finally {
       socket.close();
     }
