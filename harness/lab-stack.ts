@@ -86,8 +86,8 @@ export interface LabStack {
   labState(appName: string): Promise<{ role: string; calls: number; haSync: { syncId: number; batchSizes: number[]; done: boolean }[] } & Record<string, unknown>>;
   /** A copy of the controller's state (its clock, grace periods) from the control plane. */
   controllerState(): Promise<import("../server/controller/core").ControllerState | null>;
-  /** Stops the console and starts a new one on the same database and port; agents and servers keep running. */
-  restartConsole(): Promise<void>;
+  /** Stops the console and starts a new one on the same database and port; agents and servers keep running. `whileDown` runs in between. */
+  restartConsole(whileDown?: () => Promise<void> | void): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -289,9 +289,10 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
       return (await res.json()) as Awaited<ReturnType<LabStack["labState"]>>;
     },
     controllerState: () => r.services.controlPlane.controllerState(),
-    async restartConsole() {
+    async restartConsole(whileDown) {
       const port = new URL(r.url).port;
       await r.stop();
+      await whileDown?.();
       r = await startConsole({ withPages: false, env: { ...consoleEnv, PORT: port } });
       running = r;
       stack.running = r;

@@ -1,6 +1,6 @@
 // Condition alarms derived from the state after every step: raised when their condition starts and
 // cancelled when it ends, once each (event alarms are raised by the rules themselves).
-import { appName, appOf, durationWord, hostName, maintenanceWords, vipWord } from "./predicates";
+import { appName, appOf, durationWord, hostName, isRecovering, maintenanceWords, vipWord } from "./predicates";
 import { type AlarmKind } from "./types";
 import { servingPrimaries, type Ctx } from "./context";
 
@@ -13,8 +13,13 @@ interface WantedAlarm {
   text: string;
 }
 
-/** Alarms that follow a condition are derived from state and raised/cancelled on change, once each. */
-export function syncAlarms(ctx: Ctx): void {
+/**
+ * Alarms that follow a condition are derived from state and raised/cancelled on change, once each.
+ * An alarm an earlier controller raised (inherited: the alarm log's at start) is judged only once this
+ * one has recovered — before, its hosts may still report, and whether the condition is over is not
+ * known: it is kept, and the pair stepped again on the next tick. Returns whether it kept one so.
+ */
+export function syncAlarms(ctx: Ctx): boolean {
   const { s, pair, ps } = ctx;
   const wanted = new Map<string, WantedAlarm>();
   const want = (a: WantedAlarm): void => {
@@ -47,15 +52,25 @@ export function syncAlarms(ctx: Ctx): void {
     if (active.has(key)) continue;
     ctx.out.commands.push({ type: "raise-alarm", pairId: pair.id, ...a });
   }
+  const recovering = isRecovering(s);
+  const inherited = new Set(ps.inheritedAlarms);
+  const kept: string[] = [];
   for (const key of active) {
     if (wanted.has(key)) continue;
+    if (recovering && inherited.has(key)) {
+      kept.push(key);
+      continue;
+    }
     const [kind, subject] = splitKey(key);
     const target = pair.apps.find((r) => r.appId === subject) ? { appId: subject } : subject !== pair.id ? { hostId: subject } : {};
     const who = target.appId ? appName(pair, subject) : target.hostId ? hostName(pair, subject) : pair.name;
     const text = kind === "bind-failed" ? `${who} reports its SIP listener bound` : `${kind.replaceAll("-", " ")} cleared for ${who}`;
     ctx.out.commands.push({ type: "cancel-alarm", kind, pairId: pair.id, ...target, text });
   }
-  ps.activeAlarms = [...wanted.keys()];
+  ps.activeAlarms = [...wanted.keys(), ...kept];
+  // Judged: once recovered, every inherited alarm is either wanted (kept as this controller's) or cancelled.
+  if (!recovering && ps.inheritedAlarms.length) ps.inheritedAlarms = [];
+  return kept.length > 0;
 }
 
 function splitKey(key: string): [AlarmKind, string] {

@@ -649,6 +649,41 @@ describe("console restart: recovery without flapping", () => {
   });
 });
 
+describe("console restart or takeover: the condition alarms an earlier controller raised", () => {
+  const inherited = (activeAlarms: string[]) => new Harness(pairOf("ip-takeover"), { persisted: { "pair-a": { epoch: 7, intendedPrimaryAppId: "sip-1", stoppedAppIds: [], activeAlarms } } });
+
+  it("one whose condition ended while no controller watched is cancelled once the picture is complete, not before", () => {
+    const h = inherited(["host-disconnected:host-2", "application-failed:sip-2"]);
+    for (const host of ["host-1", "host-2"]) h.connect(host);
+    h.status("sip-1", "running");
+    h.role("sip-1", "primary", 7);
+    h.readiness("sip-1", 1);
+    h.status("sip-2", "running");
+    h.role("sip-2", "backup", 7);
+    const during = h.readiness("sip-2", 1);
+    // Recovering: what the hosts say may still change; nothing is cancelled, nothing raised again.
+    expect(kinds(during.commands, "cancel-alarm")).toEqual([]);
+    expect(kinds(during.commands, "raise-alarm")).toEqual([]);
+    expect(h.tick(4_000).commands.filter((c) => c.type === "cancel-alarm")).toEqual([]);
+    const after = h.tick(1_000);
+    expect(kinds(after.commands, "cancel-alarm").sort()).toEqual(["application-failed:sip-2", "host-disconnected:host-2"]);
+    expect(h.pairState().activeAlarms).toEqual([]);
+    expect(h.tick(1_000).commands.filter((c) => c.type === "cancel-alarm" || c.type === "raise-alarm")).toEqual([]);
+  });
+
+  it("one whose condition still holds is kept, neither cancelled nor raised a second time", () => {
+    const h = inherited(["application-failed:sip-2"]);
+    for (const host of ["host-1", "host-2"]) h.connect(host);
+    h.status("sip-1", "running");
+    h.role("sip-1", "primary", 7);
+    const r = h.status("sip-2", "failed");
+    expect(kinds(r.commands, "raise-alarm")).toEqual([]);
+    const after = h.tick(5_000);
+    expect(after.commands.filter((c) => c.type === "cancel-alarm" || (c.type === "raise-alarm" && c.kind === "application-failed"))).toEqual([]);
+    expect(h.pairState().activeAlarms).toEqual(["application-failed:sip-2"]);
+  });
+});
+
 describe("a stall of the console itself", () => {
   it("a stall during the recovery grace extends it: the host whose messages waited in the console's sockets is not declared lost", () => {
     const h = new Harness(pairOf("ip-takeover"), { persisted: { "pair-a": { epoch: 7, intendedPrimaryAppId: "sip-1", stoppedAppIds: [] } } });

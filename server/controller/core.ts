@@ -54,8 +54,8 @@ export function createStepInPlace(rules: readonly DecisionRule[] = decisionRules
       const ctx: Ctx = { s, pair, ps: pairStateOf(s, pairId), out };
       const acted = runRules(ctx, rules);
       releaseUnexaminedHold(ctx);
-      syncAlarms(ctx);
-      ctx.ps.dueOnTick = acted || waitsOnTime(s, pairId);
+      const keptAlarms = syncAlarms(ctx);
+      ctx.ps.dueOnTick = acted || keptAlarms || waitsOnTime(s, pairId);
     }
     const reason = out.decisions.length > 0 ? out.decisions.map((d) => d.sentence).join("; ") : observation;
     return { state: s, commands: out.commands, reason, decisions: out.decisions, scope };

@@ -491,6 +491,11 @@ export interface PairState {
   lastRoleChangeAtMs: number | null;
   /** Active alarms this pair raised, by key, so each is raised and cancelled once. */
   activeAlarms: string[];
+  /**
+   * Of those, the ones an earlier controller raised (the alarm log's, read at start) that this one has
+   * not judged yet: kept while it recovers (its hosts may still report), then cancelled if over.
+   */
+  inheritedAlarms: string[];
   /** An automatic failover waiting for its target to become ready (not persisted: a restart waits anew). */
   hold: FailoverHold | null;
   /** The pair is in maintenance: the controller observes it and takes no decision of its own (persisted). */
@@ -531,6 +536,12 @@ export interface PersistedPairState {
   stoppedAppIds: string[];
   /** The pair's maintenance, if any (absent in what was persisted before maintenance existed). */
   maintenance?: Maintenance | null;
+  /**
+   * The condition alarms the alarm log holds active for the pair, as the core's keys (kind:subject id):
+   * what an earlier controller (a previous run, or the console that led before) raised. Read at start,
+   * never saved by the controller; cancelled once the picture is complete and the condition is over.
+   */
+  activeAlarms?: string[];
 }
 
 export interface Decision {

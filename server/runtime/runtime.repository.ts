@@ -2,6 +2,7 @@
 // stopped servers and maintenance (upserted) and timeline rows, in one transaction per step.
 import type { Db } from "../db";
 import type { PairConfig, PersistedPairState } from "../controller/core";
+import type { ControllerAlarmKind } from "../../protocol/vocabulary";
 import type { Prisma } from "../../generated/prisma/client";
 import type { HistoryRow } from "./shell";
 
@@ -21,10 +22,45 @@ export async function loadPairConfigs(db: Db): Promise<PairConfig[]> {
   }));
 }
 
+/** The controller's condition alarms (raised and cancelled with their condition, core alarms.ts), as the alarm log names them. */
+const CONDITION_ALARM_KINDS = ["host-disconnected", "application-failed", "service-unavailable", "bind-failed", "split-brain", "stale-vip", "maintenance-too-long"] as const satisfies readonly ControllerAlarmKind[];
+const HOST_SUBJECT_KINDS: ReadonlySet<string> = new Set(["host-disconnected", "stale-vip"]);
+const PAIR_SUBJECT_KINDS: ReadonlySet<string> = new Set(["split-brain", "maintenance-too-long"]);
+
+/**
+ * Per pair, the condition alarms the alarm log holds active, as the core's keys (kind:subject id), so
+ * a controller that starts (a console restart, a takeover by another console) cancels those whose
+ * condition ended while no controller watched, instead of leaving them active for good.
+ */
+async function activeConditionAlarms(db: Db): Promise<Map<string, string[]>> {
+  const [alarms, pairs] = await Promise.all([
+    db.alarm.findMany({ where: { state: "active", source: { in: [...CONDITION_ALARM_KINDS] }, pair: { not: "" } }, select: { source: true, application: true, host: true, pair: true } }),
+    db.haPair.findMany({ select: { id: true, name: true, primaryApp: { select: { id: true, name: true, host: { select: { id: true, name: true } } } }, backupApp: { select: { id: true, name: true, host: { select: { id: true, name: true } } } } } }),
+  ]);
+  const byName = new Map(pairs.map((p) => [p.name, p]));
+  const out = new Map<string, string[]>();
+  for (const a of alarms) {
+    const pair = byName.get(a.pair);
+    if (!pair) continue;
+    const apps = [pair.primaryApp, pair.backupApp];
+    const subject = HOST_SUBJECT_KINDS.has(a.source)
+      ? apps.find((x) => x.host.name === a.host)?.host.id
+      : PAIR_SUBJECT_KINDS.has(a.source)
+        ? pair.id
+        : apps.find((x) => x.name === a.application)?.id;
+    if (!subject) continue;
+    out.set(pair.id, [...(out.get(pair.id) ?? []), `${a.source}:${subject}`]);
+  }
+  return out;
+}
+
 export async function loadPersisted(db: Db): Promise<Record<string, PersistedPairState>> {
-  const rows = await db.pairRuntime.findMany({
-    select: { pairId: true, epoch: true, intendedPrimaryAppId: true, stoppedAppIds: true, maintenanceBy: true, maintenanceReason: true, maintenanceSince: true, maintenanceUntil: true },
-  });
+  const [rows, alarms] = await Promise.all([
+    db.pairRuntime.findMany({
+      select: { pairId: true, epoch: true, intendedPrimaryAppId: true, stoppedAppIds: true, maintenanceBy: true, maintenanceReason: true, maintenanceSince: true, maintenanceUntil: true },
+    }),
+    activeConditionAlarms(db),
+  ]);
   return Object.fromEntries(
     rows.map((r) => [
       r.pairId,
@@ -36,6 +72,7 @@ export async function loadPersisted(db: Db): Promise<Record<string, PersistedPai
           r.maintenanceBy !== null && r.maintenanceSince !== null
             ? { by: r.maintenanceBy, reason: r.maintenanceReason ?? "", sinceMs: r.maintenanceSince.getTime(), untilMs: r.maintenanceUntil?.getTime() ?? null }
             : null,
+        activeAlarms: [...new Set(alarms.get(r.pairId) ?? [])],
       },
     ]),
   );
