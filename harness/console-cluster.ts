@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { stringify } from "yaml";
-import { freePort, prepareLabConfig, waitFor, type LabPairName } from "./lab-stack";
+import { fetchLabState, freePort, prepareLabConfig, waitFor, type LabPairName } from "./lab-stack";
 import { startConsoleProcess, type ConsoleProcess } from "./console-process";
 import { createDb, type Db } from "../server/db";
 import { importConfig } from "../server/transfer/transfer.service";
@@ -114,12 +114,8 @@ export async function startConsoleCluster(opts: { databaseUrl: string; pairs: La
     agreedLeader,
     api,
     pair: async (c, name) => (await api<PairView>(c, "GET", `/api/v1/pairs/${name}`)).json,
-    async labState(appName) {
-      const app = config.applications.find((a) => a.name === appName);
-      if (!app) throw new Error(`no application ${appName} in this cluster's lab`);
-      const res = await fetch(`http://${app.environment.SWITCHYARD_LAB_HTTP_ADDRESS ?? "127.0.0.1"}:${app.options.TServer!["http-port"]}/lab/v1/state`, { signal: AbortSignal.timeout(2_000) });
-      return (await res.json()) as { role: string };
-    },
+    // Bounded: a frozen or killed server must not hang a sampler.
+    labState: (appName) => fetchLabState(config, appName, 2_000),
     async describe() {
       const hs = await Promise.all(consoles.map(async (c) => `${c.url}: ${JSON.stringify(await health(c))}`));
       const timelines = await Promise.all(opts.pairs.map(async (p) => `${p}:\n  ${(await rows(p)).join("\n  ")}`));

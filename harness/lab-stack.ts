@@ -152,6 +152,15 @@ const rootDir = path.resolve(__dirname, "..");
 /** The demo configuration's monitor options (W4, W8, W10), off in a stack unless it asks for demoMonitors. */
 const DEMO_MONITOR_OPTIONS = ["sip-pass-check", "control-vip-scripts", "tlib-nic-monitoring"] as const;
 
+/** A simulated server's own view of itself (its lab endpoint), by application name in a lab configuration. */
+export async function fetchLabState(config: LabConfigFile, appName: string, timeoutMs?: number): Promise<Awaited<ReturnType<LabStack["labState"]>>> {
+  const app = config.applications.find((a) => a.name === appName);
+  if (!app) throw new Error(`no application ${appName} in this lab`);
+  const res = await fetch(`http://${app.environment.SWITCHYARD_LAB_HTTP_ADDRESS ?? "127.0.0.1"}:${app.options.TServer!["http-port"]}/lab/v1/state`, timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {});
+  if (!res.ok) throw new Error(`lab state of ${appName}: ${res.status}`);
+  return (await res.json()) as Awaited<ReturnType<LabStack["labState"]>>;
+}
+
 export async function prepareLabConfig(opts: Pick<LabStackOptions, "pairs" | "appEnv" | "customize" | "demoMonitors">): Promise<{ config: LabConfigFile; address(labAddress: string): string }> {
   const block = 20 + Math.floor(Math.random() * 230);
   const address = (labAddress: string) => labAddress.replace(/^127\.0\./, `127.${block}.`);
@@ -281,13 +290,7 @@ export async function startLabStack(opts: LabStackOptions): Promise<LabStack> {
     pairId,
     startApp: (appName) => appCommand(appName, "start"),
     stopApp: (appName) => appCommand(appName, "stop"),
-    async labState(appName) {
-      const app = config.applications.find((a) => a.name === appName);
-      if (!app) throw new Error(`no application ${appName} in this stack`);
-      const res = await fetch(`http://${app.environment.SWITCHYARD_LAB_HTTP_ADDRESS ?? "127.0.0.1"}:${app.options.TServer!["http-port"]}/lab/v1/state`);
-      if (!res.ok) throw new Error(`lab state of ${appName}: ${res.status}`);
-      return (await res.json()) as Awaited<ReturnType<LabStack["labState"]>>;
-    },
+    labState: (appName) => fetchLabState(config, appName),
     controllerState: () => r.services.controlPlane.controllerState(),
     async restartConsole(whileDown) {
       const port = new URL(r.url).port;
