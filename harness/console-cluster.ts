@@ -73,6 +73,8 @@ export async function startConsoleCluster(opts: { databaseUrl: string; pairs: La
       SWITCHYARD_ADMIN_PASSWORD: CLUSTER_ADMIN.password,
       SWITCHYARD_LAB_STATE_DIR: path.join(dir, "vip"),
       LOG_FORMAT: "json",
+      // The admin-only alarms.injectLogEvent stands in for an agent's log event in tests.
+      SWITCHYARD_TEST_HOOKS: "1",
       ...opts.env,
     });
   };

@@ -100,6 +100,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
     retentionDays: env.ALARM_LOG_RETENTION_DAYS,
     configEvents,
     ports: { switchover: controlPlane.enabled ? operations : null, agents: controlPlane.enabled ? controlPlane : null },
+    leads: () => controlPlane.cluster()?.role !== "follower",
   });
   // The lab's agents connect to the control plane's port, known once it listens (they start after it).
   const lab = opts.lab
@@ -142,6 +143,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   };
   const clusterKey = (c: { role: string; leader: { id: string; term: number } | null; instances: { id: string }[] }) => `${c.role}|${c.leader?.id}|${c.leader?.term}|${c.instances.map((i) => i.id).join(",")}`;
   let lastClusterKey = "";
+  let lastRole: "leader" | "follower" | null = null;
   const stopAll = async () => {
     await leaderDutiesStarted;
     await schedules.stop();
@@ -171,6 +173,9 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
       onCluster: (status) => {
         // Leadership moved (or this console's role did): pages showing it refetch; and the procedures the leader carries start here.
         if (status.role === "leader") startLeaderDuties();
+        // Leading from now on: the alarm engine goes on from the database, not from what it read as a follower.
+        if (status.role === "leader" && lastRole === "follower") void alarms.reload().catch((err: unknown) => log.error("reading the alarms again on taking over failed", { error: String(err) }));
+        lastRole = status.role;
         if (clusterKey(status) !== lastClusterKey) {
           lastClusterKey = clusterKey(status);
           ui.local.emit("live:changed");
@@ -180,6 +185,13 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
       onPlanEnded: (ending) => metrics.onPlanEnded(ending),
     });
     alarms.onChange(() => ui.emit("alarms:changed"));
+    // Several consoles: an operator's change to alarms on one console is read again by the others'
+    // engines (the leader's matcher must not go on from an alarm a follower cleared).
+    const others = http.otherConsoles;
+    if (others) {
+      alarms.onOperatorChange(() => others.emit("alarms:reload"));
+      others.on("alarms:reload", () => void alarms.reload().catch((err: unknown) => log.error("reading the alarms again after another console changed them failed", { error: String(err) })));
+    }
     // A guided procedure changed: its page refetches it, and the pair's timeline (its notes).
     const proceduresChanged = () => {
       ui.emit("procedures:changed");

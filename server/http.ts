@@ -93,7 +93,19 @@ export interface ConsoleServer {
   url: string;
   /** Drops the live sockets of ended sessions (the AuthService says which; the composition root wires it). */
   endSessions(ended: EndedSessions): void;
+  /**
+   * Several consoles on PostgreSQL: tells the other consoles' web tiers (through the socket.io adapter),
+   * and hears them. Null on SQLite (one console).
+   */
+  otherConsoles: OtherConsoles | null;
   close(): Promise<void>;
+}
+
+/** What one console's web tier tells the others': an operator changed alarms or their conditions (their engines read them again). */
+export type OtherConsolesEvent = "alarms:reload";
+export interface OtherConsoles {
+  emit(event: OtherConsolesEvent): void;
+  on(event: OtherConsolesEvent, listener: () => void): void;
 }
 
 /** Rooms a live socket joins, so an ended session or user finds its sockets. */
@@ -262,6 +274,12 @@ export async function startHttpServer(
     io,
     ui,
     url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
+    otherConsoles: adapterPool
+      ? {
+          emit: (event) => (ui as unknown as Namespace).serverSideEmit(event),
+          on: (event, listener) => void (ui as unknown as Namespace).on(event as never, listener),
+        }
+      : null,
     endSessions(ended) {
       const room = "sessionId" in ended ? sessionRoom(ended.sessionId) : userRoom(ended.userId);
       log.debug("dropping the live sockets of ended sessions", { room, reason: ended.reason });

@@ -36,6 +36,12 @@ export interface AlarmEngineDeps {
   ports: ReactionPorts;
   /** When given, the engine re-reads its application/host/pair directory after each configuration change. */
   configEvents?: ConfigEvents;
+  /**
+   * Several consoles on one database: whether this console leads (default: always). Only the leader's
+   * engine runs the auto-clear and pruning timers, and its matcher is the one kept in step; another
+   * console's engine reads the active alarms again before it records anything (its own view may be old).
+   */
+  leads?: () => boolean;
 }
 
 export interface AlarmEngineOptions {
@@ -88,6 +94,13 @@ export interface AlarmEngine {
   idle(): Promise<void>;
   /** Called (coalesced, at most every ALARM_PUSH_INTERVAL_MS) after alarms changed; returns the unsubscribe. */
   onChange(listener: () => void): () => void;
+  /**
+   * Called after an operator changed alarms or their conditions through this engine (acknowledge, clear,
+   * conditions or reactions edited): another console's engine must read them again (reload()).
+   */
+  onOperatorChange(listener: () => void): () => void;
+  /** Reads the active alarms, conditions and reactions again (another console changed them; this console now leads). */
+  reload(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -119,6 +132,8 @@ class Engine implements AlarmEngine {
   private stopped = false;
   private unsubscribeConfig: (() => void) | null = null;
   private readonly changeListeners = new Set<() => void>();
+  private readonly operatorListeners = new Set<() => void>();
+  private readonly leads: () => boolean;
 
   constructor(
     deps: AlarmEngineDeps,
@@ -128,6 +143,7 @@ class Engine implements AlarmEngine {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? logger("alarms");
     this.retentionDays = deps.retentionDays;
+    this.leads = deps.leads ?? (() => true);
     this.unsubscribeConfig =
       deps.configEvents?.subscribe(() => {
         this.directory = null;
@@ -152,6 +168,30 @@ class Engine implements AlarmEngine {
     return () => this.changeListeners.delete(listener);
   }
 
+  onOperatorChange(listener: () => void): () => void {
+    this.operatorListeners.add(listener);
+    return () => this.operatorListeners.delete(listener);
+  }
+
+  private operatorChanged(): void {
+    for (const l of this.operatorListeners) l();
+  }
+
+  reload(): Promise<void> {
+    return this.run(async () => {
+      this.loaded = null;
+      this.directory = null;
+      await this.ready();
+      this.changed();
+    });
+  }
+
+  /** Ready, and — on a console that does not lead — with the active alarms read again (its matcher may be old). */
+  private async current(): Promise<void> {
+    if (!this.leads()) this.loaded = null;
+    await this.ready();
+  }
+
   async start(): Promise<void> {
     await this.run(() => this.ready());
     await this.pruneNow();
@@ -160,8 +200,9 @@ class Engine implements AlarmEngine {
       t.unref();
       this.timers.push(t);
     };
-    every(AUTO_CLEAR_CHECK_INTERVAL_MS, () => this.expireNow());
-    every(LOG_PRUNE_INTERVAL_MS, () => this.pruneNow());
+    // The leader's alone: another console's matcher may be behind what the leader recorded since.
+    every(AUTO_CLEAR_CHECK_INTERVAL_MS, () => (this.leads() ? this.expireNow() : Promise.resolve(0)));
+    every(LOG_PRUNE_INTERVAL_MS, () => (this.leads() ? this.pruneNow() : Promise.resolve(0)));
   }
 
   async stop(): Promise<void> {
@@ -250,7 +291,7 @@ class Engine implements AlarmEngine {
     // Host name and reason may carry whatever the sender put in them: fields, never the sentence.
     if (rejected.length) this.log.warn("refused malformed log events", { host: hostName, refused: rejected.length, firstReason: rejected[0]!.reason });
     return this.run(async () => {
-      await this.ready();
+      await this.current();
       const result: IngestResult = { stored: valid.length, rejected, raised: 0, repeated: 0, cleared: 0 };
       if (!valid.length) return result;
       const nowMs = this.now();
@@ -283,7 +324,7 @@ class Engine implements AlarmEngine {
 
   controllerAlarm(c: RaiseAlarmCommand | CancelAlarmCommand): Promise<void> {
     return this.run(async () => {
-      await this.ready();
+      await this.current();
       let dir = await this.dir();
       const known = (d: Directory) => (!c.appId || d.appsById.has(c.appId)) && (!c.hostId || d.hostsById.has(c.hostId)) && d.pairsById.has(c.pairId);
       if (!known(dir)) {
@@ -326,7 +367,7 @@ class Engine implements AlarmEngine {
   /** Raises or cancels an alarm of a kind (not a log event) about a subject. */
   private kindAlarm(raise: boolean, kind: string, subjectOf: () => Promise<Subject>, text: string): Promise<void> {
     return this.run(async () => {
-      await this.ready();
+      await this.current();
       const subject = await subjectOf();
       const nowMs = this.now();
       await this.persist(raise ? this.matcher.controllerRaise(kind, subject, text, nowMs) : this.matcher.controllerCancel(kind, subject, text, nowMs));
@@ -352,13 +393,14 @@ class Engine implements AlarmEngine {
     return this.run(async () => {
       const alarm = await service.acknowledgeAlarm(this.db, actor, alarmId, note, new Date(this.now()));
       this.changed();
+      this.operatorChanged();
       return alarm;
     });
   }
 
   clear(actor: Actor, alarmId: string, comment: string): Promise<repo.AlarmView> {
     return this.run(async () => {
-      await this.ready();
+      await this.current();
       const before = await service.clearAlarm(this.db, actor, alarmId, "manual", comment, new Date(this.now()));
       if (before.activeKey) {
         this.matcher.forget(before.activeKey);
@@ -366,6 +408,7 @@ class Engine implements AlarmEngine {
       }
       this.dispatcher.fire(before.id, before.conditionId, "clear");
       this.changed();
+      this.operatorChanged();
       return before;
     });
   }
@@ -374,6 +417,7 @@ class Engine implements AlarmEngine {
     return this.run(async () => {
       await this.ready();
       await this.reloadConditions();
+      this.operatorChanged();
     });
   }
 

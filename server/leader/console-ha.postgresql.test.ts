@@ -121,6 +121,33 @@ describe("several consoles on one PostgreSQL, one leader by lease (issue 17)", (
     }
   }, 120_000);
 
+  it("an alarm cleared on a follower is gone from the leader's engine too: the same event raises a new alarm there", async () => {
+    const leader = (await cluster.agreedLeader())!;
+    const follower = cluster.consoles.find((c) => c !== leader)!;
+    const login = await fetch(`${leader.url}/api/trpc/auth.login`, { method: "POST", headers: { "content-type": "application/json", origin: leader.url }, body: JSON.stringify({ json: CLUSTER_ADMIN }) });
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0]!;
+    // The event comes to the leader (as an agent's log event would); the test hook stands in for the agent.
+    const inject = () =>
+      fetch(`${leader.url}/api/trpc/alarms.injectLogEvent`, { method: "POST", headers: { "content-type": "application/json", origin: leader.url, cookie }, body: JSON.stringify({ json: { host: "lab-host-1", application: "sip-a1", id: "00-04200", text: "bind failed (test)" } }) });
+    const active = () => cluster.db.alarm.findFirst({ where: { source: "00-04200", application: "sip-a1", state: "active" }, select: { id: true } });
+    expect((await inject()).status).toBe(200);
+    const first = await waitFor("the alarm raised on the leader", async () => (await active()) ?? undefined, { timeoutMs: 10_000 });
+    const cleared = await cluster.api(follower, "POST", `/api/v1/alarms/${first.id}/clear`, { comment: "cleared on a follower" });
+    expect(cleared.status).toBe(200);
+    // The leader's engine hears of it through the database (the adapter) and reads its alarms again; until
+    // then a repeat would count on the cleared alarm. Repeated until a new alarm is raised.
+    const second = await waitFor(
+      "a new alarm for the same event on the leader",
+      async () => {
+        await inject();
+        const a = await active();
+        return a && a.id !== first.id ? a : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 500 },
+    );
+    expect(second.id).not.toBe(first.id);
+  }, 60_000);
+
   it("kill -9 of the leader: a follower leads after the lease expires, the agents follow it, and nothing flaps", async () => {
     const old = (await cluster.agreedLeader())!;
     const runtime = await pairRuntime();
