@@ -26,6 +26,9 @@ const log = logger("control-plane");
 
 /** How often the list of console instances is read for the dashboard, /healthz and the no-follower alarm. */
 const CLUSTER_REFRESH_MS = 2_000;
+/** Instances not heard of for this long are forgotten (checked at most every INSTANCE_PRUNE_EVERY_MS, by the leader). */
+const INSTANCE_FORGOTTEN_AFTER_MS = 24 * 3_600_000;
+const INSTANCE_PRUNE_EVERY_MS = 3_600_000;
 /** A new leader waits this long before it says no follower is alive (consoles started together say so within a few seconds). */
 const NO_FOLLOWER_GRACE_MS = 10_000;
 
@@ -113,7 +116,17 @@ async function main(): Promise<void> {
       }
     }
   };
-  const clusterTimer = setInterval(() => void publishCluster().catch((err: unknown) => log.warn("reading the console instances failed", { error: String(err) })), CLUSTER_REFRESH_MS);
+  // The leader forgets instances not heard of for a day (a console moved or renamed), at most hourly.
+  let prunedAtMs = 0;
+  const pruneInstances = () => {
+    if (!plane || Date.now() - prunedAtMs < INSTANCE_PRUNE_EVERY_MS) return;
+    prunedAtMs = Date.now();
+    store.pruneInstances(INSTANCE_FORGOTTEN_AFTER_MS).catch((err: unknown) => log.warn("forgetting old console instances failed", { error: String(err) }));
+  };
+  const clusterTimer = setInterval(() => {
+    void publishCluster().catch((err: unknown) => log.warn("reading the console instances failed", { error: String(err) }));
+    pruneInstances();
+  }, CLUSTER_REFRESH_MS);
   clusterTimer.unref();
 
   const keeper: LeaseKeeper = new LeaseKeeper({

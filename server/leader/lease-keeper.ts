@@ -34,7 +34,6 @@ export class LeaseKeeper {
   private readonly log: Logger;
   private timer: NodeJS.Timeout | null = null;
   private readonly startedAtMs = Date.now();
-  private lastLease: LeaseRow | null = null;
   private stopped = false;
   private failedInRow = 0;
 
@@ -59,15 +58,6 @@ export class LeaseKeeper {
 
   role(): LeaseState["role"] {
     return this.state.role;
-  }
-
-  term(): number {
-    return this.state.role === "leader" ? this.state.term : this.state.knownTerm;
-  }
-
-  /** The lease row as last read. */
-  lease(): LeaseRow | null {
-    return this.lastLease;
   }
 
   /** Stops; gives the lease up when leading, so a follower takes over at once. */
@@ -102,7 +92,6 @@ export class LeaseKeeper {
         attempt
           .then((answer) => {
             this.failedInRow = 0;
-            this.lastLease = answer.lease;
             if (this.stopped) return;
             this.opts.onLeaseSeen?.(answer.lease);
             this.apply({ kind: "answer", nowMs: this.now(), sentAtMs: action.sentAtMs, won: answer.won, lease: answer.lease });
