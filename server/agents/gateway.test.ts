@@ -1,14 +1,16 @@
 // The gateway's part of a highly available console (issue 17), with a real socket.io server and client
 // on loopback: the welcome carries the term, every command goes out stamped with it, nothing is sent
 // while mayCommand() says this console no longer leads, and a follower's refusal (notLeaderError)
-// reaches the agent as a not-leader refusal with the leader's URL.
+// reaches the agent as a not-leader refusal with the leader's URL. Trust per host (issue 11): what an
+// agent says about applications or commands that are not its host's is dropped (and logged, rate-limited),
+// and every agent is held to its message rate and log-event quota.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { AGENT_PROTOCOL_VERSION, refusalSchema, type AgentCommand, type Welcome } from "../../protocol/agent-wire";
-import { attachAgentGateway, notLeaderError, type AgentGateway } from "./gateway";
+import { AGENT_LOG_EVENT_BURST, AGENT_MESSAGE_BURST, attachAgentGateway, notLeaderError, type AgentGateway, type AgentGatewayDeps } from "./gateway";
 
 const HOST = "h1";
 const TOKEN = "token-h1-0123456789";
@@ -45,16 +47,19 @@ function agentClient(url: string): ClientSocket {
   return socket;
 }
 
-async function gatewayWithAgent(opts: { term: number; mayCommand?: () => boolean; now?: () => number }) {
+/** `applications`: what the host's configuration names (what its agent may speak about); `deps`: callbacks and a logger. */
+async function gatewayWithAgent(opts: { term: number; mayCommand?: () => boolean; now?: () => number; applications?: string[]; deps?: Partial<AgentGatewayDeps> }) {
   let gateway!: AgentGateway;
+  const applications = (opts.applications ?? []).map((name) => ({ name, type: "sip-server", start: { command: "/bin/true" }, pair: null }));
   const url = await listen((io) => {
     gateway = attachAgentGateway(io, {
       term: opts.term,
       mayCommand: opts.mayCommand,
       now: opts.now,
       verifyToken: async (host, token) => host === HOST && token === TOKEN,
-      configForHost: async () => ({ hostName: HOST, revision: "r1", applications: [] }),
+      configForHost: async () => ({ hostName: HOST, revision: "r1", applications }),
       logger: quiet,
+      ...opts.deps,
     });
   });
   cleanups.push(() => gateway.close());
@@ -108,5 +113,58 @@ describe("agent gateway of a highly available console", () => {
     expect(refusalSchema.parse(none.data)).toEqual({ code: "not-leader", message: "this console is a follower and no console leads right now", leaderUrl: null });
     // What is not a URL (an empty column) is not passed on as one.
     expect(refusalSchema.parse((notLeaderError("") as Error & { data?: unknown }).data)).toMatchObject({ leaderUrl: null });
+  });
+});
+
+describe("agent gateway: an agent speaks only for its own host, within its rate and quota", () => {
+  const time = "2026-01-01T00:00:00.000Z";
+  const status = (application: string) => ({ application, status: "failed", previous: "running", detail: "exited", pid: null, exitCode: 1, signal: null, time });
+  const events = (application: string, n: number, id = "00-04200") => Array.from({ length: n }, (_, i) => ({ application, id, text: `event ${i}`, time }));
+
+  it("drops reports, log events and command results about applications and commands that are not its host's, and logs the refusals at most every 10 s", async () => {
+    const seen: string[] = [];
+    const warnings: { msg: string; fields: unknown }[] = [];
+    const logger = { ...quiet, warn: (msg: string, fields?: unknown) => void warnings.push({ msg, fields }) };
+    const { socket } = await gatewayWithAgent({
+      term: 1,
+      now: () => 1_000_000, // a fixed clock: nothing refills, nothing times out
+      applications: ["own-app"],
+      deps: {
+        logger,
+        onAppStatus: (host, m) => void seen.push(`status ${host} ${m.application}`),
+        onRoleReport: (host, m) => void seen.push(`role ${host} ${m.application}`),
+        onReadiness: (host, m) => void seen.push(`readiness ${host} ${m.application}`),
+        onLogEvents: (host, m) => void seen.push(`log ${host} ${m.events.map((e) => e.application).join(",")}`),
+        onCommandResult: (host, r) => void seen.push(`result ${host} ${r.commandId}`),
+      },
+    });
+    socket.emit("appStatus", status("other-app"));
+    socket.emit("roleReport", { application: "other-app", role: "primary", epoch: 9, time });
+    socket.emit("readiness", { application: "other-app", report: null, error: "forged", time });
+    // A result sent ahead for a command id it guessed: nothing was sent, so nothing is settled or remembered.
+    socket.emit("commandResult", { commandId: "set-role:p1:other-app:primary:e2", type: "set-role", application: "other-app", outcome: "ok", reason: "forged", pairEpoch: 2, finishedAt: time, scripts: [], heldEpoch: null }, () => {});
+    expect(await socket.emitWithAck("logEvents", { events: [...events("other-app", 2), ...events("own-app", 1)] })).toEqual({ ok: true });
+    socket.emit("appStatus", status("own-app"));
+    // Messages are handled in order: the heartbeat's answer comes after everything above was.
+    await socket.emitWithAck("heartbeat", { seq: 1, sentAtMs: 0 });
+    expect(seen).toEqual([`log ${HOST} own-app`, `status ${HOST} own-app`]);
+    const refusals = warnings.filter((w) => w.msg === "refused what an agent sent");
+    expect(refusals).toHaveLength(1); // five refusals, one line: the next may come 10 s later, with the count since
+    expect(refusals[0]!.fields).toMatchObject({ host: HOST, why: "a status of other-app, which it does not run" });
+  });
+
+  it(`holds an agent to its log-event quota (bursts of ${AGENT_LOG_EVENT_BURST}) and its message rate (bursts of ${AGENT_MESSAGE_BURST})`, async () => {
+    let delivered = 0;
+    const { socket } = await gatewayWithAgent({ term: 1, now: () => 1_000_000, applications: ["own-app"], deps: { onLogEvents: (_h, m) => void (delivered += m.events.length) } });
+    // One more message's worth of events than the burst allows (the clock stands still: no refill).
+    const messages = AGENT_LOG_EVENT_BURST / 1000 + 1;
+    for (let i = 0; i < messages; i++) expect(await socket.emitWithAck("logEvents", { events: events("own-app", 1000) })).toEqual({ ok: true });
+    expect(delivered).toBe(AGENT_LOG_EVENT_BURST);
+    // The message rate: every message counts (the log events above too); past the burst each is dropped and answered so.
+    const answers = await Promise.all(Array.from({ length: AGENT_MESSAGE_BURST }, (_, seq) => socket.emitWithAck("heartbeat", { seq, sentAtMs: 0 })));
+    const dropped = answers.filter((a) => (a as { ok?: boolean }).ok === false);
+    expect(dropped).toHaveLength(messages);
+    expect(dropped[0]).toEqual({ ok: false, error: "rate limit: message dropped" });
+    expect(answers.slice(0, AGENT_MESSAGE_BURST - messages).every((a) => typeof (a as { seq?: number }).seq === "number")).toBe(true);
   });
 });
