@@ -649,6 +649,59 @@ describe("console restart: recovery without flapping", () => {
   });
 });
 
+describe("cold start: the configured primary is waited for while it starts (issue 11)", () => {
+  /** A pair that never had a primary, whose configured primary sip-1 starts slowly (its own startup timeout). */
+  function coldStart(startupTimeoutMs: number): Harness {
+    const pair = testPair();
+    pair.apps[0].startupTimeoutMs = startupTimeoutMs;
+    const h = new Harness(pair);
+    h.connect("host-1");
+    h.connect("host-2");
+    h.status("sip-1", "starting");
+    h.status("sip-2", "running");
+    h.role("sip-2", "backup", 0);
+    h.readiness("sip-2", 1);
+    return h;
+  }
+
+  it("the partner is not promoted over a configured primary within its own startup timeout; it is after", () => {
+    const h = coldStart(45_000);
+    expect(roleAndScripts(h.last.commands)).toEqual([]);
+    // A starting server has no role to report: its resync is waited for first (resyncTimeoutMs, 10 s).
+    expect(roleAndScripts(h.tick(10_000).commands)).toEqual([]);
+    expect(h.pairState().situation).toBe("sip-1, the configured primary of pair-a, is still starting; waiting up to 35 s more before choosing a primary");
+    expect(roleAndScripts(h.tick(34_000).commands)).toEqual([]);
+    expect(h.pairState().situation).toBe("sip-1, the configured primary of pair-a, is still starting; waiting up to 1 s more before choosing a primary");
+    const r = h.tick(1_000);
+    expect(roleAndScripts(r.commands).filter((c) => c.startsWith("set-role"))).toEqual(["set-role sip-2 primary e1"]);
+    expect(r.reason).toMatch(/^sip-2 promoted to primary because sip-1 is still starting \(epoch 1\)/);
+  });
+
+  it("a configured primary that comes up within its startup timeout is the one promoted", () => {
+    const h = coldStart(45_000);
+    h.tick(20_000);
+    // Running before its role is heard (how the lab's sip-c1 lost the role to its backup on a loaded machine).
+    expect(roleAndScripts(h.status("sip-1", "running").commands)).toEqual([]);
+    expect(h.pairState().situation).toBe("sip-1, the configured primary of pair-a, runs but has not reported its role yet; waiting up to 45 s more before choosing a primary");
+    expect(roleAndScripts(h.readiness("sip-1", 1).commands)).toEqual([]);
+    const r = h.role("sip-1", "backup", 0);
+    expect(roleAndScripts(r.commands).filter((c) => c.startsWith("set-role"))).toEqual(["set-role sip-1 primary e1"]);
+  });
+
+  it("after a failure there is no startup wait: a pair with an intended primary promotes the running partner once the resync wait is over", () => {
+    const pair = testPair();
+    const h = new Harness(pair, { persisted: { "pair-a": { epoch: 3, intendedPrimaryAppId: "sip-1", stoppedAppIds: [] } } });
+    h.connect("host-1");
+    h.connect("host-2");
+    h.status("sip-1", "starting");
+    h.status("sip-2", "running");
+    h.readiness("sip-2", 1);
+    h.role("sip-2", "backup", 3);
+    const r = h.tick(10_000); // sip-1 is still well within its 60 s startup timeout
+    expect(roleAndScripts(r.commands).filter((c) => c.startsWith("set-role"))).toEqual(["set-role sip-2 primary e4"]);
+  });
+});
+
 describe("console restart or takeover: the condition alarms an earlier controller raised", () => {
   const inherited = (activeAlarms: string[]) => new Harness(pairOf("ip-takeover"), { persisted: { "pair-a": { epoch: 7, intendedPrimaryAppId: "sip-1", stoppedAppIds: [], activeAlarms } } });
 

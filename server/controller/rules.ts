@@ -390,17 +390,21 @@ function alternationWait(ctx: Ctx): number {
 
 /**
  * A pair that never had a primary (first start): the configured primary is preferred, and while it is
- * still starting — within its startup timeout — its partner is not promoted over it. (After a failure
- * there is no such wait: the partner is promoted at once.)
+ * still starting — within its startup timeout — its partner is not promoted over it. A server that runs
+ * but has not reported its role yet is still coming up too (its agent says "running" when it first
+ * answers, its role follows): it gets the same wait from the moment it runs. (After a failure there is
+ * no such wait: the partner is promoted at once.)
  */
 function waitForFirstPrimaryToStart(ctx: Ctx): string | null {
   if (ctx.ps.intendedPrimaryAppId !== null) return null;
   const ref = ctx.pair.apps[0];
   const preferred = appOf(ctx.s, ref.appId);
-  if (preferred.status !== "starting" || !isHostConnected(ctx.s, preferred.hostId)) return null;
+  const comingUp = preferred.status === "starting" || (preferred.status === "running" && preferred.role === null);
+  if (!comingUp || !isHostConnected(ctx.s, preferred.hostId)) return null;
   const leftMs = preferred.statusSinceMs + ref.startupTimeoutMs - ctx.s.nowMs;
   if (leftMs <= 0) return null;
-  return `${ref.appName}, the configured primary of ${ctx.pair.name}, is still starting; waiting up to ${Math.ceil(leftMs / 1000)} s more before choosing a primary`;
+  const what = preferred.status === "starting" ? "is still starting" : "runs but has not reported its role yet";
+  return `${ref.appName}, the configured primary of ${ctx.pair.name}, ${what}; waiting up to ${Math.ceil(leftMs / 1000)} s more before choosing a primary`;
 }
 
 // ───────────────────────────── readiness-aware failover (holds) ─────────────────────────────
