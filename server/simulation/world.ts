@@ -14,7 +14,7 @@
 // they have seen. Agents connect only to an instance that leads (a follower names the holder it knows).
 import type { GatewayCommand, AppStatusMessage, CommandResult, ReadinessReport, Resync, RoleReport } from "../../protocol/agent-wire";
 import type { ProcessStatus as ReportedStatus } from "../../protocol/agent-wire";
-import { PendingCommands } from "../agents/pending-commands";
+import { PendingCommands, type PendingCommandsOptions } from "../agents/pending-commands";
 import { HostLiveness, type Liveness, type LivenessOptions } from "../agents/liveness";
 import { Directory } from "../config/directory";
 import { ControllerShell, type ShellOptions, type ShellOutput } from "../runtime/shell";
@@ -110,6 +110,8 @@ export interface SimParts {
   shell?: (opts: ShellOptions) => ControllerShell;
   /** Builds the gateway's host liveness (production: new HostLiveness). */
   liveness?: (opts: LivenessOptions) => Liveness;
+  /** Builds the gateway's command tracker (production: new PendingCommands). */
+  tracker?: (opts: PendingCommandsOptions<GatewayCommand>) => PendingCommands<GatewayCommand>;
   /**
    * Check each tick of `step` against one that decides every pair (the same decisions, commands and
    * state): a tick decides only the pairs waiting on time (core.ts, waitsOnTime). On by default for
@@ -403,6 +405,7 @@ export class SimWorld {
       step: opts.step ?? realStep,
       shell: opts.shell ?? ((o) => new ControllerShell(o)),
       liveness: opts.liveness ?? ((o) => new HostLiveness(o)),
+      tracker: opts.tracker ?? ((o) => new PendingCommands<GatewayCommand>(o)),
       checkTicks: opts.checkTicks ?? opts.step === undefined,
       lease: opts.lease ?? stepLease,
       asksLease: opts.asksLease ?? true,
@@ -1123,7 +1126,7 @@ export class SimWorld {
     const shell = this.parts.shell({ pairs: this.pairs, directory: this.directory, persisted: this.persisted, nowMs: this.nowMs, timing: this.timing, step: this.parts.step });
     const liveness = this.parts.liveness({ heartbeatTimeoutMs: shell.state.timing.heartbeatTimeoutMs, sweepIntervalMs: this.limits.sweepIntervalMs });
     const sessions = new Map<string, number>();
-    const tracker = new PendingCommands<GatewayCommand>({
+    const tracker = this.parts.tracker({
       now: () => this.nowMs,
       send: (host, command) => {
         // (Cut off from the agents, the instance still believes its sockets open: what it emits is lost.)
@@ -1295,20 +1298,31 @@ export class SimWorld {
     }
   }
 
-  /** A host speaks about an application of another host: the shell must refuse it and change nothing. */
+  /**
+   * A host speaks about an application of another host: the shell must refuse it and change nothing. It
+   * also answers the commands in flight to the victim's host, and one it guesses (the next promotion's id,
+   * sent ahead), through the gateway's own command tracker: none may settle.
+   */
   private forge(from: string, victim: string): void {
     const c = this.console;
     if (!c || (c.sessions.get(from) ?? 0) === 0) return;
     const srv = this.servers.get(victim)!;
-    const before = JSON.stringify(c.shell.state.apps[victim]);
+    const snapshot = () => JSON.stringify([c.shell.state.apps[victim], c.shell.state.pairStates[srv.pair]]);
+    const before = snapshot();
     const time = this.iso(this.nowMs + 3_600_000); // newer than anything the real agent sent
     const forgedInputs: Parameters<ControllerShell["handle"]>[0][] = [
       { kind: "app-status", hostName: from, msg: { application: victim, status: "failed", previous: "running", detail: "forged", pid: null, exitCode: 1, signal: null, time, restart: null, lastOutput: "" } },
       { kind: "role-report", hostName: from, msg: { application: victim, role: srv.role === "primary" ? "backup" : "primary", epoch: 999, time } },
     ];
     for (const input of forgedInputs) this.consoleInput(input);
-    const after = JSON.stringify(c.shell.state.apps[victim]);
-    if (after !== before) this.fail(`a message from ${from} changed the state of ${victim}, an application of ${srv.host}`);
+    const inFlight = c.tracker.pendingIds().filter((id) => c.tracker.awaits(srv.host, id));
+    const epoch = c.shell.state.pairStates[srv.pair]?.epoch ?? 0;
+    for (const commandId of [...inFlight, `set-role:${srv.pair}:${victim}:primary:e${epoch + 1}`]) {
+      c.tracker.settle(from, { commandId, type: "set-role", application: victim, outcome: "ok", reason: "forged", pairEpoch: epoch + 1, finishedAt: time, scripts: [], heldEpoch: null });
+    }
+    const settled = inFlight.filter((id) => !c.tracker.awaits(srv.host, id));
+    if (settled.length) this.fail(`a result from ${from} settled ${settled.join(", ")}, sent to ${srv.host}`);
+    if (snapshot() !== before) this.fail(`a message from ${from} changed the state of ${victim}, an application of ${srv.host}`);
   }
 
   // ── agents and servers ──
