@@ -2,6 +2,7 @@
 // refused a switchover), tokens shown once, stored hashed, revoked and expired ones refused, failed
 // attempts limited per address, session cookies never accepted on /api/v1, bearer calls to /api/trpc,
 // the OpenAPI document valid and naming each operation's role, and the audit / alarm-history exports.
+import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validate } from "@readme/openapi-parser";
 import { startHostileConsole, loggedIn, type HostileConsole } from "../security/hostile-support";
@@ -177,6 +178,38 @@ describe("REST API", () => {
     const notJson = await api("POST", "/api/v1/alarms/x/clear", { token: tokens.operator, headers: { "content-type": "text/plain" }, body: "hello" as unknown });
     expect(notJson.status).toBe(415);
     expect(notJson.json.error?.message).toBe("the body must be JSON (Content-Type: application/json); it was text/plain");
+  });
+
+  it("a body over MAX_REQUEST_BYTES is refused with 413: a declared one before it is read, a chunked one where it passes the limit", async () => {
+    const limit = c.running.env.MAX_REQUEST_BYTES;
+    const post = (headers: Record<string, string | number>, write: (req: http.ClientRequest) => void) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = http.request(`${c.url}/api/v1/config/import`, { method: "POST", headers: { authorization: `Bearer ${tokens.admin}`, "content-type": "application/json", ...headers } }, (res) => {
+          let text = "";
+          res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+        });
+        // The console closes the connection once it has answered: the rest of the body has nowhere to go.
+        req.on("error", (err) => (/EPIPE|ECONNRESET/.test(String(err)) ? undefined : reject(err)));
+        write(req);
+      });
+    const declared = await post({ "content-length": 300 * 1024 * 1024 }, (req) => void req.write(Buffer.alloc(64 * 1024, 0x20)));
+    expect(declared.status).toBe(413);
+    expect(declared.text).toContain(`over the limit of ${limit} bytes (MAX_REQUEST_BYTES)`);
+    const chunked = await post({ "transfer-encoding": "chunked" }, (req) => {
+      const chunk = Buffer.alloc(1024 * 1024, 0x20); // JSON whitespace: only the size can refuse it
+      let sent = 0;
+      const pump = () => {
+        while (sent * chunk.length <= limit) {
+          sent++;
+          if (!req.write(chunk)) return void req.once("drain", pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+    expect(chunked.status).toBe(413);
+    expect(JSON.parse(chunked.text)).toMatchObject({ error: { code: "PAYLOAD_TOO_LARGE", message: `request body is over the limit of ${limit} bytes (MAX_REQUEST_BYTES)` } });
   });
 
   it("never accepts a session cookie (no CSRF protection there), even from the console's own origin", async () => {
