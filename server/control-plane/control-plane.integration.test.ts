@@ -1,6 +1,7 @@
 // The control plane on the live lab (real console, agents, simulated SIP Servers): what must not fool it.
-// A 300 MB request body, a 40,000-option import, a host forging reports and results about another
-// host's servers, a crashed primary started again, and a primary that gives the role up by itself (W10).
+// A 300 MB request body, oversized socket.io messages on both ports, the web tier's event loop blocked,
+// a 40,000-option import, a host forging reports and results about another host's servers, a crashed
+// primary started again, and a primary that gives the role up by itself (W10).
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLabStack, waitFor, type LabStack } from "../../harness/lab-stack";
@@ -11,6 +12,8 @@ import { createAgentToken } from "../agent-tokens/agent-tokens.service";
 import { systemActor } from "../audit/audit.repository";
 import { listActiveAlarms } from "../alarms/alarms.repository";
 import { createTestDatabase, testDialect, type TestDatabase } from "../test-database";
+import { UI_SOCKET_MAX_MESSAGE_BYTES } from "../http";
+import { AGENT_MAX_MESSAGE_BYTES } from "./plane";
 
 const A = "pair-a-iptakeover";
 const C = "pair-c-single";
@@ -50,8 +53,8 @@ async function disturbancesSince(since: Date): Promise<string[]> {
   return rows.filter((r) => !/^e\d+ command-result:/.test(r) && /set-role|disconnected|promoted|demoted/.test(r));
 }
 
-function post(path: string, headers: Record<string, string | number>, body: (req: http.ClientRequest) => void): Promise<{ status: number; text: string }> {
-  const url = new URL(stack.running.url);
+function post(path: string, headers: Record<string, string | number>, body: (req: http.ClientRequest) => void, base = stack.running.url): Promise<{ status: number; text: string }> {
+  const url = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: url.hostname, port: url.port, path, method: "POST", headers }, (res) => {
       let text = "";
@@ -84,6 +87,57 @@ describe("the control plane on the live lab", () => {
     });
     expect(chunked.status).toBe(413);
     for (const h of stack.running.services.controlPlane.hosts()) expect(h.state).toBe("connected");
+    expect(await disturbancesSince(since)).toEqual([]);
+  });
+
+  it("socket.io on the web port and on the agent port cuts a 300 MB message off at its maxHttpBufferSize with 413", async () => {
+    const since = new Date();
+    const ports = [
+      { base: stack.running.url, limit: UI_SOCKET_MAX_MESSAGE_BYTES },
+      { base: stack.running.agentUrl!, limit: AGENT_MAX_MESSAGE_BYTES },
+    ];
+    for (const { base, limit } of ports) {
+      // A long-polling session: anyone gets one, before a namespace checks who it is.
+      const open = await (await fetch(`${base}/socket.io/?EIO=4&transport=polling`)).text();
+      const sid = (JSON.parse(open.slice(1)) as { sid: string }).sid;
+      // engine.io counts a message's bytes as they arrive and refuses it once they pass the limit: the
+      // body streams until the answer comes, at most 256 KB past the limit (with socket.io's default of
+      // 1 MB the web port would never answer, and the test would time out).
+      let answered = false;
+      const r = await post(`/socket.io/?EIO=4&transport=polling&sid=${sid}`, { "content-type": "text/plain;charset=UTF-8", "content-length": 300 * 1024 * 1024 }, (req) => {
+        const chunk = Buffer.alloc(64 * 1024, 0x61);
+        let sent = 0;
+        req.once("response", () => (answered = true));
+        const pump = () => {
+          while (!answered && sent <= limit + 256 * 1024) {
+            sent += chunk.length;
+            if (!req.write(chunk)) return void req.once("drain", pump);
+          }
+        };
+        pump();
+      }, base);
+      expect(r.status, `${base} (limit ${limit} bytes)`).toBe(413);
+    }
+    for (const h of stack.running.services.controlPlane.hosts()) expect(h.state).toBe("connected");
+    expect(await disturbancesSince(since)).toEqual([]);
+  });
+
+  it("the web tier's event loop blocked for 5 s (a slow page, a long import) does not stall the control plane: no stall, no host lost, nothing failed over", async () => {
+    const since = new Date();
+    const before = await stack.view(A);
+    // This test runs in the web tier's thread (the console is started in-process): nothing of it runs for 5 s.
+    const until = Date.now() + 5_000;
+    while (Date.now() < until) {
+      // busy: a synchronous import, a page rendering a huge table
+    }
+    // A round trip to the control plane's thread, then time for anything it said meanwhile to be stored.
+    await stack.controllerState();
+    await new Promise((r) => setTimeout(r, 2_000));
+    // A control plane in this thread would have seen its own sweep 5 s late, and raised control-plane-stall.
+    const stalls = (await listActiveAlarms(stack.running.services.db)).filter((a) => a.source === "control-plane-stall" && a.firstSeen >= since);
+    expect(stalls).toEqual([]);
+    for (const h of stack.running.services.controlPlane.hosts()) expect(h.state).toBe("connected");
+    expect((await stack.view(A)).epoch).toBe(before.epoch);
     expect(await disturbancesSince(since)).toEqual([]);
   });
 
