@@ -3,6 +3,7 @@
 // a 40,000-option import, a host forging reports and results about another host's servers, a crashed
 // primary started again, and a primary that gives the role up by itself (W10).
 import http from "node:http";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLabStack, waitFor, type LabStack } from "../../harness/lab-stack";
 import { labChecks } from "../../harness/lab-checks";
@@ -14,6 +15,7 @@ import { listActiveAlarms } from "../alarms/alarms.repository";
 import { createTestDatabase, testDialect, type TestDatabase } from "../test-database";
 import { UI_SOCKET_MAX_MESSAGE_BYTES } from "../http";
 import { AGENT_MAX_MESSAGE_BYTES } from "./plane";
+import { findKeepers } from "../../agent/keeper-client";
 
 const A = "pair-a-iptakeover";
 const C = "pair-c-single";
@@ -192,12 +194,16 @@ describe("the control plane on the live lab", () => {
     }
   }, 120_000);
 
-  it("W2: a crashed primary started again comes back as backup at the current epoch, never claiming primary", async () => {
+  it("W2: a primary killed with kill -9 and started again comes back as backup at the current epoch, never claiming primary", async () => {
     const primary = await primaryOf(A);
     const partner = primary === "sip-a1" ? "sip-a2" : "sip-a1";
     await healthy(A, primary);
     const since = new Date();
-    await stack.lab.fault(primary, "crash");
+    // The server's process, as its keeper recorded it in its host agent's state directory (the lab's, under the stack's folder).
+    const host = server(await stack.view(A), primary).hostName;
+    const pid = findKeepers(path.join(stack.dir, "lab", "hosts", host)).find((k) => k.spec?.application === primary && k.state?.app)?.state?.app?.pid;
+    expect(pid, `the pid of ${primary} on ${host}`).toBeTypeOf("number");
+    process.kill(pid!, "SIGKILL");
     await waitFor(`${partner} primary and ${primary} failed`, async () => {
       const v = await stack.view(A);
       return server(v, partner).role === "primary" && server(v, primary).status === "failed" ? v : undefined;
