@@ -268,6 +268,13 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
         timeoutMs: WAIT_MS,
         describe: () => describePair(A),
       });
+      // The dashboard's situation says how long the role is kept before the next alternation, and that the
+      // wait is capped (each window is twice the last: one of them is seen however slow the machine).
+      await waitFor(
+        "the pair's situation to show the alternation back-off and its cap",
+        async () => /keeps the primary role \d+ s more before it alternates to sip-a\d \(alternation \d+: each waits twice as long as the last, up to 60 s\)/.test((await stack.view(A)).situation) || undefined,
+        { timeoutMs: WAIT_MS, describe: () => describePair(A) },
+      );
       await stack.lab.fault("sip-a1", "bind-fail", false);
       await waitFor("sip-a1 primary with its SIP port bound", async () => {
         const v = await stack.view(A);
