@@ -372,6 +372,22 @@ describe("W7 listener bind failure", () => {
     expect(r.reason).toBe("sip-1 serves as primary with its SIP port open; the alternation stops after 2 switch(es)");
     expect(h.pairState().alternations).toBe(0);
   });
+
+  it("W7 a primary that cannot bind also reports SERVICE_UNAVAILABLE (it has no SIP traffic): the alternation's wait decides, not the W4 switch", () => {
+    const h = steadyPair();
+    h.tick(5_000);
+    h.readiness("sip-1", 1, { sipListener: "bind-failed" }); // alternation 1: sip-2 takes the role
+    h.role("sip-1", "backup", 5);
+    h.role("sip-2", "primary", 5);
+    for (const c of h.last.commands) if (c.type === "run-control-script") h.scriptResult(c);
+    h.scriptResult({ type: "run-control-script", commandId: "script:pair-a:host-1:disable:e5", pairId: "pair-a", hostId: "host-1", action: "disable", target: "vip", epoch: 5 });
+    h.readiness("sip-2", 1, { sipListener: "bind-failed" });
+    const r = h.status("sip-2", "service-unavailable", { detail: "no SIP traffic" });
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(h.pairState().situation).toMatch(/^sip-2 cannot open its SIP listening port \(00-04200\); it keeps the primary role 4 s more before it alternates to sip-1/);
+    expect(roleAndScripts(h.tick(2_000).commands)).toEqual([]);
+    expect(h.tick(2_000).reason).toMatch(/^sip-1 promoted to primary and sip-2 demoted because sip-2 cannot open its SIP listening port \(00-04200\); the primary role alternates until one can \(alternation 2, epoch 6\)/);
+  });
 });
 
 describe("W12 readiness 0: double failure", () => {

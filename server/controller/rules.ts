@@ -484,6 +484,9 @@ const switchOverOnServiceUnavailable: DecisionRule = {
   decide(ctx) {
     const primary = servingPrimaries(ctx)[0];
     if (!primary || primary.status !== "service-unavailable") return null;
+    // A primary that cannot open its SIP port has no SIP traffic: its SERVICE_UNAVAILABLE is the bind
+    // failure's. The W7 alternation decides (its wait doubles), or the two rules flip the role between them.
+    if (primary.sipListener === "bind-failed") return null;
     const other = appOf(ctx.s, otherAppId(ctx.pair, primary.appId));
     const p = appName(ctx.pair, primary.appId);
     const o = appName(ctx.pair, other.appId);

@@ -11,7 +11,7 @@ import { ControllerShell, type OutgoingCommand } from "../runtime/shell";
 import type { Liveness, LivenessOptions, SweepResult } from "../agents/liveness";
 import { PendingCommands } from "../agents/pending-commands";
 import type { CommandResult, GatewayCommand } from "../../protocol/agent-wire";
-import { runSeed, SimWorld, type CallTotals, type LeaseTotals, type ScheduledFault, type SimOptions, type SimResult } from "./world";
+import { finalState, runSeed, SimWorld, type CallTotals, type LeaseTotals, type ScheduledFault, type SimOptions, type SimResult } from "./world";
 import { stepLease } from "../leader/lease-core";
 
 /** A run's parts and limits, without its seed. */
@@ -241,6 +241,43 @@ describe("control plane under deterministic simulation", () => {
       };
       const opts: RunOptions = { step: createStep(decisionRules, forgetsHolds), checkTicks: true };
       expectCaught("the broken core", opts, range(1, 2_000), /a tick that decided .* differs in .* from one that decided every pair/);
+    });
+  });
+
+  describe("both servers of a pair cannot bind (W7 hold-down, issue 11)", () => {
+    it("a minute of both failing: the role alternates a handful of times, each wait twice the last up to the cap, every invariant held", () => {
+      const failMs = 60_000;
+      const world = new SimWorld({
+        seed: 5,
+        trace: true,
+        limits: { faultWindowMs: failMs + 5_000 },
+        faults: [
+          { atMs: 1_000, fault: { kind: "bind-fail", app: "sip-1a", durationMs: failMs } },
+          { atMs: 1_000, fault: { kind: "bind-fail", app: "sip-1b", durationMs: failMs } },
+        ],
+      });
+      const result = { ...world.run(), seed: 5 };
+      expect(result.violation, report(result)).toBeNull();
+      // Each new epoch's promotion of pair-1 while both failed (re-sends of one order are one alternation).
+      const promotions = new Map<number, number>();
+      for (const c of world.commandsRun) {
+        const m = /^set-role sip-1[ab] primary e(\d+)/.exec(c.command);
+        if (m && c.atMs < 1_000 + failMs && !promotions.has(Number(m[1]))) promotions.set(Number(m[1]), c.atMs);
+      }
+      const at = [...promotions.values()];
+      // The first at once, then 4 s, 8 s, 16 s, 32 s (capped at 60 s): a handful in a minute. Every 2 s it
+      // was thirty; before the SERVICE_UNAVAILABLE that a server without its SIP port reports was left to
+      // the W7 rule, the W4 switch flipped the role between the alternations (ten in this minute).
+      expect(at.length).toBeGreaterThanOrEqual(3);
+      expect(at.length).toBeLessThanOrEqual(5);
+      const { bindAlternationIntervalMs, alternationMaxIntervalMs } = finalState(world)!.timing;
+      // (Simulated time, measured where the agents ran the orders: a few ms from where the core counted.)
+      const gaps = at.slice(1).map((t, i) => t - at[i]!);
+      const seen = `promotions at ${at.map((t) => t - at[0]!).join(", ")} ms`;
+      for (const [i, gap] of gaps.entries()) {
+        expect(gap, seen).toBeGreaterThanOrEqual(Math.min(alternationMaxIntervalMs, bindAlternationIntervalMs * 2 ** i));
+        if (i > 0) expect(gap, seen).toBeGreaterThanOrEqual(1.5 * gaps[i - 1]!);
+      }
     });
   });
 
