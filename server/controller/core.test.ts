@@ -186,6 +186,27 @@ describe("W1 manual switchover", () => {
     expect(roleAndScripts(r.commands)).toEqual(["set-role sip-2 primary e6", "disable vip on host-1 e6"]);
   });
 
+  it("one retry owner: a step its agent acknowledged is not sent again while it runs (a slow enable script); without the receipt it is", () => {
+    for (const acknowledged of [true, false]) {
+      const h = steadyPair();
+      h.status("sip-1", "failed");
+      h.scriptResult(find(h.last.commands, "run-control-script", "host-1"));
+      const enable = find(h.role("sip-2", "primary", 5).commands, "run-control-script", "host-2");
+      if (acknowledged) h.feed({ type: "command-delivered", commandId: enable.commandId }); // the agent runs it now (arping takes its time)
+      let sends = 0;
+      // Past the 500 ms retry interval many times over, within the plan's 10 s (a delivered script is sent
+      // again only after its timeout, 10 s, plus a 3 s margin).
+      for (let t = 0; t < 9_000; t += 500) sends += h.tick(500).commands.filter((c) => c.type === "run-control-script" && c.commandId === enable.commandId).length;
+      const step = h.pairState().plan?.steps.find((st) => st.command.type === "run-control-script" && st.command.commandId === enable.commandId);
+      if (acknowledged) {
+        expect(sends).toBe(0);
+        expect(step?.status).toBe("delivered"); // still waited for: the plan is not over
+      } else {
+        expect(sends).toBeGreaterThan(0); // it may have been lost: it goes again
+      }
+    }
+  });
+
   it("W1 refuses a second switchover while one is in progress", () => {
     const h = steadyPair();
     h.switchover();
