@@ -686,6 +686,29 @@ describe("console restart: recovery without flapping", () => {
   });
 });
 
+describe("autostart: once per agent start, as backup (issue 11: the decision moved from the runner into the core)", () => {
+  const starts = (r: StepResult) => r.commands.filter((c) => c.type === "start-application").map((c) => `start ${c.appId} as ${c.role} e${c.epoch}`);
+
+  it("a server its freshly started agent reports stopped is started once, as backup at the pair's epoch; not again for the same agent, again for a new one; never one an operator stopped", () => {
+    const h = steadyPair();
+    h.feed({ type: "host-resync", hostId: "host-2", agentIncarnation: "agent-started-1" });
+    let r = h.status("sip-2", "stopped");
+    expect(starts(r)).toEqual(["start sip-2 as backup e4"]);
+    expect(r.reason).toContain("starting sip-2 as backup (epoch 4): stopped when its agent started (autostart)");
+    // The same agent: its server stopped again (or it resynced) — not started a second time.
+    h.status("sip-2", "starting");
+    expect(starts(h.status("sip-2", "stopped"))).toEqual([]);
+    expect(starts(h.feed({ type: "host-resync", hostId: "host-2", agentIncarnation: "agent-started-1" }))).toEqual([]);
+    // A new agent process on the host: once more.
+    expect(starts(h.feed({ type: "host-resync", hostId: "host-2", agentIncarnation: "agent-started-2" }))).toEqual(["start sip-2 as backup e4"]);
+    // An operator's stop is remembered: no new agent starts it again.
+    h.status("sip-2", "running");
+    h.feed({ type: "operator-application", appId: "sip-2", action: "stop", operator: "alice" });
+    h.status("sip-2", "stopped");
+    expect(starts(h.feed({ type: "host-resync", hostId: "host-2", agentIncarnation: "agent-started-3" }))).toEqual([]);
+  });
+});
+
 describe("cold start: the configured primary is waited for while it starts (issue 11)", () => {
   /** A pair that never had a primary, whose configured primary sip-1 starts slowly (its own startup timeout). */
   function coldStart(startupTimeoutMs: number): Harness {
