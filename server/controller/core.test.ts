@@ -192,6 +192,7 @@ describe("W1 manual switchover", () => {
       h.status("sip-1", "failed");
       h.scriptResult(find(h.last.commands, "run-control-script", "host-1"));
       const enable = find(h.role("sip-2", "primary", 5).commands, "run-control-script", "host-2");
+      if (enable?.type !== "run-control-script") throw new Error("no enable step ordered");
       if (acknowledged) h.feed({ type: "command-delivered", commandId: enable.commandId }); // the agent runs it now (arping takes its time)
       let sends = 0;
       // Past the 500 ms retry interval many times over, within the plan's 10 s (a delivered script is sent
