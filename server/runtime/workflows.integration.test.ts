@@ -215,7 +215,8 @@ describe("workflows on the live lab: console + host agents + simulated SIP Serve
     expect(forced.accepted).toBe(true);
     await healthy(C, "sip-c2");
 
-    const rows = await historyMatching(C, since, [/alarm raised \(double-failure\)/]);
+    // The plan's last rows are saved a moment after the view shows it done: wait for them too.
+    const rows = await historyMatching(C, since, [/alarm raised \(double-failure\)/, /complete: sip-c2 is primary, sip-c1 is backup/]);
     expect(rows).toMatch(/operator: admin asked for a switchover: .*double failure/);
     expect(rows).toMatch(/operator: admin asked for a forced switchover \(W12 test: calls are known to be synced\)/);
     expect(rows).toMatch(/alarm raised \(double-failure\)/);
