@@ -135,6 +135,13 @@ const todaysAlternateOnBindFailure: DecisionRule = {
   },
 };
 
+/** A run of a fixed fault schedule (the seed still draws the pairs), with the world to look inside. */
+function scenario(seed: number, faults: ScheduledFault[]): { world: SimWorld; result: SimResult } {
+  const world = new SimWorld({ seed, faults, trace: true });
+  const result = { ...world.run(), seed };
+  return { world, result };
+}
+
 describe("control plane under deterministic simulation", () => {
   it(
     onlySeed !== null ? `holds every invariant for seed ${onlySeed}` : `holds every invariant for ${seedCount} seeds`,
@@ -231,13 +238,6 @@ describe("control plane under deterministic simulation", () => {
   });
 
   describe("console high availability (issue 17)", () => {
-    /** A run of a fixed fault schedule (the seed still draws the pairs), with the world to look inside. */
-    function scenario(seed: number, faults: ScheduledFault[]): { world: SimWorld; result: SimResult } {
-      const world = new SimWorld({ seed, faults, trace: true });
-      const result = { ...world.run(), seed };
-      return { world, result };
-    }
-
     it("a leader frozen past its lease wakes, steps down before it commands, and none of its commands runs", () => {
       const pauseAt = 2_000;
       const wakeAt = pauseAt + 12_000;
@@ -319,6 +319,52 @@ describe("control plane under deterministic simulation", () => {
 
     it("a runner that saves and sends without asking the lease (a deposed leader writes over its successor) is caught", () => {
       expectCaught("the runner", { asksLease: false }, range(1, 3_000), /saved epoch \d+ of pair-\d over epoch \d+|two primaries ordered under epoch/);
+    });
+  });
+
+  describe("host agent restarts (issue 19): the servers keep running under their keepers", () => {
+    const restartAt = 3_000;
+    // Shorter than the heartbeat timeout (2 s here) with the agent's cycle on either side: the host is not lost.
+    const downMs = 800;
+    /** Where a server of the seed's world runs (the seed draws the pairs and hosts). */
+    const hostOf = (seed: number, app: string) => new SimWorld({ seed }).servers.get(app)!.host;
+    const roleCommands = (world: SimWorld, fromMs: number) => world.commandsRun.filter((c) => c.atMs >= fromMs && /^(set-role|start|stop) /.test(c.command)).map((c) => `${c.atMs} ${c.command}`);
+
+    it("an agent restart with its servers running changes nothing: no role order, the same roles and epochs (seeds 1-20)", () => {
+      for (let seed = 1; seed <= 20; seed++) {
+        const host = hostOf(seed, "sip-1a");
+        const { world, result } = scenario(seed, [{ atMs: restartAt, fault: { kind: "agent-restart", host, durationMs: downMs } }]);
+        expect(result.violation, report(result)).toBeNull();
+        // The agent did go down and come back, as a new process, while its servers ran on.
+        expect(world.trace.some((l) => l.includes(`agent on ${host} back (incarnation 2)`)), `seed ${seed}`).toBe(true);
+        expect(roleCommands(world, restartAt), `seed ${seed}`).toEqual([]);
+        const quiet = scenario(seed, []).world;
+        for (const app of ["sip-1a", "sip-1b"]) {
+          const { role, epoch, proc } = world.servers.get(app)!;
+          const q = quiet.servers.get(app)!;
+          expect({ role, epoch, proc }, `seed ${seed} ${app}`).toEqual({ role: q.role, epoch: q.epoch, proc: q.proc });
+        }
+      }
+    });
+
+    it("a primary that dies while its agent is down: the pair fails over once the agent is back, and the server runs again as backup (seeds 1-20)", () => {
+      for (let seed = 1; seed <= 20; seed++) {
+        const host = hostOf(seed, "sip-1a");
+        const backAt = restartAt + downMs;
+        const { world, result } = scenario(seed, [
+          { atMs: restartAt, fault: { kind: "agent-restart", host, durationMs: downMs } },
+          // Dies 200 ms into the agent's absence; whatever made it die is gone 100 ms later (still before the agent is back).
+          { atMs: restartAt + 200, fault: { kind: "crash", app: "sip-1a", durationMs: 100 } },
+        ]);
+        expect(result.violation, report(result)).toBeNull();
+        const promotions = world.commandsRun.filter((c) => /^set-role sip-1. primary/.test(c.command));
+        // Nobody could know of the exit until the agent was back (the host was never silent long enough to be lost).
+        expect(promotions.map((c) => c.command), `seed ${seed}`).toEqual([expect.stringMatching(/^set-role sip-1b primary e\d+$/)]);
+        expect(promotions[0]!.atMs, `seed ${seed}`).toBeGreaterThanOrEqual(backAt);
+        expect(world.servers.get("sip-1b"), `seed ${seed}`).toMatchObject({ role: "primary", proc: "running" });
+        // Started again (by its restart policy or by an operator) as backup, never claiming primary on its own.
+        expect(world.servers.get("sip-1a"), `seed ${seed}`).toMatchObject({ role: "backup", proc: "running" });
+      }
     });
   });
 

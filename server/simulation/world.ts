@@ -180,6 +180,11 @@ interface SimServer {
   /** W10 tlib-nic-monitoring: while the NIC is down, the server gives up the primary role by itself. */
   nicDown: boolean;
   statusSinceMs: number;
+  /**
+   * It exited, or its restart policy came due, while its host's agent was down: the keeper holds the
+   * exit, and the agent that comes back learns of it and applies the policy then (agent/DECISIONS.md §3).
+   */
+  restartWhenAgentBack: boolean;
 }
 
 interface SimHost {
@@ -457,6 +462,7 @@ export class SimWorld {
           startedAtMs: -this.limits.readyAfterMs,
           slowStart: false,
           nicDown: false,
+          restartWhenAgentBack: false,
           statusSinceMs: -this.limits.readyAfterMs,
         });
         appRows.push({ id: ref.appId, name: ref.appName, type: "sip-server", hostId: ref.hostId, hostName: ref.hostName });
@@ -713,8 +719,15 @@ export class SimWorld {
         const host = this.hosts.get(item.host)!;
         host.agentUp = true;
         host.incarnation += 1;
-        host.session = 0; // it connects on its next cycle
+        host.session = 0; // a new process: it connects on its next cycle
+        host.conn = null;
         this.log(`agent on ${item.host} back (incarnation ${host.incarnation})`);
+        for (const srv of this.servers.values()) {
+          if (srv.host !== item.host || !srv.restartWhenAgentBack) continue;
+          srv.restartWhenAgentBack = false;
+          // Its keeper kept the exit: the new agent reports it failed and its policy restarts it.
+          if (srv.proc === "failed") this.schedule(this.nowMs + this.limits.restartDelayMs, { kind: "restart-by-policy", app: srv.app });
+        }
         return;
       }
       case "started": {
@@ -732,7 +745,11 @@ export class SimWorld {
       case "restart-by-policy": {
         const srv = this.servers.get(item.app)!;
         const host = this.hosts.get(srv.host)!;
-        if (srv.proc !== "failed" || !host.agentUp) return;
+        if (srv.proc !== "failed") return;
+        if (!host.agentUp) {
+          srv.restartWhenAgentBack = true;
+          return;
+        }
         // The agent's restart policy: as backup, at the newest epoch it holds for the pair.
         this.startServer(srv, "backup", host.ledgerEpochs[srv.pair] ?? 0);
         return;
@@ -768,6 +785,9 @@ export class SimWorld {
           srv.proc = "failed";
           srv.slowStart = f.kind === "slow-restart";
           this.setStatus(srv);
+          // Its agent is down: the keeper holds the exit, and the next agent (restart counts start afresh
+          // with it, so its policy has not given up) restarts it once it is back.
+          if (!this.hosts.get(srv.host)!.agentUp) srv.restartWhenAgentBack = true;
         }
         break;
       }
@@ -845,7 +865,11 @@ export class SimWorld {
         this.disturbed(silenceMs >= (this.console?.shell.state.timing.heartbeatTimeoutMs ?? 0) ? this.pairsOfHost(f.host) : []);
         if (!host.agentUp) return;
         host.agentUp = false;
-        host.session = 0; // its socket closes with it; the servers keep running under their keepers
+        // Its socket closes with it (the kernel closes a dead process's connections): a console that can
+        // hear the close holds its commands for the host until the next agent connects, as the gateway does.
+        const c = host.conn ? this.controllers.get(host.conn.ctl) : undefined;
+        if (c && host.linkUp && c.instance.agentsUp && c.sessions.get(host.name) === host.session) c.sessions.set(host.name, 0);
+        host.session = 0; // the servers keep running under their keepers
         this.schedule(this.nowMs + f.durationMs, { kind: "agent-up", host: f.host });
         return;
       }
