@@ -11,6 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppStatusMessage, CommandResult, HostConfigInput, Resync } from "../protocol/agent-wire";
 import { keeperPaths, keeperSpecSchema } from "./keeper/protocol";
+import { readKeeperDir } from "./keeper-client";
 import type { AgentProcess, TestConsole } from "./test-fixtures/test-console";
 import { REPO_ROOT, agentSocketOf, freePort, getJson, isAlive, keepersIn, killKeepersIn, makeTempDir } from "./test-fixtures/test-console";
 import { sendCommand, spawnAgent, startTestConsole, waitFor } from "./test-fixtures/test-console";
@@ -322,6 +323,31 @@ describe("servers outlive their agent; a restarted agent re-attaches", () => {
         return s?.pid === restarted.pid ? s : null;
       });
       expect(stats.startedAs).toEqual({ role: "backup", epoch: 3 });
+    },
+    LONG_MS,
+  );
+
+  it(
+    "an exit whose keeper has since gone (after recording it in state.json, as at the end of its linger): reported failed with the recorded code, then restarted",
+    async () => {
+      await killAgentGroup(agents.at(-1)!);
+      const { dir, keeperPid, appPid } = currentKeeper("sip1");
+      await fetch(`http://127.0.0.1:${sipPort}/test/crash`, { method: "POST" });
+      await waitFor("the exit recorded in state.json", () => readKeeperDir(dir).state?.exit?.code === 3);
+      // A keeper ends once its exit is on disk and it is signalled (or nobody acknowledged it for 10 minutes).
+      process.kill(keeperPid, "SIGTERM");
+      await waitFor("keeper gone", () => !isAlive(keeperPid));
+      expect(isAlive(appPid)).toBe(false);
+      const marker = consoleSrv.rec.statuses.length;
+      startAgent();
+      const failed = await waitFor("failed reported", () => statusesAfter(marker, "sip1").find((m) => m.status === "failed"), LONG_MS);
+      expect(failed.exitCode).toBe(3);
+      expect(failed.detail).toMatch(/^exited unexpectedly \(exit code 3\) at .+, while the agent was down; restarting it in 200 ms as backup \(automatic restart 1 of 5 within 600 s\)$/);
+      const restarted = await waitFor("restarted", () => statusesAfter(marker, "sip1").find((m) => m.status === "running"), LONG_MS);
+      expect(restarted.pid).not.toBe(appPid);
+      // The dead keeper's directory went with the acknowledgement; the new start has its own keeper.
+      await waitFor("old keeper directory removed", () => !fs.existsSync(dir));
+      expect(currentKeeper("sip1").appPid).toBe(restarted.pid);
     },
     LONG_MS,
   );
