@@ -158,8 +158,13 @@ describe("control plane under deterministic simulation", () => {
       const lease: LeaseTotals = { leads: 0, stepDowns: 0, withheld: 0, refusedByTerm: 0 };
       // Every seed runs, so the totals and the list of seeds that broke an invariant are complete.
       const broken: SimResult[] = [];
+      // Issue 19: how many agent restarts the seeds drew, and in how many a server died while its agent was down.
+      let agentRestarts = 0;
+      let diedWhileAgentDown = 0;
       for (const seed of range(1, seedCount)) {
         const r = runSeed({ seed });
+        agentRestarts += r.faults.filter((f) => f.includes(" agent-restart ")).length;
+        diedWhileAgentDown += r.faults.filter((f) => f.endsWith("(its agent is down)")).length;
         steps += r.steps;
         roleOrders += r.roleOrders;
         addCalls(calls, r.calls);
@@ -168,7 +173,8 @@ describe("control plane under deterministic simulation", () => {
       }
       console.log(
         `simulation: ${seedCount} seeds, ${steps} steps, ${roleOrders} role orders, ${broken.length} broke an invariant; ${describeCalls(calls)}; ` +
-          `leadership: ${lease.leads} leads, ${lease.stepDowns} step-downs, ${lease.withheld} commands held back by the lease, ${lease.refusedByTerm} refused by agents by term`,
+          `leadership: ${lease.leads} leads, ${lease.stepDowns} step-downs, ${lease.withheld} commands held back by the lease, ${lease.refusedByTerm} refused by agents by term; ` +
+          `${agentRestarts} agent restarts, ${diedWhileAgentDown} with a server dying while its agent was down`,
       );
       if (broken.length > 0) {
         console.error([report(broken[0]!), `${broken.length} seed(s) broke an invariant:`, ...broken.slice(0, 30).map((r) => `  seed ${r.seed}: ${r.violation}`)].join("\n"));

@@ -531,7 +531,19 @@ export class SimWorld {
           break;
         case 9:
           // The agent restarts (an upgrade, a crash) while its servers keep running; quicker than the heartbeat timeout.
-          fault = { kind: "agent-restart", host: rng.pick(hostIds), durationMs: rng.int(100, 1_500) };
+          {
+            const restart = { kind: "agent-restart" as const, host: rng.pick(hostIds), durationMs: rng.int(100, 1_500) };
+            fault = restart;
+            // Half of them (by the drawn duration, so no further draw shifts the other seeds' schedules):
+            // a server of that host dies while its agent is down, and stays down for `dur` unless restarted.
+            const ownApps = apps.filter((a) => this.servers.get(a)!.host === restart.host);
+            if (restart.durationMs % 2 === 0 && ownApps.length > 0) {
+              const crash: Fault = { kind: "crash", app: ownApps[at % ownApps.length]!, durationMs: dur };
+              const crashAt = at + Math.floor(restart.durationMs / 2);
+              this.faults.push(`${crashAt}ms ${describeFault(crash)} (its agent is down)`);
+              this.schedule(crashAt, { kind: "fault", fault: crash });
+            }
+          }
           break;
         case 10: {
           const victim = rng.pick(apps);
