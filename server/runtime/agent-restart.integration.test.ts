@@ -110,6 +110,12 @@ async function answeredWhileAgentDown(prober: SipProber): Promise<SipProbe[]> {
   );
 }
 
+/** One line for the run's output: how SIP fared during a restart (figures for the issue's record). */
+function sayProbes(what: string, probes: SipProbe[], whileDown: SipProbe[]): void {
+  const retransmitted = probes.filter((p) => p.transmissions > 1).length;
+  process.stderr.write(`${what}: ${probes.length} OPTIONS every ${PROBE_EVERY_MS} ms, ${probes.filter((p) => p.status === 200).length} answered 200, ${retransmitted} needed a retransmission, ${whileDown.length} sent and answered after the agent had exited, before the next one started\n`);
+}
+
 const unanswered = (probes: SipProbe[]) => probes.filter((p) => p.status !== 200).map((p) => `#${p.n} sent ${new Date(p.sentAt).toISOString()}: ${p.status ?? `no answer after ${p.transmissions} transmissions`}`);
 
 describe("host agent restarts under a live pair", () => {
@@ -136,6 +142,7 @@ describe("host agent restarts under a live pair", () => {
     const back = await resyncedBy(HOST, current.incarnation);
     await healthy(A, "sip-a1");
     const probes = await prober.stop();
+    sayProbes("agent SIGTERM", probes, whileDown);
     expect(unanswered(probes)).toEqual([]);
     expect(probes.length).toBeGreaterThan(whileDown.length);
 
@@ -160,12 +167,15 @@ describe("host agent restarts under a live pair", () => {
     await stack.lab.stopAgent(HOST, "SIGKILL");
     // The server outlives its agent.
     expect((await stack.labState("sip-a1")).role).toBe("primary");
-    expect(unanswered(await answeredWhileAgentDown(prober))).toEqual([]);
+    const whileDown = await answeredWhileAgentDown(prober);
+    expect(unanswered(whileDown)).toEqual([]);
     await stack.lab.startAgent(HOST, { stopAppsOnExit: false });
     // A new agent process resynced (its start time is the controller's incarnation of the host), not the old view.
     await resyncedBy(HOST, incarnation);
     const after = await healthy(A, "sip-a1");
-    expect(unanswered(await prober.stop())).toEqual([]);
+    const probes = await prober.stop();
+    sayProbes("agent kill -9", probes, whileDown);
+    expect(unanswered(probes)).toEqual([]);
     expect(sipA1Process()).toEqual(proc);
     expect(after.epoch).toBe(before.epoch);
     expect((await stack.labState("sip-a1")).epoch).toBe(serverEpochBefore);
@@ -188,13 +198,16 @@ describe("host agent restarts under a live pair", () => {
     const prober = await probeSipA1();
     // systemctl restart after the new release is in place: SIGTERM to the old agent, the new one started.
     expect(await stack.lab.stopAgent(HOST, "SIGTERM")).toEqual({ code: 0, signal: null });
-    expect(unanswered(await answeredWhileAgentDown(prober))).toEqual([]);
+    const whileDown = await answeredWhileAgentDown(prober);
+    expect(unanswered(whileDown)).toEqual([]);
     await stack.lab.startAgent(HOST, { stopAppsOnExit: false, agentRoot: release.root });
     const back = await resyncedBy(HOST, incarnation);
     // It is the new version that connected (the console records the agent version of the session).
     expect(back.live.agentVersion).toBe(release.agentVersion);
     await healthy(A, "sip-a1");
-    expect(unanswered(await prober.stop())).toEqual([]);
+    const probes = await prober.stop();
+    sayProbes("agent upgrade", probes, whileDown);
+    expect(unanswered(probes)).toEqual([]);
     // Re-attached through the old keeper (keeper protocol 1 inside the new agent's range), not by the pid fallback.
     expect(sipA1Process()).toEqual(proc);
     expect(server(back.view, "sip-a1").statusDetail).not.toContain("keeper is gone");
