@@ -7,6 +7,8 @@
 // so their SIGTERM leaves the servers running; SIP is probed throughout each restart with OPTIONS kept as
 // SIP client transactions (harness/sip-prober.ts). An upgrade runs another copy of the agent's code, with
 // another version string and a newer keeper protocol, on the same state directory.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLabStack, waitFor, type LabStack } from "../../harness/lab-stack";
@@ -210,6 +212,12 @@ describe("host agent restarts under a live pair", () => {
     expect(unanswered(probes)).toEqual([]);
     // Re-attached through the old keeper (keeper protocol 1 inside the new agent's range), not by the pid fallback.
     expect(sipA1Process()).toEqual(proc);
+    // agent/README.md, "Upgrading the agent", step 3, as printed there (run from the install directory).
+    const stateDir = stack.lab.agentStateDir(HOST);
+    const check = spawnSync(process.execPath, ["--import", "tsx", "agent/main.ts", "--check-health", "--state-dir", stateDir], { cwd: release.root, encoding: "utf8" });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    const health = JSON.parse(fs.readFileSync(path.join(stateDir, "health.json"), "utf8")) as { applications: { name: string; pid: number | null }[] };
+    expect(health.applications.find((a) => a.name === "sip-a1")?.pid).toBe(proc.app.pid);
     expect(server(back.view, "sip-a1").statusDetail).not.toContain("keeper is gone");
     expect(back.view.epoch).toBe(before.epoch);
     expect(roleChanges(await historySince(A, since))).toEqual([]);
