@@ -269,8 +269,11 @@ describe("servers outlive their agent; a restarted agent re-attaches", () => {
       await killAgentGroup(second);
       expect((await sipStats()).pid).toBe(appPid);
       marker = consoleSrv.rec.resyncs.length;
+      const statusMarker = consoleSrv.rec.statuses.length;
       startAgent();
       snap = await resyncAfter(marker);
+      // No flap: whatever the re-attaching agent said of sip1 before and with its resync, it never left running.
+      expect(statusesAfter(statusMarker, "sip1").filter((m) => m.status !== "running").map((m) => `${m.status}: ${m.detail}`)).toEqual([]);
       const sip1 = snap.applications.find((a) => a.application === "sip1");
       expect(sip1).toMatchObject({ status: "running", pid: appPid, role: "primary", roleEpoch: 3 });
       expect(sip1?.readiness?.report).toMatchObject({ role: "primary", epoch: 3 });

@@ -334,11 +334,15 @@ export class Agent {
       live.runningUnsupported = false;
       live.runningUnsupportedSaid = false;
     }
-    const sent = this.connection.send("appStatus", msg);
-    // An exit found while re-attaching happened while no console could hear it: replayed before the first resync.
-    if (!sent && !this.firstResyncSent && (msg.status === "failed" || msg.status === "stopped") && this.heldStatusReports.length < MAX_HELD_STATUS_REPORTS) {
+    if (this.firstResyncSent) {
+      this.connection.send("appStatus", msg);
+    } else if ((msg.status === "failed" || msg.status === "stopped") && this.heldStatusReports.length < MAX_HELD_STATUS_REPORTS) {
+      // An exit found while re-attaching happened while no console could hear it: replayed before the first resync.
       this.heldStatusReports.push(msg);
     }
+    // Anything else before the first resync stays unsent, connected or not: the resync says what holds, and
+    // re-attachment's own steps (a re-attached server "starting" until its first poll answers) would reach
+    // a console that connected early as a flap of a healthy server.
     if (msg.previous === "starting" && (msg.status === "running" || msg.status === "service-unavailable")) {
       const live = this.liveOf(msg.application);
       live.afterStart = this.afterStart(msg.application).catch((err: unknown) => this.log(`after the start of ${msg.application}: ${err instanceof Error ? err.message : String(err)}`));
