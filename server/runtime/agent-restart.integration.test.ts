@@ -251,5 +251,7 @@ describe("host agent restarts under a live pair", () => {
     expect(rows).toMatch(/sip-a2 promoted to primary because sip-a1's process failed/);
     // Started again as backup, never claiming primary on its own.
     expect(rows).not.toMatch(/both .* are primary/);
+    // W2's alarm, raised once the agent told of the exit (and the alarm query the tests above rely on sees it).
+    await waitFor("the application-failed alarm of sip-a1", async () => (await alarmsSince(since)).some((a) => a.startsWith("application-failed sip-a1:")), { timeoutMs: WAIT_MS });
   }, 180_000);
 });
