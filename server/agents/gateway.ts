@@ -148,6 +148,11 @@ export interface AgentGateway {
    * answered by that host is answered from memory.
    */
   sendCommand(hostName: string, command: AgentCommandInput): Promise<CommandResult>;
+  /**
+   * Drops a command that never went out (its host had no open socket), so it does not go out when the
+   * host connects; false when it was sent already (it cannot be called back) or is not pending.
+   */
+  withdrawCommand(hostName: string, commandId: string, why: string): boolean;
   /** Re-reads configForHost(hostName) and pushes it if the host is connected. */
   pushConfig(hostName: string): Promise<boolean>;
   /** Closes the host's agent socket (e.g. its token was revoked): it must authenticate again. */
@@ -571,6 +576,7 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       const command: AgentCommand = parsed.data;
       return pending.submit(hostName, command);
     },
+    withdrawCommand: (hostName, commandId, why) => pending.withdraw(hostName, commandId, why),
     async pushConfig(hostName) {
       const entry = hosts.get(hostName);
       if (!entry?.socket?.connected) return false;

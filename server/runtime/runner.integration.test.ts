@@ -48,6 +48,7 @@ describe("controller runner", () => {
         sent.push(c);
         return new Promise<CommandResult>(() => {});
       },
+      withdrawCommand: () => false,
     } as unknown as AgentGateway;
     const store = failingOnce(t.services.db);
     const runner = new ControllerRunner({ db: store.db, gateway, now: () => nowMs, log: quietLogger, onAlarm: (a) => alarms.push(a) });
@@ -85,7 +86,7 @@ describe("controller runner", () => {
 
   it("maintenance is saved with the pair's runtime (who, why, since, until) and a new runner from the same database keeps it; a procedure's note is a timeline row", async () => {
     const nowMs = 2_000_000;
-    const gateway = { hosts: () => [], sendCommand: () => new Promise<CommandResult>(() => {}) } as unknown as AgentGateway;
+    const gateway = { hosts: () => [], sendCommand: () => new Promise<CommandResult>(() => {}), withdrawCommand: () => false } as unknown as AgentGateway;
     const first = new ControllerRunner({ db: t.services.db, gateway, now: () => nowMs, log: quietLogger });
     await first.start();
     const outcome = await first.operatorMaintenance(pairId, "alice", true, "patching host-2", nowMs + 3_600_000);

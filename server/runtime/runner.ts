@@ -248,12 +248,14 @@ export class ControllerRunner {
           this.unsavedHistory.push(...out.persist.history);
           this.log.error("a decision could not be saved; its commands are not sent", { error: String(err), reason: out.reason });
           this.tell({ ...out, send: [] });
+          this.withdraw(out);
           for (const a of out.alarms) this.deps.onAlarm?.(a);
           item.done?.({ ...out, send: [], reason: `not done: the decision could not be saved (${String(err)})` }, []);
           continue;
         }
       }
       this.tell(out);
+      this.withdraw(out);
       const results = out.send.map((c) => this.send(c));
       for (const a of out.alarms) this.deps.onAlarm?.(a);
       item.done?.(out, results);
@@ -271,6 +273,13 @@ export class ControllerRunner {
       const fields = { pair: pairName(a.pairId), kind: a.kind, epoch: state.pairStates[a.pairId]?.epoch };
       if (a.type === "raise-alarm") this.log.warn(`alarm raised: ${a.text}`, fields);
       else this.log.info(`alarm cleared: ${a.text}`, fields);
+    }
+  }
+
+  /** Commands of plans that ended unfinished and never went out stay unsent (ShellOutput.withdraw). */
+  private withdraw(out: ShellOutput): void {
+    for (const w of out.withdraw) {
+      if (this.deps.gateway.withdrawCommand(w.hostName, w.commandId, w.why)) this.log.info(`withdrawn ${w.commandId}: never sent, and ${w.why}`, { host: w.hostName });
     }
   }
 

@@ -83,6 +83,13 @@ export interface ShellOutput {
   changed: boolean;
   /** Plans that ended in this step, with how (for /metrics: counts and durations). */
   planEnds: PlanEnding[];
+  /**
+   * Commands of plans that ended in this step without completing (abandoned, superseded, cancelled) that
+   * are still waiting to be sent: the gateway drops them (withdrawCommand) so they do not go out when
+   * their host connects — a promotion of an abandoned plan, delivered when the host's agent came back,
+   * made a second primary (found by the simulation: an agent restart, then its host lost).
+   */
+  withdraw: { hostName: string; commandId: string; why: string }[];
 }
 
 export interface ShellOptions {
@@ -165,7 +172,7 @@ export class ControllerShell {
   }
 
   handle(input: ShellInput, nowMs: number): ShellOutput {
-    const out: ShellOutput = { reason: "", decisions: [], persist: null, send: [], alarms: [], refused: null, changed: false, planEnds: [] };
+    const out: ShellOutput = { reason: "", decisions: [], persist: null, send: [], alarms: [], refused: null, changed: false, planEnds: [], withdraw: [] };
     const inputEvents = this.events(input, nowMs, out);
     if (out.refused !== null) {
       out.reason = out.refused;
@@ -182,7 +189,15 @@ export class ControllerShell {
       const result = this.stepFn(this.core, event);
       this.core = result.state;
       scopes.push(result.scope ?? "all");
-      out.planEnds.push(...planEndings(before, result.state, result.commands, event));
+      const ended = planEndings(before, result.state, result.commands, event);
+      out.planEnds.push(...ended);
+      for (const end of ended) {
+        if (end.outcome === "completed") continue;
+        for (const st of before.pairStates[end.pairId]?.plan?.steps ?? []) {
+          const hostName = st.status === "sent" ? this.sent.get(st.command.commandId)?.hostName : undefined;
+          if (hostName) out.withdraw.push({ hostName, commandId: st.command.commandId, why: `its plan (epoch ${end.epoch}) was ${end.outcome}` });
+        }
+      }
       reasons.push(result.reason);
       out.decisions.push(...result.decisions);
       if (event.type !== "tick" || result.commands.length > 0 || result.decisions.length > 0) out.changed = true;

@@ -372,6 +372,22 @@ describe("control plane under deterministic simulation", () => {
         expect(world.servers.get("sip-1a"), `seed ${seed}`).toMatchObject({ role: "backup", proc: "running" });
       }
     });
+
+    it("a promotion that waited for an agent that restarted, then abandoned, is not sent when the agent is back (seed 6401 of 10,000)", () => {
+      // host-1b's agent restarts (its socket closes: the console holds commands for it), the leader is cut
+      // off from every agent, sip-1b dies meanwhile. Once the hosts count as lost the controller orders
+      // sip-1b to primary, then abandons that (host-1b is lost too) and keeps sip-1a. Before, the held
+      // promotion still went out when host-1b's agent reconnected: a second primary, 533 calls lost.
+      const { world, result } = scenario(6401, [
+        { atMs: 747, fault: { kind: "agent-restart", host: "host-1b", durationMs: 1330 } },
+        { atMs: 969, fault: { kind: "agent-split", leader: true, instance: 0, durationMs: 5099 } },
+        { atMs: 1412, fault: { kind: "crash", app: "sip-1b", durationMs: 5068 } },
+        { atMs: 2208, fault: { kind: "burst", pair: "pair-1", calls: 2393, durationMs: 0 } },
+      ]);
+      expect(result.violation, report(result)).toBeNull();
+      expect(world.trace.join("\n")).toMatch(/switchover of pair-1 to sip-1b \(epoch 1\) abandoned/);
+      expect(world.commandsRun.filter((c) => c.command.startsWith("set-role sip-1b primary"))).toEqual([]);
+    });
   });
 
   describe("bites: broken shells are caught", () => {

@@ -1253,6 +1253,7 @@ export class SimWorld {
     if (this.tracing && (input.kind !== "tick" || out.send.length > 0 || out.decisions.length > 0)) {
       this.log(`ctl<-${describeInput(input)} | ${out.reason}${out.send.length ? ` | ${out.send.map((s) => describeWire(s.command)).join(", ")}` : ""}`);
     }
+    for (const w of out.withdraw) c.tracker.withdraw(w.hostName, w.commandId, w.why);
     for (const s of out.send) void c.tracker.submit(s.hostName, s.command);
     return out;
   }
