@@ -161,7 +161,7 @@ describe("hostile input over HTTP", () => {
     expect((await client.login(target, "race-victim-password-1")).code).toBe("TOO_MANY_REQUESTS");
   });
 
-  it("#13.3 behind the TLS proxy: failures with random user names never lock out a right password; X-Forwarded-For counts only from TRUSTED_PROXIES", async () => {
+  it("#13.3 behind the TLS proxy: failures with random user names never lock out a right password; X-Forwarded-For and X-Forwarded-Proto count only from TRUSTED_PROXIES", async () => {
     // Consoles of their own: the guessing below slows every later login from this address down.
     // Without TRUSTED_PROXIES every user behind the proxy shares its address (here 127.0.0.1).
     const unlisted = await startHostileConsole({ SWITCHYARD_CONTROLLER: "false" });
@@ -178,6 +178,10 @@ describe("hostile input over HTTP", () => {
         await spoofer.login("operator1", "wrong-password", { "x-forwarded-for": `198.51.100.${i + 1}` });
       }
       expect((await spoofer.login("operator1", "operator-password-123", { "x-forwarded-for": "198.51.100.200" })).code).toBe("TOO_MANY_REQUESTS");
+      // Nor does a forged X-Forwarded-Proto: the session cookie is Secure only on HTTPS the console can believe.
+      const claimsHttps = await new ApiClient(unlisted.url).login("viewer1", "viewer-password-123", { "x-forwarded-proto": "https" });
+      expect(claimsHttps.code).toBeNull();
+      expect(claimsHttps.setCookie).not.toMatch(/;\s*Secure/i);
     } finally {
       await unlisted.close();
     }
@@ -197,6 +201,10 @@ describe("hostile input over HTTP", () => {
       const logins = await proxied.running.services.db.auditEntry.findMany({ where: { actorName: "viewer1" }, select: { action: true, detail: true } });
       expect(logins.filter((l) => l.action === "user.login-failed").map((l) => l.detail)).toEqual(Array(proxied.running.env.LOGIN_MAX_FAILURES).fill("from 203.0.113.7"));
       expect(logins.find((l) => l.action === "user.login")?.detail).toBe("from 203.0.113.8");
+      // The listed proxy's X-Forwarded-Proto is believed: its HTTPS clients get Secure cookies.
+      const overTls = await new ApiClient(proxied.url).login("admin1", "admin-password-123", { ...viaProxy("203.0.113.9"), "x-forwarded-proto": "https" });
+      expect(overTls.code).toBeNull();
+      expect(overTls.setCookie).toMatch(/;\s*Secure/i);
     } finally {
       await proxied.close();
     }
