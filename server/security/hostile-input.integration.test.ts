@@ -13,6 +13,7 @@ import { buildHostConfig } from "../runtime/host-config";
 import { restRoutes } from "../api/rest-routes";
 import { procedureOf } from "../api/rest";
 import { loadSnapshot } from "../config/config.repository";
+import { MASKED_VALUE } from "../config/masking";
 import { describeZodError, hostConfigSchema } from "../../protocol/agent-wire";
 import {
   COMMAND_MAX_CHARS,
@@ -306,32 +307,39 @@ describe("hostile input over HTTP", () => {
     }
   });
 
-  it("#13.8 environment values are masked for viewers and operators in application lists, details and the audit log", async () => {
+  it("#13.8 environment values and start arguments are masked for viewers and operators in application lists, details and the audit log and its export", async () => {
     const secret = "s3cret-database-password";
+    const argSecret = "s3cret-argument-token";
     const admin = c.callerAs("admin");
     const hostId = await admin.hosts.create(twoNicHost("secret-host", "10.88.0.1", "10.88.1.1"));
-    const appId = await admin.applications.create({ ...sipServerInput("secret-app", hostId, 5060), environment: { DB_PASSWORD: secret, PLAIN: "visible-to-admins" } });
-    await admin.applications.update({ id: appId, application: { ...sipServerInput("secret-app", hostId, 5060), environment: { DB_PASSWORD: `${secret}-2` } } });
+    const appId = await admin.applications.create({ ...sipServerInput("secret-app", hostId, 5060), environment: { DB_PASSWORD: secret, PLAIN: "visible-to-admins" }, startArgs: [`--token=${argSecret}`] });
+    await admin.applications.update({ id: appId, application: { ...sipServerInput("secret-app", hostId, 5060), environment: { DB_PASSWORD: `${secret}-2` }, startArgs: ["--token", `${argSecret}-2`] } });
     for (const role of ["viewer", "operator"] as const) {
       const client = await loggedIn(c.url, role);
       const replies = [
         await client.query("applications.list"),
         await client.query("applications.get", { id: appId }),
         await client.query("audit.list", { objectName: "secret-app" }),
+        await client.query("audit.export", { objectName: "secret-app", format: "json" }),
+        await client.query("audit.export", { objectName: "secret-app", format: "csv" }),
       ];
       for (const r of replies) {
         expect(r.code, role).toBeNull();
         const text = JSON.stringify(r.data);
         expect(text, role).not.toContain(secret);
         expect(text, role).not.toContain("visible-to-admins");
+        expect(text, role).not.toContain(argSecret);
         // The names stay: a viewer sees which variables are set, not their values.
         expect(text, role).toContain("DB_PASSWORD");
       }
+      // The arguments' count stays: two masked arguments after the update.
+      expect((replies[1]!.data as { startArgs: string[] }).startArgs).toEqual([MASKED_VALUE, MASKED_VALUE]);
       const audit = replies[2]!.data as { items: { action: string; before: unknown; after: unknown }[] };
       expect(audit.items.map((e) => e.action).sort()).toEqual(["application.create", "application.update"]);
     }
     const asAdmin = await loggedIn(c.url, "admin");
     expect(JSON.stringify((await asAdmin.query("applications.get", { id: appId })).data)).toContain(`${secret}-2`);
+    expect(JSON.stringify((await asAdmin.query("applications.get", { id: appId })).data)).toContain(`${argSecret}-2`);
     expect(JSON.stringify((await asAdmin.query("audit.list", { objectName: "secret-app" })).data)).toContain("visible-to-admins");
   });
 
