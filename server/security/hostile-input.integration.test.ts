@@ -7,7 +7,8 @@ import { appRouter } from "../api/root";
 import { parseEnv } from "../env";
 import { safeNextPath } from "../../lib/safe-next-path";
 import { sipServerInput, twoNicHost } from "../test-support";
-import { ApiClient, loggedIn, startHostileConsole, type HostileConsole } from "./hostile-support";
+import { agentHello, agentSocket, ApiClient, connectOutcome, loggedIn, startHostileConsole, type HostileConsole } from "./hostile-support";
+import { waitFor } from "../../harness/lab-stack";
 import type { Role } from "../auth/roles";
 import { buildHostConfig } from "../runtime/host-config";
 import { restRoutes } from "../api/rest-routes";
@@ -394,6 +395,19 @@ describe("hostile input over HTTP", () => {
       await c.running.services.alarms.idle();
       // A user name with a line break in it fails to log in.
       expect((await new ApiClient(c.url).login(`nobody\n${forged}`, "wrong-password")).code).toBe("UNAUTHORIZED");
+      // The finding itself: an agent's protocolError reason, logged by the gateway on the control plane's thread.
+      const hostId = await c.callerAs("admin").hosts.create(twoNicHost("forging-host", "10.66.0.1", "10.66.1.1"));
+      const { token } = await c.callerAs("admin").agentTokens.create({ hostId, label: "forging" });
+      const agent = agentSocket(c.running.agentUrl, agentHello("forging-host", token));
+      agent.on("config", (_cfg: unknown, ack: (a: unknown) => void) => ack({ revision: "x", ok: true, errors: [] }));
+      try {
+        expect(await connectOutcome(agent)).toBeNull();
+        agent.emit("protocolError", { event: "config", reason: `refused\n${forged} by the agent` });
+        // The worker thread's output reaches this thread's stdout a moment later.
+        await waitFor("the gateway's log line of the agent's protocolError", () => written.join("").includes("an agent refused a console message") || undefined, { timeoutMs: 20_000 });
+      } finally {
+        agent.close();
+      }
     } finally {
       stdoutWrite.mockRestore();
       for (const s of consoleSpies) s.mockRestore();
@@ -401,6 +415,7 @@ describe("hostile input over HTTP", () => {
     const lines = written.join("").split("\n");
     // What was refused is logged, with the untrusted text escaped inside a field…
     expect(lines.filter((l) => l.includes("FORGED")).length).toBeGreaterThan(0);
+    expect(lines.find((l) => l.includes("an agent refused a console message"))).toContain(`reason=${JSON.stringify(`refused\n${forged} by the agent`)}`);
     // …and no line of the log starts with what the attacker wrote.
     expect(lines.filter((l) => l.startsWith(forged.slice(0, 24)))).toEqual([]);
   });

@@ -2,11 +2,11 @@
 // plane's agent port (namespace /agent), and browsers' live sockets (namespace /ui) on the web port.
 // Waits are give-up limits, never measurements.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { io as connectSocket, type Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import { AGENT_PROTOCOL_VERSION, type Ack, type HeartbeatAck, type ProtocolError } from "../../protocol/agent-wire";
 import { sipServerInput, twoNicHost } from "../test-support";
 import { sha256 } from "../auth/auth.service";
-import { ApiClient, connectOutcome, loggedIn, startHostileConsole, uiSocket, type HostileConsole } from "./hostile-support";
+import { agentHello, agentSocket as agentSocketOn, ApiClient, connectOutcome, loggedIn, startHostileConsole, uiSocket, type HostileConsole } from "./hostile-support";
 
 let c: HostileConsole;
 
@@ -17,11 +17,8 @@ afterAll(async () => {
   await c?.close();
 });
 
-function agentSocket(auth: unknown): Socket {
-  return connectSocket(`${c.running.agentUrl}/agent`, { path: "/socket.io", transports: ["websocket"], auth: auth as Record<string, unknown>, reconnection: false, forceNew: true, autoConnect: false });
-}
-
-const hello = (hostName: string, token: string, protocolVersion = AGENT_PROTOCOL_VERSION) => ({ hostName, token, agentVersion: "hostile-test", protocolVersion });
+const agentSocket = (auth: unknown): Socket => agentSocketOn(c.running.agentUrl, auth);
+const hello = agentHello;
 
 describe("host agents' port", () => {
   it("agent handshake refusals: a malformed hello, a wrong protocol version and a bad token are refused with their code", async () => {
