@@ -1,6 +1,10 @@
 // The hostile-input battery (issue #13): each test attacks a real console over HTTP the way a browser,
 // a script or a careless export would, and names the finding it keeps closed. Sockets (browsers' and
-// agents') are in hostile-sockets.integration.test.ts. Waits are give-up limits, never measurements.
+// agents') are in hostile-sockets.integration.test.ts, a kill -9 during a large import in
+// import-kill.integration.test.ts. The findings outside the console have their tests beside their code:
+// #13.2 and #13.9 in a browser (e2e/security.spec.ts), the agent's /health and Host check (#13.9) in
+// agent/agent.keeper.integration.test.ts, the lab's authenticated HA link (#13.10) in
+// lab/sip-server-sim/ha-auth.integration.test.ts. Waits are give-up limits, never measurements.
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { appRouter } from "../api/root";
