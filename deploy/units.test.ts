@@ -50,7 +50,7 @@ describe("deploy/ systemd units", () => {
     const env = environment("switchyard-console.service");
     const known = Object.keys(envSchema.shape);
     expect(Object.keys(env).filter((k) => !known.includes(k))).toEqual([]);
-    const parsed = parseEnv(env);
+    const parsed = parseEnv(env as NodeJS.ProcessEnv);
     expect(parsed).toMatchObject({ NODE_ENV: "production", HOST: "127.0.0.1", METRICS_PORT: 9464, METRICS_AUTH: "token", LOG_FORMAT: "json" });
     expect(text("switchyard-console.service")).toMatch(/^ExecStart=\/usr\/bin\/node --import tsx \/opt\/switchyard\/server\/main\.ts$/m);
   });
