@@ -56,6 +56,16 @@ describe("docs/monitoring", () => {
     expect(exprs.flatMap(([, e]) => metricNames(e)).length).toBeGreaterThan(30);
   });
 
+  it("every metric the README and agent/README name is exported (`a_{b,c}_d` read as a_b_d and a_c_d; `a{label}` as a)", () => {
+    const names = exported();
+    const root = path.resolve(__dirname, "../..");
+    const text = ["README.md", "agent/README.md"].map((f) => fs.readFileSync(path.join(root, f), "utf8")).join("\n");
+    const expanded = text.replace(/\b((?:switchyard|nodejs|process)_[a-z0-9_]*)\{([a-z0-9_]+,[a-z0-9_,]+)\}(_[a-z0-9_]+)/g, (_m, head: string, alts: string, tail: string) => alts.split(",").map((a) => `${head}${a}${tail}`).join(" "));
+    const named = new Set([...expanded.matchAll(/\b(switchyard_[a-z0-9_]*[a-z0-9])\b/g)].map((m) => m[1]!));
+    expect(named.size).toBeGreaterThan(25);
+    expect([...named].filter((n) => !names.has(n))).toEqual([]);
+  });
+
   it("counters and histograms appear only inside rate() or increase(): each console counts its own, so a raw value drops at a restart or takeover", () => {
     const rules = (parse(rulesText) as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules);
     const exprs = [...rules.map((r) => r.expr), ...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr))];
