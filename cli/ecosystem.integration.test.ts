@@ -312,6 +312,9 @@ describe("the switchyard CLI against a live lab console", () => {
     const wrong = await cli(["status"], { token: `syt_${"x".repeat(43)}` });
     expect(wrong.code).toBe(EXIT.AUTH);
     expect(wrong.stderr).toBe("switchyard: the API token is not valid (unknown, revoked or expired)\n");
+    const unreachable = await cli(["status", "--url", "http://127.0.0.1:1"]);
+    expect(unreachable.code).toBe(EXIT.UNAVAILABLE);
+    expect(unreachable.stderr).toMatch(/^switchyard: cannot reach the console at http:\/\/127\.0\.0\.1:1: /);
     expect((await cli(["status", "--bogus"])).code).toBe(EXIT.USAGE);
     const unknown = await cli(["frobnicate"]);
     expect(unknown.code).toBe(EXIT.USAGE);

@@ -1,7 +1,9 @@
-// The monitoring examples in docs/monitoring/ stay true: every metric the alert rules and the Grafana
-// dashboard name is one the console (ConsoleMetrics) or an agent (AgentMetrics) exports, and with
+// The monitoring examples in docs/monitoring/ stay true: every metric the alert rules, the Grafana
+// dashboard and the READMEs name is one the console (ConsoleMetrics) or an agent (AgentMetrics)
+// exports; counters are read only through rate()/increase() (each console counts its own); and with
 // Prometheus's promtool (Debian: prometheus, installed by the pre-test step) the rules load, their unit
-// tests pass and the example prometheus.yml is a valid configuration.
+// tests pass, the example prometheus.yml is a valid configuration, and the dashboard's stat panels
+// count a pair, host or alarm once when two consoles report it.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
