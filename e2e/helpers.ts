@@ -65,3 +65,24 @@ export async function settledPair(page: Page, pairName: string, timeoutMs = 90_0
     .toBe(true);
   return found!;
 }
+
+export type PairServer = { name: string; hostName: string; role: string; hostConnection: string };
+
+/** The pair's one primary and its backup, once the controller has settled on them (earlier specs move primaries around). */
+export async function primaryAndBackup(request: APIRequestContext, pair: string): Promise<{ primary: PairServer; backup: PairServer }> {
+  let found: { primary: PairServer; backup: PairServer } | null = null;
+  await expect
+    .poll(
+      async () => {
+        const pairs = await trpcQuery<{ name: string; plan: unknown; servers: PairServer[] }[]>(request, "live.pairs");
+        const p = pairs.find((x) => x.name === pair)!;
+        const primaries = p.servers.filter((s) => s.role === "primary");
+        const ok = p.plan === null && primaries.length === 1 && p.servers.every((s) => s.hostConnection === "connected");
+        found = ok ? { primary: primaries[0]!, backup: p.servers.find((s) => s !== primaries[0])! } : null;
+        return ok;
+      },
+      { timeout: 45_000 },
+    )
+    .toBe(true);
+  return found!;
+}
