@@ -39,7 +39,7 @@ interface Limit {
 export type LoginLimitStore = { kind: "memory" } | { kind: "postgresql"; pool: pg.Pool };
 
 /** The table the consoles on one PostgreSQL share (rate-limiter-flexible's layout; made on first use, like socket.io's). */
-export const LOGIN_LIMITS_TABLE = "switchyard_login_failures";
+export const LOGIN_LIMITS_TABLE = "login_failure_counts";
 
 /** How many times LOGIN_MAX_FAILURES a user name (from anywhere) and an address (for any name) may fail. */
 export const LOGIN_SPREAD_FACTOR = 4;
