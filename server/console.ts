@@ -25,6 +25,7 @@ import { metricsHandler, startMetricsServer } from "./metrics/endpoint";
 import { UpgradeRunner } from "./upgrade/upgrade.runner";
 import { UpgradeService } from "./upgrade/upgrade.service";
 import { ScheduleService } from "./schedule/schedule.service";
+import { LeaderDuties } from "./leader/leader-duties";
 import type { ConsoleServices } from "./api/trpc";
 
 const log = logger("console");
@@ -135,22 +136,19 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   const ui = http.ui;
   // Live sockets follow their session: the AuthService says which sessions ended, the web tier drops them.
   auth.subscribe({ sessionsEnded: (ended) => http.endSessions(ended) });
-  // Guided upgrades and scheduled switchovers are carried out by the console that leads, from the first
-  // time it does (if it later steps down, they go on through the control plane, which then asks the new leader).
-  let leaderDutiesStarted: Promise<void> | null = null;
-  const startLeaderDuties = () => {
-    leaderDutiesStarted ??= (async () => {
-      await upgradeRunner.start();
-      await schedules.start();
-    })().catch((err: unknown) => log.error("starting the leader's procedures (upgrades, scheduled switchovers) failed", { error: String(err) }));
-  };
+  // Guided upgrades and scheduled switchovers are carried out by the console that leads, while it does.
+  const leaderDuties = new LeaderDuties(
+    [
+      { name: "guided upgrades", start: () => upgradeRunner.start(), stop: () => upgradeRunner.stop() },
+      { name: "scheduled switchovers", start: () => schedules.start(), stop: () => schedules.stop() },
+    ],
+    log,
+  );
   const clusterKey = (c: { role: string; leader: { id: string; term: number } | null; instances: { id: string }[] }) => `${c.role}|${c.leader?.id}|${c.leader?.term}|${c.instances.map((i) => i.id).join(",")}`;
   let lastClusterKey = "";
   let lastRole: "leader" | "follower" | null = null;
   const stopAll = async () => {
-    await leaderDutiesStarted;
-    await schedules.stop();
-    await upgradeRunner.stop();
+    await leaderDuties.close();
     await lab?.stopAll();
     await controlPlane.stop();
     await alarms.stop();
@@ -176,7 +174,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
       onAppRuntime: (applications, vipChanged) => ui.local.emit("live:applications", { applications, vipChanged }),
       onCluster: (status) => {
         // Leadership moved (or this console's role did): pages showing it refetch; and the procedures the leader carries start here.
-        if (status.role === "leader") startLeaderDuties();
+        leaderDuties.follow(status.role);
         // Leading from now on: the alarm engine goes on from the database, not from what it read as a follower.
         if (status.role === "leader" && lastRole === "follower") void alarms.reload().catch((err: unknown) => log.error("reading the alarms again on taking over failed", { error: String(err) }));
         lastRole = status.role;
@@ -206,8 +204,8 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
     await alarms.start();
     await controlPlane.start({ webUrl: env.PUBLIC_URL ?? http.url });
     // After the control plane: runs observe the pairs' live views and write their timeline through it.
-    if (controlPlane.enabled && controlPlane.cluster()?.role === "leader") startLeaderDuties();
-    await leaderDutiesStarted;
+    if (controlPlane.enabled && controlPlane.cluster()?.role === "leader") leaderDuties.follow("leader");
+    await leaderDuties.settled();
     if (lab && opts.lab?.startAgents !== false) {
       // The gateways first: a primary's first Active-OOS ping (W4) finds its service DN answering.
       await lab.startGateways();
