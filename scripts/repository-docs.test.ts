@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { optionCatalogue } from "../lib/options-catalogue";
+import { decisionRules } from "../server/controller/rules";
 
 const ROOT = path.resolve(__dirname, "..");
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), "utf8");
@@ -122,5 +123,14 @@ describe("docs/domain.md describes every option of the catalogue", () => {
       ].filter((p): p is string => p !== null);
     });
     expect(problems).toEqual([]);
+  });
+});
+
+describe("server/controller/DECISIONS.md draws the rules the core runs", () => {
+  it("its rule table names every rule of decisionRules, in the order the core asks them", () => {
+    const text = read("server/controller/DECISIONS.md");
+    const table = text.slice(text.indexOf("The rules, by their names in `decisionRules`:"));
+    const names = [...table.slice(0, table.indexOf("\n\n", table.indexOf("| rule |"))).matchAll(/^\| ([^|]+?) \|/gm)].map((m) => m[1]!).filter((n) => n !== "rule" && !/^-+$/.test(n));
+    expect(names).toEqual(decisionRules.map((r) => r.name));
   });
 });
