@@ -37,6 +37,19 @@ describe("the documents name only what exists", () => {
     expect(problemsIn(text, (_file, t) => [...t.matchAll(/\.\.\/shared\b|\bshared\/(DESIGN|design|docs)/g)].map((m) => m[0]))).toEqual([]);
   });
 
+  it("every link of a document to a file leads to a file of the repository", () => {
+    const broken = problemsIn(markdown, (file, text) =>
+      [...text.matchAll(/\]\(([^)\s]+)\)/g)]
+        .map((m) => m[1]!.split("#")[0]!)
+        .filter((target) => target && !/^[a-z]+:/.test(target))
+        .filter((target) => {
+          const resolved = path.resolve(ROOT, path.dirname(file), target);
+          return !resolved.startsWith(ROOT + path.sep) || !fs.existsSync(resolved);
+        }),
+    );
+    expect(broken).toEqual([]);
+  });
+
   it("every repository path a document prints in backticks exists", () => {
     const missing = problemsIn(markdown, (file, text) =>
       [...text.matchAll(/`([A-Za-z0-9_.\-]+\/[A-Za-z0-9_./\-]*\.(?:ts|tsx|cjs|mjs|md|json|ya?ml|sh|sql|service|xml))`/g)]
