@@ -1,9 +1,10 @@
 // Browser test of what reaches the servers (lab: real agents, simulated SIP Servers): on an application's
 // page the operator sees its restart policy (and edits it), the configured and the running value of each
 // option side by side, "restart needed" for an after-restart option until the server is restarted, and
-// then the new value running.
+// then the new value running. A delivery that fails (the server hangs) is shown on its page and raises the
+// config-delivery-failed alarm; the next delivery that works clears both.
 import { expect, test } from "@playwright/test";
-import { login, navigate } from "./helpers";
+import { login, navigate, primaryAndBackup, trpcMutation } from "./helpers";
 
 test("options delivered: configured vs running, restart needed until a restart; the restart policy in the editor", async ({ page }) => {
   page.on("dialog", (dialog) => void dialog.accept());
@@ -51,4 +52,41 @@ test("options delivered: configured vs running, restart needed until a restart; 
   await expect(portCheck).toContainText("running: true", { timeout: 60_000 });
   await expect(portCheck).toContainText("in effect");
   await expect(page.getByTestId("running-summary")).toContainText("running as configured");
+});
+
+test("a delivery that fails is shown on the application and raises an alarm; the next one that works clears both", async ({ page }) => {
+  await login(page);
+  // The backup of the pair, so its hang moves no role; the earlier test restarted sip-c1, so it is looked up.
+  const { backup } = await primaryAndBackup(page.request, "pair-c-single");
+  const open = async () => {
+    await navigate(page, "Applications");
+    await page.getByRole("link", { name: backup.name, exact: true }).click();
+  };
+  const alarmRow = page.getByTestId(`alarm-row-config-delivery-failed-${backup.name}`);
+  await trpcMutation(page.request, "lab.fault", { application: backup.name, kind: "hang", on: true });
+  try {
+    await open();
+    await expect(page.getByTestId("running-sip-pass-check")).toContainText("in effect", { timeout: 30_000 });
+    await page.getByLabel("sip-pass-check").fill("true");
+    await page.getByRole("button", { name: /Save 1 change/ }).click();
+    await expect(page.getByTestId("delivery")).toContainText("failed", { timeout: 45_000 });
+    const row = page.getByTestId("running-sip-pass-check");
+    await expect(row).toContainText("not delivered");
+    await expect(row).toContainText(/not delivered: the last delivery \(revision \d+\) failed: /);
+    await navigate(page, "Alarms");
+    await expect(alarmRow).toContainText("major");
+    await expect(alarmRow).toContainText(new RegExp(`configuration \\d+ did not reach ${backup.name} on ${backup.hostName}: `));
+  } finally {
+    await trpcMutation(page.request, "lab.fault", { application: backup.name, kind: "hang", on: false });
+  }
+
+  // The server answers again: the next change is delivered, the page says so and the alarm is cleared.
+  await open();
+  await page.getByLabel("sip-pass-check").fill("false");
+  await page.getByRole("button", { name: /Save 1 change/ }).click();
+  await expect(page.getByTestId("delivery")).toContainText("reloaded", { timeout: 45_000 });
+  await expect(page.getByTestId("running-sip-pass-check")).toContainText("in effect");
+  await expect(page.getByTestId("running-summary")).toContainText("running as configured");
+  await navigate(page, "Alarms");
+  await expect(alarmRow).toHaveCount(0, { timeout: 30_000 });
 });

@@ -4,45 +4,11 @@
 // and the vip-mismatch alarm is raised; put back, both are gone. A disconnected host's values are shown
 // muted as last known, with their age. Earlier spec files move primaries around: the primary is looked up.
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { login, navigate, signInAndEnsureUsers } from "./helpers";
+import { login, navigate, primaryAndBackup as primaryAndBackupOf, signInAndEnsureUsers, trpcMutation } from "./helpers";
 
 const operator = { username: "e2e-vip-operator", password: "e2e-vip-operator-pass" };
 const PAIR = "pair-a-iptakeover";
-
-async function trpc(request: APIRequestContext, path: string, input: unknown) {
-  const res = await request.post(`/api/trpc/${path}`, { data: { json: input } });
-  const body = (await res.json()) as unknown;
-  if (!res.ok()) throw new Error(`${path}: ${JSON.stringify(body)}`);
-  return body;
-}
-
-async function query(request: APIRequestContext, path: string) {
-  const res = await request.get(`/api/trpc/${path}`);
-  const body = await res.json();
-  if (!res.ok()) throw new Error(`${path}: ${JSON.stringify(body)}`);
-  return (body as { result: { data: { json: unknown } } }).result.data.json;
-}
-
-type Server = { name: string; hostName: string; role: string; hostConnection: string };
-
-/** The pair's one primary and its backup, once the controller has settled on them. */
-async function primaryAndBackup(request: APIRequestContext): Promise<{ primary: Server; backup: Server }> {
-  let found: { primary: Server; backup: Server } | null = null;
-  await expect
-    .poll(
-      async () => {
-        const pairs = (await query(request, "live.pairs")) as { name: string; plan: unknown; servers: Server[] }[];
-        const p = pairs.find((x) => x.name === PAIR)!;
-        const primaries = p.servers.filter((s) => s.role === "primary");
-        const ok = p.plan === null && primaries.length === 1 && p.servers.every((s) => s.hostConnection === "connected");
-        found = ok ? { primary: primaries[0]!, backup: p.servers.find((s) => s !== primaries[0])! } : null;
-        return ok;
-      },
-      { timeout: 45_000 },
-    )
-    .toBe(true);
-  return found!;
-}
+const primaryAndBackup = (request: APIRequestContext) => primaryAndBackupOf(request, PAIR);
 
 function pairCard(page: Page) {
   return page.locator("section").filter({ has: page.getByTestId(`pair-${PAIR}`) });
@@ -102,14 +68,14 @@ test("a disconnected host's values are shown muted as last known, with their age
   const cell = pairCard(page).getByTestId(`server-${backup.name}`);
   await expect(cell.getByTestId("last-known")).toHaveCount(0, { timeout: 30_000 });
   // The backup's host: cutting it off moves no role.
-  await trpc(page.request, "lab.host", { host: backup.hostName, connected: false });
+  await trpcMutation(page.request, "lab.host", { host: backup.hostName, connected: false });
   try {
     await expect(cell).toHaveAttribute("data-host-connection", "disconnected", { timeout: 30_000 });
     await expect(cell.getByTestId("last-known")).toContainText(/last known values from its last heartbeat, \d+ s ago/);
     await expect(cell.getByTestId("vip-observed")).toContainText(/last known \(\d+ s ago\): not observed here/);
     await expect(cell.getByTestId("server-values")).toHaveClass(/opacity-60/);
   } finally {
-    await trpc(page.request, "lab.host", { host: backup.hostName, connected: true });
+    await trpcMutation(page.request, "lab.host", { host: backup.hostName, connected: true });
   }
   await expect(cell).toHaveAttribute("data-host-connection", "connected", { timeout: 30_000 });
   await expect(cell.getByTestId("last-known")).toHaveCount(0);

@@ -10,6 +10,7 @@ import { configureLogging, logger } from "./log";
 import { createDb } from "./db";
 import { migrateDatabase } from "./db/migrate";
 import { AuthService } from "./auth/auth.service";
+import { loginLimitsFor } from "./auth/login-limits";
 import { ApiTokenService } from "./api-tokens/api-tokens.service";
 import { ConfigEvents } from "./config/config-events";
 import { createControlPlane } from "./control-plane/control-plane";
@@ -81,10 +82,12 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   const migration = await migrateDatabase(env.DATABASE_URL);
   if (migration.applied.length) log.info("applied database migrations", { migrations: migration.applied });
   const db = createDb(env.DATABASE_URL);
+  const loginLimits = loginLimitsFor(env.DATABASE_URL, { loginMaxFailures: env.LOGIN_MAX_FAILURES, loginWindowSeconds: env.LOGIN_WINDOW_SECONDS });
   const auth = new AuthService(db, {
     sessionTtlHours: env.SESSION_TTL_HOURS,
     loginMaxFailures: env.LOGIN_MAX_FAILURES,
     loginWindowSeconds: env.LOGIN_WINDOW_SECONDS,
+    limits: loginLimits.limits,
   });
   const boot = await auth.bootstrap({ username: env.SWITCHYARD_ADMIN_USER, password: env.SWITCHYARD_ADMIN_PASSWORD });
   if (boot.kind === "created") log.info("created the first admin from SWITCHYARD_ADMIN_USER", { user: boot.username });
@@ -153,6 +156,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
     await alarms.stop();
     await metricsServer?.close();
     await http.close();
+    await loginLimits.close();
     await db.$disconnect();
   };
   try {

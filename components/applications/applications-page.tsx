@@ -11,7 +11,8 @@ import { Badge, Button, Card, ErrorBox, Field, Input, Loading, PageTitle, Select
 
 export type AppRow = RouterOutputs["applications"]["list"][number];
 type AppInput = RouterInputs["applications"]["create"];
-type RestartPolicy = NonNullable<AppInput["restartPolicy"]>;
+// The form always holds every field (a file may leave some to their defaults; the page never does).
+type RestartPolicy = Required<NonNullable<AppInput["restartPolicy"]>>;
 
 /** SCS-style autorestart, as the console defaults it (server/config/config.schema.ts). */
 const defaultRestartPolicy: RestartPolicy = { enabled: true, maxRestarts: 5, restartWindowMs: 600_000, restartDelayMs: 1000, restartDelayMaxMs: 60_000, backoffMultiplier: 2 };
@@ -188,7 +189,7 @@ export function ApplicationForm({ id, initial, onDone }: { id: string | null; in
             {(fid) => <Input id={fid} value={app.stopCommand} onChange={(e) => setApp({ ...app, stopCommand: e.target.value })} />}
           </Field>
           <RestartPolicyFields
-            policy={app.restartPolicy ?? defaultRestartPolicy}
+            policy={{ ...defaultRestartPolicy, ...app.restartPolicy }}
             startupTimeoutMs={app.startupTimeoutMs ?? 60_000}
             onChange={(restartPolicy, startupTimeoutMs) => setApp({ ...app, restartPolicy, startupTimeoutMs })}
           />

@@ -101,15 +101,17 @@ export const optionEntrySchema = z
  */
 export const restartPolicyShapeSchema = z
   .object({
-    enabled: z.boolean({ error: "must be true or false" }),
-    maxRestarts: boundedInt(0, 100, "restarts"),
-    restartWindowMs: boundedInt(1000, 86_400_000, "ms"),
-    restartDelayMs: boundedInt(0, 600_000, "ms"),
-    restartDelayMaxMs: boundedInt(0, 3_600_000, "ms"),
+    // Each field defaults on its own: an import file names only what differs (`restartPolicy: { enabled: false }`).
+    enabled: z.boolean({ error: "must be true or false" }).default(DEFAULT_RESTART_POLICY.enabled),
+    maxRestarts: boundedInt(0, 100, "restarts").default(DEFAULT_RESTART_POLICY.maxRestarts),
+    restartWindowMs: boundedInt(1000, 86_400_000, "ms").default(DEFAULT_RESTART_POLICY.restartWindowMs),
+    restartDelayMs: boundedInt(0, 600_000, "ms").default(DEFAULT_RESTART_POLICY.restartDelayMs),
+    restartDelayMaxMs: boundedInt(0, 3_600_000, "ms").default(DEFAULT_RESTART_POLICY.restartDelayMaxMs),
     backoffMultiplier: z
       .number({ error: (iss) => notANumber(iss.input, "1–10") })
       .min(1, { error: (iss) => `${String(iss.input)} is below the allowed 1–10` })
-      .max(10, { error: (iss) => `${String(iss.input)} is above the allowed 1–10` }),
+      .max(10, { error: (iss) => `${String(iss.input)} is above the allowed 1–10` })
+      .default(DEFAULT_RESTART_POLICY.backoffMultiplier),
   })
   .strict();
 export type RestartPolicyShape = z.infer<typeof restartPolicyShapeSchema>;

@@ -151,6 +151,33 @@ describe("restart policy and startup timeout", () => {
       message: "applications[0].restartPolicy.maxRestarts: -1 is below the allowed 0–100 restarts (line 7)",
     });
   });
+
+  it("an import sets it: a file naming only what differs (automatic restarts off) is stored with the rest at their defaults and pushed to the agent", async () => {
+    const admin = t.callerAs("admin");
+    const text = [
+      "version: 1",
+      "applications:",
+      "  - name: sip-r1",
+      "    type: sip-server",
+      "    host: host-1",
+      "    sipPort: 7070",
+      "    startCommand: /opt/sip/sip_server",
+      "    restartPolicy: { enabled: false }",
+      "  - name: sip-r2",
+      "    type: sip-server",
+      "    host: host-1",
+      "    sipPort: 7080",
+      "    startCommand: /opt/sip/sip_server",
+      "    restartPolicy: { maxRestarts: 1, restartDelayMs: 3000 }",
+      "",
+    ].join("\n");
+    await admin.config.import({ text, replace: false, dryRun: false });
+    const pushed = buildHostConfig(await loadSnapshot(t.services.db), "host-1", "r4")!.applications;
+    expect(pushed.find((a) => a.name === "sip-r1")!.restart).toEqual({ enabled: false, maxRestarts: 5, restartWindowMs: 600_000, restartDelayMs: 1000, restartDelayMaxMs: 60_000, backoffMultiplier: 2 });
+    expect(pushed.find((a) => a.name === "sip-r2")!.restart).toEqual({ enabled: true, maxRestarts: 1, restartWindowMs: 600_000, restartDelayMs: 3000, restartDelayMaxMs: 60_000, backoffMultiplier: 2 });
+    const exported = parse(await admin.config.export()) as { applications: { name: string; restartPolicy: { enabled: boolean } }[] };
+    expect(exported.applications.find((a) => a.name === "sip-r1")!.restartPolicy.enabled).toBe(false);
+  });
 });
 
 describe("a host's own heartbeat", () => {

@@ -159,6 +159,24 @@ describe("options reach the running servers", () => {
     await waitFor("the alarm to be cancelled", async () => !(await stack.caller().alarms.active()).some((a) => a.source === "config-delivery-failed" && a.application === "sip-a2"), { timeoutMs: WAIT_MS });
     await healthy();
   });
+
+  it("the Options page's bulk set (one option on both servers at once) reaches both running servers, neither restarted", async () => {
+    const before = { a1: await runtime("sip-a1"), a2: await runtime("sip-a2") };
+    expect([row(before.a1, "sip-pass-check").running, row(before.a2, "sip-pass-check").running]).toEqual(["true", "false"]);
+    const bulk = (value: string) => stack.caller().options.bulkSet({ applicationIds: [ids["sip-a1"]!, ids["sip-a2"]!], change: { dn: "", section: "TServer", name: "sip-pass-check", value } });
+    for (const value of ["false", "true"]) {
+      expect(await bulk(value)).toBe(2);
+      for (const app of ["sip-a1", "sip-a2"] as const) {
+        const v = await until(app, `sip-pass-check=${value} running`, (v) => row(v, "sip-pass-check").running === value && v.differences === 0 && v);
+        expect(row(v, "sip-pass-check")).toMatchObject({ configured: value, running: value, state: "in-effect" });
+        expect(v.delivery).toMatchObject({ outcome: "reloaded" });
+        expect(v.process).toEqual(before[app === "sip-a1" ? "a1" : "a2"].process);
+      }
+    }
+    // Monitoring on again in the primary: it pings the service DN's gateway anew.
+    const pings = gateway.answered();
+    await waitFor("the primary to ping the service DN again", () => gateway.answered() > pings, { timeoutMs: WAIT_MS, describe: () => describeApp("sip-a1") });
+  });
 });
 
 describe("W2 restart policy", () => {
