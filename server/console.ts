@@ -5,7 +5,6 @@
 // asked). No part reaches for another at call time; nothing is filled in later. Used by `npm start`,
 // `npm run dev`, the demo and the tests' harness.
 import path from "node:path";
-import superjson from "superjson";
 import { parseEnv, type Env } from "./env";
 import { configureLogging, logger } from "./log";
 import { createDb } from "./db";
@@ -21,6 +20,7 @@ import { Lab, noLab, seedLabConfig } from "./lab/lab";
 import { startHttpServer, type ConsoleServer } from "./http";
 import { ConsoleMetrics } from "./metrics/metrics";
 import { CONSOLE_VERSION } from "./version";
+import { encodeLivePairs } from "../lib/ui-events";
 import { metricsHandler, startMetricsServer } from "./metrics/endpoint";
 import { UpgradeRunner } from "./upgrade/upgrade.runner";
 import { UpgradeService } from "./upgrade/upgrade.service";
@@ -165,7 +165,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
         // Each console sends its own browsers what its mirror holds (a follower's mirrors the leader's):
         // local, not through the cross-console adapter, so no browser gets a change twice or before its
         // console can answer the refetch it causes.
-        if (changed.length || removed.length) ui.local.emit("live:pairs", superjson.serialize({ changed, removed }));
+        if (changed.length || removed.length) ui.local.emit("live:pairs", encodeLivePairs({ changed, removed }));
         ui.local.emit("live:changed");
       },
       onLogEvents: (hostName, events) => alarms.onLogEvents(hostName, { events }),
