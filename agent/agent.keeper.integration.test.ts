@@ -386,7 +386,7 @@ describe("servers outlive their agent; a restarted agent re-attaches", () => {
     LONG_MS,
   );
 
-  it("keeps /health to liveness and refuses a Host that is not its loopback address (DNS rebinding)", async () => {
+  it("#13.9 keeps /health to liveness and refuses a Host that is not its loopback address (DNS rebinding)", async () => {
     const port = Number(fs.readFileSync(path.join(stateDir, "local-port"), "utf8").trim());
     const ok = await getWithHost(port, `127.0.0.1:${port}`);
     expect(ok).toEqual({ status: 200, body: JSON.stringify({ ok: true }) });

@@ -38,6 +38,7 @@ import { runArgv } from "./run-script";
 import { Supervisor, httpPortOf, type AppState } from "./supervisor";
 import { VipMonitor } from "./vip-monitor";
 import { logger } from "../protocol/log";
+import { aliveProcessStatuses } from "../protocol/vocabulary";
 export const AGENT_VERSION = "0.2.0";
 /** Log events kept while the console is away; the oldest are dropped beyond this (and counted). */
 export const MAX_QUEUED_LOG_EVENTS = 5000;
@@ -52,7 +53,7 @@ export const MAX_HELD_STATUS_REPORTS = 256;
  * they never wait behind (or hold up) a pair's commands.
  */
 const OS_COMMAND_QUEUE = "host:os-commands";
-const RUNNING_LIKE = new Set(["starting", "running", "service-unavailable"]);
+const RUNNING_LIKE = new Set<string>(aliveProcessStatuses);
 
 export interface AgentOptions {
   /** Every console instance's agent URL (a highly available console has several), tried in order. */

@@ -8,7 +8,7 @@ import { Server } from "socket.io";
 import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { AGENT_PROTOCOL_VERSION, refusalSchema, type AgentCommand, type Welcome } from "../../protocol/agent-wire";
-import { attachAgentGateway, notLeaderError, type AgentGateway } from "./gateway";
+import { attachAgentGateway, notLeaderError, REFUSAL_LOG_INTERVAL_MS, type AgentGateway } from "./gateway";
 
 const HOST = "h1";
 const TOKEN = "token-h1-0123456789";
@@ -108,5 +108,43 @@ describe("agent gateway of a highly available console", () => {
     expect(refusalSchema.parse(none.data)).toEqual({ code: "not-leader", message: "this console is a follower and no console leads right now", leaderUrl: null });
     // What is not a URL (an empty column) is not passed on as one.
     expect(refusalSchema.parse((notLeaderError("") as Error & { data?: unknown }).data)).toMatchObject({ leaderUrl: null });
+  });
+});
+
+describe("agent handshake refusals in the console's log", () => {
+  it("a peer retrying a bad token is logged at most every REFUSAL_LOG_INTERVAL_MS, with how many were refused since (not a line per attempt)", async () => {
+    let t = 1_000_000;
+    const warnings: { line: string; fields: Record<string, unknown> }[] = [];
+    const capture = { ...quiet, warn: (line: string, fields?: Record<string, unknown>) => void warnings.push({ line, fields: fields ?? {} }) };
+    const url = await listen((io) => {
+      const gateway = attachAgentGateway(io, {
+        term: 1,
+        now: () => t,
+        verifyToken: async (host, token) => host === HOST && token === TOKEN,
+        configForHost: async () => ({ hostName: HOST, revision: "r1", applications: [] }),
+        logger: capture,
+      });
+      cleanups.push(() => gateway.close());
+    });
+    const attempt = () =>
+      new Promise<string>((resolve) => {
+        const socket = connectClient(`${url}/agent`, {
+          path: "/socket.io",
+          transports: ["websocket"],
+          reconnection: false,
+          auth: { hostName: HOST, token: "guessed-token-0123456789", agentVersion: "test", protocolVersion: AGENT_PROTOCOL_VERSION },
+        });
+        socket.on("connect_error", (err: Error & { data?: unknown }) => {
+          socket.disconnect();
+          resolve(refusalSchema.parse(err.data).code);
+        });
+      });
+    for (let i = 0; i < 25; i++) expect(await attempt()).toBe("bad-token");
+    expect(warnings.map((w) => w.line)).toEqual(["agent refused: token unknown or revoked"]);
+    expect(warnings[0]!.fields).toMatchObject({ host: HOST, refusedSinceLastLog: 1 });
+    t += REFUSAL_LOG_INTERVAL_MS;
+    expect(await attempt()).toBe("bad-token");
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]!.fields).toMatchObject({ refusedSinceLastLog: 25 });
   });
 });

@@ -221,7 +221,7 @@ export class Lab implements LabControls {
    */
   async startAgent(host: string, opts: { stopAppsOnExit?: boolean; agentRoot?: string } = {}): Promise<void> {
     const snapshot = await loadSnapshot(this.opts.db);
-    const hostId = snapshot.hostIds.get(host);
+    const hostId = snapshot.directory.hostsByName.get(host)?.id;
     if (!hostId) throw new Error(`lab: host ${host} does not exist`);
     const dir = this.agentStateDir(host);
     fs.mkdirSync(dir, { recursive: true });

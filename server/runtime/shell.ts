@@ -67,6 +67,9 @@ export interface OutgoingCommand {
   /** The core command it carries (for results and operator requests). */
   origin: ControllerCommand["type"];
   appId: string | null;
+  /** The pair it is for, and what it does in words ("set-role sip-2 → primary (epoch 5) on host-2"), for the console's log. */
+  pairId: string;
+  text: string;
 }
 
 export interface ShellOutput {
@@ -362,7 +365,7 @@ export class ControllerShell {
         const wire = this.wireCommand(c, nowMs);
         if (!wire) return;
         this.remember(c.commandId, { command: c, hostName: wire.hostName });
-        history.push({ pairId: c.pairId, epoch: c.epoch, kind: "command", text: `sent ${this.describe(c)}`, data: { commandId: c.commandId } });
+        history.push({ pairId: c.pairId, epoch: c.epoch, kind: "command", text: `sent ${wire.text}`, data: { commandId: c.commandId } });
         out.send.push(wire);
       }
     }
@@ -379,17 +382,18 @@ export class ControllerShell {
     const timing = this.core.timing;
     const base = { id: c.commandId, application: appName, pairEpoch: c.epoch };
     const deadline = (ms: number) => new Date(nowMs + ms).toISOString();
+    const said = { hostName, appId, origin: c.type, pairId: c.pairId, text: this.describe(c) };
     switch (c.type) {
       case "set-role": {
         const thenEnable = c.thenEnable ? { thenEnable: { id: c.thenEnable, reason: `epoch ${c.epoch}, with the promotion of ${appName}` } } : {};
-        return { hostName, appId, origin: c.type, command: { ...base, type: "set-role", role: c.role, ...thenEnable, deadline: deadline(timing.switchoverTimeoutMs) } };
+        return { ...said, command: { ...base, type: "set-role", role: c.role, ...thenEnable, deadline: deadline(timing.switchoverTimeoutMs) } };
       }
       case "run-control-script":
-        return { hostName, appId, origin: c.type, command: { ...base, type: "run-control-script", action: c.action, reason: `epoch ${c.epoch}`, deadline: deadline(pair.scriptTimeoutMs + timing.scriptResultMarginMs + timing.switchoverTimeoutMs) } };
+        return { ...said, command: { ...base, type: "run-control-script", action: c.action, reason: `epoch ${c.epoch}`, deadline: deadline(pair.scriptTimeoutMs + timing.scriptResultMarginMs + timing.switchoverTimeoutMs) } };
       case "start-application":
-        return { hostName, appId, origin: c.type, command: { ...base, type: "start", role: c.role, deadline: deadline(APPLICATION_COMMAND_DEADLINE_MS) } };
+        return { ...said, command: { ...base, type: "start", role: c.role, deadline: deadline(APPLICATION_COMMAND_DEADLINE_MS) } };
       case "stop-application":
-        return { hostName, appId, origin: c.type, command: { ...base, type: "stop", deadline: deadline(APPLICATION_COMMAND_DEADLINE_MS) } };
+        return { ...said, command: { ...base, type: "stop", deadline: deadline(APPLICATION_COMMAND_DEADLINE_MS) } };
     }
   }
 

@@ -13,7 +13,7 @@
 // only while mayCommand holds; commands carry its term, and agents refuse a term older than the highest
 // they have seen. Agents connect only to an instance that leads (a follower names the holder it knows).
 import type { GatewayCommand, AppStatusMessage, CommandResult, ReadinessReport, Resync, RoleReport } from "../../protocol/agent-wire";
-import type { ProcessStatus as ReportedStatus } from "../../protocol/agent-wire";
+import { haTypes, type ReportedProcessStatus } from "../../protocol/vocabulary";
 import { PendingCommands } from "../agents/pending-commands";
 import { HostLiveness, type Liveness, type LivenessOptions } from "../agents/liveness";
 import { Directory } from "../config/directory";
@@ -424,7 +424,7 @@ export class SimWorld {
   private build(): void {
     const rng = this.rng;
     const pairCount = rng.int(1, 3);
-    const types: HaType[] = ["ip-takeover", "nlb-cluster", "single-host"];
+    const types: readonly HaType[] = haTypes;
     const hostRows: { id: string; name: string }[] = [];
     const appRows: { id: string; name: string; type: string; hostId: string; hostName: string }[] = [];
     for (let p = 1; p <= pairCount; p++) {
@@ -1444,7 +1444,7 @@ export class SimWorld {
     this.schedule(this.nowMs + 1, { kind: "up", host: host.name, session: host.session, ctl: host.conn.ctl, payload });
   }
 
-  private statusOf(srv: SimServer): ReportedStatus {
+  private statusOf(srv: SimServer): ReportedProcessStatus {
     switch (srv.proc) {
       case "failed":
         return "failed";
