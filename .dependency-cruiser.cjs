@@ -2,6 +2,12 @@
 // Each rule says what it keeps apart and why; docs/architecture.md draws the same picture.
 /** Test files and fixtures may reach across boundaries to set a scene; product code may not. */
 const TESTS = "(\\.test\\.ts$|\\.spec\\.ts$|/test-fixtures/)";
+/**
+ * Everything outside the given folders of this repository: npm packages and Node's own modules are
+ * allowed (they are not "ours"), any other folder or root file of the repository is not. An allow-list,
+ * so a folder added later is forbidden until a rule says otherwise.
+ */
+const outside = (...folders) => ({ path: `^(?!(${[...folders, "node_modules"].join("|")})/)`, dependencyTypesNot: ["core"] });
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -18,14 +24,14 @@ module.exports = {
       severity: "error",
       comment: "The host agent runs on other machines: it shares the wire protocol with the console and nothing else.",
       from: { path: "^agent/", pathNot: TESTS },
-      to: { path: "^(server|lab|lib|components|app|harness|bench|scripts)/" },
+      to: outside("agent", "protocol"),
     },
     {
       name: "lab-imports-only-protocol",
       severity: "error",
       comment: "The SIP Server simulator stands where a real SIP Server stands: it knows only the local contract.",
       from: { path: "^lab/", pathNot: TESTS },
-      to: { path: "^(server|agent|lib|components|app|harness|bench|scripts)/" },
+      to: outside("lab", "protocol"),
     },
     {
       name: "cli-speaks-only-http",
@@ -39,7 +45,21 @@ module.exports = {
       severity: "error",
       comment: "Pages and components run in the browser; only the tRPC router's type may come from the server.",
       from: { path: "^(app|components)/" },
-      to: { path: "^(server|harness|agent|lab)/", dependencyTypesNot: ["type-only"] },
+      to: { path: "^(server|harness|agent|lab|generated)/", dependencyTypesNot: ["type-only"] },
+    },
+    {
+      name: "lib-imports-only-protocol",
+      severity: "error",
+      comment: "lib/ runs in the browser and in the console alike: it can lean on protocol/ and npm packages, nothing of either side.",
+      from: { path: "^lib/", pathNot: TESTS },
+      to: outside("lib", "protocol"),
+    },
+    {
+      name: "server-reaches-agent-and-lab-only-through-protocol",
+      severity: "error",
+      comment: "The console speaks to agents over the wire and starts the simulator as a process (server/lab/lab.ts); what both sides need is in protocol/.",
+      from: { path: "^server/", pathNot: TESTS },
+      to: { path: "^(agent|lab)/" },
     },
     {
       name: "controller-core-is-pure",
@@ -63,7 +83,7 @@ module.exports = {
       severity: "error",
       comment: "protocol/ is what the console, the agent and the simulator share; it depends on none of them.",
       from: { path: "^protocol/", pathNot: TESTS },
-      to: { path: "^(server|agent|lab|lib|components|app|harness|bench|scripts)/" },
+      to: outside("protocol"),
     },
     {
       name: "not-to-unresolvable",
@@ -74,8 +94,9 @@ module.exports = {
     },
   ],
   options: {
-    doNotFollow: { path: "node_modules" },
-    exclude: { path: "^(node_modules|generated|\\.next|data|\\.tmp)/" },
+    // The generated Prisma clients are seen (so browser code importing one is caught) but not read.
+    doNotFollow: { path: "^(node_modules|generated)/" },
+    exclude: { path: "^(node_modules/\\.cache|\\.next|data|\\.tmp)/" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"], extensions: [".ts", ".tsx", ".js", ".cjs", ".mjs", ".json"] },

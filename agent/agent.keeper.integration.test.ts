@@ -11,6 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppStatusMessage, CommandResult, HostConfigInput, Resync } from "../protocol/agent-wire";
 import { keeperPaths, keeperSpecSchema } from "./keeper/protocol";
+import { readKeeperDir } from "./keeper-client";
 import type { AgentProcess, TestConsole } from "./test-fixtures/test-console";
 import { REPO_ROOT, agentSocketOf, freePort, getJson, isAlive, keepersIn, killKeepersIn, makeTempDir } from "./test-fixtures/test-console";
 import { sendCommand, spawnAgent, startTestConsole, waitFor } from "./test-fixtures/test-console";
@@ -268,8 +269,11 @@ describe("servers outlive their agent; a restarted agent re-attaches", () => {
       await killAgentGroup(second);
       expect((await sipStats()).pid).toBe(appPid);
       marker = consoleSrv.rec.resyncs.length;
+      const statusMarker = consoleSrv.rec.statuses.length;
       startAgent();
       snap = await resyncAfter(marker);
+      // No flap: whatever the re-attaching agent said of sip1 before and with its resync, it never left running.
+      expect(statusesAfter(statusMarker, "sip1").filter((m) => m.status !== "running").map((m) => `${m.status}: ${m.detail}`)).toEqual([]);
       const sip1 = snap.applications.find((a) => a.application === "sip1");
       expect(sip1).toMatchObject({ status: "running", pid: appPid, role: "primary", roleEpoch: 3 });
       expect(sip1?.readiness?.report).toMatchObject({ role: "primary", epoch: 3 });
@@ -327,6 +331,31 @@ describe("servers outlive their agent; a restarted agent re-attaches", () => {
   );
 
   it(
+    "an exit whose keeper has since gone (after recording it in state.json, as at the end of its linger): reported failed with the recorded code, then restarted",
+    async () => {
+      await killAgentGroup(agents.at(-1)!);
+      const { dir, keeperPid, appPid } = currentKeeper("sip1");
+      await fetch(`http://127.0.0.1:${sipPort}/test/crash`, { method: "POST" });
+      await waitFor("the exit recorded in state.json", () => readKeeperDir(dir).state?.exit?.code === 3);
+      // A keeper ends once its exit is on disk and it is signalled (or nobody acknowledged it for 10 minutes).
+      process.kill(keeperPid, "SIGTERM");
+      await waitFor("keeper gone", () => !isAlive(keeperPid));
+      expect(isAlive(appPid)).toBe(false);
+      const marker = consoleSrv.rec.statuses.length;
+      startAgent();
+      const failed = await waitFor("failed reported", () => statusesAfter(marker, "sip1").find((m) => m.status === "failed"), LONG_MS);
+      expect(failed.exitCode).toBe(3);
+      expect(failed.detail).toMatch(/^exited unexpectedly \(exit code 3\) at .+, while the agent was down; restarting it in 200 ms as backup \(automatic restart 1 of 5 within 600 s\)$/);
+      const restarted = await waitFor("restarted", () => statusesAfter(marker, "sip1").find((m) => m.status === "running"), LONG_MS);
+      expect(restarted.pid).not.toBe(appPid);
+      // The dead keeper's directory went with the acknowledgement; the new start has its own keeper.
+      await waitFor("old keeper directory removed", () => !fs.existsSync(dir));
+      expect(currentKeeper("sip1").appPid).toBe(restarted.pid);
+    },
+    LONG_MS,
+  );
+
+  it(
     "a keeper killed: the agent keeps watching the server by pid and start time; its later exit is failed with an unknown code and restarted",
     async () => {
       const { keeperPid, appPid } = currentKeeper("sip1");
@@ -357,7 +386,7 @@ describe("servers outlive their agent; a restarted agent re-attaches", () => {
     LONG_MS,
   );
 
-  it("keeps /health to liveness and refuses a Host that is not its loopback address (DNS rebinding)", async () => {
+  it("#13.9 keeps /health to liveness and refuses a Host that is not its loopback address (DNS rebinding)", async () => {
     const port = Number(fs.readFileSync(path.join(stateDir, "local-port"), "utf8").trim());
     const ok = await getWithHost(port, `127.0.0.1:${port}`);
     expect(ok).toEqual({ status: 200, body: JSON.stringify({ ok: true }) });

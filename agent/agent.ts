@@ -38,6 +38,7 @@ import { runArgv } from "./run-script";
 import { Supervisor, httpPortOf, type AppState } from "./supervisor";
 import { VipMonitor } from "./vip-monitor";
 import { logger } from "../protocol/log";
+import { aliveProcessStatuses } from "../protocol/vocabulary";
 export const AGENT_VERSION = "0.2.0";
 /** Log events kept while the console is away; the oldest are dropped beyond this (and counted). */
 export const MAX_QUEUED_LOG_EVENTS = 5000;
@@ -52,7 +53,7 @@ export const MAX_HELD_STATUS_REPORTS = 256;
  * they never wait behind (or hold up) a pair's commands.
  */
 const OS_COMMAND_QUEUE = "host:os-commands";
-const RUNNING_LIKE = new Set(["starting", "running", "service-unavailable"]);
+const RUNNING_LIKE = new Set<string>(aliveProcessStatuses);
 
 export interface AgentOptions {
   /** Every console instance's agent URL (a highly available console has several), tried in order. */
@@ -334,11 +335,15 @@ export class Agent {
       live.runningUnsupported = false;
       live.runningUnsupportedSaid = false;
     }
-    const sent = this.connection.send("appStatus", msg);
-    // An exit found while re-attaching happened while no console could hear it: replayed before the first resync.
-    if (!sent && !this.firstResyncSent && (msg.status === "failed" || msg.status === "stopped") && this.heldStatusReports.length < MAX_HELD_STATUS_REPORTS) {
+    if (this.firstResyncSent) {
+      this.connection.send("appStatus", msg);
+    } else if ((msg.status === "failed" || msg.status === "stopped") && this.heldStatusReports.length < MAX_HELD_STATUS_REPORTS) {
+      // An exit found while re-attaching happened while no console could hear it: replayed before the first resync.
       this.heldStatusReports.push(msg);
     }
+    // Anything else before the first resync stays unsent, connected or not: the resync says what holds, and
+    // re-attachment's own steps (a re-attached server "starting" until its first poll answers) would reach
+    // a console that connected early as a flap of a healthy server.
     if (msg.previous === "starting" && (msg.status === "running" || msg.status === "service-unavailable")) {
       const live = this.liveOf(msg.application);
       live.afterStart = this.afterStart(msg.application).catch((err: unknown) => this.log(`after the start of ${msg.application}: ${err instanceof Error ? err.message : String(err)}`));

@@ -5,7 +5,7 @@
 // the console uses; the agent still imports nothing of the console (only protocol/).
 import http from "node:http";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { processStatuses } from "../protocol/vocabulary";
+import { reportedProcessStatuses } from "../protocol/vocabulary";
 import { connectionStates, type ConnectionState } from "./connection";
 
 /** Control scripts: a VIP move is ~0.1 s, an NLB drain seconds; the driver's timeout is at most minutes. */
@@ -64,7 +64,7 @@ export class AgentMetrics {
     const now = this.source.connectionState();
     for (const state of connectionStates) this.connection.set({ state }, state === now ? 1 : 0);
     this.appStatus.reset();
-    for (const app of this.source.applications()) for (const status of processStatuses) this.appStatus.set({ application: app.name, status }, app.status === status ? 1 : 0);
+    for (const app of this.source.applications()) for (const status of reportedProcessStatuses) this.appStatus.set({ application: app.name, status }, app.status === status ? 1 : 0);
     return this.registry.metrics();
   }
 

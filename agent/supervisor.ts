@@ -8,7 +8,8 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { AppRole } from "../protocol/app-contract";
-import { LAST_OUTPUT_MAX_CHARS, type AppStatusMessage, type ApplicationConfig, type ProcessStatus, type RestartState } from "../protocol/agent-wire";
+import { LAST_OUTPUT_MAX_CHARS, type AppStatusMessage, type ApplicationConfig, type RestartState } from "../protocol/agent-wire";
+import { aliveProcessStatuses, type ReportedProcessStatus } from "../protocol/vocabulary";
 import { connectKeeper, findKeepers, readKeeperDir, readTail, startKeeper, type FoundKeeper, type KeeperLink, type KeeperLinkHandlers } from "./keeper-client";
 import { keeperPaths, type ExitRecord } from "./keeper/protocol";
 import { livenessOf, signalIfSame, type ProcessIdentity } from "./proc";
@@ -37,7 +38,7 @@ export interface SupervisorOptions {
 
 export interface AppState {
   name: string;
-  status: ProcessStatus;
+  status: ReportedProcessStatus;
   detail: string;
   pid: number | null;
   since: Date;
@@ -104,7 +105,7 @@ export interface ExitReport {
   context: "live" | "while-agent-down" | "keeper-gone";
 }
 
-const RUNNING_LIKE: ProcessStatus[] = ["starting", "running", "service-unavailable"];
+const RUNNING_LIKE: readonly ReportedProcessStatus[] = aliveProcessStatuses;
 
 function settled(): { exited: Promise<void>; resolveExited: () => void } {
   let resolveExited!: () => void;
@@ -807,7 +808,7 @@ export class Supervisor {
 
   // --- status -------------------------------------------------------------------------------
 
-  private transition(app: Supervised, status: ProcessStatus, detail: string, pid: number | null, exitCode: number | null, signal: string | null): void {
+  private transition(app: Supervised, status: ReportedProcessStatus, detail: string, pid: number | null, exitCode: number | null, signal: string | null): void {
     const previous = app.status;
     app.status = status;
     app.detail = detail;

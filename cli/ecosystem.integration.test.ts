@@ -2,8 +2,9 @@
 // this process, real agent processes, simulated SIP Servers): /metrics read back with a Prometheus
 // text-format parser (and promtool's, when installed) against a known state — roles, a failover
 // counted and timed, an alarm counted — and the `switchyard` CLI run as a child process with API
-// tokens: a switchover followed to its end with the final roles printed, `status --json` parsed, exit
-// codes for a viewer's switchover, a bad token, alarms and configuration. Waits are give-up limits.
+// tokens: a switchover followed to its end with the final roles printed, a forced one with its reason
+// and `--json`, `status --json` and `--watch` parsed, `--help` of every command, exit codes for a
+// viewer's switchover, a bad token, alarms and configuration. Waits are give-up limits.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -61,6 +62,30 @@ function cli(args: string[], opts: { token?: string; timeoutMs?: number } = {}):
   });
 }
 
+/** `switchyard …` (a --watch) run until what it printed satisfies `enough`, then stopped with SIGTERM; its output. */
+function cliUntil(args: string[], enough: (stdout: string) => boolean): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "switchyard.cjs"), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, SWITCHYARD_URL: stack.running.url, SWITCHYARD_TOKEN: tokens.viewer, NODE_OPTIONS: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      if (enough(stdout)) child.kill("SIGTERM");
+    });
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", () => {
+      clearTimeout(timer);
+      resolve({ stdout, stderr });
+    });
+  });
+}
+
 describe("/metrics on a live lab", () => {
   it("W2: shows the roles, counts and times the failover of a crashed primary, counts an alarm; parsed as Prometheus text", async () => {
     expect((await scrape(null)).status).toBe(401);
@@ -74,10 +99,13 @@ describe("/metrics on a live lab", () => {
       { timeoutMs: WAIT_MS, describe: () => describePair(A) },
     );
     await stack.startApp("sip-a1").catch(() => "already restarted by its policy");
-    const view = await healthy(A, "sip-a2");
+    const view = await healthy(A, "sip-a2", { ready: true });
     await stack.running.services.alarms.ingestLogEvents("lab-host-2", [{ application: "sip-a2", id: "00-04200", text: "listener bind failed (test)", time: new Date().toISOString(), level: "standard" }]);
 
+    // The alarms table around the scrape (an alarm of the crash may clear meanwhile): the metric is within.
+    const countsBefore = await stack.caller().alarms.counts();
     const { status, text } = await scrape();
+    const countsAfter = await stack.caller().alarms.counts();
     expect(status).toBe(200);
     const m = parseMetrics(text);
     const at = { pair: A };
@@ -86,13 +114,23 @@ describe("/metrics on a live lab", () => {
     expect(sample(m, "switchyard_server_role", { ...at, server: "sip-a1", role: "primary" })).toBe(0);
     expect(sample(m, "switchyard_pair_epoch", at)).toBe(view.epoch);
     expect(sample(m, "switchyard_server_ha_link_up", { ...at, server: "sip-a1" })).toBe(1);
+    // Both ready for switchover (waited for above): the restarted sip-a1's readiness came back too.
+    expect(sample(m, "switchyard_server_ready", { ...at, server: "sip-a1" })).toBe(1);
+    expect(sample(m, "switchyard_server_ready", { ...at, server: "sip-a2" })).toBe(1);
+    expect(sample(m, "switchyard_server_running", { ...at, server: "sip-a2" })).toBe(1);
+    expect(sample(m, "switchyard_pair_maintenance", at)).toBe(0);
     expect(sample(m, "switchyard_server_vip", { ...at, server: "sip-a2", state: "present" })).toBe(1);
     expect(sample(m, "switchyard_vip_observed", { ...at, host: "lab-host-2" })).toBe(1);
     expect(sample(m, "switchyard_agent_connected", { host: "lab-host-1" })).toBe(1);
     expect(sample(m, "switchyard_agent_heartbeat_age_seconds", { host: "lab-host-1" })).toBeGreaterThanOrEqual(0);
     expect(sample(m, "switchyard_failovers_total", { ...at, cause: "primary-failed", outcome: "completed" })).toBe(1);
     expect(histogramCount(text, "switchyard_role_change_duration_seconds", { kind: "failover", outcome: "completed" })).toBeGreaterThanOrEqual(1);
-    expect(sample(m, "switchyard_alarms_active", { severity: "critical" })).toBeGreaterThanOrEqual(1);
+    const critical = sample(m, "switchyard_alarms_active", { severity: "critical" })!;
+    expect(critical).toBeGreaterThanOrEqual(Math.min(countsBefore.critical, countsAfter.critical));
+    expect(critical).toBeLessThanOrEqual(Math.max(countsBefore.critical, countsAfter.critical));
+    expect(countsBefore.critical).toBeGreaterThanOrEqual(1);
+    const bindAlarm = (await stack.caller().alarms.active()).find((a) => a.source === "00-04200" && a.application === "sip-a2");
+    expect(bindAlarm?.severity).toBe("critical");
     expect(sample(m, "switchyard_control_plane_up")).toBe(1);
     expect(sample(m, "switchyard_control_plane_event_loop_delay_p99_seconds")).toBeGreaterThanOrEqual(0);
     expect(m.find((f) => f.name === "nodejs_eventloop_lag_seconds")?.type).toBe("GAUGE");
@@ -164,6 +202,65 @@ describe("the switchyard CLI against a live lab console", () => {
     expect(histogramCount((await scrape()).text, "switchyard_role_change_duration_seconds", { kind: "switchover", outcome: "completed" })).toBe(1);
   }, 180_000);
 
+  it("W12: `switchyard switchover --force --reason … --json` passes both on, prints the outcome and the final roles as JSON; a force without a reason is a usage error", async () => {
+    const primary = await stack.view(A).then((v) => v.servers.find((s) => s.role === "primary")!.name);
+    const backup = primary === "sip-a1" ? "sip-a2" : "sip-a1";
+    await healthy(A, primary, { ready: true });
+    const noReason = await cli(["switchover", A, "--force"]);
+    expect(noReason.code).toBe(EXIT.USAGE);
+    expect(noReason.stderr).toMatch(/--force needs --reason/);
+
+    const run = await cli(["switchover", A, "--force", "--reason", "cli forced test", "--json"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(EXIT.OK);
+    const out = JSON.parse(run.stdout) as { outcome: { accepted: boolean; sentence: string; epoch: number }; completed: boolean; result: string | null; pair: { epoch: number; servers: { name: string; role: string }[] } };
+    expect(out.outcome.accepted).toBe(true);
+    expect(out.outcome.sentence).toBe(`${backup} ordered to primary and ${primary} to backup by token:eco-operator's forced switchover (epoch ${out.outcome.epoch}); reason: cli forced test`);
+    expect(out.completed).toBe(true);
+    expect(out.result).toMatch(new RegExp(`^switchover of ${A} to ${backup} \\(epoch ${out.outcome.epoch}\\) complete`));
+    expect(out.pair.epoch).toBe(out.outcome.epoch);
+    expect(Object.fromEntries(out.pair.servers.map((s) => [s.name, s.role]))).toEqual({ [backup]: "primary", [primary]: "backup" });
+    const audited = await stack.running.services.db.auditEntry.findFirst({ where: { action: "pair.switchover-forced", actorName: "token:eco-operator" }, orderBy: { at: "desc" } });
+    expect(audited?.detail).toMatch(/^reason: cli forced test; /);
+    const m = parseMetrics((await scrape()).text);
+    expect(sample(m, "switchyard_switchovers_total", { pair: A, forced: "true", outcome: "completed" })).toBe(1);
+  }, 180_000);
+
+  it("`switchyard status --watch` redraws until stopped: with --json, one parsable document per line", async () => {
+    const lines = (text: string) => text.split("\n").filter((l) => l !== "");
+    const watched = await cliUntil(["status", "--watch", "--json", "--interval", "0.2"], (out) => lines(out).length >= 3 && out.endsWith("\n"));
+    expect(watched.stderr).toBe("");
+    const docs = lines(watched.stdout).map((l) => JSON.parse(l) as Status);
+    expect(docs.length).toBeGreaterThanOrEqual(3);
+    for (const d of docs) expect(d.pairs.map((p) => p.name)).toEqual([A]);
+    const headers = (out: string) => lines(out).filter((l) => /^PAIR\s+TYPE\s+EPOCH/.test(l)).length;
+    const table = await cliUntil(["status", "--watch", "--interval", "0.2"], (out) => headers(out) >= 2);
+    expect(table.stderr).toBe("");
+    expect(headers(table.stdout)).toBeGreaterThanOrEqual(2);
+  }, 120_000);
+
+  it("every command answers --help with its own usage (exit 0), without a token", async () => {
+    const commands: [string[], RegExp][] = [
+      [["--help"], /^switchyard: the Switchyard console from the command line\n[\s\S]*Exit codes:\n  0  done/],
+      [["status", "--help"], /^Usage: switchyard status \[--watch\] \[--interval SECONDS\] \[--json\]/],
+      [["hosts", "--help"], /^Usage: switchyard hosts/],
+      [["switchover", "--help"], /^Usage: switchyard switchover PAIR \[--force --reason TEXT\]/],
+      [["alarms", "--help"], /switchyard alarms ack ID --note TEXT/],
+      [["alarms", "clear", "--help"], /switchyard alarms clear ID --note TEXT/],
+      [["config", "--help"], /switchyard config import FILE \[--check\]/],
+      [["config", "import", "--help"], /switchyard config import FILE \[--check\]/],
+      [["audit", "export", "--help"], /^Usage: switchyard audit export/],
+      [["maintenance", "--help"], /switchyard maintenance PAIR on --reason TEXT/],
+      [["whoami", "--help"], /^Usage: switchyard whoami/],
+      [["help", "switchover"], /^Usage: switchyard switchover PAIR/],
+    ];
+    for (const [args, usage] of commands) {
+      const r = await cli(args, { token: "" });
+      expect(r.code, args.join(" ")).toBe(EXIT.OK);
+      expect(r.stdout, args.join(" ")).toMatch(usage);
+    }
+  }, 120_000);
+
   it("`switchyard maintenance` puts the pair in maintenance and ends it: status and /metrics show it; a viewer is refused, ending it twice is refused", async () => {
     expect((await cli(["maintenance", A, "on", "--reason", "cli test"], { token: tokens.viewer })).code).toBe(EXIT.FORBIDDEN);
     expect((await cli(["maintenance", A, "on"])).code).toBe(EXIT.USAGE);
@@ -223,6 +320,9 @@ describe("the switchyard CLI against a live lab console", () => {
     const wrong = await cli(["status"], { token: `syt_${"x".repeat(43)}` });
     expect(wrong.code).toBe(EXIT.AUTH);
     expect(wrong.stderr).toBe("switchyard: the API token is not valid (unknown, revoked or expired)\n");
+    const unreachable = await cli(["status", "--url", "http://127.0.0.1:1"]);
+    expect(unreachable.code).toBe(EXIT.UNAVAILABLE);
+    expect(unreachable.stderr).toMatch(/^switchyard: cannot reach the console at http:\/\/127\.0\.0\.1:1: /);
     expect((await cli(["status", "--bogus"])).code).toBe(EXIT.USAGE);
     const unknown = await cli(["frobnicate"]);
     expect(unknown.code).toBe(EXIT.USAGE);

@@ -44,6 +44,28 @@ export async function signInAndEnsureUsers(request: APIRequestContext, users: re
   }
 }
 
+/** A server as the live pair views give it (the fields the browser tests read). */
+export type LiveServer = { name: string; hostName: string; role: string; status: string; hostConnection: string; readyForSwitchover: number | null; haLink: string; notReadyReasons: string[] };
+
+/** A pair once it is settled: no role change under way, both running and connected, the backup ready to take over. */
+export async function settledPair(page: Page, pairName: string, timeoutMs = 90_000): Promise<{ primary: LiveServer; backup: LiveServer }> {
+  let found: { primary: LiveServer; backup: LiveServer } | null = null;
+  await expect
+    .poll(
+      async () => {
+        const p = (await trpcQuery<{ name: string; plan: unknown; servers: LiveServer[] }[]>(page.request, "live.pairs")).find((x) => x.name === pairName)!;
+        const primary = p.servers.find((s) => s.role === "primary");
+        const backup = p.servers.find((s) => s.role === "backup");
+        const ok = p.plan === null && !!primary && !!backup && p.servers.every((s) => s.status === "running" && s.hostConnection === "connected") && backup.readyForSwitchover === 1;
+        found = ok ? { primary: primary!, backup: backup! } : null;
+        return ok;
+      },
+      { timeout: timeoutMs },
+    )
+    .toBe(true);
+  return found!;
+}
+
 export type PairServer = { name: string; hostName: string; role: string; hostConnection: string };
 
 /** The pair's one primary and its backup, once the controller has settled on them (earlier specs move primaries around). */

@@ -5,32 +5,11 @@
 // it healthy on the other server. Pairs without a service DN say on their button why W4 cannot happen
 // there. Earlier spec files move primaries around: the primary is looked up.
 import { expect, test, type Page } from "@playwright/test";
-import { login, navigate, signInAndEnsureUsers, trpcQuery } from "./helpers";
+import { login, navigate, settledPair as settled, signInAndEnsureUsers } from "./helpers";
 
 const operator = { username: "e2e-w4-operator", password: "e2e-w4-operator-pass" };
 const PAIR = "pair-a-iptakeover";
-
-type Server = { name: string; hostName: string; role: string; status: string; hostConnection: string; readyForSwitchover: number | null };
-type Pair = { name: string; plan: unknown; servers: Server[] };
-
-/** Pair A's primary and backup once it is settled: both running and connected, the backup ready to take over. */
-async function settledPair(page: Page): Promise<{ primary: Server; backup: Server }> {
-  let found: { primary: Server; backup: Server } | null = null;
-  await expect
-    .poll(
-      async () => {
-        const p = (await trpcQuery<Pair[]>(page.request, "live.pairs")).find((x) => x.name === PAIR)!;
-        const primary = p.servers.find((s) => s.role === "primary");
-        const backup = p.servers.find((s) => s.role === "backup");
-        const ok = p.plan === null && !!primary && !!backup && p.servers.every((s) => s.status === "running" && s.hostConnection === "connected") && backup.readyForSwitchover === 1;
-        found = ok ? { primary: primary!, backup: backup! } : null;
-        return ok;
-      },
-      { timeout: 90_000 },
-    )
-    .toBe(true);
-  return found!;
-}
+const settledPair = (page: Page) => settled(page, PAIR);
 
 function pairCard(page: Page) {
   return page.locator("section").filter({ has: page.getByTestId(`pair-${PAIR}`) });

@@ -24,6 +24,8 @@ test("#13.9 every page runs under the Content-Security-Policy: a fresh nonce per
   expect(policy).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]+'(;|$)/);
   expect(policy).toMatch(/frame-ancestors 'none'/);
   expect(first!.headers()["x-frame-options"]).toBe("DENY");
+  expect(first!.headers()["x-content-type-options"]).toBe("nosniff");
+  expect(first!.headers()["referrer-policy"]).toBe("same-origin");
   const nonceOf = (p: string) => /'nonce-([^']+)'/.exec(p)?.[1];
   expect(nonceOf(second.headers()["content-security-policy"] ?? "")).not.toBe(nonceOf(policy));
   // Next.js marked its inline scripts with this response's nonce (none runs without it).

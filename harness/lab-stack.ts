@@ -48,7 +48,7 @@ export interface LabStackOptions {
    * Keep the demo's monitors as the demo configuration sets them: pair A watches its SIP traffic (W4:
    * sip-pass-check on, service DN 7001 pinged every 2 s at the SIP gateway the lab then starts) and its
    * console connection (W8: control-vip-scripts), pair B its application NIC (W10: tlib-nic-monitoring).
-   * Off by default: those options are off and no gateway runs, as the stack's tests were written for.
+   * Off by default: those options are off and no gateway runs, so a test's servers fail over only for the fault it causes.
    */
   demoMonitors?: boolean;
   /** Last chance to change the configuration file (options, DNs) before it is imported. */

@@ -1,6 +1,7 @@
 // The browsers' live channel (socket.io namespace /ui, same login as the pages): one map of event →
 // payload schema, used by the console to emit and by the browser to check what arrives — as the agent
 // wire protocol is. The pair view is defined here once; the console computes it, the dashboard shows it.
+import superjson, { type SuperJSONResult } from "superjson";
 import { z } from "zod";
 import { haTypes } from "../protocol/vocabulary";
 
@@ -137,11 +138,17 @@ export const uiEventSchemas = {
   "live:applications": liveApplicationsSchema,
 } as const;
 
-/** socket.io's typed map for the console → browser direction (payloads as they travel). */
-export interface UiServerToClientEvents {
-  "live:pairs": (payload: { json: unknown; meta?: unknown }) => void;
-  "live:changed": () => void;
-  "alarms:changed": () => void;
-  "procedures:changed": () => void;
-  "live:applications": (payload: LiveApplications) => void;
+export type UiEventName = keyof typeof uiEventSchemas;
+
+/** A payload as it travels: "live:pairs" as superjson (its views carry dates), the others as their schema says. */
+type OnTheWire<E extends UiEventName> = E extends "live:pairs" ? SuperJSONResult : z.input<(typeof uiEventSchemas)[E]>;
+
+/** socket.io's typed map for the console → browser direction, derived from uiEventSchemas: an event exists here only if it has a schema. */
+export type UiServerToClientEvents = {
+  [E in UiEventName]: OnTheWire<E> extends undefined ? () => void : (payload: OnTheWire<E>) => void;
+};
+
+/** "live:pairs" for the wire: the console can send only what the schema describes. */
+export function encodeLivePairs(pairs: LivePairs): SuperJSONResult {
+  return superjson.serialize(pairs);
 }

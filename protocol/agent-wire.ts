@@ -534,9 +534,6 @@ export type CommandReceipt = z.infer<typeof commandReceiptSchema>;
 // 4. Reports (agent → console)
 // ---------------------------------------------------------------------------------------------
 
-/** What an agent reports (the controller adds "unknown" for what it has not heard: vocabulary.ts). */
-export const processStatuses = reportedProcessStatuses;
-export type ProcessStatus = ReportedProcessStatus;
 
 export const heartbeatSchema = z.object({ seq: z.number().int().min(0), sentAtMs: z.number().int() }).strict();
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
@@ -563,8 +560,8 @@ export const LAST_OUTPUT_MAX_CHARS = 4000;
 export const appStatusMessageSchema = z
   .object({
     application: appNameSchema,
-    status: z.enum(processStatuses),
-    previous: z.enum(processStatuses).nullable(),
+    status: z.enum(reportedProcessStatuses),
+    previous: z.enum(reportedProcessStatuses).nullable(),
     detail: z.string().max(2000),
     pid: z.number().int().nullable(),
     exitCode: z.number().int().nullable(),
@@ -657,7 +654,7 @@ export type ConfigDeliveryMessage = z.infer<typeof configDeliveryMessageSchema>;
 export const appSnapshotSchema = z
   .object({
     application: appNameSchema,
-    status: z.enum(processStatuses),
+    status: z.enum(reportedProcessStatuses),
     detail: z.string().max(2000),
     pid: z.number().int().nullable(),
     since: isoTimeSchema,

@@ -32,7 +32,7 @@
 //                                   (the server asks its agent to run the VIP/NLB script, W9)
 //   GET  /v1/apps/:name/vip         → vipPresenceSchema (is the pair's VIP enabled on this host, W9)
 import { z } from "zod";
-import { appRoles, type AppRole } from "./vocabulary";
+import { appRoles, servingProcessStatuses, type AppRole } from "./vocabulary";
 import { boundedString, LOG_EVENT_TEXT_MAX_CHARS } from "./limits";
 
 export const APP_CONTRACT_VERSION = 1;
@@ -56,7 +56,8 @@ export const staleEpochResponseSchema = z
 
 export const consoleConnectionSchema = z.object({ connected: z.boolean() }).strict();
 
-export const appStatuses = ["running", "service-unavailable"] as const;
+/** What a server reports of itself: it is serving, with SIP traffic or without (SERVICE_UNAVAILABLE). */
+export const appStatuses = servingProcessStatuses;
 export const appStatusReportSchema = z
   .object({
     status: z.enum(appStatuses),

@@ -15,6 +15,10 @@ export type ReportedProcessStatus = (typeof reportedProcessStatuses)[number];
 /** The controller's view: a reported status, or "unknown" (nothing heard since the host (re)connected, or the server stopped answering). */
 export const processStatuses = [...reportedProcessStatuses, "unknown"] as const;
 export type ProcessStatus = (typeof processStatuses)[number];
+/** A process that is up and answering its local contract (it may still be without SIP traffic): what a server itself reports. */
+export const servingProcessStatuses = ["running", "service-unavailable"] as const satisfies readonly ReportedProcessStatus[];
+/** A process that is up: started and not yet ended, answering or not yet. */
+export const aliveProcessStatuses = ["starting", ...servingProcessStatuses] as const satisfies readonly ReportedProcessStatus[];
 
 /** How the console moves a pair's VIP or NLB port (the pair's configuration); the lab adds its file driver on the wire. */
 export const controlDrivers = ["linux-ip", "nlb", "command", "none"] as const;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Pre-test step: makes sure the system packages the tests use are installed (Debian's Chromium for
 # Playwright, sipp for real SIP traffic, iproute2 and arping for the VIP and network-namespace tests,
-# promtool from prometheus for the example alert rules' unit tests, postgresql for the tests that run
-# against a real PostgreSQL: harness/postgres-server.ts).
+# promtool from prometheus for the example alert rules' unit tests, systemd-analyze (systemd) for the
+# units in deploy/, postgresql for the tests that run against a real PostgreSQL: harness/postgres-server.ts).
 # As root it installs what is missing; otherwise it names exactly what to install and fails.
 set -euo pipefail
 
@@ -13,6 +13,7 @@ declare -A needed=(
   [ip]=iproute2
   [arping]=arping
   [promtool]=prometheus
+  [systemd-analyze]=systemd
 )
 
 missing=()

@@ -5,12 +5,12 @@
 // asked). No part reaches for another at call time; nothing is filled in later. Used by `npm start`,
 // `npm run dev`, the demo and the tests' harness.
 import path from "node:path";
-import superjson from "superjson";
 import { parseEnv, type Env } from "./env";
 import { configureLogging, logger } from "./log";
 import { createDb } from "./db";
 import { migrateDatabase } from "./db/migrate";
 import { AuthService } from "./auth/auth.service";
+import { loginLimitsFor } from "./auth/login-limits";
 import { ApiTokenService } from "./api-tokens/api-tokens.service";
 import { ConfigEvents } from "./config/config-events";
 import { createControlPlane } from "./control-plane/control-plane";
@@ -20,10 +20,12 @@ import { Lab, noLab, seedLabConfig } from "./lab/lab";
 import { startHttpServer, type ConsoleServer } from "./http";
 import { ConsoleMetrics } from "./metrics/metrics";
 import { CONSOLE_VERSION } from "./version";
+import { encodeLivePairs } from "../lib/ui-events";
 import { metricsHandler, startMetricsServer } from "./metrics/endpoint";
 import { UpgradeRunner } from "./upgrade/upgrade.runner";
 import { UpgradeService } from "./upgrade/upgrade.service";
 import { ScheduleService } from "./schedule/schedule.service";
+import { LeaderDuties } from "./leader/leader-duties";
 import type { ConsoleServices } from "./api/trpc";
 
 const log = logger("console");
@@ -81,10 +83,12 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   const migration = await migrateDatabase(env.DATABASE_URL);
   if (migration.applied.length) log.info("applied database migrations", { migrations: migration.applied });
   const db = createDb(env.DATABASE_URL);
+  const loginLimits = loginLimitsFor(env.DATABASE_URL, { loginMaxFailures: env.LOGIN_MAX_FAILURES, loginWindowSeconds: env.LOGIN_WINDOW_SECONDS });
   const auth = new AuthService(db, {
     sessionTtlHours: env.SESSION_TTL_HOURS,
     loginMaxFailures: env.LOGIN_MAX_FAILURES,
     loginWindowSeconds: env.LOGIN_WINDOW_SECONDS,
+    limits: loginLimits.limits,
   });
   const boot = await auth.bootstrap({ username: env.SWITCHYARD_ADMIN_USER, password: env.SWITCHYARD_ADMIN_PASSWORD });
   if (boot.kind === "created") log.info("created the first admin from SWITCHYARD_ADMIN_USER", { user: boot.username });
@@ -132,27 +136,25 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
   const ui = http.ui;
   // Live sockets follow their session: the AuthService says which sessions ended, the web tier drops them.
   auth.subscribe({ sessionsEnded: (ended) => http.endSessions(ended) });
-  // Guided upgrades and scheduled switchovers are carried out by the console that leads, from the first
-  // time it does (if it later steps down, they go on through the control plane, which then asks the new leader).
-  let leaderDutiesStarted: Promise<void> | null = null;
-  const startLeaderDuties = () => {
-    leaderDutiesStarted ??= (async () => {
-      await upgradeRunner.start();
-      await schedules.start();
-    })().catch((err: unknown) => log.error("starting the leader's procedures (upgrades, scheduled switchovers) failed", { error: String(err) }));
-  };
+  // Guided upgrades and scheduled switchovers are carried out by the console that leads, while it does.
+  const leaderDuties = new LeaderDuties(
+    [
+      { name: "guided upgrades", start: () => upgradeRunner.start(), stop: () => upgradeRunner.stop() },
+      { name: "scheduled switchovers", start: () => schedules.start(), stop: () => schedules.stop() },
+    ],
+    log,
+  );
   const clusterKey = (c: { role: string; leader: { id: string; term: number } | null; instances: { id: string }[] }) => `${c.role}|${c.leader?.id}|${c.leader?.term}|${c.instances.map((i) => i.id).join(",")}`;
   let lastClusterKey = "";
   let lastRole: "leader" | "follower" | null = null;
   const stopAll = async () => {
-    await leaderDutiesStarted;
-    await schedules.stop();
-    await upgradeRunner.stop();
+    await leaderDuties.close();
     await lab?.stopAll();
     await controlPlane.stop();
     await alarms.stop();
     await metricsServer?.close();
     await http.close();
+    await loginLimits.close();
     await db.$disconnect();
   };
   try {
@@ -163,7 +165,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
         // Each console sends its own browsers what its mirror holds (a follower's mirrors the leader's):
         // local, not through the cross-console adapter, so no browser gets a change twice or before its
         // console can answer the refetch it causes.
-        if (changed.length || removed.length) ui.local.emit("live:pairs", superjson.serialize({ changed, removed }));
+        if (changed.length || removed.length) ui.local.emit("live:pairs", encodeLivePairs({ changed, removed }));
         ui.local.emit("live:changed");
       },
       onLogEvents: (hostName, events) => alarms.onLogEvents(hostName, { events }),
@@ -172,7 +174,7 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
       onAppRuntime: (applications, vipChanged) => ui.local.emit("live:applications", { applications, vipChanged }),
       onCluster: (status) => {
         // Leadership moved (or this console's role did): pages showing it refetch; and the procedures the leader carries start here.
-        if (status.role === "leader") startLeaderDuties();
+        leaderDuties.follow(status.role);
         // Leading from now on: the alarm engine goes on from the database, not from what it read as a follower.
         if (status.role === "leader" && lastRole === "follower") void alarms.reload().catch((err: unknown) => log.error("reading the alarms again on taking over failed", { error: String(err) }));
         lastRole = status.role;
@@ -202,8 +204,8 @@ export async function startConsole(opts: ConsoleOptions = {}): Promise<RunningCo
     await alarms.start();
     await controlPlane.start({ webUrl: env.PUBLIC_URL ?? http.url });
     // After the control plane: runs observe the pairs' live views and write their timeline through it.
-    if (controlPlane.enabled && controlPlane.cluster()?.role === "leader") startLeaderDuties();
-    await leaderDutiesStarted;
+    if (controlPlane.enabled && controlPlane.cluster()?.role === "leader") leaderDuties.follow("leader");
+    await leaderDuties.settled();
     if (lab && opts.lab?.startAgents !== false) {
       // The gateways first: a primary's first Active-OOS ping (W4) finds its service DN answering.
       await lab.startGateways();

@@ -41,11 +41,11 @@ export const envSchema = z.object({
   SWITCHYARD_ADMIN_USER: z.string().min(1).max(64).optional(),
   SWITCHYARD_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
   SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
-  /** auto: Secure cookies when the request arrived over HTTPS (or X-Forwarded-Proto says so). */
+  /** auto: Secure cookies when the request arrived over HTTPS (or X-Forwarded-Proto from a TRUSTED_PROXIES peer says so). */
   SECURE_COOKIES: booleanish.default("auto"),
   /**
-   * Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR blocks, comma-separated).
-   * Empty: the socket's peer is the client, and X-Forwarded-For is ignored.
+   * Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (addresses or CIDR blocks,
+   * comma-separated). Empty: the socket's peer is the client, and both headers are ignored.
    */
   TRUSTED_PROXIES: z
     .string()

@@ -25,8 +25,14 @@ import { logger } from "./log";
 
 const log = logger("http");
 
-function isHttps(req: http.IncomingMessage): boolean {
-  return (req.socket as { encrypted?: boolean }).encrypted === true || req.headers["x-forwarded-proto"] === "https";
+/**
+ * True when the browser's request arrived over HTTPS: on a TLS socket, or through a proxy listed in
+ * TRUSTED_PROXIES that says so in X-Forwarded-Proto. From any other peer the header is ignored, like
+ * X-Forwarded-For: whoever can reach the port directly does not decide how the console sees them.
+ */
+function isHttps(req: http.IncomingMessage, proxies: TrustedProxies): boolean {
+  if ((req.socket as { encrypted?: boolean }).encrypted === true) return true;
+  return proxies.has(req.socket.remoteAddress ?? "") && req.headers["x-forwarded-proto"] === "https";
 }
 
 function sessionCookie(value: string, expires: Date, secure: boolean): string {
@@ -65,7 +71,7 @@ export async function contextFor(services: ConsoleServices, proxies: TrustedProx
     throw err instanceof AppError ? trpcErrorOf(err) : err;
   }
   const secureSetting = services.env.SECURE_COOKIES;
-  const secure = secureSetting === "true" || (secureSetting === "auto" && isHttps(req));
+  const secure = secureSetting === "true" || (secureSetting === "auto" && isHttps(req, proxies));
   return {
     services,
     ...who,

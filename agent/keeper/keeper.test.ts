@@ -135,6 +135,11 @@ describe("keeper process", () => {
     await waitFor("three refusals", () => answers.split("\n").filter((l) => l.includes('"type":"error"')).length === 3);
     expect(answers).toContain("has not exited; nothing to acknowledge");
     raw.destroy();
+    // #13.7: the keeper logs like the agent, one structured line per event, what it refused in a JSON-encoded field.
+    await waitFor("the refusals in keeper.log", () => fs.readFileSync(paths.log, "utf8").includes("malformed message from the agent refused"));
+    const keeperLog = fs.readFileSync(paths.log, "utf8").trimEnd().split("\n");
+    expect(keeperLog.filter((l) => !/^\d{4}-\d\d-\d\dT[\d:.]+Z (INFO|WARN|ERROR) +\[keeper\] /.test(l))).toEqual([]);
+    expect(keeperLog.find((l) => l.includes("malformed message from the agent refused"))).toMatch(/ reason="[^"]+"/);
     const appPid = started.link.hello.app!.pid;
     expect(() => process.kill(appPid, 0)).not.toThrow();
 

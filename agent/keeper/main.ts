@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import { LAST_OUTPUT_MAX_CHARS } from "../../protocol/agent-wire";
+import { configureLogging, logger } from "../../protocol/log";
 import { identityOf } from "../proc";
 import { RotatingLog } from "../rotating-log";
 import {
@@ -28,22 +29,21 @@ export const KEEPER_VERSION = "0.1.0";
 /** After the application's exit, how long to wait for its last output to drain before reporting. */
 const OUTPUT_DRAIN_MS = 1000;
 
-function say(line: string): void {
-  // The keeper's own stdout is its keeper.log (opened by the agent), never a pipe to the agent.
-  process.stdout.write(`${new Date().toISOString()} [keeper ${process.pid}] ${line}\n`);
-}
+// The keeper's own stdout is its keeper.log (opened by the agent), never a pipe to the agent. It logs
+// like the agent (protocol/log.ts): a sentence and JSON-encoded fields, LOG_FORMAT=json for shippers.
+const log = logger("keeper");
 
 function readSpec(file: string): KeeperSpec {
   let json: unknown;
   try {
     json = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (err) {
-    say(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    log.error("cannot read the keeper spec", { file, error: err instanceof Error ? err.message : String(err) });
     process.exit(2);
   }
   const parsed = keeperSpecSchema.safeParse(json);
   if (!parsed.success) {
-    say(`${file} is not a keeper spec: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    log.error("not a keeper spec", { file, problems: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") });
     process.exit(2);
   }
   return parsed.data;
@@ -53,9 +53,10 @@ function readSpec(file: string): KeeperSpec {
 const KEEPER_LINGER_AFTER_EXIT_MS = 10 * 60_000;
 
 function main(): void {
+  configureLogging({ level: "info", format: process.env.LOG_FORMAT === "json" ? "json" : "text" });
   const dir = process.argv[2];
   if (!dir) {
-    say("usage: keeper/main.ts KEEPER_DIR");
+    log.error("usage: keeper/main.ts KEEPER_DIR");
     process.exit(2);
   }
   // Everything the keeper creates (socket, state file) is for the agent's user only.
@@ -63,8 +64,8 @@ function main(): void {
   // Whatever goes wrong inside the keeper, it must not take the server's output pipe and exit status
   // down with it: log and carry on (a full disk for keeper.log included).
   process.stdout.on("error", () => {});
-  process.on("uncaughtException", (err) => say(`unexpected error (kept running): ${err.stack ?? err.message}`));
-  process.on("unhandledRejection", (err) => say(`unexpected rejection (kept running): ${String(err)}`));
+  process.on("uncaughtException", (err) => log.error("unexpected error (kept running)", { keeper: process.pid, error: err.stack ?? err.message }));
+  process.on("unhandledRejection", (err) => log.error("unexpected rejection (kept running)", { keeper: process.pid, error: String(err) }));
   const paths = keeperPaths(dir);
   const spec = readSpec(paths.spec);
   const state: KeeperState = {
@@ -85,7 +86,7 @@ function main(): void {
       fs.writeFileSync(`${paths.state}.tmp`, JSON.stringify(state, null, 2), { mode: 0o600 });
       fs.renameSync(`${paths.state}.tmp`, paths.state);
     } catch (err) {
-      say(`cannot write ${paths.state}: ${err instanceof Error ? err.message : String(err)}`);
+      log.error("cannot write the keeper state", { keeper: process.pid, file: paths.state, error: err instanceof Error ? err.message : String(err) });
     }
   };
 
@@ -95,10 +96,10 @@ function main(): void {
   for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
     process.on(sig, () => {
       if (state.exit) {
-        say(`${sig}: the exit is recorded in ${paths.state}; exiting`);
+        log.info("signalled after the exit was recorded; exiting", { keeper: process.pid, signal: sig, state: paths.state });
         process.exit(0);
       }
-      say(`${sig} ignored: the keeper exits after its application's exit is acknowledged`);
+      log.warn("signal ignored: the keeper exits after its application's exit is acknowledged", { keeper: process.pid, signal: sig });
     });
   }
 
@@ -111,7 +112,7 @@ function main(): void {
       logFile.write(chunk);
     } catch (err) {
       // A full disk must not take the keeper down: the output is lost, the application is not.
-      if (!logFailureSaid) say(`cannot write ${spec.logFile}: ${String(err)}`);
+      if (!logFailureSaid) log.error("cannot write the application's log", { keeper: process.pid, file: spec.logFile, error: String(err) });
       logFailureSaid = true;
     }
   };
@@ -144,10 +145,12 @@ function main(): void {
     send({ type: "exited", exit });
     logFile.close();
     writeState();
-    say(`${spec.application} ${exit.spawnError ? `could not be started: ${exit.spawnError}` : `exited (code ${exit.code}, signal ${exit.signal})`}; holding the exit until an agent acknowledges it (at most ${KEEPER_LINGER_AFTER_EXIT_MS} ms)`);
+    const holding = { keeper: process.pid, application: spec.application, lingerMs: KEEPER_LINGER_AFTER_EXIT_MS };
+    if (exit.spawnError) log.error("the application could not be started; holding the exit until an agent acknowledges it", { ...holding, error: exit.spawnError });
+    else log.info("the application exited; holding the exit until an agent acknowledges it", { ...holding, code: exit.code, signal: exit.signal });
     // No keeper lives forever: without an agent to hear it, the exit stays in state.json for the next one.
     setTimeout(() => {
-      say(`no agent acknowledged the exit within ${KEEPER_LINGER_AFTER_EXIT_MS} ms; it stays recorded in ${paths.state}; exiting`);
+      log.warn("no agent acknowledged the exit in time; it stays recorded; exiting", { keeper: process.pid, lingerMs: KEEPER_LINGER_AFTER_EXIT_MS, state: paths.state });
       process.exit(0);
     }, KEEPER_LINGER_AFTER_EXIT_MS).unref();
   };
@@ -159,7 +162,7 @@ function main(): void {
           from.write(`${JSON.stringify({ type: "error", message: `${spec.application} is not running; ${msg.signal} not sent` })}\n`);
           return;
         }
-        say(`sending ${msg.signal} to ${spec.application} (pid ${child.pid}) for the agent`);
+        log.info("signalling the application for the agent", { keeper: process.pid, application: spec.application, pid: child.pid, signal: msg.signal });
         child.kill(msg.signal);
         return;
       case "record-role":
@@ -171,7 +174,7 @@ function main(): void {
           from.write(`${JSON.stringify({ type: "error", message: `${spec.application} has not exited; nothing to acknowledge` })}\n`);
           return;
         }
-        say("exit acknowledged by the agent; removing the keeper directory and exiting");
+        log.info("exit acknowledged by the agent; removing the keeper directory and exiting", { keeper: process.pid });
         server.close();
         fs.rmSync(dir, { recursive: true, force: true });
         process.exit(0);
@@ -190,24 +193,24 @@ function main(): void {
       (line) => {
         const parsed = parseLine(agentToKeeperSchema, line);
         if (!parsed.ok) {
-          say(`malformed message from the agent refused: ${parsed.error}`);
+          log.warn("malformed message from the agent refused", { keeper: process.pid, reason: String(parsed.error) });
           socket.write(`${JSON.stringify({ type: "error", message: `malformed message refused: ${parsed.error}` })}\n`);
           return;
         }
         onMessage(parsed.value, socket);
       },
       () => {
-        say("a line longer than the limit arrived; closing that connection");
+        log.warn("a line longer than the limit arrived; closing that connection", { keeper: process.pid });
         socket.destroy();
       },
     );
     socket.on("data", (c: Buffer) => decoder.push(c));
     socket.write(`${JSON.stringify(hello())}\n`);
   });
-  server.on("error", (err) => say(`socket ${paths.socket}: ${err.message} (the agent will fall back to checking the pid)`));
+  server.on("error", (err) => log.error("the keeper's socket failed (the agent will fall back to checking the pid)", { keeper: process.pid, socket: paths.socket, error: err.message }));
   const listen = () => {
     if (paths.socketIsFile) fs.rmSync(paths.socket, { force: true });
-    server.listen(paths.socket, () => say(`${spec.application}: listening on ${paths.socket}`));
+    server.listen(paths.socket, () => log.info("listening", { keeper: process.pid, application: spec.application, socket: paths.socket }));
   };
 
   try {
@@ -233,7 +236,7 @@ function main(): void {
     spawned = true;
     state.app = identityOf(started.pid!);
     writeState();
-    say(`${spec.application} started (pid ${started.pid})`);
+    log.info("the application started", { keeper: process.pid, application: spec.application, pid: started.pid });
     listen();
   });
   started.on("error", (err) => {

@@ -20,6 +20,7 @@ import { describeView } from "../../harness/lab-stack";
 import type { PairView } from "../../server/runtime/live-view";
 import { replaceSection } from "../support/benchmarks-md";
 import { machineLine, summarise, type Summary } from "../support/stats";
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS } from "../../protocol/vocabulary";
 
 const RUNS = Number(process.env.RUNS ?? 20);
 const SCENARIOS = (process.env.SCENARIOS ?? "crash,switchover,nlb,link,link-fast").split(",").map((s) => s.trim()).filter(Boolean);
@@ -201,7 +202,7 @@ interface Scene {
 async function startScene(consoleLog: ConsoleLog, opts: { nlb: boolean; heartbeat: { intervalMs: number; timeoutMs: number } | null }): Promise<Scene> {
   const agentLogFile = path.join(os.tmpdir(), `failover-net-agents-${process.pid}-${Date.now()}.log`);
   const fd = fs.openSync(agentLogFile, "a");
-  const heartbeat = opts.heartbeat ?? { intervalMs: 500, timeoutMs: 2000 };
+  const heartbeat = opts.heartbeat ?? { intervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS, timeoutMs: DEFAULT_HEARTBEAT_TIMEOUT_MS };
   const net = await startNetLab({
     block: BLOCK,
     nlb: opts.nlb,

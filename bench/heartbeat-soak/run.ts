@@ -15,6 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { connectFakeAgents } from "../../harness/fake-agents";
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS } from "../../protocol/vocabulary";
 import { systemActor } from "../../server/audit/audit.repository";
 import { createDb } from "../../server/db";
 import { migrateSqlite } from "../../server/db/migrate";
@@ -30,7 +31,7 @@ function arg(name: string, fallback: number): number {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const DEFAULT_PROFILE = { intervalMs: 500, timeoutMs: 2000 };
+const DEFAULT_PROFILE = { intervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS, timeoutMs: DEFAULT_HEARTBEAT_TIMEOUT_MS };
 const FAST_PROFILE = { intervalMs: 100, timeoutMs: 600 };
 
 async function main(): Promise<void> {

@@ -2,7 +2,7 @@
 // close together are gathered and applied to the cached pair list once per animation frame, and a patch
 // that leaves every pair where it was in the order (a role changed, not the severity) replaces them in
 // place instead of sorting thousands of pairs again. With 2,000 pairs a burst of switchovers sends
-// several pushes a second; each used to copy, sort and draw the whole list on its own.
+// several pushes a second, and copying, sorting and drawing the whole list for each would not keep up.
 
 /** What arrived since the last flush: the newest view of each changed pair, and the pairs removed. */
 export class PairPatches<P extends { id: string }> {

@@ -5,7 +5,7 @@
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { io, type Socket } from "socket.io-client";
 import { hashKey, useQueryClient } from "@tanstack/react-query";
-import superjson, { type SuperJSONResult } from "superjson";
+import superjson from "superjson";
 import { useTRPC } from "@/components/trpc/react";
 import type { RouterOutputs } from "@/components/trpc/types";
 import { UI_NAMESPACE, uiEventSchemas, type UiServerToClientEvents } from "@/lib/ui-events";
@@ -110,7 +110,7 @@ export function LiveSocketProvider({ children }: { children: ReactNode }) {
       } else if (e.action.type === "error") sinceFetch = null;
     });
     socket.on("live:pairs", (payload) => {
-      const parsed = uiEventSchemas["live:pairs"].safeParse(superjson.deserialize(payload as SuperJSONResult));
+      const parsed = uiEventSchemas["live:pairs"].safeParse(superjson.deserialize(payload));
       if (!parsed.success) {
         // A console of another version, or a bug: say so and fall back to asking for the list.
         console.warn("live:pairs payload not understood; refetching the pair list", parsed.error.issues.slice(0, 3));

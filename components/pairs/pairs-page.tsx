@@ -133,6 +133,8 @@ function PairForm({ id, initial, onDone }: { id: string | null; initial: PairInp
       {(fid) => (
         <Select id={fid} value={value} onChange={(e) => onChange(e.target.value)} required>
           <option value="">Choose…</option>
+          {/* The pair's own choice is kept while the list loads: the form can be saved (and is right) before it arrives. */}
+          {value !== "" && !apps.data?.some((a) => a.id === value) && <option value={value}>{apps.data ? "(an application that no longer exists)" : "loading…"}</option>}
           {(apps.data ?? []).map((a) => (
             <option key={a.id} value={a.id}>
               {a.name} ({a.type} on {a.host.name})

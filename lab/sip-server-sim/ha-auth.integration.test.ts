@@ -70,7 +70,7 @@ async function haClient(address: string, port: number) {
 
 const labCall = (callId: string) => ({ callId, from: "sip:lab@switchyard", to: "sip:1@switchyard", state: "established", multisite: false, createdAtMs: 1 });
 
-describe("HA link authentication with the pair's shared secret", () => {
+describe("#13.10 HA link authentication with the pair's shared secret", () => {
   it("W12 with the same haSecret on both servers the link comes up and 600 calls sync to the backup", async () => {
     const { a, b } = await startPair("s3cret-pair", "s3cret-pair", 600);
     await waitFor("the backup to hold 600 calls", async () => ((await status(b)).calls.synced === 600 ? true : undefined));

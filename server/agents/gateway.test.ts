@@ -10,7 +10,7 @@ import { Server } from "socket.io";
 import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { AGENT_PROTOCOL_VERSION, refusalSchema, type AgentCommand, type Welcome } from "../../protocol/agent-wire";
-import { AGENT_LOG_EVENT_BURST, AGENT_MESSAGE_BURST, attachAgentGateway, notLeaderError, type AgentGateway, type AgentGatewayDeps } from "./gateway";
+import { AGENT_LOG_EVENT_BURST, AGENT_MESSAGE_BURST, attachAgentGateway, notLeaderError, REFUSAL_LOG_INTERVAL_MS, type AgentGateway, type AgentGatewayDeps } from "./gateway";
 
 const HOST = "h1";
 const TOKEN = "token-h1-0123456789";
@@ -166,5 +166,43 @@ describe("agent gateway: an agent speaks only for its own host, within its rate 
     expect(dropped).toHaveLength(messages);
     expect(dropped[0]).toEqual({ ok: false, error: "rate limit: message dropped" });
     expect(answers.slice(0, AGENT_MESSAGE_BURST - messages).every((a) => typeof (a as { seq?: number }).seq === "number")).toBe(true);
+  });
+});
+
+describe("agent handshake refusals in the console's log", () => {
+  it("a peer retrying a bad token is logged at most every REFUSAL_LOG_INTERVAL_MS, with how many were refused since (not a line per attempt)", async () => {
+    let t = 1_000_000;
+    const warnings: { line: string; fields: Record<string, unknown> }[] = [];
+    const capture = { ...quiet, warn: (line: string, fields?: Record<string, unknown>) => void warnings.push({ line, fields: fields ?? {} }) };
+    const url = await listen((io) => {
+      const gateway = attachAgentGateway(io, {
+        term: 1,
+        now: () => t,
+        verifyToken: async (host, token) => host === HOST && token === TOKEN,
+        configForHost: async () => ({ hostName: HOST, revision: "r1", applications: [] }),
+        logger: capture,
+      });
+      cleanups.push(() => gateway.close());
+    });
+    const attempt = () =>
+      new Promise<string>((resolve) => {
+        const socket = connectClient(`${url}/agent`, {
+          path: "/socket.io",
+          transports: ["websocket"],
+          reconnection: false,
+          auth: { hostName: HOST, token: "guessed-token-0123456789", agentVersion: "test", protocolVersion: AGENT_PROTOCOL_VERSION },
+        });
+        socket.on("connect_error", (err: Error & { data?: unknown }) => {
+          socket.disconnect();
+          resolve(refusalSchema.parse(err.data).code);
+        });
+      });
+    for (let i = 0; i < 25; i++) expect(await attempt()).toBe("bad-token");
+    expect(warnings.map((w) => w.line)).toEqual(["agent refused: token unknown or revoked"]);
+    expect(warnings[0]!.fields).toMatchObject({ host: HOST, refusedSinceLastLog: 1 });
+    t += REFUSAL_LOG_INTERVAL_MS;
+    expect(await attempt()).toBe("bad-token");
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]!.fields).toMatchObject({ refusedSinceLastLog: 25 });
   });
 });

@@ -78,6 +78,8 @@ export const AGENT_LOG_EVENTS_PER_SECOND = 100;
 export const AGENT_LOG_EVENT_BURST = 5_000;
 /** A host that keeps breaking the rules is logged about at most this often. */
 export const REFUSAL_LOG_INTERVAL_MS = 10_000;
+/** Client addresses whose handshake refusals are counted at once (beyond, the oldest are forgotten). */
+const HANDSHAKE_REFUSALS_TRACKED = 10_000;
 /**
  * Log reads waiting for one host's agent at once: each may read up to LOG_SEARCH_MAX_BYTES on the host,
  * and browsers following a log ask every few seconds; more wait for a free place or are refused.
@@ -148,6 +150,11 @@ export interface AgentGateway {
    * answered by that host is answered from memory.
    */
   sendCommand(hostName: string, command: AgentCommandInput): Promise<CommandResult>;
+  /**
+   * Drops a command that never went out (its host had no open socket), so it does not go out when the
+   * host connects; false when it was sent already (it cannot be called back) or is not pending.
+   */
+  withdrawCommand(hostName: string, commandId: string, why: string): boolean;
   /** Re-reads configForHost(hostName) and pushes it if the host is connected. */
   pushConfig(hostName: string): Promise<boolean>;
   /** Closes the host's agent socket (e.g. its token was revoked): it must authenticate again. */
@@ -296,12 +303,34 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
     return { ...entry.live, lastHeartbeatAt: entry.heardAtMs === null ? null : new Date(entry.heardAtMs) };
   }
 
+  // Handshake refusals are logged like refused messages: at most every REFUSAL_LOG_INTERVAL_MS per client
+  // address, with a count — a peer retrying a bad token (or a flood of them) writes a line every ten
+  // seconds, not one per attempt. Addresses not refused lately are forgotten once many are held.
+  const handshakeRefusals = new Map<string, { count: number; loggedAtMs: number }>();
+  function logHandshakeRefusal(from: string, line: string, fields: Record<string, unknown>): void {
+    const t = now();
+    let seen = handshakeRefusals.get(from);
+    if (!seen) {
+      if (handshakeRefusals.size >= HANDSHAKE_REFUSALS_TRACKED) {
+        for (const [address, r] of handshakeRefusals) if (t - r.loggedAtMs >= REFUSAL_LOG_INTERVAL_MS) handshakeRefusals.delete(address);
+        if (handshakeRefusals.size >= HANDSHAKE_REFUSALS_TRACKED) handshakeRefusals.clear();
+      }
+      seen = { count: 0, loggedAtMs: -Infinity };
+      handshakeRefusals.set(from, seen);
+    }
+    seen.count += 1;
+    if (t - seen.loggedAtMs < REFUSAL_LOG_INTERVAL_MS) return;
+    log.warn(line, { ...fields, from, refusedSinceLastLog: seen.count });
+    seen.count = 0;
+    seen.loggedAtMs = t;
+  }
+
   // 1. Authentication happens in the handshake: a socket that fails here never reaches a handler.
   nsp.use((socket, next) => {
     const parsed = agentHelloSchema.safeParse(socket.handshake.auth);
     if (!parsed.success) {
       const message = `agent hello refused: ${describeZodError(parsed.error)}`;
-      log.warn("agent hello refused", { from: socket.handshake.address, reason: describeZodError(parsed.error) });
+      logHandshakeRefusal(socket.handshake.address, "agent hello refused", { reason: describeZodError(parsed.error) });
       return next(refusal("malformed-hello", message));
     }
     const hello = parsed.data;
@@ -309,14 +338,14 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       const message =
         `protocol version mismatch: agent on ${hello.hostName} speaks ${hello.protocolVersion}, ` +
         `console speaks ${AGENT_PROTOCOL_VERSION}; install a matching agent version`;
-      log.warn("agent refused: protocol version mismatch", { host: hello.hostName, agentSpeaks: hello.protocolVersion, consoleSpeaks: AGENT_PROTOCOL_VERSION });
+      logHandshakeRefusal(socket.handshake.address, "agent refused: protocol version mismatch", { host: hello.hostName, agentSpeaks: hello.protocolVersion, consoleSpeaks: AGENT_PROTOCOL_VERSION });
       return next(refusal("protocol-mismatch", message));
     }
     deps
       .verifyToken(hello.hostName, hello.token)
       .then((ok) => {
         if (!ok) {
-          log.warn("agent refused: token unknown or revoked", { host: hello.hostName, from: socket.handshake.address });
+          logHandshakeRefusal(socket.handshake.address, "agent refused: token unknown or revoked", { host: hello.hostName });
           return next(refusal("bad-token", `host ${hello.hostName}: agent token is unknown or revoked`));
         }
         socket.data.hostName = hello.hostName;
@@ -571,6 +600,7 @@ export function attachAgentGateway(io: Server, deps: AgentGatewayDeps): AgentGat
       const command: AgentCommand = parsed.data;
       return pending.submit(hostName, command);
     },
+    withdrawCommand: (hostName, commandId, why) => pending.withdraw(hostName, commandId, why),
     async pushConfig(hostName) {
       const entry = hosts.get(hostName);
       if (!entry?.socket?.connected) return false;

@@ -58,6 +58,26 @@ describe("PendingCommands", () => {
     expect(s.sent).toEqual(["c1"]);
   });
 
+  it("a withdrawn command that never went out is not sent when the host connects; one already sent cannot be withdrawn", async () => {
+    const s = setup(false);
+    const held = s.p.submit("h1", command("c1", s.now() + 1000));
+    expect(s.p.withdraw("h2", "c1", "wrong host")).toBe(false);
+    expect(s.p.withdraw("h1", "c1", "its plan was abandoned")).toBe(true);
+    const r = await held;
+    expect(r).toMatchObject({ commandId: "c1", outcome: "no-answer" });
+    expect(r.reason).toBe("command c1 was not sent to host h1: its plan was abandoned");
+    s.state.connected = true;
+    s.p.hostConnected("h1");
+    expect(s.sent).toEqual([]);
+    expect(s.results).toEqual([]); // nobody awaits a result of it: none is reported
+    expect(s.p.pendingIds()).toEqual([]);
+
+    void s.p.submit("h1", command("c2", s.now() + 1000));
+    expect(s.sent).toEqual(["c2"]);
+    expect(s.p.withdraw("h1", "c2", "too late")).toBe(false);
+    expect(s.p.pendingIds()).toEqual(["c2"]);
+  });
+
   it("refuses a result from another host, and a result for a command it never sent", async () => {
     const s = setup();
     const a = s.p.submit("h1", command("c1", s.now() + 50));

@@ -2,7 +2,7 @@
 // or its deadline passes. It sends; it does not decide to send again: the one retry owner is whoever
 // submitted the command (the failover core re-sends its own commands, by submitting the same id again,
 // which sends it again). A command submitted while its host has no open socket goes out when the host
-// connects. A result counts only from the host the command was sent to, and only for a command that
+// connects — unless the submitter withdraws it first (a plan that ended unfinished: withdraw()). A result counts only from the host the command was sent to, and only for a command that
 // was sent (a host cannot answer another host's command, nor pre-answer one it guesses). Time is
 // injected; the gateway drives tick().
 import { commandSubject, type AgentCommand, type CommandResult, type GatewayCommand } from "../../protocol/agent-wire";
@@ -72,6 +72,20 @@ export class PendingCommands<C extends GatewayCommand = AgentCommand> {
     }
   }
 
+  /**
+   * The submitter no longer wants a command that never went out (its host had no open socket): it is
+   * dropped, so it does not go out when the host connects. A command already sent cannot be called back
+   * (the agent may be running it); then nothing changes and false is returned. The submitter's promise
+   * resolves with a no-answer result saying so; no result is reported (nobody awaits one).
+   */
+  withdraw(hostName: string, commandId: string, why: string): boolean {
+    const entry = this.pending.get(commandId);
+    if (!entry || entry.hostName !== hostName || entry.sends > 0) return false;
+    this.pending.delete(commandId);
+    entry.resolve(this.noAnswer(entry, `command ${commandId} was not sent to host ${hostName}: ${why}`));
+    return true;
+  }
+
   /** Whether this command was sent to this host and is still awaited (a receipt from it counts). */
   awaits(hostName: string, commandId: string): boolean {
     return this.pending.get(commandId)?.hostName === hostName;
@@ -136,9 +150,8 @@ export class PendingCommands<C extends GatewayCommand = AgentCommand> {
     else entry.notSentBecause = typeof sent === "string" ? sent : null;
   }
 
-  private giveUp(entry: Pending<C>, reason: string): void {
-    this.pending.delete(entry.command.id);
-    const result: CommandResult = {
+  private noAnswer(entry: Pending<C>, reason: string): CommandResult {
+    return {
       commandId: entry.command.id,
       type: entry.command.type,
       ...commandSubject(entry.command),
@@ -148,6 +161,11 @@ export class PendingCommands<C extends GatewayCommand = AgentCommand> {
       scripts: [],
       heldEpoch: null,
     };
+  }
+
+  private giveUp(entry: Pending<C>, reason: string): void {
+    this.pending.delete(entry.command.id);
+    const result = this.noAnswer(entry, reason);
     this.remember(entry.hostName, result);
     this.opts.onResult(entry.hostName, result);
     entry.resolve(result);

@@ -16,8 +16,12 @@ let engine: AlarmEngine;
 let clockMs = Date.parse("2025-06-01T10:00:00Z");
 const event = (application: string, id: string, text = "") => ({ application, id, text, time: new Date(clockMs).toISOString(), level: "standard" });
 
+/** What the engine wrote to the console's log: level, sentence and fields. */
+const logged: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+const log = { ...quietLogger, info: (msg: string, fields: Record<string, unknown> = {}) => void logged.push({ level: "info", msg, fields }), warn: (msg: string, fields: Record<string, unknown> = {}) => void logged.push({ level: "warn", msg, fields }) };
+
 beforeAll(async () => {
-  tc = await createTestConsole({}, { alarms: { now: () => clockMs, log: quietLogger, reactions: { retryDelayMs: () => 0 } } });
+  tc = await createTestConsole({}, { alarms: { now: () => clockMs, log, reactions: { retryDelayMs: () => 0 } } });
   engine = tc.services.alarms;
 });
 afterAll(async () => {
@@ -191,6 +195,26 @@ describe("alarms", () => {
       "seed-s2a seed-h2a seed-p2",
       "seed-s2b seed-h2b seed-p2",
     ]);
+  });
+
+  it("W7 a 00-04200 alarm clears as cancel-event when the controller sees its server's SIP listener bound; both ends are lines of the console's log", async () => {
+    const apps = await tc.callerAs("admin").applications.list();
+    const app = apps.find((a) => a.name === "seed-s1a")!;
+    const pairId = (await tc.callerAs("admin").pairs.list()).find((p) => p.name === "seed-p1")!.id;
+    logged.length = 0;
+    await engine.ingestLogEvents("seed-h1a", [event("seed-s1a", "00-04200", "cannot bind 10.81.0.1:5060")]);
+    const raised = (await tc.callerAs("viewer").alarms.active()).find((a) => a.source === "00-04200" && a.application === "seed-s1a");
+    expect(raised).toMatchObject({ severity: "critical" });
+    // Another server's listener says nothing about this one.
+    await engine.controllerAlarm({ type: "cancel-alarm", kind: "bind-failed", pairId, appId: apps.find((a) => a.name === "seed-s1b")!.id, text: "seed-s1b reports its SIP listener bound" });
+    expect((await tc.callerAs("viewer").alarms.active()).some((a) => a.source === "00-04200" && a.application === "seed-s1a")).toBe(true);
+    clockMs += 1_000;
+    await engine.controllerAlarm({ type: "cancel-alarm", kind: "bind-failed", pairId, appId: app.id, text: "seed-s1a reports its SIP listener bound" });
+    expect((await tc.callerAs("viewer").alarms.active()).some((a) => a.source === "00-04200" && a.application === "seed-s1a")).toBe(false);
+    const row = (await tc.callerAs("viewer").alarms.history({ application: "seed-s1a", limit: 50 })).items.find((a) => a.source === "00-04200")!;
+    expect(row).toMatchObject({ clearedHow: "cancel-event", clearedBy: "alarm engine", clearComment: "cancelled: seed-s1a reports its SIP listener bound" });
+    expect(logged).toContainEqual({ level: "warn", msg: "alarm raised: cannot bind 10.81.0.1:5060", fields: { source: "00-04200", severity: "critical", application: "seed-s1a", host: "seed-h1a", pair: "seed-p1", alarm: raised!.id } });
+    expect(logged).toContainEqual({ level: "info", msg: "alarm cleared (cancel-event): cancelled: seed-s1a reports its SIP listener bound", fields: { application: "seed-s1a", source: "00-04200", alarm: raised!.id } });
   });
 
   it("prunes log events past the retention period", async () => {

@@ -447,6 +447,8 @@ class Engine implements AlarmEngine {
     const fired: { alarmId: string; conditionId: string; trigger: "raise" | "clear" }[] = [];
     const created = new Map<string, string>();
     const removed = new Set<string>();
+    // The console's log tells every alarm raised and cleared (once saved), beside the controller's decisions.
+    const told: { level: "warn" | "info"; msg: string; fields: Record<string, unknown> }[] = [];
     try {
       await this.db.$transaction(async (tx) => {
         if (also) await also(tx);
@@ -481,6 +483,7 @@ class Engine implements AlarmEngine {
             removed.delete(e.key);
             await recordAudit(tx, engineActor, { action: "alarm.raise", objectType: "alarm", objectId: id, objectName: `${e.source} on ${e.subject.application || e.subject.host || e.subject.pair}`, after: { severity: e.condition.severity, text: e.text }, detail: e.condition.description });
             fired.push({ alarmId: id, conditionId: e.condition.id, trigger: "raise" });
+            told.push({ level: "warn", msg: `alarm raised: ${e.text}`, fields: { source: e.source, severity: e.condition.severity, application: e.subject.application || null, host: e.subject.host || null, pair: e.subject.pair || null, alarm: id } });
           } else {
             const id = created.get(e.key) ?? this.alarmIds.get(e.key) ?? (await repo.findActiveAlarmByKey(tx, e.key))?.id;
             if (!id) continue; // already cleared by hand in the meantime
@@ -489,6 +492,7 @@ class Engine implements AlarmEngine {
             created.delete(e.key);
             removed.add(e.key);
             fired.push({ alarmId: id, conditionId: e.conditionId, trigger: "clear" });
+            told.push({ level: "info", msg: `alarm cleared (${e.how}): ${e.text}`, fields: { ...keyFields(e.key), source: this.matcher.condition(e.conditionId)?.eventId ?? this.matcher.condition(e.conditionId)?.controllerKind ?? null, alarm: id } });
           }
         }
         await flush();
@@ -501,6 +505,7 @@ class Engine implements AlarmEngine {
     }
     for (const key of removed) this.alarmIds.delete(key);
     for (const [key, id] of created) this.alarmIds.set(key, id);
+    for (const t of told) this.log[t.level](t.msg, t.fields);
     for (const f of fired) this.dispatcher.fire(f.alarmId, f.conditionId, f.trigger);
     if (effects.length) this.changed();
   }
@@ -516,4 +521,11 @@ class Engine implements AlarmEngine {
       }
     }, ALARM_PUSH_INTERVAL_MS);
   }
+}
+
+/** Who an active alarm's key names (alarmKey: "<condition>|a:<application>", "|h:<host>" or "|p:<pair>"), for the log. */
+function keyFields(key: string): Record<string, string> {
+  const who = key.slice(key.indexOf("|") + 1);
+  const name = who.slice(2);
+  return who.startsWith("a:") ? { application: name } : who.startsWith("h:") ? { host: name } : { pair: name };
 }

@@ -6,7 +6,12 @@
 //
 // Failed bearer attempts are limited per client address like failed logins: each attempt reserves a
 // failure before the token is looked up and a right token gives it back, so concurrent guesses cannot
-// slip past the limit (server/auth/login-limits.ts explains why reserving first matters).
+// slip past the limit (server/auth/login-limits.ts explains why reserving first matters). Like the
+// logins' per-address limit, this one only slows down: an address over it waits LOGIN_SLOWDOWN_MS per
+// attempt and a wrong token gets 429, but a right token still gets in — behind a proxy missing from
+// TRUSTED_PROXIES every client shares one address, and a guesser must not cut off Prometheus and every
+// script for the window. (A token is 32 random bytes: the limit keeps guessers' load and noise down; it
+// is not what makes a token hard to guess.)
 import crypto from "node:crypto";
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import type { Db } from "../db";
@@ -14,7 +19,7 @@ import { AppError, conflict, notFound } from "../errors";
 import { recordAudit, type Actor } from "../audit/audit.repository";
 import { sha256, type SessionUser } from "../auth/auth.service";
 import { isRole, type Role } from "../auth/roles";
-import { LOGIN_SPREAD_FACTOR } from "../auth/login-limits";
+import { LOGIN_SLOWDOWN_MS, LOGIN_SPREAD_FACTOR } from "../auth/login-limits";
 import * as repo from "./api-tokens.repository";
 
 export const API_TOKEN_PREFIX = "syt_";
@@ -41,6 +46,8 @@ export class ApiTokenService {
   constructor(
     private readonly db: Db,
     settings: ApiTokenSettings,
+    /** Injected so tests see the slow-down without waiting for it. */
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ) {
     // A client address may fail as often as it may fail logins across user names.
     this.failures = new RateLimiterMemory({ points: settings.loginMaxFailures * LOGIN_SPREAD_FACTOR, duration: settings.loginWindowSeconds });
@@ -90,25 +97,29 @@ export class ApiTokenService {
 
   /**
    * The principal behind a bearer token. Throws UNAUTHENTICATED for a malformed, unknown, revoked or
-   * expired token (one message for all: the caller learns nothing about which) and RATE_LIMITED when
-   * this address failed too often.
+   * expired token (one message for all: the caller learns nothing about which). An address that failed
+   * too often waits LOGIN_SLOWDOWN_MS per attempt, and a wrong token from it gets RATE_LIMITED; a right
+   * one is let in.
    */
   async authenticate(token: string, address: string): Promise<TokenPrincipal> {
     const key = address;
+    let over: RateLimiterRes | null = null;
     try {
       await this.failures.consume(key, 1);
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw err;
-      // The refused attempt is not counted (it was not made).
+      over = err;
+      // Slowed down, not counted: the count stays at the limit until the window moves on.
       await this.failures.reward(key, 1);
-      throw new AppError("RATE_LIMITED", `too many failed API token attempts from ${address}; try again in ${Math.ceil(err.msBeforeNext / 1000)} s`);
+      await this.sleep(LOGIN_SLOWDOWN_MS);
     }
     const found = API_TOKEN_PATTERN.test(token) ? await repo.findApiTokenByHash(this.db, sha256(token)) : null;
     const now = new Date();
     if (!found || found.revokedAt || (found.expiresAt && found.expiresAt <= now) || !isRole(found.role)) {
+      if (over) throw new AppError("RATE_LIMITED", `too many failed API token attempts from ${address}; try again in ${Math.ceil(over.msBeforeNext / 1000)} s`);
       throw new AppError("UNAUTHENTICATED", "the API token is not valid (unknown, revoked or expired)");
     }
-    await this.failures.reward(key, 1);
+    if (!over) await this.failures.reward(key, 1);
     if (!found.lastUsedAt || now.getTime() - found.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
       // When it was last used is shown to admins; it must never be why a request fails.
       await repo.touchApiToken(this.db, found.id, now, address).catch(() => undefined);

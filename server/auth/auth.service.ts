@@ -24,6 +24,8 @@ export interface AuthSettings {
   sessionTtlHours: number;
   loginMaxFailures: number;
   loginWindowSeconds: number;
+  /** Shared with the other consoles on PostgreSQL (loginLimitsFor); absent: this process's own, in memory. */
+  limits?: LoginLimits;
 }
 
 export function sha256(token: string): string {
@@ -53,7 +55,7 @@ export class AuthService {
     private readonly db: Db,
     private readonly settings: AuthSettings,
   ) {
-    this.limits = new LoginLimits(settings);
+    this.limits = settings.limits ?? new LoginLimits(settings);
   }
 
   /** Adds a listener of ended sessions; returns the function that removes it. */

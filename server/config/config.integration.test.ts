@@ -2,7 +2,9 @@
 // and audit rows written in the same transaction as the change.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TRPCError } from "@trpc/server";
+import { parse, stringify } from "yaml";
 import { createTestConsole, sipServerInput, twoNicHost, type TestConsole } from "../test-support";
+import { loadPairConfigs } from "../runtime/runtime.repository";
 
 let t: TestConsole;
 let h1: string;
@@ -144,6 +146,27 @@ describe("HA pairs", () => {
 
   it("refuses deleting an application that belongs to a pair", async () => {
     await expect(t.callerAs("admin").applications.delete({ id: appIds["sip-a"]! })).rejects.toThrow(/belongs to pair p-ok/);
+  });
+
+  it("#18 the pair's failover hold: 30 s unless set, set and changed through the API and an import, refused out of 0–600000 ms, exported, and what the controller loads", async () => {
+    const admin = t.callerAs("admin");
+    const [pOk] = (await admin.pairs.list()).filter((p) => p.name === "p-ok");
+    expect(pOk!.failoverHoldMs).toBe(30_000);
+    const pair = { ...pairBase, name: "p-ok", haType: "ip-takeover" as const, controlDriver: "linux-ip" as const, vipAddress: "10.0.1.100", primaryAppId: appIds["sip-a"]!, backupAppId: appIds["sip-b"]! };
+    await admin.pairs.update({ id: pOk!.id, pair: { ...pair, failoverHoldMs: 90_000 } });
+    const hold = async () => (await loadPairConfigs(t.services.db)).find((p) => p.name === "p-ok")!.failoverHoldMs;
+    expect(await hold()).toBe(90_000);
+    await expect(admin.pairs.update({ id: pOk!.id, pair: { ...pair, failoverHoldMs: 600_001 } })).rejects.toThrow(/failover hold is at most 600000 ms/);
+    await expect(admin.pairs.update({ id: pOk!.id, pair: { ...pair, failoverHoldMs: -1 } })).rejects.toThrow(/failover hold cannot be negative/);
+    expect(await hold()).toBe(90_000);
+
+    const file = parse(await admin.config.export()) as { pairs: { name: string; failoverHoldMs: number }[] };
+    const exported = file.pairs.find((p) => p.name === "p-ok")!;
+    expect(exported.failoverHoldMs).toBe(90_000);
+    exported.failoverHoldMs = 0;
+    const plan = await admin.config.import({ text: stringify(file), replace: false, dryRun: false });
+    expect(plan.pairs.updated).toContain("p-ok");
+    expect(await hold()).toBe(0);
   });
 });
 

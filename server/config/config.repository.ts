@@ -5,11 +5,11 @@ import type { DbTx } from "../db";
 import { bulkInsert, sqliteDateTime } from "../db/bulk-insert";
 import type { Prisma } from "../../generated/prisma/client";
 import type { ApplicationShape, ConfigSnapshot, HostShape, PairShape } from "./config.schema";
+import { directoryOf, type Directory } from "./directory";
 
 export interface IdentifiedSnapshot extends ConfigSnapshot {
-  hostIds: Map<string, string>; // name -> id
-  applicationIds: Map<string, string>;
-  pairIds: Map<string, string>;
+  /** Names ↔ ids of the snapshot's hosts, applications and pairs (the one directory, server/config/directory.ts). */
+  directory: Directory;
   /**
    * Pair name -> the HA link's shared secret. Kept apart from PairShape so it never reaches an export,
    * an audit row or a page; only the host configuration pushed to agents carries it.
@@ -35,7 +35,7 @@ const appSelect = {
   id: true,
   name: true,
   type: true,
-  host: { select: { name: true } },
+  host: { select: { id: true, name: true } },
   sipPort: true,
   haPort: true,
   startCommand: true,
@@ -60,6 +60,8 @@ const pairSelect = {
   haType: true,
   primaryApp: { select: { name: true } },
   backupApp: { select: { name: true } },
+  primaryAppId: true,
+  backupAppId: true,
   vipAddress: true,
   vipPrefixLength: true,
   vipInterface: true,
@@ -146,9 +148,7 @@ export async function loadSnapshot(db: DbTx): Promise<IdentifiedSnapshot> {
     hosts: hosts.map(toHostShape),
     applications: apps.map(toApplicationShape),
     pairs: pairs.map(toPairShape),
-    hostIds: new Map(hosts.map((h) => [h.name, h.id])),
-    applicationIds: new Map(apps.map((a) => [a.name, a.id])),
-    pairIds: new Map(pairs.map((p) => [p.name, p.id])),
+    directory: directoryOf({ hosts, apps, pairs }),
     pairSecrets: new Map(pairs.map((p) => [p.name, p.haSecret])),
   };
 }
@@ -223,13 +223,13 @@ export async function writeOptions(db: DbTx, applicationId: string, options: App
 export async function createMany(
   db: DbTx,
   rows: { hosts: HostShape[]; applications: ApplicationShape[]; pairs: PairShape[] },
-  existingHostIds: Map<string, string>,
-  existingAppIds: Map<string, string>,
+  existing: Directory,
   /** HA secrets to keep, by pair name (a pair an import re-creates); other pairs get a new one. */
   keepSecrets: Map<string, string> = new Map(),
 ): Promise<{ hostIds: Map<string, string>; appIds: Map<string, string> }> {
-  const hostIds = new Map(existingHostIds);
-  const appIds = new Map(existingAppIds);
+  // Ids by name of what exists and of what is created here (new ids are made before the rows).
+  const hostIds = new Map([...existing.hostsByName.values()].map((h) => [h.name, h.id]));
+  const appIds = new Map([...existing.appsByName.values()].map((a) => [a.name, a.id]));
   for (const h of rows.hosts) hostIds.set(h.name, randomUUID());
   for (const a of rows.applications) appIds.set(a.name, randomUUID());
   if (rows.hosts.length) {

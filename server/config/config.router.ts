@@ -6,7 +6,7 @@ import * as service from "./config.service";
 import * as repo from "./config.repository";
 import { optionCatalogue, validValuesText } from "../../lib/options-catalogue";
 import { notFound } from "../errors";
-import { withEnvironmentFor } from "./masking";
+import { withSecretsFor } from "./masking";
 import { boundedString, ID_MAX_CHARS, OPTION_VALUE_MAX_CHARS } from "../../protocol/limits";
 
 const id = boundedString(ID_MAX_CHARS).min(1);
@@ -28,11 +28,11 @@ export const hostsRouter = createTRPCRouter({
 });
 
 export const applicationsRouter = createTRPCRouter({
-  list: viewerProcedure.query(async ({ ctx }) => (await repo.listApplications(ctx.services.db)).map((a) => withEnvironmentFor(a, ctx.user.role))),
+  list: viewerProcedure.query(async ({ ctx }) => (await repo.listApplications(ctx.services.db)).map((a) => withSecretsFor(a, ctx.user.role))),
   get: viewerProcedure.input(z.object({ id }).strict()).query(async ({ ctx, input }) => {
     const app = (await repo.listApplications(ctx.services.db)).find((a) => a.id === input.id);
     if (!app) throw notFound(`application ${input.id}`);
-    return withEnvironmentFor(app, ctx.user.role);
+    return withSecretsFor(app, ctx.user.role);
   }),
   create: adminProcedure
     .input(applicationInputSchema)

@@ -19,9 +19,10 @@ async function inTransaction<T>(db: Db, fn: (tx: Tx, snap: repo.IdentifiedSnapsh
   return db.$transaction(async (tx) => fn(tx, await repo.loadSnapshot(tx)));
 }
 
-function nameOf(ids: Map<string, string>, id: string, what: string): string {
-  for (const [name, candidate] of ids) if (candidate === id) return name;
-  throw notFound(`${what} ${id}`);
+function nameOf(byId: ReadonlyMap<string, { name: string }>, id: string, what: string): string {
+  const entry = byId.get(id);
+  if (!entry) throw notFound(`${what} ${id}`);
+  return entry.name;
 }
 
 /**
@@ -32,8 +33,8 @@ function throwIfUndeliverable(next: ConfigSnapshot, changed: ChangedObjects, sum
   throwIfProblems(deliveryProblems(next, touchedHosts(next, changed)), summary);
 }
 
-function nameTaken(kind: string, name: string, ids: Map<string, string>, selfId: string | null): Problem[] {
-  const existing = ids.get(name);
+function nameTaken(kind: string, name: string, byName: ReadonlyMap<string, { id: string }>, selfId: string | null): Problem[] {
+  const existing = byName.get(name)?.id;
   return existing !== undefined && existing !== selfId ? [{ path: "name", message: `${withArticle(kind)} named ${name} already exists` }] : [];
 }
 
@@ -41,8 +42,8 @@ function nameTaken(kind: string, name: string, ids: Map<string, string>, selfId:
 
 export async function saveHost(db: Db, actor: Actor, id: string | null, host: HostShape): Promise<string> {
   return inTransaction(db, async (tx, snap) => {
-    const before = id === null ? undefined : snap.hosts.find((h) => h.name === nameOf(snap.hostIds, id, "host"));
-    throwIfProblems([...nameTaken("host", host.name, snap.hostIds, id), ...hostProblems(host)], `host ${host.name}`);
+    const before = id === null ? undefined : snap.hosts.find((h) => h.name === nameOf(snap.directory.hostsById, id, "host"));
+    throwIfProblems([...nameTaken("host", host.name, snap.directory.hostsByName, id), ...hostProblems(host)], `host ${host.name}`);
     const renamed = (name: string) => (before && name === before.name ? host.name : name);
     const next: ConfigSnapshot = {
       ...snap,
@@ -65,7 +66,7 @@ export async function saveHost(db: Db, actor: Actor, id: string | null, host: Ho
 
 export async function deleteHost(db: Db, actor: Actor, id: string): Promise<void> {
   await inTransaction(db, async (tx, snap) => {
-    const name = nameOf(snap.hostIds, id, "host");
+    const name = nameOf(snap.directory.hostsById, id, "host");
     const users = hostUsers(name, snap);
     if (users.length) throw conflict(`host ${name} is in use by ${users.join(", ")}; move or delete them first`);
     await repo.deleteHost(tx, id);
@@ -85,8 +86,8 @@ export type ApplicationInput = Omit<ApplicationShape, "host" | "restartPolicy" |
 export async function saveApplication(db: Db, actor: Actor, id: string | null, input: ApplicationInput): Promise<string> {
   return inTransaction(db, async (tx, snap) => {
     const { hostId, ...rest } = input;
-    const hostName = nameOf(snap.hostIds, hostId, "host");
-    const before = id === null ? undefined : snap.applications.find((a) => a.name === nameOf(snap.applicationIds, id, "application"));
+    const hostName = nameOf(snap.directory.hostsById, hostId, "host");
+    const before = id === null ? undefined : snap.applications.find((a) => a.name === nameOf(snap.directory.appsById, id, "application"));
     // Options are edited through setOptions; an update keeps the stored ones unless given.
     const app = normaliseOptions({
       ...rest,
@@ -97,7 +98,7 @@ export async function saveApplication(db: Db, actor: Actor, id: string | null, i
     });
     const others = snap.applications.filter((a) => a.name !== before?.name);
     const next = { ...snap, applications: [...others, app], pairs: renamePairRefs(snap.pairs, before?.name, app.name) };
-    throwIfProblems([...nameTaken("application", app.name, snap.applicationIds, id), ...applicationProblems(app, next)], `application ${app.name}`);
+    throwIfProblems([...nameTaken("application", app.name, snap.directory.appsByName, id), ...applicationProblems(app, next)], `application ${app.name}`);
     throwIfUndeliverable(next, { applications: [app.name] }, `application ${app.name}`);
     const savedId = await repo.writeApplication(tx, id, app, hostId);
     await recordAudit(tx, actor, {
@@ -119,7 +120,7 @@ function renamePairRefs(pairs: PairShape[], from: string | undefined, to: string
 
 export async function deleteApplication(db: Db, actor: Actor, id: string): Promise<void> {
   await inTransaction(db, async (tx, snap) => {
-    const name = nameOf(snap.applicationIds, id, "application");
+    const name = nameOf(snap.directory.appsById, id, "application");
     const pair = snap.pairs.find((p) => p.primary === name || p.backup === name);
     if (pair) throw conflict(`application ${name} belongs to pair ${pair.name}; delete the pair first`);
     await repo.deleteApplication(tx, id);
@@ -180,7 +181,7 @@ async function writeOptionChanges(
   if (problems.length) return problems;
   const undeliverable = deliveryProblems(next, touchedHosts(next, { applications: [appName] }));
   if (undeliverable.length) return undeliverable.map((p) => ({ path: `${pathPrefix}${p.path}`, message: p.message }));
-  const appId = snap.applicationIds.get(appName)!;
+  const appId = snap.directory.appsByName.get(appName)!.id;
   await repo.writeOptions(tx, appId, after.options);
   for (const c of changes) {
     const old = before.options.find((o) => o.dn === c.dn && o.section === c.section && o.name === c.name);
@@ -201,7 +202,7 @@ async function writeOptionChanges(
 
 export async function setOptions(db: Db, actor: Actor, applicationId: string, changes: OptionChange[]): Promise<void> {
   await inTransaction(db, async (tx, snap) => {
-    const name = nameOf(snap.applicationIds, applicationId, "application");
+    const name = nameOf(snap.directory.appsById, applicationId, "application");
     const problems = await writeOptionChanges(tx, actor, snap, name, changes, "");
     throwIfProblems(problems, `options of ${name}`);
   });
@@ -212,7 +213,7 @@ export async function bulkSetOption(db: Db, actor: Actor, applicationIds: string
   return inTransaction(db, async (tx, snap) => {
     const problems: Problem[] = [];
     for (const id of applicationIds) {
-      const name = nameOf(snap.applicationIds, id, "application");
+      const name = nameOf(snap.directory.appsById, id, "application");
       problems.push(...(await writeOptionChanges(tx, actor, snap, name, [change], `${name}: `)));
     }
     if (problems.length) {
@@ -232,12 +233,12 @@ export async function savePair(db: Db, actor: Actor, id: string | null, input: P
     const { primaryAppId, backupAppId, ...rest } = input;
     const pair: PairShape = {
       ...rest,
-      primary: nameOf(snap.applicationIds, primaryAppId, "application"),
-      backup: nameOf(snap.applicationIds, backupAppId, "application"),
+      primary: nameOf(snap.directory.appsById, primaryAppId, "application"),
+      backup: nameOf(snap.directory.appsById, backupAppId, "application"),
     };
-    const before = id === null ? undefined : snap.pairs.find((p) => p.name === nameOf(snap.pairIds, id, "pair"));
+    const before = id === null ? undefined : snap.pairs.find((p) => p.name === nameOf(snap.directory.pairsById, id, "pair"));
     const next = { ...snap, pairs: [...snap.pairs.filter((p) => p.name !== before?.name), pair] };
-    throwIfProblems([...nameTaken("pair", pair.name, snap.pairIds, id), ...pairProblems(pair, next)], `pair ${pair.name}`);
+    throwIfProblems([...nameTaken("pair", pair.name, snap.directory.pairsByName, id), ...pairProblems(pair, next)], `pair ${pair.name}`);
     throwIfUndeliverable(next, { pairs: [pair.name] }, `pair ${pair.name}`);
     const savedId = await repo.writePair(tx, id, pair, primaryAppId, backupAppId);
     await recordAudit(tx, actor, {
@@ -254,7 +255,7 @@ export async function savePair(db: Db, actor: Actor, id: string | null, input: P
 
 export async function deletePair(db: Db, actor: Actor, id: string): Promise<void> {
   await inTransaction(db, async (tx, snap) => {
-    const name = nameOf(snap.pairIds, id, "pair");
+    const name = nameOf(snap.directory.pairsById, id, "pair");
     await repo.deletePair(tx, id);
     await recordAudit(tx, actor, { action: "pair.delete", objectType: "pair", objectId: id, objectName: name, before: snap.pairs.find((p) => p.name === name) });
   });

@@ -59,15 +59,26 @@ export class Directory {
 
 export const emptyDirectory = new Directory({ hosts: [], apps: [], pairs: [] });
 
+/** The rows a directory is made of, as the database gives them (loadDirectory reads only these; the configuration snapshot reads more). */
+export interface DirectoryRows {
+  hosts: { id: string; name: string }[];
+  apps: { id: string; name: string; type: string; host: { id: string; name: string } }[];
+  pairs: { id: string; name: string; primaryAppId: string; backupAppId: string }[];
+}
+
+export function directoryOf(rows: DirectoryRows): Directory {
+  return new Directory({
+    hosts: rows.hosts.map((h) => ({ id: h.id, name: h.name })),
+    apps: rows.apps.map((a) => ({ id: a.id, name: a.name, type: a.type, hostId: a.host.id, hostName: a.host.name })),
+    pairs: rows.pairs.map((p) => ({ id: p.id, name: p.name, appIds: [p.primaryAppId, p.backupAppId] })),
+  });
+}
+
 export async function loadDirectory(db: DbTx): Promise<Directory> {
   const [apps, hosts, pairs] = await Promise.all([
     db.application.findMany({ select: { id: true, name: true, type: true, host: { select: { id: true, name: true } } } }),
     db.host.findMany({ select: { id: true, name: true } }),
     db.haPair.findMany({ select: { id: true, name: true, primaryAppId: true, backupAppId: true } }),
   ]);
-  return new Directory({
-    hosts,
-    apps: apps.map((a) => ({ id: a.id, name: a.name, type: a.type, hostId: a.host.id, hostName: a.host.name })),
-    pairs: pairs.map((p) => ({ id: p.id, name: p.name, appIds: [p.primaryAppId, p.backupAppId] })),
-  });
+  return directoryOf({ hosts, apps, pairs });
 }

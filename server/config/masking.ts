@@ -1,5 +1,6 @@
-// Application environments carry secrets (database passwords, tokens), so only admins — who may export
-// them anyway — see their values; viewers and operators see which variables are set. Masked here, on
+// Application environments and start arguments carry secrets (database passwords, tokens, a
+// `--password=…` on the command line), so only admins — who may export them anyway — see their values;
+// viewers and operators see which variables are set and how many arguments there are. Masked here, on
 // the way out of the API, by the caller's role: what the browser never receives it cannot show.
 import type { Role } from "../auth/roles";
 
@@ -10,14 +11,24 @@ function maskedEnvironment(environment: unknown): unknown {
   return Object.fromEntries(Object.keys(environment).map((name) => [name, MASKED_VALUE]));
 }
 
-/** An object with an `environment` (an application, or an application's audit snapshot) as the role may see it. */
-export function withEnvironmentFor<T>(value: T, role: Role): T {
-  if (role === "admin" || !value || typeof value !== "object" || !("environment" in value)) return value;
-  return { ...value, environment: maskedEnvironment(value.environment) };
+function maskedArgs(args: unknown): unknown {
+  return Array.isArray(args) ? args.map(() => MASKED_VALUE) : args;
 }
 
-/** An audit entry as the role may see it: environments in its before and after snapshots masked. */
+/**
+ * An object with an `environment` or `startArgs` (an application, or an application's audit snapshot)
+ * as the role may see it.
+ */
+export function withSecretsFor<T>(value: T, role: Role): T {
+  if (role === "admin" || !value || typeof value !== "object") return value;
+  const masked: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  if ("environment" in masked) masked.environment = maskedEnvironment(masked.environment);
+  if ("startArgs" in masked) masked.startArgs = maskedArgs(masked.startArgs);
+  return masked as T;
+}
+
+/** An audit entry as the role may see it: environments and start arguments in its before and after snapshots masked. */
 export function auditEntryFor<T extends { before: unknown; after: unknown }>(entry: T, role: Role): T {
   if (role === "admin") return entry;
-  return { ...entry, before: withEnvironmentFor(entry.before, role), after: withEnvironmentFor(entry.after, role) };
+  return { ...entry, before: withSecretsFor(entry.before, role), after: withSecretsFor(entry.after, role) };
 }

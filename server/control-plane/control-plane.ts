@@ -210,7 +210,12 @@ class WorkerControlPlane implements ControlPlane {
         if (this.stopping || !ready) return;
         // What this thread led is gone with it: the mirror waits for the next leader's (or its own) views.
         this.follow(null);
-        if (this.clusterStatus) this.clusterStatus = { ...this.clusterStatus, role: "follower", leadingSinceMs: null };
+        if (this.clusterStatus) {
+          // Told at once (not when the next thread first reports): what only the leader does stops now.
+          const status: ClusterStatus = { ...this.clusterStatus, role: "follower", leadingSinceMs: null };
+          this.clusterStatus = status;
+          this.emit((l) => l.onCluster?.(status));
+        }
         const delayMs = this.steppedDown ? 0 : this.restartDelayMs;
         if (this.steppedDown) this.steppedDown = false;
         else {

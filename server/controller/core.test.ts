@@ -410,6 +410,28 @@ describe("W7 listener bind failure", () => {
     expect(roleAndScripts(h.tick(2_000).commands)).toEqual([]);
     expect(h.tick(2_000).reason).toMatch(/^sip-1 promoted to primary and sip-2 demoted because sip-2 cannot open its SIP listening port \(00-04200\); the primary role alternates until one can \(alternation 2, epoch 6\)/);
   });
+
+  it("W7 the bind-failed alarm follows what the server reports: kept while it says bind-failed or nothing new (a role change), cancelled once it reports its SIP listener bound", () => {
+    const h = steadyPair();
+    h.tick(5_000);
+    // sip-2 cannot take over (stopped): sip-1 stays primary with its port closed.
+    h.status("sip-2", "stopped");
+    let r = h.readiness("sip-1", 1, { sipListener: "bind-failed" });
+    expect(roleAndScripts(r.commands)).toEqual([]);
+    expect(kinds(r.commands, "raise-alarm")).toEqual(["bind-failed:sip-1"]);
+    r = h.readiness("sip-1", 1, { sipListener: "bind-failed" });
+    expect(kinds(r.commands, "raise-alarm")).toEqual([]); // once per condition
+    expect(kinds(r.commands, "cancel-alarm")).toEqual([]);
+    // A role report from another role says nothing about the listener: the alarm stays.
+    r = h.role("sip-1", "backup", 4);
+    expect(kinds(r.commands, "cancel-alarm")).toEqual([]);
+    r = h.role("sip-1", "primary", 4);
+    expect(kinds(h.tick(1_000).commands, "cancel-alarm")).toEqual([]);
+    r = h.readiness("sip-1", 1, { sipListener: "bound" });
+    expect(kinds(r.commands, "cancel-alarm")).toEqual(["bind-failed:sip-1"]);
+    const cancel = r.commands.find((c) => c.type === "cancel-alarm");
+    expect(cancel).toMatchObject({ kind: "bind-failed", appId: "sip-1", text: "sip-1 reports its SIP listener bound" });
+  });
 });
 
 describe("W12 readiness 0: double failure", () => {

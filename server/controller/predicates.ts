@@ -1,5 +1,6 @@
 // Named predicates over the controller state: the vocabulary the decision procedure in core.ts is
 // written in. Pure functions, no side effects; each answers one question an operator would ask.
+import { servingProcessStatuses } from "../../protocol/vocabulary";
 import type { AppState, ControllerState, PairConfig, PairState, ProcessStatus } from "./types";
 
 export function appOf(s: ControllerState, appId: string): AppState {
@@ -51,12 +52,11 @@ export function isHostAwaitedAfterStart(s: ControllerState, hostId: string): boo
   return s.hosts[hostId]?.connection === "never" && isRecovering(s);
 }
 
-const serving: readonly ProcessStatus[] = ["running", "service-unavailable"];
 const down: readonly ProcessStatus[] = ["stopped", "failed", "stopping"];
 
 /** The process is up and answering (it may still be without SIP traffic). */
 export function isServing(app: AppState): boolean {
-  return serving.includes(app.status);
+  return (servingProcessStatuses as readonly ProcessStatus[]).includes(app.status);
 }
 
 /** The agent says the process is not there (failed, stopped, stopping). */

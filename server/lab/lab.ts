@@ -213,11 +213,17 @@ export class Lab implements LabControls {
     for (const host of hostNames ?? snapshot.hosts.map((h) => h.name)) await this.startAgent(host);
   }
 
-  async startAgent(host: string): Promise<void> {
+  /**
+   * Starts a host's agent. `opts` are for tests of the agent's own life: `stopAppsOnExit: false` runs it
+   * as a production agent does (its servers outlive its SIGTERM; the caller then cleans them up), and
+   * `agentRoot` runs the agent from another copy of the code (an upgrade: a newer release unpacked
+   * elsewhere, with the same state directory).
+   */
+  async startAgent(host: string, opts: { stopAppsOnExit?: boolean; agentRoot?: string } = {}): Promise<void> {
     const snapshot = await loadSnapshot(this.opts.db);
-    const hostId = snapshot.hostIds.get(host);
+    const hostId = snapshot.directory.hostsByName.get(host)?.id;
     if (!hostId) throw new Error(`lab: host ${host} does not exist`);
-    const dir = path.join(this.opts.stateDir, "hosts", host);
+    const dir = this.agentStateDir(host);
     fs.mkdirSync(dir, { recursive: true });
     const tokenFile = path.join(dir, "agent.token");
     if (!fs.existsSync(tokenFile)) {
@@ -225,17 +231,18 @@ export class Lab implements LabControls {
       fs.writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
     }
     const prefix = this.opts.agentPrefix?.(host) ?? [];
+    const agentRoot = opts.agentRoot ?? this.opts.rootDir;
     const child = spawn(
       prefix[0] ?? process.execPath,
-      [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), "--import", "tsx", path.join(this.opts.rootDir, "agent", "main.ts"), "--console", this.agentUrl(), "--host", host, "--token-file", tokenFile, "--state-dir", dir, "--initial-backoff-ms", "100", "--max-backoff-ms", "1000",
+      [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), "--import", "tsx", path.join(agentRoot, "agent", "main.ts"), "--console", this.agentUrl(), "--host", host, "--token-file", tokenFile, "--state-dir", dir, "--initial-backoff-ms", "100", "--max-backoff-ms", "1000",
         // The lab owns its servers: stopping the lab stops them. (A production agent leaves its servers
         // running when it stops; stopping them is an explicit command.)
-        "--stop-apps-on-exit",
+        ...(opts.stopAppsOnExit === false ? [] : ["--stop-apps-on-exit"]),
         // The lab's hosts run what the console sends: alarm reactions' OS commands and a W14 upgrade's
         // install command (lab/install-version.mjs). Off by default for a real agent (agent/README.md).
         "--allow-os-commands"],
       {
-        cwd: this.opts.rootDir,
+        cwd: agentRoot,
         stdio: ["ignore", this.opts.output ?? "ignore", this.opts.output ?? "ignore"],
         // Where the lab's install command puts a server's new version, read by the server when it starts
         // (inherited by the servers through their keepers).
@@ -243,6 +250,11 @@ export class Lab implements LabControls {
       },
     );
     this.agents.set(host, { host, child, frozen: false });
+  }
+
+  /** A host agent's state directory (token, keepers, command ledger), kept across its restarts. */
+  agentStateDir(host: string): string {
+    return path.join(this.opts.stateDir, "hosts", host);
   }
 
   /** W3: the host drops off the network — its agent stops answering, its servers keep running. */
@@ -258,16 +270,17 @@ export class Lab implements LabControls {
     a.frozen = false;
   }
 
-  /** Stops a host's agent (SIGTERM: the lab's agents stop their servers too) — or SIGKILL, leaving them to their keepers. */
-  async stopAgent(host: string, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  /** Stops a host's agent (SIGTERM: the lab's agents stop their servers too, unless started with stopAppsOnExit false) — or SIGKILL, leaving them to their keepers. Resolves with how it exited. */
+  async stopAgent(host: string, signal: NodeJS.Signals = "SIGTERM"): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const a = this.agent(host);
     if (a.frozen) a.child.kill("SIGCONT");
-    await new Promise<void>((resolve) => {
-      if (a.child.exitCode !== null || a.child.signalCode !== null) return resolve();
-      a.child.once("exit", () => resolve());
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      if (a.child.exitCode !== null || a.child.signalCode !== null) return resolve({ code: a.child.exitCode, signal: a.child.signalCode });
+      a.child.once("exit", (code, sig) => resolve({ code, signal: sig }));
       a.child.kill(signal);
     });
     this.agents.delete(host);
+    return exit;
   }
 
   /** Turns a simulator fault on or off through its lab endpoint (crash ends the process, W2). */

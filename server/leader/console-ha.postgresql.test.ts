@@ -229,6 +229,8 @@ describe("several consoles on one PostgreSQL, one leader by lease (issue 17)", (
     );
     const woke = old.proc!.output().slice(outputBefore);
     expect(woke).toMatch(/this console stepped down from leading/);
+    // What only the leader does (guided upgrades, scheduled switchovers) stopped with it: never two drivers of one run.
+    expect(woke).toMatch(/this console stepped down: guided upgrades and scheduled switchovers are left to the leading console/);
     // It ordered nothing after it woke: no command of its (older) term left it.
     expect(woke).not.toMatch(/"msg":"sent /);
     await new Promise((r) => setTimeout(r, 3_000));

@@ -99,6 +99,32 @@ describe(`leadership lease in the database (${testDialect}, issue 17)`, () => {
     expect((await store.instances(10_000)).instances).toEqual([]);
   });
 
+  it("the instance heartbeat and pruning wait while the web tier holds the write lock, on a connection that does not wait by itself (the control plane's)", async () => {
+    // The control plane's connection fails fast on a held SQLite write lock (busy timeout 0, worker.ts);
+    // its bookkeeping writes used to fail with SQLITE_BUSY whenever the web tier was writing.
+    const planeDb = createDb(database.url, { busyTimeoutMs: 0 });
+    const plane = new LeaseStore(planeDb, testDialect);
+    try {
+      await store.heartbeat(me("e"), "follower", 1_000);
+      let locked!: () => void;
+      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+      const webWrite = db.$transaction(async (tx) => {
+        await tx.consoleInstance.update({ where: { id: "e" }, data: { role: "leader" } });
+        locked();
+        await new Promise((r) => setTimeout(r, 300));
+      });
+      await lockTaken;
+      const writes = Promise.all([plane.heartbeat(me("e"), "follower", 2_000), plane.pruneInstances(24 * 3_600_000)]);
+      await webWrite;
+      await writes;
+      const e = (await plane.instances(60_000)).instances.find((i) => i.id === "e");
+      expect(e?.role).toBe("follower");
+      expect(e?.startedAtMs).toBe(2_000);
+    } finally {
+      await planeDb.$disconnect();
+    }
+  });
+
   it("the row's rules as the simulation runs them (lease-row.ts) give the same answers and rows as this SQL", async () => {
     // 300 seeded attempts by three consoles and their restarts. Expiry is unambiguous by the TTLs: a
     // minute (in force throughout) or minus a minute (over at once).

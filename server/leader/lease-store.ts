@@ -5,7 +5,7 @@
 // when to step down) are the pure core's (lease-core.ts); this only carries them out.
 import crypto from "node:crypto";
 import { Prisma } from "../../generated/prisma/client";
-import type { Db } from "../db";
+import { retryWhileBusy, type Db } from "../db";
 import type { Dialect } from "../db/dialect";
 import type { LeaseHolder } from "./lease-core";
 
@@ -65,6 +65,9 @@ function toLease(r: RawLease): LeaseRow {
     dbNowMs: Number(r.dbNowMs),
   };
 }
+
+/** How long a bookkeeping write (heartbeat, pruning) on SQLite waits for the web tier's write lock. */
+const BOOKKEEPING_MAX_WAIT_MS = 10_000;
 
 export class LeaseStore {
   constructor(
@@ -143,13 +146,23 @@ export class LeaseStore {
     return row?.peerSecret ?? null;
   }
 
+  /**
+   * A bookkeeping write (not the lease itself): on SQLite the control plane's connection does not wait
+   * for the write lock, so while the web tier writes (an import) it is tried again for a while instead
+   * of failing with SQLITE_BUSY (db.ts). The lease's own writes are not: the keeper tries them again at
+   * its next interval, and a late answer must not be taken for a fresh one.
+   */
+  private bookkeeping(write: () => Promise<unknown>): Promise<unknown> {
+    return this.dialect === "sqlite" ? retryWhileBusy(write, { maxWaitMs: BOOKKEEPING_MAX_WAIT_MS }) : write();
+  }
+
   /** This instance is alive, in this role (every lease interval). */
   async heartbeat(me: InstanceIdentity, role: "leader" | "follower", startedAtMs: number): Promise<void> {
     const now = dbNowMs(this.dialect);
-    await this.db.$executeRaw(Prisma.sql`
+    await this.bookkeeping(() => this.db.$executeRaw(Prisma.sql`
       INSERT INTO "ConsoleInstance" ("id", "incarnation", "role", "webUrl", "agentUrl", "startedAtMs", "seenAtMs")
       VALUES (${me.id}, ${me.incarnation}, ${role}, ${me.webUrl}, ${me.agentUrl}, ${startedAtMs}, ${now})
-      ON CONFLICT ("id") DO UPDATE SET "incarnation" = ${me.incarnation}, "role" = ${role}, "webUrl" = ${me.webUrl}, "agentUrl" = ${me.agentUrl}, "startedAtMs" = ${startedAtMs}, "seenAtMs" = ${now}`);
+      ON CONFLICT ("id") DO UPDATE SET "incarnation" = ${me.incarnation}, "role" = ${role}, "webUrl" = ${me.webUrl}, "agentUrl" = ${me.agentUrl}, "startedAtMs" = ${startedAtMs}, "seenAtMs" = ${now}`));
   }
 
   /** Every instance that said something within `withinMs` by the database's clock, and that clock. */
@@ -176,6 +189,6 @@ export class LeaseStore {
   /** Forgets instances not seen for `olderThanMs` (a console that was moved or renamed). */
   async pruneInstances(olderThanMs: number): Promise<void> {
     const now = dbNowMs(this.dialect);
-    await this.db.$executeRaw(Prisma.sql`DELETE FROM "ConsoleInstance" WHERE "seenAtMs" < ${now} - ${olderThanMs}`);
+    await this.bookkeeping(() => this.db.$executeRaw(Prisma.sql`DELETE FROM "ConsoleInstance" WHERE "seenAtMs" < ${now} - ${olderThanMs}`));
   }
 }

@@ -23,6 +23,13 @@ it("METRICS_PORT serves /metrics alone, open with METRICS_AUTH=none; the web por
   expect(sample(m, "switchyard_build_info", { version: "0.1.0" })).toBe(1);
   expect(sample(m, "switchyard_alarms_active", { severity: "critical" })).toBe(0);
   expect(sample(m, "switchyard_control_plane_up")).toBe(1);
-  expect((await fetch(c.running.metricsUrl.replace(/\/metrics$/, "/api/v1/status"))).status).toBe(404);
+  const elsewhere = await fetch(c.running.metricsUrl.replace(/\/metrics$/, "/api/v1/status"));
+  expect(elsewhere.status).toBe(404);
   expect((await fetch(`${c.running.url}/metrics`)).status).toBe(404);
+  // #13.9: this port's answers carry the web port's security headers.
+  for (const r of [res, elsewhere]) {
+    expect(r.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(r.headers.get("content-security-policy")).toMatch(/frame-ancestors 'none'/);
+    expect(r.headers.get("referrer-policy")).toBe("same-origin");
+  }
 });

@@ -8,6 +8,7 @@ import { TrustedProxies } from "../client-address";
 import { AppError } from "../errors";
 import type { ConsoleMetrics } from "./metrics";
 import { logger } from "../log";
+import { securityHeaders } from "../security-headers";
 
 const log = logger("metrics");
 
@@ -43,7 +44,10 @@ export function metricsHandler(services: ConsoleServices, metrics: ConsoleMetric
 
 /** /metrics alone on METRICS_HOST:METRICS_PORT (everything else there is 404). */
 export async function startMetricsServer(handler: MetricsHandler, host: string, port: number): Promise<{ url: string; close(): Promise<void> }> {
+  // The web port's headers on this port's answers too (nosniff matters most: they are text).
+  const headers = securityHeaders({ nonce: null, dev: false });
   const server = http.createServer((req, res) => {
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     if ((req.url ?? "/").split("?")[0] === "/metrics") void handler(req, res);
     else refuse(res, 404, "only /metrics is served on this port");
   });

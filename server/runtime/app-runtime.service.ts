@@ -6,7 +6,8 @@ import type { Db } from "../db";
 import { AppError, notFound } from "../errors";
 import { findApplicationShape } from "../config/config.repository";
 import type { ControlPlane } from "../control-plane/control-plane";
-import type { ConfigDeliveryMessage, LogReadReply, ProcessStatus, RestartState } from "../../protocol/agent-wire";
+import type { ConfigDeliveryMessage, LogReadReply, RestartState } from "../../protocol/agent-wire";
+import type { ReportedProcessStatus } from "../../protocol/vocabulary";
 import type { RestartPolicyShape } from "../config/config.schema";
 import { compareOptions, type OptionDelivery } from "./option-delivery";
 
@@ -15,7 +16,7 @@ export interface ApplicationRuntimeView extends OptionDelivery {
   hostName: string;
   /** False on a console without agents and controller: nothing below was reported. */
   controllerRunning: boolean;
-  process: { status: ProcessStatus; detail: string; at: string | null; restart: RestartState | null; lastOutput: string } | null;
+  process: { status: ReportedProcessStatus; detail: string; at: string | null; restart: RestartState | null; lastOutput: string } | null;
   restartPolicy: RestartPolicyShape;
   startupTimeoutMs: number;
   running: { revision: string | null; version: string; at: string } | null;

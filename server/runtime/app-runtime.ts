@@ -5,14 +5,15 @@
 // and pushes every change to the web tier, which keeps a mirror for pages (control-plane.ts). It also
 // decides the two alarms these reports carry: a delivery that failed and a restart policy that gave up
 // (raised on the change, cancelled when it is over) — the alarm engine records them.
-import type { AppStatusMessage, ConfigDeliveryMessage, ProcessStatus, RestartState, Resync, RunningConfigMessage, VipPresenceMessage } from "../../protocol/agent-wire";
+import type { AppStatusMessage, ConfigDeliveryMessage, RestartState, Resync, RunningConfigMessage, VipPresenceMessage } from "../../protocol/agent-wire";
+import type { ReportedProcessStatus } from "../../protocol/vocabulary";
 import type { AgentGatewayDeps } from "../agents/gateway";
 import type { ControllerAlarmKind } from "../../protocol/vocabulary";
 
 export interface AppRuntime {
   application: string;
   hostName: string;
-  status: ProcessStatus | null;
+  status: ReportedProcessStatus | null;
   statusDetail: string;
   /** When the status was reported (agent clock, ISO). */
   statusAt: string | null;

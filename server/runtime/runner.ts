@@ -6,7 +6,7 @@
 // rebuilds live state from the agents' resync (the core observes during its recovery grace).
 import { retryWhileBusy, type Db } from "../db";
 import type { AgentGateway, HostLiveState } from "../agents/gateway";
-import type { AppStatusMessage, CommandResult, ReadinessReport, Resync, RoleReport } from "../../protocol/agent-wire";
+import { commandSubject, type AppStatusMessage, type CommandResult, type ReadinessReport, type Resync, type RoleReport } from "../../protocol/agent-wire";
 import type { CancelAlarmCommand, ControllerState, PairConfig, RaiseAlarmCommand, StepFunction, Timing } from "../controller/core";
 import { loadDirectory, type Directory } from "../config/directory";
 import { logger, type Logger } from "../log";
@@ -248,12 +248,14 @@ export class ControllerRunner {
           this.unsavedHistory.push(...out.persist.history);
           this.log.error("a decision could not be saved; its commands are not sent", { error: String(err), reason: out.reason });
           this.tell({ ...out, send: [] });
+          this.withdraw(out);
           for (const a of out.alarms) this.deps.onAlarm?.(a);
           item.done?.({ ...out, send: [], reason: `not done: the decision could not be saved (${String(err)})` }, []);
           continue;
         }
       }
       this.tell(out);
+      this.withdraw(out);
       const results = out.send.map((c) => this.send(c));
       for (const a of out.alarms) this.deps.onAlarm?.(a);
       item.done?.(out, results);
@@ -261,16 +263,37 @@ export class ControllerRunner {
     }
   }
 
-  /** Every decision, command and alarm goes to the console's log, one line each, with pair and epoch. */
+  /**
+   * Every decision, command, command result and alarm goes to the console's log, one line each, with the
+   * pair, its epoch and the reason: a decision's line is its sentence; a command's reason is the pair's
+   * decision in this step (or, for a repeat or a plan's next step, the pair's situation); an alarm's is
+   * its text; a result's line says what the host answered.
+   */
   private tell(out: ShellOutput): void {
     const state = this.shell!.state;
     const pairName = (id: string | null) => (id ? (state.pairs[id]?.name ?? id) : null);
-    for (const d of out.decisions) this.log.info(d.sentence, { pair: pairName(d.pairId), epoch: d.pairId ? state.pairStates[d.pairId]?.epoch : undefined });
-    for (const c of out.send) this.log.info(`sent ${c.command.type}`, { host: c.hostName, command: c.command.id, ...("application" in c.command ? { application: c.command.application, epoch: c.command.pairEpoch } : {}) });
+    const epochOf = (id: string | null) => (id ? state.pairStates[id]?.epoch : undefined);
+    for (const d of out.decisions) this.log.info(d.sentence, { pair: pairName(d.pairId), epoch: epochOf(d.pairId) });
+    for (const c of out.send) {
+      const decided = out.decisions.filter((d) => d.pairId === c.pairId).map((d) => d.sentence);
+      const reason = decided.length > 0 ? decided.join("; ") : (state.pairStates[c.pairId]?.situation ?? "");
+      const { application, pairEpoch } = commandSubject(c.command);
+      this.log.info(`sent ${c.text}`, { pair: pairName(c.pairId), epoch: pairEpoch, host: c.hostName, application, command: c.command.id, reason });
+    }
+    for (const row of out.persist?.history ?? []) {
+      if (row.kind === "command-result") this.log.info(row.text, { pair: pairName(row.pairId), epoch: row.epoch });
+    }
     for (const a of out.alarms) {
-      const fields = { pair: pairName(a.pairId), kind: a.kind, epoch: state.pairStates[a.pairId]?.epoch };
+      const fields = { pair: pairName(a.pairId), epoch: epochOf(a.pairId), kind: a.kind, reason: a.text };
       if (a.type === "raise-alarm") this.log.warn(`alarm raised: ${a.text}`, fields);
       else this.log.info(`alarm cleared: ${a.text}`, fields);
+    }
+  }
+
+  /** Commands of plans that ended unfinished and never went out stay unsent (ShellOutput.withdraw). */
+  private withdraw(out: ShellOutput): void {
+    for (const w of out.withdraw) {
+      if (this.deps.gateway.withdrawCommand(w.hostName, w.commandId, w.why)) this.log.info(`withdrawn ${w.commandId}: never sent, and ${w.why}`, { host: w.hostName });
     }
   }
 

@@ -67,6 +67,9 @@ export interface OutgoingCommand {
   /** The core command it carries (for results and operator requests). */
   origin: ControllerCommand["type"];
   appId: string | null;
+  /** The pair it is for, and what it does in words ("set-role sip-2 → primary (epoch 5) on host-2"), for the console's log. */
+  pairId: string;
+  text: string;
 }
 
 export interface ShellOutput {
@@ -83,6 +86,13 @@ export interface ShellOutput {
   changed: boolean;
   /** Plans that ended in this step, with how (for /metrics: counts and durations). */
   planEnds: PlanEnding[];
+  /**
+   * Commands of plans that ended in this step without completing (abandoned, superseded, cancelled) that
+   * are still waiting to be sent: the gateway drops them (withdrawCommand) so they do not go out when
+   * their host connects — a promotion of an abandoned plan, delivered when the host's agent came back,
+   * made a second primary (found by the simulation: an agent restart, then its host lost).
+   */
+  withdraw: { hostName: string; commandId: string; why: string }[];
 }
 
 export interface ShellOptions {
@@ -165,7 +175,7 @@ export class ControllerShell {
   }
 
   handle(input: ShellInput, nowMs: number): ShellOutput {
-    const out: ShellOutput = { reason: "", decisions: [], persist: null, send: [], alarms: [], refused: null, changed: false, planEnds: [] };
+    const out: ShellOutput = { reason: "", decisions: [], persist: null, send: [], alarms: [], refused: null, changed: false, planEnds: [], withdraw: [] };
     const inputEvents = this.events(input, nowMs, out);
     if (out.refused !== null) {
       out.reason = out.refused;
@@ -182,7 +192,15 @@ export class ControllerShell {
       const result = this.stepFn(this.core, event);
       this.core = result.state;
       scopes.push(result.scope ?? "all");
-      out.planEnds.push(...planEndings(before, result.state, result.commands, event));
+      const ended = planEndings(before, result.state, result.commands, event);
+      out.planEnds.push(...ended);
+      for (const end of ended) {
+        if (end.outcome === "completed") continue;
+        for (const st of before.pairStates[end.pairId]?.plan?.steps ?? []) {
+          const hostName = st.status === "sent" ? this.sent.get(st.command.commandId)?.hostName : undefined;
+          if (hostName) out.withdraw.push({ hostName, commandId: st.command.commandId, why: `its plan (epoch ${end.epoch}) was ${end.outcome}` });
+        }
+      }
       reasons.push(result.reason);
       out.decisions.push(...result.decisions);
       if (event.type !== "tick" || result.commands.length > 0 || result.decisions.length > 0) out.changed = true;
@@ -347,7 +365,7 @@ export class ControllerShell {
         const wire = this.wireCommand(c, nowMs);
         if (!wire) return;
         this.remember(c.commandId, { command: c, hostName: wire.hostName });
-        history.push({ pairId: c.pairId, epoch: c.epoch, kind: "command", text: `sent ${this.describe(c)}`, data: { commandId: c.commandId } });
+        history.push({ pairId: c.pairId, epoch: c.epoch, kind: "command", text: `sent ${wire.text}`, data: { commandId: c.commandId } });
         out.send.push(wire);
       }
     }
@@ -364,17 +382,18 @@ export class ControllerShell {
     const timing = this.core.timing;
     const base = { id: c.commandId, application: appName, pairEpoch: c.epoch };
     const deadline = (ms: number) => new Date(nowMs + ms).toISOString();
+    const said = { hostName, appId, origin: c.type, pairId: c.pairId, text: this.describe(c) };
     switch (c.type) {
       case "set-role": {
         const thenEnable = c.thenEnable ? { thenEnable: { id: c.thenEnable, reason: `epoch ${c.epoch}, with the promotion of ${appName}` } } : {};
-        return { hostName, appId, origin: c.type, command: { ...base, type: "set-role", role: c.role, ...thenEnable, deadline: deadline(timing.switchoverTimeoutMs) } };
+        return { ...said, command: { ...base, type: "set-role", role: c.role, ...thenEnable, deadline: deadline(timing.switchoverTimeoutMs) } };
       }
       case "run-control-script":
-        return { hostName, appId, origin: c.type, command: { ...base, type: "run-control-script", action: c.action, reason: `epoch ${c.epoch}`, deadline: deadline(pair.scriptTimeoutMs + timing.scriptResultMarginMs + timing.switchoverTimeoutMs) } };
+        return { ...said, command: { ...base, type: "run-control-script", action: c.action, reason: `epoch ${c.epoch}`, deadline: deadline(pair.scriptTimeoutMs + timing.scriptResultMarginMs + timing.switchoverTimeoutMs) } };
       case "start-application":
-        return { hostName, appId, origin: c.type, command: { ...base, type: "start", role: c.role, deadline: deadline(APPLICATION_COMMAND_DEADLINE_MS) } };
+        return { ...said, command: { ...base, type: "start", role: c.role, deadline: deadline(APPLICATION_COMMAND_DEADLINE_MS) } };
       case "stop-application":
-        return { hostName, appId, origin: c.type, command: { ...base, type: "stop", deadline: deadline(APPLICATION_COMMAND_DEADLINE_MS) } };
+        return { ...said, command: { ...base, type: "stop", deadline: deadline(APPLICATION_COMMAND_DEADLINE_MS) } };
     }
   }
 

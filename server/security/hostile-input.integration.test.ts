@@ -1,18 +1,24 @@
 // The hostile-input battery (issue #13): each test attacks a real console over HTTP the way a browser,
 // a script or a careless export would, and names the finding it keeps closed. Sockets (browsers' and
-// agents') are in hostile-sockets.integration.test.ts. Waits are give-up limits, never measurements.
+// agents') are in hostile-sockets.integration.test.ts, a kill -9 during a large import in
+// import-kill.integration.test.ts. The findings outside the console have their tests beside their code:
+// #13.2 and #13.9 in a browser (e2e/security.spec.ts), the agent's /health and Host check (#13.9) in
+// agent/agent.keeper.integration.test.ts, the lab's authenticated HA link (#13.10) in
+// lab/sip-server-sim/ha-auth.integration.test.ts. Waits are give-up limits, never measurements.
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { appRouter } from "../api/root";
 import { parseEnv } from "../env";
 import { safeNextPath } from "../../lib/safe-next-path";
 import { sipServerInput, twoNicHost } from "../test-support";
-import { ApiClient, loggedIn, startHostileConsole, type HostileConsole } from "./hostile-support";
+import { agentHello, agentSocket, ApiClient, connectOutcome, loggedIn, startHostileConsole, type HostileConsole } from "./hostile-support";
+import { waitFor } from "../../harness/lab-stack";
 import type { Role } from "../auth/roles";
 import { buildHostConfig } from "../runtime/host-config";
 import { restRoutes } from "../api/rest-routes";
 import { procedureOf } from "../api/rest";
 import { loadSnapshot } from "../config/config.repository";
+import { MASKED_VALUE } from "../config/masking";
 import { describeZodError, hostConfigSchema } from "../../protocol/agent-wire";
 import {
   COMMAND_MAX_CHARS,
@@ -161,7 +167,7 @@ describe("hostile input over HTTP", () => {
     expect((await client.login(target, "race-victim-password-1")).code).toBe("TOO_MANY_REQUESTS");
   });
 
-  it("#13.3 behind the TLS proxy: failures with random user names never lock out a right password; X-Forwarded-For counts only from TRUSTED_PROXIES", async () => {
+  it("#13.3 behind the TLS proxy: failures with random user names never lock out a right password; X-Forwarded-For and X-Forwarded-Proto count only from TRUSTED_PROXIES", async () => {
     // Consoles of their own: the guessing below slows every later login from this address down.
     // Without TRUSTED_PROXIES every user behind the proxy shares its address (here 127.0.0.1).
     const unlisted = await startHostileConsole({ SWITCHYARD_CONTROLLER: "false" });
@@ -178,6 +184,10 @@ describe("hostile input over HTTP", () => {
         await spoofer.login("operator1", "wrong-password", { "x-forwarded-for": `198.51.100.${i + 1}` });
       }
       expect((await spoofer.login("operator1", "operator-password-123", { "x-forwarded-for": "198.51.100.200" })).code).toBe("TOO_MANY_REQUESTS");
+      // Nor does a forged X-Forwarded-Proto: the session cookie is Secure only on HTTPS the console can believe.
+      const claimsHttps = await new ApiClient(unlisted.url).login("viewer1", "viewer-password-123", { "x-forwarded-proto": "https" });
+      expect(claimsHttps.code).toBeNull();
+      expect(claimsHttps.setCookie).not.toMatch(/;\s*Secure/i);
     } finally {
       await unlisted.close();
     }
@@ -197,6 +207,10 @@ describe("hostile input over HTTP", () => {
       const logins = await proxied.running.services.db.auditEntry.findMany({ where: { actorName: "viewer1" }, select: { action: true, detail: true } });
       expect(logins.filter((l) => l.action === "user.login-failed").map((l) => l.detail)).toEqual(Array(proxied.running.env.LOGIN_MAX_FAILURES).fill("from 203.0.113.7"));
       expect(logins.find((l) => l.action === "user.login")?.detail).toBe("from 203.0.113.8");
+      // The listed proxy's X-Forwarded-Proto is believed: its HTTPS clients get Secure cookies.
+      const overTls = await new ApiClient(proxied.url).login("admin1", "admin-password-123", { ...viaProxy("203.0.113.9"), "x-forwarded-proto": "https" });
+      expect(overTls.code).toBeNull();
+      expect(overTls.setCookie).toMatch(/;\s*Secure/i);
     } finally {
       await proxied.close();
     }
@@ -298,32 +312,39 @@ describe("hostile input over HTTP", () => {
     }
   });
 
-  it("#13.8 environment values are masked for viewers and operators in application lists, details and the audit log", async () => {
+  it("#13.8 environment values and start arguments are masked for viewers and operators in application lists, details and the audit log and its export", async () => {
     const secret = "s3cret-database-password";
+    const argSecret = "s3cret-argument-token";
     const admin = c.callerAs("admin");
     const hostId = await admin.hosts.create(twoNicHost("secret-host", "10.88.0.1", "10.88.1.1"));
-    const appId = await admin.applications.create({ ...sipServerInput("secret-app", hostId, 5060), environment: { DB_PASSWORD: secret, PLAIN: "visible-to-admins" } });
-    await admin.applications.update({ id: appId, application: { ...sipServerInput("secret-app", hostId, 5060), environment: { DB_PASSWORD: `${secret}-2` } } });
+    const appId = await admin.applications.create({ ...sipServerInput("secret-app", hostId, 5060), environment: { DB_PASSWORD: secret, PLAIN: "visible-to-admins" }, startArgs: [`--token=${argSecret}`] });
+    await admin.applications.update({ id: appId, application: { ...sipServerInput("secret-app", hostId, 5060), environment: { DB_PASSWORD: `${secret}-2` }, startArgs: ["--token", `${argSecret}-2`] } });
     for (const role of ["viewer", "operator"] as const) {
       const client = await loggedIn(c.url, role);
       const replies = [
         await client.query("applications.list"),
         await client.query("applications.get", { id: appId }),
         await client.query("audit.list", { objectName: "secret-app" }),
+        await client.query("audit.export", { objectName: "secret-app", format: "json" }),
+        await client.query("audit.export", { objectName: "secret-app", format: "csv" }),
       ];
       for (const r of replies) {
         expect(r.code, role).toBeNull();
         const text = JSON.stringify(r.data);
         expect(text, role).not.toContain(secret);
         expect(text, role).not.toContain("visible-to-admins");
+        expect(text, role).not.toContain(argSecret);
         // The names stay: a viewer sees which variables are set, not their values.
         expect(text, role).toContain("DB_PASSWORD");
       }
+      // The arguments' count stays: two masked arguments after the update.
+      expect((replies[1]!.data as { startArgs: string[] }).startArgs).toEqual([MASKED_VALUE, MASKED_VALUE]);
       const audit = replies[2]!.data as { items: { action: string; before: unknown; after: unknown }[] };
       expect(audit.items.map((e) => e.action).sort()).toEqual(["application.create", "application.update"]);
     }
     const asAdmin = await loggedIn(c.url, "admin");
     expect(JSON.stringify((await asAdmin.query("applications.get", { id: appId })).data)).toContain(`${secret}-2`);
+    expect(JSON.stringify((await asAdmin.query("applications.get", { id: appId })).data)).toContain(`${argSecret}-2`);
     expect(JSON.stringify((await asAdmin.query("audit.list", { objectName: "secret-app" })).data)).toContain("visible-to-admins");
   });
 
@@ -378,6 +399,19 @@ describe("hostile input over HTTP", () => {
       await c.running.services.alarms.idle();
       // A user name with a line break in it fails to log in.
       expect((await new ApiClient(c.url).login(`nobody\n${forged}`, "wrong-password")).code).toBe("UNAUTHORIZED");
+      // The finding itself: an agent's protocolError reason, logged by the gateway on the control plane's thread.
+      const hostId = await c.callerAs("admin").hosts.create(twoNicHost("forging-host", "10.66.0.1", "10.66.1.1"));
+      const { token } = await c.callerAs("admin").agentTokens.create({ hostId, label: "forging" });
+      const agent = agentSocket(c.running.agentUrl, agentHello("forging-host", token));
+      agent.on("config", (_cfg: unknown, ack: (a: unknown) => void) => ack({ revision: "x", ok: true, errors: [] }));
+      try {
+        expect(await connectOutcome(agent)).toBeNull();
+        agent.emit("protocolError", { event: "config", reason: `refused\n${forged} by the agent` });
+        // The worker thread's output reaches this thread's stdout a moment later.
+        await waitFor("the gateway's log line of the agent's protocolError", () => written.join("").includes("an agent refused a console message") || undefined, { timeoutMs: 20_000 });
+      } finally {
+        agent.close();
+      }
     } finally {
       stdoutWrite.mockRestore();
       for (const s of consoleSpies) s.mockRestore();
@@ -385,6 +419,7 @@ describe("hostile input over HTTP", () => {
     const lines = written.join("").split("\n");
     // What was refused is logged, with the untrusted text escaped inside a field…
     expect(lines.filter((l) => l.includes("FORGED")).length).toBeGreaterThan(0);
+    expect(lines.find((l) => l.includes("an agent refused a console message"))).toContain(`reason=${JSON.stringify(`refused\n${forged} by the agent`)}`);
     // …and no line of the log starts with what the attacker wrote.
     expect(lines.filter((l) => l.startsWith(forged.slice(0, 24)))).toEqual([]);
   });

@@ -2,11 +2,12 @@
 // plane's agent port (namespace /agent), and browsers' live sockets (namespace /ui) on the web port.
 // Waits are give-up limits, never measurements.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { io as connectSocket, type Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import { AGENT_PROTOCOL_VERSION, type Ack, type HeartbeatAck, type ProtocolError } from "../../protocol/agent-wire";
 import { sipServerInput, twoNicHost } from "../test-support";
 import { sha256 } from "../auth/auth.service";
-import { ApiClient, connectOutcome, loggedIn, startHostileConsole, uiSocket, type HostileConsole } from "./hostile-support";
+import { AGENT_MAX_MESSAGE_BYTES } from "../control-plane/plane";
+import { agentHello, agentSocket as agentSocketOn, ApiClient, connectOutcome, loggedIn, startHostileConsole, uiSocket, type HostileConsole } from "./hostile-support";
 
 let c: HostileConsole;
 
@@ -17,11 +18,8 @@ afterAll(async () => {
   await c?.close();
 });
 
-function agentSocket(auth: unknown): Socket {
-  return connectSocket(`${c.running.agentUrl}/agent`, { path: "/socket.io", transports: ["websocket"], auth: auth as Record<string, unknown>, reconnection: false, forceNew: true, autoConnect: false });
-}
-
-const hello = (hostName: string, token: string, protocolVersion = AGENT_PROTOCOL_VERSION) => ({ hostName, token, agentVersion: "hostile-test", protocolVersion });
+const agentSocket = (auth: unknown): Socket => agentSocketOn(c.running.agentUrl, auth);
+const hello = agentHello;
 
 describe("host agents' port", () => {
   it("agent handshake refusals: a malformed hello, a wrong protocol version and a bad token are refused with their code", async () => {
@@ -87,6 +85,35 @@ describe("host agents' port", () => {
       await waitFor("the console to show messages-host's socket open", () => c.running.services.controlPlane.host("messages-host")?.socketOpen === true || undefined, { timeoutMs: 20_000 });
     } finally {
       socket.close();
+    }
+  });
+
+  it("a message over AGENT_MAX_MESSAGE_BYTES ends only its own connection: other agents are served on, and the agent connects again", async () => {
+    const admin = c.callerAs("admin");
+    const sockets: Socket[] = [];
+    const connected = async (hostName: string, address: string) => {
+      const hostId = await admin.hosts.create(twoNicHost(hostName, `10.${address}.0.1`, `10.${address}.1.1`));
+      const { token } = await admin.agentTokens.create({ hostId, label: "oversized" });
+      const socket = agentSocket(hello(hostName, token));
+      sockets.push(socket);
+      socket.on("config", (_cfg: unknown, ack: (a: unknown) => void) => ack({ revision: "x", ok: true, errors: [] }));
+      expect(await connectOutcome(socket)).toBeNull();
+      return { socket, token };
+    };
+    try {
+      const big = await connected("oversized-host", "65");
+      const other = await connected("bystander-host", "66");
+      const gone = new Promise<string>((resolve) => big.socket.once("disconnect", (reason: string) => resolve(reason)));
+      // socket.io refuses to read a frame over its buffer limit: the connection ends (the agent reconnects).
+      big.socket.emit("appStatus", { application: "sip-1", status: "running", previous: null, detail: "d".repeat(AGENT_MAX_MESSAGE_BYTES + 1), pid: 1, exitCode: null, signal: null, time: new Date().toISOString() });
+      expect(await gone).toBe("transport close");
+      const beat = await new Promise<HeartbeatAck>((resolve) => other.socket.emit("heartbeat", { seq: 3, sentAtMs: Date.now() }, (a: HeartbeatAck) => resolve(a)));
+      expect(beat.seq).toBe(3);
+      const again = agentSocket(hello("oversized-host", big.token));
+      sockets.push(again);
+      expect(await connectOutcome(again)).toBeNull();
+    } finally {
+      for (const s of sockets) s.close();
     }
   });
 

@@ -11,6 +11,7 @@ import type { createCaller } from "../api/root";
 import { callerFor } from "../test-support";
 import type { Role } from "../auth/roles";
 import { SESSION_COOKIE } from "../auth/auth.service";
+import { AGENT_PROTOCOL_VERSION } from "../../protocol/agent-wire";
 
 export const ROOT_USER = { username: "root", password: "root-password-123" };
 /** Users of each role created on every hostile console: `<role>1` with the password `<role>-password-123`. */
@@ -144,6 +145,15 @@ export function uiSocket(url: string, cookie: string, headers: Record<string, st
     autoConnect: false,
   });
 }
+
+/** A host agent's socket on the control plane's agent port (namespace /agent) with this hello; not yet connected. */
+export function agentSocket(agentUrl: string | null, auth: unknown): Socket {
+  if (agentUrl === null) throw new Error("this console has no agent port (SWITCHYARD_CONTROLLER=false)");
+  return connectSocket(`${agentUrl}/agent`, { path: "/socket.io", transports: ["websocket"], auth: auth as Record<string, unknown>, reconnection: false, forceNew: true, autoConnect: false });
+}
+
+/** The hello an agent sends in its handshake. */
+export const agentHello = (hostName: string, token: string, protocolVersion = AGENT_PROTOCOL_VERSION) => ({ hostName, token, agentVersion: "hostile-test", protocolVersion });
 
 /** Connects a socket; resolves with null once connected, or with the refusal's message and data. */
 export function connectOutcome(socket: Socket): Promise<{ message: string; data: unknown } | null> {

@@ -149,6 +149,13 @@ const todaysAlternateOnBindFailure: DecisionRule = {
   },
 };
 
+/** A run of a fixed fault schedule (the seed still draws the pairs), with the world to look inside. */
+function scenario(seed: number, faults: ScheduledFault[]): { world: SimWorld; result: SimResult } {
+  const world = new SimWorld({ seed, faults, trace: true });
+  const result = { ...world.run(), seed };
+  return { world, result };
+}
+
 describe("control plane under deterministic simulation", () => {
   it(
     onlySeed !== null ? `holds every invariant for seed ${onlySeed}` : `holds every invariant for ${seedCount} seeds`,
@@ -165,8 +172,13 @@ describe("control plane under deterministic simulation", () => {
       const lease: LeaseTotals = { leads: 0, stepDowns: 0, withheld: 0, refusedByTerm: 0 };
       // Every seed runs, so the totals and the list of seeds that broke an invariant are complete.
       const broken: SimResult[] = [];
+      // Issue 19: how many agent restarts the seeds drew, and in how many a server died while its agent was down.
+      let agentRestarts = 0;
+      let diedWhileAgentDown = 0;
       for (const seed of range(1, seedCount)) {
         const r = runSeed({ seed });
+        agentRestarts += r.faults.filter((f) => f.includes(" agent-restart ")).length;
+        diedWhileAgentDown += r.faults.filter((f) => f.endsWith("(its agent is down)")).length;
         steps += r.steps;
         roleOrders += r.roleOrders;
         addCalls(calls, r.calls);
@@ -175,7 +187,8 @@ describe("control plane under deterministic simulation", () => {
       }
       console.log(
         `simulation: ${seedCount} seeds, ${steps} steps, ${roleOrders} role orders, ${broken.length} broke an invariant; ${describeCalls(calls)}; ` +
-          `leadership: ${lease.leads} leads, ${lease.stepDowns} step-downs, ${lease.withheld} commands held back by the lease, ${lease.refusedByTerm} refused by agents by term`,
+          `leadership: ${lease.leads} leads, ${lease.stepDowns} step-downs, ${lease.withheld} commands held back by the lease, ${lease.refusedByTerm} refused by agents by term; ` +
+          `${agentRestarts} agent restarts, ${diedWhileAgentDown} with a server dying while its agent was down`,
       );
       if (broken.length > 0) {
         console.error([report(broken[0]!), `${broken.length} seed(s) broke an invariant:`, ...broken.slice(0, 30).map((r) => `  seed ${r.seed}: ${r.violation}`)].join("\n"));
@@ -282,13 +295,6 @@ describe("control plane under deterministic simulation", () => {
   });
 
   describe("console high availability (issue 17)", () => {
-    /** A run of a fixed fault schedule (the seed still draws the pairs), with the world to look inside. */
-    function scenario(seed: number, faults: ScheduledFault[]): { world: SimWorld; result: SimResult } {
-      const world = new SimWorld({ seed, faults, trace: true });
-      const result = { ...world.run(), seed };
-      return { world, result };
-    }
-
     it("a leader frozen past its lease wakes, steps down before it commands, and none of its commands runs", () => {
       const pauseAt = 2_000;
       const wakeAt = pauseAt + 12_000;
@@ -370,6 +376,68 @@ describe("control plane under deterministic simulation", () => {
 
     it("a runner that saves and sends without asking the lease (a deposed leader writes over its successor) is caught", () => {
       expectCaught("the runner", { asksLease: false }, range(1, 3_000), /saved epoch \d+ of pair-\d over epoch \d+|two primaries ordered under epoch/);
+    });
+  });
+
+  describe("host agent restarts (issue 19): the servers keep running under their keepers", () => {
+    const restartAt = 3_000;
+    // Shorter than the heartbeat timeout (2 s here) with the agent's cycle on either side: the host is not lost.
+    const downMs = 800;
+    /** Where a server of the seed's world runs (the seed draws the pairs and hosts). */
+    const hostOf = (seed: number, app: string) => new SimWorld({ seed }).servers.get(app)!.host;
+    const roleCommands = (world: SimWorld, fromMs: number) => world.commandsRun.filter((c) => c.atMs >= fromMs && /^(set-role|start|stop) /.test(c.command)).map((c) => `${c.atMs} ${c.command}`);
+
+    it("an agent restart with its servers running changes nothing: no role order, the same roles and epochs (seeds 1-20)", () => {
+      for (let seed = 1; seed <= 20; seed++) {
+        const host = hostOf(seed, "sip-1a");
+        const { world, result } = scenario(seed, [{ atMs: restartAt, fault: { kind: "agent-restart", host, durationMs: downMs } }]);
+        expect(result.violation, report(result)).toBeNull();
+        // The agent did go down and come back, as a new process, while its servers ran on.
+        expect(world.trace.some((l) => l.includes(`agent on ${host} back (incarnation 2)`)), `seed ${seed}`).toBe(true);
+        expect(roleCommands(world, restartAt), `seed ${seed}`).toEqual([]);
+        const quiet = scenario(seed, []).world;
+        for (const app of ["sip-1a", "sip-1b"]) {
+          const { role, epoch, proc } = world.servers.get(app)!;
+          const q = quiet.servers.get(app)!;
+          expect({ role, epoch, proc }, `seed ${seed} ${app}`).toEqual({ role: q.role, epoch: q.epoch, proc: q.proc });
+        }
+      }
+    });
+
+    it("a primary that dies while its agent is down: the pair fails over once the agent is back, and the server runs again as backup (seeds 1-20)", () => {
+      for (let seed = 1; seed <= 20; seed++) {
+        const host = hostOf(seed, "sip-1a");
+        const backAt = restartAt + downMs;
+        const { world, result } = scenario(seed, [
+          { atMs: restartAt, fault: { kind: "agent-restart", host, durationMs: downMs } },
+          // Dies 200 ms into the agent's absence; whatever made it die is gone 100 ms later (still before the agent is back).
+          { atMs: restartAt + 200, fault: { kind: "crash", app: "sip-1a", durationMs: 100 } },
+        ]);
+        expect(result.violation, report(result)).toBeNull();
+        const promotions = world.commandsRun.filter((c) => /^set-role sip-1. primary/.test(c.command));
+        // Nobody could know of the exit until the agent was back (the host was never silent long enough to be lost).
+        expect(promotions.map((c) => c.command), `seed ${seed}`).toEqual([expect.stringMatching(/^set-role sip-1b primary e\d+$/)]);
+        expect(promotions[0]!.atMs, `seed ${seed}`).toBeGreaterThanOrEqual(backAt);
+        expect(world.servers.get("sip-1b"), `seed ${seed}`).toMatchObject({ role: "primary", proc: "running" });
+        // Started again (by its restart policy or by an operator) as backup, never claiming primary on its own.
+        expect(world.servers.get("sip-1a"), `seed ${seed}`).toMatchObject({ role: "backup", proc: "running" });
+      }
+    });
+
+    it("a promotion that waited for an agent that restarted, then abandoned, is not sent when the agent is back (seed 6401 of 10,000)", () => {
+      // host-1b's agent restarts (its socket closes: the console holds commands for it), the leader is cut
+      // off from every agent, sip-1b dies meanwhile. Once the hosts count as lost the controller orders
+      // sip-1b to primary, then abandons that (host-1b is lost too) and keeps sip-1a. Before, the held
+      // promotion still went out when host-1b's agent reconnected: a second primary, 533 calls lost.
+      const { world, result } = scenario(6401, [
+        { atMs: 747, fault: { kind: "agent-restart", host: "host-1b", durationMs: 1330 } },
+        { atMs: 969, fault: { kind: "agent-split", leader: true, instance: 0, durationMs: 5099 } },
+        { atMs: 1412, fault: { kind: "crash", app: "sip-1b", durationMs: 5068 } },
+        { atMs: 2208, fault: { kind: "burst", pair: "pair-1", calls: 2393, durationMs: 0 } },
+      ]);
+      expect(result.violation, report(result)).toBeNull();
+      expect(world.trace.join("\n")).toMatch(/switchover of pair-1 to sip-1b \(epoch 1\) abandoned/);
+      expect(world.commandsRun.filter((c) => c.command.startsWith("set-role sip-1b primary"))).toEqual([]);
     });
   });
 

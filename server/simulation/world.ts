@@ -13,7 +13,7 @@
 // only while mayCommand holds; commands carry its term, and agents refuse a term older than the highest
 // they have seen. Agents connect only to an instance that leads (a follower names the holder it knows).
 import type { GatewayCommand, AppStatusMessage, CommandResult, ReadinessReport, Resync, RoleReport } from "../../protocol/agent-wire";
-import type { ProcessStatus as ReportedStatus } from "../../protocol/agent-wire";
+import { haTypes, type ReportedProcessStatus } from "../../protocol/vocabulary";
 import { PendingCommands, type PendingCommandsOptions } from "../agents/pending-commands";
 import { HostLiveness, type Liveness, type LivenessOptions } from "../agents/liveness";
 import { Directory } from "../config/directory";
@@ -182,6 +182,11 @@ interface SimServer {
   /** W10 tlib-nic-monitoring: while the NIC is down, the server gives up the primary role by itself. */
   nicDown: boolean;
   statusSinceMs: number;
+  /**
+   * It exited, or its restart policy came due, while its host's agent was down: the keeper holds the
+   * exit, and the agent that comes back learns of it and applies the policy then (agent/DECISIONS.md §3).
+   */
+  restartWhenAgentBack: boolean;
 }
 
 interface SimHost {
@@ -422,7 +427,7 @@ export class SimWorld {
   private build(): void {
     const rng = this.rng;
     const pairCount = rng.int(1, 3);
-    const types: HaType[] = ["ip-takeover", "nlb-cluster", "single-host"];
+    const types: readonly HaType[] = haTypes;
     const hostRows: { id: string; name: string }[] = [];
     const appRows: { id: string; name: string; type: string; hostId: string; hostName: string }[] = [];
     for (let p = 1; p <= pairCount; p++) {
@@ -460,6 +465,7 @@ export class SimWorld {
           startedAtMs: -this.limits.readyAfterMs,
           slowStart: false,
           nicDown: false,
+          restartWhenAgentBack: false,
           statusSinceMs: -this.limits.readyAfterMs,
         });
         appRows.push({ id: ref.appId, name: ref.appName, type: "sip-server", hostId: ref.hostId, hostName: ref.hostName });
@@ -528,7 +534,19 @@ export class SimWorld {
           break;
         case 9:
           // The agent restarts (an upgrade, a crash) while its servers keep running; quicker than the heartbeat timeout.
-          fault = { kind: "agent-restart", host: rng.pick(hostIds), durationMs: rng.int(100, 1_500) };
+          {
+            const restart = { kind: "agent-restart" as const, host: rng.pick(hostIds), durationMs: rng.int(100, 1_500) };
+            fault = restart;
+            // Half of them (by the drawn duration, so no further draw shifts the other seeds' schedules):
+            // a server of that host dies while its agent is down, and stays down for `dur` unless restarted.
+            const ownApps = apps.filter((a) => this.servers.get(a)!.host === restart.host);
+            if (restart.durationMs % 2 === 0 && ownApps.length > 0) {
+              const crash: Fault = { kind: "crash", app: ownApps[at % ownApps.length]!, durationMs: dur };
+              const crashAt = at + Math.floor(restart.durationMs / 2);
+              this.faults.push(`${crashAt}ms ${describeFault(crash)} (its agent is down)`);
+              this.schedule(crashAt, { kind: "fault", fault: crash });
+            }
+          }
           break;
         case 10: {
           const victim = rng.pick(apps);
@@ -716,8 +734,15 @@ export class SimWorld {
         const host = this.hosts.get(item.host)!;
         host.agentUp = true;
         host.incarnation += 1;
-        host.session = 0; // it connects on its next cycle
+        host.session = 0; // a new process: it connects on its next cycle
+        host.conn = null;
         this.log(`agent on ${item.host} back (incarnation ${host.incarnation})`);
+        for (const srv of this.servers.values()) {
+          if (srv.host !== item.host || !srv.restartWhenAgentBack) continue;
+          srv.restartWhenAgentBack = false;
+          // Its keeper kept the exit: the new agent reports it failed and its policy restarts it.
+          if (srv.proc === "failed") this.schedule(this.nowMs + this.limits.restartDelayMs, { kind: "restart-by-policy", app: srv.app });
+        }
         return;
       }
       case "started": {
@@ -735,7 +760,11 @@ export class SimWorld {
       case "restart-by-policy": {
         const srv = this.servers.get(item.app)!;
         const host = this.hosts.get(srv.host)!;
-        if (srv.proc !== "failed" || !host.agentUp) return;
+        if (srv.proc !== "failed") return;
+        if (!host.agentUp) {
+          srv.restartWhenAgentBack = true;
+          return;
+        }
         // The agent's restart policy: as backup, at the newest epoch it holds for the pair.
         this.startServer(srv, "backup", host.ledgerEpochs[srv.pair] ?? 0);
         return;
@@ -771,6 +800,9 @@ export class SimWorld {
           srv.proc = "failed";
           srv.slowStart = f.kind === "slow-restart";
           this.setStatus(srv);
+          // Its agent is down: the keeper holds the exit, and the next agent (restart counts start afresh
+          // with it, so its policy has not given up) restarts it once it is back.
+          if (!this.hosts.get(srv.host)!.agentUp) srv.restartWhenAgentBack = true;
         }
         break;
       }
@@ -848,7 +880,11 @@ export class SimWorld {
         this.disturbed(silenceMs >= (this.console?.shell.state.timing.heartbeatTimeoutMs ?? 0) ? this.pairsOfHost(f.host) : []);
         if (!host.agentUp) return;
         host.agentUp = false;
-        host.session = 0; // its socket closes with it; the servers keep running under their keepers
+        // Its socket closes with it (the kernel closes a dead process's connections): a console that can
+        // hear the close holds its commands for the host until the next agent connects, as the gateway does.
+        const c = host.conn ? this.controllers.get(host.conn.ctl) : undefined;
+        if (c && host.linkUp && c.instance.agentsUp && c.sessions.get(host.name) === host.session) c.sessions.set(host.name, 0);
+        host.session = 0; // the servers keep running under their keepers
         this.schedule(this.nowMs + f.durationMs, { kind: "agent-up", host: f.host });
         return;
       }
@@ -1220,6 +1256,7 @@ export class SimWorld {
     if (this.tracing && (input.kind !== "tick" || out.send.length > 0 || out.decisions.length > 0)) {
       this.log(`ctl<-${describeInput(input)} | ${out.reason}${out.send.length ? ` | ${out.send.map((s) => describeWire(s.command)).join(", ")}` : ""}`);
     }
+    for (const w of out.withdraw) c.tracker.withdraw(w.hostName, w.commandId, w.why);
     for (const s of out.send) void c.tracker.submit(s.hostName, s.command);
     return out;
   }
@@ -1421,7 +1458,7 @@ export class SimWorld {
     this.schedule(this.nowMs + 1, { kind: "up", host: host.name, session: host.session, ctl: host.conn.ctl, payload });
   }
 
-  private statusOf(srv: SimServer): ReportedStatus {
+  private statusOf(srv: SimServer): ReportedProcessStatus {
     switch (srv.proc) {
       case "failed":
         return "failed";

@@ -328,14 +328,14 @@ async function writeImport(tx: DbTx, actor: Actor, stored: repo.IdentifiedSnapsh
   const audit = (action: string, objectType: string, name: string, before: unknown, after: unknown) =>
     recordAudit(tx, actor, { action, objectType, objectName: name, before, after, detail: "config import" });
   const touchedPairs = new Set([...plan.pairs.deleted, ...plan.pairs.updated]);
-  for (const name of touchedPairs) await repo.deletePair(tx, stored.pairIds.get(name)!);
+  for (const name of touchedPairs) await repo.deletePair(tx, stored.directory.pairsByName.get(name)!.id);
   for (const name of plan.pairs.deleted) await audit("pair.delete", "pair", name, stored.pairs.find((p) => p.name === name), undefined);
   for (const name of plan.applications.deleted) {
-    await repo.deleteApplication(tx, stored.applicationIds.get(name)!);
+    await repo.deleteApplication(tx, stored.directory.appsByName.get(name)!.id);
     await audit("application.delete", "application", name, stored.applications.find((a) => a.name === name), undefined);
   }
   for (const name of plan.hosts.deleted) {
-    await repo.deleteHost(tx, stored.hostIds.get(name)!);
+    await repo.deleteHost(tx, stored.directory.hostsByName.get(name)!.id);
     await audit("host.delete", "host", name, stored.hosts.find((h) => h.name === name), undefined);
   }
   // New objects in a few statements (a large import holds the write lock briefly), changed ones one by one.
@@ -348,8 +348,7 @@ async function writeImport(tx: DbTx, actor: Actor, stored: repo.IdentifiedSnapsh
   const created = await repo.createMany(
     tx,
     { hosts: file.hosts.filter((h) => !storedHosts.has(h.name)), applications: fileApps.filter((a) => !storedApps.has(a.name)), pairs: newPairs },
-    stored.hostIds,
-    stored.applicationIds,
+    stored.directory,
     stored.pairSecrets,
   );
   const hostIds = created.hostIds;
@@ -359,7 +358,7 @@ async function writeImport(tx: DbTx, actor: Actor, stored: repo.IdentifiedSnapsh
     const before = storedHosts.get(h.name);
     if (!before) createdAudits.push({ action: "host.create", objectType: "host", objectName: h.name, after: h, detail: "config import" });
     else if (!sameJson(before, h)) {
-      await repo.writeHost(tx, stored.hostIds.get(h.name)!, h);
+      await repo.writeHost(tx, stored.directory.hostsByName.get(h.name)!.id, h);
       await audit("host.update", "host", h.name, before, h);
     }
   }
@@ -367,7 +366,7 @@ async function writeImport(tx: DbTx, actor: Actor, stored: repo.IdentifiedSnapsh
     const before = storedApps.get(a.name);
     if (!before) createdAudits.push({ action: "application.create", objectType: "application", objectName: a.name, after: a, detail: "config import" });
     else if (!sameJson(before, a)) {
-      await repo.writeApplication(tx, stored.applicationIds.get(a.name)!, a, hostIds.get(a.host)!);
+      await repo.writeApplication(tx, stored.directory.appsByName.get(a.name)!.id, a, hostIds.get(a.host)!);
       await audit("application.update", "application", a.name, before, a);
     }
   }

@@ -80,8 +80,14 @@ export class UpgradeRunner {
     this.log = deps.log ?? logger("upgrade");
   }
 
-  /** Loads the runs a previous console left active (each is paused: what it had in flight went with it). */
+  /**
+   * Loads the runs a previous console left active (each is paused: what it had in flight went with it).
+   * Called each time this console starts leading; stop() when it steps down, so that only the leader
+   * drives a run (the new leader loads it paused, like after a restart).
+   */
   async start(): Promise<void> {
+    this.stopped = false;
+    this.runs.clear();
     this.started = true;
     for (const row of await repo.activeRuns(this.deps.db)) {
       const run: Active = { id: row.id, state: row.state, actor: runActor(row.state), tail: Promise.resolve() };
@@ -99,11 +105,22 @@ export class UpgradeRunner {
     return () => this.listeners.delete(listener);
   }
 
+  /** Stops driving runs (this console stops or steps down): what is in flight is no longer recorded here. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.started = false;
     if (this.timer) clearInterval(this.timer);
+    this.timer = null;
     this.unsubscribe?.();
+    this.unsubscribe = null;
     await Promise.all([...this.runs.values()].map((r) => r.tail.catch(() => undefined)));
+    this.runs.clear();
+  }
+
+  /** Refuses what only the leading console does, naming it. */
+  private notLeading(there: string): AppError {
+    const leader = this.deps.controlPlane.cluster()?.leader;
+    return new AppError("CONFLICT", `guided upgrades are carried out by the leading console${leader ? ` (${leader.id}${leader.webUrl ? `, ${leader.webUrl}` : ""})` : ""}: ${there}`);
   }
 
   /** The active run of a pair, if any. */
@@ -115,10 +132,7 @@ export class UpgradeRunner {
   /** Starts a run on a pair (refused while another runs there, or while the pair is not healthy). */
   async begin(actor: Actor, pairId: string): Promise<{ id: string; state: UpgradeState }> {
     if (!this.deps.controlPlane.enabled) throw new AppError("CONFLICT", "the controller is not running on this console (SWITCHYARD_CONTROLLER=false): an upgrade needs it");
-    if (!this.started) {
-      const leader = this.deps.controlPlane.cluster()?.leader;
-      throw new AppError("CONFLICT", `guided upgrades are carried out by the leading console${leader ? ` (${leader.id}${leader.webUrl ? `, ${leader.webUrl}` : ""})` : ""}: start this one there`);
-    }
+    if (!this.started) throw this.notLeading("start this one there");
     const pair = await this.deps.db.haPair.findUnique({
       where: { id: pairId },
       select: { id: true, name: true, primaryApp: { select: { id: true, name: true, host: { select: { name: true } } } }, backupApp: { select: { id: true, name: true, host: { select: { name: true } } } } },
@@ -157,6 +171,7 @@ export class UpgradeRunner {
     if (!run) {
       const row = await repo.findRun(this.deps.db, runId);
       if (!row) throw notFound(`upgrade run ${runId}`);
+      if (!this.started && activeRunStatuses.includes(row.status as UpgradeState["status"])) throw this.notLeading("do this there");
       throw new AppError("CONFLICT", `the upgrade of ${row.state.pairName} is ${row.status}: nothing more can be done with it`);
     }
     const input: UpgradeInput = cmd.type === "confirm-installed" ? { type: cmd.type, appId: cmd.appId, by: actor.name, atMs: this.now() } : { type: cmd.type, by: actor.name, atMs: this.now() };
