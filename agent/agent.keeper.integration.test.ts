@@ -306,6 +306,16 @@ describe("servers outlive their agent; a restarted agent re-attaches", () => {
     LONG_MS,
   );
 
+  /** sip1 (exit code 3 while its agent was down) is reported failed as such, then running again in a new process. */
+  async function failedWhileDownThenRestarted(marker: number, appPid: number) {
+    const failed = await waitFor("failed reported", () => statusesAfter(marker, "sip1").find((m) => m.status === "failed"), LONG_MS);
+    expect(failed.exitCode).toBe(3);
+    expect(failed.detail).toMatch(/^exited unexpectedly \(exit code 3\) at .+, while the agent was down; restarting it in 200 ms as backup \(automatic restart 1 of 5 within 600 s\)$/);
+    const restarted = await waitFor("restarted", () => statusesAfter(marker, "sip1").find((m) => m.status === "running"), LONG_MS);
+    expect(restarted.pid).not.toBe(appPid);
+    return restarted;
+  }
+
   it(
     "a server that died while its agent was down is reported failed with its exit code, then restarted as backup at the held epoch",
     async () => {
@@ -315,11 +325,7 @@ describe("servers outlive their agent; a restarted agent re-attaches", () => {
       await waitFor("sip1 gone", () => !isAlive(appPid));
       const marker = consoleSrv.rec.statuses.length;
       startAgent();
-      const failed = await waitFor("failed reported", () => statusesAfter(marker, "sip1").find((m) => m.status === "failed"), LONG_MS);
-      expect(failed.exitCode).toBe(3);
-      expect(failed.detail).toMatch(/^exited unexpectedly \(exit code 3\) at .+, while the agent was down; restarting it in 200 ms as backup \(automatic restart 1 of 5 within 600 s\)$/);
-      const restarted = await waitFor("restarted", () => statusesAfter(marker, "sip1").find((m) => m.status === "running"), LONG_MS);
-      expect(restarted.pid).not.toBe(appPid);
+      const restarted = await failedWhileDownThenRestarted(marker, appPid);
       expect(statusesAfter(marker, "sip1").find((m) => m.status === "starting")?.detail).toContain("automatic restart 1 of 5) as backup at epoch 3");
       const stats = await waitFor("new process answers", async () => {
         const s = await sipStats().catch(() => null);
@@ -343,11 +349,7 @@ describe("servers outlive their agent; a restarted agent re-attaches", () => {
       expect(isAlive(appPid)).toBe(false);
       const marker = consoleSrv.rec.statuses.length;
       startAgent();
-      const failed = await waitFor("failed reported", () => statusesAfter(marker, "sip1").find((m) => m.status === "failed"), LONG_MS);
-      expect(failed.exitCode).toBe(3);
-      expect(failed.detail).toMatch(/^exited unexpectedly \(exit code 3\) at .+, while the agent was down; restarting it in 200 ms as backup \(automatic restart 1 of 5 within 600 s\)$/);
-      const restarted = await waitFor("restarted", () => statusesAfter(marker, "sip1").find((m) => m.status === "running"), LONG_MS);
-      expect(restarted.pid).not.toBe(appPid);
+      const restarted = await failedWhileDownThenRestarted(marker, appPid);
       // The dead keeper's directory went with the acknowledgement; the new start has its own keeper.
       await waitFor("old keeper directory removed", () => !fs.existsSync(dir));
       expect(currentKeeper("sip1").appPid).toBe(restarted.pid);
