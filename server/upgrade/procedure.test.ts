@@ -1,7 +1,7 @@
 // The W14 rolling upgrade as a pure state machine: every gate, the actions it hands over in order,
 // pause / resume / abort, a fault in the middle of a run, a console restart, failed actions.
 import { describe, expect, it } from "vitest";
-import { startUpgrade, upgradeStep, type PairObservation, type ServerObservation, type UpgradeAction, type UpgradeInput, type UpgradeResult, type UpgradeState } from "./procedure";
+import { startUpgrade, SWITCHOVER_NOT_READY_RETRIES, SWITCHOVER_RETRY_WAIT_MS, upgradeStep, type PairObservation, type ServerObservation, type UpgradeAction, type UpgradeInput, type UpgradeResult, type UpgradeState } from "./procedure";
 
 type Changes = Partial<Record<"sip-1" | "sip-2", Partial<ServerObservation>>> & { pair?: Partial<PairObservation> };
 
@@ -212,10 +212,21 @@ describe("W14 rolling upgrade: the procedure", () => {
     expect(run.state.steps[3]).toMatchObject({ status: "done", result: "sip-2 runs again as backup" });
   });
 
-  it("W14 gate: the switchover waits for readiness 1 on both and is refused by the controller → paused with its sentence; resume asks again", () => {
+  it("W14 gate: the switchover waits for readiness 1 on both; refused by the controller for a server not ready it is asked again (after a wait, once both report ready) up to SWITCHOVER_NOT_READY_RETRIES times, then paused with its sentence; resume asks again", () => {
     const run = new Run();
     run.upgradedAndReady("sip-2");
     const refusal = "switchover of pair-a requested by alice refused: sip-1 is not ready for switchover (HA link down); switching now would be a double failure — force it with a reason to proceed";
+    for (let n = 1; n <= SWITCHOVER_NOT_READY_RETRIES; n++) {
+      run.result({ type: "switchover", toAppId: "sip-2" }, true, refusal, { ordered: false });
+      expect(run.state.status).toBe("running");
+      expect(run.state.waitingFor).toBe(`the controller found a server not ready for the switchover to sip-2; asking again in 5 s once both report ready (${n} of ${SWITCHOVER_NOT_READY_RETRIES})`);
+      expect(run.notes.at(-1)).toBe(`W14 upgrade of pair-a: the controller did not switch over to sip-2: ${refusal} — asking again in 5 s once both servers report ready (${n} of ${SWITCHOVER_NOT_READY_RETRIES})`);
+      // Not before the wait is over, and not while a server reports not ready.
+      expect(run.observe().actions).toEqual([]);
+      run.nowMs += SWITCHOVER_RETRY_WAIT_MS;
+      expect(run.observe({ "sip-1": { readyForSwitchover: 0, notReadyReasons: ["HA link up for 0 s of the 60 s needed"] } }).actions).toEqual([]);
+      expect(kinds(run.observe({ "sip-1": { readyForSwitchover: 1, notReadyReasons: [] } }))).toEqual(["switchover sip-2"]);
+    }
     run.result({ type: "switchover", toAppId: "sip-2" }, true, refusal, { ordered: false });
     expect(run.state.status).toBe("paused");
     expect(run.state.pausedReason).toBe(`the controller did not switch over to sip-2: ${refusal} — resume tries again`);

@@ -22,6 +22,12 @@ export type RunStatus = "running" | "paused" | "aborting" | "aborted" | "done";
 /** Runs that still act or may act again (at most one per pair). */
 export const activeRunStatuses: readonly RunStatus[] = ["running", "paused", "aborting"];
 
+/** A switchover the controller refused because a server was not ready is asked for again this many times, */
+export const SWITCHOVER_NOT_READY_RETRIES = 3;
+/** after this long (and once both servers report ready again), before the run pauses. */
+export const SWITCHOVER_RETRY_WAIT_MS = 5_000;
+const NOT_READY_REFUSAL = /is not ready for switchover|readiness is unknown/;
+
 export interface UpgradeStep {
   kind: StepKind;
   /** What it is, in words ("stop sip-a2"). */
@@ -38,6 +44,9 @@ export interface UpgradeStep {
   result: string;
   /** Its action was handed to the runner (a resume after a failed action hands it again). */
   issued: boolean;
+  /** switchover: how often the controller refused it because a server was not ready, and when to ask again. */
+  notReadyRefusals?: number;
+  retryAtMs?: number | null;
 }
 
 export interface UpgradeServer {
@@ -327,7 +336,7 @@ function advance(s: UpgradeState, atMs: number, notes: string[], actions: Upgrad
         return done();
       }
     }
-    const outcome = gate(s, step, v);
+    const outcome = gate(s, step, v, atMs);
     if (outcome.kind === "wait") {
       s.waitingFor = outcome.why;
       return done();
@@ -368,7 +377,7 @@ type GateOutcome =
   | { kind: "pause"; why: string };
 
 /** The current step's gate: met (pass), its action to hand over, or what it still waits for. */
-function gate(s: UpgradeState, step: UpgradeStep, v: PairObservation): GateOutcome {
+function gate(s: UpgradeState, step: UpgradeStep, v: PairObservation, atMs: number): GateOutcome {
   const x = serverView(v, step.appId)!;
   const y = serverView(v, otherOf(s, step.appId).appId)!;
   const xName = step.appName;
@@ -420,6 +429,7 @@ function gate(s: UpgradeState, step: UpgradeStep, v: PairObservation): GateOutco
         return { kind: "wait", why: `the controller switches ${xName} to primary (${v.plan ? "role change in progress" : "waiting for the roles to show it"})` };
       }
       if (!step.issued) {
+        if (step.retryAtMs != null && atMs < step.retryAtMs) return { kind: "wait", why: s.waitingFor ?? `asking the controller again for the switchover to ${xName}` };
         if (x.readyForSwitchover !== 1 || y.readyForSwitchover !== 1) return { kind: "wait", why: `waiting for both servers to be ready for switchover again: ${[x, y].filter((a) => a.readyForSwitchover !== 1).map(readinessWords).join("; ")}` };
         return { kind: "act", action: { type: "switchover", toAppId: step.appId } };
       }
@@ -456,11 +466,28 @@ function actionResult(s: UpgradeState, input: Extract<UpgradeInput, { type: "act
   }
   s.inFlight = null;
   if (!step) return;
+  // The readiness the gate saw can be a moment older than the controller's (a server's link to its
+  // restarted peer settling again): a refusal for a server not ready is asked again after a short wait,
+  // a few times, before the run pauses.
+  const refusals = step.notReadyRefusals ?? 0;
+  if (a.type === "switchover" && input.ok && !input.ordered && NOT_READY_REFUSAL.test(input.detail) && refusals < SWITCHOVER_NOT_READY_RETRIES && s.status === "running") {
+    step.issued = false;
+    step.notReadyRefusals = refusals + 1;
+    step.retryAtMs = input.atMs + SWITCHOVER_RETRY_WAIT_MS;
+    s.waitingFor = `the controller found a server not ready for the switchover to ${nameIn(s, a.toAppId)}; asking again in ${SWITCHOVER_RETRY_WAIT_MS / 1000} s once both report ready (${refusals + 1} of ${SWITCHOVER_NOT_READY_RETRIES})`;
+    notes.push(`W14 upgrade of ${s.pairName}: the controller did not switch over to ${nameIn(s, a.toAppId)}: ${input.detail} — asking again in ${SWITCHOVER_RETRY_WAIT_MS / 1000} s once both servers report ready (${refusals + 1} of ${SWITCHOVER_NOT_READY_RETRIES})`);
+    return;
+  }
   if (!input.ok || (a.type === "switchover" && !input.ordered)) {
     // Handed over again on resume (or, for an install, an operator may confirm it by hand).
     step.issued = false;
     if (a.type === "install") serverOf(s, a.appId)!.installOutput = boundOutput(input.output ?? input.detail);
     const why = a.type === "switchover" ? `the controller did not switch over to ${nameIn(s, a.toAppId)}: ${input.detail}` : `${a.type} ${nameIn(s, a.appId)} failed: ${input.detail}`;
+    if (a.type === "switchover") {
+      // A resume asks afresh (with its own retries for a server not ready).
+      step.notReadyRefusals = 0;
+      step.retryAtMs = null;
+    }
     if (s.status === "running") {
       s.status = "paused";
       s.pausedReason = `${why}${a.type === "install" ? " — resume runs it again, or confirm the install by hand" : " — resume tries again"}`;
